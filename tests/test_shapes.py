@@ -1,0 +1,63 @@
+"""Tests of the size arithmetic (no model is built here)."""
+
+import pytest
+
+import unet_tutorial as ut
+
+
+def test_same_padding_sizes_are_multiples_of_two_to_the_depth():
+    assert ut.valid_input_sizes(4, "same", max_size=80) == [16, 32, 48, 64, 80]
+    assert ut.valid_input_sizes(2, "same", max_size=12) == [4, 8, 12]
+    assert ut.output_size(128) == 128
+
+
+def test_valid_padding_follows_the_papers_even_size_rule():
+    sizes = ut.valid_input_sizes(4, "valid", max_size=600)
+    assert 572 in sizes and 570 not in sizes
+    # valid sizes are 16 apart for depth 4 (one more pixel at the bottom is 16 at the top)
+    assert all(b - a == 16 for a, b in zip(sizes, sizes[1:], strict=False))
+    for s in sizes:
+        for lvl in ut.level_sizes(s, 4, "valid")[:4]:
+            assert lvl.size_out % 2 == 0  # every pooled map is even
+
+
+def test_level_sizes_trace_the_paper_figure():
+    levels = ut.level_sizes(572, 4, "valid")
+    assert [lv.level for lv in levels] == [
+        "enc1",
+        "enc2",
+        "enc3",
+        "enc4",
+        "bottleneck",
+        "dec4",
+        "dec3",
+        "dec2",
+        "dec1",
+    ]
+    assert [(lv.size_in, lv.size_out) for lv in levels] == [
+        (572, 568),
+        (284, 280),
+        (140, 136),
+        (68, 64),
+        (32, 28),
+        (56, 52),
+        (104, 100),
+        (200, 196),
+        (392, 388),
+    ]
+
+
+def test_nearest_valid_sizes():
+    assert ut.nearest_valid_sizes(100) == [96, 112]
+    assert ut.nearest_valid_sizes(5) == [16]
+    assert ut.nearest_valid_sizes(570, padding="valid") == [556, 572]
+
+
+def test_check_input_size_message():
+    with pytest.raises(
+        ValueError, match=r"divisible by 2\*\*depth = 8; the nearest valid sizes are 96 and 104"
+    ):
+        ut.check_input_size(100, depth=3)
+    assert ut.is_valid_input_size(0) is False
+    with pytest.raises(ValueError, match="depth"):
+        ut.valid_input_sizes(depth=0)

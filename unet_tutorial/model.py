@@ -1,0 +1,339 @@
+"""The U-Net, built from three small blocks with stable layer names.
+
+Layer names follow one scheme so that the chapters and the animations can find
+every part of a built model:
+
+* ``enc{k}_conv1``, ``enc{k}_bn1``, ``enc{k}_relu1``, ``enc{k}_conv2``, ... and
+  ``enc{k}_pool`` for encoder level ``k`` (1 is the top, full resolution);
+* ``bottleneck_conv1`` ... ``bottleneck_relu2`` at the bottom of the U;
+* ``dec{k}_upconv``, ``dec{k}_crop`` (valid padding only), ``dec{k}_concat``,
+  ``dec{k}_conv1`` ... for decoder level ``k``, which joins encoder level ``k``
+  (so the data flows ``dec4 -> dec3 -> dec2 -> dec1`` at depth 4);
+* ``head_conv`` (the final 1x1 convolution) and, for probability heads,
+  ``head_softmax`` or ``head_sigmoid``.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from .shapes import _check_depth, _check_padding, check_input_size
+
+HEADS = ("logits", "softmax", "sigmoid")
+
+
+def _check_filters(filters: int, what: str = "filters") -> None:
+    if isinstance(filters, bool) or not isinstance(filters, int) or filters < 1:
+        raise ValueError(f"{what}={filters!r} must be a positive integer (e.g. 64, as in the paper).")
+
+
+def conv_block(
+    x: keras.KerasTensor,
+    filters: int,
+    *,
+    padding: str = "same",
+    batch_norm: bool = True,
+    name: str = "block",
+) -> keras.KerasTensor:
+    """Two 3x3 convolutions, each followed by batch normalization and a ReLU.
+
+    This is the workhorse of every U-Net level. The second convolution reads the
+    *first one's output* (a bug in the seed post fed it the block's input), and
+    the ReLU is applied to the tensor (the seed post created an
+    ``Activation`` layer and never called it on ``x``).
+
+    The convolutions have no bias when batch normalization follows: BN subtracts
+    the mean per channel, which cancels any bias, and adds its own offset (beta).
+
+    Args:
+        x: input feature map, shape ``(batch, H, W, C_in)``.
+        filters: output channels ``C_out`` of both convolutions.
+        padding: ``"same"`` keeps ``H, W``; ``"valid"`` trims 2 pixels per
+            convolution, so the block returns ``(batch, H-4, W-4, C_out)``.
+        batch_norm: put a ``BatchNormalization`` after each convolution
+            (the 2015 paper had none; it makes training from scratch robust).
+        name: prefix of the layer names, e.g. ``"enc1"`` gives ``enc1_conv1``.
+
+    Returns:
+        Feature map of shape ``(batch, H', W', filters)``.
+    """
+    _check_filters(filters)
+    _check_padding(padding)
+    for i in (1, 2):
+        x = layers.Conv2D(
+            filters,
+            3,
+            padding=padding,
+            use_bias=not batch_norm,
+            kernel_initializer="he_normal",
+            name=f"{name}_conv{i}",
+        )(x)
+        if batch_norm:
+            x = layers.BatchNormalization(name=f"{name}_bn{i}")(x)
+        x = layers.Activation("relu", name=f"{name}_relu{i}")(x)
+    return x
+
+
+def encoder_block(
+    x: keras.KerasTensor,
+    filters: int,
+    *,
+    padding: str = "same",
+    batch_norm: bool = True,
+    name: str = "enc1",
+) -> tuple[keras.KerasTensor, keras.KerasTensor]:
+    """One step down the U: a conv block, then 2x2 max pooling with stride 2.
+
+    Args:
+        x: input feature map, shape ``(batch, H, W, C_in)``.
+        filters: channels produced at this level.
+        padding: ``"same"`` or ``"valid"`` (see ``conv_block``).
+        batch_norm: batch normalization inside the conv block.
+        name: level name, e.g. ``"enc2"``.
+
+    Returns:
+        ``(skip, pooled)``: ``skip`` is the conv block's output
+        ``(batch, H', W', filters)``, kept for the decoder's skip connection;
+        ``pooled`` is ``(batch, H'/2, W'/2, filters)`` and goes one level down.
+    """
+    skip = conv_block(x, filters, padding=padding, batch_norm=batch_norm, name=name)
+    pooled = layers.MaxPooling2D(pool_size=2, strides=2, name=f"{name}_pool")(skip)
+    return skip, pooled
+
+
+def center_crop_amounts(
+    source_hw: tuple[int, int], target_hw: tuple[int, int]
+) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Pixels to cut from ``(top, bottom), (left, right)`` to center-crop a map.
+
+    The paper's "copy and crop": an encoder map of 64x64 joins a decoder map of
+    56x56 by cutting 4 pixels from every side. An odd difference puts the extra
+    pixel at the bottom / right.
+
+    Args:
+        source_hw: ``(H, W)`` of the skip map.
+        target_hw: ``(H, W)`` it must be cropped to.
+
+    Returns:
+        ``((top, bottom), (left, right))`` for ``keras.layers.Cropping2D``.
+    """
+    amounts = []
+    for src, dst in zip(source_hw, target_hw, strict=True):
+        if dst > src:
+            raise ValueError(f"cannot center-crop a skip map of size {src} to the larger size {dst}.")
+        diff = src - dst
+        amounts.append((diff // 2, diff - diff // 2))
+    return amounts[0], amounts[1]
+
+
+def decoder_block(
+    x: keras.KerasTensor,
+    skip: keras.KerasTensor | None,
+    filters: int,
+    *,
+    padding: str = "same",
+    batch_norm: bool = True,
+    name: str = "dec1",
+) -> keras.KerasTensor:
+    """One step up the U: 2x2 up-convolution, join the skip, then a conv block.
+
+    Args:
+        x: map from the level below, shape ``(batch, h, w, C_below)``.
+        skip: the encoder map of this level, ``(batch, H_s, W_s, filters)``,
+            or ``None`` to build a decoder *without* skip connections (for the
+            ablation in the skip-connection chapter).
+        filters: channels of the up-convolution and of the conv block.
+        padding: ``"same"`` or ``"valid"``. With ``"valid"`` the skip map is
+            larger than the upsampled map and is center-cropped to ``(2h, 2w)``.
+        batch_norm: batch normalization inside the conv block.
+        name: level name, e.g. ``"dec1"``.
+
+    Returns:
+        Feature map ``(batch, 2h, 2w, filters)`` for same padding, or
+        ``(batch, 2h-4, 2w-4, filters)`` for valid padding.
+    """
+    _check_filters(filters)
+    x = layers.Conv2DTranspose(filters, 2, strides=2, padding="valid", name=f"{name}_upconv")(x)
+    if skip is not None:
+        up_hw = tuple(x.shape[1:3])
+        skip_hw = tuple(skip.shape[1:3])
+        if None not in up_hw and None not in skip_hw and up_hw != skip_hw:
+            crop = center_crop_amounts(skip_hw, up_hw)  # type: ignore[arg-type]
+            skip = layers.Cropping2D(crop, name=f"{name}_crop")(skip)
+        x = layers.Concatenate(axis=-1, name=f"{name}_concat")([skip, x])
+    return conv_block(x, filters, padding=padding, batch_norm=batch_norm, name=name)
+
+
+def _check_input_shape(input_shape: tuple, depth: int, padding: str) -> tuple:
+    if not isinstance(input_shape, (tuple, list)) or len(input_shape) != 3:
+        raise ValueError(
+            f"input_shape={input_shape!r} must be (height, width, channels), e.g. (128, 128, 3)."
+        )
+    h, w, c = input_shape
+    if isinstance(c, bool) or not isinstance(c, int) or c < 1:
+        raise ValueError(f"input_shape channels={c!r} must be a positive integer (3 for RGB).")
+    for side in (h, w):
+        if side is None and padding == "same":
+            continue  # any multiple of 2**depth works at run time
+        if side is None:
+            raise ValueError("padding='valid' needs a fixed input height and width to compute the crops.")
+        check_input_size(side, depth, padding)
+    return (h, w, c)
+
+
+def build_unet(
+    input_shape: tuple = (128, 128, 3),
+    num_classes: int = 3,
+    base_filters: int = 64,
+    depth: int = 4,
+    padding: str = "same",
+    *,
+    head: str = "logits",
+    skip_connections: bool = True,
+    batch_norm: bool = True,
+    name: str = "unet",
+) -> keras.Model:
+    """Build a U-Net (Ronneberger et al., 2015) as a Keras functional model.
+
+    Filters double at every level going down: with ``base_filters=64`` and
+    ``depth=4`` the encoder has 64, 128, 256, 512 channels and the bottleneck
+    1024; the decoder mirrors them back to 64, and a 1x1 convolution maps to
+    ``num_classes`` channels.
+
+    By default the model returns **logits** (unnormalised scores): train it
+    with ``SparseCategoricalCrossentropy(from_logits=True)``, which fuses the
+    softmax into the loss in a numerically stable way, and take ``argmax``
+    for the predicted class. ``head="softmax"`` or ``"sigmoid"`` add the
+    activation to the model instead (``"sigmoid"`` with ``num_classes=1`` is
+    the seed post's single-class head).
+
+    Args:
+        input_shape: ``(H, W, C)``. ``H`` and ``W`` must be valid for the
+            depth and padding (see ``valid_input_sizes``); with
+            ``padding="same"`` they may be ``None`` for any multiple of
+            ``2**depth`` at run time.
+        num_classes: output channels (3 for the Oxford pets trimaps).
+        base_filters: channels at the top level; level ``k`` has
+            ``base_filters * 2**(k-1)``.
+        depth: number of pooling steps.
+        padding: ``"same"`` (output size = input size) or ``"valid"``
+            (paper-faithful: unpadded convolutions and crop-and-copy; at depth 4
+            a 572x572 input gives a 388x388 output).
+        head: ``"logits"``, ``"softmax"`` or ``"sigmoid"``.
+        skip_connections: ``False`` builds the same network without the
+            copy/concatenate links (for the ablation).
+        batch_norm: batch normalization after every 3x3 convolution.
+        name: the model's name.
+
+    Returns:
+        A ``keras.Model`` mapping ``(batch, H, W, C)`` images to
+        ``(batch, H_out, W_out, num_classes)`` scores.
+
+    Raises:
+        ValueError: for an input size the network cannot take (the message
+            names the nearest valid sizes), a non-positive filter count or
+            depth, ``num_classes < 1``, an unknown padding or head, or a
+            softmax head with a single class.
+    """
+    _check_depth(depth)
+    _check_padding(padding)
+    _check_filters(base_filters, "base_filters")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+        raise ValueError(
+            f"num_classes={num_classes!r} must be a positive integer (3 for pet/background/border)."
+        )
+    if head not in HEADS:
+        raise ValueError(f"head={head!r} is not supported; use one of {', '.join(map(repr, HEADS))}.")
+    if head == "softmax" and num_classes == 1:
+        raise ValueError(
+            "head='softmax' with num_classes=1 always outputs 1.0; use head='sigmoid' for a "
+            "single foreground class, or num_classes >= 2."
+        )
+    input_shape = _check_input_shape(input_shape, depth, padding)
+
+    inputs = keras.Input(shape=input_shape, name="image")
+    x = inputs
+    skips = []
+    for k in range(1, depth + 1):
+        skip, x = encoder_block(
+            x, base_filters * 2 ** (k - 1), padding=padding, batch_norm=batch_norm, name=f"enc{k}"
+        )
+        skips.append(skip)
+    x = conv_block(x, base_filters * 2**depth, padding=padding, batch_norm=batch_norm, name="bottleneck")
+    for k in range(depth, 0, -1):
+        x = decoder_block(
+            x,
+            skips[k - 1] if skip_connections else None,
+            base_filters * 2 ** (k - 1),
+            padding=padding,
+            batch_norm=batch_norm,
+            name=f"dec{k}",
+        )
+    # The head runs in float32 even under mixed precision, so logits are stable.
+    outputs = layers.Conv2D(num_classes, 1, name="head_conv", dtype="float32")(x)
+    if head != "logits":
+        outputs = layers.Activation(head, name=f"head_{head}", dtype="float32")(outputs)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def unet_depth(model: keras.Model) -> int:
+    """Depth of a model built by ``build_unet``: the number of ``enc{k}_pool`` layers."""
+    names = {layer.name for layer in model.layers}
+    depth = 0
+    while f"enc{depth + 1}_pool" in names:
+        depth += 1
+    if depth == 0 or "bottleneck_relu2" not in names:
+        raise ValueError(
+            f"model {model.name!r} has no enc1_pool / bottleneck_relu2 layers; "
+            "pass a model built by unet_tutorial.build_unet."
+        )
+    return depth
+
+
+def level_names(model: keras.Model) -> list[str]:
+    """Level names in data-flow order: ``enc1 .. encN, bottleneck, decN .. dec1``."""
+    depth = unet_depth(model)
+    return (
+        [f"enc{k}" for k in range(1, depth + 1)] + ["bottleneck"] + [f"dec{k}" for k in range(depth, 0, -1)]
+    )
+
+
+def feature_model(model: keras.Model) -> keras.Model:
+    """A model that returns every level's output (after its second ReLU) plus the head.
+
+    Returns:
+        A ``keras.Model`` whose output is a dict
+        ``{"enc1": (batch, H, W, C1), ..., "bottleneck": ..., "dec1": ..., "head": ...}``.
+    """
+    outputs = {lvl: model.get_layer(f"{lvl}_relu2").output for lvl in level_names(model)}
+    outputs["head"] = model.get_layer("head_conv").output
+    return keras.Model(model.input, outputs, name=f"{model.name}_features")
+
+
+def feature_maps(model: keras.Model, images) -> dict:
+    """Run ``images`` through ``model`` and return every level's feature maps.
+
+    Args:
+        model: a model built by ``build_unet``.
+        images: array of shape ``(batch, H, W, C)`` matching the model's input.
+
+    Returns:
+        An ordered dict of NumPy arrays, ``enc1`` first and ``head`` last, each
+        of shape ``(batch, H_level, W_level, C_level)``.
+    """
+    import numpy as np
+
+    images = np.asarray(images, dtype="float32")
+    expected = tuple(model.input_shape[1:])
+    fits = images.ndim == 4 and all(
+        e is None or e == g for e, g in zip(expected, images.shape[1:], strict=True)
+    )
+    if not fits:
+        raise ValueError(
+            f"images of shape {images.shape} do not fit the model input (batch, *{expected}); "
+            "resize them first or build the model for this size."
+        )
+    out = feature_model(model)(images, training=False)
+    order = level_names(model) + ["head"]
+    return {k: np.asarray(out[k]) for k in order}

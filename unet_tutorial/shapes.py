@@ -1,0 +1,176 @@
+"""Size arithmetic for the U-Net, without building a model.
+
+These helpers answer "which input sizes can a U-Net of a given depth take, and
+what comes out?" for both padding modes:
+
+* ``padding="same"``: every 3x3 convolution keeps the size, every pooling
+  halves it, so the input must be divisible by ``2**depth`` and the output has
+  the input's size.
+* ``padding="valid"`` (the original paper): every 3x3 convolution trims one
+  pixel on each side (size - 2), so a conv block trims 4. Every map that is
+  pooled must be even, otherwise the up-convolution cannot restore it exactly
+  and the crop-and-copy would be lopsided. With ``depth=4`` a 572x572 tile
+  gives a 388x388 output, the paper's Figure 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PADDINGS = ("same", "valid")
+
+
+def _check_padding(padding: str) -> None:
+    if padding not in PADDINGS:
+        raise ValueError(
+            f"padding={padding!r} is not supported; use 'same' (output size = input "
+            "size) or 'valid' (the paper's unpadded convolutions)."
+        )
+
+
+def _check_depth(depth: int) -> None:
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
+        raise ValueError(
+            f"depth={depth!r} must be a positive integer (the number of pooling steps); "
+            "the paper uses depth=4."
+        )
+
+
+@dataclass(frozen=True)
+class LevelSize:
+    """Spatial sizes at one level of the U, for a square input.
+
+    Attributes:
+        level: ``"enc1"`` ... ``"encN"``, ``"bottleneck"``, ``"decN"`` ... ``"dec1"``.
+        size_in: size of the map that enters the level (after pooling or
+            up-convolution).
+        size_out: size after the level's two 3x3 convolutions.
+    """
+
+    level: str
+    size_in: int
+    size_out: int
+
+
+def _trace(size: int, depth: int, padding: str) -> list[LevelSize] | None:
+    """Follow one side length through the U; ``None`` if some step is invalid."""
+    trim = 4 if padding == "valid" else 0
+    levels: list[LevelSize] = []
+    s = size
+    for k in range(1, depth + 1):
+        out = s - trim
+        if out < 2 or out % 2:
+            return None
+        levels.append(LevelSize(f"enc{k}", s, out))
+        s = out // 2
+    out = s - trim
+    if out < 1:
+        return None
+    levels.append(LevelSize("bottleneck", s, out))
+    s = out
+    for k in range(depth, 0, -1):
+        up = 2 * s
+        out = up - trim
+        if out < 1:
+            return None
+        levels.append(LevelSize(f"dec{k}", up, out))
+        s = out
+    return levels
+
+
+def is_valid_input_size(size: int, depth: int = 4, padding: str = "same") -> bool:
+    """Whether a U-Net of this depth and padding accepts a side length of ``size``.
+
+    Args:
+        size: input height or width in pixels.
+        depth: number of pooling steps (4 in the paper).
+        padding: ``"same"`` or ``"valid"``.
+
+    Returns:
+        ``True`` if every pooled map has an even size (and, for valid padding,
+        no map shrinks to nothing).
+    """
+    _check_depth(depth)
+    _check_padding(padding)
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        return False
+    return _trace(size, depth, padding) is not None
+
+
+def valid_input_sizes(
+    depth: int = 4, padding: str = "same", *, min_size: int = 1, max_size: int = 1024
+) -> list[int]:
+    """All side lengths in ``[min_size, max_size]`` that the network accepts.
+
+    Example:
+        >>> valid_input_sizes(depth=4, padding="same", max_size=64)
+        [16, 32, 48, 64]
+        >>> 572 in valid_input_sizes(depth=4, padding="valid")
+        True
+    """
+    _check_depth(depth)
+    _check_padding(padding)
+    return [s for s in range(max(1, min_size), max_size + 1) if is_valid_input_size(s, depth, padding)]
+
+
+def nearest_valid_sizes(size: int, depth: int = 4, padding: str = "same") -> list[int]:
+    """The valid side lengths closest to ``size``: the one below and the one above.
+
+    Used to turn "this size does not work" into "try 128 or 144".
+    """
+    _check_depth(depth)
+    _check_padding(padding)
+    below = next((s for s in range(size, 0, -1) if is_valid_input_size(s, depth, padding)), None)
+    above = next(
+        (
+            s
+            for s in range(max(size, 1), size + 2 ** (depth + 3) + 200)
+            if is_valid_input_size(s, depth, padding)
+        ),
+        None,
+    )
+    return sorted({s for s in (below, above) if s is not None})
+
+
+def check_input_size(size: int, depth: int = 4, padding: str = "same") -> None:
+    """Raise a ``ValueError`` naming the nearest valid sizes if ``size`` is not valid."""
+    if is_valid_input_size(size, depth, padding):
+        return
+    rule = (
+        f"divisible by 2**depth = {2**depth}"
+        if padding == "same"
+        else "such that every map that is pooled has an even size (e.g. 572 for depth 4)"
+    )
+    near = nearest_valid_sizes(size, depth, padding) if isinstance(size, int) and size > 0 else []
+    hint = f"; the nearest valid sizes are {' and '.join(map(str, near))}" if near else ""
+    raise ValueError(
+        f"input size {size!r} does not fit a U-Net with depth={depth} and padding={padding!r}: "
+        f"the size must be {rule}{hint}."
+    )
+
+
+def level_sizes(size: int, depth: int = 4, padding: str = "same") -> list[LevelSize]:
+    """Side lengths level by level, from ``enc1`` down to the bottleneck and up to ``dec1``.
+
+    Args:
+        size: input side length (must be valid, see ``check_input_size``).
+        depth: number of pooling steps.
+        padding: ``"same"`` or ``"valid"``.
+
+    Returns:
+        One ``LevelSize`` per level, in the order the data flows.
+    """
+    check_input_size(size, depth, padding)
+    return _trace(size, depth, padding) or []
+
+
+def output_size(size: int, depth: int = 4, padding: str = "same") -> int:
+    """Side length of the segmentation map for an input side length.
+
+    Example:
+        >>> output_size(572, depth=4, padding="valid")
+        388
+        >>> output_size(128, depth=4, padding="same")
+        128
+    """
+    return level_sizes(size, depth, padding)[-1].size_out

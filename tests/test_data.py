@@ -1,0 +1,400 @@
+"""Data: labels, resizing, paired augmentation, the three routes and their errors (all offline)."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import unet_tutorial as ut
+from unet_tutorial import data as D
+
+
+def _collect(ds):
+    xs, ys = zip(*[(x.numpy(), y.numpy()) for x, y in ds], strict=True)
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+# --------------------------------------------------------------------------- labels and resizing
+
+
+def test_trimap_labels_map_1_pet_2_background_3_border():
+    assert ut.CLASS_NAMES == ("pet", "background", "border")
+    out = ut.trimap_to_labels(tf.constant([[1, 2, 3]], tf.uint8)).numpy()
+    np.testing.assert_array_equal(out, [[0, 1, 2]])
+    assert [ut.CLASS_NAMES[v] for v in out[0]] == ["pet", "background", "border"]
+
+
+def test_nearest_resize_keeps_the_label_set_and_bilinear_would_not():
+    tri = np.full((37, 53), 2, np.uint8)
+    tri[5:30, 7:40] = 3
+    tri[8:27, 10:37] = 1
+    labels = ut.trimap_to_labels(tri)
+    for size in (16, 24, 64, 100):
+        out = ut.resize_mask(labels, size).numpy()
+        assert out.shape == (size, size) and out.dtype == np.int32
+        assert set(np.unique(out)) <= {0, 1, 2}
+    # the trap: bilinear invents in-between values along every outline
+    bil = tf.image.resize(tf.cast(labels, tf.float32)[..., None], (24, 24), method="bilinear").numpy()
+    assert not np.all(np.isin(bil, [0.0, 1.0, 2.0]))
+
+
+# --------------------------------------------------------------------------- paired augmentation
+
+
+def _hand_crop_and_resize(arr: np.ndarray, box, size: int, nearest: bool) -> tuple[np.ndarray, np.ndarray]:
+    """crop_and_resize done by hand: sample y = y1*(H-1) + i*(y2-y1)*(H-1)/(size-1).
+
+    Returns the result and a mask of pixels whose nearest-neighbour choice is
+    not a tie (coordinates within 1e-3 of .5 can round either way in float32).
+    """
+    h, w = arr.shape[:2]
+    y1, x1, y2, x2 = box
+    ys = y1 * (h - 1) + np.arange(size) * (y2 - y1) * (h - 1) / (size - 1)
+    xs = x1 * (w - 1) + np.arange(size) * (x2 - x1) * (w - 1) / (size - 1)
+    if nearest:
+        yi, xi = np.floor(ys + 0.5).astype(int), np.floor(xs + 0.5).astype(int)
+        safe_y = np.abs(ys - np.floor(ys) - 0.5) > 1e-3
+        safe_x = np.abs(xs - np.floor(xs) - 0.5) > 1e-3
+        return arr[yi][:, xi], safe_y[:, None] & safe_x[None, :]
+    y0, x0 = np.floor(ys).astype(int), np.floor(xs).astype(int)
+    y0c, x0c = np.clip(y0 + 1, 0, h - 1), np.clip(x0 + 1, 0, w - 1)
+    dy, dx = (ys - y0)[:, None, None], (xs - x0)[None, :, None]
+    top = arr[y0][:, x0] * (1 - dx) + arr[y0][:, x0c] * dx
+    bot = arr[y0c][:, x0] * (1 - dx) + arr[y0c][:, x0c] * dx
+    return top * (1 - dy) + bot * dy, np.ones((size, size), bool)
+
+
+@pytest.mark.parametrize("seed", [(1, 2), (3, 4), (5, 6), (7, 8), (11, 12), (13, 14)])
+def test_augmentation_matches_the_same_transform_done_by_hand(seed):
+    rng = np.random.default_rng(0)
+    size = 32
+    image = rng.uniform(size=(size, size, 3)).astype(np.float32)
+    mask = rng.integers(0, 3, (size, size)).astype(np.int32)
+    flip, box = ut.augmentation_params(tf.constant(seed))
+    flip, box = bool(flip), box.numpy()
+    aug_img, aug_mask = ut.augment_pair(image, mask, tf.constant(seed))
+    # by hand: one flip for both, then the same crop box for both
+    h_img, h_mask = (image[:, ::-1], mask[:, ::-1]) if flip else (image, mask)
+    exp_img, _ = _hand_crop_and_resize(h_img, box, size, nearest=False)
+    exp_mask, safe = _hand_crop_and_resize(h_mask, box, size, nearest=True)
+    np.testing.assert_allclose(aug_img.numpy(), exp_img, atol=2e-5)
+    np.testing.assert_array_equal(aug_mask.numpy()[safe], exp_mask[safe])
+    assert safe.mean() > 0.9
+
+
+def test_augmentation_keeps_image_and_mask_aligned_and_masks_in_range():
+    # the mask is a function of the image (left half bright = pet), so any
+    # unshared flip or crop breaks the relation
+    size = 64
+    image = np.zeros((size, size, 3), np.float32)
+    image[:, :20] = 1.0
+    image[10:30, 40:60] = 0.5
+    mask = np.ones((size, size), np.int32)
+    mask[:, :20] = 0
+    mask[10:30, 40:60] = 2
+    flips = 0
+    for s in range(20):
+        flip, _ = ut.augmentation_params(tf.constant([s, 99]))
+        flips += bool(flip)
+        img, m = ut.augment_pair(image, mask, tf.constant([s, 99]))
+        img, m = img.numpy(), m.numpy()
+        assert set(np.unique(m)) <= {0, 1, 2}
+        assert img.min() >= 0 and img.max() <= 1
+        predicted = np.where(img[..., 0] > 0.75, 0, np.where(img[..., 0] > 0.25, 2, 1))
+        assert (predicted == m).mean() > 0.97
+    assert 0 < flips < 20  # both branches were exercised
+
+
+def test_jitter_changes_only_the_image_and_stays_in_range():
+    rng = np.random.default_rng(3)
+    image = rng.uniform(size=(32, 32, 3)).astype(np.float32)
+    mask = rng.integers(0, 3, (32, 32)).astype(np.int32)
+    plain = ut.augment_pair(image, mask, tf.constant([4, 2]))
+    jit = ut.augment_pair(image, mask, tf.constant([4, 2]), ut.AugmentConfig(jitter=True))
+    np.testing.assert_array_equal(plain[1].numpy(), jit[1].numpy())
+    assert not np.allclose(plain[0].numpy(), jit[0].numpy())
+    assert jit[0].numpy().min() >= 0 and jit[0].numpy().max() <= 1
+    with pytest.raises(ValueError, match="min_scale"):
+        ut.AugmentConfig(min_scale=0.0)
+
+
+def test_pipeline_is_deterministic_per_seed_and_reshuffles_each_epoch():
+    def make(seed):
+        return ut.load_synthetic_pets("train", 32, 4, num_examples=12, seed=seed)
+
+    a, b = make(5), make(5)
+    xa, ya = _collect(a)
+    xb, yb = _collect(b)
+    np.testing.assert_array_equal(xa, xb)
+    np.testing.assert_array_equal(ya, yb)
+    x2, _ = _collect(a)  # second epoch of the same dataset: new order and augmentation
+    assert not np.array_equal(xa, x2)
+    xc, _ = _collect(make(6))
+    assert not np.array_equal(xa, xc)
+
+
+# --------------------------------------------------------------------------- tfds route (mocked)
+
+
+def test_load_oxford_pets_through_tfds_mock_with_real_trimaps(mock_oxford_tfds):
+    ds = ut.load_oxford_pets("train", image_size=32, batch_size=4, seed=0)
+    x, y = _collect(ds)
+    assert x.shape == (6, 32, 32, 3) and x.dtype == np.float32
+    assert 0.0 <= x.min() and x.max() <= 1.0
+    assert y.shape == (6, 32, 32) and y.dtype == np.int32
+    assert set(np.unique(y)) == {0, 1, 2}
+
+
+def test_tfds_test_split_is_not_augmented_or_shuffled(mock_oxford_tfds):
+    a = _collect(ut.load_oxford_pets("test", image_size=40, batch_size=3))
+    b = _collect(ut.load_oxford_pets("test", image_size=40, batch_size=3, seed=9))
+    np.testing.assert_array_equal(a[0], b[0])
+    # the box-shaped pet of the mock: its centre is pet (0), a corner is background (1)
+    y = a[1]
+    assert (y[:, 20, 24] == 0).all() and (y[:, 0, 0] == 1).all()
+
+
+def test_oxford_version_3_is_refused_with_a_clear_error():
+    with pytest.raises(ValueError, match="3.x no longer loads"):
+        ut.load_oxford_pets(version="3.*.*")
+    import tensorflow_datasets as tfds
+
+    with pytest.raises(Exception, match=r"only: 4\."):
+        tfds.builder("oxford_iiit_pet:3.*.*")  # the trap itself, in tfds
+
+
+def test_explicit_oxford_offline_says_how_to_get_it(tmp_path, monkeypatch):
+    import tensorflow_datasets as tfds
+
+    def no_network(*args, **kwargs):
+        raise ConnectionError("no network")
+
+    monkeypatch.setattr(tfds.download.DownloadManager, "download_and_extract", no_network)
+    with pytest.raises(ut.DataUnavailableError, match="download_oxford_pets") as exc:
+        ut.load_dataset("oxford", data_dir=tmp_path, verbose=False)
+    assert "load_pets_directory" in str(exc.value) and "data_dir" in str(exc.value)
+
+
+# --------------------------------------------------------------------------- directory route
+
+
+def test_directory_route_reads_the_official_layout(pets_dir):
+    x, y = _collect(ut.load_pets_directory(pets_dir, "train", image_size=32, batch_size=2))
+    assert x.shape == (3, 32, 32, 3) and y.shape == (3, 32, 32)
+    assert set(np.unique(y)) == {0, 1, 2}
+    x, y = _collect(ut.load_pets_directory(pets_dir, "test", image_size=32, batch_size=2))
+    assert x.shape[0] == 2
+
+
+def test_directory_errors_name_the_problem(pets_dir, tmp_path):
+    with pytest.raises(FileNotFoundError, match="is not a directory"):
+        ut.load_pets_directory(tmp_path / "nowhere")
+    # a split file that names a missing image
+    with open(pets_dir / "annotations" / "test.txt", "a") as f:
+        f.write("ghost_9 1 1 1\n")
+    with pytest.raises(FileNotFoundError, match=r"test.txt line 4 names 'ghost_9'.*ghost_9.jpg"):
+        ut.load_pets_directory(pets_dir, "test")
+
+
+def test_image_and_mask_of_different_sizes_is_named(pets_dir):
+    from PIL import Image
+
+    Image.fromarray(np.full((10, 10), 2, np.uint8)).save(
+        pets_dir / "annotations" / "trimaps" / "beagle_2.png"
+    )
+    with pytest.raises(ValueError, match=r"beagle_2.jpg is 64x52 but its trimap beagle_2.png is 10x10"):
+        ut.load_pets_directory(pets_dir, "train")
+
+
+def test_corrupt_jpeg_is_named_or_skipped(pets_dir):
+    (pets_dir / "images" / "pug_3.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    with pytest.raises(ValueError, match=r"cannot decode image .*pug_3.jpg"):
+        ut.load_pets_directory(pets_dir, "train")
+    with pytest.warns(UserWarning, match="skipped 1 corrupt example.*pug_3"):
+        ds = ut.load_pets_directory(pets_dir, "train", image_size=32, on_corrupt="skip")
+    assert _collect(ds)[0].shape[0] == 2
+
+
+# --------------------------------------------------------------------------- download and extraction
+
+
+def _tar_gz(path: Path, files: dict[str, bytes]) -> tuple[int, str]:
+    with tarfile.open(path, "w:gz") as tar:
+        for name, payload in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+    from unet_tutorial.download import sha256_of
+
+    return path.stat().st_size, sha256_of(path)
+
+
+def test_download_verifies_extracts_and_skips_verified(pets_dir, tmp_path, capsys):
+    server = tmp_path / "server"
+    server.mkdir()
+    with tarfile.open(server / "images.tar.gz", "w:gz") as tar:
+        tar.add(pets_dir / "images", arcname="images")
+    with tarfile.open(server / "annotations.tar.gz", "w:gz") as tar:
+        tar.add(pets_dir / "annotations", arcname="annotations")
+    from unet_tutorial.download import sha256_of
+
+    archives = {
+        n: ((server / n).stat().st_size, sha256_of(server / n))
+        for n in ("images.tar.gz", "annotations.tar.gz")
+    }
+    dest = tmp_path / "dest"
+    ut.download_oxford_pets(dest, base_url=server.as_uri(), archives=archives, progress=None)
+    x, _ = _collect(ut.load_pets_directory(dest, "train", image_size=32))
+    assert x.shape[0] == 3
+    import sys
+
+    ut.download_oxford_pets(dest, base_url=server.as_uri(), archives=archives, progress=sys.stdout)
+    assert capsys.readouterr().out.count("already downloaded and verified") == 2
+
+
+def test_wrong_checksum_fails_and_leaves_nothing(tmp_path):
+    server = tmp_path / "server"
+    server.mkdir()
+    size, _ = _tar_gz(server / "annotations.tar.gz", {"annotations/test.txt": b"x 1 1 1\n"})
+    dest = tmp_path / "dest"
+    with pytest.raises(ut.ChecksumError, match="sha256"):
+        ut.download_oxford_pets(
+            dest, base_url=server.as_uri(), archives={"annotations.tar.gz": (size, "0" * 64)}, progress=None
+        )
+    assert list(dest.iterdir()) == []
+    with pytest.raises(ut.ChecksumError, match="size"):
+        ut.download_oxford_pets(
+            dest,
+            base_url=server.as_uri(),
+            archives={"annotations.tar.gz": (size + 1, "0" * 64)},
+            progress=None,
+        )
+
+
+@pytest.mark.parametrize("evil", ["../escape.txt", "/abs/escape.txt", "annotations/../../escape.txt"])
+def test_malicious_member_is_refused_and_nothing_is_extracted(tmp_path, evil):
+    archive = tmp_path / "evil.tar.gz"
+    _tar_gz(archive, {"annotations/ok.txt": b"fine", evil: b"gotcha"})
+    dest = tmp_path / "out"
+    with pytest.raises(ValueError, match="points outside"):
+        ut.safe_extract(archive, dest)
+    assert not dest.exists() or list(dest.rglob("*")) == []
+    assert not (tmp_path / "escape.txt").exists()
+
+
+def test_symlink_member_is_refused(tmp_path):
+    archive = tmp_path / "link.tar"
+    with tarfile.open(archive, "w") as tar:
+        info = tarfile.TarInfo("images/link.jpg")
+        info.type = tarfile.SYMTYPE
+        info.linkname = "/etc/passwd"
+        tar.addfile(info)
+    with pytest.raises(ValueError, match="link or special file"):
+        ut.safe_extract(archive, tmp_path / "out")
+
+
+# --------------------------------------------------------------------------- synthetic stand-in
+
+
+def test_synthetic_is_deterministic_with_the_right_dtypes_and_ranges():
+    a = ut.make_synthetic_pets(4, 64, seed=3)
+    b = ut.make_synthetic_pets(4, 64, seed=3)
+    c = ut.make_synthetic_pets(4, 64, seed=4)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    assert not np.array_equal(a[0], c[0])
+    images, masks = a
+    assert images.dtype == np.float32 and images.shape == (4, 64, 64, 3)
+    assert images.min() >= 0 and images.max() <= 1
+    assert masks.dtype == np.int32 and masks.shape == (4, 64, 64)
+    for m in masks:
+        assert set(np.unique(m)) == {0, 1, 2}
+
+
+def test_synthetic_border_is_a_thin_band_between_pet_and_background():
+    _, masks = ut.make_synthetic_pets(8, 128, seed=0)
+    for m in masks:
+        pet, border = m == 0, m == 2
+        # pet and background never touch: the border band always lies between them
+        bg_next_to_pet = (m[1:, :] == 1) & pet[:-1, :] | (m[:-1, :] == 1) & pet[1:, :]
+        assert not bg_next_to_pet.any()
+        assert 0.005 < border.mean() < 0.15
+
+
+def test_colour_alone_does_not_separate_pet_from_background():
+    images, masks = ut.make_synthetic_pets(64, 64, seed=1)
+    q = (np.clip(images, 0, 0.999) * 8).astype(int)
+    key = (q[..., 0] * 64 + q[..., 1] * 8 + q[..., 2])[masks != 2]
+    lab = masks[masks != 2]
+    pet = np.bincount(key[lab == 0], minlength=512)
+    bg = np.bincount(key[lab == 1], minlength=512)
+    best_colour_only = np.maximum(pet, bg).sum() / lab.size  # Bayes-optimal per-colour rule
+    majority = max((lab == 0).mean(), (lab == 1).mean())
+    assert best_colour_only < majority + 0.05
+
+
+def test_load_dataset_reports_the_stand_in(capsys, monkeypatch):
+    monkeypatch.setattr(D, "oxford_pets_prepared", lambda data_dir=None: False)
+    monkeypatch.setattr(D, "oxford_server_reachable", lambda timeout=3.0: False)
+    ds, info = ut.load_dataset("auto", "test", image_size=32, batch_size=8, num_examples=8)
+    assert info.source == "synthetic" and info.is_stand_in
+    out = capsys.readouterr().out
+    assert "SYNTHETIC STAND-IN, not Oxford-IIIT Pet" in out
+    x, y = _collect(ds)
+    assert x.shape == (8, 32, 32, 3)
+
+
+def test_load_dataset_uses_oxford_when_tfds_has_it(mock_oxford_tfds, monkeypatch, capsys):
+    monkeypatch.setattr(D, "oxford_pets_prepared", lambda data_dir=None: True)
+    ds, info = ut.load_dataset("auto", "test", image_size=32, batch_size=2)
+    assert info.source == "oxford" and not info.is_stand_in
+    assert "Oxford-IIIT Pet 4.x" in capsys.readouterr().out
+    assert _collect(ds)[1].shape == (4, 32, 32)
+
+
+def test_load_dataset_reads_a_directory_and_refuses_unknown_sources(pets_dir):
+    ds, info = ut.load_dataset(str(pets_dir), "train", image_size=32, verbose=False)
+    assert info.source == "directory" and info.num_examples == 3
+    with pytest.raises(ValueError, match="source='kaggle' is not known"):
+        ut.load_dataset("kaggle")
+    with pytest.raises(ValueError, match="split='val'"):
+        ut.load_dataset("synthetic", split="val")
+
+
+# --------------------------------------------------------------------------- class imbalance
+
+
+def test_class_frequencies_and_weights():
+    ds = tf.data.Dataset.from_tensor_slices(
+        (np.zeros((2, 4, 4, 3), np.float32), np.array([[[0] * 4] * 4, [[1] * 4] * 3 + [[2] * 4]], np.int32))
+    ).batch(2)
+    f = ut.class_frequencies(ds)
+    np.testing.assert_allclose(f, [16 / 32, 12 / 32, 4 / 32])
+    w = ut.class_weights_from_frequencies(f, "median")
+    np.testing.assert_allclose(w, [0.75, 1.0, 3.0])
+    np.testing.assert_allclose(
+        ut.class_weights_from_frequencies([0.5, 0.5, 0.0], "inverse"), [2 / 3, 2 / 3, 0]
+    )
+    weighted = next(iter(ut.add_sample_weights(ds, w)))
+    np.testing.assert_allclose(weighted[2].numpy()[1, 3], [3.0] * 4)
+
+
+def test_class_weight_is_refused_for_pixel_targets_and_sample_weights_work():
+    model = ut.build_unet((16, 16, 3), 3, base_filters=2, depth=1)
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x = np.zeros((2, 16, 16, 3), np.float32)
+    y = np.zeros((2, 16, 16), np.int32)
+    # Keras cannot apply class_weight to (batch, H, W) targets: older releases refuse it with a
+    # ValueError, Keras 3.15 fails in its per-example conversion (TypeError) or, for a
+    # tf.data input, with a shape error deep inside TensorFlow.
+    with pytest.raises((ValueError, TypeError, tf.errors.InvalidArgumentError)):
+        model.fit(x, y, class_weight={0: 1.0, 1: 2.0, 2: 5.0}, epochs=1, verbose=0)
+    ds = ut.add_sample_weights(tf.data.Dataset.from_tensor_slices((x, y)).batch(2), [1.0, 2.0, 5.0])
+    hist = model.fit(ds, epochs=1, verbose=0)
+    assert np.isfinite(hist.history["loss"][0])

@@ -1,0 +1,178 @@
+"""Download the official Oxford-IIIT Pet archives, verify them, extract them safely.
+
+This is the manual route for readers who want the files themselves (to keep
+them, to put them on a cluster, or because TensorFlow Datasets is not an
+option). ``load_pets_directory`` reads the result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sys
+import tarfile
+import urllib.request
+from pathlib import Path, PurePosixPath
+
+OXFORD_BASE_URL = "https://thor.robots.ox.ac.uk/~vgg/data/pets/"
+"""The official server (the one TensorFlow Datasets 4.9.x downloads from)."""
+
+OXFORD_ARCHIVES: dict[str, tuple[int, str]] = {
+    "images.tar.gz": (791_918_971, "67195c5e1c01f1ab5f9b6a5d22b8c27a580d896ece458917e61d459337fa318d"),
+    "annotations.tar.gz": (19_173_078, "52425fb6de5c424942b7626b428656fcbd798db970a937df61750c0f1d358e91"),
+}
+"""Archive name -> (size in bytes, sha256), as registered in TensorFlow Datasets 4.9.x."""
+
+_CHUNK = 1 << 20
+
+
+class ChecksumError(RuntimeError):
+    """A downloaded file does not have the expected size or sha256."""
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(_CHUNK), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def verify_file(path: str | os.PathLike, size: int, sha256: str) -> None:
+    """Raise ``ChecksumError`` unless ``path`` has exactly this size and sha256."""
+    actual_size = os.path.getsize(path)
+    if actual_size != size:
+        raise ChecksumError(
+            f"{path}: size {actual_size} bytes, expected {size}; the download is incomplete or wrong."
+        )
+    digest = sha256_of(path)
+    if digest != sha256:
+        raise ChecksumError(
+            f"{path}: sha256 {digest}, expected {sha256}; the file is corrupt or not the official one."
+        )
+
+
+def _progress(name: str, done: int, total: int, stream) -> None:
+    if stream is None:
+        return
+    pct = 100.0 * done / total if total else 0.0
+    stream.write(f"\r{name}: {done / 1e6:8.1f} / {total / 1e6:.1f} MB ({pct:5.1f}%)")
+    if done >= total:
+        stream.write("\n")
+    stream.flush()
+
+
+def download_file(url: str, dest: str | os.PathLike, size: int, sha256: str, *, progress=sys.stderr) -> Path:
+    """Download ``url`` to ``dest`` through a ``.part`` file, then verify it.
+
+    The file only gets its final name once its size and sha256 are right, so
+    an interrupted or corrupt download never looks finished.
+    """
+    dest = Path(dest)
+    part = dest.with_name(dest.name + ".part")
+    done = 0
+    with urllib.request.urlopen(url, timeout=60) as resp, open(part, "wb") as out:
+        while chunk := resp.read(_CHUNK):
+            out.write(chunk)
+            done += len(chunk)
+            _progress(dest.name, done, size, progress)
+    try:
+        verify_file(part, size, sha256)
+    except ChecksumError:
+        part.unlink(missing_ok=True)
+        raise
+    part.replace(dest)
+    return dest
+
+
+def safe_extract(archive: str | os.PathLike, dest: str | os.PathLike) -> list[str]:
+    """Extract a tar archive into ``dest``, refusing any member that could escape it.
+
+    Refused: absolute paths, paths with ``..``, links (symbolic or hard), and
+    device or FIFO entries. Nothing is extracted if any member is refused.
+
+    Returns:
+        The names of the extracted members.
+
+    Raises:
+        ValueError: naming the first unsafe member.
+    """
+    dest = Path(dest)
+    with tarfile.open(archive, "r:*") as tar:
+        members = tar.getmembers()
+        for m in members:
+            p = PurePosixPath(m.name)
+            if p.is_absolute() or m.name.startswith(("/", "\\")) or ".." in p.parts or ":" in p.parts[0]:
+                raise ValueError(
+                    f"refusing to extract {archive}: member {m.name!r} points outside the folder."
+                )
+            if not (m.isfile() or m.isdir()):
+                raise ValueError(
+                    f"refusing to extract {archive}: member {m.name!r} is a link or special file."
+                )
+        dest.mkdir(parents=True, exist_ok=True)
+        for m in members:
+            target = dest / m.name
+            if m.isdir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            src = tar.extractfile(m)
+            if src is None:  # pragma: no cover - isfile() members always have data
+                continue
+            with src, open(target, "wb") as out:
+                shutil.copyfileobj(src, out)
+    return [m.name for m in members]
+
+
+def download_oxford_pets(
+    dest: str | os.PathLike = "data/oxford_pets",
+    *,
+    base_url: str = OXFORD_BASE_URL,
+    archives: dict[str, tuple[int, str]] | None = None,
+    extract: bool = True,
+    progress=sys.stderr,
+) -> Path:
+    """Fetch and verify the two official archives, then extract them safely.
+
+    About 811 MB are downloaded (``images.tar.gz`` and
+    ``annotations.tar.gz``). Each is checked against the size and sha256 that
+    TensorFlow Datasets 4.9.x registered; an archive already present with the
+    right checksum is not downloaded again.
+
+    Args:
+        dest: folder for the archives and the extracted ``images/`` and
+            ``annotations/``.
+        base_url: where the archives live (a mirror, or ``file://`` for tests).
+        archives: ``{name: (size, sha256)}``; default ``OXFORD_ARCHIVES``.
+        extract: extract after verifying.
+        progress: a text stream for progress lines, or ``None``.
+
+    Returns:
+        ``dest``, ready for ``load_pets_directory(dest)``.
+
+    Raises:
+        ChecksumError: a download does not match (it is deleted).
+        ValueError: an archive holds an unsafe member (nothing is extracted).
+        OSError: the server cannot be reached.
+    """
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    archives = OXFORD_ARCHIVES if archives is None else archives
+    base = base_url if base_url.endswith("/") else base_url + "/"
+    for name, (size, sha256) in archives.items():
+        path = dest / name
+        if path.is_file():
+            try:
+                verify_file(path, size, sha256)
+                if progress is not None:
+                    progress.write(f"{name}: already downloaded and verified\n")
+            except ChecksumError:
+                path.unlink()
+        if not path.is_file():
+            download_file(base + name, path, size, sha256, progress=progress)
+        if extract:
+            safe_extract(path, dest)
+    return dest

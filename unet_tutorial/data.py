@@ -19,7 +19,6 @@ Routes:
 from __future__ import annotations
 
 import os
-import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path

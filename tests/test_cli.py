@@ -1,5 +1,6 @@
 """The console script, run in-process through its main()."""
 
+import numpy as np
 import pytest
 
 from unet_tutorial import cli
@@ -23,9 +24,81 @@ def test_argparse_errors_exit_2():
     assert exc.value.code == 2
 
 
-@pytest.mark.parametrize("command", ["summary", "sizes"])
+@pytest.mark.parametrize("command", ["summary", "sizes", "train", "evaluate", "predict", "info"])
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as exc:
         cli.main([command, "--help"])
     assert exc.value.code == 0
     assert "usage: unet-tutorial" in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One tiny training run through the CLI, shared by the commands that need a model."""
+    out = tmp_path_factory.mktemp("cli") / "run"
+    code = cli.main(
+        ["train", "--source", "synthetic", "--size", "32", "--base-filters", "4", "--depth", "2",
+         "--epochs", "1", "--batch-size", "8", "--synthetic-examples", "16", "8", "--output", str(out),
+         "--verbose", "0"]
+    )  # fmt: skip
+    assert code == 0
+    return out
+
+
+def test_train_command_writes_the_run(trained):
+    for name in ("best.keras", "final.keras", "history.csv", "config.json"):
+        assert (trained / name).is_file()
+
+
+def test_evaluate_command_prints_the_table_and_the_stand_in_note(trained, capsys):
+    assert cli.main(["evaluate", str(trained / "best.keras"), "--source", "synthetic",
+                     "--synthetic-examples", "8"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "| mean IoU |" in out and "SYNTHETIC STAND-IN" in out
+
+
+def test_predict_command_writes_masks_and_overlays_at_the_image_size(trained, tmp_path, capsys):
+    from PIL import Image
+
+    photo = tmp_path / "cat.png"
+    Image.fromarray(np.zeros((45, 70, 3), np.uint8)).save(photo)
+    out = tmp_path / "pred"
+    assert cli.main(["predict", str(trained / "best.keras"), str(photo), "--output", str(out)]) == 0
+    mask = np.asarray(Image.open(out / "cat_mask.png"))
+    assert mask.shape == (45, 70) and set(np.unique(mask)) <= {0, 1, 2}
+    assert np.asarray(Image.open(out / "cat_overlay.png")).shape == (45, 70, 3)
+
+
+def test_predict_names_a_missing_or_non_image_file(trained, tmp_path, capsys):
+    model = str(trained / "best.keras")
+    assert cli.main(["predict", model, str(tmp_path / "missing.jpg")]) == 1
+    assert "missing.jpg does not exist" in capsys.readouterr().err
+    text = tmp_path / "notes.jpg"
+    text.write_text("not an image")
+    assert cli.main(["predict", model, str(text)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "notes.jpg is not a readable image" in err[0]
+    assert (
+        cli.main(["predict", str(tmp_path / "nomodel.keras"), str(text)]) == 2
+    )  # the image is checked first
+
+
+def test_evaluate_names_a_missing_model(tmp_path, capsys):
+    assert cli.main(["evaluate", str(tmp_path / "none.keras"), "--source", "synthetic"]) == 1
+    assert "none.keras does not exist" in capsys.readouterr().err
+
+
+def test_info_command(capsys):
+    assert cli.main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "tensorflow" in out and "Oxford-IIIT Pet 4.x prepared offline" in out
+
+
+def test_console_script_is_installed():
+    import shutil
+    import subprocess
+
+    exe = shutil.which("unet-tutorial")
+    assert exe, "pip install the package to get the unet-tutorial console script"
+    proc = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "unet-tutorial" in proc.stdout

@@ -8,6 +8,8 @@ and shows its source, so what you read is what runs.
 * Sizes: ``output_size``, ``valid_input_sizes``, ``level_sizes``.
 * Data: ``load_dataset`` (Oxford-IIIT Pet or the synthetic stand-in), the
   routes behind it, paired augmentation and class weights.
+* Training: ``train(TrainConfig(...))``, the losses (``CEDiceLoss``, the
+  paper's ``unet_weight_map``) and metrics; ``evaluate`` and ``predict_mask``.
 """
 
 from .data import (
@@ -31,6 +33,9 @@ from .data import (
     trimap_to_labels,
 )
 from .download import ChecksumError, download_oxford_pets, safe_extract
+from .evaluation import Evaluation, evaluate, load_image, predict_mask
+from .losses import CEDiceLoss, DiceLoss, add_unet_weight_maps, cross_entropy_loss, get_loss, unet_weight_map
+from .metrics import MeanDice, segmentation_metrics
 from .model import (
     build_unet,
     center_crop_amounts,
@@ -51,18 +56,26 @@ from .shapes import (
     valid_input_sizes,
 )
 from .synthetic import make_synthetic_pets, make_trimap
+from .training import TrainConfig, TrainResult, load_snapshots, read_history, set_seed, train
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "CLASS_NAMES",
-    "NUM_CLASSES",
     "AugmentConfig",
+    "CEDiceLoss",
+    "CLASS_NAMES",
     "ChecksumError",
     "DataInfo",
     "DataUnavailableError",
+    "DiceLoss",
+    "Evaluation",
+    "MeanDice",
+    "NUM_CLASSES",
+    "TrainConfig",
+    "TrainResult",
     "__version__",
     "add_sample_weights",
+    "add_unet_weight_maps",
     "augment_pair",
     "augmentation_params",
     "build_unet",
@@ -71,27 +84,38 @@ __all__ = [
     "class_frequencies",
     "class_weights_from_frequencies",
     "conv_block",
+    "cross_entropy_loss",
     "decoder_block",
     "download_oxford_pets",
     "encoder_block",
+    "evaluate",
     "feature_maps",
     "feature_model",
+    "get_loss",
     "is_valid_input_size",
     "level_names",
     "level_sizes",
     "load_dataset",
+    "load_image",
     "load_oxford_pets",
     "load_pets_directory",
+    "load_snapshots",
     "load_synthetic_pets",
     "make_synthetic_pets",
     "make_trimap",
     "nearest_valid_sizes",
     "output_size",
+    "predict_mask",
     "preprocess_pair",
+    "read_history",
     "resize_image",
     "resize_mask",
     "safe_extract",
+    "segmentation_metrics",
+    "set_seed",
+    "train",
     "trimap_to_labels",
     "unet_depth",
+    "unet_weight_map",
     "valid_input_sizes",
 ]

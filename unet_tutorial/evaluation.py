@@ -1,0 +1,137 @@
+"""Evaluation and prediction: the per-class table, and masks for images of any size."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from .data import CLASS_NAMES, resize_image
+from .metrics import segmentation_metrics
+
+
+@dataclass
+class Evaluation:
+    """Scores of a model on a dataset.
+
+    Attributes:
+        per_class_iou: ``{class name: IoU}``.
+        mean_iou: IoU averaged over the classes present (see ``metrics``).
+        pixel_accuracy: fraction of correctly labelled pixels.
+        dice: mean Dice over classes.
+        num_images: images evaluated.
+    """
+
+    per_class_iou: dict[str, float]
+    mean_iou: float
+    pixel_accuracy: float
+    dice: float
+    num_images: int
+
+    def table(self) -> str:
+        """A small Markdown table of the scores."""
+        rows = ["| metric | value |", "|---|---:|"]
+        rows += [f"| IoU {name} | {v:.3f} |" for name, v in self.per_class_iou.items()]
+        rows += [
+            f"| mean IoU | {self.mean_iou:.3f} |",
+            f"| pixel accuracy | {self.pixel_accuracy:.3f} |",
+            f"| mean Dice | {self.dice:.3f} |",
+            f"| images | {self.num_images} |",
+        ]
+        return "\n".join(rows)
+
+    def __str__(self) -> str:
+        return self.table()
+
+
+def evaluate(
+    model: keras.Model, dataset: tf.data.Dataset, class_names: tuple[str, ...] = CLASS_NAMES
+) -> Evaluation:
+    """Per-class IoU, mean IoU, pixel accuracy and Dice of ``model`` on ``dataset``.
+
+    Uses the same Keras metric objects as training (``segmentation_metrics``),
+    accumulated over the whole dataset (not averaged per batch).
+
+    Args:
+        model: returns logits ``(B, H, W, C)``.
+        dataset: batches ``(image, mask)`` or ``(image, mask, weights)``
+            (weights are ignored).
+        class_names: one name per class.
+
+    Returns:
+        An ``Evaluation``; ``print`` it for the table.
+    """
+    metrics = segmentation_metrics(len(class_names), class_names)
+    n = 0
+    for batch in dataset:
+        x, y = batch[0], batch[1]
+        logits = model(x, training=False)
+        for m in metrics:
+            m.update_state(y, logits)
+        n += int(x.shape[0])
+    if n == 0:
+        raise ValueError("the dataset is empty; nothing to evaluate.")
+    r = {m.name: float(m.result()) for m in metrics}
+    return Evaluation(
+        per_class_iou={name: r[f"iou_{name}"] for name in class_names},
+        mean_iou=r["mean_iou"],
+        pixel_accuracy=r["pixel_accuracy"],
+        dice=r["dice"],
+        num_images=n,
+    )
+
+
+def load_image(path: str | os.PathLike) -> np.ndarray:
+    """Read an image file as ``uint8 (H, W, 3)`` RGB.
+
+    Raises:
+        FileNotFoundError: the path does not exist (named in the message).
+        ValueError: the file is not an image that Pillow can read (named).
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"image file {path} does not exist.")
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGB"))
+    except (UnidentifiedImageError, OSError, SyntaxError) as err:
+        raise ValueError(f"{path} is not a readable image ({err}).") from None
+
+
+def predict_mask(model: keras.Model, image: np.ndarray) -> np.ndarray:
+    """Predicted class per pixel for an image of any size.
+
+    The image is resized (bilinearly) to the model's input size, the model
+    predicts logits, their ``argmax`` is the class, and the mask is resized
+    back (nearest neighbour) to the image's own size.
+
+    Args:
+        model: a same-padding U-Net returning logits or probabilities.
+        image: ``(H, W, 3)`` RGB, ``uint8`` in ``[0, 255]`` or float in ``[0, 1]``.
+
+    Returns:
+        ``int32 (H, W)`` class indices (0 = pet, 1 = background, 2 = border
+        for the book's models).
+    """
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[-1] != 3:
+        raise ValueError(f"image must be (H, W, 3) RGB; got shape {image.shape}.")
+    if image.dtype != np.uint8 and (image.min() < 0 or image.max() > 1):
+        raise ValueError("a float image must be in [0, 1]; pass uint8 for [0, 255].")
+    size = model.input_shape[1] or 128
+    x = resize_image(image, size)[tf.newaxis]
+    logits = model(x, training=False)
+    if logits.shape[1] != size:
+        raise ValueError(
+            "predict_mask needs a same-padding model (output size = input size); this one maps "
+            f"{size} to {logits.shape[1]}."
+        )
+    pred = tf.argmax(logits[0], axis=-1, output_type=tf.int32)
+    h, w = image.shape[:2]
+    return tf.cast(tf.image.resize(pred[..., None], (h, w), method="nearest")[..., 0], tf.int32).numpy()

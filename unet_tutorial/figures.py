@@ -1,0 +1,125 @@
+"""Static figures with one colour per class everywhere in the book.
+
+Colours: pet = orange, background = dark blue, border = yellow
+(``CLASS_COLORS``), chosen to stay distinct for the common forms of colour
+blindness. Every function draws with matplotlib's Agg backend and returns a
+``Figure`` (or an array), so it works headless.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+
+from .data import CLASS_NAMES  # noqa: E402
+
+CLASS_COLORS = np.array([[230, 159, 0], [0, 60, 120], [240, 228, 66]], dtype=np.uint8)
+"""RGB colour per class: pet (orange), background (dark blue), border (yellow)."""
+
+
+def mask_to_rgb(mask: np.ndarray) -> np.ndarray:
+    """Colour a label mask ``(H, W)`` with ``CLASS_COLORS``; returns ``uint8 (H, W, 3)``."""
+    mask = np.asarray(mask)
+    if mask.ndim == 3 and mask.shape[-1] == 1:
+        mask = mask[..., 0]
+    if mask.ndim != 2:
+        raise ValueError(f"mask must be (H, W); got shape {mask.shape}.")
+    if mask.size and (mask.min() < 0 or mask.max() >= len(CLASS_COLORS)):
+        raise ValueError(
+            f"mask values must be in 0..{len(CLASS_COLORS) - 1}; got {mask.min()}..{mask.max()}."
+        )
+    return CLASS_COLORS[mask.astype(np.int64)]
+
+
+def _to_uint8(image: np.ndarray) -> np.ndarray:
+    image = np.asarray(image)
+    if image.dtype == np.uint8:
+        return image
+    return (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def overlay_mask(image: np.ndarray, mask: np.ndarray, alpha: float = 0.45) -> np.ndarray:
+    """Blend a coloured mask over an image; returns ``uint8 (H, W, 3)``.
+
+    Args:
+        image: ``(H, W, 3)``, ``uint8`` or float in ``[0, 1]``.
+        mask: ``(H, W)`` labels of the same height and width.
+        alpha: opacity of the mask colours.
+    """
+    img = _to_uint8(image)
+    colours = mask_to_rgb(mask)
+    if img.shape[:2] != colours.shape[:2]:
+        raise ValueError(f"image {img.shape[:2]} and mask {colours.shape[:2]} differ in size.")
+    out = (1 - alpha) * img.astype(np.float32) + alpha * colours.astype(np.float32)
+    return (out + 0.5).astype(np.uint8)
+
+
+def class_legend(ax, class_names=CLASS_NAMES, **kwargs) -> None:
+    """Add a legend of the class colours to a matplotlib axis."""
+    handles = [Patch(color=CLASS_COLORS[i] / 255, label=n) for i, n in enumerate(class_names)]
+    ax.legend(handles=handles, **kwargs)
+
+
+def plot_samples(images, masks, predictions=None, *, titles=None, max_rows: int = 4):
+    """A grid: one row per example with the image, its true mask and (optionally) the prediction.
+
+    Args:
+        images: ``(n, H, W, 3)`` in ``[0, 1]`` or ``uint8``.
+        masks: ``(n, H, W)`` true labels.
+        predictions: ``(n, H, W)`` predicted labels, or ``None``.
+        titles: optional column titles.
+        max_rows: at most this many examples.
+
+    Returns:
+        The matplotlib ``Figure``.
+    """
+    n = min(len(images), max_rows)
+    cols = 3 if predictions is not None else 2
+    titles = titles or ["image", "true mask", "predicted mask"][:cols]
+    fig, axes = plt.subplots(n, cols, figsize=(2.6 * cols, 2.6 * n + 0.5), squeeze=False)
+    for i in range(n):
+        panels = [_to_uint8(images[i]), mask_to_rgb(masks[i])]
+        if predictions is not None:
+            panels.append(mask_to_rgb(predictions[i]))
+        for j, panel in enumerate(panels):
+            axes[i, j].imshow(panel, interpolation="nearest")
+            axes[i, j].set_xticks([])
+            axes[i, j].set_yticks([])
+            if i == 0:
+                axes[i, j].set_title(titles[j])
+    class_legend(fig, loc="lower center", ncol=len(CLASS_NAMES), frameon=False)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    return fig
+
+
+def plot_learning_curves(history: dict, metrics=("loss", "mean_iou")):
+    """Training against validation curves, one panel per metric.
+
+    Args:
+        history: ``{"loss": [...], "val_loss": [...], ...}`` (``TrainResult.history``
+            or ``keras.callbacks.History.history``).
+        metrics: the metric names to plot (their ``val_`` twins are added).
+
+    Returns:
+        The matplotlib ``Figure``.
+    """
+    missing = [m for m in metrics if m not in history]
+    if missing:
+        raise ValueError(f"history has no {missing}; it has {sorted(history)}.")
+    epochs = np.arange(1, len(history[metrics[0]]) + 1)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.2), squeeze=False)
+    for ax, m in zip(axes[0], metrics, strict=True):
+        ax.plot(epochs, history[m], "o-", label="train")
+        if f"val_{m}" in history:
+            ax.plot(epochs, history[f"val_{m}"], "s--", label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_title(m.replace("_", " "))
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    return fig

@@ -52,9 +52,7 @@ def write_jpeg_layout(root: Path, n: int) -> None:
     for name, img, m in zip(names, images, masks, strict=True):
         big = Image.fromarray((img * 255).astype(np.uint8)).resize((500, 375), Image.BILINEAR)
         arr = np.asarray(big).astype(np.int16) + rng.integers(-8, 8, (375, 500, 3))
-        Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)).save(
-            root / "images" / f"{name}.jpg", quality=90
-        )
+        Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)).save(root / "images" / f"{name}.jpg", quality=90)
         tri = Image.fromarray((m + 1).astype(np.uint8)).resize((500, 375), Image.NEAREST)
         tri.save(root / "annotations" / "trimaps" / f"{name}.png")
     (root / "annotations" / "trainval.txt").write_text("".join(f"{n_} 1 1 1\n" for n_ in names))

@@ -31,9 +31,7 @@ def write_official_layout(root: Path, names_train: list[str], names_test: list[s
         h, w = 48 + 4 * i, 64
         image = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
         Image.fromarray(image).save(root / "images" / f"{name}.jpg", quality=95)
-        Image.fromarray(make_trimap(h, w, 10, 12, 30, 40)).save(
-            root / "annotations" / "trimaps" / f"{name}.png"
-        )
+        Image.fromarray(make_trimap(h, w, 10, 12, 30, 40)).save(root / "annotations" / "trimaps" / f"{name}.png")
     header = "#Image CLASS-ID SPECIES BREED ID\n"
     for fname, names in (("trainval.txt", names_train), ("test.txt", names_test)):
         lines = [f"{n} {1 + k % 37} {1 + k % 2} {1 + k % 25}" for k, n in enumerate(names)]

@@ -67,9 +67,7 @@ def test_every_literalinclude_pyobject_exists_in_the_package():
     assert found, "no chapter includes package source"
     for path, target, pyobject in found:
         source = (path.parent / target).resolve()
-        assert source.is_relative_to(ROOT / "unet_tutorial"), (
-            f"{path.name} includes {target} outside the package"
-        )
+        assert source.is_relative_to(ROOT / "unet_tutorial"), f"{path.name} includes {target} outside the package"
         assert source.is_file(), f"{path.name}: {target} does not exist"
         assert pyobject, f"{path.name}: include of {target} has no :pyobject:"
         tree = ast.parse(source.read_text())

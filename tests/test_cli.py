@@ -24,7 +24,7 @@ def test_argparse_errors_exit_2():
     assert exc.value.code == 2
 
 
-@pytest.mark.parametrize("command", ["summary", "sizes", "train", "evaluate", "predict", "info"])
+@pytest.mark.parametrize("command", ["summary", "sizes", "train", "evaluate", "predict", "animate", "info"])
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as exc:
         cli.main([command, "--help"])
@@ -78,9 +78,7 @@ def test_predict_names_a_missing_or_non_image_file(trained, tmp_path, capsys):
     assert cli.main(["predict", model, str(text)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "notes.jpg is not a readable image" in err[0]
-    assert (
-        cli.main(["predict", str(tmp_path / "nomodel.keras"), str(text)]) == 2
-    )  # the image is checked first
+    assert cli.main(["predict", str(tmp_path / "nomodel.keras"), str(text)]) == 2  # the image is checked first
 
 
 def test_evaluate_names_a_missing_model(tmp_path, capsys):
@@ -102,3 +100,16 @@ def test_console_script_is_installed():
     assert exe, "pip install the package to get the unet-tutorial console script"
     proc = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "unet-tutorial" in proc.stdout
+
+
+def test_animate_command_writes_the_gifs(tmp_path, capsys):
+    out = tmp_path / "anim"
+    args = ["animate", "--size", "64", "--base-filters", "4", "--depth", "2", "--output", str(out), "--image", "cat"]
+    assert cli.main(args) == 0
+    assert {p.name for p in out.glob("*.gif")} == {"encoder.gif", "decoder.gif", "features.gif"}
+    assert "[3/3] writing" in capsys.readouterr().out
+
+
+def test_animate_command_names_a_bad_image(tmp_path, capsys):
+    assert cli.main(["animate", "--image", str(tmp_path / "none.png"), "--output", str(tmp_path)]) == 1
+    assert "none.png does not exist" in capsys.readouterr().err

@@ -205,9 +205,7 @@ def test_directory_errors_name_the_problem(pets_dir, tmp_path):
 def test_image_and_mask_of_different_sizes_is_named(pets_dir):
     from PIL import Image
 
-    Image.fromarray(np.full((10, 10), 2, np.uint8)).save(
-        pets_dir / "annotations" / "trimaps" / "beagle_2.png"
-    )
+    Image.fromarray(np.full((10, 10), 2, np.uint8)).save(pets_dir / "annotations" / "trimaps" / "beagle_2.png")
     with pytest.raises(ValueError, match=r"beagle_2.jpg is 64x52 but its trimap beagle_2.png is 10x10"):
         ut.load_pets_directory(pets_dir, "train")
 
@@ -245,8 +243,7 @@ def test_download_verifies_extracts_and_skips_verified(pets_dir, tmp_path, capsy
     from unet_tutorial.download import sha256_of
 
     archives = {
-        n: ((server / n).stat().st_size, sha256_of(server / n))
-        for n in ("images.tar.gz", "annotations.tar.gz")
+        n: ((server / n).stat().st_size, sha256_of(server / n)) for n in ("images.tar.gz", "annotations.tar.gz")
     }
     dest = tmp_path / "dest"
     ut.download_oxford_pets(dest, base_url=server.as_uri(), archives=archives, progress=None)
@@ -378,9 +375,7 @@ def test_class_frequencies_and_weights():
     np.testing.assert_allclose(f, [16 / 32, 12 / 32, 4 / 32])
     w = ut.class_weights_from_frequencies(f, "median")
     np.testing.assert_allclose(w, [0.75, 1.0, 3.0])
-    np.testing.assert_allclose(
-        ut.class_weights_from_frequencies([0.5, 0.5, 0.0], "inverse"), [2 / 3, 2 / 3, 0]
-    )
+    np.testing.assert_allclose(ut.class_weights_from_frequencies([0.5, 0.5, 0.0], "inverse"), [2 / 3, 2 / 3, 0])
     weighted = next(iter(ut.add_sample_weights(ds, w)))
     np.testing.assert_allclose(weighted[2].numpy()[1, 3], [3.0] * 4)
 

@@ -42,16 +42,10 @@ def test_valid_padding_output_shape(depth, size, out):
 
 def test_paper_network_has_23_convolutions_and_crops():
     model = ut.build_unet((572, 572, 1), 2, base_filters=4, padding="valid", batch_norm=False)
-    convs = [
-        layer
-        for layer in model.layers
-        if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose))
-    ]
+    convs = [layer for layer in model.layers if isinstance(layer, (keras.layers.Conv2D, keras.layers.Conv2DTranspose))]
     # 18 3x3 convs + 4 2x2 up-convs + the 1x1 head = 23, as in the paper
     assert len(convs) == 23
-    crops = {
-        layer.name: layer.cropping for layer in model.layers if isinstance(layer, keras.layers.Cropping2D)
-    }
+    crops = {layer.name: layer.cropping for layer in model.layers if isinstance(layer, keras.layers.Cropping2D)}
     # enc4 map 64x64 joins the 56x56 up-conv output: cut 4 from every side
     assert crops["dec4_crop"] == ((4, 4), (4, 4))
     assert crops["dec1_crop"] == ((88, 88), (88, 88))  # 568 -> 392

@@ -54,9 +54,7 @@ def test_nearest_valid_sizes():
 
 
 def test_check_input_size_message():
-    with pytest.raises(
-        ValueError, match=r"divisible by 2\*\*depth = 8; the nearest valid sizes are 96 and 104"
-    ):
+    with pytest.raises(ValueError, match=r"divisible by 2\*\*depth = 8; the nearest valid sizes are 96 and 104"):
         ut.check_input_size(100, depth=3)
     assert ut.is_valid_input_size(0) is False
     with pytest.raises(ValueError, match="depth"):

@@ -10,8 +10,20 @@ and shows its source, so what you read is what runs.
   routes behind it, paired augmentation and class weights.
 * Training: ``train(TrainConfig(...))``, the losses (``CEDiceLoss``, the
   paper's ``unet_weight_map``) and metrics; ``evaluate`` and ``predict_mask``.
+* Pictures: ``animate_encoder``, ``animate_decoder``, ``animate_feature_maps``,
+  ``animate_training`` (GIFs) and the static figures.
 """
 
+from .animation import (
+    animate_decoder,
+    animate_encoder,
+    animate_feature_maps,
+    animate_training,
+    decoder_steps,
+    encoder_steps,
+    load_example_image,
+    write_gif,
+)
 from .data import (
     CLASS_NAMES,
     NUM_CLASSES,
@@ -34,6 +46,7 @@ from .data import (
 )
 from .download import ChecksumError, download_oxford_pets, safe_extract
 from .evaluation import Evaluation, evaluate, load_image, predict_mask
+from .figures import CLASS_COLORS, mask_to_rgb, overlay_mask, plot_learning_curves, plot_samples
 from .losses import CEDiceLoss, DiceLoss, add_unet_weight_maps, cross_entropy_loss, get_loss, unet_weight_map
 from .metrics import MeanDice, segmentation_metrics
 from .model import (
@@ -63,6 +76,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AugmentConfig",
     "CEDiceLoss",
+    "CLASS_COLORS",
     "CLASS_NAMES",
     "ChecksumError",
     "DataInfo",
@@ -76,6 +90,10 @@ __all__ = [
     "__version__",
     "add_sample_weights",
     "add_unet_weight_maps",
+    "animate_decoder",
+    "animate_encoder",
+    "animate_feature_maps",
+    "animate_training",
     "augment_pair",
     "augmentation_params",
     "build_unet",
@@ -86,8 +104,10 @@ __all__ = [
     "conv_block",
     "cross_entropy_loss",
     "decoder_block",
+    "decoder_steps",
     "download_oxford_pets",
     "encoder_block",
+    "encoder_steps",
     "evaluate",
     "feature_maps",
     "feature_model",
@@ -96,6 +116,7 @@ __all__ = [
     "level_names",
     "level_sizes",
     "load_dataset",
+    "load_example_image",
     "load_image",
     "load_oxford_pets",
     "load_pets_directory",
@@ -103,8 +124,12 @@ __all__ = [
     "load_synthetic_pets",
     "make_synthetic_pets",
     "make_trimap",
+    "mask_to_rgb",
     "nearest_valid_sizes",
     "output_size",
+    "overlay_mask",
+    "plot_learning_curves",
+    "plot_samples",
     "predict_mask",
     "preprocess_pair",
     "read_history",
@@ -118,4 +143,5 @@ __all__ = [
     "unet_depth",
     "unet_weight_map",
     "valid_input_sizes",
+    "write_gif",
 ]

@@ -170,10 +170,31 @@ def _cmd_info(args: argparse.Namespace) -> int:
     where = args.data_dir or "the default tfds folder"
     print(f"Oxford-IIIT Pet 4.x prepared offline in {where}: {'yes' if prepared else 'no'}")
     if not prepared:
-        print(
-            "  (online, 'unet-tutorial train --source oxford' downloads it; offline, the synthetic "
-            "stand-in is used)"
-        )
+        print("  (online, 'unet-tutorial train --source oxford' downloads it; offline, the synthetic stand-in is used)")
+    return 0
+
+
+def _cmd_animate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from . import animation
+
+    image = None
+    if args.image:  # read (and check) the image before any model work
+        from .evaluation import load_image
+
+        image = animation.load_example_image() if args.image == "cat" else load_image(args.image)
+    model = _load_model(args.model) if args.model else _build_from_args(args)
+    out = Path(args.output)
+    jobs = [("encoder.gif", animation.animate_encoder), ("decoder.gif", animation.animate_decoder)]
+    for i, (name, fn) in enumerate(jobs, 1):
+        print(f"[{i}/{len(jobs) + bool(image is not None)}] writing {out / name} ...", flush=True)
+        fn(model, out / name, frame_ms=args.frame_ms)
+    if image is not None:
+        print(f"[3/3] writing {out / 'features.gif'} ...", flush=True)
+        animation.animate_feature_maps(model, image, out / "features.gif")
+    for f in sorted(out.glob("*.gif")):
+        print(f"{f}: {f.stat().st_size / 1e3:.0f} kB")
     return 0
 
 
@@ -181,9 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``unet-tutorial`` (also used by the docs)."""
     from . import __version__
 
-    parser = argparse.ArgumentParser(
-        prog="unet-tutorial", description="Companion tool of the U-Net tutorial book."
-    )
+    parser = argparse.ArgumentParser(prog="unet-tutorial", description="Companion tool of the U-Net tutorial book.")
     parser.add_argument("--version", action="version", version=f"unet-tutorial {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -208,9 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=_positive, default=5, help="epochs (default 5)")
     p.add_argument("--batch-size", type=_positive, default=16, help="global batch size (default 16)")
     p.add_argument("--learning-rate", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
-    p.add_argument(
-        "--loss", choices=["ce", "dice", "ce_dice"], default="ce_dice", help="loss (default ce_dice)"
-    )
+    p.add_argument("--loss", choices=["ce", "dice", "ce_dice"], default="ce_dice", help="loss (default ce_dice)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--steps-per-epoch", type=_positive, default=None, help="cap on batches per epoch")
     p.add_argument("--validation-steps", type=_positive, default=None, help="cap on validation batches")
@@ -240,6 +257,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("images", nargs="+", help="image files (any size; JPEG, PNG, ...)")
     p.add_argument("--output", default="predictions", help="output folder (default predictions)")
     p.set_defaults(func=_cmd_predict)
+
+    p = sub.add_parser("animate", help="write the encoder and decoder GIFs (and feature maps with --image)")
+    _add_model_args(p)
+    p.add_argument("--model", default=None, help="draw a saved .keras model instead of building one")
+    p.add_argument("--image", default=None, help="an image file for the feature-map GIF ('cat': the bundled photo)")
+    p.add_argument("--output", default="animations", help="output folder (default animations)")
+    p.add_argument("--frame-ms", type=_positive, default=700, help="milliseconds per frame (default 700)")
+    p.set_defaults(func=_cmd_animate)
 
     p = sub.add_parser("info", help="versions, devices, and whether Oxford-IIIT Pet is available offline")
     p.add_argument("--data-dir", default=None, help="TensorFlow Datasets data folder")

@@ -124,9 +124,7 @@ class AugmentConfig:
             raise ValueError(f"min_scale={self.min_scale!r} must be in [0.1, 1] (1 turns the crop off).")
 
 
-def augmentation_params(
-    seed: tf.Tensor, config: AugmentConfig = AugmentConfig()
-) -> tuple[tf.Tensor, tf.Tensor]:
+def augmentation_params(seed: tf.Tensor, config: AugmentConfig = AugmentConfig()) -> tuple[tf.Tensor, tf.Tensor]:
     """Draw one set of geometric parameters from a stateless ``seed`` (shape ``(2,)``).
 
     Returns:
@@ -142,9 +140,7 @@ def augmentation_params(
     return flip, box
 
 
-def apply_geometry(
-    image: tf.Tensor, mask: tf.Tensor, flip: tf.Tensor, box: tf.Tensor
-) -> tuple[tf.Tensor, tf.Tensor]:
+def apply_geometry(image: tf.Tensor, mask: tf.Tensor, flip: tf.Tensor, box: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     """Apply the *same* flip and crop to an image and its mask.
 
     The image is resampled bilinearly, the mask with nearest neighbour, so it
@@ -412,23 +408,17 @@ def read_split_file(root: str | os.PathLike, split: str = "train") -> list[PetRe
         raise ValueError(f"split={split!r} is not known; use 'train' (the trainval list) or 'test'.")
     list_file = root / "annotations" / ("trainval.txt" if split == "train" else "test.txt")
     if not list_file.is_file():
-        raise FileNotFoundError(
-            f"split file {list_file} is missing; the official layout has it in annotations/."
-        )
+        raise FileNotFoundError(f"split file {list_file} is missing; the official layout has it in annotations/.")
     records = []
     for lineno, line in enumerate(list_file.read_text().splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         name = line.split()[0]
-        rec = PetRecord(
-            name, root / "images" / f"{name}.jpg", root / "annotations" / "trimaps" / f"{name}.png"
-        )
+        rec = PetRecord(name, root / "images" / f"{name}.jpg", root / "annotations" / "trimaps" / f"{name}.png")
         for path in (rec.image_path, rec.trimap_path):
             if not path.is_file():
-                raise FileNotFoundError(
-                    f"{list_file.name} line {lineno} names {name!r}, but {path} does not exist."
-                )
+                raise FileNotFoundError(f"{list_file.name} line {lineno} names {name!r}, but {path} does not exist.")
         records.append(rec)
     if not records:
         raise ValueError(f"{list_file} lists no images.")
@@ -459,9 +449,7 @@ def _read_pair(rec: PetRecord) -> tuple[np.ndarray, np.ndarray]:
         )
     bad = np.setdiff1d(np.unique(trimap), [1, 2, 3])
     if bad.size:
-        raise ValueError(
-            f"trimap {rec.trimap_path} has values {bad.tolist()}; Oxford trimaps hold only 1, 2, 3."
-        )
+        raise ValueError(f"trimap {rec.trimap_path} has values {bad.tolist()}; Oxford trimaps hold only 1, 2, 3.")
     return image, trimap
 
 
@@ -651,9 +639,7 @@ def load_dataset(
     if source == "oxford":
         ds = load_oxford_pets(split, image_size, batch_size, data_dir=data_dir, **kwargs)
         n = OXFORD_SPLIT_SIZES[split]
-        info = DataInfo(
-            "oxford", split, n, image_size, False, f"Data: Oxford-IIIT Pet 4.x ({split}, {n} images)."
-        )
+        info = DataInfo("oxford", split, n, image_size, False, f"Data: Oxford-IIIT Pet 4.x ({split}, {n} images).")
     elif source == "synthetic":
         ds = load_synthetic_pets(split, image_size, batch_size, num_examples=num_examples, **kwargs)
         n = num_examples or SYNTHETIC_SPLIT_SIZES[split]

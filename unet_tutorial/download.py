@@ -44,14 +44,10 @@ def verify_file(path: str | os.PathLike, size: int, sha256: str) -> None:
     """Raise ``ChecksumError`` unless ``path`` has exactly this size and sha256."""
     actual_size = os.path.getsize(path)
     if actual_size != size:
-        raise ChecksumError(
-            f"{path}: size {actual_size} bytes, expected {size}; the download is incomplete or wrong."
-        )
+        raise ChecksumError(f"{path}: size {actual_size} bytes, expected {size}; the download is incomplete or wrong.")
     digest = sha256_of(path)
     if digest != sha256:
-        raise ChecksumError(
-            f"{path}: sha256 {digest}, expected {sha256}; the file is corrupt or not the official one."
-        )
+        raise ChecksumError(f"{path}: sha256 {digest}, expected {sha256}; the file is corrupt or not the official one.")
 
 
 def _progress(name: str, done: int, total: int, stream) -> None:
@@ -105,13 +101,9 @@ def safe_extract(archive: str | os.PathLike, dest: str | os.PathLike) -> list[st
         for m in members:
             p = PurePosixPath(m.name)
             if p.is_absolute() or m.name.startswith(("/", "\\")) or ".." in p.parts or ":" in p.parts[0]:
-                raise ValueError(
-                    f"refusing to extract {archive}: member {m.name!r} points outside the folder."
-                )
+                raise ValueError(f"refusing to extract {archive}: member {m.name!r} points outside the folder.")
             if not (m.isfile() or m.isdir()):
-                raise ValueError(
-                    f"refusing to extract {archive}: member {m.name!r} is a link or special file."
-                )
+                raise ValueError(f"refusing to extract {archive}: member {m.name!r} is a link or special file.")
         dest.mkdir(parents=True, exist_ok=True)
         for m in members:
             target = dest / m.name

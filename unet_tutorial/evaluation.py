@@ -48,9 +48,7 @@ class Evaluation:
         return self.table()
 
 
-def evaluate(
-    model: keras.Model, dataset: tf.data.Dataset, class_names: tuple[str, ...] = CLASS_NAMES
-) -> Evaluation:
+def evaluate(model: keras.Model, dataset: tf.data.Dataset, class_names: tuple[str, ...] = CLASS_NAMES) -> Evaluation:
     """Per-class IoU, mean IoU, pixel accuracy and Dice of ``model`` on ``dataset``.
 
     Uses the same Keras metric objects as training (``segmentation_metrics``),

@@ -30,9 +30,7 @@ def mask_to_rgb(mask: np.ndarray) -> np.ndarray:
     if mask.ndim != 2:
         raise ValueError(f"mask must be (H, W); got shape {mask.shape}.")
     if mask.size and (mask.min() < 0 or mask.max() >= len(CLASS_COLORS)):
-        raise ValueError(
-            f"mask values must be in 0..{len(CLASS_COLORS) - 1}; got {mask.min()}..{mask.max()}."
-        )
+        raise ValueError(f"mask values must be in 0..{len(CLASS_COLORS) - 1}; got {mask.min()}..{mask.max()}.")
     return CLASS_COLORS[mask.astype(np.int64)]
 
 

@@ -167,9 +167,7 @@ def decoder_block(
 
 def _check_input_shape(input_shape: tuple, depth: int, padding: str) -> tuple:
     if not isinstance(input_shape, (tuple, list)) or len(input_shape) != 3:
-        raise ValueError(
-            f"input_shape={input_shape!r} must be (height, width, channels), e.g. (128, 128, 3)."
-        )
+        raise ValueError(f"input_shape={input_shape!r} must be (height, width, channels), e.g. (128, 128, 3).")
     h, w, c = input_shape
     if isinstance(c, bool) or not isinstance(c, int) or c < 1:
         raise ValueError(f"input_shape channels={c!r} must be a positive integer (3 for RGB).")
@@ -240,9 +238,7 @@ def build_unet(
     _check_padding(padding)
     _check_filters(base_filters, "base_filters")
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(
-            f"num_classes={num_classes!r} must be a positive integer (3 for pet/background/border)."
-        )
+        raise ValueError(f"num_classes={num_classes!r} must be a positive integer (3 for pet/background/border).")
     if head not in HEADS:
         raise ValueError(f"head={head!r} is not supported; use one of {', '.join(map(repr, HEADS))}.")
     if head == "softmax" and num_classes == 1:
@@ -256,9 +252,7 @@ def build_unet(
     x = inputs
     skips = []
     for k in range(1, depth + 1):
-        skip, x = encoder_block(
-            x, base_filters * 2 ** (k - 1), padding=padding, batch_norm=batch_norm, name=f"enc{k}"
-        )
+        skip, x = encoder_block(x, base_filters * 2 ** (k - 1), padding=padding, batch_norm=batch_norm, name=f"enc{k}")
         skips.append(skip)
     x = conv_block(x, base_filters * 2**depth, padding=padding, batch_norm=batch_norm, name="bottleneck")
     for k in range(depth, 0, -1):
@@ -294,9 +288,7 @@ def unet_depth(model: keras.Model) -> int:
 def level_names(model: keras.Model) -> list[str]:
     """Level names in data-flow order: ``enc1 .. encN, bottleneck, decN .. dec1``."""
     depth = unet_depth(model)
-    return (
-        [f"enc{k}" for k in range(1, depth + 1)] + ["bottleneck"] + [f"dec{k}" for k in range(depth, 0, -1)]
-    )
+    return [f"enc{k}" for k in range(1, depth + 1)] + ["bottleneck"] + [f"dec{k}" for k in range(depth, 0, -1)]
 
 
 def feature_model(model: keras.Model) -> keras.Model:
@@ -326,9 +318,7 @@ def feature_maps(model: keras.Model, images) -> dict:
 
     images = np.asarray(images, dtype="float32")
     expected = tuple(model.input_shape[1:])
-    fits = images.ndim == 4 and all(
-        e is None or e == g for e, g in zip(expected, images.shape[1:], strict=True)
-    )
+    fits = images.ndim == 4 and all(e is None or e == g for e, g in zip(expected, images.shape[1:], strict=True))
     if not fits:
         raise ValueError(
             f"images of shape {images.shape} do not fit the model input (batch, *{expected}); "

@@ -31,8 +31,7 @@ def _check_padding(padding: str) -> None:
 def _check_depth(depth: int) -> None:
     if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
         raise ValueError(
-            f"depth={depth!r} must be a positive integer (the number of pooling steps); "
-            "the paper uses depth=4."
+            f"depth={depth!r} must be a positive integer (the number of pooling steps); the paper uses depth=4."
         )
 
 
@@ -97,9 +96,7 @@ def is_valid_input_size(size: int, depth: int = 4, padding: str = "same") -> boo
     return _trace(size, depth, padding) is not None
 
 
-def valid_input_sizes(
-    depth: int = 4, padding: str = "same", *, min_size: int = 1, max_size: int = 1024
-) -> list[int]:
+def valid_input_sizes(depth: int = 4, padding: str = "same", *, min_size: int = 1, max_size: int = 1024) -> list[int]:
     """All side lengths in ``[min_size, max_size]`` that the network accepts.
 
     Example:
@@ -122,11 +119,7 @@ def nearest_valid_sizes(size: int, depth: int = 4, padding: str = "same") -> lis
     _check_padding(padding)
     below = next((s for s in range(size, 0, -1) if is_valid_input_size(s, depth, padding)), None)
     above = next(
-        (
-            s
-            for s in range(max(size, 1), size + 2 ** (depth + 3) + 200)
-            if is_valid_input_size(s, depth, padding)
-        ),
+        (s for s in range(max(size, 1), size + 2 ** (depth + 3) + 200) if is_valid_input_size(s, depth, padding)),
         None,
     )
     return sorted({s for s in (below, above) if s is not None})

@@ -192,9 +192,7 @@ class PredictionSnapshots(keras.callbacks.Callback):
         self.images = np.asarray(images, np.float32)
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(
-            self.directory / "reference.npz", images=self.images, masks=np.asarray(masks, np.uint8)
-        )
+        np.savez_compressed(self.directory / "reference.npz", images=self.images, masks=np.asarray(masks, np.uint8))
 
     def on_epoch_end(self, epoch, logs=None):
         logits = self.model.predict(self.images, verbose=0)
@@ -337,9 +335,7 @@ def train(
         # last, so that an epoch counts as done only once everything above has been written
         cbs.append(keras.callbacks.BackupAndRestore(paths["backup"]))
         paths["config"].write_text(
-            json.dumps(
-                {**asdict(config), "data": asdict(info), "replicas": strategy.num_replicas_in_sync}, indent=2
-            )
+            json.dumps({**asdict(config), "data": asdict(info), "replicas": strategy.num_replicas_in_sync}, indent=2)
         )
         model.fit(
             train_ds,

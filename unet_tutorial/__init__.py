@@ -24,6 +24,7 @@ from .animation import (
     load_example_image,
     write_gif,
 )
+from .book import BookProfile, book_profile, glue
 from .data import (
     CLASS_NAMES,
     NUM_CLASSES,
@@ -45,7 +46,16 @@ from .data import (
     trimap_to_labels,
 )
 from .download import ChecksumError, download_oxford_pets, safe_extract
-from .evaluation import Evaluation, evaluate, load_image, predict_mask
+from .evaluation import (
+    Evaluation,
+    boundary_accuracy,
+    boundary_band,
+    evaluate,
+    load_image,
+    per_image_mean_iou,
+    predict_dataset,
+    predict_mask,
+)
 from .figures import CLASS_COLORS, mask_to_rgb, overlay_mask, plot_learning_curves, plot_samples
 from .losses import CEDiceLoss, DiceLoss, add_unet_weight_maps, cross_entropy_loss, get_loss, unet_weight_map
 from .metrics import MeanDice, segmentation_metrics
@@ -58,6 +68,7 @@ from .model import (
     feature_maps,
     feature_model,
     level_names,
+    parameters_by_level,
     unet_depth,
 )
 from .shapes import (
@@ -66,15 +77,18 @@ from .shapes import (
     level_sizes,
     nearest_valid_sizes,
     output_size,
+    receptive_fields,
     valid_input_sizes,
 )
 from .synthetic import make_synthetic_pets, make_trimap
-from .training import TrainConfig, TrainResult, load_snapshots, read_history, set_seed, train
+from .training import TrainConfig, TrainResult, load_snapshots, read_history, set_seed, train, train_or_load
+from .upsampling import overlap_counts, transposed_conv2d
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AugmentConfig",
+    "BookProfile",
     "CEDiceLoss",
     "CLASS_COLORS",
     "CLASS_NAMES",
@@ -96,6 +110,9 @@ __all__ = [
     "animate_training",
     "augment_pair",
     "augmentation_params",
+    "book_profile",
+    "boundary_accuracy",
+    "boundary_band",
     "build_unet",
     "center_crop_amounts",
     "check_input_size",
@@ -112,6 +129,7 @@ __all__ = [
     "feature_maps",
     "feature_model",
     "get_loss",
+    "glue",
     "is_valid_input_size",
     "level_names",
     "level_sizes",
@@ -127,18 +145,25 @@ __all__ = [
     "mask_to_rgb",
     "nearest_valid_sizes",
     "output_size",
+    "overlap_counts",
     "overlay_mask",
+    "parameters_by_level",
+    "per_image_mean_iou",
     "plot_learning_curves",
     "plot_samples",
+    "predict_dataset",
     "predict_mask",
     "preprocess_pair",
     "read_history",
+    "receptive_fields",
     "resize_image",
     "resize_mask",
     "safe_extract",
     "segmentation_metrics",
     "set_seed",
     "train",
+    "train_or_load",
+    "transposed_conv2d",
     "trimap_to_labels",
     "unet_depth",
     "unet_weight_map",

@@ -327,3 +327,21 @@ def feature_maps(model: keras.Model, images) -> dict:
     out = feature_model(model)(images, training=False)
     order = level_names(model) + ["head"]
     return {k: np.asarray(out[k]) for k in order}
+
+
+def parameters_by_level(model: keras.Model) -> dict[str, int]:
+    """Trainable plus non-trainable parameters of each level (``enc1`` ... ``dec1``, ``head``).
+
+    The values add up to ``model.count_params()``.
+    """
+    counts = {lvl: 0 for lvl in level_names(model)}
+    counts["head"] = 0
+    for layer in model.layers:
+        prefix = layer.name.split("_")[0]
+        key = prefix if prefix in counts else ("head" if prefix == "head" else None)
+        if key is None:
+            if layer.count_params():
+                raise ValueError(f"layer {layer.name} does not follow build_unet's naming.")
+            continue
+        counts[key] += layer.count_params()
+    return counts

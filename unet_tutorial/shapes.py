@@ -167,3 +167,43 @@ def output_size(size: int, depth: int = 4, padding: str = "same") -> int:
         128
     """
     return level_sizes(size, depth, padding)[-1].size_out
+
+
+@dataclass(frozen=True)
+class ReceptiveField:
+    """How much of the input one pixel of a level's output can see.
+
+    Attributes:
+        level: level name (``enc1`` ... ``bottleneck``).
+        size: side of the input window that influences one output pixel.
+        jump: input pixels between neighbouring output pixels (the stride so far).
+    """
+
+    level: str
+    size: int
+    jump: int
+
+
+def receptive_fields(depth: int = 4, kernel_size: int = 3) -> list[ReceptiveField]:
+    """Receptive field after each encoder level's convolutions, and at the bottleneck.
+
+    Each ``k×k`` convolution adds ``(k - 1) × jump`` pixels; each 2×2 pooling
+    adds ``jump`` and doubles the jump. With 3×3 convolutions and depth 4 a
+    bottleneck pixel sees a 140×140 window of the input (padding does not
+    change the field, only the output size).
+
+    Returns:
+        One ``ReceptiveField`` per encoder level (after its two convolutions)
+        and one for the bottleneck.
+    """
+    _check_depth(depth)
+    if kernel_size < 1 or kernel_size % 2 == 0:
+        raise ValueError(f"kernel_size={kernel_size!r} must be a positive odd integer.")
+    size, jump, out = 1, 1, []
+    for k in range(1, depth + 2):
+        size += 2 * (kernel_size - 1) * jump  # two convolutions
+        out.append(ReceptiveField(f"enc{k}" if k <= depth else "bottleneck", size, jump))
+        if k <= depth:
+            size += jump  # 2x2 pooling, stride 2
+            jump *= 2
+    return out

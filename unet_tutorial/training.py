@@ -76,6 +76,7 @@ class TrainConfig:
         num_examples: size of the synthetic splits ``(train, test)``.
         augment: paired augmentation of the training split.
         snapshot_images: validation images whose predictions are kept per epoch.
+        skip_connections: ``False`` trains the U-Net without its skips (the ablation).
     """
 
     base_filters: int = 16
@@ -96,6 +97,7 @@ class TrainConfig:
     num_examples: tuple[int, int] | None = None
     augment: bool = True
     snapshot_images: int = 4
+    skip_connections: bool = True
 
     @classmethod
     def full_size(cls, **overrides) -> TrainConfig:
@@ -233,6 +235,16 @@ class TrainResult:
     extra: dict = field(default_factory=dict)
 
 
+_FILES = {
+    "best": "best.keras",
+    "final": "final.keras",
+    "history": "history.csv",
+    "snapshots": "snapshots",
+    "config": "config.json",
+    "backup": "backup",
+}
+
+
 class _EpochRecorder(keras.callbacks.Callback):
     def __init__(self):
         super().__init__()
@@ -301,7 +313,11 @@ def train(
             train_ds = train_ds.repeat()
         with strategy.scope():
             model = build_unet(
-                (config.image_size, config.image_size, 3), NUM_CLASSES, config.base_filters, config.depth
+                (config.image_size, config.image_size, 3),
+                NUM_CLASSES,
+                config.base_filters,
+                config.depth,
+                skip_connections=config.skip_connections,
             )
             model.compile(
                 optimizer=keras.optimizers.Adam(config.learning_rate),
@@ -309,14 +325,7 @@ def train(
                 metrics=segmentation_metrics(NUM_CLASSES),
                 jit_compile=config.jit_compile,
             )
-        paths = {
-            "best": out / "best.keras",
-            "final": out / "final.keras",
-            "history": out / "history.csv",
-            "snapshots": out / "snapshots",
-            "config": out / "config.json",
-            "backup": out / "backup",
-        }
+        paths = {k: out / v for k, v in _FILES.items()}
         previous = _history_dict(paths["history"])
         best_so_far = max(previous.get("val_mean_iou", []), default=None)
         recorder = _EpochRecorder()
@@ -351,3 +360,27 @@ def train(
     finally:
         keras.mixed_precision.set_global_policy(previous_policy)
     return TrainResult(_history_dict(paths["history"]), recorder.epochs, model, paths, info)
+
+
+def train_or_load(config: TrainConfig, **kwargs) -> TrainResult:
+    """Reuse a finished run with exactly these settings in ``config.output_dir``; otherwise ``train``.
+
+    Re-running a notebook (or opening the evaluation chapter after the
+    training chapter) then costs nothing. A run that was interrupted is
+    resumed by ``train``.
+
+    Args:
+        config: the settings.
+        **kwargs: passed to ``train`` when it has to train.
+    """
+    out = Path(config.output_dir)
+    saved = out / "config.json"
+    if (out / "final.keras").is_file() and saved.is_file() and not (out / "backup").exists():
+        stored = json.loads(saved.read_text())
+        if {k: stored.get(k) for k in asdict(config)} == json.loads(json.dumps(asdict(config))):
+            from . import losses, metrics  # noqa: F401  (registers the custom objects)
+
+            model = keras.saving.load_model(out / "final.keras", safe_mode=True)
+            paths = {k: out / v for k, v in _FILES.items()}
+            return TrainResult(_history_dict(paths["history"]), [], model, paths, DataInfo(**stored["data"]))
+    return train(config, **kwargs)

@@ -1,0 +1,96 @@
+"""Helpers the chapters use: receptive fields, transposed convolution, boundaries, per-level counts."""
+
+import keras
+import numpy as np
+import pytest
+
+import unet_tutorial as ut
+
+
+def test_receptive_field_by_hand():
+    # enc1: two 3x3 convs: 1 + 2 + 2 = 5; pool: +1 -> 6, jump 2; enc2: 6 + 4 + 4 = 14; ...
+    fields = ut.receptive_fields(depth=4)
+    assert [(f.level, f.size, f.jump) for f in fields] == [
+        ("enc1", 5, 1), ("enc2", 14, 2), ("enc3", 32, 4), ("enc4", 68, 8), ("bottleneck", 140, 16)
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="odd"):
+        ut.receptive_fields(kernel_size=2)
+
+
+def test_transposed_conv_by_hand_matches_keras():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3, 4))
+    for k, stride in ((2, 2), (3, 2), (4, 2), (3, 1)):
+        kernel = rng.normal(size=(k, k))
+        layer = keras.layers.Conv2DTranspose(1, k, strides=stride, padding="valid", use_bias=False)
+        layer.build((None, 3, 4, 1))
+        layer.set_weights([kernel[:, :, None, None]])
+        expected = layer(x[None, :, :, None].astype("float32")).numpy()[0, :, :, 0]
+        np.testing.assert_allclose(ut.transposed_conv2d(x, kernel, stride), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_overlap_is_uniform_only_when_the_kernel_is_a_multiple_of_the_stride():
+    assert np.unique(ut.overlap_counts(4, 2, 2)).tolist() == [1.0]  # the U-Net's up-convolution
+    inner = ut.overlap_counts(6, 4, 2)[2:-2, 2:-2]
+    assert np.unique(inner).tolist() == [4.0]
+    assert np.unique(ut.overlap_counts(4, 3, 2)).tolist() == [1.0, 2.0, 4.0]  # checkerboard
+
+
+def test_boundary_band_and_accuracy():
+    true = np.zeros((10, 10), int)
+    true[:, 5:] = 1
+    band = ut.boundary_band(true, width=1)
+    assert band[:, 4:6].all() and band.sum() == 20
+    assert ut.boundary_band(true, width=2).sum() == 40
+    pred = true.copy()
+    pred[:, 5] = 0  # the outline moved by one pixel
+    assert ut.boundary_accuracy(true, pred, width=1) == pytest.approx(0.5)
+    assert ut.boundary_accuracy(true, true) == 1.0
+    with pytest.raises(ValueError, match="no boundaries"):
+        ut.boundary_accuracy(np.zeros((4, 4)), np.zeros((4, 4)))
+
+
+def test_per_image_mean_iou():
+    true = np.array([[[0, 0], [1, 1]], [[2, 2], [2, 2]]])
+    pred = np.array([[[0, 1], [1, 1]], [[2, 2], [2, 2]]])
+    # image 0: pet 1/2, background 2/3 -> 7/12; image 1: border only, perfect
+    np.testing.assert_allclose(ut.per_image_mean_iou(true, pred), [7 / 12, 1.0])
+
+
+def test_parameters_by_level_add_up():
+    model = ut.build_unet((32, 32, 3), base_filters=4, depth=2)
+    counts = ut.parameters_by_level(model)
+    assert list(counts) == ["enc1", "enc2", "bottleneck", "dec2", "dec1", "head"]
+    assert sum(counts.values()) == model.count_params()
+    assert counts["head"] == 4 * 3 + 3
+
+
+def test_train_or_load_reuses_a_finished_run(tmp_path):
+    cfg = ut.TrainConfig(epochs=1, base_filters=4, depth=2, image_size=32, batch_size=8, source="synthetic",
+                         num_examples=(16, 8), output_dir=str(tmp_path / "run"), snapshot_images=0)  # fmt: skip
+    first = ut.train_or_load(cfg, verbose=0)
+    assert first.epochs_run == [0]
+    again = ut.train_or_load(cfg, verbose=0)
+    assert again.epochs_run == [] and again.history == first.history and again.data.is_stand_in
+    x = np.zeros((1, 32, 32, 3), np.float32)
+    np.testing.assert_allclose(again.model.predict(x, verbose=0), first.model.predict(x, verbose=0), atol=1e-6)
+    changed = ut.train_or_load(ut.TrainConfig(**{**cfg.__dict__, "seed": 1}), verbose=0)
+    assert changed.epochs_run == [0]  # other settings: trained anew
+
+
+def test_book_profile_choices(monkeypatch):
+    p = ut.book_profile("cpu-synthetic")
+    assert p.is_stand_in and "SYNTHETIC TRIMAP STAND-IN" in p.banner()
+    assert p.train_config(epochs=2).epochs == 2 and p.train_config().source == "synthetic"
+    full = ut.book_profile("full")
+    assert not full.is_stand_in and full.train_config().base_filters == 64
+    assert "Oxford-IIIT Pet 4.x" in full.banner()
+    monkeypatch.setenv("UNET_TUTORIAL_PROFILE", "cpu-oxford")
+    assert ut.book_profile().source == "oxford"
+    with pytest.raises(ValueError, match="profile 'huge'"):
+        ut.book_profile("huge")
+
+
+def test_glue_returns_plain_text():
+    text = ut.glue("n", 1234567, "{:,}")
+    assert text == "1,234,567" and repr(text) == "1,234,567"

@@ -20,11 +20,13 @@ def _toc_files() -> list[str]:
     return re.findall(r"(?:root|file):\s*(\S+)", (ROOT / "_toc.yml").read_text())
 
 
-def test_every_toc_entry_is_a_chapter_notebook():
+def test_every_toc_entry_exists_and_every_chapter_is_listed():
     entries = _toc_files()
     assert entries, "_toc.yml lists no pages"
     for entry in entries:
-        assert (ROOT / f"{entry}.ipynb").is_file(), f"{entry} in _toc.yml has no .ipynb"
+        assert (ROOT / f"{entry}.ipynb").is_file() or (ROOT / f"{entry}.md").is_file(), f"{entry} has no file"
+    listed = {e for e in entries if (ROOT / f"{e}.ipynb").is_file()}
+    assert listed == {f"book/{p.stem}" for p in CHAPTERS}, "a chapter notebook is missing from _toc.yml"
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
@@ -73,3 +75,49 @@ def test_every_literalinclude_pyobject_exists_in_the_package():
         tree = ast.parse(source.read_text())
         names = {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
         assert pyobject.split(".")[0] in names, f"{path.name}: {pyobject} is not defined in {target}"
+
+
+def test_a_failing_cell_fails_the_build(tmp_path):
+    """Copy the book's configuration with one chapter, inject a failing cell, build: it must fail."""
+    import shutil
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).parent / "jupyter-book"
+    if not exe.exists():
+        pytest.skip("jupyter-book is not installed in this environment")
+    (tmp_path / "book").mkdir()
+    shutil.copy(ROOT / "_config.yml", tmp_path / "_config.yml")
+    shutil.copy(ROOT / "book" / "references.bib", tmp_path / "book" / "references.bib")
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/page\n")
+    nb = json.loads((ROOT / "book" / "intro.ipynb").read_text())
+    title = {"cell_type": "markdown", "id": "title", "metadata": {}, "source": ["# A page"]}
+    nb["cells"] = [title]
+    ok = {"cell_type": "code", "id": "ok", "metadata": {}, "execution_count": None, "outputs": [], "source": ["1 + 1"]}
+    bad = dict(ok, id="boom", source=["raise RuntimeError('injected failure')"])
+    nb["cells"] += [ok]
+    (tmp_path / "book" / "page.ipynb").write_text(json.dumps(nb))
+    good = subprocess.run([str(exe), "build", str(tmp_path), "-W", "--keep-going"], capture_output=True, text=True)
+    assert good.returncode == 0, good.stdout[-3000:]
+    nb["cells"] += [bad]
+    (tmp_path / "book" / "page.ipynb").write_text(json.dumps(nb))
+    failed = subprocess.run([str(exe), "build", str(tmp_path), "-W", "--keep-going"], capture_output=True, text=True)
+    assert failed.returncode != 0
+    assert "injected failure" in failed.stdout + failed.stderr
+
+
+def test_config_has_the_required_settings():
+    config = (ROOT / "_config.yml").read_text()
+    for needle in (
+        "only_build_toc_files: true",
+        "execute_notebooks: cache",
+        "timeout:",
+        "nb_execution_raise_on_error: true",
+        "branch: main",
+        "binderhub_url:",
+        "colab_url:",
+        "use_repository_button: true",
+        "use_issues_button: true",
+        "book/references.bib",
+    ):
+        assert needle in config, f"_config.yml lacks {needle!r}"

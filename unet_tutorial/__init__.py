@@ -57,6 +57,7 @@ from .evaluation import (
     predict_mask,
 )
 from .figures import CLASS_COLORS, mask_to_rgb, overlay_mask, plot_learning_curves, plot_samples
+from .flops import conv2d_flops, conv2d_transpose_flops, model_flops
 from .losses import CEDiceLoss, DiceLoss, add_unet_weight_maps, cross_entropy_loss, get_loss, unet_weight_map
 from .metrics import MeanDice, segmentation_metrics
 from .model import (
@@ -118,6 +119,8 @@ __all__ = [
     "check_input_size",
     "class_frequencies",
     "class_weights_from_frequencies",
+    "conv2d_flops",
+    "conv2d_transpose_flops",
     "conv_block",
     "cross_entropy_loss",
     "decoder_block",
@@ -143,6 +146,7 @@ __all__ = [
     "make_synthetic_pets",
     "make_trimap",
     "mask_to_rgb",
+    "model_flops",
     "nearest_valid_sizes",
     "output_size",
     "overlap_counts",

@@ -141,13 +141,6 @@ def book_profile(name: str | None = None) -> BookProfile:
     return BookProfile(name, "synthetic", num_examples=(512, 128), reason=reason, **_CPU)
 
 
-class _Text(str):
-    """A string whose repr is itself, so glued text shows without quotes."""
-
-    def __repr__(self) -> str:
-        return str(self)
-
-
 def glue(name: str, value, fmt: str = "{}") -> str:
     """Make a computed number available to the page's prose, and return it as text.
 
@@ -155,7 +148,7 @@ def glue(name: str, value, fmt: str = "{}") -> str:
     (MyST-NB's ``glue``); elsewhere (Colab, plain Jupyter) this just returns
     the formatted text.
     """
-    text = _Text(fmt.format(value))
+    text = fmt.format(value)  # glued as a str: MyST-NB strips the quotes of its repr
     try:
         from myst_nb import glue as _glue
 

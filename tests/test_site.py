@@ -1,0 +1,108 @@
+"""Checks of the built HTML book (after the README's book command), including a real browser.
+
+These run when ``_build/html`` exists, as in ``.ci/run``, which builds the book
+first; on a machine that has not built the book they are skipped.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+REPO = "unet-tutorial/unet-tutorial"
+
+pytestmark = pytest.mark.skipif(not (HTML / "index.html").is_file(), reason="the book is not built (_build/html)")
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.imgs: list[str] = []
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "img" and a.get("src"):
+            self.imgs.append(a["src"])
+        if tag == "a" and a.get("href"):
+            self.hrefs.append(a["href"])
+
+
+def _pages():
+    return sorted(p for p in HTML.rglob("*.html") if "_static" not in p.parts and "_sources" not in p.parts)
+
+
+def _parse(page: Path) -> _Links:
+    parser = _Links()
+    parser.feed(page.read_text(encoding="utf-8"))
+    return parser
+
+
+def test_every_gif_on_the_pages_exists():
+    gifs = 0
+    for page in _pages():
+        for src in _parse(page).imgs:
+            if src.lower().endswith(".gif"):
+                gifs += 1
+                assert (page.parent / unquote(src)).resolve().is_file(), f"{page.name}: {src} is missing"
+    assert gifs >= 4, f"expected the encoder, feature-map, decoder and training GIFs, found {gifs}"
+
+
+def test_no_internal_link_is_broken():
+    for page in _pages():
+        for href in _parse(page).hrefs:
+            url = urlparse(href)
+            if url.scheme or href.startswith(("#", "mailto:", "javascript:")):
+                continue
+            target = (page.parent / unquote(url.path)).resolve()
+            assert target.exists(), f"{page.relative_to(HTML)} links to {href}, which does not exist"
+
+
+def test_launch_buttons_point_at_the_chapter_notebook_on_main():
+    chapters = sorted((ROOT / "book").glob("*.ipynb"))
+    for nb in chapters:
+        page = HTML / "book" / f"{nb.stem}.html"
+        hrefs = _parse(page).hrefs
+        colab = [h for h in hrefs if "colab.research.google.com" in h]
+        binder = [h for h in hrefs if "mybinder.org" in h]
+        assert colab == [f"https://colab.research.google.com/github/{REPO}/blob/main/book/{nb.name}"], (nb, colab)
+        assert len(binder) == 1 and f"/{REPO}/main?" in binder[0] and f"book/{nb.name}" in unquote(binder[0])
+
+
+def test_stand_in_pages_say_so_at_the_top():
+    for name in ("data", "skip_connections", "training", "evaluation"):
+        page = (HTML / "book" / f"{name}.html").read_text(encoding="utf-8")
+        article = page[page.find("<article") : page.rfind("</article>")]
+        text = re.sub(r"<[^>]+>", "", article)
+        if "SYNTHETIC TRIMAP STAND-IN" in text:
+            first = text.find("SYNTHETIC TRIMAP STAND-IN")
+            assert 0 <= first < len(text) // 4, f"{name}: the stand-in notice is not near the top"
+        else:
+            assert "Data: Oxford-IIIT Pet 4.x" in text, f"{name} says neither which data it used"
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
+def test_a_chapter_renders_in_headless_chromium(tmp_path):
+    from PIL import Image, ImageStat
+
+    shot = tmp_path / "encoder.png"
+    cmd = [
+        "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,2000", "--virtual-time-budget=5000",
+        f"--screenshot={shot}", (HTML / "book" / "encoder.html").as_uri(),
+    ]  # fmt: skip
+    subprocess.run(cmd, capture_output=True, timeout=120, check=False)
+    assert shot.is_file(), "chromium wrote no screenshot"
+    with Image.open(shot) as im:
+        assert im.size == (1280, 2000)
+        spread = ImageStat.Stat(im.convert("L")).stddev[0]
+    assert spread > 20, "the screenshot is (almost) blank"

@@ -126,3 +126,12 @@ def test_static_figures():
     assert len(fig.axes) == 2
     with pytest.raises(ValueError, match="values must be in 0..2"):
         ut.mask_to_rgb(np.array([[3]]))
+
+
+def test_importing_the_package_leaves_the_matplotlib_backend_alone():
+    import subprocess
+    import sys
+
+    code = "import matplotlib; matplotlib.use('svg'); import unet_tutorial; print(matplotlib.get_backend())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "svg", out.stderr[-2000:]

@@ -106,3 +106,12 @@ def test_a_chapter_renders_in_headless_chromium(tmp_path):
         assert im.size == (1280, 2000)
         spread = ImageStat.Stat(im.convert("L")).stddev[0]
     assert spread > 20, "the screenshot is (almost) blank"
+
+
+def test_every_chapter_that_plots_shows_its_figures():
+    for nb in sorted((ROOT / "book").glob("*.ipynb")):
+        plots = nb.read_text(encoding="utf-8").count("plt.show()")
+        if not plots:
+            continue
+        images = [s for s in _parse(HTML / "book" / f"{nb.stem}.html").imgs if "_images/" in s]
+        assert len(images) >= plots, f"{nb.name}: {plots} plt.show() calls but {len(images)} images on the page"

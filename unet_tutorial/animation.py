@@ -19,18 +19,15 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-import matplotlib
+import imageio.v3 as iio
+import keras
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import FancyArrowPatch, Rectangle
 
-matplotlib.use("Agg")
-
-import imageio.v3 as iio  # noqa: E402
-import keras  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.patches import FancyArrowPatch, Rectangle  # noqa: E402
-
-from .figures import mask_to_rgb  # noqa: E402
-from .model import feature_maps, level_names, unet_depth  # noqa: E402
+from .figures import mask_to_rgb
+from .model import feature_maps, level_names, unet_depth
 
 FRAME_MS = 700
 """Default duration of one frame, in milliseconds."""
@@ -231,13 +228,21 @@ def _draw(
             ax.text((src.x + b.x) / 2, y + 0.08, note, ha="center", va="bottom", fontsize=7, color="#666666")
 
 
-def _render(fig) -> np.ndarray:
+def _figure(figsize, dpi: int = 80) -> Figure:
+    """A figure on its own Agg canvas: headless, and it leaves pyplot's backend alone."""
+    fig = Figure(figsize=figsize, dpi=dpi)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _render(fig: Figure) -> np.ndarray:
     fig.canvas.draw()
     return np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
 
 
 def _new_frame(extent, title: str, subtitle: str, figsize=(11, 5.2), dpi=80):
-    fig, ax = plt.subplots(figsize=figsize, dpi=dpi)
+    fig = _figure(figsize, dpi)
+    ax = fig.subplots()
     fig.subplots_adjust(left=0.01, right=0.99, top=0.86, bottom=0.02)
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
@@ -306,7 +311,6 @@ def encoder_frames(model: keras.Model) -> list[np.ndarray]:
                 ha="center", fontsize=8, color="#C44E52",
             )  # fmt: skip
         frames.append(_render(fig))
-        plt.close(fig)
     return frames
 
 
@@ -321,7 +325,6 @@ def decoder_frames(model: keras.Model) -> list[np.ndarray]:
         _draw(ax, faint, len(faint), None, faint)
         _draw(ax, [faint[-1]] + dec_boxes, i + 2, i + 1, faint + dec_boxes, skip_first=True)
         frames.append(_render(fig))
-        plt.close(fig)
     return frames
 
 
@@ -401,7 +404,8 @@ def feature_map_frames(model: keras.Model, image: np.ndarray, *, channels: int =
     cols = channels + 1
     for level in [*level_names(model), "head"]:
         act = maps[level][0]
-        fig, axes = plt.subplots(1, cols, figsize=(2.1 * cols, 2.6), dpi=80)
+        fig = _figure((2.1 * cols, 2.6))
+        axes = fig.subplots(1, cols)
         fig.subplots_adjust(left=0.01, right=0.99, top=0.78, bottom=0.02, wspace=0.05)
         axes[0].imshow(x)
         axes[0].set_title("input", fontsize=8)
@@ -425,7 +429,6 @@ def feature_map_frames(model: keras.Model, image: np.ndarray, *, channels: int =
             ax.set_yticks([])
         fig.suptitle(title, fontsize=10, fontweight="bold")
         frames.append(_render(fig))
-        plt.close(fig)
     return frames
 
 
@@ -458,7 +461,8 @@ def training_frames(images: np.ndarray, masks: np.ndarray, predictions: list[np.
     n = len(images)
     frames = []
     for epoch, pred in enumerate(predictions, 1):
-        fig, axes = plt.subplots(3, n, figsize=(1.9 * n + 0.8, 6.0), dpi=80, squeeze=False)
+        fig = _figure((1.9 * n + 0.8, 6.0))
+        axes = fig.subplots(3, n, squeeze=False)
         fig.subplots_adjust(left=0.09, right=0.99, top=0.9, bottom=0.02, wspace=0.05, hspace=0.08)
         for j in range(n):
             panels = [np.clip(images[j], 0, 1), mask_to_rgb(masks[j]), mask_to_rgb(pred[j])]
@@ -470,7 +474,6 @@ def training_frames(images: np.ndarray, masks: np.ndarray, predictions: list[np.
             axes[i, 0].set_ylabel(name, fontsize=9)
         fig.suptitle(f"predictions after epoch {epoch} of {len(predictions)}", fontsize=11, fontweight="bold")
         frames.append(_render(fig))
-        plt.close(fig)
     return frames
 
 

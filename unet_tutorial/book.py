@@ -34,6 +34,7 @@ class BookProfile:
         batch_size: batch size.
         epochs: training epochs.
         steps_per_epoch: batches per epoch (``None``: the whole split).
+        learning_rate: Adam's step size.
         num_examples: synthetic split sizes ``(train, test)``.
         reason: why this profile was chosen.
     """
@@ -46,6 +47,7 @@ class BookProfile:
     batch_size: int
     epochs: int
     steps_per_epoch: int | None
+    learning_rate: float
     num_examples: tuple[int, int] | None
     reason: str
 
@@ -61,7 +63,7 @@ class BookProfile:
         settings = dict(
             base_filters=self.base_filters, depth=self.depth, image_size=self.image_size,
             batch_size=self.batch_size, epochs=self.epochs, steps_per_epoch=self.steps_per_epoch,
-            source=self.source, num_examples=self.num_examples,
+            learning_rate=self.learning_rate, source=self.source, num_examples=self.num_examples,
         )  # fmt: skip
         if self.name == "full":
             return TrainConfig.full_size(**overrides)
@@ -80,7 +82,8 @@ class BookProfile:
         steps = f"{self.steps_per_epoch} steps" if self.steps_per_epoch else "full"
         settings = (
             f"**Settings: `{self.name}`**: {self.image_size} px, base {self.base_filters} filters, depth "
-            f"{self.depth}, batch {self.batch_size}, {self.epochs} epochs ({steps} per epoch). {self.reason}"
+            f"{self.depth}, batch {self.batch_size}, {self.epochs} epochs ({steps} per epoch), learning rate "
+            f"{self.learning_rate:g}. {self.reason}"
         )
         return f"> {data}\n>\n> {settings}"
 
@@ -94,7 +97,9 @@ class BookProfile:
             print(self.banner())
 
 
-_CPU = dict(image_size=64, base_filters=8, depth=3, batch_size=16, epochs=6, steps_per_epoch=32)
+# Small enough for the book's 2-core build (about a minute per training run), large enough
+# that a U-Net clearly learns the stand-in (validation mean IoU about 0.7).
+_CPU = dict(image_size=64, base_filters=8, depth=3, batch_size=16, epochs=8, steps_per_epoch=40, learning_rate=3e-3)
 
 
 @cache
@@ -135,7 +140,7 @@ def book_profile(name: str | None = None) -> BookProfile:
     else:
         reason = "Chosen with UNET_TUTORIAL_PROFILE."
     if name == "full":
-        return BookProfile(name, "oxford", 128, 64, 4, 32, 40, None, None, reason)
+        return BookProfile(name, "oxford", 128, 64, 4, 32, 40, None, 1e-3, None, reason)
     if name == "cpu-oxford":
         return BookProfile(name, "oxford", num_examples=None, reason=reason, **_CPU)
     return BookProfile(name, "synthetic", num_examples=(512, 128), reason=reason, **_CPU)

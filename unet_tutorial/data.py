@@ -211,10 +211,11 @@ def _check_common(split: str, image_size: int, batch_size: int) -> None:
 def finish_pipeline(
     ds: tf.data.Dataset,
     *,
+    split: str,
     batch_size: int,
-    augment: bool | AugmentConfig,
-    shuffle: bool,
-    seed: int,
+    augment: bool | AugmentConfig | None = None,
+    shuffle: bool | None = None,
+    seed: int = 0,
     num_examples: int | None = None,
 ) -> tf.data.Dataset:
     """Cache, shuffle, augment, batch and prefetch a dataset of preprocessed pairs.
@@ -225,6 +226,8 @@ def finish_pipeline(
 
     Args:
         ds: elements ``(float32 (S, S, 3), int32 (S, S))``.
+        split: ``"train"`` or ``"test"``; sets the defaults of ``augment``
+            and ``shuffle`` (on for train, off for test).
         batch_size: examples per batch.
         augment: ``False``, ``True`` (default ``AugmentConfig``), or a config.
         shuffle: shuffle the examples every epoch.
@@ -235,6 +238,9 @@ def finish_pipeline(
     Returns:
         Batches ``(float32 (B, S, S, 3), int32 (B, S, S))``.
     """
+    train = split == "train"
+    augment = train if augment is None else augment
+    shuffle = train if shuffle is None else shuffle
     ds = ds.cache()
     if shuffle:
         buffer = min(num_examples or 1024, 4096)
@@ -325,7 +331,6 @@ def load_oxford_pets(
 
     _check_common(split, image_size, batch_size)
     _check_oxford_version(version)
-    train = split == "train"
     try:
         ds = tfds.load(
             f"{OXFORD_TFDS_NAME}:{version}",
@@ -341,13 +346,9 @@ def load_oxford_pets(
         num_parallel_calls=tf.data.AUTOTUNE,
     )
     return finish_pipeline(
-        ds,
-        batch_size=batch_size,
-        augment=train if augment is None else augment,
-        shuffle=train if shuffle is None else shuffle,
-        seed=seed,
+        ds, split=split, batch_size=batch_size, augment=augment, shuffle=shuffle, seed=seed,
         num_examples=OXFORD_SPLIT_SIZES[split],
-    )
+    )  # fmt: skip
 
 
 def oxford_pets_prepared(data_dir: str | os.PathLike | None = None) -> bool:
@@ -520,14 +521,8 @@ def load_pets_directory(
             tf.TensorSpec((None, None), tf.uint8),
         ),
     ).map(lambda im, tri: preprocess_pair(im, tri, image_size), num_parallel_calls=tf.data.AUTOTUNE)
-    train = split == "train"
     return finish_pipeline(
-        ds,
-        batch_size=batch_size,
-        augment=train if augment is None else augment,
-        shuffle=train if shuffle is None else shuffle,
-        seed=seed,
-        num_examples=len(good),
+        ds, split=split, batch_size=batch_size, augment=augment, shuffle=shuffle, seed=seed, num_examples=len(good)
     )
 
 
@@ -557,15 +552,10 @@ def load_synthetic_pets(
     n = SYNTHETIC_SPLIT_SIZES[split] if num_examples is None else num_examples
     data_seed = seed if split == "train" else seed + _SYNTHETIC_TEST_SEED_OFFSET
     images, masks = make_synthetic_pets(n, image_size, seed=data_seed)
-    train = split == "train"
     return finish_pipeline(
         tf.data.Dataset.from_tensor_slices((images, masks)),
-        batch_size=batch_size,
-        augment=train if augment is None else augment,
-        shuffle=train if shuffle is None else shuffle,
-        seed=seed,
-        num_examples=n,
-    )
+        split=split, batch_size=batch_size, augment=augment, shuffle=shuffle, seed=seed, num_examples=n,
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- one entry point

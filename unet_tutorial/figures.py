@@ -2,21 +2,17 @@
 
 Colours: pet = orange, background = dark blue, border = yellow
 (``CLASS_COLORS``), chosen to stay distinct for the common forms of colour
-blindness. Every function draws with matplotlib's Agg backend and returns a
-``Figure`` (or an array), so it works headless.
+blindness. The plotting functions use pyplot, so they show inline in Jupyter;
+without a display matplotlib falls back to its headless Agg backend.
 """
 
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import Patch
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-
-from .data import CLASS_NAMES  # noqa: E402
+from .data import CLASS_NAMES
 
 CLASS_COLORS = np.array([[230, 159, 0], [0, 60, 120], [240, 228, 66]], dtype=np.uint8)
 """RGB colour per class: pet (orange), background (dark blue), border (yellow)."""

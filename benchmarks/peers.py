@@ -1,0 +1,176 @@
+"""Our U-Net side by side with the models a reader would otherwise pick, in one run.
+
+Peers (rebuilt here from their published architecture descriptions, randomly
+initialised because no pretrained weights can be downloaded on these machines):
+
+* ``tf_tutorial``: TensorFlow's segmentation tutorial: a MobileNetV2 encoder
+  (``weights=None``) tapped at five resolutions, and a pix2pix-style decoder
+  (3×3 stride-2 transposed convolution, batch norm, ReLU, concatenate) ending
+  in a stride-2 transposed convolution to the classes.
+* ``keras_io``: the keras.io "U-Net-like" Xception-style model: separable
+  convolutions with residual additions going down, transposed convolutions
+  and upsampling with residual additions going up.
+* ``ours``: ``unet_tutorial.build_unet``.
+
+Protocol, the same for every model: the synthetic stand-in at 64 px (512
+training and 128 validation images), batch 16, Adam with a learning-rate
+search over the same two values, cross-entropy on logits, a wall-clock
+budget per run; validation mean IoU is checked every ``--eval-every`` steps,
+and the time to reach ``--target`` counts training time only. Results are
+stand-in results, not Oxford-IIIT Pet results.
+
+Run: ``python benchmarks/peers.py [--budget 150]``. Writes ``results/peers.json`` and ``.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+from _common import machine_info, write_results  # noqa: E402
+from keras import layers  # noqa: E402
+
+import unet_tutorial as ut  # noqa: E402
+
+
+def tf_tutorial_model(size: int, classes: int = 3) -> keras.Model:
+    """MobileNetV2 encoder + pix2pix-style upsampling decoder (TensorFlow's tutorial architecture)."""
+    base = keras.applications.MobileNetV2(input_shape=(size, size, 3), include_top=False, weights=None)
+    taps = ["block_1_expand_relu", "block_3_expand_relu", "block_6_expand_relu", "block_13_expand_relu",
+            "block_16_project"]  # fmt: skip
+    encoder = keras.Model(base.input, [base.get_layer(n).output for n in taps])
+    inputs = keras.Input((size, size, 3))
+    *skips, x = encoder(inputs * 2.0 - 1.0)  # MobileNetV2 expects [-1, 1]
+    for filters, skip in zip((512, 256, 128, 64), reversed(skips), strict=True):
+        x = layers.Conv2DTranspose(filters, 3, strides=2, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.ReLU()(x)
+        x = layers.Concatenate()([x, skip])
+    outputs = layers.Conv2DTranspose(classes, 3, strides=2, padding="same")(x)
+    return keras.Model(inputs, outputs, name="tf_tutorial")
+
+
+def keras_io_model(size: int, classes: int = 3) -> keras.Model:
+    """The keras.io Xception-style U-Net-like model, with a logits output."""
+    inputs = keras.Input((size, size, 3))
+    x = layers.Conv2D(32, 3, strides=2, padding="same")(inputs)
+    x = layers.BatchNormalization()(x)
+    x = layers.Activation("relu")(x)
+    previous = x
+    for filters in (64, 128, 256):
+        for _ in range(2):
+            x = layers.Activation("relu")(x)
+            x = layers.SeparableConv2D(filters, 3, padding="same")(x)
+            x = layers.BatchNormalization()(x)
+        x = layers.MaxPooling2D(3, strides=2, padding="same")(x)
+        residual = layers.Conv2D(filters, 1, strides=2, padding="same")(previous)
+        x = layers.add([x, residual])
+        previous = x
+    for filters in (256, 128, 64, 32):
+        for _ in range(2):
+            x = layers.Activation("relu")(x)
+            x = layers.Conv2DTranspose(filters, 3, padding="same")(x)
+            x = layers.BatchNormalization()(x)
+        x = layers.UpSampling2D(2)(x)
+        residual = layers.Conv2D(filters, 1, padding="same")(layers.UpSampling2D(2)(previous))
+        x = layers.add([x, residual])
+        previous = x
+    outputs = layers.Conv2D(classes, 3, padding="same")(x)
+    return keras.Model(inputs, outputs, name="keras_io")
+
+
+def ours_model(size: int, classes: int = 3) -> keras.Model:
+    return ut.build_unet((size, size, 3), classes, base_filters=16, depth=4)
+
+
+MODELS = {"ours": ours_model, "tf_tutorial": tf_tutorial_model, "keras_io": keras_io_model}
+
+
+def val_miou(model, images, masks) -> float:
+    m = keras.metrics.MeanIoU(3, sparse_y_pred=False)
+    for i in range(0, len(images), 32):
+        m.update_state(masks[i : i + 32], model(images[i : i + 32], training=False))
+    return float(m.result())
+
+
+def run(name: str, lr: float, data, args) -> dict:
+    keras.utils.set_random_seed(0)
+    train_ds, (vx, vy) = data
+    model = MODELS[name](args.size)
+    model.compile(keras.optimizers.Adam(lr), ut.cross_entropy_loss())
+    it = iter(train_ds)
+    model.train_on_batch(*next(it))  # trace once, outside the clock
+    trained, steps, curve, reached = 0.0, 0, [], None
+    while trained < args.budget:
+        t = time.perf_counter()
+        for _ in range(args.eval_every):
+            model.train_on_batch(*next(it))
+        trained += time.perf_counter() - t
+        steps += args.eval_every
+        score = val_miou(model, vx, vy)
+        curve.append((steps, trained, score))
+        if reached is None and score >= args.target:
+            reached = trained
+            break
+    t = time.perf_counter()
+    x, y = next(it)
+    for _ in range(3):
+        model.train_on_batch(x, y)
+    ips = 3 * len(x) / (time.perf_counter() - t)
+    return {"model": name, "lr": lr, "params": model.count_params(), "images_per_s": ips,
+            "seconds_to_target": reached, "best_val_miou": max(c[2] for c in curve), "curve": curve}  # fmt: skip
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--size", type=int, default=64)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--budget", type=float, default=150.0, help="training seconds per run")
+    p.add_argument("--eval-every", type=int, default=20, help="steps between validation checks")
+    p.add_argument("--target", type=float, default=0.90, help="validation mean IoU to reach")
+    p.add_argument("--lrs", type=float, nargs="+", default=[1e-3, 3e-3])
+    p.add_argument("--models", nargs="+", default=list(MODELS))
+    args = p.parse_args()
+    train_ds = ut.load_synthetic_pets("train", args.size, args.batch, num_examples=512, seed=0).repeat()
+    vx, vy = ut.make_synthetic_pets(128, args.size, seed=1_000_003)
+    data = (train_ds, (vx, vy))
+    runs = []
+    for name in args.models:
+        for lr in args.lrs:
+            r = run(name, lr, data, args)
+            runs.append(r)
+            print({k: v for k, v in r.items() if k != "curve"}, flush=True)
+    best = {}
+    for r in runs:  # per model: the learning rate that reached the target first, else the best mIoU
+        key = (r["seconds_to_target"] is None, r["seconds_to_target"] or 0, -r["best_val_miou"])
+        if r["model"] not in best or key < best[r["model"]][0]:
+            best[r["model"]] = (key, r)
+    lines = [
+        f"Synthetic stand-in (not Oxford-IIIT Pet), {args.size} px, batch {args.batch}, learning rates "
+        f"{args.lrs} for every model, {args.budget:.0f} s of training per run, target validation mean IoU "
+        f"{args.target}.",
+        "",
+        "| model | parameters | best learning rate | train images/s | seconds to target | best val mean IoU |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, (_, r) in best.items():
+        reached = f"{r['seconds_to_target']:.0f}" if r["seconds_to_target"] is not None else "not reached"
+        lines.append(
+            f"| {name} | {r['params']:,} | {r['lr']:g} | {r['images_per_s']:.1f} | {reached} | "
+            f"{r['best_val_miou']:.3f} |"
+        )
+    results = {"machine": machine_info(), "settings": vars(args), "runs": runs}
+    path = write_results("peers", results, "\n".join(lines))
+    print("\n".join(lines))
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    np.set_printoptions(precision=3)
+    main()

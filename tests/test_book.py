@@ -121,3 +121,8 @@ def test_config_has_the_required_settings():
         "book/references.bib",
     ):
         assert needle in config, f"_config.yml lacks {needle!r}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_every_chapter_shows_package_source(path):
+    assert any(p == path for p, _, _ in _literalincludes()), f"{path.name} includes no package source"

@@ -115,3 +115,8 @@ def test_every_chapter_that_plots_shows_its_figures():
             continue
         images = [s for s in _parse(HTML / "book" / f"{nb.stem}.html").imgs if "_images/" in s]
         assert len(images) >= plots, f"{nb.name}: {plots} plt.show() calls but {len(images)} images on the page"
+
+
+def test_chapter_gifs_are_at_most_about_2_mb():
+    for gif in (HTML / "_images").glob("*.gif"):
+        assert gif.stat().st_size <= 2_100_000, f"{gif.name} is {gif.stat().st_size / 1e6:.1f} MB"

@@ -52,6 +52,18 @@ def measure_peak(jit: bool) -> dict[str, float]:
     }
 
 
+def forward_rate(base: int, size: int, batch: int, steps: int) -> float:
+    """Images per second of the forward pass alone (inference mode), to locate the train step's losses."""
+    model = ut.build_unet((size, size, 3), 3, base_filters=base)
+    x, _ = ut.make_synthetic_pets(batch, size, seed=0)
+    fn = tf.function(lambda t: model(t, training=False))
+    fn(x).numpy()
+    t = time.perf_counter()
+    for _ in range(steps):
+        fn(x).numpy()
+    return steps * batch / (time.perf_counter() - t)
+
+
 def train_rate(base: int, size: int, batch: int, steps: int, jit: bool, mixed: bool) -> float:
     """Images per second of ``model.fit`` train steps."""
     keras.utils.set_random_seed(0)
@@ -81,9 +93,16 @@ def main() -> None:
     gpu = bool(tf.config.list_physical_devices("GPU"))
     peaks = {("xla" if jit else "plain"): measure_peak(jit) for jit in (False, True)}
     peak = max(v for d in peaks.values() for v in d.values())
-    rows = []
+    rows, forward = [], {}
     for base in args.bases:
         fwd = ut.model_flops(ut.build_unet((args.size, args.size, 3), 3, base_filters=base))
+        ips = forward_rate(base, args.size, args.batch, args.steps)
+        forward[base] = {
+            "images_per_s": ips,
+            "gflop_per_s": fwd * ips / 1e9,
+            "fraction_of_peak": fwd * ips / 1e9 / peak,
+        }
+        print("forward only", base, forward[base], flush=True)
         for jit in (False, True):
             for mixed in (False, True) if gpu else (False,):
                 ips = train_rate(base, args.size, args.batch, args.steps, jit, mixed)
@@ -95,7 +114,7 @@ def main() -> None:
                 )  # fmt: skip
                 print(rows[-1], flush=True)
     results = {"machine": machine_info(), "image_size": args.size, "batch_size": args.batch,
-               "peak_gflop_per_s": peaks, "peak_used": peak, "runs": rows}  # fmt: skip
+               "peak_gflop_per_s": peaks, "peak_used": peak, "runs": rows, "forward_only": forward}  # fmt: skip
     lines = [
         f"Peak measured in the same run: {peak:,.1f} GFLOP/s (best of a 4096² matmul and a 3×3 "
         f"256-channel convolution, with and without XLA). {args.size} px, batch {args.batch}.",
@@ -108,6 +127,17 @@ def main() -> None:
         f"{r['images_per_s']:.2f} | {r['forward_gflop_per_image']:.2f} | {r['achieved_gflop_per_s']:.1f} | "
         f"{r['fraction_of_peak']:.0%} |"
         for r in rows
+    ]
+    lines += [
+        "",
+        "Forward pass alone (inference, no XLA), for comparison:",
+        "",
+        "| base | images/s | achieved GFLOP/s | of peak |",
+        "|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {b} | {f['images_per_s']:.2f} | {f['gflop_per_s']:.1f} | {f['fraction_of_peak']:.0%} |"
+        for b, f in forward.items()
     ]
     path = write_results("train_step", results, "\n".join(lines))
     print("\n".join(lines))

@@ -138,7 +138,7 @@ def book_profile(name: str | None = None) -> BookProfile:
                 "GPU: small models, few steps. Open the page in Colab with a GPU for the real run.",
             )
     else:
-        reason = "Chosen with UNET_TUTORIAL_PROFILE."
+        reason = f"Chosen with UNET_TUTORIAL_PROFILE={name} (this build did not probe for Oxford-IIIT Pet or a GPU)."
     if name == "full":
         return BookProfile(name, "oxford", 128, 64, 4, 32, 40, None, 1e-3, None, reason)
     if name == "cpu-oxford":

@@ -245,3 +245,16 @@ def test_training_runs_unchanged_under_a_mirrored_strategy_on_two_cpus(tmp_path)
     assert "REPLICAS 2" in proc.stdout
     loss = float(proc.stdout.split("LOSS")[1].split()[0])
     assert np.isfinite(loss)
+
+
+def test_a_new_run_in_an_old_folder_starts_afresh(tmp_path):
+    out = str(tmp_path / "run")
+    ut.train(ut.TrainConfig(epochs=3, output_dir=out, **TINY), verbose=0)
+    import time
+
+    started = time.time()
+    again = ut.train(ut.TrainConfig(epochs=1, output_dir=out, seed=5, **TINY), verbose=0)
+    assert again.history["epoch"] == [0]  # the old run's three rows are gone
+    _, _, preds = ut.load_snapshots(again.paths["snapshots"])
+    assert len(preds) == 1  # and so are its later snapshots
+    assert again.paths["best"].stat().st_mtime >= started  # the new run wrote its own best model

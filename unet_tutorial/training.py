@@ -196,6 +196,16 @@ class PredictionSnapshots(keras.callbacks.Callback):
         self.directory.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(self.directory / "reference.npz", images=self.images, masks=np.asarray(masks, np.uint8))
 
+    def on_train_begin(self, logs=None):
+        self._first = True
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self._first:  # drop snapshots of epochs that this run will (re)compute, e.g. from an older run
+            self._first = False
+            for old in self.directory.glob("epoch_*.npz"):
+                if int(old.stem.split("_")[1]) >= epoch:
+                    old.unlink()
+
     def on_epoch_end(self, epoch, logs=None):
         logits = self.model.predict(self.images, verbose=0)
         pred = np.argmax(logits, axis=-1).astype(np.uint8)
@@ -326,7 +336,8 @@ def train(
                 jit_compile=config.jit_compile,
             )
         paths = {k: out / v for k, v in _FILES.items()}
-        previous = _history_dict(paths["history"])
+        # a resumed run keeps the best score of its finished epochs; a new run starts afresh
+        previous = _history_dict(paths["history"]) if paths["backup"].exists() else {}
         best_so_far = max(previous.get("val_mean_iou", []), default=None)
         recorder = _EpochRecorder()
         cbs = [

@@ -114,3 +114,10 @@ def test_unet_flops_grow_with_the_square_of_the_width():
     small = ut.model_flops(ut.build_unet((64, 64, 3), base_filters=8, depth=3))
     wide = ut.model_flops(ut.build_unet((64, 64, 3), base_filters=16, depth=3))
     assert 3.5 < wide / small < 4.0  # the first and last convs (3 in, 3 out channels) grow only linearly
+
+
+def test_resize_then_convolve_is_uniform():
+    out = ut.resize_conv_counts(6, kernel_size=3, factor=2)
+    assert out.shape == (10, 10) and np.unique(out).tolist() == [9.0]
+    with pytest.raises(ValueError, match="larger than"):
+        ut.resize_conv_counts(1, kernel_size=5)

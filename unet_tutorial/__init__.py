@@ -83,7 +83,7 @@ from .shapes import (
 )
 from .synthetic import make_synthetic_pets, make_trimap
 from .training import TrainConfig, TrainResult, load_snapshots, read_history, set_seed, train, train_or_load
-from .upsampling import overlap_counts, transposed_conv2d
+from .upsampling import overlap_counts, resize_conv_counts, transposed_conv2d
 
 __version__ = "0.1.0"
 
@@ -159,6 +159,7 @@ __all__ = [
     "predict_mask",
     "preprocess_pair",
     "read_history",
+    "resize_conv_counts",
     "receptive_fields",
     "resize_image",
     "resize_mask",

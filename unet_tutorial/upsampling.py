@@ -49,3 +49,21 @@ def overlap_counts(size: int, kernel_size: int, stride: int = 2) -> np.ndarray:
     of ``stride``, a checkerboard otherwise.
     """
     return transposed_conv2d(np.ones((size, size)), np.ones((kernel_size, kernel_size)), stride)
+
+
+def resize_conv_counts(size: int, kernel_size: int = 3, factor: int = 2) -> np.ndarray:
+    """The resize-then-convolve alternative on the same test: uniform by construction.
+
+    A constant ``size × size`` input is upsampled ``factor`` times with nearest
+    neighbour, then convolved ("valid") with an all-ones ``kernel_size`` kernel.
+    Every output pixel sums the same number of equal values, so the result
+    is flat: no checkerboard.
+    """
+    if size < 1 or kernel_size < 1 or factor < 1:
+        raise ValueError("size, kernel_size and factor must be positive.")
+    up = np.ones((size * factor, size * factor))
+    n = up.shape[0] - kernel_size + 1
+    if n < 1:
+        raise ValueError(f"kernel_size={kernel_size} is larger than the upsampled map ({up.shape[0]}).")
+    windows = np.lib.stride_tricks.sliding_window_view(up, (kernel_size, kernel_size))
+    return windows.sum(axis=(-1, -2))

@@ -371,7 +371,7 @@ def load_example_image() -> np.ndarray:
 
 
 def _prepare_image(model: keras.Model, image: np.ndarray) -> np.ndarray:
-    import tensorflow as tf
+    from .data import resize_image
 
     image = np.asarray(image)
     want = model.input_shape[-1]
@@ -380,11 +380,8 @@ def _prepare_image(model: keras.Model, image: np.ndarray) -> np.ndarray:
             f"image of shape {image.shape} does not fit this model, which takes (H, W, {want}) images "
             f"({'RGB' if want == 3 else f'{want} channels'}); convert it first (e.g. PIL's .convert('RGB'))."
         )
-    x = image.astype(np.float32) / 255.0 if image.dtype == np.uint8 else image.astype(np.float32)
     h, w = model.input_shape[1:3]
-    if (h, w) != x.shape[:2]:
-        x = tf.image.resize(x, (h or x.shape[0], w or x.shape[1]), antialias=True).numpy()
-    return np.clip(x, 0, 1)
+    return resize_image(image, (h or image.shape[0], w or image.shape[1])).numpy()
 
 
 def _normalise(a: np.ndarray) -> np.ndarray:

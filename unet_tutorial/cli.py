@@ -186,13 +186,15 @@ def _cmd_animate(args: argparse.Namespace) -> int:
         image = animation.load_example_image() if args.image == "cat" else load_image(args.image)
     model = _load_model(args.model) if args.model else _build_from_args(args)
     out = Path(args.output)
-    jobs = [("encoder.gif", animation.animate_encoder), ("decoder.gif", animation.animate_decoder)]
-    for i, (name, fn) in enumerate(jobs, 1):
-        print(f"[{i}/{len(jobs) + bool(image is not None)}] writing {out / name} ...", flush=True)
-        fn(model, out / name, frame_ms=args.frame_ms)
+    jobs = [
+        ("encoder.gif", lambda path: animation.animate_encoder(model, path, frame_ms=args.frame_ms)),
+        ("decoder.gif", lambda path: animation.animate_decoder(model, path, frame_ms=args.frame_ms)),
+    ]
     if image is not None:
-        print(f"[3/3] writing {out / 'features.gif'} ...", flush=True)
-        animation.animate_feature_maps(model, image, out / "features.gif")
+        jobs.append(("features.gif", lambda path: animation.animate_feature_maps(model, image, path)))
+    for i, (name, write) in enumerate(jobs, 1):
+        print(f"[{i}/{len(jobs)}] writing {out / name} ...", flush=True)
+        write(out / name)
     for f in sorted(out.glob("*.gif")):
         print(f"{f}: {f.stat().st_size / 1e3:.0f} kB")
     return 0

@@ -65,15 +65,22 @@ def trimap_to_labels(trimap: tf.Tensor) -> tf.Tensor:
     return tf.cast(trimap, tf.int32) - 1
 
 
-def resize_image(image: tf.Tensor, size: int) -> tf.Tensor:
-    """Resize an image ``(H, W, 3)`` (any dtype) to ``float32 (size, size, 3)`` in ``[0, 1]``, bilinearly."""
+def _hw(size: int | tuple[int, int]) -> tuple[int, int]:
+    return (size, size) if isinstance(size, int) else tuple(size)
+
+
+def resize_image(image: tf.Tensor, size: int | tuple[int, int]) -> tf.Tensor:
+    """Resize an image ``(H, W, C)`` bilinearly to ``float32 (size, size, C)`` (or ``size = (h, w)``) in ``[0, 1]``.
+
+    ``uint8`` images are divided by 255; float images are taken to be in ``[0, 1]`` already.
+    """
     image = tf.image.convert_image_dtype(image, tf.float32)  # uint8 / 255
-    image = tf.image.resize(image, (size, size), method="bilinear", antialias=True)
+    image = tf.image.resize(image, _hw(size), method="bilinear", antialias=True)
     return tf.clip_by_value(image, 0.0, 1.0)
 
 
-def resize_mask(mask: tf.Tensor, size: int) -> tf.Tensor:
-    """Resize a label map ``(H, W)`` or ``(H, W, 1)`` to ``(size, size)`` with **nearest neighbour**.
+def resize_mask(mask: tf.Tensor, size: int | tuple[int, int]) -> tf.Tensor:
+    """Resize a label map ``(H, W)`` or ``(H, W, 1)`` to ``(size, size)`` (or ``(h, w)``) with **nearest neighbour**.
 
     Bilinear resizing would average the labels 1 (background) and 3 (border)
     into 2 (pet) along every outline: labels are categories, not intensities.
@@ -82,7 +89,7 @@ def resize_mask(mask: tf.Tensor, size: int) -> tf.Tensor:
     mask = tf.convert_to_tensor(mask)
     if mask.shape.rank == 2:
         mask = mask[..., tf.newaxis]
-    mask = tf.image.resize(mask, (size, size), method="nearest")
+    mask = tf.image.resize(mask, _hw(size), method="nearest")
     return tf.cast(mask[..., 0], tf.int32)
 
 

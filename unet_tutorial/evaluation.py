@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .data import CLASS_NAMES, resize_image
+from .data import CLASS_NAMES, resize_image, resize_mask
 from .metrics import segmentation_metrics
 
 
@@ -131,8 +131,7 @@ def predict_mask(model: keras.Model, image: np.ndarray) -> np.ndarray:
             f"{size} to {logits.shape[1]}."
         )
     pred = tf.argmax(logits[0], axis=-1, output_type=tf.int32)
-    h, w = image.shape[:2]
-    return tf.cast(tf.image.resize(pred[..., None], (h, w), method="nearest")[..., 0], tf.int32).numpy()
+    return resize_mask(pred, image.shape[:2]).numpy()
 
 
 def boundary_band(mask: np.ndarray, width: int = 2) -> np.ndarray:

@@ -77,7 +77,7 @@ def _pet_shape(rng: np.random.Generator, size: int, yy, xx) -> np.ndarray:
 
     shape = _ellipse(yy, xx, cy, cx, body_ry, body_rx, angle)
     head_r = body_ry * rng.uniform(0.7, 1.0)
-    hx = cx + ax * (body_rx * 0.95) - si * 0
+    hx = cx + ax * (body_rx * 0.95)
     hy = cy + ay * (body_rx * 0.95) - body_ry * 0.5
     shape |= _ellipse(yy, xx, hy, hx, head_r, head_r * 1.05, 0.0)
     ear = head_r * rng.uniform(0.7, 1.1)

@@ -192,6 +192,19 @@ def test_directory_route_reads_the_official_layout(pets_dir):
     assert x.shape[0] == 2
 
 
+def test_directory_route_keeps_the_split_order_and_pixels(pets_dir):
+    # decoding runs in parallel; the test split must still come out in the file's order, pixel for pixel
+    from PIL import Image
+
+    x, y = _collect(ut.load_pets_directory(pets_dir, "test", image_size=32, batch_size=1))
+    for i, name in enumerate(["Bengal_4", "boxer_5"]):
+        image = np.asarray(Image.open(pets_dir / "images" / f"{name}.jpg").convert("RGB"))
+        trimap = np.asarray(Image.open(pets_dir / "annotations" / "trimaps" / f"{name}.png"))
+        ex, ey = ut.preprocess_pair(image, trimap, 32)
+        np.testing.assert_allclose(x[i], ex.numpy(), atol=1e-6)
+        np.testing.assert_array_equal(y[i], ey.numpy())
+
+
 def test_directory_errors_name_the_problem(pets_dir, tmp_path):
     with pytest.raises(FileNotFoundError, match="is not a directory"):
         ut.load_pets_directory(tmp_path / "nowhere")
@@ -217,6 +230,14 @@ def test_corrupt_jpeg_is_named_or_skipped(pets_dir):
     with pytest.warns(UserWarning, match="skipped 1 corrupt example.*pug_3"):
         ds = ut.load_pets_directory(pets_dir, "train", image_size=32, on_corrupt="skip")
     assert _collect(ds)[0].shape[0] == 2
+
+
+def test_truncated_jpeg_is_named(pets_dir):
+    # the up-front check decodes JPEGs at reduced size; a file cut short must still fail it
+    path = pets_dir / "images" / "beagle_2.jpg"
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(ValueError, match=r"cannot decode image .*beagle_2.jpg.*truncated"):
+        ut.load_pets_directory(pets_dir, "train")
 
 
 # --------------------------------------------------------------------------- download and extraction

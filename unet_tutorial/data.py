@@ -433,12 +433,22 @@ def read_split_file(root: str | os.PathLike, split: str = "train") -> list[PetRe
     return records
 
 
-def _read_pair(rec: PetRecord) -> tuple[np.ndarray, np.ndarray]:
-    """Decode one image (as RGB) and its trimap with Pillow, naming the file on failure."""
+def _read_pair(rec: PetRecord, *, check_only: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
+    """Decode one image (as RGB) and its trimap with Pillow, naming the file on failure.
+
+    With ``check_only`` the image is decoded in Pillow's reduced-size JPEG
+    "draft" mode (libjpeg's DCT scaling: it still reads the whole file, so a
+    truncated or undecodable image fails the same way, in about half the
+    time) and nothing is returned; the trimap is always decoded in full, to
+    check its values.
+    """
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(rec.image_path) as im:
+            width, height = im.size
+            if check_only and im.format == "JPEG":
+                im.draft("RGB", (max(1, width // 8), max(1, height // 8)))
             # a few official "jpg" files are PNG, CMYK or have an alpha channel: RGB fixes all
             image = np.asarray(im.convert("RGB"))
     except (UnidentifiedImageError, OSError, SyntaxError) as err:
@@ -450,15 +460,32 @@ def _read_pair(rec: PetRecord) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"cannot decode trimap {rec.trimap_path}: {err}") from None
     if trimap.ndim == 3:
         trimap = trimap[..., 0]
-    if image.shape[:2] != trimap.shape:
+    trimap = trimap.astype(np.uint8, copy=False)  # 16-bit or palette PNGs; values are checked below
+    if (height, width) != trimap.shape:
         raise ValueError(
-            f"image {rec.image_path.name} is {image.shape[1]}x{image.shape[0]} but its trimap "
+            f"image {rec.image_path.name} is {width}x{height} but its trimap "
             f"{rec.trimap_path.name} is {trimap.shape[1]}x{trimap.shape[0]}; they must match."
         )
     bad = np.setdiff1d(np.unique(trimap), [1, 2, 3])
     if bad.size:
         raise ValueError(f"trimap {rec.trimap_path} has values {bad.tolist()}; Oxford trimaps hold only 1, 2, 3.")
-    return image, trimap
+    return None if check_only else (image, trimap)
+
+
+def _check_pairs(records: list[PetRecord]) -> list[ValueError | None]:
+    """``_read_pair(check_only=True)`` for every record, in parallel threads; the error (or ``None``) of each."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def check(rec: PetRecord) -> ValueError | None:
+        try:
+            _read_pair(rec, check_only=True)
+        except ValueError as err:
+            return err
+        return None
+
+    # Pillow releases the GIL while it decodes, so threads use every core.
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+        return list(pool.map(check, records))
 
 
 def load_pets_directory(
@@ -476,12 +503,14 @@ def load_pets_directory(
 
     Expects ``root/images/<name>.jpg``, ``root/annotations/trimaps/<name>.png``
     and the split lists ``root/annotations/trainval.txt`` and ``test.txt``.
-    Every image is decoded once up front (with Pillow), so a corrupt file is
-    reported by name before training starts rather than deep inside
-    ``tf.data``. With ``on_corrupt="raise"`` (the default) the first corrupt
-    image or trimap (or an image whose trimap has another size) stops loading
-    with a ``ValueError`` that names it; with ``"skip"`` such examples are left
-    out and listed in a warning. Missing files always raise.
+    Every image is checked up front (decoded with Pillow, in parallel
+    threads), so a corrupt file is reported by name before training starts
+    rather than deep inside ``tf.data``; training then decodes in parallel
+    too, in the split file's order. With ``on_corrupt="raise"`` (the
+    default) the first corrupt image or trimap (or an image whose trimap has
+    another size) stops loading with a ``ValueError`` that names it; with
+    ``"skip"`` such examples are left out and listed in a warning. Missing
+    files always raise.
 
     Args:
         root: the folder that holds ``images/`` and ``annotations/``.
@@ -503,31 +532,31 @@ def load_pets_directory(
         raise ValueError(f"on_corrupt={on_corrupt!r} must be 'raise' or 'skip'.")
     records = read_split_file(root, split)
     good, skipped = [], []
-    for rec in records:
-        try:
-            _read_pair(rec)
-        except ValueError as err:
-            if on_corrupt == "raise":
-                raise
+    for rec, err in zip(records, _check_pairs(records), strict=True):
+        if err is None:
+            good.append(rec)
+        elif on_corrupt == "raise":
+            raise err
+        else:
             skipped.append(f"{rec.name} ({err})")
-            continue
-        good.append(rec)
     if skipped:
         warnings.warn(f"skipped {len(skipped)} corrupt example(s): " + "; ".join(skipped), stacklevel=2)
     if not good:
         raise ValueError(f"no readable examples in {root} for split {split!r}.")
 
-    def generate():
-        for rec in good:
-            yield _read_pair(rec)
+    def read(index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return _read_pair(good[int(index)])
 
-    ds = tf.data.Dataset.from_generator(
-        generate,
-        output_signature=(
-            tf.TensorSpec((None, None, 3), tf.uint8),
-            tf.TensorSpec((None, None), tf.uint8),
-        ),
-    ).map(lambda im, tri: preprocess_pair(im, tri, image_size), num_parallel_calls=tf.data.AUTOTUNE)
+    def decode(index: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        image, trimap = tf.numpy_function(read, [index], (tf.uint8, tf.uint8), stateful=False)
+        return tf.ensure_shape(image, (None, None, 3)), tf.ensure_shape(trimap, (None, None))
+
+    # Decoding runs in parallel (Pillow releases the GIL); the order stays the split file's order.
+    ds = (
+        tf.data.Dataset.range(len(good))
+        .map(decode, num_parallel_calls=tf.data.AUTOTUNE)
+        .map(lambda im, tri: preprocess_pair(im, tri, image_size), num_parallel_calls=tf.data.AUTOTUNE)
+    )
     return finish_pipeline(
         ds, split=split, batch_size=batch_size, augment=augment, shuffle=shuffle, seed=seed, num_examples=len(good)
     )

@@ -107,7 +107,15 @@ def test_flop_counts_by_hand():
     inp = keras.Input((8, 8, 2))
     x = keras.layers.Conv2D(4, 3, padding="same")(inp)
     x = keras.layers.Conv2DTranspose(3, 2, strides=2)(x)
-    assert ut.model_flops(keras.Model(inp, x)) == 9216 + ut.conv2d_transpose_flops(8, 8, 2, 4, 3)
+    model = keras.Model(inp, x)
+    assert ut.model_flops(model) == 9216 + ut.conv2d_transpose_flops(8, 8, 2, 4, 3)
+    assert [ut.layer_flops(layer) for layer in model.layers] == [0, 9216, 2 * (8 * 8 * 4) * (2 * 2 * 3)]
+
+
+def test_flops_need_a_fixed_input_size():
+    model = ut.build_unet((None, None, 3), base_filters=4, depth=2)
+    with pytest.raises(ValueError, match="fixed input size"):
+        ut.model_flops(model)
 
 
 def test_unet_flops_grow_with_the_square_of_the_width():

@@ -57,7 +57,7 @@ from .evaluation import (
     predict_mask,
 )
 from .figures import CLASS_COLORS, mask_to_rgb, overlay_mask, plot_learning_curves, plot_samples
-from .flops import conv2d_flops, conv2d_transpose_flops, model_flops
+from .flops import conv2d_flops, conv2d_transpose_flops, layer_flops, model_flops
 from .losses import CEDiceLoss, DiceLoss, add_unet_weight_maps, cross_entropy_loss, get_loss, unet_weight_map
 from .metrics import MeanDice, segmentation_metrics
 from .model import (
@@ -134,6 +134,7 @@ __all__ = [
     "get_loss",
     "glue",
     "is_valid_input_size",
+    "layer_flops",
     "level_names",
     "level_sizes",
     "load_dataset",

@@ -28,21 +28,36 @@ def conv2d_transpose_flops(h_in: int, w_in: int, kernel: int, c_in: int, c_out: 
     return 2 * h_in * w_in * c_in * kernel * kernel * c_out
 
 
+def layer_flops(layer: keras.layers.Layer) -> int:
+    """Forward-pass FLOPs of one image through ``layer``; 0 for layers that are not convolutions.
+
+    Args:
+        layer: a layer of a built functional model with a fixed input size,
+            e.g. ``model.get_layer("enc1_conv1")``.
+
+    Raises:
+        ValueError: if the layer's spatial size is unknown (``None``).
+    """
+    if isinstance(layer, keras.layers.Conv2DTranspose):
+        _, h, w, c_in = layer.input.shape
+        if None in (h, w):
+            raise ValueError(f"layer {layer.name!r} has no fixed input size; build the model with one.")
+        return conv2d_transpose_flops(h, w, layer.kernel_size[0], c_in, layer.filters)
+    if isinstance(layer, keras.layers.Conv2D):
+        _, h, w, c_out = layer.output.shape
+        if None in (h, w):
+            raise ValueError(f"layer {layer.name!r} has no fixed input size; build the model with one.")
+        return conv2d_flops(h, w, layer.kernel_size[0], layer.input.shape[-1], c_out)
+    return 0
+
+
 def model_flops(model: keras.Model) -> int:
     """Forward-pass FLOPs of one image through ``model`` (convolutions only).
 
     A training step costs about three times this (forward, and the two
     gradient computations of the backward pass).
+
+    Raises:
+        ValueError: if the model was built without a fixed input size.
     """
-    total = 0
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.Conv2DTranspose):
-            _, h, w, c_in = layer.input.shape
-            total += conv2d_transpose_flops(h, w, layer.kernel_size[0], c_in, layer.filters)
-        elif isinstance(layer, keras.layers.Conv2D):
-            _, h, w, c_out = layer.output.shape
-            c_in = layer.input.shape[-1]
-            if None in (h, w):
-                raise ValueError("model_flops needs a model with a fixed input size.")
-            total += conv2d_flops(h, w, layer.kernel_size[0], c_in, c_out)
-    return int(total)
+    return int(sum(layer_flops(layer) for layer in model.layers))

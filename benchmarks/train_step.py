@@ -40,8 +40,6 @@ from _common import RESULTS, machine_info, write_results  # noqa: E402
 
 import unet_tutorial as ut  # noqa: E402
 
-CONVS = (keras.layers.Conv2D, keras.layers.Conv2DTranspose)
-
 
 def _best_seconds(fn, repeats: int = 3) -> float:
     fn()  # trace / compile
@@ -95,13 +93,10 @@ def convs_alone(model: keras.Model, batch: int, jit: bool) -> dict:
     """Seconds per step of every convolution timed alone, in total and by level (``enc1``, ..., ``head``)."""
     by_level: dict[str, list[float]] = {}
     for layer in model.layers:
-        if isinstance(layer, CONVS):
-            level = layer.name.split("_")[0]
-            secs = conv_seconds(layer, batch, jit)
-            flops = 3 * ut.layer_flops(layer) * batch
-            prev = by_level.setdefault(level, [0.0, 0.0])
-            prev[0] += secs
-            prev[1] += flops
+        if flops := ut.layer_flops(layer):  # the convolutions: the only layers with counted FLOPs
+            prev = by_level.setdefault(ut.layer_level(layer.name), [0.0, 0.0])
+            prev[0] += conv_seconds(layer, batch, jit)
+            prev[1] += 3 * flops * batch
     total = sum(v[0] for v in by_level.values())
     return {
         "seconds_per_step": total,

@@ -97,6 +97,9 @@ def test_heads():
 def test_level_names_and_feature_maps():
     model = ut.build_unet((32, 32, 3), base_filters=4, depth=2)
     assert ut.level_names(model) == ["enc1", "enc2", "bottleneck", "dec2", "dec1"]
+    levels = {ut.layer_level(layer.name) for layer in model.layers}
+    assert levels - {model.layers[0].name} == {*ut.level_names(model), "head"}
+    assert ut.layer_level("dec2_upconv") == "dec2"
     maps = ut.feature_maps(model, np.zeros((1, 32, 32, 3)))
     assert list(maps) == ["enc1", "enc2", "bottleneck", "dec2", "dec1", "head"]
     assert maps["enc2"].shape == (1, 16, 16, 8)

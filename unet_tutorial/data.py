@@ -82,8 +82,8 @@ def resize_image(image: tf.Tensor, size: int | tuple[int, int]) -> tf.Tensor:
 def resize_mask(mask: tf.Tensor, size: int | tuple[int, int]) -> tf.Tensor:
     """Resize a label map ``(H, W)`` or ``(H, W, 1)`` to ``(size, size)`` (or ``(h, w)``) with **nearest neighbour**.
 
-    Bilinear resizing would average the labels 1 (background) and 3 (border)
-    into 2 (pet) along every outline: labels are categories, not intensities.
+    Bilinear resizing would average the labels 1 (pet) and 3 (border) into
+    2 (background) along every outline: labels are categories, not intensities.
     Nearest neighbour only ever copies existing values.
     """
     mask = tf.convert_to_tensor(mask)

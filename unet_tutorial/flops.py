@@ -39,16 +39,17 @@ def layer_flops(layer: keras.layers.Layer) -> int:
         ValueError: if the layer's spatial size is unknown (``None``).
     """
     if isinstance(layer, keras.layers.Conv2DTranspose):
-        _, h, w, c_in = layer.input.shape
-        if None in (h, w):
-            raise ValueError(f"layer {layer.name!r} has no fixed input size; build the model with one.")
-        return conv2d_transpose_flops(h, w, layer.kernel_size[0], c_in, layer.filters)
-    if isinstance(layer, keras.layers.Conv2D):
-        _, h, w, c_out = layer.output.shape
-        if None in (h, w):
-            raise ValueError(f"layer {layer.name!r} has no fixed input size; build the model with one.")
-        return conv2d_flops(h, w, layer.kernel_size[0], layer.input.shape[-1], c_out)
-    return 0
+        _, h, w, c_in = layer.input.shape  # counted per input pixel
+        count = conv2d_transpose_flops
+    elif isinstance(layer, keras.layers.Conv2D):
+        _, h, w, _ = layer.output.shape  # counted per output pixel
+        c_in = layer.input.shape[-1]
+        count = conv2d_flops
+    else:
+        return 0
+    if None in (h, w):
+        raise ValueError(f"layer {layer.name!r} has no fixed input size; build the model with one.")
+    return count(h, w, layer.kernel_size[0], c_in, layer.filters)
 
 
 def model_flops(model: keras.Model) -> int:

@@ -291,6 +291,15 @@ def level_names(model: keras.Model) -> list[str]:
     return [f"enc{k}" for k in range(1, depth + 1)] + ["bottleneck"] + [f"dec{k}" for k in range(depth, 0, -1)]
 
 
+def layer_level(layer_name: str) -> str:
+    """The level a ``build_unet`` layer belongs to: its name up to the first underscore.
+
+    ``"enc1_conv1"`` → ``"enc1"``, ``"dec2_upconv"`` → ``"dec2"``,
+    ``"head_conv"`` → ``"head"``; the input layer gives its own name.
+    """
+    return layer_name.split("_")[0]
+
+
 def feature_model(model: keras.Model) -> keras.Model:
     """A model that returns every level's output (after its second ReLU) plus the head.
 
@@ -337,9 +346,8 @@ def parameters_by_level(model: keras.Model) -> dict[str, int]:
     counts = {lvl: 0 for lvl in level_names(model)}
     counts["head"] = 0
     for layer in model.layers:
-        prefix = layer.name.split("_")[0]
-        key = prefix if prefix in counts else ("head" if prefix == "head" else None)
-        if key is None:
+        key = layer_level(layer.name)
+        if key not in counts:
             if layer.count_params():
                 raise ValueError(f"layer {layer.name} does not follow build_unet's naming.")
             continue

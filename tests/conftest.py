@@ -47,34 +47,56 @@ def pets_dir(tmp_path: Path) -> Path:
     )
 
 
+MOCK_TFDS_TRAIN = 20  # two breeds of 10: the validation hold-out keeps 1 of each
+MOCK_TFDS_TEST = 4
+
+
 @pytest.fixture
-def mock_oxford_tfds():
-    """tfds' ``oxford_iiit_pet`` mocked with *real* trimaps (values {1, 2, 3}, image-sized).
+def mock_oxford_tfds(monkeypatch):
+    """tfds' ``oxford_iiit_pet``, prepared, mocked with *real* trimaps (values {1, 2, 3}, image-sized).
 
     tfds' default mock fills ``segmentation_mask`` with random noise, which
     would test nothing about the label mapping; this ``as_dataset_fn`` yields
-    images of varied sizes with a box-shaped pet.
+    images of varied sizes with a box-shaped pet, named and labelled by breed
+    as in the real data (``train`` is the trainval list).
     """
     import tensorflow as tf
     import tensorflow_datasets as tfds
 
     def as_dataset(self, split, *args, **kwargs):
-        n = 6 if str(split).startswith("train") else 4
+        train = str(split).startswith("train")
+        n = MOCK_TFDS_TRAIN if train else MOCK_TFDS_TEST
 
         def gen():
-            rng = np.random.default_rng(1)
+            rng = np.random.default_rng(1 if train else 2)
             for i in range(n):
-                h, w = 60 + 6 * i, 80
+                h, w = 60 + 6 * (i % 5), 80
+                breed = i % 2
                 yield {
                     "image": rng.integers(0, 256, (h, w, 3), dtype=np.uint8),
                     "segmentation_mask": make_trimap(h, w, 12, 16, 44, 60)[..., None],
-                    "label": i % 37,
-                    "species": i % 2,
-                    "file_name": f"pet_{i}.jpg",
+                    "label": breed,
+                    "species": 0,
+                    "file_name": f"{('Abyssinian', 'Bengal')[breed]}_{i + (0 if train else 100)}.jpg",
                     "head_bbox": np.zeros(4, np.float32),
                 }
 
         return tf.data.Dataset.from_generator(gen, output_signature=self.info.features.get_tensor_spec())
 
+    monkeypatch.setattr(tfds.core.DatasetBuilder, "is_prepared", lambda self: True)
     with tfds.testing.mock_data(as_dataset_fn=as_dataset):
         yield
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """No tfds data prepared, no folder named, no network: what an offline machine sees."""
+    from unet_tutorial import sources
+
+    monkeypatch.setattr(sources, "oxford_pets_prepared", lambda data_dir=None: False)
+    monkeypatch.setattr(sources, "oxford_server_reachable", lambda timeout=3.0: False)
+    monkeypatch.delenv(sources.OXFORD_DIR_ENV, raising=False)
+    monkeypatch.delenv("UNET_TUTORIAL_PROFILE", raising=False)
+    sources._server_reachable_once.cache_clear()
+    yield monkeypatch
+    sources._server_reachable_once.cache_clear()

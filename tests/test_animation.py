@@ -102,7 +102,7 @@ def test_feature_map_animation_rejects_wrong_channels(small, tmp_path, shape):
 def test_training_animation_from_snapshots(tmp_path):
     result = ut.train(
         ut.TrainConfig(epochs=3, base_filters=4, depth=2, image_size=32, batch_size=8, source="synthetic",
-                       num_examples=(16, 8), output_dir=str(tmp_path / "run"), snapshot_images=3),
+                       num_examples=(16, 8, 8), output_dir=str(tmp_path / "run"), snapshot_images=3),
         verbose=0,
     )  # fmt: skip
     path = A.animate_training(result.paths["snapshots"], tmp_path / "training.gif")

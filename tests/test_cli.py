@@ -1,8 +1,12 @@
 """The console script, run in-process through its main()."""
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+import unet_tutorial as ut
 from unet_tutorial import cli
 
 
@@ -38,7 +42,7 @@ def trained(tmp_path_factory):
     out = tmp_path_factory.mktemp("cli") / "run"
     code = cli.main(
         ["train", "--source", "synthetic", "--size", "32", "--base-filters", "4", "--depth", "2",
-         "--epochs", "1", "--batch-size", "8", "--synthetic-examples", "16", "8", "--output", str(out),
+         "--epochs", "1", "--batch-size", "8", "--synthetic-examples", "16", "8", "8", "--output", str(out),
          "--verbose", "0"]
     )  # fmt: skip
     assert code == 0
@@ -113,3 +117,40 @@ def test_animate_command_writes_the_gifs(tmp_path, capsys):
 def test_animate_command_names_a_bad_image(tmp_path, capsys):
     assert cli.main(["animate", "--image", str(tmp_path / "none.png"), "--output", str(tmp_path)]) == 1
     assert "none.png does not exist" in capsys.readouterr().err
+
+
+def test_train_on_a_real_folder_validates_on_the_hold_out_and_scores_test_once(tmp_path, capsys, offline):
+    mini = Path(__file__).parent / "fixtures" / "oxford-pets-mini"
+    out = tmp_path / "run"
+    code = cli.main(
+        ["train", "--source", str(mini), "--size", "32", "--base-filters", "4", "--depth", "2", "--epochs", "1",
+         "--batch-size", "4", "--on-corrupt", "skip", "--output", str(out), "--verbose", "0"]
+    )  # fmt: skip
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "8 train / 1 validation / 3 test images of 3 breeds" in text and "test split (scored once" in text
+    stored = json.loads((out / "config.json").read_text())
+    assert stored["validation"]["split"] == "validation" and stored["validation"]["num_examples"] == 1
+    assert stored["on_corrupt"] == "skip"
+    test = json.loads((out / "test.json").read_text())
+    assert test["data"]["split"] == "test" and test["num_images"] == 3
+
+
+def test_explicit_oxford_offline_fails_fast_with_the_way_to_get_it(tmp_path, capsys, offline):
+    code = cli.main(["train", "--source", "oxford", "--output", str(tmp_path / "run"), "--epochs", "1"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "Oxford-IIIT Pet is not available" in err and "UNET_TUTORIAL_OXFORD_DIR" in err
+    assert "Traceback" not in err and not (tmp_path / "run").exists()
+
+
+def test_cli_defaults_come_from_train_config():
+    defaults = ut.TrainConfig()
+    summary = cli.build_parser().parse_args(["summary"])
+    assert (summary.base_filters, summary.depth, summary.size) == (
+        defaults.base_filters, defaults.depth, defaults.image_size
+    )
+    args = cli.build_parser().parse_args(["train"])
+    assert cli._train_config(args) == defaults
+    args = cli.build_parser().parse_args(["train", "--preset", "cpu", "--epochs", "2"])
+    assert cli._train_config(args) == ut.TrainConfig.preset("cpu", epochs=2)

@@ -10,9 +10,10 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import MOCK_TFDS_TEST, MOCK_TFDS_TRAIN
 
 import unet_tutorial as ut
-from unet_tutorial import data as D
+from unet_tutorial import sources as S
 
 
 def _collect(ds):
@@ -145,9 +146,10 @@ def test_pipeline_is_deterministic_per_seed_and_reshuffles_each_epoch():
 def test_load_oxford_pets_through_tfds_mock_with_real_trimaps(mock_oxford_tfds):
     ds = ut.load_oxford_pets("train", image_size=32, batch_size=4, seed=0)
     x, y = _collect(ds)
-    assert x.shape == (6, 32, 32, 3) and x.dtype == np.float32
+    n = MOCK_TFDS_TRAIN - 2  # one image of each of the mock's two breeds is held out for validation
+    assert x.shape == (n, 32, 32, 3) and x.dtype == np.float32
     assert 0.0 <= x.min() and x.max() <= 1.0
-    assert y.shape == (6, 32, 32) and y.dtype == np.int32
+    assert y.shape == (n, 32, 32) and y.dtype == np.int32
     assert set(np.unique(y)) == {0, 1, 2}
 
 
@@ -176,18 +178,24 @@ def test_explicit_oxford_offline_says_how_to_get_it(tmp_path, monkeypatch):
         raise ConnectionError("no network")
 
     monkeypatch.setattr(tfds.download.DownloadManager, "download_and_extract", no_network)
+    monkeypatch.setattr(S, "oxford_server_reachable", lambda timeout=3.0: False)
+    monkeypatch.delenv(S.OXFORD_DIR_ENV, raising=False)
+    S._server_reachable_once.cache_clear()
     with pytest.raises(ut.DataUnavailableError, match="download_oxford_pets") as exc:
         ut.load_dataset("oxford", data_dir=tmp_path, verbose=False)
-    assert "load_pets_directory" in str(exc.value) and "data_dir" in str(exc.value)
+    S._server_reachable_once.cache_clear()
+    assert S.OXFORD_DIR_ENV in str(exc.value) and "data_dir" in str(exc.value)
 
 
 # --------------------------------------------------------------------------- directory route
 
 
 def test_directory_route_reads_the_official_layout(pets_dir):
+    # trainval holds 3 breeds of one image each: one image is held out for validation
     x, y = _collect(ut.load_pets_directory(pets_dir, "train", image_size=32, batch_size=2))
-    assert x.shape == (3, 32, 32, 3) and y.shape == (3, 32, 32)
+    assert x.shape == (2, 32, 32, 3) and y.shape == (2, 32, 32)
     assert set(np.unique(y)) == {0, 1, 2}
+    assert [r.name for r in ut.read_split_file(pets_dir, "validation")] == ["Abyssinian_1"]
     x, y = _collect(ut.load_pets_directory(pets_dir, "test", image_size=32, batch_size=2))
     assert x.shape[0] == 2
 
@@ -229,7 +237,7 @@ def test_corrupt_jpeg_is_named_or_skipped(pets_dir):
         ut.load_pets_directory(pets_dir, "train")
     with pytest.warns(UserWarning, match="skipped 1 corrupt example.*pug_3"):
         ds = ut.load_pets_directory(pets_dir, "train", image_size=32, on_corrupt="skip")
-    assert _collect(ds)[0].shape[0] == 2
+    assert _collect(ds)[0].shape[0] == 1
 
 
 def test_truncated_jpeg_is_named(pets_dir):
@@ -269,7 +277,7 @@ def test_download_verifies_extracts_and_skips_verified(pets_dir, tmp_path, capsy
     dest = tmp_path / "dest"
     ut.download_oxford_pets(dest, base_url=server.as_uri(), archives=archives, progress=None)
     x, _ = _collect(ut.load_pets_directory(dest, "train", image_size=32))
-    assert x.shape[0] == 3
+    assert x.shape[0] == 2  # 3 trainval images, 1 held out for validation
     import sys
 
     ut.download_oxford_pets(dest, base_url=server.as_uri(), archives=archives, progress=sys.stdout)
@@ -358,9 +366,12 @@ def test_colour_alone_does_not_separate_pet_from_background():
 
 
 def test_load_dataset_reports_the_stand_in(capsys, monkeypatch):
-    monkeypatch.setattr(D, "oxford_pets_prepared", lambda data_dir=None: False)
-    monkeypatch.setattr(D, "oxford_server_reachable", lambda timeout=3.0: False)
+    monkeypatch.setattr(S, "oxford_pets_prepared", lambda data_dir=None: False)
+    monkeypatch.setattr(S, "oxford_server_reachable", lambda timeout=3.0: False)
+    monkeypatch.delenv(S.OXFORD_DIR_ENV, raising=False)
+    S._server_reachable_once.cache_clear()
     ds, info = ut.load_dataset("auto", "test", image_size=32, batch_size=8, num_examples=8)
+    S._server_reachable_once.cache_clear()
     assert info.source == "synthetic" and info.is_stand_in
     out = capsys.readouterr().out
     assert "SYNTHETIC STAND-IN, not Oxford-IIIT Pet" in out
@@ -369,16 +380,17 @@ def test_load_dataset_reports_the_stand_in(capsys, monkeypatch):
 
 
 def test_load_dataset_uses_oxford_when_tfds_has_it(mock_oxford_tfds, monkeypatch, capsys):
-    monkeypatch.setattr(D, "oxford_pets_prepared", lambda data_dir=None: True)
+    monkeypatch.setattr(S, "oxford_pets_prepared", lambda data_dir=None: True)
     ds, info = ut.load_dataset("auto", "test", image_size=32, batch_size=2)
-    assert info.source == "oxford" and not info.is_stand_in
+    assert info.source == "tfds" and not info.is_stand_in and info.is_full_oxford
     assert "Oxford-IIIT Pet 4.x" in capsys.readouterr().out
-    assert _collect(ds)[1].shape == (4, 32, 32)
+    assert _collect(ds)[1].shape == (MOCK_TFDS_TEST, 32, 32)
 
 
 def test_load_dataset_reads_a_directory_and_refuses_unknown_sources(pets_dir):
     ds, info = ut.load_dataset(str(pets_dir), "train", image_size=32, verbose=False)
-    assert info.source == "directory" and info.num_examples == 3
+    assert info.kind == "directory" and info.source == str(pets_dir) and info.num_examples == 2
+    assert "2 train / 1 validation / 2 test images of 5 breeds" in info.description and not info.is_full_oxford
     with pytest.raises(ValueError, match="source='kaggle' is not known"):
         ut.load_dataset("kaggle")
     with pytest.raises(ValueError, match="split='val'"):

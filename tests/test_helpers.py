@@ -67,7 +67,7 @@ def test_parameters_by_level_add_up():
 
 def test_train_or_load_reuses_a_finished_run(tmp_path):
     cfg = ut.TrainConfig(epochs=1, base_filters=4, depth=2, image_size=32, batch_size=8, source="synthetic",
-                         num_examples=(16, 8), output_dir=str(tmp_path / "run"), snapshot_images=0)  # fmt: skip
+                         num_examples=(16, 8, 8), output_dir=str(tmp_path / "run"), snapshot_images=0)  # fmt: skip
     first = ut.train_or_load(cfg, verbose=0)
     assert first.epochs_run == [0]
     again = ut.train_or_load(cfg, verbose=0)
@@ -78,17 +78,29 @@ def test_train_or_load_reuses_a_finished_run(tmp_path):
     assert changed.epochs_run == [0]  # other settings: trained anew
 
 
-def test_book_profile_choices(monkeypatch):
+def test_book_profile_choices(offline):
     p = ut.book_profile("cpu-synthetic")
-    assert p.is_stand_in and "SYNTHETIC TRIMAP STAND-IN" in p.banner()
+    assert p.is_stand_in and "SYNTHETIC STAND-IN, not Oxford-IIIT Pet" in p.banner()
     assert p.train_config(epochs=2).epochs == 2 and p.train_config().source == "synthetic"
+    assert p.config == ut.TrainConfig.preset("cpu-synthetic")  # the profile wraps the preset, no copy
+    offline.setattr(ut.sources, "oxford_pets_prepared", lambda data_dir=None: True)
     full = ut.book_profile("full")
     assert not full.is_stand_in and full.train_config().base_filters == 64
-    assert "Oxford-IIIT Pet 4.x" in full.banner()
-    monkeypatch.setenv("UNET_TUTORIAL_PROFILE", "cpu-oxford")
-    assert ut.book_profile().source == "oxford"
+    assert full.config == ut.TrainConfig.preset("full", source="tfds")
+    assert "Oxford-IIIT Pet 4.x" in full.banner() and "37 breeds" in full.banner()
+    offline.setenv("UNET_TUTORIAL_PROFILE", "cpu")
+    assert ut.book_profile().config.base_filters == ut.PRESETS["cpu"]["base_filters"]
     with pytest.raises(ValueError, match="profile 'huge'"):
         ut.book_profile("huge")
+
+
+def test_presets_are_the_one_place_for_settings():
+    assert ut.TrainConfig.full_size() == ut.TrainConfig.preset("full")
+    assert ut.TrainConfig.preset("cpu", epochs=3).epochs == 3
+    for name in ut.PRESETS:
+        ut.TrainConfig.preset(name).validate()
+    with pytest.raises(ValueError, match="preset 'huge'"):
+        ut.TrainConfig.preset("huge")
 
 
 def test_glue_returns_plain_text():

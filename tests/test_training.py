@@ -14,7 +14,7 @@ import tensorflow as tf
 
 import unet_tutorial as ut
 
-TINY = dict(base_filters=4, depth=2, image_size=32, batch_size=8, source="synthetic", num_examples=(16, 8))
+TINY = dict(base_filters=4, depth=2, image_size=32, batch_size=8, source="synthetic", num_examples=(16, 8, 8))
 
 
 def _logits_for(pred: np.ndarray, num_classes: int = 3) -> np.ndarray:
@@ -175,7 +175,7 @@ RUNNER = textwrap.dedent(
                 os.kill(os.getpid(), signal.SIGKILL)
 
     cfg = ut.TrainConfig(epochs=4, output_dir=sys.argv[1], base_filters=4, depth=2, image_size=32,
-                         batch_size=8, source="synthetic", num_examples=(16, 8))
+                         batch_size=8, source="synthetic", num_examples=(16, 8, 8))
     result = ut.train(cfg, callbacks=[Killer()], verbose=0)
     print("EPOCHS_RUN", result.epochs_run, flush=True)
     """
@@ -222,7 +222,7 @@ MIRRORED = textwrap.dedent(
 
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     cfg = ut.TrainConfig(epochs=1, output_dir=sys.argv[1], base_filters=4, depth=2, image_size=32,
-                         batch_size=8, source="synthetic", num_examples=(16, 8), snapshot_images=2)
+                         batch_size=8, source="synthetic", num_examples=(16, 8, 8), snapshot_images=2)
     result = ut.train(cfg, strategy=strategy, verbose=0)
     print("REPLICAS", strategy.num_replicas_in_sync)
     print("LOSS", result.history["loss"][0])

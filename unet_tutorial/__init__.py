@@ -6,8 +6,9 @@ and shows its source, so what you read is what runs.
 * Model: ``build_unet`` and its blocks ``conv_block``, ``encoder_block``,
   ``decoder_block``; ``feature_maps`` taps every level.
 * Sizes: ``output_size``, ``valid_input_sizes``, ``level_sizes``.
-* Data: ``load_dataset`` (Oxford-IIIT Pet or the synthetic stand-in), the
-  routes behind it, paired augmentation and class weights.
+* Data: ``load_dataset`` (Oxford-IIIT Pet or the synthetic stand-in), with
+  ``resolve_source`` deciding which, the routes behind it, the fixed
+  validation hold-out, paired augmentation and class weights.
 * Training: ``train(TrainConfig(...))``, the losses (``CEDiceLoss``, the
   paper's ``unet_weight_map``) and metrics; ``evaluate`` and ``predict_mask``.
 * Pictures: ``animate_encoder``, ``animate_decoder``, ``animate_feature_maps``,
@@ -24,23 +25,25 @@ from .animation import (
     load_example_image,
     write_gif,
 )
-from .book import BookProfile, book_profile, glue
+from .book import ATTRIBUTION, BookProfile, book_profile, glue
 from .data import (
     CLASS_NAMES,
     NUM_CLASSES,
+    SPLITS,
     AugmentConfig,
     DataInfo,
-    DataUnavailableError,
     add_sample_weights,
     augment_pair,
     augmentation_params,
     class_frequencies,
     class_weights_from_frequencies,
+    describe_source,
     load_dataset,
     load_oxford_pets,
     load_pets_directory,
     load_synthetic_pets,
     preprocess_pair,
+    read_split_file,
     resize_image,
     resize_mask,
     trimap_to_labels,
@@ -82,13 +85,32 @@ from .shapes import (
     receptive_fields,
     valid_input_sizes,
 )
+from .sources import (
+    OXFORD_DIR_ENV,
+    DataSource,
+    DataUnavailableError,
+    resolve_source,
+    validation_holdout,
+)
 from .synthetic import make_synthetic_pets, make_trimap
-from .training import TrainConfig, TrainResult, load_snapshots, read_history, set_seed, train, train_or_load
+from .training import (
+    PRESETS,
+    TrainConfig,
+    TrainResult,
+    learning_rate_schedule,
+    load_snapshots,
+    read_history,
+    read_test_scores,
+    set_seed,
+    train,
+    train_or_load,
+)
 from .upsampling import overlap_counts, resize_conv_counts, transposed_conv2d
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ATTRIBUTION",
     "AugmentConfig",
     "BookProfile",
     "CEDiceLoss",
@@ -96,11 +118,15 @@ __all__ = [
     "CLASS_NAMES",
     "ChecksumError",
     "DataInfo",
+    "DataSource",
     "DataUnavailableError",
     "DiceLoss",
     "Evaluation",
     "MeanDice",
     "NUM_CLASSES",
+    "OXFORD_DIR_ENV",
+    "PRESETS",
+    "SPLITS",
     "TrainConfig",
     "TrainResult",
     "__version__",
@@ -126,6 +152,7 @@ __all__ = [
     "cross_entropy_loss",
     "decoder_block",
     "decoder_steps",
+    "describe_source",
     "download_oxford_pets",
     "encoder_block",
     "encoder_steps",
@@ -137,6 +164,7 @@ __all__ = [
     "is_valid_input_size",
     "layer_flops",
     "layer_level",
+    "learning_rate_schedule",
     "level_names",
     "level_sizes",
     "load_dataset",
@@ -162,10 +190,13 @@ __all__ = [
     "predict_mask",
     "preprocess_pair",
     "read_history",
+    "read_split_file",
+    "read_test_scores",
     "receptive_fields",
     "resize_conv_counts",
     "resize_image",
     "resize_mask",
+    "resolve_source",
     "safe_extract",
     "segmentation_metrics",
     "set_seed",
@@ -176,5 +207,6 @@ __all__ = [
     "unet_depth",
     "unet_weight_map",
     "valid_input_sizes",
+    "validation_holdout",
     "write_gif",
 ]

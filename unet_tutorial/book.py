@@ -1,24 +1,35 @@
 """Helpers for the book's pages: which data and settings a page runs with, and numbers in prose.
 
-A page calls ``book_profile()`` once. It picks:
+A page calls ``book_profile()`` once. The data comes from ``resolve_source("auto")``
+(tfds prepared, ``$UNET_TUTORIAL_OXFORD_DIR``, a tfds download, or the
+stand-in); the settings are a ``TrainConfig`` preset:
 
-* ``"full"``: a GPU and Oxford-IIIT Pet available: the real thing, full size;
-* ``"cpu-oxford"``: Oxford-IIIT Pet available but no GPU (e.g. Binder):
-  real data, small settings;
-* ``"cpu-synthetic"``: no Oxford-IIIT Pet (the offline build machines): the
-  synthetic stand-in and small settings.
+* ``"full"``: a GPU and Oxford-IIIT Pet: the full-size run;
+* ``"cpu"``: Oxford-IIIT Pet (or a folder of it) but no GPU, e.g. Binder or
+  the book's build machines: the CPU recipe, a few minutes of training;
+* ``"cpu-synthetic"``: no Oxford-IIIT Pet at all: the synthetic stand-in and
+  small settings.
 
-Set ``UNET_TUTORIAL_PROFILE`` to one of these names to force a choice.
-``profile.show()`` prints what was chosen at the top of the page.
+Set ``UNET_TUTORIAL_PROFILE`` to one of these names to force the settings
+(``"cpu-synthetic"`` also forces the stand-in). ``profile.show()`` prints
+which data and settings the page used, at the top of the page.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
-from functools import cache
 
-PROFILES = ("full", "cpu-oxford", "cpu-synthetic")
+from .sources import DataSource, resolve_source
+from .training import PRESETS, TrainConfig
+
+PROFILES = tuple(PRESETS)
+
+ATTRIBUTION = (
+    "Images and trimaps: Oxford-IIIT Pet (Parkhi, Vedaldi, Zisserman & Jawahar, CVPR 2012), CC BY-SA 4.0."
+)
+"""The attribution line that every figure showing dataset images carries."""
 
 
 @dataclass(frozen=True)
@@ -26,64 +37,64 @@ class BookProfile:
     """The data and settings a page runs with.
 
     Attributes:
-        name: one of ``PROFILES``.
-        source: ``"oxford"`` or ``"synthetic"``.
-        image_size: side length of the images.
-        base_filters: channels at the top level of the trained U-Nets.
-        depth: pooling steps of the trained U-Nets.
-        batch_size: batch size.
-        epochs: training epochs.
-        steps_per_epoch: batches per epoch (``None``: the whole split).
-        learning_rate: Adam's step size.
-        num_examples: synthetic split sizes ``(train, test)``.
+        name: one of ``PROFILES`` (the name of the ``TrainConfig`` preset).
+        config: the training settings (``TrainConfig.preset(name)``, with the
+            resolved data source filled in).
+        data: the resolved data source.
         reason: why this profile was chosen.
     """
 
     name: str
-    source: str
-    image_size: int
-    base_filters: int
-    depth: int
-    batch_size: int
-    epochs: int
-    steps_per_epoch: int | None
-    learning_rate: float
-    num_examples: tuple[int, int] | None
+    config: TrainConfig
+    data: DataSource
     reason: str
 
     @property
     def is_stand_in(self) -> bool:
         """``True`` when the page runs on the synthetic stand-in."""
-        return self.source == "synthetic"
+        return self.data.is_stand_in
 
-    def train_config(self, **overrides):
-        """A ``TrainConfig`` with this profile's settings (and ``overrides``)."""
-        from .training import TrainConfig
+    @property
+    def image_size(self) -> int:
+        """Side length of the page's images."""
+        return self.config.image_size
 
-        settings = dict(
-            base_filters=self.base_filters, depth=self.depth, image_size=self.image_size,
-            batch_size=self.batch_size, epochs=self.epochs, steps_per_epoch=self.steps_per_epoch,
-            learning_rate=self.learning_rate, source=self.source, num_examples=self.num_examples,
-        )  # fmt: skip
-        if self.name == "full":
-            return TrainConfig.full_size(**overrides)
-        settings.update(overrides)
-        return TrainConfig(**settings)
+    def train_config(self, **overrides) -> TrainConfig:
+        """This profile's ``TrainConfig``, with ``overrides`` (e.g. ``output_dir=...``)."""
+        return dataclasses.replace(self.config, **overrides)
+
+    def load(self, split: str, **kwargs):
+        """``load_dataset`` on this profile's data, image size and batch size: ``(dataset, info)``."""
+        from .data import load_dataset
+
+        sizes = dict(zip(("train", "validation", "test"), self.config.num_examples or (None,) * 3, strict=True))
+        kwargs = {"num_examples": sizes[split], "batch_size": self.config.batch_size, **kwargs}
+        return load_dataset(self.data, split, self.config.image_size, **kwargs)
 
     def banner(self) -> str:
         """A Markdown paragraph that says which data and settings this page used."""
+        from .data import describe_source
+
+        sizes = dict(zip(("train", "validation", "test"), self.config.num_examples or (), strict=False))
+        what = describe_source(self.data, sizes or None)
         if self.is_stand_in:
             data = (
-                "**Data: the SYNTHETIC TRIMAP STAND-IN, not Oxford-IIIT Pet.** Every image and number below "
-                "comes from generated pets, so no figure on this page is an Oxford-IIIT Pet result."
+                f"**Data: {what}.** Every image and number below comes from generated pets, so no figure on "
+                "this page is an Oxford-IIIT Pet result."
+            )
+        elif self.data.kind == "directory" and "of 37 breeds" not in what:
+            data = (
+                f"**Data: {what}** (real pets; {self.data.reason}) A score on this subset is not an "
+                "Oxford-IIIT Pet result in the usual sense: that needs the full official splits of 37 breeds."
             )
         else:
-            data = "**Data: Oxford-IIIT Pet 4.x** (the official trainval and test splits)."
-        steps = f"{self.steps_per_epoch} steps" if self.steps_per_epoch else "full"
+            data = f"**Data: {what}.**"
+        c = self.config
+        steps = f"{c.steps_per_epoch} steps" if c.steps_per_epoch else "the whole split"
         settings = (
-            f"**Settings: `{self.name}`**: {self.image_size} px, base {self.base_filters} filters, depth "
-            f"{self.depth}, batch {self.batch_size}, {self.epochs} epochs ({steps} per epoch), learning rate "
-            f"{self.learning_rate:g}. {self.reason}"
+            f"**Settings: `{self.name}`**: {c.image_size} px, base {c.base_filters} filters, depth {c.depth}, "
+            f"batch {c.batch_size}, {c.epochs} epochs ({steps} per epoch), learning rate {c.learning_rate:g} "
+            f"({c.lr_schedule}). {self.reason}"
         )
         return f"> {data}\n>\n> {settings}"
 
@@ -97,53 +108,42 @@ class BookProfile:
             print(self.banner())
 
 
-# Small enough for the book's 2-core build (about a minute per training run), large enough
-# that a U-Net clearly learns the stand-in (validation mean IoU about 0.7).
-_CPU = dict(image_size=64, base_filters=8, depth=3, batch_size=16, epochs=8, steps_per_epoch=40, learning_rate=3e-3)
-
-
-@cache
-def _detect() -> tuple[bool, bool]:
+def _has_gpu() -> bool:
     import tensorflow as tf
 
-    from .data import oxford_pets_prepared, oxford_server_reachable
-
-    gpu = bool(tf.config.list_physical_devices("GPU"))
-    oxford = oxford_pets_prepared() or oxford_server_reachable()
-    return gpu, oxford
+    return bool(tf.config.list_physical_devices("GPU"))
 
 
 def book_profile(name: str | None = None) -> BookProfile:
     """Choose the page's data and settings (see the module docstring).
 
     Args:
-        name: force a profile; default: ``$UNET_TUTORIAL_PROFILE``, else detected.
+        name: force a profile; default: ``$UNET_TUTORIAL_PROFILE``, else chosen
+            from the data found and whether there is a GPU.
 
     Returns:
         A ``BookProfile``.
+
+    Raises:
+        ValueError: an unknown profile name.
     """
     name = name or os.environ.get("UNET_TUTORIAL_PROFILE") or None
     if name is not None and name not in PROFILES:
         raise ValueError(f"profile {name!r} is not known; use one of {', '.join(PROFILES)}.")
-    if name is None:
-        gpu, oxford = _detect()
-        if gpu and oxford:
-            name, reason = "full", "A GPU and Oxford-IIIT Pet are available: the full-size run."
-        elif oxford:
-            name, reason = "cpu-oxford", "No GPU here, so the models are small and train briefly."
-        else:
-            name, reason = (
-                "cpu-synthetic",
-                "Oxford-IIIT Pet cannot be loaded on this machine (no network, not prepared), and there is no "
-                "GPU: small models, few steps. Open the page in Colab with a GPU for the real run.",
-            )
+    data = resolve_source("synthetic" if name == "cpu-synthetic" else "auto")
+    if name is not None:
+        reason = f"Settings chosen with UNET_TUTORIAL_PROFILE={name}."
+    elif data.is_stand_in:
+        name, reason = "cpu-synthetic", (
+            "Oxford-IIIT Pet cannot be loaded on this machine (not prepared, no folder named, no network): small "
+            "models, few steps. Open the page in Colab for the real data."
+        )
+    elif _has_gpu():
+        name, reason = "full", "A GPU and Oxford-IIIT Pet are available: the full-size run."
     else:
-        reason = f"Chosen with UNET_TUTORIAL_PROFILE={name} (this build did not probe for Oxford-IIIT Pet or a GPU)."
-    if name == "full":
-        return BookProfile(name, "oxford", 128, 64, 4, 32, 40, None, 1e-3, None, reason)
-    if name == "cpu-oxford":
-        return BookProfile(name, "oxford", num_examples=None, reason=reason, **_CPU)
-    return BookProfile(name, "synthetic", num_examples=(512, 128), reason=reason, **_CPU)
+        name, reason = "cpu", "No GPU here: the CPU recipe (a small U-Net, a few minutes of training)."
+    config = TrainConfig.preset(name, source=data.source)
+    return BookProfile(name, config, data, reason)
 
 
 def glue(name: str, value, fmt: str = "{}") -> str:

@@ -12,12 +12,23 @@ import os
 import sys
 
 
+def _defaults():
+    """``TrainConfig()``: the one place the command line takes its defaults from."""
+    from .training import TrainConfig
+
+    return TrainConfig()
+
+
 def _add_model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--size", type=int, default=128, help="input height and width in pixels (default 128)")
+    d = _defaults()
+    p.add_argument("--size", type=int, default=d.image_size, help=f"input height and width (default {d.image_size})")
     p.add_argument("--channels", type=int, default=3, help="input channels (default 3)")
     p.add_argument("--classes", type=int, default=3, help="output classes (default 3)")
-    p.add_argument("--base-filters", type=int, default=64, help="channels at the top level (default 64)")
-    p.add_argument("--depth", type=int, default=4, help="number of pooling steps (default 4)")
+    p.add_argument(
+        "--base-filters", type=int, default=d.base_filters,
+        help=f"channels at the top level (default {d.base_filters}; the paper's is 64)",
+    )  # fmt: skip
+    p.add_argument("--depth", type=int, default=d.depth, help=f"number of pooling steps (default {d.depth})")
     p.add_argument("--padding", choices=["same", "valid"], default="same", help="convolution padding")
     p.add_argument("--no-skip", action="store_true", help="build the model without skip connections")
 
@@ -60,33 +71,44 @@ def _positive(text: str) -> int:
     return value
 
 
-def _cmd_train(args: argparse.Namespace) -> int:
-    from .training import TrainConfig, train
+_TRAIN_ARGS = {  # command-line option -> TrainConfig field
+    "base_filters": "base_filters", "depth": "depth", "size": "image_size", "epochs": "epochs",
+    "batch_size": "batch_size", "learning_rate": "learning_rate", "lr_schedule": "lr_schedule", "loss": "loss",
+    "source": "source", "data_dir": "data_dir", "output": "output_dir", "seed": "seed", "xla": "jit_compile",
+    "mixed_precision": "mixed_precision", "steps_per_epoch": "steps_per_epoch",
+    "validation_steps": "validation_steps", "synthetic_examples": "num_examples", "min_scale": "min_scale",
+    "jitter": "jitter", "on_corrupt": "on_corrupt",
+}  # fmt: skip
 
-    config = TrainConfig(
-        base_filters=args.base_filters,
-        depth=args.depth,
-        image_size=args.size,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        loss=args.loss,
-        source=args.source,
-        data_dir=args.data_dir,
-        output_dir=args.output,
-        seed=args.seed,
-        jit_compile=args.xla,
-        mixed_precision=args.mixed_precision,
-        steps_per_epoch=args.steps_per_epoch,
-        validation_steps=args.validation_steps,
-        num_examples=tuple(args.synthetic_examples) if args.synthetic_examples else None,
-    )
+
+def _train_config(args: argparse.Namespace):
+    """The preset (or ``TrainConfig()``), with every option given on the command line on top."""
+    from .training import TrainConfig
+
+    given = {field: getattr(args, opt) for opt, field in _TRAIN_ARGS.items() if getattr(args, opt) is not None}
+    if "num_examples" in given:
+        given["num_examples"] = tuple(given["num_examples"])
+    if args.no_augment:
+        given["augment"] = False
+    config = TrainConfig.preset(args.preset, **given) if args.preset else TrainConfig(**given)
+    config.validate()  # every setting, the image-size rule among them, checked before any data is read
+    return config
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .training import train
+
+    config = _train_config(args)
     result = train(config, verbose=args.verbose)
     last = {k: v[-1] for k, v in result.history.items() if k.startswith("val_")}
     print(
         f"trained epochs {result.epochs_run}; last validation: "
         + ", ".join(f"{k}={v:.3f}" for k, v in sorted(last.items()))
     )
+    if result.test is not None:
+        print(f"test split (scored once, best.keras): mean IoU {result.test.mean_iou:.3f}, "
+              f"pixel accuracy {result.test.pixel_accuracy:.3f}")  # fmt: skip
+    print(f"data: {result.data.description}")
     if result.data.is_stand_in:
         print("NOTE: trained and validated on the SYNTHETIC STAND-IN, not on Oxford-IIIT Pet.")
     for name, path in result.paths.items():
@@ -116,7 +138,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     size = model.input_shape[1]
     ds, info = load_dataset(
         args.source, args.split, size, args.batch_size, data_dir=args.data_dir,
-        num_examples=args.synthetic_examples,
+        num_examples=args.synthetic_examples, on_corrupt=args.on_corrupt,
     )  # fmt: skip
     print(evaluate(model, ds).table())
     if info.is_stand_in:
@@ -157,7 +179,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
     import tensorflow_datasets as tfds
 
     from . import __version__
-    from .data import oxford_pets_prepared
+    from .sources import OXFORD_DIR_ENV, oxford_pets_prepared, resolve_source
 
     print(f"unet-tutorial {__version__}")
     print(
@@ -169,8 +191,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
     prepared = oxford_pets_prepared(args.data_dir)
     where = args.data_dir or "the default tfds folder"
     print(f"Oxford-IIIT Pet 4.x prepared offline in {where}: {'yes' if prepared else 'no'}")
-    if not prepared:
-        print("  (online, 'unet-tutorial train --source oxford' downloads it; offline, the synthetic stand-in is used)")
+    print(f"{OXFORD_DIR_ENV}: {os.environ.get(OXFORD_DIR_ENV) or '(not set)'}")
+    data = resolve_source("auto", args.data_dir)
+    print(f"--source auto would use: {data.kind} ({data.reason})")
     return 0
 
 
@@ -219,36 +242,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-size", type=int, default=1024, help="largest size to list (default 1024)")
     p.set_defaults(func=_cmd_sizes)
 
-    p = sub.add_parser("train", help="train a U-Net and write checkpoints, history and snapshots")
-    p.add_argument("--source", default="auto", help="auto, oxford, synthetic, or a directory (default auto)")
+    d = _defaults()
+    p = sub.add_parser(
+        "train", help="train a U-Net and write checkpoints, history and snapshots",
+        description="Options not given come from --preset, else from TrainConfig()'s defaults (shown).",
+    )  # fmt: skip
+    p.add_argument("--preset", choices=["full", "cpu", "cpu-synthetic"], default=None,
+                   help="start from a named setting (TrainConfig.preset): full (GPU), cpu (real pets on a CPU "
+                        "in minutes), cpu-synthetic")  # fmt: skip
+    p.add_argument("--source", default=None, help="auto, oxford, tfds, synthetic, or a folder (default auto)")
     p.add_argument("--data-dir", default=None, help="TensorFlow Datasets data folder")
-    p.add_argument("--output", default="runs/unet", help="output folder (default runs/unet)")
-    p.add_argument("--size", type=_positive, default=128, help="image size (default 128)")
-    p.add_argument("--base-filters", type=_positive, default=16, help="top-level channels (default 16)")
-    p.add_argument("--depth", type=_positive, default=4, help="pooling steps (default 4)")
-    p.add_argument("--epochs", type=_positive, default=5, help="epochs (default 5)")
-    p.add_argument("--batch-size", type=_positive, default=16, help="global batch size (default 16)")
-    p.add_argument("--learning-rate", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
-    p.add_argument("--loss", choices=["ce", "dice", "ce_dice"], default="ce_dice", help="loss (default ce_dice)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--output", default=None, help=f"output folder (default {d.output_dir})")
+    p.add_argument("--size", type=_positive, default=None, help=f"image size (default {d.image_size})")
+    p.add_argument("--base-filters", type=_positive, default=None, help=f"top channels (default {d.base_filters})")
+    p.add_argument("--depth", type=_positive, default=None, help=f"pooling steps (default {d.depth})")
+    p.add_argument("--epochs", type=_positive, default=None, help=f"epochs (default {d.epochs})")
+    p.add_argument("--batch-size", type=_positive, default=None, help=f"global batch size (default {d.batch_size})")
+    p.add_argument("--learning-rate", type=float, default=None, help=f"peak Adam step (default {d.learning_rate:g})")
+    p.add_argument("--lr-schedule", choices=["constant", "cosine"], default=None,
+                   help=f"learning-rate schedule (default {d.lr_schedule})")  # fmt: skip
+    p.add_argument("--loss", choices=["ce", "dice", "ce_dice"], default=None, help=f"loss (default {d.loss})")
+    p.add_argument("--seed", type=int, default=None, help=f"random seed (default {d.seed})")
     p.add_argument("--steps-per-epoch", type=_positive, default=None, help="cap on batches per epoch")
     p.add_argument("--validation-steps", type=_positive, default=None, help="cap on validation batches")
+    p.add_argument("--min-scale", type=float, default=None,
+                   help=f"augmentation: smallest crop, as a share of the side (default {d.min_scale})")  # fmt: skip
+    p.add_argument("--jitter", action="store_true", default=None, help="augmentation: colour jitter")
+    p.add_argument("--no-augment", action="store_true", help="train without augmentation")
+    p.add_argument("--on-corrupt", choices=["raise", "skip"], default=None,
+                   help="a folder's corrupt files: stop (raise, default) or leave them out (skip)")  # fmt: skip
     p.add_argument(
-        "--synthetic-examples",
-        type=_positive,
-        nargs=2,
-        metavar=("TRAIN", "TEST"),
+        "--synthetic-examples", type=_positive, nargs=3, default=None, metavar=("TRAIN", "VALIDATION", "TEST"),
         help="sizes of the synthetic splits",
-    )
-    p.add_argument("--xla", action="store_true", help="XLA-compile the train step")
-    p.add_argument("--mixed-precision", action="store_true", help="mixed_float16 (GPUs)")
+    )  # fmt: skip
+    p.add_argument("--xla", action="store_true", default=None, help="XLA-compile the train step")
+    p.add_argument("--mixed-precision", action="store_true", default=None, help="mixed_float16 (GPUs)")
     p.add_argument("--verbose", type=int, choices=[0, 1, 2], default=1, help="Keras progress display")
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("evaluate", help="per-class IoU, mean IoU, pixel accuracy and Dice of a saved model")
     p.add_argument("model", help="a .keras file written by train")
-    p.add_argument("--source", default="auto", help="auto, oxford, synthetic, or a directory (default auto)")
-    p.add_argument("--split", choices=["train", "test"], default="test", help="split (default test)")
+    p.add_argument("--source", default="auto", help="auto, oxford, tfds, synthetic, or a folder (default auto)")
+    p.add_argument("--split", choices=["train", "validation", "test"], default="test", help="split (default test)")
+    p.add_argument("--on-corrupt", choices=["raise", "skip"], default="raise", help="a folder's corrupt files")
     p.add_argument("--data-dir", default=None, help="TensorFlow Datasets data folder")
     p.add_argument("--batch-size", type=_positive, default=16, help="batch size (default 16)")
     p.add_argument("--synthetic-examples", type=_positive, default=None, help="size of a synthetic split")

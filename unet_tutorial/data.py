@@ -19,28 +19,38 @@ Routes:
 from __future__ import annotations
 
 import os
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
+from .sources import (
+    HOW_TO_GET_OXFORD,
+    OXFORD_TFDS_NAME,
+    OXFORD_TFDS_VERSION,
+    DataSource,
+    DataUnavailableError,
+    breed_of,
+    check_oxford_directory,
+    oxford_server_reachable,
+    resolve_source,
+    validation_holdout,
+)
 from .synthetic import make_synthetic_pets
 
 CLASS_NAMES = ("pet", "background", "border")
 """Class of each mask value: 0 = pet, 1 = background, 2 = border."""
 NUM_CLASSES = len(CLASS_NAMES)
 
-OXFORD_TFDS_NAME = "oxford_iiit_pet"
-OXFORD_TFDS_VERSION = "4.*.*"
-OXFORD_SPLIT_SIZES = {"train": 3680, "test": 3669}
-"""Official split sizes: ``train`` is the ``trainval`` list, ``test`` the ``test`` list."""
+OXFORD_LIST_SIZES = {"trainval": 3680, "test": 3669}
+"""Official list sizes; ``train`` and ``validation`` together are the ``trainval`` list."""
 
-SYNTHETIC_SPLIT_SIZES = {"train": 512, "test": 128}
-_SYNTHETIC_TEST_SEED_OFFSET = 1_000_003  # test images never repeat training images
+SYNTHETIC_SPLIT_SIZES = {"train": 512, "validation": 64, "test": 128}
+_SYNTHETIC_SEED_OFFSETS = {"train": 0, "validation": 2_000_029, "test": 1_000_003}  # splits share no image
 
-SPLITS = ("train", "test")
+SPLITS = ("train", "validation", "test")
+"""``train`` and ``validation`` split the official ``trainval`` list (see ``validation_holdout``)."""
 
 
 # --------------------------------------------------------------------------- labels and resizing
@@ -206,9 +216,15 @@ def augment_pair(
 # --------------------------------------------------------------------------- the shared pipeline
 
 
-def _check_common(split: str, image_size: int, batch_size: int) -> None:
+def _check_split(split: str) -> None:
     if split not in SPLITS:
-        raise ValueError(f"split={split!r} is not known; use 'train' (the trainval list) or 'test'.")
+        raise ValueError(
+            f"split={split!r} is not known; use 'train', 'validation' (held out of the trainval list) or 'test'."
+        )
+
+
+def _check_common(split: str, image_size: int, batch_size: int) -> None:
+    _check_split(split)
     if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 16:
         raise ValueError(f"image_size={image_size!r} must be an integer of at least 16 (e.g. 128).")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -267,23 +283,6 @@ def finish_pipeline(
 # --------------------------------------------------------------------------- TensorFlow Datasets route
 
 
-class DataUnavailableError(RuntimeError):
-    """Oxford-IIIT Pet was asked for but cannot be loaded here."""
-
-
-HOW_TO_GET_OXFORD = (
-    "Oxford-IIIT Pet is not available on this machine. Ways to get it: "
-    "(1) with internet access, load_oxford_pets() downloads and prepares it through TensorFlow Datasets "
-    "(about 800 MB); "
-    "(2) unet_tutorial.download_oxford_pets('data/oxford_pets') fetches and checks the two official "
-    "archives, then load_pets_directory('data/oxford_pets') reads them; "
-    "(3) if you already have the archives extracted (images/ and annotations/), pass that folder to "
-    "load_pets_directory(); "
-    "(4) if TensorFlow Datasets prepared it elsewhere, pass that folder as data_dir=. "
-    "Offline, source='synthetic' (or 'auto') uses the synthetic stand-in instead."
-)
-
-
 def _check_oxford_version(version: str) -> None:
     if not str(version).startswith("4"):
         raise ValueError(
@@ -291,6 +290,27 @@ def _check_oxford_version(version: str) -> None:
             "TensorFlow Datasets (its download URLs are gone). Use '4.*.*', which reads the same images and "
             "trimaps."
         )
+
+
+def _tfds_holdout(builder) -> tuple[int, set[str]]:
+    """``(trainval size, held-out file names)`` of tfds' ``train`` (= ``trainval``) split, stratified by breed."""
+    import tensorflow_datasets as tfds
+
+    skip = {"image": tfds.decode.SkipDecoding(), "segmentation_mask": tfds.decode.SkipDecoding()}
+    ds = builder.as_dataset(split="train", decoders=skip, shuffle_files=False)
+    names, labels = [], []
+    for name, label in ds.map(lambda ex: (ex["file_name"], ex["label"])).as_numpy_iterator():
+        names.append(name.decode())
+        labels.append(int(label))
+    return len(names), validation_holdout(names, labels)
+
+
+def _tfds_split_size(split: str, data_dir: str | None) -> int:
+    """Examples in tfds' ``train`` or ``validation`` split (of a prepared ``oxford_iiit_pet``)."""
+    import tensorflow_datasets as tfds
+
+    total, held = _tfds_holdout(tfds.builder(f"{OXFORD_TFDS_NAME}:{OXFORD_TFDS_VERSION}", data_dir=data_dir))
+    return len(held) if split == "validation" else total - len(held)
 
 
 def load_oxford_pets(
@@ -307,21 +327,22 @@ def load_oxford_pets(
 ) -> tf.data.Dataset:
     """Oxford-IIIT Pet from TensorFlow Datasets, as ``(image, mask)`` batches.
 
-    Uses ``tfds.load("oxford_iiit_pet:4.*.*")`` with the official splits:
-    ``"train"`` is the ``trainval`` list (3,680 images) and ``"test"`` has
-    3,669. Images are resized bilinearly, trimaps with nearest neighbour and
+    Uses ``tfds.load("oxford_iiit_pet:4.*.*")``. tfds' ``train`` split is the
+    official ``trainval`` list (3,680 images); this function splits it into
+    ``"train"`` and a ``"validation"`` hold-out of about 10 % of every breed
+    (``validation_holdout``, fixed); ``"test"`` is the official test list
+    (3,669). Images are resized bilinearly, trimaps with nearest neighbour and
     mapped ``1 -> 0 pet, 2 -> 1 background, 3 -> 2 border`` (see
     ``trimap_to_labels``; TensorFlow's tutorial names these classes wrongly).
 
     Args:
-        split: ``"train"`` or ``"test"``.
+        split: ``"train"``, ``"validation"`` or ``"test"``.
         image_size: output side length ``S`` (128 in the book).
         batch_size: examples per batch.
         data_dir: where TensorFlow Datasets keeps (or will keep) the prepared
             data; ``None`` for its default (``~/tensorflow_datasets``).
-        augment: paired augmentation; default ``True`` for train, ``False``
-            for test.
-        shuffle: default ``True`` for train, ``False`` for test.
+        augment: paired augmentation; default ``True`` for train only.
+        shuffle: default ``True`` for train only.
         seed: seeds shuffling and augmentation.
         version: the tfds version; only ``4.*.*`` works on current tfds.
         download: let tfds download and prepare the data if it is missing.
@@ -331,57 +352,46 @@ def load_oxford_pets(
 
     Raises:
         ValueError: for a bad split, size, batch size or version.
-        DataUnavailableError: if tfds cannot provide the data (offline and
-            not prepared); the message lists the ways to get it.
+        DataUnavailableError: if tfds cannot provide the data (not prepared,
+            and offline or ``download=False``); decided within seconds, and the
+            message lists the ways to get it.
     """
     import tensorflow_datasets as tfds
 
     _check_common(split, image_size, batch_size)
     _check_oxford_version(version)
+    data_dir = None if data_dir is None else os.fspath(data_dir)
+    name = f"{OXFORD_TFDS_NAME}:{version}"
     try:
-        ds = tfds.load(
-            f"{OXFORD_TFDS_NAME}:{version}",
-            split=split,
-            data_dir=None if data_dir is None else os.fspath(data_dir),
-            download=download,
-            shuffle_files=False,
-        )
+        builder = tfds.builder(name, data_dir=data_dir)
+        if not builder.is_prepared():
+            # tfds would retry an unreachable server for minutes and leave *.tmp.* folders behind
+            if not download:
+                raise DataUnavailableError(f"{HOW_TO_GET_OXFORD} (it is not prepared and download=False)")
+            if not oxford_server_reachable():
+                raise DataUnavailableError(f"{HOW_TO_GET_OXFORD} (it is not prepared and the server does not answer)")
+            builder.download_and_prepare()
+        held = _tfds_holdout(builder)[1] if split != "test" else set()
+        ds = builder.as_dataset(split="test" if split == "test" else "train", shuffle_files=False)
+    except DataUnavailableError:
+        raise
     except Exception as err:  # tfds raises many kinds (network, missing files, assertion)
         raise DataUnavailableError(f"{HOW_TO_GET_OXFORD} (TensorFlow Datasets said: {err})") from None
+    if split != "test":
+        table = tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(tf.constant(sorted(held)), tf.ones(len(held), tf.int32)), 0
+        )
+        keep_held = split == "validation"
+        ds = ds.filter(lambda ex: tf.equal(table.lookup(ex["file_name"]) == 1, keep_held))
     ds = ds.map(
         lambda ex: preprocess_pair(ex["image"], ex["segmentation_mask"], image_size),
         num_parallel_calls=tf.data.AUTOTUNE,
     )
     return finish_pipeline(
         ds, split=split, batch_size=batch_size, augment=augment, shuffle=shuffle, seed=seed,
-        num_examples=OXFORD_SPLIT_SIZES[split],
+        num_examples=OXFORD_LIST_SIZES["test" if split == "test" else "trainval"],
     )  # fmt: skip
 
-
-def oxford_pets_prepared(data_dir: str | os.PathLike | None = None) -> bool:
-    """Whether TensorFlow Datasets has Oxford-IIIT Pet 4.x prepared on disk (no network used)."""
-    import tensorflow_datasets as tfds
-
-    try:
-        builder = tfds.builder(
-            f"{OXFORD_TFDS_NAME}:{OXFORD_TFDS_VERSION}",
-            data_dir=None if data_dir is None else os.fspath(data_dir),
-        )
-        return bool(builder.is_prepared())
-    except Exception:
-        return False
-
-
-def oxford_server_reachable(timeout: float = 3.0) -> bool:
-    """Whether the official Oxford-IIIT Pet server answers (a HEAD request)."""
-    from .download import OXFORD_BASE_URL
-
-    req = urllib.request.Request(OXFORD_BASE_URL + "annotations.tar.gz", method="HEAD")
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return 200 <= resp.status < 400
-    except (OSError, ValueError):  # URLError and timeouts are OSErrors
-        return False
 
 
 # --------------------------------------------------------------------------- directory route
@@ -396,28 +406,12 @@ class PetRecord:
     trimap_path: Path
 
 
-def read_split_file(root: str | os.PathLike, split: str = "train") -> list[PetRecord]:
-    """Read ``annotations/trainval.txt`` (split ``"train"``) or ``annotations/test.txt``.
-
-    Each line is ``<name> <class id> <species> <breed id>``; lines starting
-    with ``#`` are comments. Every named image and trimap must exist.
-
-    Raises:
-        FileNotFoundError: the folder, the split file, or a file it names is
-            missing; the message names the path.
-    """
-    root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(
-            f"{root} is not a directory. Expected the extracted Oxford-IIIT Pet archives: "
-            f"{root}/images/*.jpg and {root}/annotations/ (download_oxford_pets() makes them)."
-        )
-    if split not in SPLITS:
-        raise ValueError(f"split={split!r} is not known; use 'train' (the trainval list) or 'test'.")
-    list_file = root / "annotations" / ("trainval.txt" if split == "train" else "test.txt")
+def _read_list(root: Path, list_name: str) -> list[tuple[PetRecord, str]]:
+    """``(record, breed)`` for every line of ``annotations/<list_name>.txt``, checking that its files exist."""
+    list_file = root / "annotations" / f"{list_name}.txt"
     if not list_file.is_file():
         raise FileNotFoundError(f"split file {list_file} is missing; the official layout has it in annotations/.")
-    records = []
+    rows = []
     for lineno, line in enumerate(list_file.read_text().splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
@@ -427,10 +421,49 @@ def read_split_file(root: str | os.PathLike, split: str = "train") -> list[PetRe
         for path in (rec.image_path, rec.trimap_path):
             if not path.is_file():
                 raise FileNotFoundError(f"{list_file.name} line {lineno} names {name!r}, but {path} does not exist.")
-        records.append(rec)
-    if not records:
+        rows.append((rec, breed_of(name)))
+    if not rows:
         raise ValueError(f"{list_file} lists no images.")
-    return records
+    return rows
+
+
+def read_split_file(root: str | os.PathLike, split: str = "train") -> list[PetRecord]:
+    """The examples of a split of a folder in the official layout, in the list's order.
+
+    ``"test"`` is ``annotations/test.txt``. ``"train"`` and ``"validation"``
+    split ``annotations/trainval.txt``: ``validation_holdout`` keeps about
+    10 % of every breed (the breed is the name without its number) for
+    validation, always the same images. Each line is
+    ``<name> <class id> <species> <breed id>``; lines starting with ``#``
+    are comments. Every named image and trimap must exist.
+
+    Raises:
+        FileNotFoundError: the folder, the split file, or a file it names is
+            missing; the message names the path.
+        ValueError: an unknown split, or an empty list.
+    """
+    root = check_oxford_directory(root)
+    _check_split(split)
+    if split == "test":
+        return [rec for rec, _ in _read_list(root, "test")]
+    rows = _read_list(root, "trainval")
+    held = validation_holdout([rec.name for rec, _ in rows], [breed for _, breed in rows])
+    return [rec for rec, _ in rows if (rec.name in held) == (split == "validation")]
+
+
+def describe_directory(root: str | os.PathLike) -> str:
+    """Which pets a folder holds, e.g. ``"270 train / 30 validation / 298 test images of 3 breeds"``.
+
+    Counted from the split lists, so a subset is never mistaken for the full
+    dataset (3,680 trainval and 3,669 test images of 37 breeds).
+    """
+    counts = {split: len(read_split_file(root, split)) for split in SPLITS}
+    root = check_oxford_directory(root)
+    breeds = {breed for name in ("trainval", "test") for _, breed in _read_list(root, name)}
+    return f"{counts['train']} train / {counts['validation']} validation / {counts['test']} test images of " + (
+        f"{len(breeds)} breeds" if len(breeds) != 1 else "1 breed"
+    )
+
 
 
 def _read_pair(rec: PetRecord, *, check_only: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
@@ -514,7 +547,7 @@ def load_pets_directory(
 
     Args:
         root: the folder that holds ``images/`` and ``annotations/``.
-        split: ``"train"`` (trainval list) or ``"test"``.
+        split: ``"train"``, ``"validation"`` (both from the trainval list) or ``"test"``.
         image_size: output side length ``S``.
         batch_size: examples per batch.
         augment: default ``True`` for train.
@@ -577,17 +610,17 @@ def load_synthetic_pets(
 ) -> tf.data.Dataset:
     """The synthetic stand-in (``make_synthetic_pets``) through the same pipeline.
 
-    ``"train"`` and ``"test"`` are drawn from different seeds, so they share
-    no image. This is **not** Oxford-IIIT Pet.
+    ``"train"``, ``"validation"`` and ``"test"`` are drawn from different
+    seeds, so they share no image. This is **not** Oxford-IIIT Pet.
 
     Args:
-        num_examples: images in the split (default 512 train, 128 test).
+        num_examples: images in the split (default 512 train, 64 validation,
+            128 test).
         Other arguments as in ``load_oxford_pets``.
     """
     _check_common(split, image_size, batch_size)
     n = SYNTHETIC_SPLIT_SIZES[split] if num_examples is None else num_examples
-    data_seed = seed if split == "train" else seed + _SYNTHETIC_TEST_SEED_OFFSET
-    images, masks = make_synthetic_pets(n, image_size, seed=data_seed)
+    images, masks = make_synthetic_pets(n, image_size, seed=seed + _SYNTHETIC_SEED_OFFSETS[split])
     return finish_pipeline(
         tf.data.Dataset.from_tensor_slices((images, masks)),
         split=split, batch_size=batch_size, augment=augment, shuffle=shuffle, seed=seed, num_examples=n,
@@ -602,25 +635,57 @@ class DataInfo:
     """Which data a ``load_dataset`` call used.
 
     Attributes:
-        source: ``"oxford"`` (tfds), ``"directory"`` or ``"synthetic"``.
-        split: ``"train"`` or ``"test"``.
+        source: the ``source=`` value that loads this data again: ``"tfds"``,
+            ``"synthetic"``, or the folder's path.
+        kind: ``"tfds"``, ``"directory"`` or ``"synthetic"``.
+        split: ``"train"``, ``"validation"`` or ``"test"``.
         num_examples: examples in the split.
         image_size: side length of the images.
         is_stand_in: ``True`` for the synthetic stand-in: results on it are
             not Oxford-IIIT Pet results.
+        description: which data exactly, e.g. "Oxford-IIIT Pet, folder
+            data/pets: 270 train / 30 validation / 298 test images of 3 breeds".
         notice: a one-line description, printed by ``load_dataset``.
     """
 
     source: str
+    kind: str
     split: str
     num_examples: int
     image_size: int
     is_stand_in: bool
+    description: str
     notice: str
+
+    @property
+    def is_full_oxford(self) -> bool:
+        """``True`` only for the complete official splits (37 breeds), where scores are Oxford-IIIT Pet results."""
+        return self.kind == "tfds" or "of 37 breeds" in self.description
+
+
+def describe_source(data: DataSource, num_examples: dict[str, int] | None = None) -> str:
+    """One sentence on which data a source holds (counted, never assumed).
+
+    Args:
+        data: a resolved source (``resolve_source``).
+        num_examples: synthetic split sizes ``{"train": n, ...}`` (defaults otherwise).
+    """
+    if data.kind == "directory":
+        return f"Oxford-IIIT Pet, folder {data.path}: {describe_directory(data.path)}"
+    if data.kind == "tfds":
+        return (
+            "Oxford-IIIT Pet 4.x from TensorFlow Datasets: the official trainval list (3,680 images, split into "
+            "train and a 10 % validation hold-out) and test list (3,669 images) of 37 breeds"
+        )
+    sizes = {**SYNTHETIC_SPLIT_SIZES, **(num_examples or {})}
+    return (
+        f"the SYNTHETIC STAND-IN, not Oxford-IIIT Pet: {sizes['train']} train / {sizes['validation']} "
+        f"validation / {sizes['test']} test generated images"
+    )
 
 
 def load_dataset(
-    source: str = "auto",
+    source: str | os.PathLike | DataSource = "auto",
     split: str = "train",
     image_size: int = 128,
     batch_size: int = 16,
@@ -630,73 +695,62 @@ def load_dataset(
     shuffle: bool | None = None,
     seed: int = 0,
     num_examples: int | None = None,
+    on_corrupt: str = "raise",
     verbose: bool = True,
 ) -> tuple[tf.data.Dataset, DataInfo]:
     """Load ``(image, mask)`` batches from the source asked for, and say which one it was.
 
     Args:
-        source: ``"oxford"`` (TensorFlow Datasets), ``"synthetic"`` (the
-            stand-in), a path to the extracted official archives, or
-            ``"auto"``: Oxford-IIIT Pet if tfds has it prepared or its server
-            is reachable, the synthetic stand-in otherwise.
-        split: ``"train"`` or ``"test"``.
+        source: ``"auto"``, ``"oxford"``, ``"tfds"``, ``"synthetic"``, a
+            folder in the official layout, or a ``DataSource``; see
+            ``resolve_source`` for the order ``"auto"`` tries
+            (``$UNET_TUTORIAL_OXFORD_DIR`` among it).
+        split: ``"train"``, ``"validation"`` (both held out of the trainval
+            list) or ``"test"``.
         image_size: output side length.
         batch_size: examples per batch.
-        data_dir: tfds data folder for ``"oxford"`` / ``"auto"``.
-        augment: default ``True`` for train.
-        shuffle: default ``True`` for train.
+        data_dir: tfds data folder.
+        augment: default ``True`` for train only.
+        shuffle: default ``True`` for train only.
         seed: seeds shuffling, augmentation and the synthetic images.
-        num_examples: size of a synthetic split (default 512 / 128).
+        num_examples: size of a synthetic split (default 512 / 64 / 128).
+        on_corrupt: for a folder: ``"raise"`` at the first corrupt file, or
+            ``"skip"`` corrupt examples with a warning.
         verbose: print the one-line notice.
 
     Returns:
-        ``(dataset, info)``; ``info.is_stand_in`` tells whether the data is the
-        synthetic stand-in.
+        ``(dataset, info)``; ``info.description`` says exactly which data it
+        is, and ``info.is_stand_in`` whether it is the synthetic stand-in.
 
     Raises:
-        ValueError: an unknown source.
-        DataUnavailableError: ``"oxford"`` was asked for and cannot be loaded;
-            the message says how to get it.
+        ValueError: an unknown source or split, or a bad setting.
+        DataUnavailableError: ``"oxford"`` or ``"tfds"`` was asked for and
+            cannot be loaded; the message says how to get it.
     """
     _check_common(split, image_size, batch_size)
+    if on_corrupt not in ("raise", "skip"):
+        raise ValueError(f"on_corrupt={on_corrupt!r} must be 'raise' or 'skip'.")
+    data = source if isinstance(source, DataSource) else resolve_source(source, data_dir)
     kwargs = dict(augment=augment, shuffle=shuffle, seed=seed)
-    if source == "auto":
-        source = "oxford" if (oxford_pets_prepared(data_dir) or oxford_server_reachable()) else "synthetic"
-    if source == "oxford":
-        ds = load_oxford_pets(split, image_size, batch_size, data_dir=data_dir, **kwargs)
-        n = OXFORD_SPLIT_SIZES[split]
-        info = DataInfo("oxford", split, n, image_size, False, f"Data: Oxford-IIIT Pet 4.x ({split}, {n} images).")
-    elif source == "synthetic":
+    if data.kind == "tfds":
+        ds = load_oxford_pets(split, image_size, batch_size, data_dir=data.path, **kwargs)
+        n = OXFORD_LIST_SIZES["test"] if split == "test" else _tfds_split_size(split, data.path)
+    elif data.kind == "synthetic":
         ds = load_synthetic_pets(split, image_size, batch_size, num_examples=num_examples, **kwargs)
         n = num_examples or SYNTHETIC_SPLIT_SIZES[split]
-        info = DataInfo(
-            "synthetic",
-            split,
-            n,
-            image_size,
-            True,
-            f"Data: SYNTHETIC STAND-IN, not Oxford-IIIT Pet ({split}, {n} generated images): "
-            "Oxford-IIIT Pet could not be loaded here, so results below are not Oxford results.",
-        )
-    elif isinstance(source, (str, os.PathLike)) and Path(source).is_dir():
-        ds = load_pets_directory(source, split, image_size, batch_size, **kwargs)
-        n = len(read_split_file(source, split))
-        info = DataInfo(
-            "directory",
-            split,
-            n,
-            image_size,
-            False,
-            f"Data: Oxford-IIIT Pet from {source} ({split}, {n} images).",
-        )
     else:
-        raise ValueError(
-            f"source={source!r} is not known: use 'auto', 'oxford', 'synthetic', or the path of a folder "
-            "holding the extracted Oxford-IIIT Pet archives (images/ and annotations/)."
-        )
+        ds = load_pets_directory(data.path, split, image_size, batch_size, on_corrupt=on_corrupt, **kwargs)
+        n = len(read_split_file(data.path, split))
+    description = describe_source(data, None if num_examples is None else {split: num_examples})
+    if data.is_stand_in:
+        notice = f"Data: {description} ({split}: {n}). Results below are not Oxford-IIIT Pet results."
+    else:
+        notice = f"Data: {description}. This is the {split} split ({n} images)."
+    info = DataInfo(data.source, data.kind, split, n, image_size, data.is_stand_in, description, notice)
     if verbose:
         print(info.notice)
     return ds, info
+
 
 
 # --------------------------------------------------------------------------- class imbalance

@@ -1,0 +1,268 @@
+"""Where the data comes from, decided in one place, and the fixed validation split.
+
+``resolve_source`` turns what a user asked for (``"auto"``, ``"oxford"``,
+``"tfds"``, ``"synthetic"`` or a folder) into a ``DataSource``; every loader,
+``train``, the book's profiles and the command line call it, so they all
+agree on which data a run used. The order for ``"auto"``:
+
+1. TensorFlow Datasets' ``oxford_iiit_pet`` 4.x, if it is already prepared;
+2. an official-layout folder named by ``$UNET_TUTORIAL_OXFORD_DIR``;
+3. a TensorFlow Datasets download, if the Oxford server answers;
+4. the synthetic stand-in (announced wherever it is used).
+
+Oxford-IIIT Pet has two official lists, ``trainval`` and ``test``. The
+package holds out a **validation** split from ``trainval`` (stratified by
+breed, seeded, fixed: ``validation_holdout``), so that checkpoints and early
+decisions never look at the test split.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.request
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+OXFORD_DIR_ENV = "UNET_TUTORIAL_OXFORD_DIR"
+"""Environment variable that names a folder in the official Oxford-IIIT Pet layout."""
+
+OXFORD_TFDS_NAME = "oxford_iiit_pet"
+OXFORD_TFDS_VERSION = "4.*.*"
+
+SOURCE_KINDS = ("tfds", "directory", "synthetic")
+
+VALIDATION_FRACTION = 0.1
+"""Share of each breed's ``trainval`` images held out for validation."""
+VALIDATION_SEED = 2015
+"""Seed of the validation hold-out. Fixed, so the split never changes with a run's seed."""
+
+
+class DataUnavailableError(RuntimeError):
+    """Oxford-IIIT Pet was asked for but cannot be loaded here."""
+
+
+HOW_TO_GET_OXFORD = (
+    "Oxford-IIIT Pet is not available on this machine. Ways to get it: "
+    "(1) with internet access, source='oxford' downloads and prepares it through TensorFlow Datasets "
+    "(about 800 MB); "
+    "(2) unet_tutorial.download_oxford_pets('data/oxford_pets') fetches and checks the two official "
+    "archives; then pass source='data/oxford_pets' (or --source data/oxford_pets); "
+    f"(3) if you already have the archives extracted (images/ and annotations/), set {OXFORD_DIR_ENV} "
+    "to that folder or pass it as the source; "
+    "(4) if TensorFlow Datasets prepared it elsewhere, pass that folder as data_dir=. "
+    "Without any of these, source='synthetic' (or 'auto') uses the synthetic stand-in instead."
+)
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """A resolved data source: which route, where, and why it was chosen.
+
+    Attributes:
+        kind: ``"tfds"`` (TensorFlow Datasets' ``oxford_iiit_pet`` 4.x),
+            ``"directory"`` (a folder in the official layout) or
+            ``"synthetic"`` (the stand-in).
+        path: the folder of a ``"directory"`` source; the tfds ``data_dir``
+            (``None``: tfds' default) of a ``"tfds"`` source.
+        download: a ``"tfds"`` source that is not prepared yet and will be
+            downloaded.
+        reason: one sentence on why this source was chosen.
+    """
+
+    kind: str
+    path: str | None = None
+    download: bool = False
+    reason: str = ""
+
+    @property
+    def source(self) -> str:
+        """The ``source=`` value that selects this data again: ``"tfds"``, the folder, or ``"synthetic"``."""
+        return self.path if self.kind == "directory" else self.kind
+
+    @property
+    def is_stand_in(self) -> bool:
+        """``True`` for the synthetic stand-in: results on it are not Oxford-IIIT Pet results."""
+        return self.kind == "synthetic"
+
+
+def oxford_pets_prepared(data_dir: str | os.PathLike | None = None) -> bool:
+    """Whether TensorFlow Datasets has Oxford-IIIT Pet 4.x prepared on disk (no network used)."""
+    import tensorflow_datasets as tfds
+
+    try:
+        builder = tfds.builder(
+            f"{OXFORD_TFDS_NAME}:{OXFORD_TFDS_VERSION}",
+            data_dir=None if data_dir is None else os.fspath(data_dir),
+        )
+        return bool(builder.is_prepared())
+    except Exception:
+        return False
+
+
+def oxford_server_reachable(timeout: float = 3.0) -> bool:
+    """Whether the official Oxford-IIIT Pet server answers (a HEAD request, at most ``timeout`` seconds)."""
+    from .download import OXFORD_BASE_URL
+
+    req = urllib.request.Request(OXFORD_BASE_URL + "annotations.tar.gz", method="HEAD")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return 200 <= resp.status < 400
+    except (OSError, ValueError):  # URLError and timeouts are OSErrors
+        return False
+
+
+@cache
+def _server_reachable_once() -> bool:
+    # one probe per process: a page that loads three splits waits for the network once
+    return oxford_server_reachable()
+
+
+def check_oxford_directory(root: str | os.PathLike) -> Path:
+    """Check that ``root`` holds the official layout (``images/``, ``annotations/trimaps/``, both lists).
+
+    Returns:
+        ``root`` as a ``Path``.
+
+    Raises:
+        FileNotFoundError: naming what is missing and what was expected.
+    """
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise FileNotFoundError(
+            f"{root} is not a directory. Expected the extracted Oxford-IIIT Pet archives: "
+            f"{root}/images/*.jpg and {root}/annotations/ (download_oxford_pets() makes them)."
+        )
+    needed = [root / "images", root / "annotations" / "trimaps", root / "annotations" / "trainval.txt",
+              root / "annotations" / "test.txt"]  # fmt: skip
+    missing = [str(p.relative_to(root)) for p in needed if not p.exists()]
+    if missing:
+        raise FileNotFoundError(
+            f"{root} is not in the official Oxford-IIIT Pet layout: {', '.join(missing)} missing. Expected "
+            "images/<name>.jpg, annotations/trimaps/<name>.png, annotations/trainval.txt and annotations/test.txt."
+        )
+    return root
+
+
+def _env_directory() -> Path | None:
+    value = os.environ.get(OXFORD_DIR_ENV, "").strip()
+    if not value:
+        return None
+    try:
+        return check_oxford_directory(value)
+    except FileNotFoundError as err:
+        raise FileNotFoundError(f"{OXFORD_DIR_ENV}={value!r}: {err} Fix the variable or unset it.") from None
+
+
+def resolve_source(
+    source: str | os.PathLike = "auto",
+    data_dir: str | os.PathLike | None = None,
+) -> DataSource:
+    """Decide which data ``source`` means on this machine, without loading it.
+
+    Args:
+        source: ``"auto"`` (Oxford-IIIT Pet wherever it can be had, else the
+            stand-in), ``"oxford"`` (Oxford-IIIT Pet wherever it can be had,
+            else an error), ``"tfds"`` (only TensorFlow Datasets),
+            ``"synthetic"``, or the path of a folder in the official layout.
+            The order tried is: tfds prepared, ``$UNET_TUTORIAL_OXFORD_DIR``,
+            a tfds download if the Oxford server answers, the stand-in.
+        data_dir: TensorFlow Datasets' data folder (``None``: its default).
+
+    Returns:
+        A ``DataSource``; ``.source`` is the value to pass to select it again.
+
+    Raises:
+        ValueError: an unknown ``source``.
+        FileNotFoundError: a folder (or ``$UNET_TUTORIAL_OXFORD_DIR``) that is
+            not in the official layout.
+        DataUnavailableError: ``"oxford"`` or ``"tfds"`` asked for and not to
+            be had (decided within seconds: one short request to the server).
+    """
+    tfds_dir = None if data_dir is None else os.fspath(data_dir)
+    if isinstance(source, os.PathLike) or (
+        isinstance(source, str) and source not in ("auto", "oxford", "tfds", "synthetic")
+    ):
+        path = Path(source).expanduser()
+        if isinstance(source, str) and not path.exists() and os.sep not in source and "/" not in source:
+            raise ValueError(
+                f"source={source!r} is not known: use 'auto', 'oxford', 'tfds', 'synthetic', or the path of a "
+                "folder holding the extracted Oxford-IIIT Pet archives (images/ and annotations/)."
+            )
+        root = check_oxford_directory(path)
+        return DataSource("directory", str(root), reason=f"the folder {root} was asked for.")
+    if source == "synthetic":
+        return DataSource("synthetic", reason="the synthetic stand-in was asked for.")
+    if oxford_pets_prepared(tfds_dir):
+        return DataSource("tfds", tfds_dir, reason="TensorFlow Datasets has oxford_iiit_pet 4.x prepared.")
+    if source != "tfds":
+        env_dir = _env_directory()
+        if env_dir is not None:
+            return DataSource("directory", str(env_dir), reason=f"{OXFORD_DIR_ENV} names {env_dir}.")
+    if _server_reachable_once():
+        return DataSource("tfds", tfds_dir, download=True, reason="the Oxford server answers: tfds downloads it.")
+    if source == "auto":
+        return DataSource(
+            "synthetic",
+            reason="Oxford-IIIT Pet is not prepared, no folder is named, and the Oxford server does not answer.",
+        )
+    raise DataUnavailableError(HOW_TO_GET_OXFORD)
+
+
+# --------------------------------------------------------------------------- the validation split
+
+
+def validation_holdout(
+    names: Iterable[str],
+    groups: Iterable,
+    fraction: float = VALIDATION_FRACTION,
+    seed: int = VALIDATION_SEED,
+) -> set[str]:
+    """Pick the validation names out of ``trainval``: the same share of every breed, always the same ones.
+
+    Within each group (breed), the names are sorted, shuffled by a generator
+    seeded with ``seed``, and the first ``round(fraction * n)`` are held out.
+    If that rounds to nothing at all, one name of the largest group is held
+    out, so a tiny folder still has a validation split.
+
+    Args:
+        names: image names, e.g. ``"Abyssinian_100"``.
+        groups: the breed (class id or name) of each name.
+        fraction: share held out, in ``(0, 0.5]``.
+        seed: the generator's seed.
+
+    Returns:
+        The set of held-out names.
+
+    Raises:
+        ValueError: a bad ``fraction``, mismatched lengths, or fewer than two names.
+    """
+    names, groups = list(names), list(groups)
+    if not 0 < fraction <= 0.5:
+        raise ValueError(f"fraction={fraction!r} must be in (0, 0.5].")
+    if len(names) != len(groups):
+        raise ValueError(f"{len(names)} names but {len(groups)} groups.")
+    if len(set(names)) < 2:
+        raise ValueError("a validation split needs at least two trainval images; this list has fewer.")
+    by_group: dict = defaultdict(list)
+    for name, group in zip(names, groups, strict=True):
+        by_group[str(group)].append(name)
+    rng = np.random.default_rng(seed)
+    held: set[str] = set()
+    for group in sorted(by_group):
+        members = sorted(set(by_group[group]))
+        k = int(np.floor(fraction * len(members) + 0.5))
+        held.update(rng.permutation(members)[:k].tolist())
+    if not held:
+        largest = max(sorted(by_group), key=lambda g: len(by_group[g]))
+        held.add(str(rng.permutation(sorted(by_group[largest]))[0]))
+    return held
+
+
+def breed_of(name: str) -> str:
+    """The breed in an Oxford image name: ``"american_bulldog_12"`` -> ``"american_bulldog"``."""
+    return name.rsplit("_", 1)[0]

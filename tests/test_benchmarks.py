@@ -40,3 +40,15 @@ def test_train_step_table_renders_from_results():
     table = train_step.render(results)
     assert "| 16 | on | off | 10.00 | 1.50 | 45.0 | 45% | 40% | 112% |" in table
     assert "| enc1 | 18% |" in table
+
+
+def test_recipe_verdict_and_table():
+    import recipe
+
+    row = {"train_minutes": 5.9, "best_val_mean_iou": 0.7, "test_mean_iou": 0.69, "test_pixel_accuracy": 0.9,
+           "test_per_class_iou": {"pet": 0.8, "background": 0.85, "border": 0.42}}  # fmt: skip
+    assert recipe.verdict(row) == {"test_mean_iou": False, "test_pixel_accuracy": True, "train_minutes": True}
+    results = {"preset": "cpu", "data": "a folder", "config": {"epochs": 40, "output_dir": "x"}, "result": row,
+               "machine": {"cpu": "c", "cores": 2, "date": "d"}}  # fmt: skip
+    table = recipe.render(results)
+    assert "| test mean IoU (subset) | 0.690 | ≥ 0.7 | no |" in table and "output_dir" not in table

@@ -141,3 +141,32 @@ def test_resize_then_convolve_is_uniform():
     assert out.shape == (10, 10) and np.unique(out).tolist() == [9.0]
     with pytest.raises(ValueError, match="larger than"):
         ut.resize_conv_counts(1, kernel_size=5)
+
+
+def test_epoch_log_prints_one_line_per_epoch(tmp_path, capsys):
+    cfg = ut.TrainConfig(epochs=2, base_filters=4, depth=2, image_size=32, batch_size=8, source="synthetic",
+                         num_examples=(16, 8, 8), output_dir=str(tmp_path / "run"), snapshot_images=0)  # fmt: skip
+    result = ut.train_or_load(cfg, verbose=0, callbacks=[ut.EpochLog()])
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("epoch")]
+    assert [line.split(" · ")[0] for line in lines] == ["epoch  1/2", "epoch  2/2"]
+    assert "val mean iou" in lines[0] and "val iou border" in lines[0]
+    assert result.test is not None and result.test.num_images == 8  # the test split, scored once at the end
+    ut.train_or_load(cfg, verbose=0)
+    assert "Loaded the finished run in" in capsys.readouterr().out
+
+
+def test_figures_carry_the_data_credit():
+    import matplotlib.pyplot as plt
+
+    x = np.zeros((2, 16, 16, 3), np.float32)
+    y = np.zeros((2, 16, 16), np.int32)
+    fig = ut.plot_samples(x, y, credit=ut.data_credit(False))
+    assert any("CC BY-SA 4.0" in t.get_text() for t in fig.texts)
+    plt.close(fig)
+    fig = ut.plot_samples(x, y)
+    assert not fig.texts
+    plt.close(fig)
+    assert "not Oxford-IIIT Pet" in ut.data_credit(True)
+    with_credit = ut.animation.training_frames(x, y, [y], credit=ut.ATTRIBUTION)[0]
+    without = ut.animation.training_frames(x, y, [y])[0]
+    assert with_credit.shape == without.shape and not np.array_equal(with_credit, without)

@@ -77,16 +77,23 @@ def test_launch_buttons_point_at_the_chapter_notebook_on_main():
         assert len(binder) == 1 and f"/{REPO}/main?" in binder[0] and f"book/{nb.name}" in unquote(binder[0])
 
 
-def test_stand_in_pages_say_so_at_the_top():
-    for name in ("data", "skip_connections", "training", "evaluation"):
+def test_data_pages_say_which_data_at_the_top():
+    """Each page that uses data names it near the top: the stand-in, a counted folder, or the full tfds splits."""
+    for name in ("data", "skip_connections", "training", "using_the_model"):
         page = (HTML / "book" / f"{name}.html").read_text(encoding="utf-8")
         article = page[page.find("<article") : page.rfind("</article>")]
         text = re.sub(r"<[^>]+>", "", article)
-        if "SYNTHETIC TRIMAP STAND-IN" in text:
-            first = text.find("SYNTHETIC TRIMAP STAND-IN")
-            assert 0 <= first < len(text) // 4, f"{name}: the stand-in notice is not near the top"
+        first = text.find("Data: ")
+        assert 0 <= first < len(text) // 4, f"{name}: the data notice is missing or not near the top"
+        notice = text[first : first + 400]
+        if "SYNTHETIC STAND-IN" in notice:
+            continue
+        if "folder" in notice:  # a folder: counted splits, and never called a full Oxford result
+            assert re.search(r"\d+ train / \d+ validation / \d+ test images of \d+ breeds", notice), notice
+            if "of 37 breeds" not in notice:
+                assert "not an Oxford-IIIT Pet result in the usual sense" in text[first : first + 800], name
         else:
-            assert "Data: Oxford-IIIT Pet 4.x" in text, f"{name} says neither which data it used"
+            assert "Oxford-IIIT Pet 4.x" in notice, f"{name} says neither which data it used"
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")

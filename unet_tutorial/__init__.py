@@ -25,7 +25,7 @@ from .animation import (
     load_example_image,
     write_gif,
 )
-from .book import ATTRIBUTION, BookProfile, book_profile, glue
+from .book import BookProfile, book_profile, glue
 from .data import (
     CLASS_NAMES,
     NUM_CLASSES,
@@ -59,7 +59,16 @@ from .evaluation import (
     predict_dataset,
     predict_mask,
 )
-from .figures import CLASS_COLORS, mask_to_rgb, overlay_mask, plot_learning_curves, plot_samples
+from .figures import (
+    ATTRIBUTION,
+    CLASS_COLORS,
+    add_credit,
+    data_credit,
+    mask_to_rgb,
+    overlay_mask,
+    plot_learning_curves,
+    plot_samples,
+)
 from .flops import conv2d_flops, conv2d_transpose_flops, layer_flops, model_flops
 from .losses import CEDiceLoss, DiceLoss, add_unet_weight_maps, cross_entropy_loss, get_loss, unet_weight_map
 from .metrics import MeanDice, segmentation_metrics
@@ -95,6 +104,7 @@ from .sources import (
 from .synthetic import make_synthetic_pets, make_trimap
 from .training import (
     PRESETS,
+    EpochLog,
     TrainConfig,
     TrainResult,
     learning_rate_schedule,
@@ -121,6 +131,7 @@ __all__ = [
     "DataSource",
     "DataUnavailableError",
     "DiceLoss",
+    "EpochLog",
     "Evaluation",
     "MeanDice",
     "NUM_CLASSES",
@@ -130,6 +141,7 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "__version__",
+    "add_credit",
     "add_sample_weights",
     "add_unet_weight_maps",
     "animate_decoder",
@@ -150,6 +162,7 @@ __all__ = [
     "conv2d_transpose_flops",
     "conv_block",
     "cross_entropy_loss",
+    "data_credit",
     "decoder_block",
     "decoder_steps",
     "describe_source",

@@ -26,7 +26,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
-from .figures import mask_to_rgb
+from .figures import add_credit, mask_to_rgb
 from .model import feature_maps, level_names, unet_depth
 
 FRAME_MS = 700
@@ -389,11 +389,14 @@ def _normalise(a: np.ndarray) -> np.ndarray:
     return np.clip((a - lo) / (hi - lo + 1e-8), 0, 1)
 
 
-def feature_map_frames(model: keras.Model, image: np.ndarray, *, channels: int = 4) -> list[np.ndarray]:
+def feature_map_frames(
+    model: keras.Model, image: np.ndarray, *, channels: int = 4, credit: str | None = None
+) -> list[np.ndarray]:
     """One frame per level (``enc1`` ... ``bottleneck`` ... ``dec1``, then the head).
 
     Each frame shows the input and ``channels`` of that level's real
-    activations (the most active ones), titled with the level's shape.
+    activations (the most active ones), titled with the level's shape, and
+    ``credit`` (where the image comes from) along the bottom.
     """
     x = _prepare_image(model, image)
     maps = feature_maps(model, x[None])
@@ -403,7 +406,8 @@ def feature_map_frames(model: keras.Model, image: np.ndarray, *, channels: int =
         act = maps[level][0]
         fig = _figure((2.1 * cols, 2.6))
         axes = fig.subplots(1, cols)
-        fig.subplots_adjust(left=0.01, right=0.99, top=0.78, bottom=0.02, wspace=0.05)
+        fig.subplots_adjust(left=0.01, right=0.99, top=0.78, bottom=0.09 if credit else 0.02, wspace=0.05)
+        add_credit(fig, credit, fontsize=7)
         axes[0].imshow(x)
         axes[0].set_title("input", fontsize=8)
         if level == "head":
@@ -430,7 +434,13 @@ def feature_map_frames(model: keras.Model, image: np.ndarray, *, channels: int =
 
 
 def animate_feature_maps(
-    model: keras.Model, image: np.ndarray, path: str | os.PathLike, *, channels: int = 4, frame_ms: int = 900
+    model: keras.Model,
+    image: np.ndarray,
+    path: str | os.PathLike,
+    *,
+    channels: int = 4,
+    frame_ms: int = 900,
+    credit: str | None = None,
 ) -> Path:
     """Write a GIF of an image's real activations flowing down the encoder and back up the decoder.
 
@@ -441,18 +451,21 @@ def animate_feature_maps(
         path: the ``.gif`` to write.
         channels: channels shown per level.
         frame_ms: milliseconds per frame.
+        credit: a line along the bottom of every frame (where the image is from).
 
     Raises:
         ValueError: the image has the wrong number of channels or dimensions.
     """
-    return write_gif(path, feature_map_frames(model, image, channels=channels), frame_ms)
+    return write_gif(path, feature_map_frames(model, image, channels=channels, credit=credit), frame_ms)
 
 
 # --------------------------------------------------------------------------- training
 
 
-def training_frames(images: np.ndarray, masks: np.ndarray, predictions: list[np.ndarray]) -> list[np.ndarray]:
-    """One frame per epoch: each image, its true mask and the prediction after that epoch."""
+def training_frames(
+    images: np.ndarray, masks: np.ndarray, predictions: list[np.ndarray], *, credit: str | None = None
+) -> list[np.ndarray]:
+    """One frame per epoch: each image, its true mask and the prediction after that epoch (``credit`` below)."""
     if not predictions:
         raise ValueError("no prediction snapshots; train with snapshot_images > 0 first.")
     n = len(images)
@@ -460,7 +473,8 @@ def training_frames(images: np.ndarray, masks: np.ndarray, predictions: list[np.
     for epoch, pred in enumerate(predictions, 1):
         fig = _figure((1.9 * n + 0.8, 6.0))
         axes = fig.subplots(3, n, squeeze=False)
-        fig.subplots_adjust(left=0.09, right=0.99, top=0.9, bottom=0.02, wspace=0.05, hspace=0.08)
+        fig.subplots_adjust(left=0.09, right=0.99, top=0.9, bottom=0.06 if credit else 0.02, wspace=0.05, hspace=0.08)
+        add_credit(fig, credit, fontsize=7)
         for j in range(n):
             panels = [np.clip(images[j], 0, 1), mask_to_rgb(masks[j]), mask_to_rgb(pred[j])]
             for i, panel in enumerate(panels):
@@ -474,15 +488,18 @@ def training_frames(images: np.ndarray, masks: np.ndarray, predictions: list[np.
     return frames
 
 
-def animate_training(snapshots: str | os.PathLike, path: str | os.PathLike, *, frame_ms: int = 800) -> Path:
+def animate_training(
+    snapshots: str | os.PathLike, path: str | os.PathLike, *, frame_ms: int = 800, credit: str | None = None
+) -> Path:
     """Write a GIF of the predictions on fixed validation images, epoch by epoch.
 
     Args:
         snapshots: the ``snapshots`` folder that ``train`` wrote.
         path: the ``.gif`` to write.
         frame_ms: milliseconds per epoch.
+        credit: a line along the bottom of every frame (``data_credit(...)``).
     """
     from .training import load_snapshots
 
     images, masks, preds = load_snapshots(snapshots)
-    return write_gif(path, training_frames(images, masks, preds), frame_ms)
+    return write_gif(path, training_frames(images, masks, preds, credit=credit), frame_ms)

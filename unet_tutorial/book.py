@@ -21,15 +21,11 @@ import dataclasses
 import os
 from dataclasses import dataclass
 
+from .figures import data_credit
 from .sources import DataSource, resolve_source
 from .training import PRESETS, TrainConfig
 
 PROFILES = tuple(PRESETS)
-
-ATTRIBUTION = (
-    "Images and trimaps: Oxford-IIIT Pet (Parkhi, Vedaldi, Zisserman & Jawahar, CVPR 2012), CC BY-SA 4.0."
-)
-"""The attribution line that every figure showing dataset images carries."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +51,11 @@ class BookProfile:
         return self.data.is_stand_in
 
     @property
+    def credit(self) -> str:
+        """The credit line for figures of this page's data (``data_credit``)."""
+        return data_credit(self.is_stand_in)
+
+    @property
     def image_size(self) -> int:
         """Side length of the page's images."""
         return self.config.image_size
@@ -69,7 +70,7 @@ class BookProfile:
 
         sizes = dict(zip(("train", "validation", "test"), self.config.num_examples or (None,) * 3, strict=True))
         kwargs = {"num_examples": sizes[split], "batch_size": self.config.batch_size, **kwargs}
-        return load_dataset(self.data, split, self.config.image_size, **kwargs)
+        return load_dataset(self.data, split, kwargs.pop("image_size", self.config.image_size), **kwargs)
 
     def banner(self) -> str:
         """A Markdown paragraph that says which data and settings this page used."""

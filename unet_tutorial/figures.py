@@ -17,6 +17,27 @@ from .data import CLASS_NAMES
 CLASS_COLORS = np.array([[230, 159, 0], [0, 60, 120], [240, 228, 66]], dtype=np.uint8)
 """RGB colour per class: pet (orange), background (dark blue), border (yellow)."""
 
+ATTRIBUTION = "Images and trimaps: Oxford-IIIT Pet (Parkhi, Vedaldi, Zisserman & Jawahar, CVPR 2012), CC BY-SA 4.0."
+"""The line that every figure showing Oxford-IIIT Pet images carries (the dataset's licence asks for it)."""
+STAND_IN_CREDIT = "Synthetic stand-in: generated images, not Oxford-IIIT Pet."
+"""The line that every figure showing the synthetic stand-in carries."""
+
+
+def data_credit(is_stand_in: bool) -> str:
+    """The credit line of a figure that shows dataset images: ``ATTRIBUTION`` or ``STAND_IN_CREDIT``.
+
+    Args:
+        is_stand_in: ``DataInfo.is_stand_in`` (or ``BookProfile.is_stand_in``)
+            of the data the figure shows.
+    """
+    return STAND_IN_CREDIT if is_stand_in else ATTRIBUTION
+
+
+def add_credit(fig, text: str | None, fontsize: float = 8) -> None:
+    """Write a credit line along the bottom edge of a figure (nothing for ``None``)."""
+    if text:
+        fig.text(0.5, 0.004, text, ha="center", va="bottom", fontsize=fontsize, color="0.25")
+
 
 def mask_to_rgb(mask: np.ndarray) -> np.ndarray:
     """Colour a label mask ``(H, W)`` with ``CLASS_COLORS``; returns ``uint8 (H, W, 3)``."""
@@ -59,7 +80,7 @@ def class_legend(ax, class_names=CLASS_NAMES, **kwargs) -> None:
     ax.legend(handles=handles, **kwargs)
 
 
-def plot_samples(images, masks, predictions=None, *, titles=None, max_rows: int = 4):
+def plot_samples(images, masks, predictions=None, *, titles=None, max_rows: int = 4, credit: str | None = None):
     """A grid: one row per example with the image, its true mask and (optionally) the prediction.
 
     Args:
@@ -68,6 +89,7 @@ def plot_samples(images, masks, predictions=None, *, titles=None, max_rows: int 
         predictions: ``(n, H, W)`` predicted labels, or ``None``.
         titles: optional column titles.
         max_rows: at most this many examples.
+        credit: a line along the bottom, e.g. ``data_credit(info.is_stand_in)``.
 
     Returns:
         The matplotlib ``Figure``.
@@ -86,8 +108,10 @@ def plot_samples(images, masks, predictions=None, *, titles=None, max_rows: int 
             axes[i, j].set_yticks([])
             if i == 0:
                 axes[i, j].set_title(titles[j])
-    class_legend(fig, loc="lower center", ncol=len(CLASS_NAMES), frameon=False)
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    low = 0.035 if credit else 0.0
+    class_legend(fig, loc="lower center", bbox_to_anchor=(0.5, low), ncol=len(CLASS_NAMES), frameon=False)
+    fig.tight_layout(rect=(0, 0.06 + low, 1, 1))
+    add_credit(fig, credit, fontsize=7 if cols == 2 else 8)
     return fig
 
 

@@ -62,8 +62,8 @@ PRESETS: dict[str, dict] = {
     ),
     # Real pets on two CPU cores in a few minutes (measured in benchmarks/recipe.py).
     "cpu": dict(
-        base_filters=16, depth=4, image_size=128, epochs=30, batch_size=8, learning_rate=2e-3,
-        lr_schedule="cosine", loss="ce_dice",
+        base_filters=16, depth=4, image_size=96, epochs=40, batch_size=8, learning_rate=3e-3,
+        lr_schedule="cosine", loss="ce_dice", jitter=True,
     ),
     # The synthetic stand-in learns in about a minute at 64 px.
     "cpu-synthetic": dict(
@@ -144,8 +144,10 @@ class TrainConfig:
           a cosine decay, CE + Dice, XLA and mixed precision. From scratch a
           U-Net needs tens of epochs on 3,680 images; at 128 px the border
           class is 2-3 pixels wide and Dice keeps it from being ignored.
-        * ``"cpu"``: real pets on a 2-core CPU in a few minutes: base 16,
-          small batches (more updates per epoch), a cosine schedule.
+        * ``"cpu"``: real pets on a 2-core CPU in about five minutes: base 16
+          at 96 px (a 128 px epoch costs 1.8 times as much), batch 8 (twice
+          the updates per epoch of batch 16), 40 epochs with a warm-up and
+          a cosine decay, flips, zooms and colour jitter.
         * ``"cpu-synthetic"``: the synthetic stand-in at 64 px, about a minute.
 
         Raises:
@@ -347,6 +349,35 @@ _FILES = {
 }
 
 
+class EpochLog(keras.callbacks.Callback):
+    """Print one short line per finished epoch: time, loss and the validation scores that matter.
+
+    Keras' own ``verbose=2`` line lists every metric twice; in a notebook this
+    log shows the run progressing, epoch by epoch, as it happens.
+
+    Args:
+        metrics: validation metrics to show (``val_`` is added).
+    """
+
+    def __init__(self, metrics: tuple[str, ...] = ("mean_iou", "pixel_accuracy", "iou_border")):
+        super().__init__()
+        self.metrics = metrics
+
+    def on_train_begin(self, logs=None):
+        import time
+
+        self._clock = time.monotonic
+        self._start = self._clock()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        total = self.params.get("epochs", "?")
+        elapsed = self._clock() - self._start
+        parts = [f"epoch {epoch + 1:>2}/{total}", f"{elapsed:6.0f} s", f"loss {logs.get('loss', float('nan')):.3f}"]
+        parts += [f"val {m.replace('_', ' ')} {logs[f'val_{m}']:.3f}" for m in self.metrics if f"val_{m}" in logs]
+        print(" · ".join(parts), flush=True)
+
+
 class _EpochRecorder(keras.callbacks.Callback):
     def __init__(self):
         super().__init__()
@@ -495,15 +526,17 @@ def read_test_scores(path: str | os.PathLike) -> Evaluation:
     return Evaluation(**{k: stored[k] for k in Evaluation.__dataclass_fields__})
 
 
-def train_or_load(config: TrainConfig, **kwargs) -> TrainResult:
+def train_or_load(config: TrainConfig, *, say: bool = True, **kwargs) -> TrainResult:
     """Reuse a finished run with exactly these settings in ``config.output_dir``; otherwise ``train``.
 
     Re-running a notebook (or opening the evaluation chapter after the
     training chapter) then costs nothing. A run that was interrupted is
-    resumed by ``train``.
+    resumed by ``train``. The result is the same either way (training is
+    seeded and deterministic), so it does not matter which page runs first.
 
     Args:
         config: the settings.
+        say: print whether the run was loaded or is being trained, and where.
         **kwargs: passed to ``train`` when it has to train.
     """
     out = Path(config.output_dir)
@@ -516,5 +549,9 @@ def train_or_load(config: TrainConfig, **kwargs) -> TrainResult:
             model = keras.saving.load_model(out / "final.keras", safe_mode=True)
             paths = {k: out / v for k, v in _FILES.items()}
             test = read_test_scores(paths["test"]) if paths["test"].is_file() else None
+            if say:
+                print(f"Loaded the finished run in {out.resolve()} (trained earlier with exactly these settings).")
             return TrainResult(_history_dict(paths["history"]), [], model, paths, DataInfo(**stored["data"]), test)
+    if say:
+        print(f"No finished run with these settings in {out.resolve()}: training it now.")
     return train(config, **kwargs)

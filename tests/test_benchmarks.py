@@ -52,3 +52,16 @@ def test_recipe_verdict_and_table():
                "machine": {"cpu": "c", "cores": 2, "date": "d"}}  # fmt: skip
     table = recipe.render(results)
     assert "| test mean IoU (subset) | 0.690 | ≥ 0.7 | no |" in table and "output_dir" not in table
+
+
+def test_unseen_breed_folder_keeps_the_breed_out_of_training(tmp_path):
+    import recipe
+
+    mini = Path(__file__).parent / "fixtures" / "oxford-pets-mini"
+    folder = recipe.unseen_breed_folder(str(mini), "Bengal", str(tmp_path))
+    names = {s: [r.name for r in ut.read_split_file(folder, s)] for s in ut.SPLITS}
+    assert names["test"] == ["Bengal_192"]
+    assert not any(n.startswith("Bengal") for n in names["train"] + names["validation"])
+    assert len(names["train"]) + len(names["validation"]) == 6
+    with pytest.raises(SystemExit, match="no image"):
+        recipe.unseen_breed_folder(str(mini), "pug", str(tmp_path / "again"))

@@ -148,8 +148,8 @@ def test_epoch_log_prints_one_line_per_epoch(tmp_path, capsys):
                          num_examples=(16, 8, 8), output_dir=str(tmp_path / "run"), snapshot_images=0)  # fmt: skip
     result = ut.train_or_load(cfg, verbose=0, callbacks=[ut.EpochLog()])
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("epoch")]
-    assert [line.split(" · ")[0] for line in lines] == ["epoch  1/2", "epoch  2/2"]
-    assert "val mean iou" in lines[0] and "val iou border" in lines[0]
+    assert [line[:10] for line in lines] == ["epoch  1/2", "epoch  2/2"]
+    assert "| val mIoU" in lines[0] and " border " in lines[0] and len(lines[0]) <= 80
     assert result.test is not None and result.test.num_images == 8  # the test split, scored once at the end
     ut.train_or_load(cfg, verbose=0)
     assert "Loaded the finished run in" in capsys.readouterr().out
@@ -170,3 +170,11 @@ def test_figures_carry_the_data_credit():
     with_credit = ut.animation.training_frames(x, y, [y], credit=ut.ATTRIBUTION)[0]
     without = ut.animation.training_frames(x, y, [y])[0]
     assert with_credit.shape == without.shape and not np.array_equal(with_credit, without)
+
+
+def test_the_tested_checkpoint_is_fixed_before_training():
+    assert ut.TrainConfig(lr_schedule="cosine").tested_checkpoint() == "final"
+    assert ut.TrainConfig(lr_schedule="constant").tested_checkpoint() == "best"
+    assert ut.TrainConfig(lr_schedule="cosine", test_checkpoint="best").tested_checkpoint() == "best"
+    with pytest.raises(ValueError, match="test_checkpoint"):
+        ut.TrainConfig(test_checkpoint="latest").validate()

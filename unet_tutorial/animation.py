@@ -407,7 +407,7 @@ def feature_map_frames(
         fig = _figure((2.1 * cols, 2.6))
         axes = fig.subplots(1, cols)
         fig.subplots_adjust(left=0.01, right=0.99, top=0.78, bottom=0.09 if credit else 0.02, wspace=0.05)
-        add_credit(fig, credit, fontsize=7)
+        add_credit(fig, credit, fontsize=9)
         axes[0].imshow(x)
         axes[0].set_title("input", fontsize=8)
         if level == "head":
@@ -474,7 +474,7 @@ def training_frames(
         fig = _figure((1.9 * n + 0.8, 6.0))
         axes = fig.subplots(3, n, squeeze=False)
         fig.subplots_adjust(left=0.09, right=0.99, top=0.9, bottom=0.06 if credit else 0.02, wspace=0.05, hspace=0.08)
-        add_credit(fig, credit, fontsize=7)
+        add_credit(fig, credit, fontsize=9)
         for j in range(n):
             panels = [np.clip(images[j], 0, 1), mask_to_rgb(masks[j]), mask_to_rgb(pred[j])]
             for i, panel in enumerate(panels):

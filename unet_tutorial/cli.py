@@ -106,7 +106,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         + ", ".join(f"{k}={v:.3f}" for k, v in sorted(last.items()))
     )
     if result.test is not None:
-        print(f"test split (scored once, best.keras): mean IoU {result.test.mean_iou:.3f}, "
+        print(f"test split (scored once, {config.tested_checkpoint()}.keras): mean IoU {result.test.mean_iou:.3f}, "
               f"pixel accuracy {result.test.pixel_accuracy:.3f}")  # fmt: skip
     print(f"data: {result.data.description}")
     if result.data.is_stand_in:

@@ -748,7 +748,9 @@ def load_dataset(
         notice = f"Data: {description}. This is the {split} split ({n} images)."
     info = DataInfo(data.source, data.kind, split, n, image_size, data.is_stand_in, description, notice)
     if verbose:
-        print(info.notice)
+        import textwrap
+
+        print(textwrap.fill(info.notice, 88, subsequent_indent="  "))
     return ds, info
 
 

@@ -33,10 +33,13 @@ def data_credit(is_stand_in: bool) -> str:
     return STAND_IN_CREDIT if is_stand_in else ATTRIBUTION
 
 
-def add_credit(fig, text: str | None, fontsize: float = 8) -> None:
-    """Write a credit line along the bottom edge of a figure (nothing for ``None``)."""
+def add_credit(fig, text: str | None, fontsize: float = 10) -> None:
+    """Write a credit line along the bottom edge of a figure (nothing for ``None``), wrapped to its width."""
     if text:
-        fig.text(0.5, 0.004, text, ha="center", va="bottom", fontsize=fontsize, color="0.25")
+        import textwrap
+
+        chars = max(20, int(fig.get_figwidth() * 72 / (0.55 * fontsize)))  # about 0.55 em per character
+        fig.text(0.5, 0.004, textwrap.fill(text, chars), ha="center", va="bottom", fontsize=fontsize, color="0.25")
 
 
 def mask_to_rgb(mask: np.ndarray) -> np.ndarray:
@@ -108,20 +111,25 @@ def plot_samples(images, masks, predictions=None, *, titles=None, max_rows: int 
             axes[i, j].set_yticks([])
             if i == 0:
                 axes[i, j].set_title(titles[j])
-    low = 0.035 if credit else 0.0
+    low = (0.035 if cols == 3 else 0.06) if credit else 0.0
     class_legend(fig, loc="lower center", bbox_to_anchor=(0.5, low), ncol=len(CLASS_NAMES), frameon=False)
     fig.tight_layout(rect=(0, 0.06 + low, 1, 1))
-    add_credit(fig, credit, fontsize=7 if cols == 2 else 8)
+    add_credit(fig, credit, fontsize=9 if cols == 2 else 10)
     return fig
 
 
-def plot_learning_curves(history: dict, metrics=("loss", "mean_iou")):
+def plot_learning_curves(history: dict, metrics=("loss", "mean_iou"), *, columns: int = 2):
     """Training against validation curves, one panel per metric.
+
+    The loss is drawn on a log scale: the first validation losses of a
+    network with fresh batch-norm statistics can be a hundred times the
+    later ones, and would flatten the rest of the curve.
 
     Args:
         history: ``{"loss": [...], "val_loss": [...], ...}`` (``TrainResult.history``
             or ``keras.callbacks.History.history``).
         metrics: the metric names to plot (their ``val_`` twins are added).
+        columns: panels per row.
 
     Returns:
         The matplotlib ``Figure``.
@@ -130,14 +138,21 @@ def plot_learning_curves(history: dict, metrics=("loss", "mean_iou")):
     if missing:
         raise ValueError(f"history has no {missing}; it has {sorted(history)}.")
     epochs = np.arange(1, len(history[metrics[0]]) + 1)
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.2), squeeze=False)
-    for ax, m in zip(axes[0], metrics, strict=True):
-        ax.plot(epochs, history[m], "o-", label="train")
-        if f"val_{m}" in history:
-            ax.plot(epochs, history[f"val_{m}"], "s--", label="validation")
-        ax.set_xlabel("epoch")
-        ax.set_title(m.replace("_", " "))
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.tight_layout()
+    cols = min(columns, len(metrics))
+    rows = -(-len(metrics) // cols)
+    with plt.rc_context({"font.size": 12}):
+        fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.6 * rows), squeeze=False)
+        for ax, m in zip(axes.ravel(), metrics, strict=False):
+            ax.plot(epochs, history[m], "o-", ms=3, label="train")
+            if f"val_{m}" in history:
+                ax.plot(epochs, history[f"val_{m}"], "s--", ms=3, label="validation")
+            if m == "loss":
+                ax.set_yscale("log")
+            ax.set_xlabel("epoch")
+            ax.set_title(m.replace("_", " "))
+            ax.grid(alpha=0.3)
+            ax.legend()
+        for ax in axes.ravel()[len(metrics) :]:
+            ax.set_visible(False)
+        fig.tight_layout()
     return fig

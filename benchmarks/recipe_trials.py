@@ -1,0 +1,107 @@
+"""One trial of the CPU-recipe search on real pets, appended to ``results/recipe_trials.jsonl``.
+
+How the ``cpu`` preset was chosen: each trial trains a U-Net with the given
+settings on an official-layout folder's train split (``trainval`` less the
+validation hold-out; the first two trials, run before the hold-out existed,
+used all of ``trainval``), without per-epoch validation, for a fixed number
+of epochs, then scores the test split once.
+Training is seeded and deterministic, so a trial's scores do not depend on
+what else the machine was doing; its seconds do (some trials ran beside
+other work, which the table marks as not comparable).
+
+    python benchmarks/recipe_trials.py --size 96 --batch 8 --epochs 60 --xla --tag s96xla60
+    python benchmarks/recipe_trials.py --render      # rewrite results/recipe_trials.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _common import RESULTS  # noqa: E402
+
+TRIALS = RESULTS / "recipe_trials.jsonl"
+
+
+def render(rows: list[dict]) -> str:
+    """A Markdown table of the trials, best test mean IoU first."""
+    lines = [
+        "| trial | train images | px | base | depth | batch | lr | epochs | loss | crop ≥ | jitter | XLA | train s | "
+        "test mIoU | test acc | IoU pet / bg / border |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|:---:|:---:|---:|---:|---:|---|",
+    ]
+    for r in sorted(rows, key=lambda r: -r["test_miou"]):
+        pc = r["per_class"]
+        secs = f"{r['train_s']}" + ("" if r.get("clean", True) else "*")
+        lines.append(
+            f"| {r['tag']} | {r['train_images']} | {r['size']} | {r['base']} | {r['depth']} | {r['batch']} | "
+            f"{r['lr']:g} | {r['epochs']} | {r['loss']} | {r['min_scale']:g} | "
+            f"{'yes' if r['jitter'] else 'no'} | {'yes' if r['xla'] else 'no'} | {secs} | "
+            f"{r['test_miou']:.3f} | {r['test_acc']:.3f} | {pc['pet']:.3f} / {pc['background']:.3f} / "
+            f"{pc['border']:.3f} |"
+        )
+    lines += ["", "\\* ran beside other work on the same 2 cores: its time is not comparable (its scores are)."]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--source", default=os.environ.get("UNET_TUTORIAL_OXFORD_DIR"), help="official-layout folder")
+    p.add_argument("--size", type=int, default=96)
+    p.add_argument("--base", type=int, default=16)
+    p.add_argument("--depth", type=int, default=4)
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--epochs", type=int, default=40)
+    p.add_argument("--sched", choices=["constant", "cosine"], default="cosine")
+    p.add_argument("--jitter", type=int, choices=[0, 1], default=1)
+    p.add_argument("--min-scale", type=float, default=0.75)
+    p.add_argument("--xla", action="store_true")
+    p.add_argument("--loss", default="ce_dice")
+    p.add_argument("--tag", default="trial")
+    p.add_argument("--render", action="store_true", help="only rewrite results/recipe_trials.md")
+    args = p.parse_args()
+    if not args.render:
+        run_trial(args)
+    rows = [json.loads(line) for line in TRIALS.read_text().splitlines() if line.strip()]
+    (RESULTS / "recipe_trials.md").write_text(render(rows) + "\n")
+
+
+def run_trial(args: argparse.Namespace) -> None:
+    import unet_tutorial as ut
+
+    if not args.source:
+        raise SystemExit("name a folder with --source or UNET_TUTORIAL_OXFORD_DIR")
+    ut.set_seed(0)
+    aug = ut.AugmentConfig(min_scale=args.min_scale, jitter=bool(args.jitter))
+    train = ut.load_pets_directory(args.source, "train", args.size, args.batch, augment=aug)
+    test = ut.load_pets_directory(args.source, "test", args.size, 16)
+    steps = sum(1 for _ in train)
+    lr = ut.learning_rate_schedule(args.lr, args.sched, steps, args.epochs)
+    model = ut.build_unet((args.size, args.size, 3), 3, args.base, args.depth)
+    import keras
+
+    model.compile(keras.optimizers.Adam(lr), ut.get_loss(args.loss, 3), jit_compile=args.xla)
+    start = time.monotonic()
+    model.fit(train, epochs=args.epochs, verbose=2)
+    seconds = time.monotonic() - start
+    ev = ut.evaluate(model, test)
+    row = {
+        "tag": args.tag, "size": args.size, "base": args.base, "depth": args.depth, "batch": args.batch,
+        "lr": args.lr, "epochs": args.epochs, "sched": args.sched, "jitter": args.jitter,
+        "min_scale": args.min_scale, "xla": int(args.xla), "loss": args.loss, "train_s": round(seconds),
+        "test_miou": round(ev.mean_iou, 4), "test_acc": round(ev.pixel_accuracy, 4),
+        "per_class": {k: round(v, 3) for k, v in ev.per_class_iou.items()}, "clean": True,
+        "train_images": len(ut.read_split_file(args.source, "train")),
+    }  # fmt: skip
+    with open(TRIALS, "a") as f:
+        f.write(json.dumps(row) + "\n")
+    print(json.dumps(row))
+
+
+if __name__ == "__main__":
+    main()

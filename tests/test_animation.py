@@ -135,3 +135,16 @@ def test_importing_the_package_leaves_the_matplotlib_backend_alone():
     code = "import matplotlib; matplotlib.use('svg'); import unet_tutorial; print(matplotlib.get_backend())"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "svg", out.stderr[-2000:]
+
+
+def test_long_runs_are_shown_at_evenly_spaced_epochs():
+    x = np.zeros((1, 16, 16, 3), np.float32)
+    y = np.zeros((1, 16, 16), np.int32)
+    preds = [np.full((1, 16, 16), e % 3, np.int32) for e in range(60)]
+    frames = A.training_frames(x, y, preds, max_frames=5)
+    assert len(frames) == 5
+    assert len(A.training_frames(x, y, preds[:3], max_frames=5)) == 3
+    first, last = A.training_frames(x, y, preds, max_frames=2)
+    assert not np.array_equal(first, last)  # epoch 1 (all pet) and epoch 60 (class 59 % 3 = 2) differ
+    with pytest.raises(ValueError, match="max_frames"):
+        A.training_frames(x, y, preds, max_frames=1)

@@ -463,14 +463,30 @@ def animate_feature_maps(
 
 
 def training_frames(
-    images: np.ndarray, masks: np.ndarray, predictions: list[np.ndarray], *, credit: str | None = None
+    images: np.ndarray,
+    masks: np.ndarray,
+    predictions: list[np.ndarray],
+    *,
+    credit: str | None = None,
+    max_frames: int = 20,
 ) -> list[np.ndarray]:
-    """One frame per epoch: each image, its true mask and the prediction after that epoch (``credit`` below)."""
+    """Frames of the predictions epoch by epoch: each image, its true mask and the prediction after that epoch.
+
+    A long run is shown at ``max_frames`` evenly spaced epochs, the first and
+    the last among them (a frame per epoch of a 60-epoch run makes a GIF of
+    several megabytes); each frame's title names its epoch. ``credit`` is
+    written along the bottom.
+    """
     if not predictions:
         raise ValueError("no prediction snapshots; train with snapshot_images > 0 first.")
+    if isinstance(max_frames, bool) or not isinstance(max_frames, int) or max_frames < 2:
+        raise ValueError(f"max_frames={max_frames!r} must be an integer of at least 2.")
+    total = len(predictions)
+    epochs = sorted(set(np.linspace(0, total - 1, min(total, max_frames)).round().astype(int).tolist()))
     n = len(images)
     frames = []
-    for epoch, pred in enumerate(predictions, 1):
+    for e in epochs:
+        pred = predictions[e]
         fig = _figure((1.9 * n + 0.8, 6.0))
         axes = fig.subplots(3, n, squeeze=False)
         fig.subplots_adjust(left=0.09, right=0.99, top=0.9, bottom=0.06 if credit else 0.02, wspace=0.05, hspace=0.08)
@@ -483,13 +499,18 @@ def training_frames(
                 axes[i, j].set_yticks([])
         for i, name in enumerate(["image", "true", "predicted"]):
             axes[i, 0].set_ylabel(name, fontsize=9)
-        fig.suptitle(f"predictions after epoch {epoch} of {len(predictions)}", fontsize=11, fontweight="bold")
+        fig.suptitle(f"predictions after epoch {e + 1} of {total}", fontsize=11, fontweight="bold")
         frames.append(_render(fig))
     return frames
 
 
 def animate_training(
-    snapshots: str | os.PathLike, path: str | os.PathLike, *, frame_ms: int = 800, credit: str | None = None
+    snapshots: str | os.PathLike,
+    path: str | os.PathLike,
+    *,
+    frame_ms: int = 800,
+    credit: str | None = None,
+    max_frames: int = 20,
 ) -> Path:
     """Write a GIF of the predictions on fixed validation images, epoch by epoch.
 
@@ -498,8 +519,9 @@ def animate_training(
         path: the ``.gif`` to write.
         frame_ms: milliseconds per epoch.
         credit: a line along the bottom of every frame (``data_credit(...)``).
+        max_frames: at most this many epochs shown, evenly spaced.
     """
     from .training import load_snapshots
 
     images, masks, preds = load_snapshots(snapshots)
-    return write_gif(path, training_frames(images, masks, preds, credit=credit), frame_ms)
+    return write_gif(path, training_frames(images, masks, preds, credit=credit, max_frames=max_frames), frame_ms)

@@ -191,12 +191,12 @@ def main() -> None:
         train_ds, info = ut.load_dataset(args.source, "train", args.size, args.batch)
         val_ds, _ = ut.load_dataset(args.source, "validation", args.size, 64, verbose=False)
         vx, vy = (np.concatenate(a) for a in zip(*[(x.numpy(), y.numpy()) for x, y in val_ds], strict=True))
-        data_line, name = f"{info.description} (validation: the hold-out)", "peers_real"
+        data_line, result_name = f"{info.description} (validation: the hold-out)", "peers_real"
         train_ds = train_ds.repeat()
     else:
         train_ds = ut.load_synthetic_pets("train", args.size, args.batch, num_examples=512, seed=0).repeat()
         vx, vy = ut.make_synthetic_pets(128, args.size, seed=1_000_003)
-        data_line, name = "Synthetic stand-in (not Oxford-IIIT Pet)", "peers"
+        data_line, result_name = "Synthetic stand-in (not Oxford-IIIT Pet)", "peers"
     data = (train_ds, (vx, vy))
 
     # 1. The same learning-rate search for every model: each rate trained for the same short time.
@@ -244,7 +244,7 @@ def main() -> None:
     lines += ["", verdict]
     results = {"machine": machine_info(), "settings": vars(args), "chosen_lr": chosen, "peer_budget_s": peer_budget,
                "search": search, "races": races, "verdict": verdict}  # fmt: skip
-    path = write_results(name, results, "\n".join(lines))
+    path = write_results(result_name, results, "\n".join(lines))
     print("\n".join(lines))
     print(f"wrote {path}")
 

@@ -750,7 +750,7 @@ def load_dataset(
     if verbose:
         import textwrap
 
-        print(textwrap.fill(info.notice, 88, subsequent_indent="  "))
+        print(textwrap.fill(info.notice, 78, subsequent_indent="  "))
     return ds, info
 
 

@@ -80,7 +80,7 @@ def run_trial(args: argparse.Namespace) -> None:
     aug = ut.AugmentConfig(min_scale=args.min_scale, jitter=bool(args.jitter))
     train = ut.load_pets_directory(args.source, "train", args.size, args.batch, augment=aug)
     test = ut.load_pets_directory(args.source, "test", args.size, 16)
-    steps = sum(1 for _ in train)
+    steps = -(-len(ut.read_split_file(args.source, "train")) // args.batch)  # batches per epoch, nothing decoded
     lr = ut.learning_rate_schedule(args.lr, args.sched, steps, args.epochs)
     model = ut.build_unet((args.size, args.size, 3), 3, args.base, args.depth)
     import keras

@@ -74,7 +74,7 @@ class BookProfile:
 
     def banner(self) -> str:
         """A Markdown paragraph that says which data and settings this page used."""
-        from .data import describe_source
+        from .data import describe_source, is_full_oxford
 
         sizes = dict(zip(("train", "validation", "test"), self.config.num_examples or (), strict=False))
         what = describe_source(self.data, sizes or None)
@@ -83,7 +83,7 @@ class BookProfile:
                 f"**Data: {what}.** Every image and number below comes from generated pets, so no figure on "
                 "this page is an Oxford-IIIT Pet result."
             )
-        elif self.data.kind == "directory" and "of 37 breeds" not in what:
+        elif not is_full_oxford(self.data.kind, what):
             data = (
                 f"**Data: {what}** (real pets; {self.data.reason}) A score on this subset is not an "
                 "Oxford-IIIT Pet result in the usual sense: that needs the full official splits of 37 breeds."

@@ -457,13 +457,15 @@ def describe_directory(root: str | os.PathLike) -> str:
     Counted from the split lists, so a subset is never mistaken for the full
     dataset (3,680 trainval and 3,669 test images of 37 breeds).
     """
-    counts = {split: len(read_split_file(root, split)) for split in SPLITS}
     root = check_oxford_directory(root)
-    breeds = {breed for name in ("trainval", "test") for _, breed in _read_list(root, name)}
-    return f"{counts['train']} train / {counts['validation']} validation / {counts['test']} test images of " + (
-        f"{len(breeds)} breeds" if len(breeds) != 1 else "1 breed"
+    trainval, test = _read_list(root, "trainval"), _read_list(root, "test")
+    held = validation_holdout([rec.name for rec, _ in trainval], [breed for _, breed in trainval])
+    n_val = sum(rec.name in held for rec, _ in trainval)
+    breeds = len({breed for _, breed in trainval + test})
+    return (
+        f"{len(trainval) - n_val} train / {n_val} validation / {len(test)} test images of "
+        + (f"{breeds} breeds" if breeds != 1 else "1 breed")
     )
-
 
 
 def _read_pair(rec: PetRecord, *, check_only: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
@@ -660,7 +662,12 @@ class DataInfo:
     @property
     def is_full_oxford(self) -> bool:
         """``True`` only for the complete official splits (37 breeds), where scores are Oxford-IIIT Pet results."""
-        return self.kind == "tfds" or "of 37 breeds" in self.description
+        return is_full_oxford(self.kind, self.description)
+
+
+def is_full_oxford(kind: str, description: str) -> bool:
+    """Whether data of this kind and ``describe_source`` text is the full dataset (tfds, or a folder of 37 breeds)."""
+    return kind == "tfds" or "of 37 breeds" in description
 
 
 def describe_source(data: DataSource, num_examples: dict[str, int] | None = None) -> str:

@@ -22,6 +22,7 @@ import csv
 import json
 import os
 import random
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -384,15 +385,12 @@ class EpochLog(keras.callbacks.Callback):
         self.metrics = metrics or {"mean_iou": "mIoU", "pixel_accuracy": "acc", "iou_border": "border"}
 
     def on_train_begin(self, logs=None):
-        import time
-
-        self._clock = time.monotonic
-        self._start = self._clock()
+        self._start = time.monotonic()
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         total = self.params.get("epochs", "?")
-        elapsed, loss = self._clock() - self._start, logs.get("loss", float("nan"))
+        elapsed, loss = time.monotonic() - self._start, logs.get("loss", float("nan"))
         head = f"epoch {epoch + 1:>2}/{total} {elapsed:5.0f} s  loss {loss:.3f}"
         scores = [f"{label} {logs[f'val_{m}']:.3f}" for m, label in self.metrics.items() if f"val_{m}" in logs]
         print(head + (" | val " + "  ".join(scores) if scores else ""), flush=True)

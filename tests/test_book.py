@@ -1,6 +1,5 @@
 """Checks of the book's sources (fast; the book itself is built by .ci/run)."""
 
-import ast
 import json
 import re
 from pathlib import Path
@@ -9,7 +8,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "book").glob("*.ipynb"))
-INCLUDE = re.compile(r"```\{literalinclude\}\s+(\S+)\s*\n((?::\w+:.*\n?)*)")
+SHOW = re.compile(r"ut\.show_source\(([\w.]+)")
+# MyST-only syntax, which Colab and plain Jupyter show as raw text: a directive fence (backticks or
+# colons, then {name}) or a role ({name} then a backtick).
+MYST_DIRECTIVE = re.compile(r"^\s*(`{3,}|:{3,})\s*\{[\w:-]+\}", re.M)
+MYST_ROLE = re.compile(r"(?<![`\w])\{[\w:-]+\}`")
 
 
 def _cells(path: Path) -> list[dict]:
@@ -54,27 +57,44 @@ def test_chapter_imports_the_package_and_has_the_standard_sections(path):
     assert found == order, f"{path.name}: sections {found}, expected {order} in this order"
 
 
-def _literalincludes():
+def _shown_sources():
+    """(chapter, cell, dotted name) of every ``ut.show_source(...)`` call."""
     for path in CHAPTERS:
         for cell in _cells(path):
-            if cell["cell_type"] != "markdown":
-                continue
-            for target, options in INCLUDE.findall("".join(cell["source"])):
-                obj = re.search(r":pyobject:\s*(\S+)", options)
-                yield path, target, obj.group(1) if obj else None
+            if cell["cell_type"] == "code":
+                for name in SHOW.findall("".join(cell["source"])):
+                    yield path, cell, name
 
 
-def test_every_literalinclude_pyobject_exists_in_the_package():
-    found = list(_literalincludes())
-    assert found, "no chapter includes package source"
-    for path, target, pyobject in found:
-        source = (path.parent / target).resolve()
-        assert source.is_relative_to(ROOT / "unet_tutorial"), f"{path.name} includes {target} outside the package"
-        assert source.is_file(), f"{path.name}: {target} does not exist"
-        assert pyobject, f"{path.name}: include of {target} has no :pyobject:"
-        tree = ast.parse(source.read_text())
-        names = {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
-        assert pyobject.split(".")[0] in names, f"{path.name}: {pyobject} is not defined in {target}"
+def test_every_shown_source_names_a_package_object_and_hides_the_call_in_the_book():
+    import unet_tutorial as ut
+
+    found = list(_shown_sources())
+    assert found, "no chapter shows package source"
+    for path, cell, name in found:
+        obj = ut
+        for part in name.split(".")[1:]:
+            assert hasattr(obj, part), f"{path.name}: ut.show_source({name}): {part} does not exist"
+            obj = getattr(obj, part)
+        assert ut.source_of(obj).path.startswith("unet_tutorial/"), f"{path.name}: {name} is not package code"
+        assert "remove-input" in cell["metadata"].get("tags", []), f"{path.name}: tag the show_source cell remove-input"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_no_myst_only_syntax_in_markdown_cells(path):
+    for cell in _cells(path):
+        if cell["cell_type"] != "markdown":
+            continue
+        text = "".join(cell["source"])
+        found = MYST_DIRECTIVE.findall(text) + MYST_ROLE.findall(text)
+        assert not found, f"{path.name}: MyST-only syntax {found} in a Markdown cell (raw in Colab): {text[:99]!r}"
+
+
+def test_the_myst_check_catches_directives_and_roles():
+    for bad in ("```{literalinclude} ../x.py", ":::{note}", "see {cite}`paper`", "{glue:text}`n`", "  ```{warning}"):
+        assert MYST_DIRECTIVE.search(bad) or MYST_ROLE.search(bad), bad
+    for fine in ("```python", "`{x}` in an f-string", "$\\{a\\}$", "> **Warning.** text"):
+        assert not (MYST_DIRECTIVE.search(fine) or MYST_ROLE.search(fine)), fine
 
 
 def test_a_failing_cell_fails_the_build(tmp_path):
@@ -125,4 +145,4 @@ def test_config_has_the_required_settings():
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_every_chapter_shows_package_source(path):
-    assert any(p == path for p, _, _ in _literalincludes()), f"{path.name} includes no package source"
+    assert any(p == path for p, _, _ in _shown_sources()), f"{path.name} shows no package source (ut.show_source)"

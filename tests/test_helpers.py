@@ -103,12 +103,51 @@ def test_presets_are_the_one_place_for_settings():
         ut.TrainConfig.preset("huge")
 
 
-def test_glue_returns_plain_text():
-    text = ut.glue("n", 1234567, "{:,}")
-    assert text == "1,234,567"
-    from myst_nb.core.variables import format_plain_text
+def test_shared_runs_live_outside_the_page_and_are_named_by_their_settings(offline, tmp_path):
+    offline.setenv(ut.RUNS_ENV, str(tmp_path / "runs"))
+    p = ut.book_profile("cpu-synthetic")
+    a, b = p.shared_run("book"), p.shared_run("book")
+    assert a == b and a.output_dir.startswith(str(tmp_path / "runs" / "book-"))
+    assert p.shared_run("book", epochs=a.epochs + 1).output_dir != a.output_dir  # other settings, other folder
+    assert p.shared_run("other").output_dir != a.output_dir
+    offline.setattr(ut, "__version__", "99.0.0")
+    assert p.shared_run("book").output_dir != a.output_dir  # another package version never reuses a run
+    offline.delenv(ut.RUNS_ENV)
+    offline.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert ut.runs_dir() == tmp_path / "cache" / "unet-tutorial" / "runs"
 
-    assert format_plain_text(repr(text), "") == "1,234,567"  # how the {glue:text} role shows it
+
+def test_show_source_is_the_installed_source_verbatim():
+    from pathlib import Path
+
+    shown = ut.source_of(ut.conv_block)
+    file = Path(ut.__file__).parent / "model.py"
+    lines = file.read_text().splitlines(keepends=True)
+    n = shown.code.count("\n")
+    assert shown.code == "".join(lines[shown.first_line - 1 : shown.first_line - 1 + n])
+    assert shown.code.startswith("def conv_block(") and shown.path == "unet_tutorial/model.py"
+    # the whole function: the next line of the file is not part of it (blank or a new definition)
+    assert not lines[shown.first_line - 1 + n].startswith((" ", "\t"))
+    md = shown._repr_markdown_()
+    assert "```python\n" + shown.code + "```" in md and f"lines {shown.first_line}" in md
+
+
+def test_show_source_slices_and_refuses_unknown_markers():
+    whole = ut.source_of(ut.train).code
+    part = ut.source_of(ut.train, start_at="with strategy.scope():", end_before="paths = {")
+    assert part.code in whole and part.code.lstrip().startswith("with strategy.scope():")
+    assert "paths = {" not in part.code and part.first_line > ut.source_of(ut.train).first_line
+    with pytest.raises(ValueError, match="start_at='no such line'"):
+        ut.source_of(ut.train, start_at="no such line")
+    with pytest.raises(ValueError, match="no Python source"):
+        ut.source_of(3)
+
+
+def test_show_source_and_say_print_outside_ipython(capsys):
+    ut.show_source(ut.resize_mask)
+    ut.say("**3** pets")
+    out = capsys.readouterr().out
+    assert out.startswith("def resize_mask(") and out.endswith("**3** pets\n")
 
 
 def test_flop_counts_by_hand():

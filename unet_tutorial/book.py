@@ -13,19 +13,56 @@ stand-in); the settings are a ``TrainConfig`` preset:
 Set ``UNET_TUTORIAL_PROFILE`` to one of these names to force the settings
 (``"cpu-synthetic"`` also forces the stand-in). ``profile.show()`` prints
 which data and settings the page used, at the top of the page.
+
+The chapters read the same in Colab, Jupyter and the built book, so they use
+no MyST-only syntax: ``show_source(obj)`` displays the installed package's
+real source, and ``say(f"...")`` writes a computed number into a sentence.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import os
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from .figures import data_credit
 from .sources import DataSource, resolve_source
 from .training import PRESETS, TrainConfig
 
 PROFILES = tuple(PRESETS)
+RUNS_ENV = "UNET_TUTORIAL_RUNS"
+
+
+def runs_dir() -> Path:
+    """The folder where the book's pages keep the runs they share.
+
+    Every chapter executes on its own (in Colab, or in a temporary folder when
+    the book is built), so a run that a later page reuses cannot live next to
+    the notebook. It lives here: ``$UNET_TUTORIAL_RUNS`` if set, else
+    ``$XDG_CACHE_HOME/unet-tutorial/runs``, else ``~/.cache/unet-tutorial/runs``.
+    """
+    if os.environ.get(RUNS_ENV):
+        return Path(os.environ[RUNS_ENV]).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "unet-tutorial" / "runs"
+
+
+def settings_digest(config: TrainConfig) -> str:
+    """A short fingerprint of every setting but ``output_dir``, and of the package version.
+
+    Two configs with the same digest train the same model (training is seeded),
+    so a page may reuse the other's run; any change of settings or of the
+    package gives another digest, hence another folder.
+    """
+    import hashlib
+    import json
+
+    settings = {k: v for k, v in dataclasses.asdict(config).items() if k != "output_dir"}
+    text = json.dumps({"settings": settings, "version": _version()}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
 @dataclass(frozen=True)
@@ -64,6 +101,17 @@ class BookProfile:
         """This profile's ``TrainConfig``, with ``overrides`` (e.g. ``output_dir=...``)."""
         return dataclasses.replace(self.config, **overrides)
 
+    def shared_run(self, name: str, **overrides) -> TrainConfig:
+        """This profile's ``TrainConfig`` with ``output_dir`` in ``runs_dir()``, named by its settings.
+
+        The *Training* chapter trains into it and *Using the model* reuses it
+        (``train_or_load``), whatever folder each page executes in. The folder is
+        ``runs_dir() / f"{name}-{settings_digest(config)}"``: other settings, or
+        another package version, never share it.
+        """
+        config = self.train_config(**overrides)
+        return dataclasses.replace(config, output_dir=str(runs_dir() / f"{name}-{settings_digest(config)}"))
+
     def load(self, split: str, **kwargs):
         """``load_dataset`` on this profile's data, image size and batch size: ``(dataset, info)``."""
         from .data import load_dataset
@@ -101,12 +149,7 @@ class BookProfile:
 
     def show(self) -> None:
         """Display the banner (rendered Markdown in Jupyter, plain text elsewhere)."""
-        try:
-            from IPython.display import Markdown, display
-
-            display(Markdown(self.banner()))
-        except ImportError:  # pragma: no cover - plain Python
-            print(self.banner())
+        say(self.banner())
 
 
 def _has_gpu() -> bool:
@@ -147,18 +190,125 @@ def book_profile(name: str | None = None) -> BookProfile:
     return BookProfile(name, config, data, reason)
 
 
-def glue(name: str, value, fmt: str = "{}") -> str:
-    """Make a computed number available to the page's prose, and return it as text.
+@dataclass(frozen=True)
+class SourceCode:
+    """The source of a package object, as the installed package has it.
 
-    In the built book, ``{glue:text}`name``` in a Markdown cell shows the value
-    (MyST-NB's ``glue``); elsewhere (Colab, plain Jupyter) this just returns
-    the formatted text.
+    Jupyter, Colab, VS Code and the built book display it as a highlighted
+    Python block (``_repr_markdown_``); ``str()`` is the bare code.
+
+    Attributes:
+        name: the object's qualified name, e.g. ``"conv_block"``.
+        path: the file, relative to the package's parent folder, e.g.
+            ``"unet_tutorial/model.py"``.
+        first_line: the file's line number (1-based) of the first line shown.
+        code: the exact text of those lines.
     """
-    text = fmt.format(value)  # glued as a str: MyST-NB strips the quotes of its repr
-    try:
-        from myst_nb import glue as _glue
 
-        _glue(name, text, display=False)
-    except ImportError:
-        pass
-    return text
+    name: str
+    path: str
+    first_line: int
+    code: str
+
+    def __str__(self) -> str:
+        return self.code
+
+    def _repr_markdown_(self) -> str:
+        longest = max((len(run) for run in re.findall(r"`+", self.code)), default=0)
+        fence = "`" * max(3, longest + 1)
+        last = self.first_line + self.code.count("\n") - 1
+        return (
+            f"`{self.path}`, lines {self.first_line}–{last} (unet-tutorial {_version()}):\n\n"
+            f"{fence}python\n{self.code}{fence}\n"
+        )
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def source_of(obj, *, start_at: str | None = None, end_before: str | None = None) -> SourceCode:
+    """The real source of a package function or class, read from the installed files.
+
+    Args:
+        obj: a function, class or method, e.g. ``ut.conv_block``.
+        start_at: show from the first line that contains this text (default:
+            the first line of the object).
+        end_before: stop before the first line after the start that contains
+            this text (default: the object's last line).
+
+    Returns:
+        A ``SourceCode``: lines copied verbatim from the file the object was
+        loaded from, so what you read is what runs.
+
+    Raises:
+        ValueError: ``obj`` has no source file, or a marker is not found.
+    """
+    try:
+        lines, first = inspect.getsourcelines(obj)
+        file = Path(inspect.getsourcefile(obj) or "")
+    except (TypeError, OSError) as err:
+        raise ValueError(f"{obj!r} has no Python source to show ({err}); pass a function or class.") from None
+    name = getattr(obj, "__qualname__", getattr(obj, "__name__", repr(obj)))
+    start, stop = 0, len(lines)
+    if start_at is not None:
+        hits = [i for i, line in enumerate(lines) if start_at in line]
+        if not hits:
+            raise ValueError(f"start_at={start_at!r} does not occur in the source of {name}.")
+        start = hits[0]
+    if end_before is not None:
+        hits = [i for i in range(start + 1, stop) if end_before in lines[i]]
+        if not hits:
+            raise ValueError(f"end_before={end_before!r} does not occur after the start in the source of {name}.")
+        stop = hits[0]
+    package = Path(__file__).resolve().parent
+    try:
+        shown = file.resolve().relative_to(package.parent).as_posix()
+    except ValueError:
+        shown = file.name
+    return SourceCode(name, shown, first + start, "".join(lines[start:stop]))
+
+
+def show_source(obj, *, start_at: str | None = None, end_before: str | None = None) -> None:
+    """Display the real source of ``obj`` from the installed package (see ``source_of``).
+
+    The chapters call it instead of copying code: in the built book the call is
+    hidden and only the highlighted source shows; in Colab or Jupyter the
+    output of the cell is the same highlighted source.
+    """
+    _display(source_of(obj, start_at=start_at, end_before=end_before))
+
+
+def say(markdown: str) -> None:
+    """Display a sentence computed in the page, as Markdown, in any front end.
+
+    The chapters write their numbers into prose this way (the book hides the
+    cell's code), so the numbers read the same in Colab, Jupyter and the book.
+    Outside IPython the text is printed.
+    """
+    _display(_Markdown(markdown))
+
+
+@dataclass(frozen=True)
+class _Markdown:
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+    def _repr_markdown_(self) -> str:
+        return self.text
+
+
+def _display(obj) -> None:
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:  # plain Python without IPython
+        get_ipython = None
+    if get_ipython is not None and get_ipython() is not None:
+        display(obj)
+    else:
+        print(obj)

@@ -1,15 +1,24 @@
-"""Wall time of the book build: fresh (every chapter executed) and cached (nothing changed).
+"""Wall time of the book build, fresh (every chapter executed) and cached, and of each chapter.
 
 Run from the repository root with the book's environment active:
-``python benchmarks/book_build.py``. It deletes ``_build/`` first. Writes
-``results/book_build.json`` and ``.md``.
+``python benchmarks/book_build.py``. It deletes ``_build/`` first and gives
+the build an empty runs folder (``UNET_TUTORIAL_RUNS``), so no chapter reuses
+an earlier run. Writes ``results/book_build.json`` and ``.md``, and the
+execution time of every chapter (read from the build's jupyter-cache) to
+``results/chapter_times.json``, which ``scripts/stamp_chapters.py`` writes
+into each chapter's first cell. Run it on a GPU machine with ``--gpu`` to
+record the GPU column instead.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -20,10 +29,11 @@ from _common import machine_info, write_results  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def build() -> float:
+def build(env: dict) -> float:
     exe = Path(sys.executable).parent / "jupyter-book"
     t = time.perf_counter()
-    proc = subprocess.run([str(exe), "build", str(ROOT), "-W", "--keep-going"], capture_output=True, text=True)
+    cmd = [str(exe), "build", str(ROOT), "-W", "--keep-going"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - t
     if proc.returncode != 0:
         warnings = [line for line in proc.stdout.splitlines() if "WARNING" in line or "ERROR" in line]
@@ -31,7 +41,18 @@ def build() -> float:
     return elapsed
 
 
+def chapter_seconds() -> dict[str, float]:
+    """Execution seconds of every chapter in the last build, from its jupyter-cache."""
+    from jupyter_cache import get_cache
+
+    cache = get_cache(ROOT / "_build" / ".jupyter_cache")
+    return {Path(r.uri).stem: round(r.data["execution_seconds"], 1) for r in cache.list_cache_records()}
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--gpu", action="store_true", help="record the chapter times as GPU times")
+    args = parser.parse_args()
     table_file = ROOT / "benchmarks" / "results" / "book_build.md"
     if not table_file.exists():  # the benchmarks page includes this file; say honestly that it is pending
         table_file.parent.mkdir(exist_ok=True)
@@ -39,19 +60,40 @@ def main() -> None:
     shutil.rmtree(ROOT / "_build", ignore_errors=True)
     for generated in ("book/_generated", "book/runs"):
         shutil.rmtree(ROOT / generated, ignore_errors=True)
-    fresh = build()
-    cached = build()
+    machine = machine_info()
+    with tempfile.TemporaryDirectory() as runs:
+        env = {**os.environ, "UNET_TUTORIAL_RUNS": runs}
+        fresh = build(env)
+        chapters = chapter_seconds()
+        cached = build(env)
+    data = os.environ.get("UNET_TUTORIAL_OXFORD_DIR") or "auto (see the page banners)"
+    times_file = ROOT / "benchmarks" / "results" / "chapter_times.json"
+    times = json.loads(times_file.read_text()) if times_file.is_file() else {}
+    key = "gpu_s" if args.gpu else "cpu_s"
+    times[key] = chapters
+    times[key.replace("_s", "_measured")] = {"machine": machine, "data": data}
+    if not args.gpu:
+        times["cpu_machine"] = f"{machine['cores']} CPU cores"
+    times_file.write_text(json.dumps(times, indent=2, sort_keys=True) + "\n")
+    rows = [f"| {name} | {sec:.0f} |" for name, sec in sorted(chapters.items())]
     table = "\n".join(
         [
             "| book build (`jupyter-book build . -W`) | seconds |",
             "|---|---:|",
             f"| fresh: every chapter executed | {fresh:.0f} |",
             f"| cached: nothing changed | {cached:.0f} |",
+            "",
+            "| chapter (fresh build) | seconds |",
+            "|---|---:|",
+            *rows,
         ]
     )
-    path = write_results("book_build", {"machine": machine_info(), "fresh_s": fresh, "cached_s": cached}, table)
+    path = write_results(
+        "book_build", {"machine": machine, "data": data, "fresh_s": fresh, "cached_s": cached, "chapters_s": chapters},
+        table,
+    )
     print(table)
-    print(f"wrote {path}")
+    print(f"wrote {path} and {times_file}")
 
 
 if __name__ == "__main__":

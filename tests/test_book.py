@@ -90,6 +90,16 @@ def test_no_myst_only_syntax_in_markdown_cells(path):
         assert not found, f"{path.name}: MyST-only syntax {found} in a Markdown cell (raw in Colab): {text[:99]!r}"
 
 
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_computed_prose_links_only_to_the_web(path):
+    """A link in ``ut.say`` output is not rewritten by the book (it is an output): it must be absolute."""
+    for cell in _cells(path):
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "code" and "ut.say(" in source:
+            relative = [u for u in re.findall(r"\]\(([^)]+)\)", source) if not u.startswith("https://")]
+            assert not relative, f"{path.name}: ut.say(...) links to {relative}; put the link in a Markdown cell"
+
+
 def test_the_myst_check_catches_directives_and_roles():
     for bad in ("```{literalinclude} ../x.py", ":::{note}", "see {cite}`paper`", "{glue:text}`n`", "  ```{warning}"):
         assert MYST_DIRECTIVE.search(bad) or MYST_ROLE.search(bad), bad

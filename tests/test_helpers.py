@@ -88,6 +88,10 @@ def test_book_profile_choices(offline):
     assert not full.is_stand_in and full.train_config().base_filters == 64
     assert full.config == ut.TrainConfig.preset("full", source="tfds")
     assert "Oxford-IIIT Pet 4.x" in full.banner() and "37 breeds" in full.banner()
+    offline.setattr(ut.book, "_has_gpu", lambda: False)
+    cpu = ut.book_profile()  # full Oxford, no GPU: the CPU recipe's budget, not an hour of training
+    assert cpu.name == "cpu" and cpu.config.steps_per_epoch == ut.book.CPU_STEPS_PER_EPOCH
+    assert f"{ut.book.CPU_STEPS_PER_EPOCH} steps per epoch" in cpu.banner()
     offline.setenv("UNET_TUTORIAL_PROFILE", "cpu")
     assert ut.book_profile().config.base_filters == ut.PRESETS["cpu"]["base_filters"]
     with pytest.raises(ValueError, match="profile 'huge'"):

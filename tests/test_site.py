@@ -17,7 +17,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
-REPO = "unet-tutorial/unet-tutorial"
+
+def _repo() -> str:
+    """OWNER/NAME from ``repository.url`` in _config.yml, the one place the repository is named."""
+    url = re.search(r"^\s*url:\s*(\S+)", (ROOT / "_config.yml").read_text(), re.M).group(1)
+    return url.removeprefix("https://github.com/").rstrip("/")
+
+
+REPO = _repo()
 
 pytestmark = pytest.mark.skipif(not (HTML / "index.html").is_file(), reason="the book is not built (_build/html)")
 
@@ -75,6 +82,35 @@ def test_launch_buttons_point_at_the_chapter_notebook_on_main():
         binder = [h for h in hrefs if "mybinder.org" in h]
         assert colab == [f"https://colab.research.google.com/github/{REPO}/blob/main/book/{nb.name}"], (nb, colab)
         assert len(binder) == 1 and f"/{REPO}/main?" in binder[0] and f"book/{nb.name}" in unquote(binder[0])
+
+
+def _article_text(name: str) -> str:
+    import html
+
+    page = (HTML / "book" / f"{name}.html").read_text(encoding="utf-8")
+    article = page[page.find("<article") : page.rfind("</article>")]
+    return html.unescape(re.sub(r"<[^>]+>", "", article))
+
+
+def test_pages_show_the_package_source_and_the_computed_prose_not_the_calls():
+    import json
+
+    import unet_tutorial as ut
+
+    for nb in sorted((ROOT / "book").glob("*.ipynb")):
+        text = _article_text(nb.stem).replace("\u2019", "'")  # Sphinx's smart quotes
+        assert "ut.show_source(" not in text and "ut.say(" not in text, f"{nb.name}: a hidden call shows"
+        for cell in json.loads(nb.read_text(encoding="utf-8"))["cells"]:
+            source = "".join(cell["source"])
+            if source.startswith("ut.show_source("):  # the whole (hidden) cell is the call
+                shown = eval(source.replace("ut.show_source(", "ut.source_of(", 1), {"ut": ut})
+                first = shown.code.splitlines()[0].strip()
+                assert first in text, f"{nb.name}: the source of {shown.name} ({first!r}) is not on the page"
+            if "ut.say(" in source:
+                literal = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', source))
+                pieces = re.split(r"\{[^}]*\}|\\n|[`*\[\]()]", literal)  # placeholders, newlines, Markdown
+                longest = max(pieces, key=len).strip().removeprefix("- ")
+                assert len(longest) > 15 and longest in " ".join(text.split()), f"{nb.name}: {longest!r} missing"
 
 
 def test_data_pages_say_which_data_at_the_top():

@@ -74,8 +74,8 @@ def test_train_or_load_reuses_a_finished_run(tmp_path):
     assert again.epochs_run == [] and again.history == first.history and again.data.is_stand_in
     x = np.zeros((1, 32, 32, 3), np.float32)
     np.testing.assert_allclose(again.model.predict(x, verbose=0), first.model.predict(x, verbose=0), atol=1e-6)
-    changed = ut.train_or_load(ut.TrainConfig(**{**cfg.__dict__, "seed": 1}), verbose=0)
-    assert changed.epochs_run == [0]  # other settings: trained anew
+    with pytest.raises(ut.RunFolderError, match="finished run"):  # other settings never replace a finished run
+        ut.train_or_load(ut.TrainConfig(**{**cfg.__dict__, "seed": 1}), verbose=0)
 
 
 def test_book_profile_choices(offline):
@@ -137,12 +137,13 @@ def test_show_source_is_the_installed_source_verbatim():
 
 
 def test_show_source_slices_and_refuses_unknown_markers():
-    whole = ut.source_of(ut.train).code
-    part = ut.source_of(ut.train, start_at="with strategy.scope():", end_before="paths = {")
+    fn = ut.training._train_locked  # the slice the scaling chapter shows
+    whole = ut.source_of(fn).code
+    part = ut.source_of(fn, start_at="with strategy.scope():", end_before="paths = {")
     assert part.code in whole and part.code.lstrip().startswith("with strategy.scope():")
-    assert "paths = {" not in part.code and part.first_line > ut.source_of(ut.train).first_line
+    assert "paths = {" not in part.code and part.first_line > ut.source_of(fn).first_line
     with pytest.raises(ValueError, match="start_at='no such line'"):
-        ut.source_of(ut.train, start_at="no such line")
+        ut.source_of(fn, start_at="no such line")
     with pytest.raises(ValueError, match="no Python source"):
         ut.source_of(3)
 

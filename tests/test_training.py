@@ -247,13 +247,13 @@ def test_training_runs_unchanged_under_a_mirrored_strategy_on_two_cpus(tmp_path)
     assert np.isfinite(loss)
 
 
-def test_a_new_run_in_an_old_folder_starts_afresh(tmp_path):
+def test_overwrite_replaces_a_finished_run_from_scratch(tmp_path):
     out = str(tmp_path / "run")
     ut.train(ut.TrainConfig(epochs=3, output_dir=out, **TINY), verbose=0)
     import time
 
     started = time.time()
-    again = ut.train(ut.TrainConfig(epochs=1, output_dir=out, seed=5, **TINY), verbose=0)
+    again = ut.train(ut.TrainConfig(epochs=1, output_dir=out, seed=5, **TINY), verbose=0, overwrite=True)
     assert again.history["epoch"] == [0]  # the old run's three rows are gone
     _, _, preds = ut.load_snapshots(again.paths["snapshots"])
     assert len(preds) == 1  # and so are its later snapshots

@@ -90,6 +90,8 @@ def _train_config(args: argparse.Namespace):
         given["num_examples"] = tuple(given["num_examples"])
     if args.no_augment:
         given["augment"] = False
+    if given.get("jit_compile"):
+        given["deterministic"] = False  # op determinism would turn XLA off (see TrainConfig.deterministic)
     config = TrainConfig.preset(args.preset, **given) if args.preset else TrainConfig(**given)
     config.validate()  # every setting, the image-size rule among them, checked before any data is read
     return config
@@ -99,7 +101,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from .training import train
 
     config = _train_config(args)
-    result = train(config, verbose=args.verbose)
+    result = train(config, verbose=args.verbose, overwrite=args.overwrite)
     last = {k: v[-1] for k, v in result.history.items() if k.startswith("val_")}
     print(
         f"trained epochs {result.epochs_run}; last validation: "
@@ -118,16 +120,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _load_model(path: str):
-    import keras
+    from .runs import load_run_model
 
-    from . import losses, metrics  # noqa: F401  (registers the custom objects)
-
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"model file {path} does not exist.")
-    try:
-        return keras.saving.load_model(path, safe_mode=True)
-    except Exception as err:  # Keras raises several kinds for a bad file
-        raise ValueError(f"{path} is not a loadable .keras model ({type(err).__name__}: {err}).") from None
+    return load_run_model(path)
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
@@ -275,7 +270,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--synthetic-examples", type=_positive, nargs=3, default=None, metavar=("TRAIN", "VALIDATION", "TEST"),
         help="sizes of the synthetic splits",
     )  # fmt: skip
-    p.add_argument("--xla", action="store_true", default=None, help="XLA-compile the train step")
+    p.add_argument("--xla", action="store_true", default=None,
+                   help="XLA-compile the train step (turns op determinism off: runs agree closely, not exactly)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="delete a run already in --output (its files only) and train again from scratch")
     p.add_argument("--mixed-precision", action="store_true", default=None, help="mixed_float16 (GPUs)")
     p.add_argument("--verbose", type=int, choices=[0, 1, 2], default=1, help="Keras progress display")
     p.set_defaults(func=_cmd_train)
@@ -317,6 +315,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
+    except KeyboardInterrupt:
+        resume = "; run the same command to resume" if args.command == "train" else ""
+        print(f"unet-tutorial {args.command}: interrupted{resume}", file=sys.stderr)
+        return 130
     except ValueError as err:  # a bad argument value: argparse's exit code
         print(f"unet-tutorial {args.command}: error: {err}", file=sys.stderr)
         return 2

@@ -684,7 +684,11 @@ def describe_source(data: DataSource, num_examples: dict[str, int] | None = None
             "Oxford-IIIT Pet 4.x from TensorFlow Datasets: the official trainval list (3,680 images, split into "
             "train and a 10 % validation hold-out) and test list (3,669 images) of 37 breeds"
         )
-    sizes = {**SYNTHETIC_SPLIT_SIZES, **(num_examples or {})}
+    given = num_examples or {}
+    if given and set(given) != set(SPLITS):  # only some sizes known (one split loaded): name only those
+        known = " / ".join(f"{given[s]} {s}" for s in SPLITS if s in given)
+        return f"the SYNTHETIC STAND-IN, not Oxford-IIIT Pet: {known} generated images"
+    sizes = {**SYNTHETIC_SPLIT_SIZES, **given}
     return (
         f"the SYNTHETIC STAND-IN, not Oxford-IIIT Pet: {sizes['train']} train / {sizes['validation']} "
         f"validation / {sizes['test']} test generated images"
@@ -750,7 +754,7 @@ def load_dataset(
         n = len(read_split_file(data.path, split))
     description = describe_source(data, None if num_examples is None else {split: num_examples})
     if data.is_stand_in:
-        notice = f"Data: {description} ({split}: {n}). Results below are not Oxford-IIIT Pet results."
+        notice = f"Data: {description}; this is the {split} split ({n}). Results below are not Oxford-IIIT Pet results."
     else:
         notice = f"Data: {description}. This is the {split} split ({n} images)."
     info = DataInfo(data.source, data.kind, split, n, image_size, data.is_stand_in, description, notice)

@@ -35,17 +35,20 @@ from .evaluation import Evaluation, evaluate
 from .losses import LOSSES, get_loss
 from .metrics import segmentation_metrics
 from .model import build_unet
+from .runs import RUN_FILES, RunLock, load_run_model, prepare_run_folder, run_state
 from .shapes import check_input_size
 from .sources import resolve_source
 
 
-def set_seed(seed: int) -> None:
-    """Seed Python, NumPy, TensorFlow and Keras, and make TensorFlow's ops deterministic.
+def set_seed(seed: int, deterministic: bool = True) -> None:
+    """Seed Python, NumPy, TensorFlow and Keras; optionally make TensorFlow's ops deterministic.
 
-    With the same seed, two runs on the same machine and software give the
-    same losses. Determinism costs some speed on GPUs (deterministic kernels);
-    ``tf.config.experimental.enable_op_determinism`` raises for the few ops
-    that have no deterministic version.
+    With the same seed and ``deterministic=True``, two runs on the same
+    machine and software give the same losses. Determinism costs speed on GPUs
+    (deterministic kernels), raises for the few ops that have no deterministic
+    version, and **turns XLA off**: Keras silently compiles nothing while op
+    determinism is on. ``deterministic=False`` turns it off again, so that
+    ``jit_compile=True`` really compiles; runs then agree only closely.
     """
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ValueError(f"seed={seed!r} must be an integer.")
@@ -53,19 +56,24 @@ def set_seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     keras.utils.set_random_seed(seed)  # Python, NumPy and the TensorFlow backend
-    tf.config.experimental.enable_op_determinism()
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+    else:
+        from tensorflow.python.framework import config as tf_config
+
+        tf_config.disable_op_determinism()
 
 
 PRESETS: dict[str, dict] = {
     # Oxford-IIIT Pet on a GPU: the paper's widths (base 64, 31 M parameters).
     "full": dict(
         base_filters=64, depth=4, image_size=128, epochs=40, batch_size=32, learning_rate=1e-3,
-        lr_schedule="cosine", loss="ce_dice", jit_compile=True, mixed_precision=True,
+        lr_schedule="cosine", loss="ce_dice", jit_compile=True, deterministic=False, mixed_precision=True,
     ),
     # Real pets on two CPU cores in a few minutes (measured in benchmarks/recipe.py).
     "cpu": dict(
         base_filters=16, depth=4, image_size=96, epochs=60, batch_size=8, learning_rate=3e-3,
-        lr_schedule="cosine", loss="ce_dice", jitter=True, jit_compile=True,
+        lr_schedule="cosine", loss="ce_dice", jitter=True,
     ),
     # The synthetic stand-in learns in about a minute at 64 px.
     "cpu-synthetic": dict(
@@ -98,7 +106,10 @@ class TrainConfig:
         data_dir: tfds data folder.
         output_dir: where checkpoints, history and snapshots go.
         seed: seeds everything (``set_seed``).
-        jit_compile: XLA-compile the train step.
+        jit_compile: XLA-compile the train step. Needs ``deterministic=False``
+            (with op determinism on, Keras turns XLA off without an error).
+        deterministic: TensorFlow's deterministic ops (``set_seed``): the
+            same seed gives the same run, at some cost in speed on GPUs.
         mixed_precision: ``mixed_float16`` compute (for GPUs with tensor cores).
         steps_per_epoch: cap on the batches per epoch (``None``: the whole split).
         validation_steps: cap on the validation batches.
@@ -131,6 +142,7 @@ class TrainConfig:
     output_dir: str = "runs/unet"
     seed: int = 0
     jit_compile: bool = False
+    deterministic: bool = True
     mixed_precision: bool = False
     steps_per_epoch: int | None = None
     validation_steps: int | None = None
@@ -156,15 +168,15 @@ class TrainConfig:
 
         * ``"full"``: Oxford-IIIT Pet on a GPU. Base 64 (the paper's widths,
           31 M parameters), 128 px, batch 32, 40 epochs of Adam at 1e-3 with
-          a cosine decay, CE + Dice, XLA and mixed precision. From scratch a
+          a cosine decay, CE + Dice, XLA and mixed precision (so without op
+          determinism, which would turn XLA off). From scratch a
           U-Net needs tens of epochs on 3,680 images; at 128 px the border
           class is 2-3 pixels wide and Dice keeps it from being ignored.
         * ``"cpu"``: real pets on a 2-core CPU in about five minutes: base 16
           at 96 px (a 128 px epoch costs 1.8 times as much), batch 8 (twice
           the updates per epoch of batch 16), 60 epochs with a warm-up and
-          a cosine decay, flips, zooms and colour jitter, and XLA (the same
-          losses, about a fifth faster here). Chosen by trials on the
-          3-breed subset; see ``benchmarks/recipe.py``.
+          a cosine decay, flips, zooms and colour jitter; deterministic.
+          Chosen by trials on the 3-breed subset; see ``benchmarks/recipe.py``.
         * ``"cpu-synthetic"``: the synthetic stand-in at 64 px, about a minute.
 
         Raises:
@@ -205,6 +217,11 @@ class TrainConfig:
         ):  # fmt: skip
             raise ValueError(
                 f"num_examples={self.num_examples!r} must be three positive integers (train, validation, test)."
+            )
+        if self.jit_compile and self.deterministic:
+            raise ValueError(
+                "jit_compile=True needs deterministic=False: with TensorFlow's op determinism on, Keras turns XLA "
+                "off without an error (on the command line, --xla does both)."
             )
         self.augment_config()  # checks min_scale
         check_input_size(self.image_size, self.depth, "same")
@@ -285,9 +302,12 @@ class EpochCSVLogger(keras.callbacks.Callback):
 
 
 def read_history(path: str | os.PathLike) -> list[dict]:
-    """Rows of a ``history.csv``: ``[{"epoch": "0", "loss": "...", ...}, ...]``."""
+    """Rows of a ``history.csv``: ``[{"epoch": "0", "loss": "...", ...}, ...]``.
+
+    A last row cut short (a kill while it was being written) is left out.
+    """
     with open(path, newline="") as f:
-        return list(csv.DictReader(f))
+        return [row for row in csv.DictReader(f) if None not in row.values() and None not in row]
 
 
 class PredictionSnapshots(keras.callbacks.Callback):
@@ -358,15 +378,6 @@ class TrainResult:
     extra: dict = field(default_factory=dict)
 
 
-_FILES = {
-    "best": "best.keras",
-    "final": "final.keras",
-    "history": "history.csv",
-    "snapshots": "snapshots",
-    "config": "config.json",
-    "backup": "backup",
-    "test": "test.json",
-}
 
 
 class EpochLog(keras.callbacks.Callback):
@@ -417,6 +428,7 @@ def train(
     strategy: tf.distribute.Strategy | None = None,
     callbacks: list | None = None,
     verbose: int | str = "auto",
+    overwrite: bool = False,
 ) -> TrainResult:
     """Train a U-Net end to end and return its history and files.
 
@@ -427,19 +439,32 @@ def train(
     splits each global batch across the replicas.
 
     A run that is killed resumes from its last finished epoch when started
-    again with the same ``output_dir`` (``BackupAndRestore``).
+    again with the same settings and ``output_dir`` (``BackupAndRestore``).
+    The folder rules of ``unet_tutorial.runs`` keep runs apart: a finished
+    run is never changed (unless ``overwrite``), a folder with other files is
+    refused, an unfinished run resumes only with its own settings, and one
+    training at a time writes to a folder.
+
+    When the loss becomes NaN or infinite, training stops at once: nothing
+    from that epoch is saved (``best.keras`` keeps the last good checkpoint,
+    ``final.keras`` is not written, the backup of the last good epoch stays)
+    and ``TrainingDiverged`` is raised.
 
     Args:
         config: the settings; ``TrainConfig()`` by default.
         strategy: a distribution strategy; the default strategy if ``None``.
         callbacks: extra Keras callbacks.
         verbose: Keras' progress display (``"auto"``, 0, 1 or 2).
+        overwrite: delete a run already in ``output_dir`` (its files only) and
+            train again from scratch.
 
     Returns:
         A ``TrainResult``.
 
     Raises:
         ValueError: a bad setting (see ``TrainConfig.validate``).
+        RunFolderError: ``output_dir`` cannot take this run (the message says why).
+        TrainingDiverged: the loss became NaN or infinite.
     """
     config = config or TrainConfig()
     config.validate()
@@ -447,8 +472,66 @@ def train(
     data = resolve_source(config.source, config.data_dir)
     strategy = strategy or tf.distribute.get_strategy()
     out = Path(config.output_dir)
+    prepare_run_folder(out, asdict(config), overwrite=overwrite)  # refuses before anything is written
     out.mkdir(parents=True, exist_ok=True)
-    set_seed(config.seed)
+    with RunLock(out):
+        prepare_run_folder(out, asdict(config))  # again, now that no other training can write here
+        return _train_locked(config, data, strategy, out, callbacks, verbose)
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the message says where and what was kept."""
+
+
+class _NaNGuard(keras.callbacks.Callback):
+    """Stop at the first batch whose loss is NaN or infinite, and remember where."""
+
+    def __init__(self):
+        super().__init__()
+        self.epoch, self.at = 0, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if self.at is None and loss is not None and not np.isfinite(float(loss)):
+            self.at = (self.epoch, batch)
+            self.model.stop_training = True
+
+
+class _UnlessDiverged(keras.callbacks.Callback):
+    """Run ``inner`` only while ``guard`` has seen no NaN: NaN weights are never checkpointed or backed up."""
+
+    def __init__(self, inner: keras.callbacks.Callback, guard: _NaNGuard):
+        super().__init__()
+        self.inner, self.guard = inner, guard
+
+    def set_model(self, model):
+        super().set_model(model)
+        self.inner.set_model(model)
+
+    def set_params(self, params):
+        super().set_params(params)
+        self.inner.set_params(params)
+
+
+def _forward(name: str):
+    def method(self, *args, **kwargs):
+        if self.guard.at is None:
+            getattr(self.inner, name)(*args, **kwargs)
+
+    method.__name__ = name
+    return method
+
+
+for _name in ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
+              "on_train_batch_begin", "on_train_batch_end"):  # fmt: skip
+    setattr(_UnlessDiverged, _name, _forward(_name))
+
+
+def _train_locked(config: TrainConfig, data, strategy, out: Path, callbacks, verbose) -> TrainResult:
+    set_seed(config.seed, config.deterministic)
     previous_policy = keras.mixed_precision.global_policy().name
     if config.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
@@ -479,25 +562,25 @@ def train(
                 metrics=segmentation_metrics(NUM_CLASSES),
                 jit_compile=config.jit_compile,
             )
-        paths = {k: out / v for k, v in _FILES.items()}
+        paths = {k: out / v for k, v in RUN_FILES.items() if k != "lock"}
         # a resumed run keeps the best score of its finished epochs; a new run starts afresh
         previous = _history_dict(paths["history"]) if paths["backup"].exists() else {}
         best_so_far = max(previous.get("val_mean_iou", []), default=None)
-        recorder = _EpochRecorder()
+        recorder, guard = _EpochRecorder(), _NaNGuard()
         cbs = [
-            keras.callbacks.TerminateOnNaN(),
-            EpochCSVLogger(paths["history"]),
-            keras.callbacks.ModelCheckpoint(
+            guard,
+            EpochCSVLogger(paths["history"]),  # a NaN epoch is logged: the history says what happened
+            _UnlessDiverged(keras.callbacks.ModelCheckpoint(
                 paths["best"], monitor="val_mean_iou", mode="max", save_best_only=True,
                 initial_value_threshold=best_so_far,
-            ),
+            ), guard),
             recorder,
         ]  # fmt: skip
         if config.snapshot_images:
             images, masks = next(iter(val_ds.unbatch().batch(config.snapshot_images)))
-            cbs.append(PredictionSnapshots(images.numpy(), masks.numpy(), paths["snapshots"]))
+            cbs.append(_UnlessDiverged(PredictionSnapshots(images.numpy(), masks.numpy(), paths["snapshots"]), guard))
         # last, so that an epoch counts as done only once everything above has been written
-        cbs.append(keras.callbacks.BackupAndRestore(paths["backup"]))
+        cbs.append(_UnlessDiverged(keras.callbacks.BackupAndRestore(paths["backup"]), guard))
         paths["config"].write_text(
             json.dumps(
                 {**asdict(config), "data": asdict(info), "validation": asdict(val_info),
@@ -515,11 +598,25 @@ def train(
             verbose=verbose,
             shuffle=False,  # the dataset shuffles itself (seeded)
         )
+        if guard.at is not None:
+            raise _diverged(config, paths, *guard.at)
         model.save(paths["final"])
         test = _score_test(config, data, paths) if config.evaluate_test else None
     finally:
         keras.mixed_precision.set_global_policy(previous_policy)
     return TrainResult(_history_dict(paths["history"]), recorder.epochs, model, paths, info, test)
+
+
+def _diverged(config: TrainConfig, paths: dict[str, Path], epoch: int, batch: int) -> TrainingDiverged:
+    kept = (
+        f"{paths['best']} (the best epoch before it) is kept" if paths["best"].is_file()
+        else "no checkpoint had been saved yet"
+    )  # fmt: skip
+    return TrainingDiverged(
+        f"the loss became NaN or infinite at epoch {epoch}, batch {batch}; training stopped. {kept}; "
+        f"final.keras was not written. Lower the learning rate (now {config.learning_rate:g}) or check the "
+        "data, then train again with --overwrite (train(..., overwrite=True))."
+    )
 
 
 def _score_test(config: TrainConfig, data, paths: dict[str, Path]) -> Evaluation:
@@ -533,7 +630,7 @@ def _score_test(config: TrainConfig, data, paths: dict[str, Path]) -> Evaluation
     )  # fmt: skip
     which = config.tested_checkpoint()
     which = which if paths[which].is_file() else "final"
-    model = keras.saving.load_model(paths[which], safe_mode=True)
+    model = load_run_model(paths[which])
     ev = evaluate(model, test_ds)
     paths["test"].write_text(json.dumps({"model": which, "data": asdict(test_info), **asdict(ev)}, indent=2))
     return ev
@@ -551,7 +648,9 @@ def train_or_load(config: TrainConfig, *, say: bool = True, **kwargs) -> TrainRe
     Re-running a notebook (or opening the evaluation chapter after the
     training chapter) then costs nothing. A run that was interrupted is
     resumed by ``train``. The result is the same either way (training is
-    seeded and deterministic), so it does not matter which page runs first.
+    seeded, and deterministic unless ``config.deterministic`` is off), so it
+    does not matter which page runs first. A finished run with *other*
+    settings in the folder is never replaced: ``train`` refuses it.
 
     Args:
         config: the settings.
@@ -559,14 +658,11 @@ def train_or_load(config: TrainConfig, *, say: bool = True, **kwargs) -> TrainRe
         **kwargs: passed to ``train`` when it has to train.
     """
     out = Path(config.output_dir)
-    saved = out / "config.json"
-    if (out / "final.keras").is_file() and saved.is_file() and not (out / "backup").exists():
-        stored = json.loads(saved.read_text())
+    if run_state(out) == "finished":
+        stored = json.loads((out / RUN_FILES["config"]).read_text())
         if {k: stored.get(k) for k in asdict(config)} == json.loads(json.dumps(asdict(config))):
-            from . import losses, metrics  # noqa: F401  (registers the custom objects)
-
-            model = keras.saving.load_model(out / "final.keras", safe_mode=True)
-            paths = {k: out / v for k, v in _FILES.items()}
+            model = load_run_model(out / RUN_FILES["final"])
+            paths = {k: out / v for k, v in RUN_FILES.items() if k != "lock"}
             test = read_test_scores(paths["test"]) if paths["test"].is_file() else None
             if say:
                 print(f"Loaded the finished run in {out.resolve()} (trained earlier with exactly these settings).")

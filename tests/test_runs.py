@@ -1,0 +1,192 @@
+"""The run folder (unet_tutorial.runs): finished runs kept, foreign folders refused, one writer, NaN, XLA."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+import unet_tutorial as ut
+from unet_tutorial import cli
+
+TINY = dict(base_filters=4, depth=2, image_size=32, batch_size=8, source="synthetic", num_examples=(16, 8, 8))
+
+
+def _config(out: Path, **kw) -> ut.TrainConfig:
+    return ut.TrainConfig(**{"epochs": 1, "output_dir": str(out), "snapshot_images": 2, **TINY, **kw})
+
+
+def _fingerprint(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory) -> Path:
+    """One tiny finished run, shared by the tests that only read it (copy it before changing anything)."""
+    out = tmp_path_factory.mktemp("finished") / "run"
+    ut.train(_config(out), verbose=0)
+    return out
+
+
+def test_run_state_tells_the_kinds_of_folder_apart(tmp_path, finished):
+    assert ut.run_state(tmp_path / "missing") == "empty"
+    assert ut.run_state(tmp_path) == "empty"
+    assert ut.run_state(finished) == "finished"
+    (tmp_path / "notes.txt").write_text("mine")
+    assert ut.run_state(tmp_path) == "foreign"
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "config.json").write_text('{"name": "another program"}')
+    assert ut.run_state(other) == "foreign"
+
+
+def test_a_finished_run_is_never_changed_without_overwrite(tmp_path, finished):
+    import shutil
+
+    out = tmp_path / "run"
+    shutil.copytree(finished, out)
+    before = _fingerprint(out)
+    for cfg in (_config(out), _config(out, epochs=2)):  # same settings or others: refused alike
+        with pytest.raises(ut.RunFolderError, match="finished run.*--overwrite"):
+            ut.train(cfg, verbose=0)
+    assert _fingerprint(out) == before
+    code = cli.main(["train", "--source", "synthetic", "--output", str(out), "--size", "32", "--depth", "2",
+                     "--base-filters", "4", "--epochs", "1", "--synthetic-examples", "16", "8", "8"])  # fmt: skip
+    assert code == 2 and _fingerprint(out) == before
+
+
+def test_a_foreign_folder_is_refused_and_left_as_it_was(tmp_path):
+    (tmp_path / "config.json").write_text('{"mine": true}')
+    (tmp_path / "history.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "notes.txt").write_text("keep me")
+    before = _fingerprint(tmp_path)
+    with pytest.raises(ut.RunFolderError, match="not part of a run.*notes.txt"):
+        ut.train(_config(tmp_path), verbose=0)
+    with pytest.raises(ut.RunFolderError, match="not part of a run"):
+        ut.train(_config(tmp_path), verbose=0, overwrite=True)  # overwrite never touches foreign files
+    assert _fingerprint(tmp_path) == before
+
+
+def test_resuming_with_other_settings_is_refused_and_names_them(tmp_path, finished):
+    import shutil
+
+    out = tmp_path / "run"
+    shutil.copytree(finished, out)
+    (out / "final.keras").unlink()
+    (out / "backup").mkdir()  # what a killed run leaves: unfinished
+    before = _fingerprint(out)
+    with pytest.raises(ut.RunFolderError, match=r"other settings \(base_filters: 4 -> 8; image_size: 32 -> 64\)"):
+        ut.train(_config(out, image_size=64, base_filters=8), verbose=0)
+    assert _fingerprint(out) == before  # config.json was not rewritten
+
+
+def test_one_training_at_a_time_writes_to_a_folder(tmp_path):
+    with ut.RunLock(tmp_path):
+        with pytest.raises(ut.RunFolderError, match=f"pid {os.getpid()}.*is writing to"):
+            ut.train(_config(tmp_path), verbose=0)
+        assert ut.run_state(tmp_path) == "empty"  # the lock alone is not a run
+    assert not (tmp_path / "run.lock").exists()
+
+
+def test_a_stale_lock_is_taken_over(tmp_path, capsys):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    import socket
+
+    (tmp_path / "run.lock").write_text(f"{socket.gethostname()} {int(dead.stdout)}")
+    with ut.RunLock(tmp_path):
+        pass
+    assert "stale lock" in capsys.readouterr().out
+
+
+class _Poison(keras.callbacks.Callback):
+    """Make the weights NaN as epoch 1 begins: the loss of its first batch is NaN."""
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self._epoch == 1 and batch == 0:
+            layer = self.model.get_layer("head_conv")
+            layer.kernel.assign(np.full(layer.kernel.shape, np.nan, np.float32))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+
+def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
+    out = tmp_path / "run"
+    with pytest.raises(ut.TrainingDiverged, match="epoch 1, batch 0.*best.keras.*is kept.*final.keras was not"):
+        ut.train(_config(out, epochs=3), verbose=0, callbacks=[_Poison()])
+    assert not (out / "final.keras").exists()
+    best = ut.load_run_model(out / "best.keras")
+    assert all(np.isfinite(w).all() for w in best.get_weights())  # epoch 0's checkpoint, not NaN
+    assert (out / "backup").is_dir() and ut.run_state(out) == "unfinished"
+    assert len(ut.load_snapshots(out / "snapshots")[2]) == 1  # no snapshot of the NaN epoch
+
+
+def test_the_cli_says_so_when_a_run_diverges(tmp_path, monkeypatch, capsys):
+    def diverge(config, **kwargs):
+        raise ut.TrainingDiverged("the loss became NaN or infinite at epoch 0, batch 3; training stopped.")
+
+    monkeypatch.setattr(ut.training, "train", diverge)
+    code = cli.main(["train", "--source", "synthetic", "--output", str(tmp_path / "r"), "--size", "32"])
+    assert code == 1 and "became NaN" in capsys.readouterr().err
+
+
+def test_ctrl_c_prints_one_line_and_exits_130(monkeypatch, capsys, tmp_path):
+    def interrupted(config, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ut.training, "train", interrupted)
+    code = cli.main(["train", "--source", "synthetic", "--output", str(tmp_path / "r"), "--size", "32"])
+    err = capsys.readouterr().err
+    assert code == 130 and err == "unet-tutorial train: interrupted; run the same command to resume\n"
+
+
+def test_xla_needs_determinism_off_and_the_cli_flag_does_both():
+    with pytest.raises(ValueError, match="jit_compile=True needs deterministic=False"):
+        ut.TrainConfig(jit_compile=True).validate()
+    ut.TrainConfig(jit_compile=True, deterministic=False).validate()
+    ut.TrainConfig.preset("full").validate()
+    args = cli.build_parser().parse_args(["train", "--xla"])
+    config = cli._train_config(args)
+    assert config.jit_compile and not config.deterministic
+
+
+def test_xla_really_compiles_when_determinism_is_off():
+    import tensorflow as tf
+    from tensorflow.python.framework.config import is_op_determinism_enabled
+
+    ut.set_seed(0, deterministic=True)
+    assert is_op_determinism_enabled()
+    ut.set_seed(0, deterministic=False)
+    assert not is_op_determinism_enabled()
+    model = ut.build_unet((32, 32, 3), base_filters=4, depth=2)
+    model.compile("adam", ut.cross_entropy_loss(), jit_compile=True)
+    assert model.jit_compile is True  # with determinism on, Keras would have set it to False
+    ut.set_seed(0)  # leave determinism on for the other tests
+    del tf
+
+
+def test_a_partly_written_last_history_row_is_tolerated(tmp_path):
+    path = tmp_path / "history.csv"
+    path.write_text("epoch,loss,val_loss\n0,0.9,0.8\n1,0.7,0.6\n2,0.5")  # killed while writing row 2
+    assert [r["epoch"] for r in ut.read_history(path)] == ["0", "1"]
+
+
+def test_load_run_model_says_what_is_wrong(tmp_path):
+    with pytest.raises(ValueError, match="is a directory"):
+        ut.load_run_model(tmp_path)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        ut.load_run_model(tmp_path / "none.keras")
+    bad = tmp_path / "bad.keras"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="not a loadable .keras model"):
+        ut.load_run_model(bad)

@@ -1,0 +1,220 @@
+"""The run folder: what ``train`` writes, and how a folder is checked, locked and loaded.
+
+One training run owns one folder::
+
+    config.json    the settings (TrainConfig) and the data it saw; written first
+    history.csv    one row per finished epoch
+    best.keras     the checkpoint with the best validation mean IoU
+    final.keras    the model after the last epoch: its presence means "finished"
+    test.json      the test split, scored once, after training
+    snapshots/     predictions on a fixed validation batch, per epoch
+    backup/        Keras' BackupAndRestore state while the run is unfinished
+    run.lock       present while a training writes to the folder
+
+Rules that keep a run from being lost or mixed with another:
+
+* a folder that holds other files than these is **foreign** and refused;
+* a **finished** run is never changed, unless ``overwrite`` is asked for;
+* an **unfinished** run resumes only with the same settings;
+* one training at a time writes to a folder (``run.lock``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+from pathlib import Path
+
+RUN_FILES = {
+    "config": "config.json",
+    "history": "history.csv",
+    "best": "best.keras",
+    "final": "final.keras",
+    "test": "test.json",
+    "snapshots": "snapshots",
+    "backup": "backup",
+    "lock": "run.lock",
+}
+"""The names ``train`` writes in a run folder (see the module docstring)."""
+
+
+class RunFolderError(ValueError):
+    """A run folder cannot be used as asked: the message says why and what to do."""
+
+
+def run_state(folder: str | os.PathLike) -> str:
+    """What a folder holds: ``"empty"``, ``"finished"``, ``"unfinished"`` or ``"foreign"``.
+
+    ``"empty"`` also covers a folder that does not exist yet. A folder is
+    ``"foreign"`` when it holds a file that is not part of a run, or a
+    ``config.json`` that this package did not write.
+    """
+    folder = Path(folder)
+    if not folder.exists():
+        return "empty"
+    if not folder.is_dir():
+        return "foreign"
+    names = {p.name for p in folder.iterdir()} - {RUN_FILES["lock"]}
+    if not names:
+        return "empty"
+    if names - set(RUN_FILES.values()) or "config.json" not in names:
+        return "foreign"
+    try:
+        stored = json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError):
+        return "foreign"
+    if not isinstance(stored, dict) or not {"base_filters", "image_size", "epochs"} <= stored.keys():
+        return "foreign"
+    if "final.keras" in names and "backup" not in names:
+        return "finished"
+    return "unfinished"
+
+
+def differing_settings(stored: dict, settings: dict) -> list[str]:
+    """``"name: old -> new"`` for every setting in ``settings`` whose stored value differs."""
+    fresh = json.loads(json.dumps(settings))  # tuples become lists, as in the stored JSON
+    return [
+        f"{k}: {stored.get(k)!r} -> {v!r}"
+        for k, v in fresh.items()
+        if k != "output_dir" and stored.get(k) != v
+    ]
+
+
+def prepare_run_folder(folder: str | os.PathLike, settings: dict, *, overwrite: bool = False) -> str:
+    """Check that a training with ``settings`` may write to ``folder``; clear it if ``overwrite``.
+
+    Args:
+        folder: the run folder (``TrainConfig.output_dir``).
+        settings: the run's settings (``dataclasses.asdict(config)``).
+        overwrite: delete a finished or unfinished run found there (only the
+            run's own files) and start again.
+
+    Returns:
+        ``"new"`` or ``"resume"`` (an unfinished run with the same settings).
+
+    Raises:
+        RunFolderError: a foreign folder; a finished run without
+            ``overwrite``; an unfinished run with other settings.
+    """
+    folder = Path(folder)
+    state = run_state(folder)
+    if state == "foreign":
+        if not folder.is_dir():
+            raise RunFolderError(f"{folder} is a file, not a folder; name a new folder for the run.")
+        others = sorted(p.name for p in folder.iterdir() if p.name not in RUN_FILES.values())
+        if not others and not (folder / RUN_FILES["config"]).is_file():
+            others = ["no config.json"]
+        what = (
+            f"files that are not part of a run ({', '.join(others[:5])})" if others
+            else "a config.json that unet-tutorial did not write"
+        )  # fmt: skip
+        raise RunFolderError(
+            f"{folder} holds {what}; a run would overwrite or mix with them. Name a new or empty folder "
+            "(--output / TrainConfig.output_dir)."
+        )
+    if state == "empty":
+        return "new"
+    if overwrite:
+        clear_run(folder)
+        return "new"
+    stored = json.loads((folder / RUN_FILES["config"]).read_text())
+    if state == "finished":
+        raise RunFolderError(
+            f"{folder} holds a finished run ({stored.get('epochs')} epochs, final.keras); it is left as it is. "
+            "Name another folder, or pass --overwrite (train(..., overwrite=True)) to train it again from scratch."
+        )
+    changed = differing_settings(stored, settings)
+    if changed:
+        raise RunFolderError(
+            f"{folder} holds an unfinished run with other settings ({'; '.join(changed)}). Run with its settings "
+            "to resume it, name another folder, or pass --overwrite to start again."
+        )
+    return "resume"
+
+
+def clear_run(folder: str | os.PathLike) -> None:
+    """Delete the run files in ``folder`` (and nothing else)."""
+    folder = Path(folder)
+    for name in RUN_FILES.values():
+        path = folder / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+class RunLock:
+    """``with RunLock(folder):`` one training at a time writes to a run folder.
+
+    The lock is the file ``run.lock`` (host and process id), created
+    atomically. A lock left by a process that no longer runs on this machine
+    is taken over, with a notice.
+    """
+
+    def __init__(self, folder: str | os.PathLike):
+        self.path = Path(folder) / RUN_FILES["lock"]
+
+    def __enter__(self) -> RunLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        me = f"{socket.gethostname()} {os.getpid()}"
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                holder = self._holder()
+                if holder is None:  # stale: its process is gone
+                    print(f"NOTE: removed a stale lock {self.path} (its training is no longer running).")
+                    self.path.unlink(missing_ok=True)
+                    continue
+                raise RunFolderError(
+                    f"another training ({holder}) is writing to {self.path.parent}; wait for it to finish, or "
+                    f"delete {self.path} if no training runs there."
+                ) from None
+            with os.fdopen(fd, "w") as f:
+                f.write(me)
+            return self
+        raise RunFolderError(f"could not take the lock {self.path}; delete it if no training runs there.")
+
+    def _holder(self) -> str | None:
+        """``"host pid N"`` of a live holder, or ``None`` when the lock is stale."""
+        try:
+            host, pid = self.path.read_text().split()
+            pid = int(pid)
+        except (OSError, ValueError):
+            return None  # unreadable or half written: treat as stale
+        if host != socket.gethostname():
+            return f"host {host}, pid {pid}"  # cannot check another machine: assume it is alive
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            pass  # exists, owned by someone else
+        return f"pid {pid}"
+
+    def __exit__(self, *exc) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def load_run_model(path: str | os.PathLike):
+    """Load a ``.keras`` model written by ``train`` (registers the package's losses and metrics).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: a folder, or a file that is not a loadable ``.keras`` model.
+    """
+    import keras
+
+    from . import losses, metrics  # noqa: F401  (registers the custom objects)
+
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory; name a .keras file in it (e.g. {path / 'best.keras'}).")
+    if not path.is_file():
+        raise FileNotFoundError(f"model file {path} does not exist.")
+    try:
+        return keras.saving.load_model(path, safe_mode=True)
+    except Exception as err:  # Keras raises several kinds for a damaged or foreign file
+        raise ValueError(f"{path} is not a loadable .keras model ({type(err).__name__}: {err}).") from err

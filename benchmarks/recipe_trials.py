@@ -38,16 +38,16 @@ def _xla(row: dict) -> str:
 def render(rows: list[dict]) -> str:
     """A Markdown table of the trials, best test mean IoU first."""
     lines = [
-        "| trial | train images | px | base | depth | batch | lr | epochs | loss | crop ≥ | jitter | XLA | train s | "
-        "test mIoU | test acc | IoU pet / bg / border |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|:---:|:---:|---:|---:|---:|---|",
+        "| trial | train images | px | base | depth | batch | lr | epochs | loss | crop ≥ | elastic | jitter | XLA "
+        "| train s | test mIoU | test acc | IoU pet / bg / border |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|:---:|:---:|---:|---:|---:|---|",
     ]
     for r in sorted(rows, key=lambda r: -r["test_miou"]):
         pc = r["per_class"]
         secs = f"{r['train_s']}" + ("" if r.get("clean", True) else "*")
         lines.append(
             f"| {r['tag']} | {r['train_images']} | {r['size']} | {r['base']} | {r['depth']} | {r['batch']} | "
-            f"{r['lr']:g} | {r['epochs']} | {r['loss']} | {r['min_scale']:g} | "
+            f"{r['lr']:g} | {r['epochs']} | {r['loss']} | {r['min_scale']:g} | {r.get('elastic', 0):g} | "
             f"{'yes' if r['jitter'] else 'no'} | {_xla(r)} | {secs} | "
             f"{r['test_miou']:.3f} | {r['test_acc']:.3f} | {pc['pet']:.3f} / {pc['background']:.3f} / "
             f"{pc['border']:.3f} |"
@@ -69,6 +69,7 @@ def main() -> None:
     p.add_argument("--jitter", type=int, choices=[0, 1], default=1)
     p.add_argument("--min-scale", type=float, default=0.75)
     p.add_argument("--xla", action="store_true")
+    p.add_argument("--elastic", type=float, default=0.0, help="AugmentConfig.elastic (the paper's: 0.017)")
     p.add_argument("--loss", default="ce_dice")
     p.add_argument("--tag", default="trial")
     p.add_argument("--render", action="store_true", help="only rewrite results/recipe_trials.md")
@@ -85,7 +86,7 @@ def run_trial(args: argparse.Namespace) -> None:
     if not args.source:
         raise SystemExit("name a folder with --source or UNET_TUTORIAL_OXFORD_DIR")
     ut.set_seed(0, deterministic=not args.xla)  # op determinism would turn XLA off
-    aug = ut.AugmentConfig(min_scale=args.min_scale, jitter=bool(args.jitter))
+    aug = ut.AugmentConfig(min_scale=args.min_scale, jitter=bool(args.jitter), elastic=args.elastic)
     train = ut.load_pets_directory(args.source, "train", args.size, args.batch, augment=aug)
     test = ut.load_pets_directory(args.source, "test", args.size, 16)
     steps = -(-len(ut.read_split_file(args.source, "train")) // args.batch)  # batches per epoch, nothing decoded
@@ -101,8 +102,8 @@ def run_trial(args: argparse.Namespace) -> None:
     row = {
         "tag": args.tag, "size": args.size, "base": args.base, "depth": args.depth, "batch": args.batch,
         "lr": args.lr, "epochs": args.epochs, "sched": args.sched, "jitter": args.jitter,
-        "min_scale": args.min_scale, "xla": int(args.xla), "xla_real": int(args.xla), "loss": args.loss,
-        "train_s": round(seconds),
+        "min_scale": args.min_scale, "elastic": args.elastic, "xla": int(args.xla), "xla_real": int(args.xla),
+        "loss": args.loss, "train_s": round(seconds),
         "test_miou": round(ev.mean_iou, 4), "test_acc": round(ev.pixel_accuracy, 4),
         "per_class": {k: round(v, 3) for k, v in ev.per_class_iou.items()}, "clean": True,
         "train_images": len(ut.read_split_file(args.source, "train")),

@@ -426,3 +426,35 @@ def test_class_weight_is_refused_for_pixel_targets_and_sample_weights_work():
     ds = ut.add_sample_weights(tf.data.Dataset.from_tensor_slices((x, y)).batch(2), [1.0, 2.0, 5.0])
     hist = model.fit(ds, epochs=1, verbose=0)
     assert np.isfinite(hist.history["loss"][0])
+
+
+def test_elastic_deformation_moves_image_and_mask_together():
+    mask = np.zeros((48, 48), np.int32)
+    mask[:, :8] = 1
+    mask[30:, 30:] = 2
+    image = tf.one_hot(mask, 3).numpy()  # channel c is 1 where the mask is c
+    seed = tf.constant([3, 4])
+    field = ut.elastic_field(seed, 48, sigma=0.06)
+    assert field.shape == (48, 48, 2) and 0.5 < float(tf.reduce_max(tf.abs(field))) < 20
+    np.testing.assert_array_equal(field, ut.elastic_field(seed, 48, sigma=0.06))  # same seed, same field
+    warped, warped_mask = ut.elastic_warp(tf.constant(image), tf.constant(mask), field)
+    assert set(np.unique(warped_mask)) <= {0, 1, 2}  # nearest neighbour: no new labels
+    assert not np.array_equal(warped_mask.numpy(), mask)  # it moved
+    agree = np.mean(np.argmax(warped.numpy(), -1) == warped_mask.numpy())
+    assert agree > 0.97, agree  # the same field moved both (bilinear blends only along edges)
+    still, still_mask = ut.elastic_warp(tf.constant(image), tf.constant(mask), tf.zeros((48, 48, 2)))
+    np.testing.assert_allclose(still, image)
+    np.testing.assert_array_equal(still_mask, mask)
+
+
+def test_augment_pair_applies_elastic_only_when_asked():
+    image = tf.random.stateless_uniform((32, 32, 3), [1, 2])
+    mask = tf.cast(tf.random.stateless_uniform((32, 32), [3, 4], maxval=3, dtype=tf.int32), tf.int32)
+    seed = tf.constant([5, 6])
+    plain = ut.augment_pair(image, mask, seed, ut.AugmentConfig(flip=False, min_scale=1.0))
+    np.testing.assert_allclose(plain[0], image, atol=1e-6)
+    bent = ut.augment_pair(image, mask, seed, ut.AugmentConfig(flip=False, min_scale=1.0, elastic=0.05))
+    assert not np.allclose(bent[0], image)
+    with pytest.raises(ValueError, match="elastic=0.5 must be in"):
+        ut.AugmentConfig(elastic=0.5)
+    assert ut.TrainConfig(elastic=ut.PAPER_ELASTIC).augment_config().elastic == pytest.approx(10 / 572)

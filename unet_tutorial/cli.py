@@ -77,7 +77,7 @@ _TRAIN_ARGS = {  # command-line option -> TrainConfig field
     "source": "source", "data_dir": "data_dir", "output": "output_dir", "seed": "seed", "xla": "jit_compile",
     "mixed_precision": "mixed_precision", "steps_per_epoch": "steps_per_epoch",
     "validation_steps": "validation_steps", "synthetic_examples": "num_examples", "min_scale": "min_scale",
-    "jitter": "jitter", "on_corrupt": "on_corrupt",
+    "elastic": "elastic", "jitter": "jitter", "on_corrupt": "on_corrupt",
 }  # fmt: skip
 
 
@@ -263,6 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-scale", type=float, default=None,
                    help=f"augmentation: smallest crop, as a share of the side (default {d.min_scale})")  # fmt: skip
     p.add_argument("--jitter", action="store_true", default=None, help="augmentation: colour jitter")
+    p.add_argument("--elastic", type=float, default=None,
+                   help=f"augmentation: the paper's elastic deformation, std as a share of the side "
+                        f"(the paper's is 0.017; default {d.elastic})")  # fmt: skip
     p.add_argument("--no-augment", action="store_true", help="train without augmentation")
     p.add_argument("--on-corrupt", choices=["raise", "skip"], default=None,
                    help="a folder's corrupt files: stop (raise, default) or leave them out (skip)")  # fmt: skip

@@ -117,6 +117,8 @@ class TrainConfig:
         augment: paired augmentation of the training split.
         min_scale: the augmentation's random crop keeps ``min_scale`` to 1 of the side.
         jitter: random brightness, contrast and saturation.
+        elastic: the paper's elastic deformation, as a share of the side
+            (``AugmentConfig.elastic``; ``PAPER_ELASTIC`` is the paper's; 0: off).
         on_corrupt: a folder's corrupt files: ``"raise"`` or ``"skip"``.
         snapshot_images: validation images whose predictions are kept per epoch.
         skip_connections: ``False`` trains the U-Net without its skips (the ablation).
@@ -150,6 +152,7 @@ class TrainConfig:
     augment: bool = True
     min_scale: float = 0.75
     jitter: bool = False
+    elastic: float = 0.0
     on_corrupt: str = "raise"
     snapshot_images: int = 4
     skip_connections: bool = True
@@ -223,12 +226,14 @@ class TrainConfig:
                 "jit_compile=True needs deterministic=False: with TensorFlow's op determinism on, Keras turns XLA "
                 "off without an error (on the command line, --xla does both)."
             )
-        self.augment_config()  # checks min_scale
+        AugmentConfig(min_scale=self.min_scale, jitter=self.jitter, elastic=self.elastic)  # checks them
         check_input_size(self.image_size, self.depth, "same")
 
     def augment_config(self) -> AugmentConfig | bool:
         """The training split's augmentation: an ``AugmentConfig``, or ``False``."""
-        return AugmentConfig(min_scale=self.min_scale, jitter=self.jitter) if self.augment else False
+        if not self.augment:
+            return False
+        return AugmentConfig(min_scale=self.min_scale, jitter=self.jitter, elastic=self.elastic)
 
 
 LR_SCHEDULES = ("constant", "cosine")

@@ -85,6 +85,36 @@ def test_predict_names_a_missing_or_non_image_file(trained, tmp_path, capsys):
     assert cli.main(["predict", str(tmp_path / "nomodel.keras"), str(text)]) == 2  # the image is checked first
 
 
+def test_predict_keeps_inputs_with_the_same_name_apart_and_says_when_it_replaces(trained, tmp_path, capsys):
+    from PIL import Image
+
+    for folder, size in (("a", (20, 30)), ("b", (24, 36))):
+        (tmp_path / folder).mkdir()
+        Image.fromarray(np.zeros((*size, 3), np.uint8)).save(tmp_path / folder / "cat.png")
+    out = tmp_path / "pred"
+    args = ["predict", str(trained / "best.keras"), str(tmp_path / "a" / "cat.png"), str(tmp_path / "b" / "cat.png"),
+            "--output", str(out)]  # fmt: skip
+    assert cli.main(args) == 0
+    assert np.asarray(Image.open(out / "cat_mask.png")).shape == (20, 30)
+    assert np.asarray(Image.open(out / "cat-2_mask.png")).shape == (24, 36)  # not written over the first
+    assert "also named cat" in capsys.readouterr().out
+    assert cli.main(args) == 0
+    assert "NOTE: replacing" in capsys.readouterr().out
+
+
+def test_predict_and_evaluate_explain_folders_and_unusable_models(trained, tmp_path, capsys):
+    assert cli.main(["predict", str(trained / "best.keras"), str(tmp_path)]) == 2
+    assert "is a directory" in capsys.readouterr().err
+    assert cli.main(["evaluate", str(trained), "--source", "synthetic"]) == 2
+    assert "is a directory" in capsys.readouterr().err
+    paper = ut.build_unet((188, 188, 3), num_classes=3, base_filters=2, depth=2, padding="valid", batch_norm=False)
+    with pytest.raises(ValueError, match="needs a same-padding model.*188x188 to"):
+        ut.evaluate(paper, ut.load_synthetic_pets("test", 188, 2, num_examples=2))
+    grey = ut.build_unet((32, 32, 1), num_classes=3, base_filters=4, depth=2)
+    with pytest.raises(ValueError, match="1-channel images"):
+        ut.predict_mask(grey, np.zeros((40, 40, 3), np.uint8))
+
+
 def test_evaluate_names_a_missing_model(tmp_path, capsys):
     assert cli.main(["evaluate", str(tmp_path / "none.keras"), "--source", "synthetic"]) == 1
     assert "none.keras does not exist" in capsys.readouterr().err

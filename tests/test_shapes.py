@@ -59,3 +59,29 @@ def test_check_input_size_message():
     assert ut.is_valid_input_size(0) is False
     with pytest.raises(ValueError, match="depth"):
         ut.valid_input_sizes(depth=0)
+
+
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_size_lists_are_computed_not_scanned_and_match_the_rule(padding):
+    for depth in range(1, 6):
+        brute = [s for s in range(1, 900) if ut.is_valid_input_size(s, depth, padding)]
+        assert ut.valid_input_sizes(depth, padding, max_size=899) == brute
+        assert ut.valid_input_sizes(depth, padding, min_size=301, max_size=899) == [s for s in brute if s >= 301]
+        for size in range(1, 820, 7):
+            below, above = [s for s in brute if s <= size], [s for s in brute if s >= size]
+            assert ut.nearest_valid_sizes(size, depth, padding) == sorted({*below[-1:], *above[:1]})
+    # any size answers at once: no scan over a billion candidates
+    near = ut.nearest_valid_sizes(10**9 + 1, depth=12, padding=padding)
+    assert len(near) == 2 and all(ut.is_valid_input_size(s, 12, padding) for s in near)
+    assert near[1] - near[0] == 2**12 and near[0] < 10**9 + 1 < near[1]
+
+
+def test_absurd_depths_and_ranges_are_refused_with_a_reason():
+    with pytest.raises(ValueError, match="depth=30 is more than 12"):
+        ut.nearest_valid_sizes(128, depth=30)
+    with pytest.raises(ValueError, match="depth=30 is more than 12"):
+        ut.TrainConfig(depth=30).validate()
+    with pytest.raises(ValueError, match="ask for a narrower range"):
+        ut.valid_input_sizes(depth=4, max_size=10**9)
+    huge = ut.valid_input_sizes(depth=4, min_size=10**9, max_size=10**9 + 40)
+    assert huge == [1_000_000_000 + 16 * k for k in (0, 1, 2)]

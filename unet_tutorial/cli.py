@@ -141,24 +141,45 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _output_stems(paths: list) -> list[str]:
+    """One output name per input: its stem, made unique (``cat``, ``cat-2``, ...) when stems repeat."""
+    seen: dict[str, int] = {}
+    stems = []
+    for path in paths:
+        stem = path.stem
+        seen[stem] = seen.get(stem, 0) + 1
+        stems.append(stem if seen[stem] == 1 else f"{stem}-{seen[stem]}")
+    return stems
+
+
 def _cmd_predict(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from PIL import Image
 
-    from .evaluation import load_image, predict_mask
+    from .evaluation import check_image, load_image, predict_mask
     from .figures import mask_to_rgb, overlay_mask
 
-    images = [(p, load_image(p)) for p in args.images]  # check every file before the model loads
+    paths = [Path(p) for p in args.images]
+    for path in paths:  # every file checked (not decoded) before the model loads
+        check_image(path)
     model = _load_model(args.model)
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
-    for path, image in images:
+    for path, stem in zip(paths, _output_stems(paths), strict=True):
+        if stem != path.stem:
+            print(f"NOTE: another input is also named {path.stem}; {path} is written as {stem}_*.png")
+        image = load_image(path)  # one image in memory at a time
         mask = predict_mask(model, image)
-        stem = Path(path).stem
-        Image.fromarray(mask.astype("uint8")).save(out / f"{stem}_mask.png")
-        Image.fromarray(mask_to_rgb(mask)).save(out / f"{stem}_mask_color.png")
-        Image.fromarray(overlay_mask(image, mask)).save(out / f"{stem}_overlay.png")
+        files = {
+            f"{stem}_mask.png": mask.astype("uint8"),
+            f"{stem}_mask_color.png": mask_to_rgb(mask),
+            f"{stem}_overlay.png": overlay_mask(image, mask),
+        }
+        for name, array in files.items():
+            if (out / name).exists():
+                print(f"NOTE: replacing {out / name}, written by an earlier run")
+            Image.fromarray(array).save(out / name)
         print(
             f"{path}: {out / (stem + '_mask.png')} (values 0 pet, 1 background, 2 border), "
             f"{out / (stem + '_overlay.png')}"

@@ -63,6 +63,7 @@ def evaluate(model: keras.Model, dataset: tf.data.Dataset, class_names: tuple[st
     Returns:
         An ``Evaluation``; ``print`` it for the table.
     """
+    _check_same_padding(model, "evaluate")
     metrics = segmentation_metrics(len(class_names), class_names)
     n = 0
     for batch in dataset:
@@ -83,23 +84,82 @@ def evaluate(model: keras.Model, dataset: tf.data.Dataset, class_names: tuple[st
     )
 
 
+def check_image(path: str | os.PathLike) -> tuple[int, int]:
+    """Check that ``path`` is an image Pillow can open, without decoding it; return its ``(width, height)``.
+
+    Raises:
+        FileNotFoundError: the path does not exist.
+        ValueError: a folder, not an image, or too large to open safely (each named).
+    """
+    with _open_image(path) as im:
+        return im.size
+
+
 def load_image(path: str | os.PathLike) -> np.ndarray:
-    """Read an image file as ``uint8 (H, W, 3)`` RGB.
+    """Read an image file as ``uint8 (H, W, 3)`` RGB, upright as a viewer shows it.
+
+    * The EXIF orientation of phone photos is applied, so a predicted mask
+      lies on the photo as it is displayed.
+    * 16-bit images (e.g. PNGs with values up to 65535) are scaled to
+      ``[0, 255]``, not clipped.
+    * Images over Pillow's decompression-bomb limit are refused with a
+      message, not decoded.
 
     Raises:
         FileNotFoundError: the path does not exist (named in the message).
-        ValueError: the file is not an image that Pillow can read (named).
+        ValueError: a folder, a file that is not an image Pillow can read, or
+            an image too large to open safely (named).
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import ImageOps
 
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"image file {path} does not exist.")
-    try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"))
-    except (UnidentifiedImageError, OSError, SyntaxError) as err:
-        raise ValueError(f"{path} is not a readable image ({err}).") from None
+    with _open_image(path) as im:
+        try:
+            im = ImageOps.exif_transpose(im)
+            return _rgb8(im)
+        except (OSError, SyntaxError) as err:  # decoding fails only now for a truncated file
+            raise ValueError(f"{path} is not a readable image ({err}).") from err
+
+
+def _rgb8(im) -> np.ndarray:
+    """``uint8 (H, W, 3)`` from a Pillow image of any mode, 16-bit grey scaled rather than clipped."""
+    if im.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        grey = np.asarray(im).astype(np.float64)
+        top = 65535.0 if im.mode.startswith("I;16") or grey.max() > 255 else 255.0
+        grey = np.clip(np.round(grey * 255.0 / top), 0, 255).astype(np.uint8)
+        return np.repeat(grey[..., None], 3, axis=-1)
+    return np.asarray(im.convert("RGB"))
+
+
+class _open_image:
+    """``with _open_image(path) as im``: Pillow's ``Image.open`` with the package's error messages."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+
+    def __enter__(self):
+        import warnings
+
+        from PIL import Image, UnidentifiedImageError
+
+        if self.path.is_dir():
+            raise ValueError(f"{self.path} is a directory; name an image file (JPEG, PNG, ...).")
+        if not self.path.is_file():
+            raise FileNotFoundError(f"image file {self.path} does not exist.")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                self.image = Image.open(self.path)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+            raise ValueError(
+                f"{self.path} is too large to open safely ({err}). Downscale it first, e.g. to 2,000 px on its "
+                "longest side."
+            ) from None
+        except (UnidentifiedImageError, OSError, SyntaxError) as err:
+            raise ValueError(f"{self.path} is not a readable image ({err}).") from None
+        return self.image
+
+    def __exit__(self, *exc) -> None:
+        self.image.close()
 
 
 def predict_mask(model: keras.Model, image: np.ndarray) -> np.ndarray:
@@ -120,6 +180,10 @@ def predict_mask(model: keras.Model, image: np.ndarray) -> np.ndarray:
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[-1] != 3:
         raise ValueError(f"image must be (H, W, 3) RGB; got shape {image.shape}.")
+    if model.input_shape[-1] != 3:
+        raise ValueError(
+            f"this model takes {model.input_shape[-1]}-channel images, not RGB; predict_mask feeds RGB images."
+        )
     if image.dtype != np.uint8 and (image.min() < 0 or image.max() > 1):
         raise ValueError("a float image must be in [0, 1]; pass uint8 for [0, 255].")
     size = model.input_shape[1] or 128
@@ -169,8 +233,19 @@ def boundary_accuracy(true: np.ndarray, pred: np.ndarray, width: int = 2) -> flo
     return float((true[band] == pred[band]).mean())
 
 
+def _check_same_padding(model: keras.Model, what: str) -> None:
+    inp, out = tuple(model.input_shape[1:3]), tuple(model.output_shape[1:3])
+    if None not in inp and inp != out:
+        raise ValueError(
+            f"{what} needs a same-padding model (output size = input size); this one maps {inp[0]}x{inp[1]} to "
+            f"{out[0]}x{out[1]} (the paper's unpadded convolutions), so its masks cannot be scored against "
+            "full-size labels. Train it with padding='same'."
+        )
+
+
 def predict_dataset(model: keras.Model, dataset: tf.data.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All ``(images, true masks, predicted masks)`` of a dataset, as NumPy arrays."""
+    _check_same_padding(model, "predict_dataset")
     xs, ys, ps = [], [], []
     for batch in dataset:
         x, y = batch[0], batch[1]

@@ -28,11 +28,40 @@ def _check_padding(padding: str) -> None:
         )
 
 
+MAX_DEPTH = 12
+"""The deepest U-Net the helpers accept: 12 poolings already need inputs of at least 4,096 px."""
+
+MAX_LISTED = 100_000
+"""``valid_input_sizes`` refuses to list more sizes than this (ask for a narrower range)."""
+
+
 def _check_depth(depth: int) -> None:
     if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
         raise ValueError(
             f"depth={depth!r} must be a positive integer (the number of pooling steps); the paper uses depth=4."
         )
+    if depth > MAX_DEPTH:
+        raise ValueError(
+            f"depth={depth} is more than {MAX_DEPTH}: its input would need at least 2**{depth} = {2**depth:,} px "
+            "per side. The paper uses depth=4; 5 or 6 is already deep for 128-512 px images."
+        )
+
+
+def _progression(depth: int, padding: str) -> tuple[int, int]:
+    """``(first, step)``: the valid sizes are exactly ``first, first + step, first + 2 * step, ...``.
+
+    Every pooled map must be even, so going back up from a bottleneck input
+    ``b`` the sizes are ``2 * s + trim`` per level: the input is
+    ``2**depth * b + trim * (2**depth - 1)`` (trim 4 for valid padding, 0 for
+    same). Larger ``b`` only makes every map larger, so the first ``b`` that
+    works starts an arithmetic progression with step ``2**depth``.
+    """
+    step, trim = 2**depth, (4 if padding == "valid" else 0)
+    for b in range(1, 16):
+        first = step * b + trim * (step - 1)
+        if _trace(first, depth, padding) is not None:
+            return first, step
+    raise AssertionError("unreachable: a bottleneck of 15 px always works")  # pragma: no cover
 
 
 @dataclass(frozen=True)
@@ -107,22 +136,32 @@ def valid_input_sizes(depth: int = 4, padding: str = "same", *, min_size: int = 
     """
     _check_depth(depth)
     _check_padding(padding)
-    return [s for s in range(max(1, min_size), max_size + 1) if is_valid_input_size(s, depth, padding)]
+    first, step = _progression(depth, padding)
+    start = first if min_size <= first else first + -(-(min_size - first) // step) * step
+    if max_size < start:
+        return []
+    count = (max_size - start) // step + 1
+    if count > MAX_LISTED:
+        raise ValueError(
+            f"{count:,} valid sizes lie in [{min_size}, {max_size}]; ask for a narrower range "
+            f"(at most {MAX_LISTED:,}): they are {start}, {start + step}, ... in steps of {step}."
+        )
+    return list(range(start, max_size + 1, step))
 
 
 def nearest_valid_sizes(size: int, depth: int = 4, padding: str = "same") -> list[int]:
     """The valid side lengths closest to ``size``: the one below and the one above.
 
-    Used to turn "this size does not work" into "try 128 or 144".
+    Used to turn "this size does not work" into "try 128 or 144". Computed from
+    the progression of valid sizes, so it answers at once for any size.
     """
     _check_depth(depth)
     _check_padding(padding)
-    below = next((s for s in range(size, 0, -1) if is_valid_input_size(s, depth, padding)), None)
-    above = next(
-        (s for s in range(max(size, 1), size + 2 ** (depth + 3) + 200) if is_valid_input_size(s, depth, padding)),
-        None,
-    )
-    return sorted({s for s in (below, above) if s is not None})
+    first, step = _progression(depth, padding)
+    if size <= first:
+        return [first]
+    below = first + (size - first) // step * step
+    return [below] if below == size else [below, below + step]
 
 
 def check_input_size(size: int, depth: int = 4, padding: str = "same") -> None:

@@ -22,6 +22,16 @@ def test_bad_value_gives_one_line_error_and_exit_2(capsys):
     assert len(err) == 1 and "96 and 112" in err[0]
 
 
+def test_debug_shows_the_traceback_instead_of_one_line(capsys, monkeypatch):
+    assert cli.main(["sizes", "--size", "100", "--depth", "30"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+    with pytest.raises(ValueError, match="depth=30 is more than 12"):
+        cli.main(["--debug", "sizes", "--size", "100", "--depth", "30"])
+    monkeypatch.setenv(cli.DEBUG_ENV, "1")
+    with pytest.raises(ValueError, match="depth=30"):
+        cli.main(["sizes", "--size", "100", "--depth", "30"])
+
+
 def test_argparse_errors_exit_2():
     with pytest.raises(SystemExit) as exc:
         cli.main(["summary", "--padding", "full"])

@@ -303,7 +303,11 @@ def test_wrong_checksum_fails_and_leaves_nothing(tmp_path):
         )
 
 
-@pytest.mark.parametrize("evil", ["../escape.txt", "/abs/escape.txt", "annotations/../../escape.txt"])
+@pytest.mark.parametrize(
+    "evil",
+    ["../escape.txt", "/abs/escape.txt", "annotations/../../escape.txt", "annotations\\..\\..\\escape.txt",
+     "\\abs\\escape.txt", "C:/escape.txt"],
+)  # fmt: skip
 def test_malicious_member_is_refused_and_nothing_is_extracted(tmp_path, evil):
     archive = tmp_path / "evil.tar.gz"
     _tar_gz(archive, {"annotations/ok.txt": b"fine", evil: b"gotcha"})
@@ -312,6 +316,21 @@ def test_malicious_member_is_refused_and_nothing_is_extracted(tmp_path, evil):
         ut.safe_extract(archive, dest)
     assert not dest.exists() or list(dest.rglob("*")) == []
     assert not (tmp_path / "escape.txt").exists()
+
+
+def test_members_named_dot_or_empty_are_the_folder_itself(tmp_path):
+    archive = tmp_path / "dots.tar"
+    with tarfile.open(archive, "w") as tar:
+        for name in (".", "./"):
+            info = tarfile.TarInfo(name)
+            info.type = tarfile.DIRTYPE
+            tar.addfile(info)
+        data = b"fine"
+        info = tarfile.TarInfo("./annotations/ok.txt")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    assert ut.safe_extract(archive, tmp_path / "out") == ["./annotations/ok.txt"]
+    assert (tmp_path / "out" / "annotations" / "ok.txt").read_bytes() == b"fine"
 
 
 def test_symlink_member_is_refused(tmp_path):

@@ -26,6 +26,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
+from .checks import is_whole
 from .figures import add_credit, mask_to_rgb
 from .model import feature_maps, level_names, unet_depth
 
@@ -479,7 +480,7 @@ def training_frames(
     """
     if not predictions:
         raise ValueError("no prediction snapshots; train with snapshot_images > 0 first.")
-    if isinstance(max_frames, bool) or not isinstance(max_frames, int) or max_frames < 2:
+    if not is_whole(max_frames, 2):
         raise ValueError(f"max_frames={max_frames!r} must be an integer of at least 2.")
     total = len(predictions)
     epochs = sorted(set(np.linspace(0, total - 1, min(total, max_frames)).round().astype(int).tolist()))

@@ -64,6 +64,10 @@ def _cmd_sizes(args: argparse.Namespace) -> int:
     return 0
 
 
+DEBUG_ENV = "UNET_TUTORIAL_DEBUG"
+"""Set it (to anything but 0) for full tracebacks instead of one-line errors, like ``--debug``."""
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -245,6 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="unet-tutorial", description="Companion tool of the U-Net tutorial book.")
     parser.add_argument("--version", action="version", version=f"unet-tutorial {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help=f"show the full traceback of an error (also: {DEBUG_ENV}=1)")  # fmt: skip
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("summary", help="print the layer-by-layer summary of a U-Net")
@@ -337,16 +343,23 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
+    debug = args.debug or os.environ.get(DEBUG_ENV, "") not in ("", "0")
     try:
         return args.func(args)
     except KeyboardInterrupt:
+        if debug:
+            raise
         resume = "; run the same command to resume" if args.command == "train" else ""
         print(f"unet-tutorial {args.command}: interrupted{resume}", file=sys.stderr)
         return 130
     except ValueError as err:  # a bad argument value: argparse's exit code
+        if debug:
+            raise
         print(f"unet-tutorial {args.command}: error: {err}", file=sys.stderr)
         return 2
     except (FileNotFoundError, OSError, RuntimeError) as err:
+        if debug:
+            raise
         print(f"unet-tutorial {args.command}: error: {err}", file=sys.stderr)
         return 1
 

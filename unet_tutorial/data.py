@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from .checks import is_whole
 from .sources import (
     HOW_TO_GET_OXFORD,
     OXFORD_TFDS_NAME,
@@ -291,9 +292,9 @@ def _check_split(split: str) -> None:
 
 def _check_common(split: str, image_size: int, batch_size: int) -> None:
     _check_split(split)
-    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 16:
+    if not is_whole(image_size, 16):
         raise ValueError(f"image_size={image_size!r} must be an integer of at least 16 (e.g. 128).")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+    if not is_whole(batch_size, 1):
         raise ValueError(f"batch_size={batch_size!r} must be a positive integer.")
 
 

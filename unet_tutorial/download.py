@@ -13,7 +13,7 @@ import shutil
 import sys
 import tarfile
 import urllib.request
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 OXFORD_BASE_URL = "https://thor.robots.ox.ac.uk/~vgg/data/pets/"
 """The official server (the one TensorFlow Datasets 4.9.x downloads from)."""
@@ -97,16 +97,22 @@ def safe_extract(archive: str | os.PathLike, dest: str | os.PathLike) -> list[st
     """
     dest = Path(dest)
     with tarfile.open(archive, "r:*") as tar:
-        members = tar.getmembers()
+        members, kept = tar.getmembers(), []
         for m in members:
-            p = PurePosixPath(m.name)
-            if p.is_absolute() or m.name.startswith(("/", "\\")) or ".." in p.parts or ":" in p.parts[0]:
+            # both separators: a "..\\" in a name escapes the folder on Windows
+            parts = [x for x in m.name.replace("\\", "/").split("/") if x not in ("", ".")]
+            if m.name.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
                 raise ValueError(f"refusing to extract {archive}: member {m.name!r} points outside the folder.")
             if not (m.isfile() or m.isdir()):
                 raise ValueError(f"refusing to extract {archive}: member {m.name!r} is a link or special file.")
+            if not parts:
+                if m.isfile():
+                    raise ValueError(f"refusing to extract {archive}: a file member has no name ({m.name!r}).")
+                continue  # "." or "": the folder itself
+            kept.append((m, parts))
         dest.mkdir(parents=True, exist_ok=True)
-        for m in members:
-            target = dest / m.name
+        for m, parts in kept:
+            target = dest.joinpath(*parts)
             if m.isdir():
                 target.mkdir(parents=True, exist_ok=True)
                 continue
@@ -116,7 +122,7 @@ def safe_extract(archive: str | os.PathLike, dest: str | os.PathLike) -> list[st
                 continue
             with src, open(target, "wb") as out:
                 shutil.copyfileobj(src, out)
-    return [m.name for m in members]
+    return [m.name for m, _ in kept]
 
 
 def download_oxford_pets(

@@ -18,13 +18,14 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from .checks import is_whole
 from .shapes import _check_depth, _check_padding, check_input_size
 
 HEADS = ("logits", "softmax", "sigmoid")
 
 
 def _check_filters(filters: int, what: str = "filters") -> None:
-    if isinstance(filters, bool) or not isinstance(filters, int) or filters < 1:
+    if not is_whole(filters, 1):
         raise ValueError(f"{what}={filters!r} must be a positive integer (e.g. 64, as in the paper).")
 
 
@@ -169,7 +170,7 @@ def _check_input_shape(input_shape: tuple, depth: int, padding: str) -> tuple:
     if not isinstance(input_shape, (tuple, list)) or len(input_shape) != 3:
         raise ValueError(f"input_shape={input_shape!r} must be (height, width, channels), e.g. (128, 128, 3).")
     h, w, c = input_shape
-    if isinstance(c, bool) or not isinstance(c, int) or c < 1:
+    if not is_whole(c, 1):
         raise ValueError(f"input_shape channels={c!r} must be a positive integer (3 for RGB).")
     for side in (h, w):
         if side is None and padding == "same":
@@ -237,7 +238,7 @@ def build_unet(
     _check_depth(depth)
     _check_padding(padding)
     _check_filters(base_filters, "base_filters")
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+    if not is_whole(num_classes, 1):
         raise ValueError(f"num_classes={num_classes!r} must be a positive integer (3 for pet/background/border).")
     if head not in HEADS:
         raise ValueError(f"head={head!r} is not supported; use one of {', '.join(map(repr, HEADS))}.")

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .checks import is_whole
+
 PADDINGS = ("same", "valid")
 
 
@@ -36,7 +38,7 @@ MAX_LISTED = 100_000
 
 
 def _check_depth(depth: int) -> None:
-    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
+    if not is_whole(depth, 1):
         raise ValueError(
             f"depth={depth!r} must be a positive integer (the number of pooling steps); the paper uses depth=4."
         )
@@ -120,7 +122,7 @@ def is_valid_input_size(size: int, depth: int = 4, padding: str = "same") -> boo
     """
     _check_depth(depth)
     _check_padding(padding)
-    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+    if not is_whole(size, 1):
         return False
     return _trace(size, depth, padding) is not None
 

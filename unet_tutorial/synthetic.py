@@ -20,6 +20,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
+from .checks import is_whole
+
 # Colours shared by pets and backgrounds (RGB in [0, 1]).
 PALETTE = np.array(
     [
@@ -212,9 +214,9 @@ def make_synthetic_pets(n: int, image_size: int = 128, seed: int = 0) -> tuple[n
         ``int32 (n, S, S)`` with ``0 = pet, 1 = background, 2 = border``
         (the same format as ``load_oxford_pets``).
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+    if not is_whole(n, 1, numpy_ok=True):
         raise ValueError(f"n={n!r} must be a positive number of examples.")
-    if isinstance(image_size, bool) or not isinstance(image_size, (int, np.integer)) or image_size < 32:
+    if not is_whole(image_size, 32, numpy_ok=True):
         raise ValueError(f"image_size={image_size!r} must be an integer of at least 32 pixels.")
     rng = np.random.default_rng(seed)
     images = np.empty((n, image_size, image_size, 3), np.float32)

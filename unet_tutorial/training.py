@@ -30,6 +30,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from .checks import is_whole
 from .data import NUM_CLASSES, AugmentConfig, DataInfo, load_dataset
 from .evaluation import Evaluation, evaluate
 from .losses import LOSSES, get_loss
@@ -50,7 +51,7 @@ def set_seed(seed: int, deterministic: bool = True) -> None:
     determinism is on. ``deterministic=False`` turns it off again, so that
     ``jit_compile=True`` really compiles; runs then agree only closely.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int):
+    if not is_whole(seed, None):
         raise ValueError(f"seed={seed!r} must be an integer.")
     os.environ["PYTHONHASHSEED"] = str(seed)
     random.seed(seed)
@@ -198,11 +199,11 @@ class TrainConfig:
         """Raise ``ValueError`` for a setting that cannot work, naming it."""
         for name in ("base_filters", "depth", "epochs", "batch_size", "snapshot_images"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < (0 if name == "snapshot_images" else 1):
+            if not is_whole(v, 0 if name == "snapshot_images" else 1):
                 raise ValueError(f"{name}={v!r} must be a positive integer.")
         for name in ("steps_per_epoch", "validation_steps"):
             v = getattr(self, name)
-            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+            if v is not None and not is_whole(v, 1):
                 raise ValueError(f"{name}={v!r} must be a positive integer or None.")
         if not (isinstance(self.learning_rate, (int, float)) and 0 < self.learning_rate < 1):
             raise ValueError(f"learning_rate={self.learning_rate!r} must be in (0, 1), e.g. 1e-3.")
@@ -215,7 +216,7 @@ class TrainConfig:
         if self.on_corrupt not in ("raise", "skip"):
             raise ValueError(f"on_corrupt={self.on_corrupt!r} must be 'raise' or 'skip'.")
         if self.num_examples is not None and (
-            len(self.num_examples) != 3 or any(isinstance(n, bool) or not isinstance(n, int) or n < 1
+            len(self.num_examples) != 3 or any(not is_whole(n, 1)
                                                for n in self.num_examples)
         ):  # fmt: skip
             raise ValueError(

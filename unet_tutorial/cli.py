@@ -81,7 +81,7 @@ _TRAIN_ARGS = {  # command-line option -> TrainConfig field
     "source": "source", "data_dir": "data_dir", "output": "output_dir", "seed": "seed", "xla": "jit_compile",
     "mixed_precision": "mixed_precision", "steps_per_epoch": "steps_per_epoch",
     "validation_steps": "validation_steps", "synthetic_examples": "num_examples", "min_scale": "min_scale",
-    "elastic": "elastic", "jitter": "jitter", "on_corrupt": "on_corrupt",
+    "elastic": "elastic", "jitter": "jitter", "dropout": "dropout", "on_corrupt": "on_corrupt",
 }  # fmt: skip
 
 
@@ -300,6 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--synthetic-examples", type=_positive, nargs=3, default=None, metavar=("TRAIN", "VALIDATION", "TEST"),
         help="sizes of the synthetic splits",
     )  # fmt: skip
+    p.add_argument("--dropout", type=float, default=None,
+                   help=f"the paper's drop-out rate at the end of the contracting path (default {d.dropout})")
     p.add_argument("--xla", action="store_true", default=None,
                    help="XLA-compile the train step (turns op determinism off: runs agree closely, not exactly)")
     p.add_argument("--overwrite", action="store_true",

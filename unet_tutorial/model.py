@@ -191,6 +191,7 @@ def build_unet(
     head: str = "logits",
     skip_connections: bool = True,
     batch_norm: bool = True,
+    dropout: float = 0.0,
     name: str = "unet",
 ) -> keras.Model:
     """Build a U-Net (Ronneberger et al., 2015) as a Keras functional model.
@@ -223,6 +224,10 @@ def build_unet(
         skip_connections: ``False`` builds the same network without the
             copy/concatenate links (for the ablation).
         batch_norm: batch normalization after every 3x3 convolution.
+        dropout: the paper's drop-out at the end of the contracting path: a
+            ``Dropout`` layer (``"bottleneck_dropout"``) with this rate on the
+            bottleneck's output, active in training only. 0 (the default)
+            leaves it out; the paper's rate was 0.5.
         name: the model's name.
 
     Returns:
@@ -232,8 +237,8 @@ def build_unet(
     Raises:
         ValueError: for an input size the network cannot take (the message
             names the nearest valid sizes), a non-positive filter count or
-            depth, ``num_classes < 1``, an unknown padding or head, or a
-            softmax head with a single class.
+            depth, ``num_classes < 1``, an unknown padding or head, a
+            softmax head with a single class, or a dropout rate outside [0, 1).
     """
     _check_depth(depth)
     _check_padding(padding)
@@ -247,6 +252,8 @@ def build_unet(
             "head='softmax' with num_classes=1 always outputs 1.0; use head='sigmoid' for a "
             "single foreground class, or num_classes >= 2."
         )
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+        raise ValueError(f"dropout={dropout!r} must be a rate in [0, 1); the paper used 0.5, 0 turns it off.")
     input_shape = _check_input_shape(input_shape, depth, padding)
 
     inputs = keras.Input(shape=input_shape, name="image")
@@ -256,6 +263,8 @@ def build_unet(
         skip, x = encoder_block(x, base_filters * 2 ** (k - 1), padding=padding, batch_norm=batch_norm, name=f"enc{k}")
         skips.append(skip)
     x = conv_block(x, base_filters * 2**depth, padding=padding, batch_norm=batch_norm, name="bottleneck")
+    if dropout:
+        x = layers.Dropout(dropout, name="bottleneck_dropout")(x)
     for k in range(depth, 0, -1):
         x = decoder_block(
             x,

@@ -123,6 +123,8 @@ class TrainConfig:
         on_corrupt: a folder's corrupt files: ``"raise"`` or ``"skip"``.
         snapshot_images: validation images whose predictions are kept per epoch.
         skip_connections: ``False`` trains the U-Net without its skips (the ablation).
+        dropout: the paper's drop-out at the end of the contracting path
+            (``build_unet(dropout=...)``); 0: none.
         evaluate_test: score a checkpoint on the test split once, after training.
         test_checkpoint: which one: ``"best"`` (best validation mean IoU),
             ``"final"``, or ``"auto"``: the final model when the learning rate
@@ -157,6 +159,7 @@ class TrainConfig:
     on_corrupt: str = "raise"
     snapshot_images: int = 4
     skip_connections: bool = True
+    dropout: float = 0.0
     evaluate_test: bool = True
     test_checkpoint: str = "auto"
 
@@ -222,6 +225,8 @@ class TrainConfig:
             raise ValueError(
                 f"num_examples={self.num_examples!r} must be three positive integers (train, validation, test)."
             )
+        if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout={self.dropout!r} must be a rate in [0, 1); the paper used 0.5, 0 turns it off.")
         if self.jit_compile and self.deterministic:
             raise ValueError(
                 "jit_compile=True needs deterministic=False: with TensorFlow's op determinism on, Keras turns XLA "
@@ -559,6 +564,7 @@ def _train_locked(config: TrainConfig, data, strategy, out: Path, callbacks, ver
                 config.base_filters,
                 config.depth,
                 skip_connections=config.skip_connections,
+                dropout=config.dropout,
             )
             steps = config.steps_per_epoch or -(-info.num_examples // config.batch_size)
             lr = learning_rate_schedule(config.learning_rate, config.lr_schedule, steps, config.epochs)

@@ -41,6 +41,8 @@ def finished(tmp_path_factory) -> Path:
 def test_run_state_tells_the_kinds_of_folder_apart(tmp_path, finished):
     assert ut.run_state(tmp_path / "missing") == "empty"
     assert ut.run_state(tmp_path) == "empty"
+    (tmp_path / ".DS_Store").write_text("")  # hidden files are nobody's work
+    assert ut.run_state(tmp_path) == "empty"
     assert ut.run_state(finished) == "finished"
     (tmp_path / "notes.txt").write_text("mine")
     assert ut.run_state(tmp_path) == "foreign"

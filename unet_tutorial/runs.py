@@ -13,7 +13,8 @@ One training run owns one folder::
 
 Rules that keep a run from being lost or mixed with another:
 
-* a folder that holds other files than these is **foreign** and refused;
+* a folder that holds other files than these (hidden files aside) is
+  **foreign** and refused;
 * a **finished** run is never changed, unless ``overwrite`` is asked for;
 * an **unfinished** run resumes only with the same settings;
 * one training at a time writes to a folder (``run.lock``).
@@ -56,7 +57,8 @@ def run_state(folder: str | os.PathLike) -> str:
         return "empty"
     if not folder.is_dir():
         return "foreign"
-    names = {p.name for p in folder.iterdir()} - {RUN_FILES["lock"]}
+    # the lock alone is no run; hidden files (.DS_Store, .ipynb_checkpoints) are nobody's work
+    names = {p.name for p in folder.iterdir() if not p.name.startswith(".")} - {RUN_FILES["lock"]}
     if not names:
         return "empty"
     if names - set(RUN_FILES.values()) or "config.json" not in names:
@@ -103,7 +105,9 @@ def prepare_run_folder(folder: str | os.PathLike, settings: dict, *, overwrite: 
     if state == "foreign":
         if not folder.is_dir():
             raise RunFolderError(f"{folder} is a file, not a folder; name a new folder for the run.")
-        others = sorted(p.name for p in folder.iterdir() if p.name not in RUN_FILES.values())
+        others = sorted(
+            p.name for p in folder.iterdir() if p.name not in RUN_FILES.values() and not p.name.startswith(".")
+        )
         if not others and not (folder / RUN_FILES["config"]).is_file():
             others = ["no config.json"]
         what = (

@@ -389,8 +389,6 @@ class TrainResult:
     extra: dict = field(default_factory=dict)
 
 
-
-
 class EpochLog(keras.callbacks.Callback):
     """Print one short line per finished epoch: time, loss and the validation scores that matter.
 

@@ -1,6 +1,7 @@
 """The console script, run in-process through its main()."""
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -194,3 +195,20 @@ def test_cli_defaults_come_from_train_config():
     assert cli._train_config(args) == defaults
     args = cli.build_parser().parse_args(["train", "--preset", "cpu", "--epochs", "2"])
     assert cli._train_config(args) == ut.TrainConfig.preset("cpu", epochs=2)
+
+
+def test_help_needs_no_tensorflow_and_commands_start_quietly(tmp_path):
+    import subprocess
+    import sys
+
+    probe = "import sys; from unet_tutorial import cli; cli.build_parser(); print('tensorflow' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"  # --help and the defaults come from TensorFlow-free modules
+    exe = Path(sys.executable).parent / "unet-tutorial"
+    if not exe.exists():
+        pytest.skip("the console script is not installed in this environment")
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    proc = subprocess.run([str(exe), "info"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0 and "unet-tutorial" in proc.stdout
+    for noise in ("oneDNN", "cuInit", "absl::InitializeLog", "cpu_feature_guard"):
+        assert noise not in proc.stderr, proc.stderr[-2000:]

@@ -232,3 +232,19 @@ def test_is_whole_refuses_bools_floats_and_small_values():
     assert not is_whole(np.int64(4)) and is_whole(np.int64(4), numpy_ok=True)
     with pytest.raises(ValueError, match="epochs=True must be a positive integer"):
         ut.TrainConfig(epochs=True).validate()
+
+
+def test_the_package_loads_lazily_and_every_public_name_resolves():
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, unet_tutorial as ut; ut.TrainConfig.preset('cpu').validate(); "
+        "print('tensorflow' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout == "False\n"
+    for name in ut.__all__:
+        assert getattr(ut, name) is not None, name
+    assert ut.training.train is ut.train  # submodules resolve too
+    with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
+        ut.no_such_name  # noqa: B018

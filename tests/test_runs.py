@@ -192,3 +192,41 @@ def test_load_run_model_says_what_is_wrong(tmp_path):
     bad.write_bytes(b"not a zip")
     with pytest.raises(ValueError, match="not a loadable .keras model"):
         ut.load_run_model(bad)
+
+
+class _StopAt(keras.callbacks.Callback):
+    """Interrupt training as epoch ``n`` begins, as a kill would (the backup of epoch n-1 stays)."""
+
+    def __init__(self, n: int):
+        super().__init__()
+        self.n = n
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.n:
+            raise KeyboardInterrupt
+
+
+def test_a_damaged_backup_falls_back_to_the_epoch_before_it(tmp_path, capsys):
+    out = tmp_path / "run"
+    cfg = _config(out, epochs=3, snapshot_images=0)
+    with pytest.raises(KeyboardInterrupt):
+        ut.train(cfg, verbose=0, callbacks=[_StopAt(2)])
+    weights = out / "backup" / "latest.weights.h5"
+    weights.write_bytes(weights.read_bytes()[:100])  # cut short by a kill while it was written
+    result = ut.train(cfg, verbose=0)
+    assert "latest backup was damaged" in capsys.readouterr().out
+    assert result.epochs_run == [1, 2]  # resumed from epoch 1's copy, not from scratch
+    assert [r["epoch"] for r in ut.read_history(out / "history.csv")] == ["0", "1", "2"]
+
+
+def test_a_backup_with_no_readable_copy_starts_again_and_says_so(tmp_path, capsys):
+    out = tmp_path / "run"
+    cfg = _config(out, epochs=2, snapshot_images=0)
+    with pytest.raises(KeyboardInterrupt):
+        ut.train(cfg, verbose=0, callbacks=[_StopAt(1)])
+    for extra in (out / "backup").glob("*.bkp"):
+        extra.unlink()
+    (out / "backup" / "training_metadata.json").write_text("")  # empty: killed mid-write
+    result = ut.train(cfg, verbose=0)
+    assert "starting again at epoch 0" in capsys.readouterr().out
+    assert result.epochs_run == [0, 1] and ut.run_state(out) == "finished"

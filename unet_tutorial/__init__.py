@@ -13,245 +13,82 @@ and shows its source, so what you read is what runs.
   paper's ``unet_weight_map``) and metrics; ``evaluate`` and ``predict_mask``.
 * Pictures: ``animate_encoder``, ``animate_decoder``, ``animate_feature_maps``,
   ``animate_training`` (GIFs) and the static figures.
+
+The names load lazily (PEP 562): ``import unet_tutorial`` is instant, and
+TensorFlow is imported only when a name that needs it is first used, so the
+console script answers ``--help`` at once.
 """
 
-from .animation import (
-    animate_decoder,
-    animate_encoder,
-    animate_feature_maps,
-    animate_training,
-    decoder_steps,
-    encoder_steps,
-    load_example_image,
-    write_gif,
-)
-from .book import (
-    RUNS_ENV,
-    BookProfile,
-    SourceCode,
-    book_profile,
-    runs_dir,
-    say,
-    settings_digest,
-    show_source,
-    source_of,
-)
-from .data import (
-    CLASS_NAMES,
-    NUM_CLASSES,
-    PAPER_ELASTIC,
-    SPLITS,
-    AugmentConfig,
-    DataInfo,
-    add_sample_weights,
-    augment_pair,
-    augmentation_params,
-    class_frequencies,
-    class_weights_from_frequencies,
-    describe_source,
-    elastic_field,
-    elastic_warp,
-    load_dataset,
-    load_oxford_pets,
-    load_pets_directory,
-    load_synthetic_pets,
-    preprocess_pair,
-    read_split_file,
-    resize_image,
-    resize_mask,
-    trimap_to_labels,
-)
-from .download import ChecksumError, download_oxford_pets, safe_extract
-from .evaluation import (
-    Evaluation,
-    boundary_accuracy,
-    boundary_band,
-    check_image,
-    evaluate,
-    load_image,
-    per_image_mean_iou,
-    predict_dataset,
-    predict_mask,
-)
-from .figures import (
-    ATTRIBUTION,
-    CLASS_COLORS,
-    add_credit,
-    data_credit,
-    mask_to_rgb,
-    overlay_mask,
-    plot_learning_curves,
-    plot_samples,
-)
-from .flops import conv2d_flops, conv2d_transpose_flops, layer_flops, model_flops
-from .losses import CEDiceLoss, DiceLoss, add_unet_weight_maps, cross_entropy_loss, get_loss, unet_weight_map
-from .metrics import MeanDice, segmentation_metrics
-from .model import (
-    build_unet,
-    center_crop_amounts,
-    conv_block,
-    decoder_block,
-    encoder_block,
-    feature_maps,
-    feature_model,
-    layer_level,
-    level_names,
-    parameters_by_level,
-    unet_depth,
-)
-from .runs import RUN_FILES, RunFolderError, RunLock, load_run_model, run_state
-from .shapes import (
-    check_input_size,
-    is_valid_input_size,
-    level_sizes,
-    nearest_valid_sizes,
-    output_size,
-    receptive_fields,
-    valid_input_sizes,
-)
-from .sources import (
-    OXFORD_DIR_ENV,
-    DataSource,
-    DataUnavailableError,
-    resolve_source,
-    validation_holdout,
-)
-from .synthetic import make_synthetic_pets, make_trimap
-from .training import (
-    PRESETS,
-    EpochLog,
-    TrainConfig,
-    TrainingDiverged,
-    TrainResult,
-    learning_rate_schedule,
-    load_snapshots,
-    read_history,
-    read_test_scores,
-    set_seed,
-    train,
-    train_or_load,
-)
-from .upsampling import overlap_counts, resize_conv_counts, transposed_conv2d
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "ATTRIBUTION",
-    "AugmentConfig",
-    "BookProfile",
-    "CEDiceLoss",
-    "CLASS_COLORS",
-    "CLASS_NAMES",
-    "ChecksumError",
-    "DataInfo",
-    "DataSource",
-    "DataUnavailableError",
-    "DiceLoss",
-    "EpochLog",
-    "Evaluation",
-    "MeanDice",
-    "NUM_CLASSES",
-    "OXFORD_DIR_ENV",
-    "PAPER_ELASTIC",
-    "PRESETS",
-    "RUNS_ENV",
-    "RUN_FILES",
-    "RunFolderError",
-    "RunLock",
-    "SPLITS",
-    "SourceCode",
-    "TrainConfig",
-    "TrainResult",
-    "TrainingDiverged",
-    "__version__",
-    "add_credit",
-    "add_sample_weights",
-    "add_unet_weight_maps",
-    "animate_decoder",
-    "animate_encoder",
-    "animate_feature_maps",
-    "animate_training",
-    "augment_pair",
-    "augmentation_params",
-    "book_profile",
-    "boundary_accuracy",
-    "boundary_band",
-    "build_unet",
-    "center_crop_amounts",
-    "check_image",
-    "check_input_size",
-    "class_frequencies",
-    "class_weights_from_frequencies",
-    "conv2d_flops",
-    "conv2d_transpose_flops",
-    "conv_block",
-    "cross_entropy_loss",
-    "data_credit",
-    "decoder_block",
-    "decoder_steps",
-    "describe_source",
-    "download_oxford_pets",
-    "elastic_field",
-    "elastic_warp",
-    "encoder_block",
-    "encoder_steps",
-    "evaluate",
-    "feature_maps",
-    "feature_model",
-    "get_loss",
-    "is_valid_input_size",
-    "layer_flops",
-    "layer_level",
-    "learning_rate_schedule",
-    "level_names",
-    "level_sizes",
-    "load_dataset",
-    "load_example_image",
-    "load_image",
-    "load_oxford_pets",
-    "load_pets_directory",
-    "load_run_model",
-    "load_snapshots",
-    "load_synthetic_pets",
-    "make_synthetic_pets",
-    "make_trimap",
-    "mask_to_rgb",
-    "model_flops",
-    "nearest_valid_sizes",
-    "output_size",
-    "overlap_counts",
-    "overlay_mask",
-    "parameters_by_level",
-    "per_image_mean_iou",
-    "plot_learning_curves",
-    "plot_samples",
-    "predict_dataset",
-    "predict_mask",
-    "preprocess_pair",
-    "read_history",
-    "read_split_file",
-    "read_test_scores",
-    "receptive_fields",
-    "resize_conv_counts",
-    "resize_image",
-    "resize_mask",
-    "resolve_source",
-    "run_state",
-    "runs_dir",
-    "safe_extract",
-    "say",
-    "segmentation_metrics",
-    "set_seed",
-    "settings_digest",
-    "show_source",
-    "source_of",
-    "train",
-    "train_or_load",
-    "transposed_conv2d",
-    "trimap_to_labels",
-    "unet_depth",
-    "unet_weight_map",
-    "valid_input_sizes",
-    "validation_holdout",
-    "write_gif",
-]
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "animation": (
+        "animate_decoder", "animate_encoder", "animate_feature_maps", "animate_training", "decoder_steps",
+        "encoder_steps", "load_example_image", "write_gif",
+    ),
+    "book": (
+        "RUNS_ENV", "book_profile", "BookProfile", "runs_dir", "say", "settings_digest", "show_source", "source_of",
+        "SourceCode",
+    ),
+    "config": ("PAPER_ELASTIC", "PRESETS", "AugmentConfig", "TrainConfig"),
+    "data": (
+        "CLASS_NAMES", "NUM_CLASSES", "SPLITS", "add_sample_weights", "augment_pair", "augmentation_params",
+        "class_frequencies", "class_weights_from_frequencies", "DataInfo", "describe_source", "elastic_field",
+        "elastic_warp", "load_dataset", "load_oxford_pets", "load_pets_directory", "load_synthetic_pets",
+        "preprocess_pair", "read_split_file", "resize_image", "resize_mask", "trimap_to_labels",
+    ),
+    "download": ("ChecksumError", "download_oxford_pets", "safe_extract"),
+    "evaluation": (
+        "boundary_accuracy", "boundary_band", "check_image", "evaluate", "Evaluation", "load_image",
+        "per_image_mean_iou", "predict_dataset", "predict_mask",
+    ),
+    "figures": (
+        "ATTRIBUTION", "CLASS_COLORS", "add_credit", "data_credit", "mask_to_rgb", "overlay_mask",
+        "plot_learning_curves", "plot_samples",
+    ),
+    "flops": ("conv2d_flops", "conv2d_transpose_flops", "layer_flops", "model_flops"),
+    "losses": ("add_unet_weight_maps", "CEDiceLoss", "cross_entropy_loss", "DiceLoss", "get_loss", "unet_weight_map"),
+    "metrics": ("MeanDice", "segmentation_metrics"),
+    "model": (
+        "build_unet", "center_crop_amounts", "conv_block", "decoder_block", "encoder_block", "feature_maps",
+        "feature_model", "layer_level", "level_names", "parameters_by_level", "unet_depth",
+    ),
+    "runs": ("RUN_FILES", "load_run_model", "run_state", "RunFolderError", "RunLock"),
+    "shapes": (
+        "check_input_size", "is_valid_input_size", "level_sizes", "nearest_valid_sizes", "output_size",
+        "receptive_fields", "valid_input_sizes",
+    ),
+    "sources": ("OXFORD_DIR_ENV", "DataSource", "DataUnavailableError", "resolve_source", "validation_holdout"),
+    "synthetic": ("make_synthetic_pets", "make_trimap"),
+    "training": (
+        "EpochLog", "learning_rate_schedule", "load_snapshots", "read_history", "read_test_scores", "set_seed",
+        "train", "train_or_load", "TrainingDiverged", "TrainResult",
+    ),
+    "upsampling": ("overlap_counts", "resize_conv_counts", "transposed_conv2d"),
+}
+"""Submodule -> the public names it defines; ``ut.NAME`` imports the submodule on first use."""
+
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = ["__version__", *sorted(_WHERE, key=str.lower)]
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
+    try:  # a submodule: ut.training, ut.book, ...
+        return importlib.import_module(f".{name}", __name__)
+    except ModuleNotFoundError as err:
+        if err.name != f"{__name__}.{name}":
+            raise
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -28,9 +28,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .config import PRESETS, TrainConfig
 from .figures import data_credit
 from .sources import DataSource, resolve_source
-from .training import PRESETS, TrainConfig
 
 PROFILES = tuple(PRESETS)
 RUNS_ENV = "UNET_TUTORIAL_RUNS"

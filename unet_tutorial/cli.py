@@ -14,7 +14,7 @@ import sys
 
 def _defaults():
     """``TrainConfig()``: the one place the command line takes its defaults from."""
-    from .training import TrainConfig
+    from .config import TrainConfig
 
     return TrainConfig()
 
@@ -67,6 +67,32 @@ def _cmd_sizes(args: argparse.Namespace) -> int:
 DEBUG_ENV = "UNET_TUTORIAL_DEBUG"
 """Set it (to anything but 0) for full tracebacks instead of one-line errors, like ``--debug``."""
 
+_NO_TENSORFLOW = {"sizes"}
+"""Commands that never need TensorFlow."""
+
+
+def _start_tensorflow_quietly() -> None:
+    """Import TensorFlow and probe its devices with the process's stderr muted.
+
+    TensorFlow's C++ start-up writes lines (``oneDNN``, ``cuInit``,
+    ``absl::InitializeLog``) straight to file descriptor 2, which neither
+    ``TF_CPP_MIN_LOG_LEVEL`` nor Python can filter. A Python error during the
+    import is still raised, and shown, after stderr is restored.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()  # the CUDA probe (cuInit) happens here, not at import
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
 
 def _positive(text: str) -> int:
     value = int(text)
@@ -87,7 +113,7 @@ _TRAIN_ARGS = {  # command-line option -> TrainConfig field
 
 def _train_config(args: argparse.Namespace):
     """The preset (or ``TrainConfig()``), with every option given on the command line on top."""
-    from .training import TrainConfig
+    from .config import TrainConfig
 
     given = {field: getattr(args, opt) for opt, field in _TRAIN_ARGS.items() if getattr(args, opt) is not None}
     if "num_examples" in given:
@@ -250,7 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="unet-tutorial", description="Companion tool of the U-Net tutorial book.")
     parser.add_argument("--version", action="version", version=f"unet-tutorial {__version__}")
     parser.add_argument("--debug", action="store_true",
-                        help=f"show the full traceback of an error (also: {DEBUG_ENV}=1)")  # fmt: skip
+                        help=f"show the full traceback of an error and TensorFlow's start-up lines "
+                             f"(also: {DEBUG_ENV}=1)")  # fmt: skip
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("summary", help="print the layer-by-layer summary of a U-Net")
@@ -346,6 +373,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     debug = args.debug or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+    if not debug and args.command not in _NO_TENSORFLOW:
+        _start_tensorflow_quietly()  # --debug shows TensorFlow's start-up lines too
     try:
         return args.func(args)
     except KeyboardInterrupt:

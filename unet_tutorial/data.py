@@ -26,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from .checks import is_whole
+from .config import AugmentConfig
 from .sources import (
     HOW_TO_GET_OXFORD,
     OXFORD_TFDS_NAME,
@@ -119,41 +120,6 @@ def preprocess_pair(image: tf.Tensor, trimap: tf.Tensor, image_size: int) -> tup
 
 
 # --------------------------------------------------------------------------- paired augmentation
-
-
-@dataclass(frozen=True)
-class AugmentConfig:
-    """Settings of ``augment_pair``.
-
-    Attributes:
-        flip: random horizontal flip (pets are left-right symmetric; a
-            vertical flip would put them on their backs).
-        min_scale: the random crop keeps a square of ``min_scale`` to 1 times
-            the side, then resizes it back (a zoom of up to ``1/min_scale``).
-        jitter: random brightness, contrast and saturation (image only).
-        elastic: the paper's elastic deformation: random displacements on a
-            coarse 3 × 3 grid, drawn from a Gaussian with this standard
-            deviation (a share of the image side), smoothed to every pixel by
-            bicubic interpolation. The paper used 10 px on 572 px tiles,
-            ``PAPER_ELASTIC`` (about 0.017); 0 turns it off.
-    """
-
-    flip: bool = True
-    min_scale: float = 0.75
-    jitter: bool = False
-    elastic: float = 0.0
-
-    def __post_init__(self):
-        if not 0.1 <= self.min_scale <= 1.0:
-            raise ValueError(f"min_scale={self.min_scale!r} must be in [0.1, 1] (1 turns the crop off).")
-        if not 0.0 <= self.elastic <= 0.2:
-            raise ValueError(
-                f"elastic={self.elastic!r} must be in [0, 0.2], a share of the side (the paper's: {PAPER_ELASTIC:.3f})."
-            )
-
-
-PAPER_ELASTIC = 10 / 572
-"""The paper's elastic deformation: a 10 px standard deviation on 572 px tiles, as a share of the side."""
 
 
 def elastic_field(seed: tf.Tensor, size: int, sigma: float, grid: int = 3) -> tf.Tensor:

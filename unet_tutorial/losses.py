@@ -13,6 +13,8 @@ import numpy as np
 from keras import ops
 from scipy import ndimage
 
+from .config import LOSSES
+
 
 def _sparse(y_true):
     y_true = ops.convert_to_tensor(y_true)
@@ -92,7 +94,6 @@ class CEDiceLoss(keras.losses.Loss):
         return {**super().get_config(), "num_classes": self.num_classes, "dice_weight": self.dice_weight}
 
 
-LOSSES = ("ce", "dice", "ce_dice")
 
 
 def get_loss(name: str, num_classes: int = 3) -> keras.losses.Loss:

@@ -22,6 +22,7 @@ import csv
 import json
 import os
 import random
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -31,13 +32,13 @@ import numpy as np
 import tensorflow as tf
 
 from .checks import is_whole
-from .data import NUM_CLASSES, AugmentConfig, DataInfo, load_dataset
+from .config import LR_SCHEDULES, TrainConfig
+from .data import NUM_CLASSES, DataInfo, load_dataset
 from .evaluation import Evaluation, evaluate
-from .losses import LOSSES, get_loss
+from .losses import get_loss
 from .metrics import segmentation_metrics
 from .model import build_unet
 from .runs import RUN_FILES, RunLock, load_run_model, prepare_run_folder, run_state
-from .shapes import check_input_size
 from .sources import resolve_source
 
 
@@ -65,184 +66,6 @@ def set_seed(seed: int, deterministic: bool = True) -> None:
         tf_config.disable_op_determinism()
 
 
-PRESETS: dict[str, dict] = {
-    # Oxford-IIIT Pet on a GPU: the paper's widths (base 64, 31 M parameters).
-    "full": dict(
-        base_filters=64, depth=4, image_size=128, epochs=40, batch_size=32, learning_rate=1e-3,
-        lr_schedule="cosine", loss="ce_dice", jit_compile=True, deterministic=False, mixed_precision=True,
-    ),
-    # Real pets on two CPU cores in a few minutes (measured in benchmarks/recipe.py).
-    "cpu": dict(
-        base_filters=16, depth=4, image_size=96, epochs=60, batch_size=8, learning_rate=3e-3,
-        lr_schedule="cosine", loss="ce_dice", jitter=True,
-    ),
-    # The synthetic stand-in learns in about a minute at 64 px.
-    "cpu-synthetic": dict(
-        base_filters=8, depth=3, image_size=64, epochs=8, batch_size=16, learning_rate=3e-3,
-        steps_per_epoch=40, source="synthetic", num_examples=(512, 64, 128),
-    ),
-}  # fmt: skip
-"""Named settings for ``TrainConfig.preset``: the one place where they are written down."""
-
-
-@dataclass
-class TrainConfig:
-    """Settings of a training run.
-
-    The defaults are a small CPU setting. Named settings come from
-    ``TrainConfig.preset("full" | "cpu" | "cpu-synthetic")``.
-
-    Attributes:
-        base_filters: channels at the top level of the U-Net.
-        depth: pooling steps.
-        image_size: side length of the training images (a multiple of ``2**depth``).
-        epochs: passes over the training split.
-        batch_size: global batch size (split across replicas by a strategy).
-        learning_rate: Adam's (peak) step size.
-        lr_schedule: ``"constant"``, or ``"cosine"``: a linear warm-up over
-            the first epoch, then a cosine decay to zero at the last step.
-        loss: ``"ce"``, ``"dice"`` or ``"ce_dice"``.
-        source: data source (``"auto"``, ``"oxford"``, ``"tfds"``,
-            ``"synthetic"`` or a folder; see ``resolve_source``).
-        data_dir: tfds data folder.
-        output_dir: where checkpoints, history and snapshots go.
-        seed: seeds everything (``set_seed``).
-        jit_compile: XLA-compile the train step. Needs ``deterministic=False``
-            (with op determinism on, Keras turns XLA off without an error).
-        deterministic: TensorFlow's deterministic ops (``set_seed``): the
-            same seed gives the same run, at some cost in speed on GPUs.
-        mixed_precision: ``mixed_float16`` compute (for GPUs with tensor cores).
-        steps_per_epoch: cap on the batches per epoch (``None``: the whole split).
-        validation_steps: cap on the validation batches.
-        num_examples: sizes of the synthetic splits ``(train, validation, test)``.
-        augment: paired augmentation of the training split.
-        min_scale: the augmentation's random crop keeps ``min_scale`` to 1 of the side.
-        jitter: random brightness, contrast and saturation.
-        elastic: the paper's elastic deformation, as a share of the side
-            (``AugmentConfig.elastic``; ``PAPER_ELASTIC`` is the paper's; 0: off).
-        on_corrupt: a folder's corrupt files: ``"raise"`` or ``"skip"``.
-        snapshot_images: validation images whose predictions are kept per epoch.
-        skip_connections: ``False`` trains the U-Net without its skips (the ablation).
-        dropout: the paper's drop-out at the end of the contracting path
-            (``build_unet(dropout=...)``); 0: none.
-        evaluate_test: score a checkpoint on the test split once, after training.
-        test_checkpoint: which one: ``"best"`` (best validation mean IoU),
-            ``"final"``, or ``"auto"``: the final model when the learning rate
-            decays to zero (``"cosine"``; the schedule is built to end there,
-            and a small validation split picks noise between its last epochs),
-            the best one otherwise. Decided before training, never by the test
-            score.
-    """
-
-    base_filters: int = 16
-    depth: int = 4
-    image_size: int = 128
-    epochs: int = 5
-    batch_size: int = 16
-    learning_rate: float = 1e-3
-    lr_schedule: str = "constant"
-    loss: str = "ce_dice"
-    source: str = "auto"
-    data_dir: str | None = None
-    output_dir: str = "runs/unet"
-    seed: int = 0
-    jit_compile: bool = False
-    deterministic: bool = True
-    mixed_precision: bool = False
-    steps_per_epoch: int | None = None
-    validation_steps: int | None = None
-    num_examples: tuple[int, int, int] | None = None
-    augment: bool = True
-    min_scale: float = 0.75
-    jitter: bool = False
-    elastic: float = 0.0
-    on_corrupt: str = "raise"
-    snapshot_images: int = 4
-    skip_connections: bool = True
-    dropout: float = 0.0
-    evaluate_test: bool = True
-    test_checkpoint: str = "auto"
-
-    def tested_checkpoint(self) -> str:
-        """``"best"`` or ``"final"``: the checkpoint that ``train`` scores on the test split."""
-        if self.test_checkpoint != "auto":
-            return self.test_checkpoint
-        return "final" if self.lr_schedule == "cosine" else "best"
-
-    @classmethod
-    def preset(cls, name: str, **overrides) -> TrainConfig:
-        """A named setting (``PRESETS``), with ``overrides`` on top.
-
-        * ``"full"``: Oxford-IIIT Pet on a GPU. Base 64 (the paper's widths,
-          31 M parameters), 128 px, batch 32, 40 epochs of Adam at 1e-3 with
-          a cosine decay, CE + Dice, XLA and mixed precision (so without op
-          determinism, which would turn XLA off). From scratch a
-          U-Net needs tens of epochs on 3,680 images; at 128 px the border
-          class is 2-3 pixels wide and Dice keeps it from being ignored.
-        * ``"cpu"``: real pets on a 2-core CPU in about five minutes: base 16
-          at 96 px (a 128 px epoch costs 1.8 times as much), batch 8 (twice
-          the updates per epoch of batch 16), 60 epochs with a warm-up and
-          a cosine decay, flips, zooms and colour jitter; deterministic.
-          Chosen by trials on the 3-breed subset; see ``benchmarks/recipe.py``.
-        * ``"cpu-synthetic"``: the synthetic stand-in at 64 px, about a minute.
-
-        Raises:
-            ValueError: an unknown name.
-        """
-        if name not in PRESETS:
-            raise ValueError(f"preset {name!r} is not known; use one of {', '.join(map(repr, PRESETS))}.")
-        return cls(**{**PRESETS[name], **overrides})
-
-    @classmethod
-    def full_size(cls, **overrides) -> TrainConfig:
-        """``TrainConfig.preset("full", **overrides)``: Oxford-IIIT Pet on a GPU."""
-        return cls.preset("full", **overrides)
-
-    def validate(self) -> None:
-        """Raise ``ValueError`` for a setting that cannot work, naming it."""
-        for name in ("base_filters", "depth", "epochs", "batch_size", "snapshot_images"):
-            v = getattr(self, name)
-            if not is_whole(v, 0 if name == "snapshot_images" else 1):
-                raise ValueError(f"{name}={v!r} must be a positive integer.")
-        for name in ("steps_per_epoch", "validation_steps"):
-            v = getattr(self, name)
-            if v is not None and not is_whole(v, 1):
-                raise ValueError(f"{name}={v!r} must be a positive integer or None.")
-        if not (isinstance(self.learning_rate, (int, float)) and 0 < self.learning_rate < 1):
-            raise ValueError(f"learning_rate={self.learning_rate!r} must be in (0, 1), e.g. 1e-3.")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"lr_schedule={self.lr_schedule!r} must be one of {', '.join(map(repr, LR_SCHEDULES))}.")
-        if self.loss not in LOSSES:
-            raise ValueError(f"loss={self.loss!r} is not known; use one of {', '.join(map(repr, LOSSES))}.")
-        if self.test_checkpoint not in ("auto", "best", "final"):
-            raise ValueError(f"test_checkpoint={self.test_checkpoint!r} must be 'auto', 'best' or 'final'.")
-        if self.on_corrupt not in ("raise", "skip"):
-            raise ValueError(f"on_corrupt={self.on_corrupt!r} must be 'raise' or 'skip'.")
-        if self.num_examples is not None and (
-            len(self.num_examples) != 3 or any(not is_whole(n, 1)
-                                               for n in self.num_examples)
-        ):  # fmt: skip
-            raise ValueError(
-                f"num_examples={self.num_examples!r} must be three positive integers (train, validation, test)."
-            )
-        if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout={self.dropout!r} must be a rate in [0, 1); the paper used 0.5, 0 turns it off.")
-        if self.jit_compile and self.deterministic:
-            raise ValueError(
-                "jit_compile=True needs deterministic=False: with TensorFlow's op determinism on, Keras turns XLA "
-                "off without an error (on the command line, --xla does both)."
-            )
-        AugmentConfig(min_scale=self.min_scale, jitter=self.jitter, elastic=self.elastic)  # checks them
-        check_input_size(self.image_size, self.depth, "same")
-
-    def augment_config(self) -> AugmentConfig | bool:
-        """The training split's augmentation: an ``AugmentConfig``, or ``False``."""
-        if not self.augment:
-            return False
-        return AugmentConfig(min_scale=self.min_scale, jitter=self.jitter, elastic=self.elastic)
-
-
-LR_SCHEDULES = ("constant", "cosine")
 
 
 def learning_rate_schedule(peak: float, schedule: str, steps_per_epoch: int, epochs: int):
@@ -488,6 +311,45 @@ def train(
         return _train_locked(config, data, strategy, out, callbacks, verbose)
 
 
+class _SafeBackup(keras.callbacks.BackupAndRestore):
+    """``BackupAndRestore`` that survives a damaged backup.
+
+    It keeps the previous epoch's state beside the latest one
+    (``double_checkpoint``). If the latest is damaged (a kill while it was
+    written: a truncated ``latest.weights.h5``, an empty
+    ``training_metadata.json``), the run resumes from the previous one; if
+    that is damaged or missing too, it starts again from epoch 0. Either way
+    it says which file was damaged. A damaged backup never blocks resuming.
+    """
+
+    def __init__(self, backup_dir):
+        super().__init__(str(backup_dir), double_checkpoint=True)
+
+    def on_train_begin(self, logs=None):
+        try:
+            self._load_model()
+            return
+        except (OSError, ValueError, KeyError) as err:
+            damaged = f"{self.backup_dir}: {type(err).__name__}: {err}"
+        pairs = [(self._prev_weights_path, self._weights_path),
+                 (self._prev_training_metadata_path, self._training_metadata_path)]  # fmt: skip
+        if all(os.path.exists(prev) for prev, _ in pairs):
+            for prev, latest in pairs:
+                shutil.copyfile(prev, latest)
+            try:
+                self._load_model()
+                print(f"NOTE: the latest backup was damaged ({damaged}); resuming from the epoch before it.")
+                return
+            except (OSError, ValueError, KeyError):
+                pass
+        for _, latest in pairs:
+            for path in (latest, f"{latest}.bkp"):
+                if os.path.exists(path):
+                    os.remove(path)
+        self.model._initial_epoch = 0
+        print(f"NOTE: the backup was damaged ({damaged}) and no earlier copy is readable; starting again at epoch 0.")
+
+
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the message says where and what was kept."""
 
@@ -590,7 +452,7 @@ def _train_locked(config: TrainConfig, data, strategy, out: Path, callbacks, ver
             images, masks = next(iter(val_ds.unbatch().batch(config.snapshot_images)))
             cbs.append(_UnlessDiverged(PredictionSnapshots(images.numpy(), masks.numpy(), paths["snapshots"]), guard))
         # last, so that an epoch counts as done only once everything above has been written
-        cbs.append(_UnlessDiverged(keras.callbacks.BackupAndRestore(paths["backup"]), guard))
+        cbs.append(_UnlessDiverged(_SafeBackup(paths["backup"]), guard))
         paths["config"].write_text(
             json.dumps(
                 {**asdict(config), "data": asdict(info), "validation": asdict(val_info),

@@ -284,6 +284,58 @@ def test_download_verifies_extracts_and_skips_verified(pets_dir, tmp_path, capsy
     assert capsys.readouterr().out.count("already downloaded and verified") == 2
 
 
+def test_download_keeps_edits_a_bad_local_copy_and_no_part_file(tmp_path, capsys, monkeypatch):
+    import sys
+
+    from unet_tutorial import download
+
+    server = tmp_path / "server"
+    server.mkdir()
+    size, sha = _tar_gz(server / "annotations.tar.gz", {"annotations/test.txt": b"x 1 1 1\n"})
+    archives = {"annotations.tar.gz": (size, sha)}
+    dest = tmp_path / "dest"
+    ut.download_oxford_pets(dest, base_url=server.as_uri(), archives=archives, progress=None)
+    edited = dest / "annotations" / "test.txt"
+    edited.write_text("my edit\n")
+    ut.download_oxford_pets(dest, base_url=server.as_uri(), archives=archives, progress=sys.stdout)
+    assert edited.read_text() == "my edit\n" and "already extracted" in capsys.readouterr().out
+    ut.download_oxford_pets(dest, base_url=server.as_uri(), archives=archives, progress=None, re_extract=True)
+    assert edited.read_text() == "x 1 1 1\n"
+    # a wrong local copy is set aside, not deleted, until a good one has arrived
+    (dest / "annotations.tar.gz").write_bytes(b"not the archive")
+    (server / "annotations.tar.gz").rename(server / "gone.tar.gz")
+    with pytest.raises(OSError):
+        ut.download_oxford_pets(dest, base_url=server.as_uri(), archives=archives, progress=sys.stdout)
+    assert (dest / "annotations.tar.gz.bad").read_bytes() == b"not the archive"
+    assert "kept as annotations.tar.gz.bad" in capsys.readouterr().out
+    assert not list(dest.glob("*.part"))
+    (server / "gone.tar.gz").rename(server / "annotations.tar.gz")
+    ut.download_oxford_pets(dest, base_url=server.as_uri(), archives=archives, progress=None)
+    assert not (dest / "annotations.tar.gz.bad").exists() and (dest / "annotations.tar.gz").stat().st_size == size
+
+    class Stalled:  # sends one chunk, then nothing: the socket times out
+        def __init__(self, *a, **k):
+            self.sent = False
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def read(self, n):
+            if self.sent:
+                raise TimeoutError("timed out")
+            self.sent = True
+            return b"x" * 1000
+
+    monkeypatch.setattr(download.urllib.request, "urlopen", Stalled)
+    with pytest.raises(OSError, match="the server sent nothing for 5 s after 0.0 MB"):
+        download.download_file("https://example.invalid/a.tar.gz", tmp_path / "a.tar.gz", 10, "0", progress=None,
+                               timeout=5)  # fmt: skip
+    assert not (tmp_path / "a.tar.gz.part").exists() and not (tmp_path / "a.tar.gz").exists()
+
+
 def test_wrong_checksum_fails_and_leaves_nothing(tmp_path):
     server = tmp_path / "server"
     server.mkdir()

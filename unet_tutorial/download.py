@@ -60,20 +60,37 @@ def _progress(name: str, done: int, total: int, stream) -> None:
     stream.flush()
 
 
-def download_file(url: str, dest: str | os.PathLike, size: int, sha256: str, *, progress=sys.stderr) -> Path:
+def download_file(
+    url: str, dest: str | os.PathLike, size: int, sha256: str, *, progress=sys.stderr, timeout: float = 60.0
+) -> Path:
     """Download ``url`` to ``dest`` through a ``.part`` file, then verify it.
 
     The file only gets its final name once its size and sha256 are right, so
-    an interrupted or corrupt download never looks finished.
+    an interrupted or corrupt download never looks finished; a failed or
+    stalled one (no data for ``timeout`` seconds) leaves no ``.part`` behind.
+
+    Raises:
+        ChecksumError: the download has the wrong size or sha256.
+        OSError: the server cannot be reached, or stalled.
     """
     dest = Path(dest)
     part = dest.with_name(dest.name + ".part")
     done = 0
-    with urllib.request.urlopen(url, timeout=60) as resp, open(part, "wb") as out:
-        while chunk := resp.read(_CHUNK):
-            out.write(chunk)
-            done += len(chunk)
-            _progress(dest.name, done, size, progress)
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp, open(part, "wb") as out:
+            while chunk := resp.read(_CHUNK):
+                out.write(chunk)
+                done += len(chunk)
+                _progress(dest.name, done, size, progress)
+    except TimeoutError:
+        part.unlink(missing_ok=True)
+        raise OSError(
+            f"{url}: the server sent nothing for {timeout:g} s after {done / 1e6:.1f} MB and the download was "
+            "stopped (nothing kept). Run the same call again to retry, or use a mirror (base_url=...)."
+        ) from None
+    except BaseException:  # any other failure or Ctrl-C: never leave a .part that looks like progress
+        part.unlink(missing_ok=True)
+        raise
     try:
         verify_file(part, size, sha256)
     except ChecksumError:
@@ -131,6 +148,7 @@ def download_oxford_pets(
     base_url: str = OXFORD_BASE_URL,
     archives: dict[str, tuple[int, str]] | None = None,
     extract: bool = True,
+    re_extract: bool = False,
     progress=sys.stderr,
 ) -> Path:
     """Fetch and verify the two official archives, then extract them safely.
@@ -145,14 +163,19 @@ def download_oxford_pets(
             ``annotations/``.
         base_url: where the archives live (a mirror, or ``file://`` for tests).
         archives: ``{name: (size, sha256)}``; default ``OXFORD_ARCHIVES``.
-        extract: extract after verifying.
+        extract: extract after verifying. An archive already extracted (a
+            marker ``.extracted-<name>`` holds its sha256) is not extracted
+            again, so files you edited are kept; ``re_extract=True`` does.
+        re_extract: extract even where it was done before (overwrites).
         progress: a text stream for progress lines, or ``None``.
 
     Returns:
         ``dest``, ready for ``load_pets_directory(dest)``.
 
     Raises:
-        ChecksumError: a download does not match (it is deleted).
+        ChecksumError: a download does not match (it is deleted). An archive
+            already in ``dest`` that does not match is renamed ``<name>.bad``
+            (said on ``progress``) and kept until a good copy has arrived.
         ValueError: an archive holds an unsafe member (nothing is extracted).
         OSError: the server cannot be reached.
     """
@@ -161,16 +184,28 @@ def download_oxford_pets(
     archives = OXFORD_ARCHIVES if archives is None else archives
     base = base_url if base_url.endswith("/") else base_url + "/"
     for name, (size, sha256) in archives.items():
-        path = dest / name
+        path, bad = dest / name, dest / f"{name}.bad"
         if path.is_file():
             try:
                 verify_file(path, size, sha256)
-                if progress is not None:
-                    progress.write(f"{name}: already downloaded and verified\n")
-            except ChecksumError:
-                path.unlink()
+                _say(progress, f"{name}: already downloaded and verified\n")
+            except ChecksumError as err:
+                path.replace(bad)
+                _say(progress, f"{name}: the copy in {dest} does not match ({err}); kept as {bad.name}, downloading\n")
         if not path.is_file():
             download_file(base + name, path, size, sha256, progress=progress)
-        if extract:
+            if bad.exists():
+                bad.unlink()
+                _say(progress, f"{name}: a good copy arrived; removed {bad.name}\n")
+        marker = dest / f".extracted-{name}"
+        if extract and not re_extract and marker.is_file() and marker.read_text().strip() == sha256:
+            _say(progress, f"{name}: already extracted (edited files are kept; re_extract=True extracts again)\n")
+        elif extract:
             safe_extract(path, dest)
+            marker.write_text(sha256 + "\n")
     return dest
+
+
+def _say(stream, text: str) -> None:
+    if stream is not None:
+        stream.write(text)

@@ -248,6 +248,25 @@ def test_truncated_jpeg_is_named(pets_dir):
         ut.load_pets_directory(pets_dir, "train")
 
 
+def test_sixteen_bit_folder_files_scale_and_never_wrap(pets_dir):
+    from PIL import Image
+
+    trimap_path = pets_dir / "annotations" / "trimaps" / "pug_3.png"
+    good = np.asarray(Image.open(trimap_path)).astype(np.uint16)
+    Image.fromarray(good * 257).save(trimap_path)  # 257, 514, 771: as 8 bits they would wrap to 1, 2, 3
+    with pytest.raises(ValueError, match=r"pug_3.png has values \[257, 514, 771\]"):
+        ut.load_pets_directory(pets_dir, "train")
+    Image.fromarray(good).save(trimap_path)  # a 16-bit file with the right values is fine
+    image_path = pets_dir / "images" / "pug_3.jpg"  # official "jpg" names hold PNGs too
+    h, w = good.shape
+    Image.fromarray(np.full((h, w), 257 * 128, np.uint16)).save(image_path, format="PNG")  # 16-bit mid grey
+    from unet_tutorial.data import PetRecord, _read_pair
+
+    image, trimap = _read_pair(PetRecord("pug_3", image_path, trimap_path))
+    assert image.dtype == np.uint8 and abs(int(image.mean()) - 128) <= 1  # scaled, not clipped to white
+    np.testing.assert_array_equal(trimap, good)
+
+
 # --------------------------------------------------------------------------- download and extraction
 
 

@@ -501,6 +501,16 @@ def describe_directory(root: str | os.PathLike) -> str:
     )
 
 
+def _rgb8(im) -> np.ndarray:
+    """``uint8 (H, W, 3)`` from a Pillow image of any mode, 16-bit grey scaled rather than clipped."""
+    if im.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        grey = np.asarray(im).astype(np.float64)
+        top = 65535.0 if im.mode.startswith("I;16") or grey.max() > 255 else 255.0
+        grey = np.clip(np.round(grey * 255.0 / top), 0, 255).astype(np.uint8)
+        return np.repeat(grey[..., None], 3, axis=-1)
+    return np.asarray(im.convert("RGB"))
+
+
 def _read_pair(rec: PetRecord, *, check_only: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
     """Decode one image (as RGB) and its trimap with Pillow, naming the file on failure.
 
@@ -517,8 +527,9 @@ def _read_pair(rec: PetRecord, *, check_only: bool = False) -> tuple[np.ndarray,
             width, height = im.size
             if check_only and im.format == "JPEG":
                 im.draft("RGB", (max(1, width // 8), max(1, height // 8)))
-            # a few official "jpg" files are PNG, CMYK or have an alpha channel: RGB fixes all
-            image = np.asarray(im.convert("RGB"))
+            # a few official "jpg" files are PNG, CMYK or have an alpha channel: RGB fixes all;
+            # a 16-bit image is scaled to 8 bits, not clipped
+            image = _rgb8(im)
     except (UnidentifiedImageError, OSError, SyntaxError) as err:
         raise ValueError(f"cannot decode image {rec.image_path}: {err}") from None
     try:
@@ -528,16 +539,16 @@ def _read_pair(rec: PetRecord, *, check_only: bool = False) -> tuple[np.ndarray,
         raise ValueError(f"cannot decode trimap {rec.trimap_path}: {err}") from None
     if trimap.ndim == 3:
         trimap = trimap[..., 0]
-    trimap = trimap.astype(np.uint8, copy=False)  # 16-bit or palette PNGs; values are checked below
     if (height, width) != trimap.shape:
         raise ValueError(
             f"image {rec.image_path.name} is {width}x{height} but its trimap "
             f"{rec.trimap_path.name} is {trimap.shape[1]}x{trimap.shape[0]}; they must match."
         )
+    # checked before the cast to 8 bits: a 16-bit 257 would otherwise wrap to a valid-looking 1
     bad = np.setdiff1d(np.unique(trimap), [1, 2, 3])
     if bad.size:
         raise ValueError(f"trimap {rec.trimap_path} has values {bad.tolist()}; Oxford trimaps hold only 1, 2, 3.")
-    return None if check_only else (image, trimap)
+    return None if check_only else (image, trimap.astype(np.uint8))
 
 
 def _check_pairs(records: list[PetRecord]) -> list[ValueError | None]:

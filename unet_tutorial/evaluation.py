@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .data import CLASS_NAMES, resize_image, resize_mask
+from .data import CLASS_NAMES, _rgb8, resize_image, resize_mask
 from .metrics import segmentation_metrics
 
 
@@ -118,16 +118,6 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
             return _rgb8(im)
         except (OSError, SyntaxError) as err:  # decoding fails only now for a truncated file
             raise ValueError(f"{path} is not a readable image ({err}).") from err
-
-
-def _rgb8(im) -> np.ndarray:
-    """``uint8 (H, W, 3)`` from a Pillow image of any mode, 16-bit grey scaled rather than clipped."""
-    if im.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
-        grey = np.asarray(im).astype(np.float64)
-        top = 65535.0 if im.mode.startswith("I;16") or grey.max() > 255 else 255.0
-        grey = np.clip(np.round(grey * 255.0 / top), 0, 255).astype(np.uint8)
-        return np.repeat(grey[..., None], 3, axis=-1)
-    return np.asarray(im.convert("RGB"))
 
 
 class _open_image:

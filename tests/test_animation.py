@@ -148,3 +148,28 @@ def test_long_runs_are_shown_at_evenly_spaced_epochs():
     assert not np.array_equal(first, last)  # epoch 1 (all pet) and epoch 60 (class 59 % 3 = 2) differ
     with pytest.raises(ValueError, match="max_frames"):
         A.training_frames(x, y, preds, max_frames=1)
+
+
+def test_a_gif_into_a_read_only_folder_fails_cleanly(tmp_path, capfd, monkeypatch):
+    from pathlib import Path
+
+    frames = [np.zeros((8, 8, 3), np.uint8), np.full((8, 8, 3), 255, np.uint8)]
+
+    def refuse(self, data):  # what a read-only folder does (root may write anywhere, so it is simulated)
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "write_bytes", refuse)
+    with pytest.raises(OSError, match="cannot write .*a.gif: Permission denied; choose a folder you can write to"):
+        ut.write_gif(tmp_path / "a.gif", frames)
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []
+    import gc
+
+    gc.collect()
+    assert "Exception ignored" not in capfd.readouterr().err  # no half-open imageio writer left behind
+
+
+def test_write_gif_replaces_atomically(tmp_path):
+    frames = [np.zeros((8, 8, 3), np.uint8), np.full((8, 8, 3), 255, np.uint8)]
+    path = ut.write_gif(tmp_path / "a.gif", frames, frame_ms=100, hold_ms=400)
+    assert path.read_bytes()[:6] in (b"GIF89a", b"GIF87a") and not (tmp_path / "a.gif.part").exists()

@@ -282,9 +282,16 @@ def write_gif(
     if frame_ms < 20 or hold_ms < 20:
         raise ValueError("frame durations are in milliseconds and must be at least 20 (browsers clamp less).")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     durations = [int(frame_ms)] * (len(frames) - 1) + [int(hold_ms)]
-    iio.imwrite(path, np.stack(frames), extension=".gif", duration=durations, loop=0)
+    # encoded in memory first: a folder that cannot be written then fails cleanly, in one place
+    data = iio.imwrite("<bytes>", np.stack(frames), extension=".gif", duration=durations, loop=0)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part = path.with_name(path.name + ".part")
+        part.write_bytes(data)
+        part.replace(path)  # never a half-written GIF under the final name
+    except OSError as err:
+        raise OSError(f"cannot write {path}: {err.strerror or err}; choose a folder you can write to.") from err
     return path
 
 

@@ -39,6 +39,39 @@ def write_official_layout(root: Path, names_train: list[str], names_test: list[s
     return root
 
 
+TINY = dict(base_filters=4, depth=2, image_size=32, batch_size=8, source="synthetic", num_examples=(16, 8, 8))
+"""The smallest useful training settings: a U-Net of 4 base filters on 16 synthetic 32 px images."""
+
+_TRAINS = ("ut.train(", "train_or_load(", '"train",', "tiny_run", "trained", "finished")
+
+
+def pytest_collection_modifyitems(items):
+    """Mark every test that trains a model (or uses a trained fixture) as ``slow``: ``-m "not slow"`` skips them."""
+    import inspect
+
+    for item in items:
+        try:
+            source = inspect.getsource(item.function)
+        except (OSError, TypeError):
+            continue
+        if any(word in source for word in _TRAINS) or {"tiny_run", "trained", "finished"} & set(item.fixturenames):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """One tiny finished run (``TINY``, 2 epochs), shared by every test that only reads a trained run."""
+    import unet_tutorial as ut
+
+    out = tmp_path_factory.mktemp("tiny") / "run"
+    return ut.train(ut.TrainConfig(epochs=2, output_dir=str(out), **TINY), verbose=0)
+
+
+def logits_for(pred: np.ndarray, num_classes: int = 3) -> np.ndarray:
+    """Logits whose argmax is ``pred``: a one-hot of height 5."""
+    return (np.eye(num_classes)[pred] * 5.0).astype(np.float32)
+
+
 @pytest.fixture
 def pets_dir(tmp_path: Path) -> Path:
     """A tiny dataset in the official extracted layout: 3 train and 2 test examples."""

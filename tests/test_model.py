@@ -175,3 +175,11 @@ def test_dropout_at_the_end_of_the_contracting_path_is_optional_and_named():
             ut.build_unet((32, 32, 3), base_filters=4, depth=2, dropout=bad)
     with pytest.raises(ValueError, match="dropout=1.5"):
         ut.TrainConfig(dropout=1.5).validate()
+
+
+def test_parameters_by_level_add_up():
+    model = ut.build_unet((32, 32, 3), base_filters=4, depth=2)
+    counts = ut.parameters_by_level(model)
+    assert list(counts) == ["enc1", "enc2", "bottleneck", "dec2", "dec1", "head"]
+    assert sum(counts.values()) == model.count_params()
+    assert counts["head"] == 4 * 3 + 3

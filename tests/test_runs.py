@@ -11,15 +11,15 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+from conftest import TINY
 
 import unet_tutorial as ut
 from unet_tutorial import cli
 
-TINY = dict(base_filters=4, depth=2, image_size=32, batch_size=8, source="synthetic", num_examples=(16, 8, 8))
-
 
 def _config(out: Path, **kw) -> ut.TrainConfig:
-    return ut.TrainConfig(**{"epochs": 1, "output_dir": str(out), "snapshot_images": 2, **TINY, **kw})
+    """``TINY`` settings (those of the shared ``tiny_run``) in ``out``, with ``kw`` on top."""
+    return ut.TrainConfig(**{"epochs": 2, "output_dir": str(out), **TINY, **kw})
 
 
 def _fingerprint(folder: Path) -> dict[str, str]:
@@ -30,12 +30,10 @@ def _fingerprint(folder: Path) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
-def finished(tmp_path_factory) -> Path:
-    """One tiny finished run, shared by the tests that only read it (copy it before changing anything)."""
-    out = tmp_path_factory.mktemp("finished") / "run"
-    ut.train(_config(out), verbose=0)
-    return out
+@pytest.fixture
+def finished(tiny_run) -> Path:
+    """The folder of the shared tiny finished run (copy it before changing anything)."""
+    return tiny_run.paths["config"].parent
 
 
 def test_run_state_tells_the_kinds_of_folder_apart(tmp_path, finished):
@@ -58,7 +56,7 @@ def test_a_finished_run_is_never_changed_without_overwrite(tmp_path, finished):
     out = tmp_path / "run"
     shutil.copytree(finished, out)
     before = _fingerprint(out)
-    for cfg in (_config(out), _config(out, epochs=2)):  # same settings or others: refused alike
+    for cfg in (_config(out), _config(out, epochs=3)):  # same settings or others: refused alike
         with pytest.raises(ut.RunFolderError, match="finished run.*--overwrite"):
             ut.train(cfg, verbose=0)
     assert _fingerprint(out) == before

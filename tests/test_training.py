@@ -1,4 +1,4 @@
-"""Losses, metrics, weight maps, train(): resume after a kill, determinism, a mirrored strategy."""
+"""train() and its pieces (unet_tutorial.training): files, resume after a kill, determinism, strategies, presets."""
 
 from __future__ import annotations
 
@@ -10,125 +10,15 @@ import textwrap
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
+from conftest import TINY
 
 import unet_tutorial as ut
-
-TINY = dict(base_filters=4, depth=2, image_size=32, batch_size=8, source="synthetic", num_examples=(16, 8, 8))
-
-
-def _logits_for(pred: np.ndarray, num_classes: int = 3) -> np.ndarray:
-    """Logits whose argmax is ``pred``: a one-hot of height 5."""
-    return (np.eye(num_classes)[pred] * 5.0).astype(np.float32)
-
-
-# --------------------------------------------------------------------------- metrics by hand
-
-
-def test_metrics_against_hand_computed_masks():
-    true = np.array([[[0, 0, 1, 1], [0, 0, 1, 1]]])  # 1 x 2 x 4: four pet, four background
-    pred = np.array([[[0, 1, 1, 1], [0, 0, 1, 0]]])
-    # pet: TP 3, FP 1 (last pixel), FN 1 -> IoU 3/5; background: TP 3, FP 1, FN 1 -> 3/5
-    # border: absent from both masks -> undefined, left out of the mean
-    scores = {m.name: m for m in ut.segmentation_metrics()}
-    for m in scores.values():
-        m.update_state(true, _logits_for(pred))
-    r = {k: float(m.result()) for k, m in scores.items()}
-    assert r["pixel_accuracy"] == pytest.approx(6 / 8)
-    assert r["iou_pet"] == pytest.approx(3 / 5)
-    assert r["iou_background"] == pytest.approx(3 / 5)
-    assert r["iou_border"] == 0.0  # per-class convention for an absent class
-    assert r["mean_iou"] == pytest.approx(3 / 5)  # mean over the two present classes, not /3
-    assert r["dice"] == pytest.approx(2 * 3 / (2 * 3 + 1 + 1))  # 0.75 for both present classes
-
-
-def test_a_class_predicted_but_absent_from_the_truth_counts_as_zero():
-    true = np.zeros((1, 2, 2), int)
-    pred = np.array([[[0, 0], [0, 2]]])
-    m = keras.metrics.MeanIoU(3, sparse_y_pred=False)
-    m.update_state(true, _logits_for(pred))
-    # pet IoU 3/4, border IoU 0/1 = 0 (it was predicted), background left out
-    assert float(m.result()) == pytest.approx((3 / 4 + 0) / 2)
-
-
-def test_evaluate_matches_hand_numbers():
-    true = np.array([[[0, 0, 1, 1], [0, 0, 1, 1]]], np.int32)
-    pred = np.array([[[0, 1, 1, 1], [0, 0, 1, 0]]])
-    model = keras.Sequential([keras.Input((2, 4, 3)), keras.layers.Identity()])
-    ds = tf.data.Dataset.from_tensor_slices((_logits_for(pred), true)).batch(1)
-    ev = ut.evaluate(model, ds)
-    assert ev.per_class_iou == {"pet": pytest.approx(0.6), "background": pytest.approx(0.6), "border": 0.0}
-    assert ev.pixel_accuracy == pytest.approx(0.75) and ev.num_images == 1
-    assert "| IoU pet | 0.600 |" in ev.table()
-
-
-def test_dice_loss_is_zero_for_a_perfect_prediction_and_large_for_a_wrong_one():
-    true = np.array([[[0, 1], [2, 1]]])
-    loss = ut.DiceLoss(3)
-    assert float(loss(true, _logits_for(true) * 4)) < 0.01
-    assert float(loss(true, _logits_for((true + 1) % 3) * 4)) > 0.9
-
-
-# --------------------------------------------------------------------------- the paper's weight map
-
-
-def _two_touching_squares():
-    mask = np.ones((40, 41), int)  # background 1
-    mask[10:30, 5:19] = 0  # left object
-    mask[10:30, 22:36] = 0  # right object, a 3-pixel gap at columns 19..21
-    return mask
-
-
-def test_weight_map_peaks_in_the_gap_between_touching_objects():
-    mask = _two_touching_squares()
-    w = ut.unet_weight_map(mask)
-    peak = np.unravel_index(np.argmax(w), w.shape)
-    assert 10 <= peak[0] < 30 and 19 <= peak[1] <= 21  # inside the gap
-    assert w[20, 20] > w[20, 2] + 5  # the gap outweighs open background by far
-
-
-def test_weight_map_is_symmetric_for_a_symmetric_mask():
-    mask = _two_touching_squares()
-    assert np.array_equal(mask, mask[:, ::-1])
-    w = ut.unet_weight_map(mask)
-    np.testing.assert_allclose(w, w[:, ::-1], atol=1e-5)
-    np.testing.assert_allclose(w, w[::-1, :], atol=1e-5)
-
-
-def test_weight_map_is_at_least_the_class_weight_everywhere():
-    mask = _two_touching_squares()
-    wc = np.array([2.0, 0.5, 1.0])
-    w = ut.unet_weight_map(mask, class_weights=wc)
-    assert (w >= wc[mask] - 1e-6).all()
-    single = np.ones((20, 20), int)
-    single[5:15, 5:15] = 0
-    np.testing.assert_allclose(ut.unet_weight_map(single, class_weights=wc), wc[single])  # no gap, no term
-
-
-def test_weight_maps_work_as_sample_weights():
-    x, y = ut.make_synthetic_pets(4, 32, seed=0)
-    ds = ut.add_unet_weight_maps(tf.data.Dataset.from_tensor_slices((x, y)).batch(2))
-    xb, yb, wb = next(iter(ds))
-    assert wb.shape == yb.shape and float(tf.reduce_min(wb)) > 0
-    model = ut.build_unet((32, 32, 3), 3, base_filters=2, depth=1)
-    model.compile("adam", ut.cross_entropy_loss())
-    assert np.isfinite(model.fit(ds, epochs=1, verbose=0).history["loss"][0])
-
 
 # --------------------------------------------------------------------------- training
 
 
-def test_ce_dice_goes_down_over_a_tiny_fit():
-    ut.set_seed(0)
-    x, y = ut.make_synthetic_pets(16, 32, seed=0)
-    model = ut.build_unet((32, 32, 3), 3, base_filters=4, depth=2)
-    model.compile(keras.optimizers.Adam(3e-3), ut.CEDiceLoss(3))
-    hist = model.fit(x, y, batch_size=8, epochs=10, verbose=0).history["loss"]
-    assert hist[-1] < 0.8 * hist[0]
-
-
-def test_train_writes_its_files_and_reloads_safely(tmp_path):
-    result = ut.train(ut.TrainConfig(epochs=2, output_dir=str(tmp_path / "run"), **TINY), verbose=0)
+def test_train_writes_its_files_and_reloads_safely(tiny_run):
+    result = tiny_run
     assert result.epochs_run == [0, 1] and result.history["epoch"] == [0, 1]
     assert result.data.is_stand_in
     for key in ("best", "final", "history", "config"):
@@ -258,3 +148,45 @@ def test_overwrite_replaces_a_finished_run_from_scratch(tmp_path):
     _, _, preds = ut.load_snapshots(again.paths["snapshots"])
     assert len(preds) == 1  # and so are its later snapshots
     assert again.paths["best"].stat().st_mtime >= started  # the new run wrote its own best model
+
+
+def test_train_or_load_reuses_a_finished_run(tmp_path):
+    cfg = ut.TrainConfig(epochs=1, base_filters=4, depth=2, image_size=32, batch_size=8, source="synthetic",
+                         num_examples=(16, 8, 8), output_dir=str(tmp_path / "run"), snapshot_images=0)  # fmt: skip
+    first = ut.train_or_load(cfg, verbose=0)
+    assert first.epochs_run == [0]
+    again = ut.train_or_load(cfg, verbose=0)
+    assert again.epochs_run == [] and again.history == first.history and again.data.is_stand_in
+    x = np.zeros((1, 32, 32, 3), np.float32)
+    np.testing.assert_allclose(again.model.predict(x, verbose=0), first.model.predict(x, verbose=0), atol=1e-6)
+    with pytest.raises(ut.RunFolderError, match="finished run"):  # other settings never replace a finished run
+        ut.train_or_load(ut.TrainConfig(**{**cfg.__dict__, "seed": 1}), verbose=0)
+
+
+def test_presets_are_the_one_place_for_settings():
+    assert ut.TrainConfig.full_size() == ut.TrainConfig.preset("full")
+    assert ut.TrainConfig.preset("cpu", epochs=3).epochs == 3
+    for name in ut.PRESETS:
+        ut.TrainConfig.preset(name).validate()
+    with pytest.raises(ValueError, match="preset 'huge'"):
+        ut.TrainConfig.preset("huge")
+
+
+def test_epoch_log_prints_one_line_per_epoch(tmp_path, capsys):
+    cfg = ut.TrainConfig(epochs=2, base_filters=4, depth=2, image_size=32, batch_size=8, source="synthetic",
+                         num_examples=(16, 8, 8), output_dir=str(tmp_path / "run"), snapshot_images=0)  # fmt: skip
+    result = ut.train_or_load(cfg, verbose=0, callbacks=[ut.EpochLog()])
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("epoch")]
+    assert [line[:10] for line in lines] == ["epoch  1/2", "epoch  2/2"]
+    assert "| val mIoU" in lines[0] and " border " in lines[0] and len(lines[0]) <= 80
+    assert result.test is not None and result.test.num_images == 8  # the test split, scored once at the end
+    ut.train_or_load(cfg, verbose=0)
+    assert "Loaded the finished run in" in capsys.readouterr().out
+
+
+def test_the_tested_checkpoint_is_fixed_before_training():
+    assert ut.TrainConfig(lr_schedule="cosine").tested_checkpoint() == "final"
+    assert ut.TrainConfig(lr_schedule="constant").tested_checkpoint() == "best"
+    assert ut.TrainConfig(lr_schedule="cosine", test_checkpoint="best").tested_checkpoint() == "best"
+    with pytest.raises(ValueError, match="test_checkpoint"):
+        ut.TrainConfig(test_checkpoint="latest").validate()

@@ -268,7 +268,7 @@ def source_of(obj, *, start_at: str | None = None, end_before: str | None = None
         lines, first = inspect.getsourcelines(obj)
         file = Path(inspect.getsourcefile(obj) or "")
     except (TypeError, OSError) as err:
-        raise ValueError(f"{obj!r} has no Python source to show ({err}); pass a function or class.") from None
+        raise ValueError(f"{obj!r} has no Python source to show ({err}); pass a function or class.") from err
     name = getattr(obj, "__qualname__", getattr(obj, "__name__", repr(obj)))
     start, stop = 0, len(lines)
     if start_at is not None:

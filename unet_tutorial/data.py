@@ -409,7 +409,7 @@ def load_oxford_pets(
     except DataUnavailableError:
         raise
     except Exception as err:  # tfds raises many kinds (network, missing files, assertion)
-        raise DataUnavailableError(f"{HOW_TO_GET_OXFORD} (TensorFlow Datasets said: {err})") from None
+        raise DataUnavailableError(f"{HOW_TO_GET_OXFORD} (TensorFlow Datasets said: {err})") from err
     if split != "test":
         table = tf.lookup.StaticHashTable(
             tf.lookup.KeyValueTensorInitializer(tf.constant(sorted(held)), tf.ones(len(held), tf.int32)), 0
@@ -531,12 +531,12 @@ def _read_pair(rec: PetRecord, *, check_only: bool = False) -> tuple[np.ndarray,
             # a 16-bit image is scaled to 8 bits, not clipped
             image = _rgb8(im)
     except (UnidentifiedImageError, OSError, SyntaxError) as err:
-        raise ValueError(f"cannot decode image {rec.image_path}: {err}") from None
+        raise ValueError(f"cannot decode image {rec.image_path}: {err}") from err
     try:
         with Image.open(rec.trimap_path) as im:
             trimap = np.asarray(im)
     except (UnidentifiedImageError, OSError, SyntaxError) as err:
-        raise ValueError(f"cannot decode trimap {rec.trimap_path}: {err}") from None
+        raise ValueError(f"cannot decode trimap {rec.trimap_path}: {err}") from err
     if trimap.ndim == 3:
         trimap = trimap[..., 0]
     if (height, width) != trimap.shape:

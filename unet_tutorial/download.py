@@ -82,12 +82,12 @@ def download_file(
                 out.write(chunk)
                 done += len(chunk)
                 _progress(dest.name, done, size, progress)
-    except TimeoutError:
+    except TimeoutError as err:
         part.unlink(missing_ok=True)
         raise OSError(
             f"{url}: the server sent nothing for {timeout:g} s after {done / 1e6:.1f} MB and the download was "
             "stopped (nothing kept). Run the same call again to retry, or use a mirror (base_url=...)."
-        ) from None
+        ) from err
     except BaseException:  # any other failure or Ctrl-C: never leave a .part that looks like progress
         part.unlink(missing_ok=True)
         raise

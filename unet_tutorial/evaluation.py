@@ -143,9 +143,9 @@ class _open_image:
             raise ValueError(
                 f"{self.path} is too large to open safely ({err}). Downscale it first, e.g. to 2,000 px on its "
                 "longest side."
-            ) from None
+            ) from err
         except (UnidentifiedImageError, OSError, SyntaxError) as err:
-            raise ValueError(f"{self.path} is not a readable image ({err}).") from None
+            raise ValueError(f"{self.path} is not a readable image ({err}).") from err
         return self.image
 
     def __exit__(self, *exc) -> None:

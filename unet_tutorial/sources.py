@@ -155,7 +155,7 @@ def _env_directory() -> Path | None:
     try:
         return check_oxford_directory(value)
     except FileNotFoundError as err:
-        raise FileNotFoundError(f"{OXFORD_DIR_ENV}={value!r}: {err} Fix the variable or unset it.") from None
+        raise FileNotFoundError(f"{OXFORD_DIR_ENV}={value!r}: {err} Fix the variable or unset it.") from err
 
 
 def resolve_source(

@@ -1,12 +1,47 @@
-"""Reading users' images: orientation, 16-bit depth, huge files (unet_tutorial.evaluation.load_image)."""
+"""Evaluation and prediction (unet_tutorial.evaluation): scores, boundary bands, reading users' images."""
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
+from conftest import logits_for
 from PIL import Image
 
 import unet_tutorial as ut
+
+
+def test_boundary_band_and_accuracy():
+    true = np.zeros((10, 10), int)
+    true[:, 5:] = 1
+    band = ut.boundary_band(true, width=1)
+    assert band[:, 4:6].all() and band.sum() == 20
+    assert ut.boundary_band(true, width=2).sum() == 40
+    pred = true.copy()
+    pred[:, 5] = 0  # the outline moved by one pixel
+    assert ut.boundary_accuracy(true, pred, width=1) == pytest.approx(0.5)
+    assert ut.boundary_accuracy(true, true) == 1.0
+    with pytest.raises(ValueError, match="no boundaries"):
+        ut.boundary_accuracy(np.zeros((4, 4)), np.zeros((4, 4)))
+
+
+def test_per_image_mean_iou():
+    true = np.array([[[0, 0], [1, 1]], [[2, 2], [2, 2]]])
+    pred = np.array([[[0, 1], [1, 1]], [[2, 2], [2, 2]]])
+    # image 0: pet 1/2, background 2/3 -> 7/12; image 1: border only, perfect
+    np.testing.assert_allclose(ut.per_image_mean_iou(true, pred), [7 / 12, 1.0])
+
+
+def test_evaluate_matches_hand_numbers():
+    true = np.array([[[0, 0, 1, 1], [0, 0, 1, 1]]], np.int32)
+    pred = np.array([[[0, 1, 1, 1], [0, 0, 1, 0]]])
+    model = keras.Sequential([keras.Input((2, 4, 3)), keras.layers.Identity()])
+    ds = tf.data.Dataset.from_tensor_slices((logits_for(pred), true)).batch(1)
+    ev = ut.evaluate(model, ds)
+    assert ev.per_class_iou == {"pet": pytest.approx(0.6), "background": pytest.approx(0.6), "border": 0.0}
+    assert ev.pixel_accuracy == pytest.approx(0.75) and ev.num_images == 1
+    assert "| IoU pet | 0.600 |" in ev.table()
 
 
 def test_sixteen_bit_images_are_scaled_not_clipped(tmp_path):

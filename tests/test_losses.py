@@ -1,0 +1,69 @@
+"""Losses (unet_tutorial.losses): Dice, CE + Dice, the paper's weight map."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+from conftest import logits_for
+
+import unet_tutorial as ut
+
+
+def _two_touching_squares():
+    mask = np.ones((40, 41), int)  # background 1
+    mask[10:30, 5:19] = 0  # left object
+    mask[10:30, 22:36] = 0  # right object, a 3-pixel gap at columns 19..21
+    return mask
+
+
+def test_dice_loss_is_zero_for_a_perfect_prediction_and_large_for_a_wrong_one():
+    true = np.array([[[0, 1], [2, 1]]])
+    loss = ut.DiceLoss(3)
+    assert float(loss(true, logits_for(true) * 4)) < 0.01
+    assert float(loss(true, logits_for((true + 1) % 3) * 4)) > 0.9
+
+
+def test_weight_map_peaks_in_the_gap_between_touching_objects():
+    mask = _two_touching_squares()
+    w = ut.unet_weight_map(mask)
+    peak = np.unravel_index(np.argmax(w), w.shape)
+    assert 10 <= peak[0] < 30 and 19 <= peak[1] <= 21  # inside the gap
+    assert w[20, 20] > w[20, 2] + 5  # the gap outweighs open background by far
+
+
+def test_weight_map_is_symmetric_for_a_symmetric_mask():
+    mask = _two_touching_squares()
+    assert np.array_equal(mask, mask[:, ::-1])
+    w = ut.unet_weight_map(mask)
+    np.testing.assert_allclose(w, w[:, ::-1], atol=1e-5)
+    np.testing.assert_allclose(w, w[::-1, :], atol=1e-5)
+
+
+def test_weight_map_is_at_least_the_class_weight_everywhere():
+    mask = _two_touching_squares()
+    wc = np.array([2.0, 0.5, 1.0])
+    w = ut.unet_weight_map(mask, class_weights=wc)
+    assert (w >= wc[mask] - 1e-6).all()
+    single = np.ones((20, 20), int)
+    single[5:15, 5:15] = 0
+    np.testing.assert_allclose(ut.unet_weight_map(single, class_weights=wc), wc[single])  # no gap, no term
+
+
+def test_weight_maps_work_as_sample_weights():
+    x, y = ut.make_synthetic_pets(4, 32, seed=0)
+    ds = ut.add_unet_weight_maps(tf.data.Dataset.from_tensor_slices((x, y)).batch(2))
+    xb, yb, wb = next(iter(ds))
+    assert wb.shape == yb.shape and float(tf.reduce_min(wb)) > 0
+    model = ut.build_unet((32, 32, 3), 3, base_filters=2, depth=1)
+    model.compile("adam", ut.cross_entropy_loss())
+    assert np.isfinite(model.fit(ds, epochs=1, verbose=0).history["loss"][0])
+
+
+def test_ce_dice_goes_down_over_a_tiny_fit():
+    ut.set_seed(0)
+    x, y = ut.make_synthetic_pets(16, 32, seed=0)
+    model = ut.build_unet((32, 32, 3), 3, base_filters=4, depth=2)
+    model.compile(keras.optimizers.Adam(3e-3), ut.CEDiceLoss(3))
+    hist = model.fit(x, y, batch_size=8, epochs=10, verbose=0).history["loss"]
+    assert hist[-1] < 0.8 * hist[0]

@@ -57,7 +57,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "build_unet", "center_crop_amounts", "conv_block", "decoder_block", "encoder_block", "feature_maps",
         "feature_model", "layer_level", "level_names", "parameters_by_level", "unet_depth",
     ),
-    "runs": ("RUN_FILES", "load_run_model", "run_state", "RunFolderError", "RunLock"),
+    "runs": ("load_snapshots", "read_history", "RUN_FILES", "load_run_model", "run_state", "RunFolderError", "RunLock"),
     "shapes": (
         "check_input_size", "is_valid_input_size", "level_sizes", "nearest_valid_sizes", "output_size",
         "receptive_fields", "valid_input_sizes",
@@ -65,7 +65,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "sources": ("OXFORD_DIR_ENV", "DataSource", "DataUnavailableError", "resolve_source", "validation_holdout"),
     "synthetic": ("make_synthetic_pets", "make_trimap"),
     "training": (
-        "EpochLog", "learning_rate_schedule", "load_snapshots", "read_history", "read_test_scores", "set_seed",
+        "EpochLog", "learning_rate_schedule", "read_test_scores", "set_seed",
         "train", "train_or_load", "TrainingDiverged", "TrainResult",
     ),
     "upsampling": ("overlap_counts", "resize_conv_counts", "transposed_conv2d"),

@@ -529,7 +529,7 @@ def animate_training(
         credit: a line along the bottom of every frame (``data_credit(...)``).
         max_frames: at most this many epochs shown, evenly spaced.
     """
-    from .training import load_snapshots
+    from .runs import load_snapshots
 
     images, masks, preds = load_snapshots(snapshots)
     return write_gif(path, training_frames(images, masks, preds, credit=credit, max_frames=max_frames), frame_ms)

@@ -1,4 +1,4 @@
-"""The run folder: what ``train`` writes, and how a folder is checked, locked and loaded.
+"""The run folder: what ``train`` writes (history, snapshots), and how a folder is checked, locked and loaded.
 
 One training run owns one folder::
 
@@ -22,11 +22,15 @@ Rules that keep a run from being lost or mixed with another:
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
 import socket
 from pathlib import Path
+
+import keras
+import numpy as np
 
 RUN_FILES = {
     "config": "config.json",
@@ -39,6 +43,98 @@ RUN_FILES = {
     "lock": "run.lock",
 }
 """The names ``train`` writes in a run folder (see the module docstring)."""
+
+
+class EpochCSVLogger(keras.callbacks.Callback):
+    """Append one CSV row per finished epoch; on resume, drop rows of epochs that will rerun.
+
+    ``keras.callbacks.CSVLogger(append=True)`` could write a row twice when a
+    run is killed between the logger and the backup; this logger rewrites the
+    file at the first epoch of every run so that each epoch appears once.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        super().__init__()
+        self.path = Path(path)
+        self._first = True
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if not self._first:
+            return
+        self._first = False
+        rows = read_history(self.path) if self.path.exists() else []
+        kept = [r for r in rows if int(r["epoch"]) < epoch]
+        if len(kept) != len(rows) or not self.path.exists():
+            self._write(kept, list(rows[0].keys()) if rows else None)
+
+    def on_epoch_end(self, epoch, logs=None):
+        row = {"epoch": epoch, **{k: float(v) for k, v in (logs or {}).items()}}
+        exists = self.path.exists() and self.path.stat().st_size > 0
+        with open(self.path, "a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(row))
+            if not exists:
+                writer.writeheader()
+            writer.writerow(row)
+            f.flush()
+            os.fsync(f.fileno())
+
+    def _write(self, rows, fields):
+        with open(self.path, "w", newline="") as f:
+            if fields:
+                writer = csv.DictWriter(f, fieldnames=fields)
+                writer.writeheader()
+                writer.writerows(rows)
+
+
+def read_history(path: str | os.PathLike) -> list[dict]:
+    """Rows of a ``history.csv``: ``[{"epoch": "0", "loss": "...", ...}, ...]``.
+
+    A last row cut short (a kill while it was being written) is left out.
+    """
+    with open(path, newline="") as f:
+        return [row for row in csv.DictReader(f) if None not in row.values() and None not in row]
+
+
+class PredictionSnapshots(keras.callbacks.Callback):
+    """Keep the predicted masks on a fixed validation batch after every epoch.
+
+    Writes ``reference.npz`` (``images``, ``masks``) once and
+    ``epoch_NNN.npz`` (``pred``: ``uint8 (n, H, W)``) per epoch; the training
+    animation reads them with ``load_snapshots``.
+    """
+
+    def __init__(self, images: np.ndarray, masks: np.ndarray, directory: str | os.PathLike):
+        super().__init__()
+        self.images = np.asarray(images, np.float32)
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(self.directory / "reference.npz", images=self.images, masks=np.asarray(masks, np.uint8))
+
+    def on_train_begin(self, logs=None):
+        self._first = True
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self._first:  # drop snapshots of epochs that this run will (re)compute, e.g. from an older run
+            self._first = False
+            for old in self.directory.glob("epoch_*.npz"):
+                if int(old.stem.split("_")[1]) >= epoch:
+                    old.unlink()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logits = self.model.predict(self.images, verbose=0)
+        pred = np.argmax(logits, axis=-1).astype(np.uint8)
+        np.savez_compressed(self.directory / f"epoch_{epoch:03d}.npz", pred=pred)
+
+
+def load_snapshots(directory: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """``(images, true masks, [predictions of epoch 0, 1, ...])`` from a snapshots folder."""
+    directory = Path(directory)
+    ref_path = directory / "reference.npz"
+    if not ref_path.is_file():
+        raise FileNotFoundError(f"{ref_path} is missing; train() with snapshot_images > 0 writes it.")
+    ref = np.load(ref_path)
+    preds = [np.load(p)["pred"] for p in sorted(directory.glob("epoch_*.npz"))]
+    return ref["images"], ref["masks"], preds
 
 
 class RunFolderError(ValueError):
@@ -209,8 +305,6 @@ def load_run_model(path: str | os.PathLike):
         FileNotFoundError: no such file.
         ValueError: a folder, or a file that is not a loadable ``.keras`` model.
     """
-    import keras
-
     from . import losses, metrics  # noqa: F401  (registers the custom objects)
 
     path = Path(path)

@@ -113,6 +113,24 @@ def test_predict_keeps_inputs_with_the_same_name_apart_and_says_when_it_replaces
     assert "NOTE: replacing" in capsys.readouterr().out
 
 
+def test_predict_decodes_one_image_at_a_time(trained, tmp_path, monkeypatch):
+    from PIL import Image
+
+    from unet_tutorial import evaluation
+
+    paths = []
+    for k in range(3):
+        paths.append(tmp_path / f"p{k}.png")
+        Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(paths[-1])
+    calls = []
+    load, predict = evaluation.load_image, evaluation.predict_mask
+    monkeypatch.setattr(evaluation, "load_image", lambda p: calls.append("load") or load(p))
+    monkeypatch.setattr(evaluation, "predict_mask", lambda m, i: calls.append("predict") or predict(m, i))
+    out = tmp_path / "pred"
+    assert cli.main(["predict", str(trained / "best.keras"), *map(str, paths), "--output", str(out)]) == 0
+    assert calls == ["load", "predict"] * 3  # never all images in memory at once
+
+
 def test_predict_and_evaluate_explain_folders_and_unusable_models(trained, tmp_path, capsys):
     assert cli.main(["predict", str(trained / "best.keras"), str(tmp_path)]) == 2
     assert "is a directory" in capsys.readouterr().err

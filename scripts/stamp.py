@@ -127,11 +127,11 @@ def stamp_chapters(check: bool = False) -> list[str]:
     times = json.loads(TIMES.read_text()) if TIMES.is_file() else {}
     stale, trainer = [], _trainer_of_shared_run()
     for path in sorted(BOOK.glob("*.ipynb")):
-        nb = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        nb = json.loads(text)
         cells = [c for c in nb["cells"] if c["cell_type"] == "code"]
         if not cells or MARKER not in "".join(cells[0]["source"]):
             raise SystemExit(f"{path.name}: the first code cell is not the Colab install cell ({MARKER!r})")
-        text = path.read_text(encoding="utf-8")
         reuses = trainer if ("train_or_load(" in text and path.stem != trainer) else None
         wanted = _source(install_cell(path.stem, version, times, reuses))
         if cells[0]["source"] != wanted:

@@ -45,6 +45,12 @@ RUN_FILES = {
 """The names ``train`` writes in a run folder (see the module docstring)."""
 
 
+def run_paths(folder: str | os.PathLike) -> dict[str, Path]:
+    """``{key: folder / name}`` of the files a run leaves behind (``RUN_FILES`` without the lock)."""
+    folder = Path(folder)
+    return {k: folder / v for k, v in RUN_FILES.items() if k != "lock"}
+
+
 class EpochCSVLogger(keras.callbacks.Callback):
     """Append one CSV row per finished epoch; on resume, drop rows of epochs that will rerun.
 

@@ -42,9 +42,11 @@ from .runs import (
     EpochCSVLogger,
     PredictionSnapshots,
     RunLock,
+    differing_settings,
     load_run_model,
     prepare_run_folder,
     read_history,
+    run_paths,
     run_state,
 )
 from .sources import resolve_source
@@ -350,7 +352,7 @@ def _train_locked(config: TrainConfig, data, strategy, out: Path, callbacks, ver
                 metrics=segmentation_metrics(NUM_CLASSES),
                 jit_compile=config.jit_compile,
             )
-        paths = {k: out / v for k, v in RUN_FILES.items() if k != "lock"}
+        paths = run_paths(out)
         # a resumed run keeps the best score of its finished epochs; a new run starts afresh
         previous = _history_dict(paths["history"]) if paths["backup"].exists() else {}
         best_so_far = max(previous.get("val_mean_iou", []), default=None)
@@ -448,9 +450,9 @@ def train_or_load(config: TrainConfig, *, say: bool = True, **kwargs) -> TrainRe
     out = Path(config.output_dir)
     if run_state(out) == "finished":
         stored = json.loads((out / RUN_FILES["config"]).read_text())
-        if {k: stored.get(k) for k in asdict(config)} == json.loads(json.dumps(asdict(config))):
-            model = load_run_model(out / RUN_FILES["final"])
-            paths = {k: out / v for k, v in RUN_FILES.items() if k != "lock"}
+        if not differing_settings(stored, asdict(config)):
+            paths = run_paths(out)
+            model = load_run_model(paths["final"])
             test = read_test_scores(paths["test"]) if paths["test"].is_file() else None
             if say:
                 print(f"Loaded the finished run in {out.resolve()} (trained earlier with exactly these settings).")

@@ -57,9 +57,9 @@ def test_show_source_is_the_installed_source_verbatim():
 def test_show_source_slices_and_refuses_unknown_markers():
     fn = ut.training._train_locked  # the slice the scaling chapter shows
     whole = ut.source_of(fn).code
-    part = ut.source_of(fn, start_at="with strategy.scope():", end_before="paths = {")
+    part = ut.source_of(fn, start_at="with strategy.scope():", end_before="paths = run_paths(")
     assert part.code in whole and part.code.lstrip().startswith("with strategy.scope():")
-    assert "paths = {" not in part.code and part.first_line > ut.source_of(fn).first_line
+    assert "paths = run_paths(" not in part.code and part.first_line > ut.source_of(fn).first_line
     with pytest.raises(ValueError, match="start_at='no such line'"):
         ut.source_of(fn, start_at="no such line")
     with pytest.raises(ValueError, match="no Python source"):

@@ -41,6 +41,10 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "elastic_warp", "load_dataset", "load_oxford_pets", "load_pets_directory", "load_synthetic_pets",
         "preprocess_pair", "read_split_file", "resize_image", "resize_mask", "trimap_to_labels",
     ),
+    "distribute": (
+        "COLLECTIVES", "is_multi_worker", "make_strategy", "parse_tf_config", "shard_by_data", "STRATEGIES",
+        "synchronize_batch_norm", "worker_role", "worker_scratch_dir", "WorkerRole",
+    ),
     "download": ("ChecksumError", "download_oxford_pets", "safe_extract"),
     "evaluation": (
         "boundary_accuracy", "boundary_band", "check_image", "evaluate", "Evaluation", "load_image",

@@ -128,10 +128,24 @@ def _train_config(args: argparse.Namespace):
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from .distribute import make_strategy, worker_role, worker_scratch_dir
     from .training import train
 
     config = _train_config(args)
-    result = train(config, verbose=args.verbose, overwrite=args.overwrite)
+    strategy = make_strategy(args.strategy, collective=args.collective)  # before any other TensorFlow work
+    role = worker_role(strategy)
+    if role.num_workers > 1:
+        who = f"{role.task_type} {role.task_id} of {role.num_workers} workers"
+        print(
+            f"{who}, the chief: writes the run folder {config.output_dir}" if role.is_chief else
+            f"{who}: trains with the chief and writes nothing to {config.output_dir} (its own copy goes to "
+            f"{worker_scratch_dir(config.output_dir, role)}, deleted at the end)",
+            flush=True,
+        )  # fmt: skip
+    result = train(config, strategy=strategy, verbose=args.verbose, overwrite=args.overwrite)
+    if not role.is_chief:
+        print(f"trained epochs {result.epochs_run} with the chief; its run folder: {config.output_dir}")
+        return 0
     last = {k: v[-1] for k, v in result.history.items() if k.startswith("val_")}
     print(
         f"trained epochs {result.epochs_run}; last validation: "
@@ -334,6 +348,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true",
                    help="delete a run already in --output (its files only) and train again from scratch")
     p.add_argument("--mixed-precision", action="store_true", default=None, help="mixed_float16 (GPUs)")
+    p.add_argument("--strategy", choices=["default", "mirrored", "multiworker"], default="default",
+                   help="default: one device; mirrored: every GPU of this machine; multiworker: one process per "
+                        "worker, the cluster read from TF_CONFIG (start the same command on every worker)")
+    p.add_argument("--collective", choices=["auto", "ring", "nccl"], default="auto",
+                   help="multiworker: how gradients are summed: ring (CPUs, gRPC), nccl (NVIDIA GPUs), auto")
     p.add_argument("--verbose", type=int, choices=[0, 1, 2], default=1, help="Keras progress display")
     p.set_defaults(func=_cmd_train)
 

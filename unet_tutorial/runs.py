@@ -85,11 +85,14 @@ class EpochCSVLogger(keras.callbacks.Callback):
             os.fsync(f.fileno())
 
     def _write(self, rows, fields):
-        with open(self.path, "w", newline="") as f:
+        # written aside and renamed: a reader (another worker) sees the old file or the new one, never half
+        part = self.path.with_name(f".{self.path.name}.part")  # hidden: never makes the folder foreign
+        with open(part, "w", newline="") as f:
             if fields:
                 writer = csv.DictWriter(f, fieldnames=fields)
                 writer.writeheader()
                 writer.writerows(rows)
+        os.replace(part, self.path)
 
 
 def read_history(path: str | os.PathLike) -> list[dict]:
@@ -186,7 +189,9 @@ def differing_settings(stored: dict, settings: dict) -> list[str]:
     ]
 
 
-def prepare_run_folder(folder: str | os.PathLike, settings: dict, *, overwrite: bool = False) -> str:
+def prepare_run_folder(
+    folder: str | os.PathLike, settings: dict, *, overwrite: bool = False, clear: bool = True
+) -> str:
     """Check that a training with ``settings`` may write to ``folder``; clear it if ``overwrite``.
 
     Args:
@@ -194,6 +199,8 @@ def prepare_run_folder(folder: str | os.PathLike, settings: dict, *, overwrite: 
         settings: the run's settings (``dataclasses.asdict(config)``).
         overwrite: delete a finished or unfinished run found there (only the
             run's own files) and start again.
+        clear: with ``overwrite``, whether to delete those files here;
+            ``False`` only checks (a non-chief worker, whose chief clears).
 
     Returns:
         ``"new"`` or ``"resume"`` (an unfinished run with the same settings).
@@ -223,7 +230,8 @@ def prepare_run_folder(folder: str | os.PathLike, settings: dict, *, overwrite: 
     if state == "empty":
         return "new"
     if overwrite:
-        clear_run(folder)
+        if clear:
+            clear_run(folder)
         return "new"
     stored = json.loads((folder / RUN_FILES["config"]).read_text())
     if state == "finished":
@@ -243,7 +251,8 @@ def prepare_run_folder(folder: str | os.PathLike, settings: dict, *, overwrite: 
 def clear_run(folder: str | os.PathLike) -> None:
     """Delete the run files in ``folder`` (and nothing else)."""
     folder = Path(folder)
-    for name in RUN_FILES.values():
+    # config.json last: until it goes, a half-cleared folder still reads as a run, never as foreign
+    for name in sorted(RUN_FILES.values(), key=lambda n: n == RUN_FILES["config"]):
         path = folder / name
         if path.is_dir():
             shutil.rmtree(path)

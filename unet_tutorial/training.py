@@ -23,7 +23,7 @@ import os
 import random
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import keras
@@ -33,6 +33,13 @@ import tensorflow as tf
 from .checks import is_whole
 from .config import LR_SCHEDULES, TrainConfig
 from .data import NUM_CLASSES, DataInfo, load_dataset
+from .distribute import (
+    prepare_multi_worker_fit,
+    shard_by_data,
+    synchronize_batch_norm,
+    worker_role,
+    worker_scratch_dir,
+)
 from .evaluation import Evaluation, evaluate
 from .losses import get_loss
 from .metrics import segmentation_metrics
@@ -222,6 +229,9 @@ def train(
     data = resolve_source(config.source, config.data_dir)
     strategy = strategy or tf.distribute.get_strategy()
     out = Path(config.output_dir)
+    role = worker_role(strategy)
+    if not role.is_chief:
+        return _train_as_worker(config, data, strategy, role, out, callbacks, verbose, overwrite)
     prepare_run_folder(out, asdict(config), overwrite=overwrite)  # refuses before anything is written
     out.mkdir(parents=True, exist_ok=True)
     with RunLock(out):
@@ -240,10 +250,14 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
     it says which file was damaged. A damaged backup never blocks resuming.
     """
 
-    def __init__(self, backup_dir):
+    def __init__(self, backup_dir, restore_from=None):
         super().__init__(str(backup_dir), double_checkpoint=True)
+        self.restore_from = restore_from
 
     def on_train_begin(self, logs=None):
+        if self.restore_from is not None:
+            self._restore_read_only(Path(self.restore_from))
+            return
         try:
             self._load_model()
             return
@@ -266,6 +280,21 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
                     os.remove(path)
         self.model._initial_epoch = 0
         print(f"NOTE: the backup was damaged ({damaged}) and no earlier copy is readable; starting again at epoch 0.")
+
+    def _restore_read_only(self, folder: Path) -> None:
+        """A worker restores from the chief's backup (latest, else the one before it) and changes nothing there."""
+        own = self._weights_path, self._training_metadata_path
+        for suffix in ("", ".bkp"):
+            self._weights_path, self._training_metadata_path = (str(folder / (Path(p).name + suffix)) for p in own)
+            try:
+                if os.path.exists(self._weights_path):
+                    self._load_model()
+                    return
+            except (OSError, ValueError, KeyError):
+                continue
+            finally:
+                self._weights_path, self._training_metadata_path = own
+        self.model._initial_epoch = 0
 
 
 class TrainingDiverged(RuntimeError):
@@ -319,7 +348,26 @@ for _name in ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end"
     setattr(_UnlessDiverged, _name, _forward(_name))
 
 
-def _train_locked(config: TrainConfig, data, strategy, out: Path, callbacks, verbose) -> TrainResult:
+def _train_as_worker(config, data, strategy, role, out: Path, callbacks, verbose, overwrite) -> TrainResult:
+    """A non-chief worker: the same training, written to its scratch folder, resumed from the chief's backup."""
+    # refuse what the chief refuses (it decides from the same folder) without changing that folder
+    prepare_run_folder(out, asdict(config), overwrite=overwrite, clear=False)
+    chief, scratch = run_paths(out), worker_scratch_dir(out, role)
+    shutil.rmtree(scratch, ignore_errors=True)  # left by a crash: this worker resumes from the chief's backup
+    scratch.mkdir(parents=True)
+    resume = not overwrite and chief["backup"].exists()
+    if resume and chief["history"].is_file():
+        shutil.copyfile(chief["history"], run_paths(scratch)["history"])  # the same best-so-far as the chief
+    own = replace(config, output_dir=str(scratch), evaluate_test=False)
+    with RunLock(scratch):
+        result = _train_locked(own, data, strategy, scratch, callbacks, verbose, resume_from=out if resume else None)
+    shutil.rmtree(scratch)
+    return TrainResult(result.history, result.epochs_run, result.model, chief, result.data, None)
+
+
+def _train_locked(
+    config: TrainConfig, data, strategy, out: Path, callbacks, verbose, resume_from: Path | None = None
+) -> TrainResult:
     set_seed(config.seed, config.deterministic)
     previous_policy = keras.mixed_precision.global_policy().name
     if config.mixed_precision:
@@ -335,6 +383,7 @@ def _train_locked(config: TrainConfig, data, strategy, out: Path, callbacks, ver
         )
         if config.steps_per_epoch:
             train_ds = train_ds.repeat()
+        train_ds, val_ds = shard_by_data(train_ds), shard_by_data(val_ds)
         with strategy.scope():
             model = build_unet(
                 (config.image_size, config.image_size, 3),
@@ -344,6 +393,8 @@ def _train_locked(config: TrainConfig, data, strategy, out: Path, callbacks, ver
                 skip_connections=config.skip_connections,
                 dropout=config.dropout,
             )
+            if strategy.num_replicas_in_sync > 1:
+                synchronize_batch_norm(model)  # every replica keeps the same moving statistics
             steps = config.steps_per_epoch or -(-info.num_examples // config.batch_size)
             lr = learning_rate_schedule(config.learning_rate, config.lr_schedule, steps, config.epochs)
             model.compile(
@@ -352,9 +403,11 @@ def _train_locked(config: TrainConfig, data, strategy, out: Path, callbacks, ver
                 metrics=segmentation_metrics(NUM_CLASSES),
                 jit_compile=config.jit_compile,
             )
+        prepare_multi_worker_fit(model, strategy, train_ds.element_spec)
         paths = run_paths(out)
         # a resumed run keeps the best score of its finished epochs; a new run starts afresh
-        previous = _history_dict(paths["history"]) if paths["backup"].exists() else {}
+        resuming = run_paths(resume_from or out)["backup"].exists()
+        previous = _history_dict(paths["history"]) if resuming else {}
         best_so_far = max(previous.get("val_mean_iou", []), default=None)
         recorder, guard = _EpochRecorder(), _NaNGuard()
         cbs = [
@@ -370,7 +423,8 @@ def _train_locked(config: TrainConfig, data, strategy, out: Path, callbacks, ver
             images, masks = next(iter(val_ds.unbatch().batch(config.snapshot_images)))
             cbs.append(_UnlessDiverged(PredictionSnapshots(images.numpy(), masks.numpy(), paths["snapshots"]), guard))
         # last, so that an epoch counts as done only once everything above has been written
-        cbs.append(_UnlessDiverged(_SafeBackup(paths["backup"]), guard))
+        restore_from = run_paths(resume_from)["backup"] if resume_from else None
+        cbs.append(_UnlessDiverged(_SafeBackup(paths["backup"], restore_from), guard))
         paths["config"].write_text(
             json.dumps(
                 {**asdict(config), "data": asdict(info), "validation": asdict(val_info),

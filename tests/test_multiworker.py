@@ -1,0 +1,233 @@
+"""Multi-worker training, proven with two worker processes on this machine.
+
+The two-process tests (marked ``slow``: they train, about 20 s each) start
+``tests/multiworker_job.py`` twice, each with its own ``TF_CONFIG`` (free
+localhost ports, the CPU ring all-reduce), training one ``TINY`` run together
+into one folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import TINY
+
+import unet_tutorial as ut
+
+JOB = Path(__file__).with_name("multiworker_job.py")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_ports(n: int) -> list[int]:
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("localhost", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def _tf_configs(n: int = 2) -> list[str]:
+    workers = [f"localhost:{port}" for port in _free_ports(n)]
+    return [json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": i}}) for i in range(n)]
+
+
+def _start(args: list[str], tf_config: str, log: Path) -> subprocess.Popen:
+    env = {**os.environ, "TF_CONFIG": tf_config, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    return subprocess.Popen(args, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+
+
+def _wait(procs: list[subprocess.Popen], logs: list[Path], timeout: float = 240) -> list[int]:
+    deadline = time.monotonic() + timeout
+    try:
+        return [p.wait(timeout=max(1.0, deadline - time.monotonic())) for p in procs]
+    except subprocess.TimeoutExpired:
+        for p in procs:
+            p.kill()
+        tails = "\n".join(f"--- {log.name}\n{log.read_text()[-3000:]}" for log in logs)
+        pytest.fail(f"the workers did not finish in {timeout:.0f} s\n{tails}")
+
+
+def _run_job(tmp: Path, run_dir: Path, epochs: int, tag: str, kill: dict[int, int] | None = None):
+    """Start both workers of one job; worker i kills itself at epoch ``kill[i]``. Returns (procs, logs)."""
+    procs, logs = [], []
+    for i, tf_config in enumerate(_tf_configs()):
+        log = tmp / f"{tag}-worker{i}.log"
+        extra = ["--kill-at", str(kill[i])] if kill and i in kill else []
+        args = [sys.executable, str(JOB), str(run_dir), str(tmp / f"{tag}-own{i}"), str(epochs), *extra]
+        procs.append(_start(args, tf_config, log))
+        logs.append(log)
+    return procs, logs
+
+
+def _backup_epoch(metadata: Path) -> int | None:
+    try:
+        return json.loads(metadata.read_text()).get("epoch")
+    except (OSError, ValueError):
+        return None
+
+
+def _history_epochs(run_dir: Path) -> list[int]:
+    with open(run_dir / "history.csv", newline="") as f:
+        return [int(row["epoch"]) for row in csv.DictReader(f)]
+
+
+def _weights(path: Path) -> list[np.ndarray]:
+    with np.load(path) as z:
+        return [z[k] for k in sorted(z.files, key=lambda k: int(k.split("_")[1]))]
+
+
+def _assert_same_weights(a: Path, b: Path) -> None:
+    wa, wb = _weights(a), _weights(b)
+    assert len(wa) == len(wb) > 0
+    for x, y in zip(wa, wb, strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.slow
+def test_two_workers_train_one_run_and_end_with_the_same_weights(tmp_path):
+    run_dir = tmp_path / "run"
+    procs, logs = _run_job(tmp_path, run_dir, epochs=2, tag="a")
+    codes = _wait(procs, logs)
+    assert codes == [0, 0], "\n".join(log.read_text()[-3000:] for log in logs)
+
+    # one history, written once, one row per epoch; the run is finished and has one config
+    assert _history_epochs(run_dir) == [0, 1]
+    assert ut.run_state(run_dir) == "finished"
+    assert json.loads((run_dir / "config.json").read_text())["replicas"] == 2
+    assert (run_dir / "test.json").is_file() and (run_dir / "best.keras").is_file()
+    # the other worker wrote to its own scratch folder and removed it
+    assert not list(tmp_path.glob(".run.*"))
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+    results = [json.loads((tmp_path / f"a-own{i}" / "result.json").read_text()) for i in range(2)]
+    assert [r["chief"] for r in results] == [True, False]
+    assert [r["replicas"] for r in results] == [2, 2]
+    assert results[0]["epochs_run"] == results[1]["epochs_run"] == [0, 1]
+    _assert_same_weights(tmp_path / "a-own0" / "weights.npz", tmp_path / "a-own1" / "weights.npz")
+    # and the chief's final.keras holds those weights
+    final = ut.load_run_model(run_dir / "final.keras").get_weights()
+    for x, y in zip(final, _weights(tmp_path / "a-own0" / "weights.npz"), strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.slow
+def test_a_killed_worker_and_a_restart_of_both_resume_from_the_last_finished_epoch(tmp_path):
+    run_dir = tmp_path / "run"
+    # worker 1 dies (SIGKILL) after the first batch of epoch 2; epochs 0 and 1 are finished and backed up
+    procs, logs = _run_job(tmp_path, run_dir, epochs=4, tag="k", kill={1: 2})
+    assert procs[1].wait(timeout=240) == -signal.SIGKILL, logs[1].read_text()[-3000:]
+    # the chief, waiting for its peer in epoch 2, holds the backup of epoch 2's start; then it is killed too
+    metadata = run_dir / "backup" / "training_metadata.json"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and _backup_epoch(metadata) != 2:
+        time.sleep(0.5)
+    procs[0].kill()
+    procs[0].wait()
+    assert json.loads(metadata.read_text())["epoch"] == 2
+    assert _history_epochs(run_dir) == [0, 1]
+    assert ut.run_state(run_dir) == "unfinished"
+
+    procs, logs = _run_job(tmp_path, run_dir, epochs=4, tag="r")
+    codes = _wait(procs, logs)
+    assert codes == [0, 0], "\n".join(log.read_text()[-3000:] for log in logs)
+    results = [json.loads((tmp_path / f"r-own{i}" / "result.json").read_text()) for i in range(2)]
+    assert results[0]["epochs_run"] == results[1]["epochs_run"] == [2, 3]
+    assert _history_epochs(run_dir) == [0, 1, 2, 3]
+    assert ut.run_state(run_dir) == "finished"
+    assert not (run_dir / "backup").exists()
+    assert not list(tmp_path.glob(".run.*"))  # the crashed worker's scratch folder was cleared and removed
+    _assert_same_weights(tmp_path / "r-own0" / "weights.npz", tmp_path / "r-own1" / "weights.npz")
+
+
+@pytest.mark.slow
+def test_the_cli_trains_with_two_workers(tmp_path):
+    """``unet-tutorial train --strategy multiworker`` with TF_CONFIG from the environment."""
+    run_dir = tmp_path / "cli-run"
+    cli = [sys.executable, "-m", "unet_tutorial.cli", "train", "--strategy", "multiworker", "--collective", "ring",
+           "--source", "synthetic", "--epochs", "1", "--base-filters", "4", "--depth", "2", "--size", "32",
+           "--batch-size", "8", "--synthetic-examples", "16", "8", "8", "--output", str(run_dir)]  # fmt: skip
+    logs = [tmp_path / f"cli{i}.log" for i in range(2)]
+    procs = [_start(cli, cfg, log) for cfg, log in zip(_tf_configs(), logs, strict=True)]
+    codes = _wait(procs, logs)
+    assert codes == [0, 0], "\n".join(log.read_text()[-3000:] for log in logs)
+    assert _history_epochs(run_dir) == [0]
+    assert ut.run_state(run_dir) == "finished"
+    assert "worker 0 of 2 workers, the chief: writes the run folder" in logs[0].read_text()
+    assert "worker 1 of 2 workers: trains with the chief and writes nothing" in logs[1].read_text()
+
+
+# ---- the pieces, without a cluster ------------------------------------------------------------------
+
+
+def test_tf_config_is_checked_with_a_message_that_shows_the_form():
+    good = _tf_configs()[1]
+    assert ut.parse_tf_config(good)["task"]["index"] == 1
+    for bad, says in [
+        ("", "needs TF_CONFIG"),
+        ("{not json", "not valid JSON"),
+        ('{"task": {"type": "worker", "index": 0}}', "'cluster'"),
+        ('{"cluster": {"worker": ["a:1"]}, "task": {"type": "ps", "index": 0}}', "must name a job"),
+        ('{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": 1}}', "0 .. 0"),
+        ('{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": true}}', "0 .. 0"),
+    ]:
+        with pytest.raises(ValueError, match=says) as err:
+            ut.parse_tf_config(bad)
+        assert '"cluster"' in str(err.value) or "index" in str(err.value)
+
+
+def test_make_strategy_refuses_bad_names_and_a_missing_tf_config(monkeypatch):
+    with pytest.raises(ValueError, match="default, mirrored, multiworker"):
+        ut.make_strategy("horovod")
+    with pytest.raises(ValueError, match="auto, ring, nccl"):
+        ut.make_strategy("multiworker", collective="gloo")
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(ValueError, match="needs TF_CONFIG"):
+        ut.make_strategy("multiworker")
+
+
+def test_one_process_is_its_own_chief():
+    import tensorflow as tf
+
+    role = ut.worker_role(tf.distribute.get_strategy())
+    assert role == ut.WorkerRole(None, 0, True, 1)
+    assert ut.worker_scratch_dir("runs/pets", ut.WorkerRole("worker", 1, False, 2)) == Path("runs/.pets.worker-1")
+
+
+class _Captured(Exception):
+    pass
+
+
+@pytest.mark.parametrize("source", ["synthetic", "folder"])
+def test_train_gives_fit_datasets_sharded_by_data_for_every_source(source, pets_dir, tmp_path, monkeypatch):
+    """Between workers, what ``train`` hands ``fit`` is split by element (never by file), whatever the source."""
+    import keras
+    import tensorflow as tf
+
+    seen = {}
+
+    def fake_fit(self, x, *args, validation_data=None, **kwargs):
+        seen.update(train=x, validation=validation_data)
+        raise _Captured
+
+    monkeypatch.setattr(keras.Model, "fit", fake_fit)
+    settings = {**TINY, "source": str(pets_dir) if source == "folder" else "synthetic"}
+    if source == "folder":
+        settings["num_examples"] = None
+    with pytest.raises(_Captured):
+        ut.train(ut.TrainConfig(epochs=1, output_dir=str(tmp_path / "run"), **settings), verbose=0)
+    data = tf.data.experimental.AutoShardPolicy.DATA
+    assert seen["train"].options().experimental_distribute.auto_shard_policy == data
+    assert seen["validation"].options().experimental_distribute.auto_shard_policy == data

@@ -1,0 +1,243 @@
+"""Distributed training: choosing a strategy, who writes what, and sharding the input.
+
+``train(config, strategy=...)`` takes any ``tf.distribute.Strategy``. This
+module holds what changes when the replicas live in *several processes*
+(``MultiWorkerMirroredStrategy``), one per machine or, for a test, two on one
+machine:
+
+* **Who is who.** Each process reads ``TF_CONFIG``, a JSON string such as::
+
+      {"cluster": {"worker": ["host-a:12345", "host-b:12345"]},
+       "task": {"type": "worker", "index": 0}}
+
+  ``cluster`` lists every worker's address (the same on all of them),
+  ``task`` says which one this process is. One worker is the **chief**: the
+  task of type ``"chief"`` if the cluster has one, otherwise worker 0.
+* **Who writes what.** Every worker runs the same training steps, callbacks
+  included (saving and predicting take part in collective operations, so all
+  workers must do them). Only the chief writes the run folder; every other
+  worker writes the same files to a scratch folder of its own
+  (``worker_scratch_dir``) and deletes it when training ends. All workers
+  *restore* from the chief's backup, so after a crash they resume from the
+  same epoch. The run folder must therefore be on a file system that every
+  worker sees (one machine, NFS, a mounted bucket).
+* **Sharding.** Every worker builds the same seeded input pipeline and keeps
+  its share of the batches (``shard_by_data``): worker *i* of *n* trains on
+  every *n*-th piece of each global batch, whatever the source (tfds files,
+  a folder of JPEGs, arrays).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+STRATEGIES = ("default", "mirrored", "multiworker")
+"""The names ``make_strategy`` (and ``unet-tutorial train --strategy``) accept."""
+
+COLLECTIVES = {
+    "auto": tf.distribute.experimental.CommunicationImplementation.AUTO,
+    "ring": tf.distribute.experimental.CommunicationImplementation.RING,
+    "nccl": tf.distribute.experimental.CommunicationImplementation.NCCL,
+}
+"""How workers all-reduce: ``"ring"`` over gRPC (CPUs), ``"nccl"`` (NVIDIA GPUs), ``"auto"`` picks."""
+
+
+@dataclass(frozen=True)
+class WorkerRole:
+    """Which process this is in a cluster.
+
+    Attributes:
+        task_type: ``"worker"`` or ``"chief"``; ``None`` outside a cluster.
+        task_id: the index within ``task_type`` (0 outside a cluster).
+        is_chief: whether this process writes the run folder.
+        num_workers: how many processes train together (1 outside a cluster).
+    """
+
+    task_type: str | None = None
+    task_id: int = 0
+    is_chief: bool = True
+    num_workers: int = 1
+
+
+def parse_tf_config(text: str | None = None) -> dict:
+    """Read and check ``TF_CONFIG`` (from the environment unless ``text`` is given).
+
+    Returns:
+        The parsed dict, with ``cluster`` and ``task`` checked.
+
+    Raises:
+        ValueError: ``TF_CONFIG`` is missing, is not JSON, or does not name
+            this task inside the cluster; the message shows the expected form.
+    """
+    text = os.environ.get("TF_CONFIG") if text is None else text
+    example = (
+        'TF_CONFIG=\'{"cluster": {"worker": ["localhost:12345", "localhost:23456"]}, '
+        '"task": {"type": "worker", "index": 0}}\''
+    )
+    if not text:
+        raise ValueError(f"multi-worker training needs TF_CONFIG in the environment of every worker, e.g. {example}")
+    try:
+        cfg = json.loads(text)
+    except ValueError as err:
+        raise ValueError(f"TF_CONFIG is not valid JSON ({err}); expected e.g. {example}") from None
+    cluster, task = (cfg.get("cluster"), cfg.get("task")) if isinstance(cfg, dict) else (None, None)
+    if not isinstance(cluster, dict) or not all(isinstance(v, list) and v for v in cluster.values()) or not cluster:
+        raise ValueError(f"TF_CONFIG needs a 'cluster' of job name -> list of 'host:port'; expected e.g. {example}")
+    if not isinstance(task, dict) or task.get("type") not in cluster:
+        raise ValueError(
+            f"TF_CONFIG's 'task' must name a job of the cluster ({', '.join(cluster)}) as 'type', "
+            f"got {task!r}; expected e.g. {example}"
+        )
+    index = task.get("index")
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(cluster[task["type"]]):
+        raise ValueError(
+            f"TF_CONFIG's task index must be 0 .. {len(cluster[task['type']]) - 1} for job {task['type']!r}, "
+            f"got {index!r}"
+        )
+    return cfg
+
+
+def make_strategy(name: str = "default", *, collective: str = "auto") -> tf.distribute.Strategy:
+    """The ``tf.distribute`` strategy for a name.
+
+    Args:
+        name: ``"default"`` (one device, no distribution), ``"mirrored"``
+            (every GPU of this machine, or its CPU if it has none) or
+            ``"multiworker"`` (one replica per worker process, the cluster
+            read from ``TF_CONFIG``).
+        collective: for ``"multiworker"``, how gradients are all-reduced (a
+            key of ``COLLECTIVES``).
+
+    Create the strategy before any other TensorFlow work in the process:
+    ``MultiWorkerMirroredStrategy`` sets up the collective operations at
+    start-up and cannot be created afterwards.
+
+    Raises:
+        ValueError: an unknown name or collective, or a missing or malformed
+            ``TF_CONFIG`` for ``"multiworker"``.
+    """
+    if name not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, got {name!r}")
+    if collective not in COLLECTIVES:
+        raise ValueError(f"collective must be one of {', '.join(COLLECTIVES)}, got {collective!r}")
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    parse_tf_config()
+    options = tf.distribute.experimental.CommunicationOptions(implementation=COLLECTIVES[collective])
+    return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+
+
+def is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
+    """Whether ``strategy`` spans several processes (``MultiWorkerMirroredStrategy`` with a cluster)."""
+    return bool(getattr(strategy.extended, "_in_multi_worker_mode", lambda: False)())
+
+
+def worker_role(strategy: tf.distribute.Strategy) -> WorkerRole:
+    """This process's ``WorkerRole`` under ``strategy`` (chief and alone unless multi-worker)."""
+    if not is_multi_worker(strategy):
+        return WorkerRole()
+    resolver = strategy.cluster_resolver
+    task_type, task_id = resolver.task_type, int(resolver.task_id or 0)
+    jobs = resolver.cluster_spec().as_dict()
+    chief = task_type == "chief" or (task_type == "worker" and task_id == 0 and "chief" not in jobs)
+    count = sum(len(jobs.get(job, [])) for job in ("chief", "worker"))
+    return WorkerRole(task_type, task_id, chief, count)
+
+
+def worker_scratch_dir(output_dir: str | os.PathLike, role: WorkerRole) -> Path:
+    """Where a non-chief worker writes its copy of the run: a hidden folder beside the run folder.
+
+    ``runs/pets`` gives ``runs/.pets.worker-1`` for worker 1. It is
+    deleted when that worker's training ends; a crash leaves it behind, and
+    the next start clears it.
+    """
+    out = Path(output_dir)
+    return out.parent / f".{out.name}.{role.task_type}-{role.task_id}"
+
+
+def shard_by_data(dataset: tf.data.Dataset) -> tf.data.Dataset:
+    """``dataset`` set to be split between workers by element, not by input file.
+
+    A distributed ``fit`` splits each global batch between the replicas;
+    between *workers* tf.data's automatic sharding would first try to give
+    each worker whole input files, which fails or is uneven when there are
+    fewer files than workers (a tfds split of a few TFRecord files, one
+    array). ``DATA`` makes every worker run the same seeded pipeline and
+    keep its own share of it. The setting does nothing without distribution.
+    """
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
+
+
+def synchronize_batch_norm(model) -> int:
+    """Make every ``BatchNormalization`` layer of ``model`` use the statistics of the global batch.
+
+    With *n* replicas each one normalises its own 1/n of the batch and, left
+    alone, also keeps its own moving mean and variance: after training, the
+    workers of one run would hold different ``moving_mean`` weights (measured:
+    the trainable weights agree bit for bit, the moving statistics differ by
+    up to 3e-2). ``synchronized=True`` all-reduces the batch mean and variance
+    across replicas at every step (one small all-reduce per layer), so every
+    replica normalises with, and averages, the statistics of the whole global
+    batch, as one device would.
+
+    Returns:
+        How many layers were switched.
+    """
+    count = 0
+    for layer in model._flatten_layers(include_self=False):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.synchronized = True
+            count += 1
+    return count
+
+
+def prepare_multi_worker_fit(model, strategy: tf.distribute.Strategy, element_spec) -> None:
+    """Work around two Keras 3 bugs so that ``model.fit`` runs under ``MultiWorkerMirroredStrategy``.
+
+    1. ``fit`` builds the optimizer and metric state from a *distributed*
+       batch that it first averages with ``strategy.reduce``, which fails
+       across workers ("Attempt to convert a value (PerReplica...) to a
+       Tensor"; keras-team/keras#20585). Here the state is built from the
+       batch's shapes (``element_spec``) inside the strategy's scope, and the
+       model's own build step, now with nothing left to do, is skipped.
+    2. Each step's loss and metrics are averaged over replicas with
+       ``reduce("MEAN", value, axis=0)``, which fails on a scalar across
+       workers; ``_mean_across_workers`` averages them with ``axis=None``, as
+       every single-process strategy does.
+
+    Call it after ``model.compile`` and before ``model.fit``; it does nothing
+    for other strategies.
+    """
+    if not is_multi_worker(strategy):
+        return
+    _mean_across_workers()
+    with strategy.scope():
+        model._symbolic_build(data_batch=element_spec)
+        model.optimizer.build(model.trainable_variables)
+    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+
+
+def _mean_across_workers() -> None:
+    from keras.src.backend.tensorflow import trainer
+
+    if getattr(trainer.reduce_per_replica, "_unet_tutorial", False):
+        return
+    original = trainer.reduce_per_replica
+
+    def reduce_per_replica(values, strategy, reduction):
+        if reduction in ("auto", "mean") and is_multi_worker(strategy):
+            return tf.nest.map_structure(lambda v: strategy.reduce("MEAN", v, axis=None), values)
+        return original(values, strategy, reduction)
+
+    reduce_per_replica._unet_tutorial = True
+    trainer.reduce_per_replica = reduce_per_replica

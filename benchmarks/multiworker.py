@@ -23,9 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,16 +33,6 @@ sys.path.insert(0, os.path.dirname(__file__))
 from _common import RESULTS, machine_info, write_results  # noqa: E402
 
 NAME = "multiworker"
-
-
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("localhost", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 def worker(args: argparse.Namespace) -> None:
@@ -73,7 +61,8 @@ def worker(args: argparse.Namespace) -> None:
         output_dir=args.run_dir,
     )  # fmt: skip
     result = ut.train(config, strategy=strategy, callbacks=[timer], verbose=0)
-    Path(args.report).write_text(json.dumps({
+    index = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
+    Path(f"{args.report}-w{index}.json").write_text(json.dumps({
         "seconds": timer.seconds, "replicas": strategy.num_replicas_in_sync,
         "params": int(result.model.count_params()),
         "trainable_params": int(sum(int(w.numpy().size) for w in result.model.trainable_weights)),
@@ -81,23 +70,17 @@ def worker(args: argparse.Namespace) -> None:
 
 
 def _launch(n: int, args: argparse.Namespace, tmp: Path) -> list[dict]:
+    import unet_tutorial as ut
+
     strategy = "multiworker" if n > 1 else "default"
-    hosts = [f"localhost:{p}" for p in _free_ports(n)]
-    procs, reports = [], []
-    for i in range(n):
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-        if n > 1:
-            env["TF_CONFIG"] = json.dumps({"cluster": {"worker": hosts}, "task": {"type": "worker", "index": i}})
-        report = tmp / f"n{n}-w{i}.json"
-        cmd = [sys.executable, __file__, "--worker", "--strategy", strategy, "--run-dir", str(tmp / f"run{n}"),
-               "--report", str(report), "--steps", str(args.steps), "--epochs", str(args.epochs),
-               "--batch", str(args.batch)]  # fmt: skip
-        procs.append(subprocess.Popen(cmd, env=env))
-        reports.append(report)
-    codes = [p.wait() for p in procs]
-    if any(codes):
-        raise SystemExit(f"a worker failed (exit codes {codes})")
-    return [json.loads(r.read_text()) for r in reports]
+    # each worker writes its report to a file named by its TF_CONFIG index
+    cmd = [sys.executable, __file__, "--worker", "--strategy", strategy, "--run-dir", str(tmp / f"run{n}"),
+           "--report", str(tmp / f"n{n}"), "--steps", str(args.steps), "--epochs", str(args.epochs),
+           "--batch", str(args.batch)]  # fmt: skip
+    runs = ut.run_local_workers(cmd, n, timeout=1200)
+    if any(r.returncode for r in runs):
+        raise SystemExit("a worker failed:\n" + "\n".join(r.output[-3000:] for r in runs))
+    return [json.loads((tmp / f"n{n}-w{i}.json").read_text()) for i in range(n)]
 
 
 def render(results: dict) -> str:

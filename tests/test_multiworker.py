@@ -12,7 +12,6 @@ import csv
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,19 +27,8 @@ JOB = Path(__file__).with_name("multiworker_job.py")
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("localhost", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
 def _tf_configs(n: int = 2) -> list[str]:
-    workers = [f"localhost:{port}" for port in _free_ports(n)]
-    return [json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": i}}) for i in range(n)]
+    return ut.local_cluster(n)
 
 
 def _start(args: list[str], tf_config: str, log: Path) -> subprocess.Popen:
@@ -159,14 +147,13 @@ def test_the_cli_trains_with_two_workers(tmp_path):
     cli = [sys.executable, "-m", "unet_tutorial.cli", "train", "--strategy", "multiworker", "--collective", "ring",
            "--source", "synthetic", "--epochs", "1", "--base-filters", "4", "--depth", "2", "--size", "32",
            "--batch-size", "8", "--synthetic-examples", "16", "8", "8", "--output", str(run_dir)]  # fmt: skip
-    logs = [tmp_path / f"cli{i}.log" for i in range(2)]
-    procs = [_start(cli, cfg, log) for cfg, log in zip(_tf_configs(), logs, strict=True)]
-    codes = _wait(procs, logs)
-    assert codes == [0, 0], "\n".join(log.read_text()[-3000:] for log in logs)
+    runs = ut.run_local_workers(cli, 2, timeout=240)
+    assert [r.returncode for r in runs] == [0, 0], "\n".join(r.output[-3000:] for r in runs)
     assert _history_epochs(run_dir) == [0]
     assert ut.run_state(run_dir) == "finished"
-    assert "worker 0 of 2 workers, the chief: writes the run folder" in logs[0].read_text()
-    assert "worker 1 of 2 workers: trains with the chief and writes nothing" in logs[1].read_text()
+    assert "worker 0 of 2 workers, the chief: writes the run folder" in runs[0].output
+    assert "worker 1 of 2 workers: trains with the chief and writes nothing" in runs[1].output
+    assert "test split (scored once" in runs[0].output and "test split" not in runs[1].output
 
 
 # ---- the pieces, without a cluster ------------------------------------------------------------------
@@ -196,6 +183,28 @@ def test_make_strategy_refuses_bad_names_and_a_missing_tf_config(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(ValueError, match="needs TF_CONFIG"):
         ut.make_strategy("multiworker")
+
+
+def test_a_local_cluster_gives_each_worker_its_own_port_and_index():
+    configs = [json.loads(c) for c in ut.local_cluster(3)]
+    hosts = configs[0]["cluster"]["worker"]
+    assert len(set(hosts)) == 3 and all(c["cluster"]["worker"] == hosts for c in configs)
+    assert [c["task"] for c in configs] == [{"type": "worker", "index": i} for i in range(3)]
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="positive integer"):
+            ut.local_cluster(bad)
+
+
+def test_run_local_workers_starts_one_process_per_worker_and_stops_them_at_the_timeout(tmp_path):
+    echo = [sys.executable, "-c", "import json, os; print(json.loads(os.environ['TF_CONFIG'])['task']['index'])"]
+    runs = ut.run_local_workers(echo, 3, timeout=60)
+    assert [(r.index, r.returncode, r.output.strip()) for r in runs] == [(i, 0, str(i)) for i in range(3)]
+    # workers that would write a file after 3 s are stopped at the 1 s timeout: the file never appears
+    late = "import json, os, time; time.sleep(3); open(os.environ['MARK'] + os.environ['TF_CONFIG'][-3], 'w')"
+    with pytest.raises(TimeoutError, match="still ran after 1 s"):
+        ut.run_local_workers([sys.executable, "-c", late], 2, timeout=1, env={"MARK": str(tmp_path / "late-")})
+    time.sleep(4)
+    assert not list(tmp_path.glob("late-*"))
 
 
 def test_one_process_is_its_own_chief():

@@ -42,8 +42,9 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "preprocess_pair", "read_split_file", "resize_image", "resize_mask", "trimap_to_labels",
     ),
     "distribute": (
-        "COLLECTIVES", "is_multi_worker", "make_strategy", "parse_tf_config", "shard_by_data", "STRATEGIES",
-        "synchronize_batch_norm", "worker_role", "worker_scratch_dir", "WorkerRole",
+        "COLLECTIVES", "is_multi_worker", "local_cluster", "make_strategy", "parse_tf_config", "run_local_workers",
+        "shard_by_data", "STRATEGIES", "synchronize_batch_norm", "worker_role", "worker_scratch_dir", "WorkerRole",
+        "WorkerRun",
     ),
     "download": ("ChecksumError", "download_oxford_pets", "safe_extract"),
     "evaluation": (

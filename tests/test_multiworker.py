@@ -154,6 +154,12 @@ def test_the_cli_trains_with_two_workers(tmp_path):
     assert "worker 0 of 2 workers, the chief: writes the run folder" in runs[0].output
     assert "worker 1 of 2 workers: trains with the chief and writes nothing" in runs[1].output
     assert "test split (scored once" in runs[0].output and "test split" not in runs[1].output
+    # again, without --overwrite: both refuse the finished run (a worker that went on would wait forever)
+    finished = sorted((p.name, p.stat().st_mtime_ns) for p in run_dir.iterdir())
+    again = ut.run_local_workers(cli, 2, timeout=240)
+    assert [r.returncode for r in again] == [2, 2]
+    assert all("holds a finished run" in r.output for r in again)
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in run_dir.iterdir()) == finished
 
 
 # ---- the pieces, without a cluster ------------------------------------------------------------------

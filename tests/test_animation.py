@@ -173,3 +173,61 @@ def test_write_gif_replaces_atomically(tmp_path):
     frames = [np.zeros((8, 8, 3), np.uint8), np.full((8, 8, 3), 255, np.uint8)]
     path = ut.write_gif(tmp_path / "a.gif", frames, frame_ms=100, hold_ms=400)
     assert path.read_bytes()[:6] in (b"GIF89a", b"GIF87a") and not (tmp_path / "a.gif.part").exists()
+
+
+def _texts(fig):
+    from matplotlib.text import Text
+
+    return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+
+
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_every_text_of_the_u_is_legible_and_horizontal_at_the_page_width(padding):
+    """At least 11 px high when the page shows the figure (at most DISPLAY_PX wide), never rotated."""
+    shape = (128, 128, 3) if padding == "same" else (572, 572, 1)
+    model = ut.build_unet(shape, 3, base_filters=16, padding=padding)
+    figures = [*A.encoder_figures(model)[:2], *A.decoder_figures(model)[-2:], A.draw_unet(model)]
+    for fig in figures:
+        width_px = fig.get_figwidth() * fig.dpi
+        shrink = min(1.0, A.DISPLAY_PX / width_px)
+        texts = _texts(fig)
+        assert len(texts) >= 9  # title, step, legend, a label per level
+        for t in texts:
+            assert t.get_fontsize() * fig.dpi / 72 * shrink >= A.MIN_TEXT_PX, t.get_text()
+            assert t.get_rotation() == 0, t.get_text()
+
+
+def test_frame_zero_shows_the_outline_and_the_encoder_fills_its_canvas(small):
+    first = A.encoder_frames(small)[0]
+    ink = (first < 235).any(axis=-1)
+    assert ink.mean() > 0.01  # not blank: the whole encoder's outline and sizes are there from the start
+    cols = np.flatnonzero(ink[int(0.15 * ink.shape[0]) : int(0.85 * ink.shape[0])].any(axis=0))
+    assert (cols[-1] - cols[0]) / ink.shape[1] > 0.7  # cropped to the staircase, not a mostly empty canvas
+
+
+def test_the_figures_carry_a_legend_of_what_the_arrows_mean(small):
+    enc = {t.get_text() for t in A.encoder_figures(small)[0].legends[0].get_texts()}
+    assert enc == {"3×3 conv + BN + ReLU", "2×2 max-pool (down)"}
+    full = {t.get_text() for t in A.draw_unet(small).legends[0].get_texts()}
+    assert {"2×2 up-conv (up)", "copy (and crop)", "concatenated maps", "1×1 conv: class scores"} <= full
+    no_skips = ut.build_unet((64, 64, 3), base_filters=4, depth=3, skip_connections=False)
+    assert "copy (and crop)" not in {t.get_text() for t in A.draw_unet(no_skips).legends[0].get_texts()}
+
+
+def test_each_level_of_the_full_u_is_labelled_with_its_size_and_channels(small):
+    texts = {t.get_text() for t in _texts(A.draw_unet(small))}
+    for step in A.encoder_steps(small) + A.decoder_steps(small):
+        if step.kind in ("conv", "head") and step.layer.endswith(("relu2", "conv")):
+            h, w, c = step.shape
+            assert f"{h}×{w}\n{c} ch" in texts, step.layer
+    assert "input 64×64×3 → output 64×64×3 (class scores per pixel)" in texts
+
+
+def test_the_full_u_shows_itself_in_a_notebook_with_alt_text_and_caption(small):
+    fig = A.draw_unet(small, caption="The default model, drawn from its layers.")
+    assert isinstance(fig, ut.Drawing)
+    assert fig._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"
+    page = fig._repr_html_()
+    assert 'alt="Diagram of a U-Net of depth 3: input 64×64×3, encoder levels 64×64×8, 32×32×16, 16×16×32' in page
+    assert "3 skip connections, output 64×64×3." in page
+    assert "<figcaption" in page and "The default model, drawn from its layers." in page

@@ -12,7 +12,8 @@ and shows its source, so what you read is what runs.
 * Training: ``train(TrainConfig(...))``, the losses (``CEDiceLoss``, the
   paper's ``unet_weight_map``) and metrics; ``evaluate`` and ``predict_mask``.
 * Pictures: ``animate_encoder``, ``animate_decoder``, ``animate_feature_maps``,
-  ``animate_training`` (GIFs) and the static figures.
+  ``animate_training`` (GIFs), ``FrameStepper`` (step through them on a
+  page), ``draw_unet`` (the whole U) and the static figures.
 
 The names load lazily (PEP 562): ``import unet_tutorial`` is instant, and
 TensorFlow is imported only when a name that needs it is first used, so the
@@ -27,8 +28,8 @@ __version__ = "0.1.0"
 
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "animation": (
-        "animate_decoder", "animate_encoder", "animate_feature_maps", "animate_training", "decoder_steps",
-        "encoder_steps", "load_example_image", "write_gif",
+        "animate_decoder", "animate_encoder", "animate_feature_maps", "animate_training", "decoder_figures",
+        "decoder_steps", "draw_unet", "Drawing", "encoder_figures", "encoder_steps", "load_example_image", "write_gif",
     ),
     "book": (
         "RUNS_ENV", "book_profile", "BookProfile", "runs_dir", "say", "settings_digest", "show_source", "source_of",
@@ -68,6 +69,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "receptive_fields", "valid_input_sizes",
     ),
     "sources": ("OXFORD_DIR_ENV", "DataSource", "DataUnavailableError", "resolve_source", "validation_holdout"),
+    "stepper": ("FrameStepper",),
     "synthetic": ("make_synthetic_pets", "make_trimap"),
     "training": (
         "EpochLog", "learning_rate_schedule", "read_test_scores", "set_seed",

@@ -35,7 +35,7 @@ FRAME_MS = 700
 HOLD_MS = 2000
 """Duration of the last frame, so the finished picture stays a moment before the loop restarts."""
 
-_ENC, _DEC, _SKIP, _HI = "#4C72B0", "#55A868", "#999999", "#DD8452"
+_ENC, _DEC = "#4C72B0", "#55A868"
 
 
 @dataclass(frozen=True)
@@ -136,6 +136,18 @@ def decoder_steps(model: keras.Model) -> list[Step]:
 
 # --------------------------------------------------------------------------- drawing the U
 
+DISPLAY_PX = 700
+"""The width (pixels) at which a book page shows a figure; text is sized to be legible at it."""
+MIN_TEXT_PX = 11
+"""The smallest text height, in pixels at ``DISPLAY_PX``, that any figure of this module writes."""
+
+_DPI = 100
+_UNIT_PX = 45  # pixels per layout unit
+_PITCH = 1.6  # layout units from one column of the U to the next
+_ROW = 1.75  # layout units from one level to the next
+_GHOST, _GHOST_EDGE, _FAINT_ENC, _NOW = "#F2F2F2", "#C8C8C8", "#C8D3E6", "#F2C14E"
+_POOL, _UP, _HEAD = "#C44E52", "#8172B2", "#DD8452"
+
 
 @dataclass
 class _Box:
@@ -144,96 +156,194 @@ class _Box:
     y: float
     w: float
     h: float
-    colour: str
+    side: str  # "enc" or "dec"
+    row: int  # 1 = top level
+    col: int  # 0 = left
 
 
-def _layout(model: keras.Model) -> tuple[list[_Box], list[_Box]]:
-    """Place every step's box: x grows with each step, y goes down one row per level."""
+def _row(step: Step, side: str) -> int:
+    """The level whose resolution a step's output has: a max-pool's output starts the level below."""
+    return step.level + 1 if step.kind == "pool" else step.level
+
+
+def _layout(model: keras.Model) -> list[_Box]:
+    """Place every step's box, encoder then decoder, in the shape of a U.
+
+    Each level of the U is a column group: encoder level ``k`` in column
+    ``k - 1``, decoder level ``k`` in column ``2 depth + 1 - k``; a box's
+    height follows the spatial size and its width the channel count.
+    """
+    depth = unet_depth(model)
     enc, dec = encoder_steps(model), decoder_steps(model)
     top = max(s.shape[0] for s in enc + dec)
     max_c = max(s.shape[-1] for s in enc + dec)
-
-    def size(step):
-        h = 0.35 + 2.2 * step.shape[0] / top  # height follows the spatial size
-        w = 0.12 + 0.9 * np.log2(1 + step.shape[-1]) / np.log2(1 + max_c)  # thickness follows channels
-        return w, h
-
-    boxes_e, boxes_d, x = [], [], 0.0
-    row = 3.4
-    for step in enc:
-        if step.kind == "pool":
-            continue  # a pool is drawn as the arrow down to the next level
-        w, h = size(step)
-        boxes_e.append(_Box(step, x, -row * (step.level - 1), w, h, _ENC))
-        x += w + 0.35
-    for step in dec:
-        w, h = size(step)
-        boxes_d.append(_Box(step, x, -row * (step.level - 1), w, h, _DEC))
-        x += w + 0.35
-    return boxes_e, boxes_d
+    groups: dict[tuple[str, int], list[Step]] = {}
+    for side, steps in (("enc", enc), ("dec", dec)):
+        for step in steps:
+            groups.setdefault((side, _row(step, side)), []).append(step)
+    boxes = []
+    for (side, row), steps in groups.items():
+        col = row - 1 if side == "enc" else 2 * depth + 1 - row
+        sizes = [
+            (0.1 + 0.2 * np.log2(1 + s.shape[-1]) / np.log2(1 + max_c), 0.2 + 0.95 * s.shape[0] / top) for s in steps
+        ]
+        gap = 0.15
+        width = sum(w for w, _ in sizes) + gap * (len(sizes) - 1)
+        x = col * _PITCH - width / 2
+        for step, (w, h) in zip(steps, sizes, strict=True):
+            boxes.append(_Box(step, x, -_ROW * (row - 1), w, h, side, row, col))
+            x += w + gap
+    return boxes
 
 
-def _draw(
-    ax,
-    boxes: list[_Box],
-    upto: int,
-    highlight: int | None,
-    all_boxes: list[_Box],
-    *,
-    skip_first: bool = False,
-) -> None:
-    """Draw boxes[:upto] with arrows between neighbours; ``highlight`` gets the accent colour.
+def _font(width_px: float, points: float = 9.0) -> float:
+    """A font size (points) that is at least ``MIN_TEXT_PX`` high when the figure is shown at ``DISPLAY_PX``."""
+    shrink = min(1.0, DISPLAY_PX / width_px)
+    return max(points, MIN_TEXT_PX / shrink * 72 / _DPI + 0.1)
 
-    ``skip_first`` leaves the first box undrawn (it is already on the canvas)
-    but still draws the arrow from it.
-    """
-    by_layer = {b.step.layer: b for b in all_boxes}
-    for i, b in enumerate(boxes[:upto]):
-        if not (skip_first and i == 0):
-            colour = _HI if i == highlight else b.colour
-            ax.add_patch(Rectangle((b.x, b.y - b.h / 2), b.w, b.h, facecolor=colour, edgecolor="black", lw=0.8))
-            ax.text(
-                b.x + b.w / 2,
-                b.y - b.h / 2 - 0.15,
-                b.step.label,
-                ha="center",
-                va="top",
-                fontsize=6.5,
-                rotation=90,
-            )
-        if i == 0:
+
+class _Canvas:
+    """A figure for the U: its extent in layout units, pixel size, fonts and legend."""
+
+    def __init__(
+        self, boxes: list[_Box], title: str, *, legend: list[str], min_width_px: int = 470, cls: type[Figure] = Figure
+    ):
+        x0 = min(b.x for b in boxes) - 0.45
+        x1 = max(b.x + b.w for b in boxes) + 0.45
+        y0 = min(b.y - b.h / 2 for b in boxes) - 0.75  # room for the labels of the lowest level
+        y1 = max(b.y + b.h / 2 for b in boxes) + 0.55  # room for the top level's skip arrow
+        # a small U is drawn larger rather than left in a corner of a canvas as wide as its title
+        unit_px = max(_UNIT_PX, min_width_px / (x1 - x0))
+        self.width_px = (x1 - x0) * unit_px
+        head_px, legend_px = 80, 30 * ((len(legend) + 2) // 3) + 8
+        axes_px = (y1 - y0) * unit_px * 0.78
+        height_px = axes_px + head_px + legend_px
+        self.fig = _figure((self.width_px / _DPI, height_px / _DPI), _DPI, cls)
+        self.ax = self.fig.add_axes((0, legend_px / height_px, 1, axes_px / height_px))
+        self.ax.set_xlim(x0, x1)
+        self.ax.set_ylim(y0, y1)
+        self.ax.axis("off")
+        self.small = _font(self.width_px, 9)
+        self.fig.text(0.5, 1 - 8 / height_px, title, ha="center", va="top", fontsize=_font(self.width_px, 11),
+                      fontweight="bold")  # fmt: skip
+        self.subtitle = self.fig.text(0.5, 1 - 34 / height_px, "", ha="center", va="top",
+                                      fontsize=_font(self.width_px, 10), wrap=True)  # fmt: skip
+        self._legend(legend)
+
+    def _legend(self, keys: list[str]) -> None:
+        from matplotlib.lines import Line2D
+        from matplotlib.patches import Patch
+
+        entries = {
+            "conv": Line2D([], [], color="black", marker=">", lw=1.2, label="3×3 conv + BN + ReLU"),
+            "pool": Line2D([], [], color=_POOL, marker="v", lw=1.2, label="2×2 max-pool (down)"),
+            "upconv": Line2D([], [], color=_UP, marker="^", lw=1.2, label="2×2 up-conv (up)"),
+            "copy": Line2D([], [], color="#777777", ls="--", lw=1.2, label="copy (and crop)"),
+            "concat": Patch(facecolor=_DEC, edgecolor="black", hatch="//", label="concatenated maps"),
+            "head": Patch(facecolor=_HEAD, edgecolor="black", label="1×1 conv: class scores"),
+        }
+        self.fig.legend(handles=[entries[k] for k in keys], loc="lower center", ncol=3, fontsize=self.small,
+                        frameon=False, handlelength=1.6, columnspacing=1.2)  # fmt: skip
+
+
+def _draw_u(canvas: _Canvas, boxes: list[_Box], built: set[int], highlight: int | None, colours: dict[int, str]):
+    """Draw every box (ghosts for the ones not built yet), the arrows between built ones, and the level labels."""
+    ax, fs = canvas.ax, canvas.small
+    index = {b.step.layer: i for i, b in enumerate(boxes)}
+    for i, b in enumerate(boxes):
+        if i in built:
+            face = _NOW if i == highlight else colours[i]
+            edge, lw = "black", 1.6 if i == highlight else 0.9
+        else:
+            face, edge, lw = _GHOST, _GHOST_EDGE, 0.7
+        ax.add_patch(Rectangle((b.x, b.y - b.h / 2), b.w, b.h, facecolor=face, edgecolor=edge, lw=lw,
+                               hatch="//" if b.step.kind == "concat" and i in built else None))  # fmt: skip
+
+    def arrow(a: _Box, b: _Box, colour: str, start=None, end=None, **kw):
+        ax.add_patch(FancyArrowPatch(start or (a.x + a.w, a.y), end or (b.x, b.y), arrowstyle="-|>", color=colour,
+                                     mutation_scale=9, lw=1.1, shrinkA=0, shrinkB=0, **kw))  # fmt: skip
+
+    for i, b in enumerate(boxes):
+        if i not in built or i == 0 or (i - 1) not in built:
             continue
         prev = boxes[i - 1]
-        if prev.y == b.y:
-            style, col = "-|>", "black"
-        elif prev.y > b.y:  # going down: max-pool
-            style, col = "-|>", "#C44E52"
-        else:  # going up: up-convolution
-            style, col = "-|>", "#8172B2"
-        ax.add_patch(
-            FancyArrowPatch(
-                (prev.x + prev.w, prev.y), (b.x, b.y), arrowstyle=style, color=col, mutation_scale=8, lw=1.0
-            )
-        )
-        if b.step.skip_from is not None and b.step.skip_from[0] in by_layer:
-            src = by_layer[b.step.skip_from[0]]
-            y = max(src.y + src.h / 2, b.y + b.h / 2) + 0.15
-            ax.add_patch(
-                FancyArrowPatch(
-                    (src.x + src.w / 2, y), (b.x + b.w / 2, y),
-                    arrowstyle="-|>", color=_SKIP, mutation_scale=8, lw=1.2, linestyle="--",
-                )
-            )  # fmt: skip
+        if prev.side != b.side and b.step.kind != "upconv":
+            continue
+        if b.step.kind == "pool":
+            arrow(prev, b, _POOL, start=(prev.x + prev.w / 2, prev.y - prev.h / 2), end=(b.x, b.y))
+        elif b.step.kind == "upconv":
+            arrow(prev, b, _UP, start=(prev.x + prev.w, prev.y), end=(b.x + b.w / 2, b.y - b.h / 2))
+        else:
+            arrow(prev, b, "black")
+        if b.step.skip_from is not None and b.step.skip_from[0] in index:
+            src = boxes[index[b.step.skip_from[0]]]
+            y = max(src.y + src.h / 2, b.y + b.h / 2) + 0.16
+            arrow(src, b, "#777777", start=(src.x + src.w / 2, y), end=(b.x + b.w / 2, y), linestyle="--")
+            for end in (src, b):
+                ax.plot([end.x + end.w / 2] * 2, [end.y + end.h / 2, y], color="#777777", lw=1.0, ls="--")
             src_hw, dst_hw = b.step.skip_from[1][0], b.step.shape[0]
             note = f"copy and crop {src_hw}→{dst_hw}" if src_hw != dst_hw else "copy"
-            ax.text((src.x + b.x) / 2, y + 0.08, note, ha="center", va="bottom", fontsize=7, color="#666666")
+            ax.text((src.x + b.x + b.w) / 2, y + 0.05, note, ha="center", va="bottom", fontsize=fs, color="#555555")
+    # one label per level group: its spatial size and the channels it ends with
+    groups: dict[tuple[str, int], list[int]] = {}
+    for i, b in enumerate(boxes):
+        groups.setdefault((b.side, b.row), []).append(i)
+    for members in groups.values():
+        first, last = boxes[members[0]], boxes[members[-1]]
+        done = any(i in built for i in members)
+        shape = boxes[max(i for i in members if i in built)].step.shape if done else last.step.shape
+        x = (first.x + last.x + last.w) / 2
+        y = min(boxes[i].y - boxes[i].h / 2 for i in members) - 0.08
+        ax.text(x, y, f"{shape[0]}×{shape[1]}\n{shape[2]} ch", ha="center", va="top", fontsize=fs,
+                color="black" if done else "#9A9A9A", linespacing=1.1)  # fmt: skip
 
 
-def _figure(figsize, dpi: int = 80) -> Figure:
+def _model_title(model: keras.Model, what: str) -> str:
+    conv = model.get_layer("enc1_conv1")
+    pad = "unpadded (valid)" if conv.padding == "valid" else "same-padded"
+    return f"U-Net {what}: depth {unet_depth(model)}, base {conv.filters}, {pad}"
+
+
+def _figure(figsize, dpi: int = 80, cls: type[Figure] = Figure) -> Figure:
     """A figure on its own Agg canvas: headless, and it leaves pyplot's backend alone."""
-    fig = Figure(figsize=figsize, dpi=dpi)
+    fig = cls(figsize=figsize, dpi=dpi)
     FigureCanvasAgg(fig)
     return fig
+
+
+class Drawing(Figure):
+    """A matplotlib ``Figure`` that shows itself in a notebook, with alt text and an optional caption.
+
+    A bare ``Figure`` made without pyplot shows only as text in a notebook;
+    this one returns a PNG (``_repr_png_``) and, where HTML is shown, an
+    ``<img>`` with ``alt`` text and a ``<figcaption>``. ``savefig`` works as
+    for any figure.
+    """
+
+    alt: str = ""
+    caption: str = ""
+
+    def png(self) -> bytes:
+        """The figure as PNG bytes, at its own size."""
+        import io
+
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", dpi=self.dpi)
+        return buf.getvalue()
+
+    def _repr_png_(self) -> bytes:
+        return self.png()
+
+    def _repr_html_(self) -> str:
+        import base64
+        import html
+
+        data = base64.b64encode(self.png()).decode("ascii")
+        cap = f'<figcaption style="font-size:14px">{html.escape(self.caption)}</figcaption>' if self.caption else ""
+        return (
+            f'<figure style="margin:0 0 1em 0"><img src="data:image/png;base64,{data}" alt="{html.escape(self.alt)}" '
+            f'style="max-width:100%;height:auto">{cap}</figure>'
+        )
 
 
 def _render(fig: Figure) -> np.ndarray:
@@ -241,23 +351,91 @@ def _render(fig: Figure) -> np.ndarray:
     return np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
 
 
-def _new_frame(extent, title: str, subtitle: str, figsize=(11, 5.2), dpi=80):
-    fig = _figure(figsize, dpi)
-    ax = fig.subplots()
-    fig.subplots_adjust(left=0.01, right=0.99, top=0.86, bottom=0.02)
-    ax.set_xlim(extent[0], extent[1])
-    ax.set_ylim(extent[2], extent[3])
-    ax.axis("off")
-    fig.suptitle(title, fontsize=12, fontweight="bold")
-    ax.set_title(subtitle, fontsize=9.5)
-    return fig, ax
+def encoder_figures(model: keras.Model) -> list[Figure]:
+    """One figure per encoder step (``encoder_steps``): the boxes built so far, the rest as grey outlines.
+
+    Frame 0 already shows the outline of the whole encoder with every
+    level's size, so a reader sees where the data is going; each later frame
+    fills in the box of its step (max-pools included: the pooled map starts
+    the next level) and names the step above the drawing.
+    """
+    boxes = [b for b in _layout(model) if b.side == "enc"]
+    colours = {i: _ENC for i in range(len(boxes))}
+    figures = []
+    for i, box in enumerate(boxes):
+        canvas = _Canvas(boxes, _model_title(model, "encoder"), legend=["conv", "pool"])
+        canvas.subtitle.set_text(f"step {i + 1} of {len(boxes)}: {box.step.text}")
+        _draw_u(canvas, boxes, set(range(i + 1)), i, colours)
+        figures.append(canvas.fig)
+    return figures
 
 
-def _extent(boxes: list[_Box]) -> tuple[float, float, float, float]:
-    x1 = max(b.x + b.w for b in boxes) + 0.3
-    y0 = min(b.y - b.h / 2 for b in boxes) - 2.4
-    y1 = max(b.y + b.h / 2 for b in boxes) + 0.7
-    return -0.3, x1, y0, y1
+def decoder_figures(model: keras.Model) -> list[Figure]:
+    """One figure per decoder step (``decoder_steps``), over the finished encoder drawn faintly."""
+    boxes = _layout(model)
+    n_enc = sum(b.side == "enc" for b in boxes)
+    colours = {i: _FAINT_ENC if b.side == "enc" else (_HEAD if b.step.kind == "head" else _DEC)
+               for i, b in enumerate(boxes)}  # fmt: skip
+    legend = ["conv", "pool", "upconv", "copy", "concat", "head"]
+    has_skips = any(b.step.kind == "concat" for b in boxes)
+    legend = [k for k in legend if has_skips or k not in ("copy", "concat")]
+    figures = []
+    for j in range(len(boxes) - n_enc):
+        i = n_enc + j
+        canvas = _Canvas(boxes, _model_title(model, "decoder"), legend=legend)
+        canvas.subtitle.set_text(f"step {j + 1} of {len(boxes) - n_enc}: {boxes[i].step.text}")
+        _draw_u(canvas, boxes, set(range(i + 1)), i, colours)
+        figures.append(canvas.fig)
+    return figures
+
+
+def draw_unet(model: keras.Model, title: str | None = None, *, caption: str = "") -> Drawing:
+    """The whole network as one static figure: every feature map of ``model`` with its shape, and the skips.
+
+    Drawn from the model's own layers, like the animations: boxes grow with
+    the spatial size (height) and the channel count (width); each level is
+    labelled with its size and channels; arrows show the convolutions,
+    max-pools, up-convolutions and the copied skips.
+
+    Args:
+        model: a model built by ``build_unet`` with a fixed input size.
+        title: the figure's title; by default the model's depth, width and padding.
+        caption: a caption shown under the figure in a notebook.
+
+    Returns:
+        A ``Drawing``: a matplotlib ``Figure`` that displays itself in a
+        notebook (with alt text that lists the levels), or ``.savefig(...)``.
+    """
+    boxes = _layout(model)
+    colours = {i: _ENC if b.side == "enc" else (_HEAD if b.step.kind == "head" else _DEC)
+               for i, b in enumerate(boxes)}  # fmt: skip
+    legend = ["conv", "pool", "upconv", "copy", "concat", "head"]
+    if not any(b.step.kind == "concat" for b in boxes):
+        legend = [k for k in legend if k not in ("copy", "concat")]
+    canvas = _Canvas(boxes, title or _model_title(model, "as built"), legend=legend, cls=Drawing)
+    inp, out = boxes[0].step.shape, boxes[-1].step.shape
+    canvas.subtitle.set_text(f"input {shape_label(inp)} → output {shape_label(out)} (class scores per pixel)")
+    _draw_u(canvas, boxes, set(range(len(boxes))), None, colours)
+    fig = canvas.fig
+    levels = [b.step for b in boxes if b.side == "enc" and b.step.layer.endswith("relu2")]
+    fig.alt = (
+        f"Diagram of a U-Net of depth {unet_depth(model)}: input {shape_label(inp)}, encoder levels "
+        + ", ".join(shape_label(s.shape) for s in levels)
+        + f", decoder back up with {sum(b.step.kind == 'concat' for b in boxes)} skip connections, "
+        f"output {shape_label(out)}."
+    )
+    fig.caption = caption
+    return fig
+
+
+def encoder_frames(model: keras.Model) -> list[np.ndarray]:
+    """``encoder_figures`` rendered to RGB arrays (the frames of the encoder GIF)."""
+    return [_render(fig) for fig in encoder_figures(model)]
+
+
+def decoder_frames(model: keras.Model) -> list[np.ndarray]:
+    """``decoder_figures`` rendered to RGB arrays (the frames of the decoder GIF)."""
+    return [_render(fig) for fig in decoder_figures(model)]
 
 
 def write_gif(
@@ -293,47 +471,6 @@ def write_gif(
     except OSError as err:
         raise OSError(f"cannot write {path}: {err.strerror or err}; choose a folder you can write to.") from err
     return path
-
-
-def _model_title(model: keras.Model, what: str) -> str:
-    conv = model.get_layer("enc1_conv1")
-    pad = "unpadded (valid)" if conv.padding == "valid" else "same-padded"
-    return f"U-Net {what}: depth {unet_depth(model)}, base {conv.filters} filters, {pad} convolutions"
-
-
-def encoder_frames(model: keras.Model) -> list[np.ndarray]:
-    """One frame per encoder step (``encoder_steps``) that draws a box; pools show as the arrow down."""
-    enc_boxes, dec_boxes = _layout(model)
-    extent = _extent(enc_boxes + dec_boxes)
-    steps = encoder_steps(model)
-    frames, shown = [], 0
-    for step in steps:
-        if step.kind != "pool":
-            shown += 1
-        fig, ax = _new_frame(extent, _model_title(model, "encoder"), step.text)
-        _draw(ax, enc_boxes, shown, shown - 1 if step.kind != "pool" else None, enc_boxes)
-        if step.kind == "pool":  # show the pooled size where the next level starts
-            last = enc_boxes[shown - 1]
-            ax.annotate(
-                f"max-pool → {step.label}", (last.x + last.w / 2, last.y - last.h / 2 - 1.3),
-                ha="center", fontsize=8, color="#C44E52",
-            )  # fmt: skip
-        frames.append(_render(fig))
-    return frames
-
-
-def decoder_frames(model: keras.Model) -> list[np.ndarray]:
-    """One frame per decoder step (``decoder_steps``), over the finished encoder drawn faintly."""
-    enc_boxes, dec_boxes = _layout(model)
-    faint = [_Box(b.step, b.x, b.y, b.w, b.h, "#C8D3E6") for b in enc_boxes]
-    extent = _extent(enc_boxes + dec_boxes)
-    frames = []
-    for i, step in enumerate(decoder_steps(model)):
-        fig, ax = _new_frame(extent, _model_title(model, "decoder"), step.text)
-        _draw(ax, faint, len(faint), None, faint)
-        _draw(ax, [faint[-1]] + dec_boxes, i + 2, i + 1, faint + dec_boxes, skip_first=True)
-        frames.append(_render(fig))
-    return frames
 
 
 def animate_encoder(model: keras.Model, path: str | os.PathLike, *, frame_ms: int = FRAME_MS) -> Path:
@@ -403,25 +540,36 @@ def feature_map_frames(
     """One frame per level (``enc1`` ... ``bottleneck`` ... ``dec1``, then the head).
 
     Each frame shows the input and ``channels`` of that level's real
-    activations (the most active ones), titled with the level's shape, and
-    ``credit`` (where the image comes from) along the bottom.
+    activations (the most active ones), titled with the level's shape, a
+    colour bar that says how to read the maps, and ``credit`` (where the
+    image comes from, and which model) along the bottom.
     """
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
     x = _prepare_image(model, image)
     maps = feature_maps(model, x[None])
     frames = []
     cols = channels + 1
+    width_in = 7.0
+    fs, title_fs = _font(width_in * _DPI, 9), _font(width_in * _DPI, 11)
     for level in [*level_names(model), "head"]:
         act = maps[level][0]
-        fig = _figure((2.1 * cols, 2.6))
+        # heights in inches, from the bottom: credit, colour bar and its label, panels, their titles, title
+        low = 0.4 if credit else 0.05
+        panel = (width_in - 0.14) / cols
+        height = low + 0.8 + panel + 0.3 + 0.4
+        fig = _figure((width_in, height), _DPI)
         axes = fig.subplots(1, cols)
-        fig.subplots_adjust(left=0.01, right=0.99, top=0.78, bottom=0.09 if credit else 0.02, wspace=0.05)
-        add_credit(fig, credit, fontsize=9)
+        fig.subplots_adjust(left=0.01, right=0.99, bottom=(low + 0.8) / height, top=(low + 0.8 + panel) / height,
+                            wspace=0.04)  # fmt: skip
+        add_credit(fig, credit, fontsize=fs)
         axes[0].imshow(x)
-        axes[0].set_title("input", fontsize=8)
+        axes[0].set_title("input", fontsize=fs)
         if level == "head":
             pred = np.argmax(act, axis=-1)
             axes[1].imshow(mask_to_rgb(pred), interpolation="nearest")
-            axes[1].set_title("argmax (predicted classes)", fontsize=8)
+            axes[1].set_title("predicted classes", fontsize=fs)
             for ax in axes[2:]:
                 ax.set_visible(False)
             title = f"head: 1×1 conv → {shape_label(act.shape)} class scores"
@@ -429,14 +577,18 @@ def feature_map_frames(
             order = np.argsort(act.reshape(-1, act.shape[-1]).std(axis=0))[::-1][:channels]
             for ax, c in zip(axes[1:], order, strict=False):
                 ax.imshow(_normalise(act[..., c]), cmap="magma", interpolation="nearest")
-                ax.set_title(f"channel {c}", fontsize=8)
+                ax.set_title(f"channel {c}", fontsize=fs)
             for ax in axes[1 + len(order) :]:
                 ax.set_visible(False)
             title = f"{level}: {shape_label(act.shape)} feature maps ({min(channels, act.shape[-1])} shown)"
+            cax = fig.add_axes((0.3, (low + 0.5) / height, 0.4, 0.1 / height))
+            bar = fig.colorbar(ScalarMappable(Normalize(0, 1), cmap="magma"), cax=cax, orientation="horizontal")
+            bar.set_ticks([0, 1], labels=["low", "high"], fontsize=fs)
+            bar.set_label("activation, each map scaled to its own range", fontsize=fs)
         for ax in axes:
             ax.set_xticks([])
             ax.set_yticks([])
-        fig.suptitle(title, fontsize=10, fontweight="bold")
+        fig.suptitle(title, fontsize=title_fs, fontweight="bold")
         frames.append(_render(fig))
     return frames
 
@@ -492,22 +644,25 @@ def training_frames(
     total = len(predictions)
     epochs = sorted(set(np.linspace(0, total - 1, min(total, max_frames)).round().astype(int).tolist()))
     n = len(images)
+    width_in = 7.0
+    fs, title_fs = _font(width_in * _DPI, 10), _font(width_in * _DPI, 11)
+    panel = (width_in - 1.1) / n
     frames = []
     for e in epochs:
         pred = predictions[e]
-        fig = _figure((1.9 * n + 0.8, 6.0))
+        fig = _figure((width_in, 3 * panel + 0.6 + (0.35 if credit else 0)), _DPI)
         axes = fig.subplots(3, n, squeeze=False)
-        fig.subplots_adjust(left=0.09, right=0.99, top=0.9, bottom=0.06 if credit else 0.02, wspace=0.05, hspace=0.08)
-        add_credit(fig, credit, fontsize=9)
+        fig.subplots_adjust(left=0.15, right=0.99, top=0.9, bottom=0.08 if credit else 0.02, wspace=0.05, hspace=0.08)
+        add_credit(fig, credit, fontsize=fs)
         for j in range(n):
             panels = [np.clip(images[j], 0, 1), mask_to_rgb(masks[j]), mask_to_rgb(pred[j])]
-            for i, panel in enumerate(panels):
-                axes[i, j].imshow(panel, interpolation="nearest")
+            for i, img in enumerate(panels):
+                axes[i, j].imshow(img, interpolation="nearest")
                 axes[i, j].set_xticks([])
                 axes[i, j].set_yticks([])
         for i, name in enumerate(["image", "true", "predicted"]):
-            axes[i, 0].set_ylabel(name, fontsize=9)
-        fig.suptitle(f"predictions after epoch {e + 1} of {total}", fontsize=11, fontweight="bold")
+            axes[i, 0].set_ylabel(name, fontsize=fs, rotation=0, ha="right", va="center")
+        fig.suptitle(f"predictions after epoch {e + 1} of {total}", fontsize=title_fs, fontweight="bold")
         frames.append(_render(fig))
     return frames
 

@@ -29,7 +29,7 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "animation": (
         "animate_decoder", "animate_encoder", "animate_feature_maps", "animate_training", "decoder_figures",
-        "decoder_steps", "draw_unet", "Drawing", "encoder_figures", "encoder_steps", "load_example_image", "write_gif",
+        "decoder_steps", "draw_unet", "encoder_figures", "encoder_steps", "load_example_image", "write_gif",
     ),
     "book": (
         "RUNS_ENV", "book_profile", "BookProfile", "runs_dir", "say", "settings_digest", "show_source", "source_of",
@@ -53,7 +53,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "per_image_mean_iou", "predict_dataset", "predict_mask",
     ),
     "figures": (
-        "ATTRIBUTION", "CLASS_COLORS", "add_credit", "data_credit", "mask_to_rgb", "overlay_mask",
+        "ATTRIBUTION", "CLASS_COLORS", "add_credit", "data_credit", "Drawing", "mask_to_rgb", "overlay_mask",
         "plot_learning_curves", "plot_samples",
     ),
     "flops": ("conv2d_flops", "conv2d_transpose_flops", "layer_flops", "model_flops"),
@@ -71,6 +71,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "sources": ("OXFORD_DIR_ENV", "DataSource", "DataUnavailableError", "resolve_source", "validation_holdout"),
     "stepper": ("FrameStepper",),
     "synthetic": ("make_synthetic_pets", "make_trimap"),
+    "tiling": ("draw_overlap_tiles", "mirror_pad", "predict_tiles", "Tile", "tile_layout"),
     "training": (
         "EpochLog", "learning_rate_schedule", "read_test_scores", "set_seed",
         "train", "train_or_load", "TrainingDiverged", "TrainResult",

@@ -27,7 +27,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
 from .checks import is_whole
-from .figures import add_credit, mask_to_rgb
+from .figures import Drawing, add_credit, mask_to_rgb
 from .model import feature_maps, level_names, unet_depth
 
 FRAME_MS = 700
@@ -309,41 +309,6 @@ def _figure(figsize, dpi: int = 80, cls: type[Figure] = Figure) -> Figure:
     fig = cls(figsize=figsize, dpi=dpi)
     FigureCanvasAgg(fig)
     return fig
-
-
-class Drawing(Figure):
-    """A matplotlib ``Figure`` that shows itself in a notebook, with alt text and an optional caption.
-
-    A bare ``Figure`` made without pyplot shows only as text in a notebook;
-    this one returns a PNG (``_repr_png_``) and, where HTML is shown, an
-    ``<img>`` with ``alt`` text and a ``<figcaption>``. ``savefig`` works as
-    for any figure.
-    """
-
-    alt: str = ""
-    caption: str = ""
-
-    def png(self) -> bytes:
-        """The figure as PNG bytes, at its own size."""
-        import io
-
-        buf = io.BytesIO()
-        self.savefig(buf, format="png", dpi=self.dpi)
-        return buf.getvalue()
-
-    def _repr_png_(self) -> bytes:
-        return self.png()
-
-    def _repr_html_(self) -> str:
-        import base64
-        import html
-
-        data = base64.b64encode(self.png()).decode("ascii")
-        cap = f'<figcaption style="font-size:14px">{html.escape(self.caption)}</figcaption>' if self.caption else ""
-        return (
-            f'<figure style="margin:0 0 1em 0"><img src="data:image/png;base64,{data}" alt="{html.escape(self.alt)}" '
-            f'style="max-width:100%;height:auto">{cap}</figure>'
-        )
 
 
 def _render(fig: Figure) -> np.ndarray:

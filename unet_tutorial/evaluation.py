@@ -155,34 +155,49 @@ class _open_image:
 def predict_mask(model: keras.Model, image: np.ndarray) -> np.ndarray:
     """Predicted class per pixel for an image of any size.
 
-    The image is resized (bilinearly) to the model's input size, the model
-    predicts logits, their ``argmax`` is the class, and the mask is resized
-    back (nearest neighbour) to the image's own size.
+    * A **same-padding** model (output size = input size, the book's
+      models) sees the whole image resized (bilinearly) to its input size, as
+      in training; its ``argmax`` mask is resized back (nearest neighbour)
+      to the image's own size.
+    * An **unpadded** model (the paper's, e.g. 572 px in, 388 px out)
+      predicts the image at its own resolution by **overlap-tile** (see
+      ``unet_tutorial.tiling``): output squares side by side, each fed with
+      its surrounding context, the image mirrored at its borders.
 
     Args:
-        model: a same-padding U-Net returning logits or probabilities.
-        image: ``(H, W, 3)`` RGB, ``uint8`` in ``[0, 255]`` or float in ``[0, 1]``.
+        model: a U-Net returning logits or probabilities.
+        image: ``(H, W, C)`` with the model's channel count (``(H, W)`` for a
+            one-channel model), ``uint8`` in ``[0, 255]`` or float in ``[0, 1]``.
 
     Returns:
         ``int32 (H, W)`` class indices (0 = pet, 1 = background, 2 = border
         for the book's models).
     """
     image = np.asarray(image)
-    if image.ndim != 3 or image.shape[-1] != 3:
-        raise ValueError(f"image must be (H, W, 3) RGB; got shape {image.shape}.")
-    if model.input_shape[-1] != 3:
+    channels = model.input_shape[-1]
+    if image.ndim == 2 and channels == 1:
+        image = image[..., None]
+    if image.ndim != 3 or image.shape[-1] != channels:
+        kind = "RGB" if channels == 3 else f"{channels}-channel"
         raise ValueError(
-            f"this model takes {model.input_shape[-1]}-channel images, not RGB; predict_mask feeds RGB images."
+            f"this model takes {channels}-channel images ((H, W, {channels}), {kind}); got shape {image.shape}. "
+            + ("Convert it first (e.g. PIL's .convert('RGB'))." if channels == 3 else "")
         )
     if image.dtype != np.uint8 and (image.min() < 0 or image.max() > 1):
         raise ValueError("a float image must be in [0, 1]; pass uint8 for [0, 255].")
-    size = model.input_shape[1] or 128
+    size_in, size_out = model.input_shape[1], model.output_shape[1]
+    if size_in is not None and size_out is not None and size_out != size_in:
+        from .tiling import predict_tiles
+
+        x = image.astype(np.float32) / 255.0 if image.dtype == np.uint8 else image.astype(np.float32)
+        return np.argmax(predict_tiles(model, x), axis=-1).astype(np.int32)
+    size = size_in or 128
     x = resize_image(image, size)[tf.newaxis]
     logits = model(x, training=False)
-    if logits.shape[1] != size:
+    if logits.shape[1] != size:  # a model of unknown input size that turned out to be unpadded
         raise ValueError(
-            "predict_mask needs a same-padding model (output size = input size); this one maps "
-            f"{size} to {logits.shape[1]}."
+            f"this model maps {size} px to {logits.shape[1]} px (unpadded convolutions) but has no fixed input "
+            "size, so its tiles cannot be laid out; rebuild it with a fixed input size, e.g. (572, 572, 3)."
         )
     pred = tf.argmax(logits[0], axis=-1, output_type=tf.int32)
     return resize_mask(pred, image.shape[:2]).numpy()

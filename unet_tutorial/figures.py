@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from .data import CLASS_NAMES
@@ -156,3 +157,38 @@ def plot_learning_curves(history: dict, metrics=("loss", "mean_iou"), *, columns
             ax.set_visible(False)
         fig.tight_layout()
     return fig
+
+
+class Drawing(Figure):
+    """A matplotlib ``Figure`` that shows itself in a notebook, with alt text and an optional caption.
+
+    A bare ``Figure`` made without pyplot shows only as text in a notebook;
+    this one returns a PNG (``_repr_png_``) and, where HTML is shown, an
+    ``<img>`` with ``alt`` text and a ``<figcaption>``. ``savefig`` works as
+    for any figure.
+    """
+
+    alt: str = ""
+    caption: str = ""
+
+    def png(self) -> bytes:
+        """The figure as PNG bytes, at its own size."""
+        import io
+
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", dpi=self.dpi)
+        return buf.getvalue()
+
+    def _repr_png_(self) -> bytes:
+        return self.png()
+
+    def _repr_html_(self) -> str:
+        import base64
+        import html
+
+        data = base64.b64encode(self.png()).decode("ascii")
+        cap = f'<figcaption style="font-size:14px">{html.escape(self.caption)}</figcaption>' if self.caption else ""
+        return (
+            f'<figure style="margin:0 0 1em 0"><img src="data:image/png;base64,{data}" alt="{html.escape(self.alt)}" '
+            f'style="max-width:100%;height:auto">{cap}</figure>'
+        )

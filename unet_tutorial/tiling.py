@@ -1,0 +1,207 @@
+"""Overlap-tile prediction: the paper's way to segment an image of any size with unpadded convolutions.
+
+An unpadded ("valid") U-Net maps a tile of ``input_size`` pixels to a
+smaller ``output_size`` map: the paper's 572 px tile gives 388 px, because
+every 3×3 convolution trims a pixel on each side. To segment a whole image
+the paper (Ronneberger et al., 2015, Fig. 2) predicts it tile by tile:
+
+1. cut the image into a grid of ``output_size`` squares (the last row and
+   column may stick out past the image);
+2. feed each square with its *context*: the ``margin = (input_size -
+   output_size) / 2`` pixels around it, from the neighbouring tiles;
+3. where the context falls outside the image, **mirror** the image at its
+   border (``np.pad(..., mode="reflect")``), so the network sees plausible
+   texture rather than black;
+4. put the output squares side by side and cut the result to the image.
+
+The output squares tile the image without overlap; the *input* tiles
+overlap by ``2 * margin`` pixels, hence the name.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One tile of an overlap-tile prediction.
+
+    Attributes:
+        row: the tile's row in the grid (0 at the top).
+        col: the tile's column (0 at the left).
+        input_box: ``(top, left, bottom, right)`` of the window the model
+            sees, in the mirror-padded image.
+        output_box: ``(top, left, bottom, right)`` of the square it
+            predicts, in the image's own coordinates (it may reach past the
+            image's bottom or right edge; that part is cut off).
+    """
+
+    row: int
+    col: int
+    input_box: tuple[int, int, int, int]
+    output_box: tuple[int, int, int, int]
+
+
+def tile_layout(
+    height: int, width: int, input_size: int, output_size: int
+) -> tuple[list[Tile], tuple[int, int, int, int]]:
+    """The tiles that cover a ``height`` × ``width`` image, and the padding they need.
+
+    Args:
+        height: the image's height in pixels.
+        width: the image's width in pixels.
+        input_size: the model's input tile size (e.g. 572).
+        output_size: the size of the map it predicts from such a tile (e.g. 388).
+
+    Returns:
+        ``(tiles, (top, bottom, left, right))``: the tiles row by row, and how
+        many pixels to mirror onto each side of the image so that every
+        tile's input window lies inside the padded image.
+
+    Raises:
+        ValueError: sizes that are not positive, or a model whose output is
+            not smaller than its input by an even number of pixels.
+    """
+    for name, value in (("height", height), ("width", width), ("input_size", input_size),
+                        ("output_size", output_size)):  # fmt: skip
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name}={value!r} must be a positive integer.")
+    if output_size >= input_size or (input_size - output_size) % 2:
+        raise ValueError(
+            f"overlap-tile needs an unpadded model whose output ({output_size} px) is smaller than its input "
+            f"({input_size} px) by an even number of pixels; a same-padding model predicts whole images."
+        )
+    margin = (input_size - output_size) // 2
+    rows, cols = math.ceil(height / output_size), math.ceil(width / output_size)
+    tiles = [
+        Tile(
+            r, c,
+            (r * output_size, c * output_size, r * output_size + input_size, c * output_size + input_size),
+            (r * output_size, c * output_size, (r + 1) * output_size, (c + 1) * output_size),
+        )
+        for r in range(rows)
+        for c in range(cols)
+    ]  # fmt: skip
+    pads = (margin, rows * output_size - height + margin, margin, cols * output_size - width + margin)
+    return tiles, pads
+
+
+def mirror_pad(image: np.ndarray, pads: tuple[int, int, int, int]) -> np.ndarray:
+    """``image`` (``(H, W)`` or ``(H, W, C)``) with ``(top, bottom, left, right)`` pixels mirrored onto its sides.
+
+    The border pixel itself is not repeated (``mode="reflect"``: ``a b c |
+    b a``); pads longer than the image reflect back and forth.
+    """
+    image = np.asarray(image)
+    top, bottom, left, right = pads
+    widths = [(top, bottom), (left, right)] + [(0, 0)] * (image.ndim - 2)
+    return np.pad(image, widths, mode="reflect")
+
+
+def predict_tiles(model, image: np.ndarray, *, batch_size: int = 4) -> np.ndarray:
+    """The model's output for every pixel of ``image``, by overlap-tile prediction.
+
+    Args:
+        model: an unpadded model with a fixed input size, e.g.
+            ``build_unet((572, 572, 1), 2, padding="valid")``.
+        image: ``(H, W, C)`` float in ``[0, 1]`` with the model's channel count,
+            at the resolution the model was trained at.
+        batch_size: tiles per call of the model.
+
+    Returns:
+        ``float32 (H, W, K)``: the model's ``K`` outputs per pixel.
+    """
+    size_in, size_out = model.input_shape[1], model.output_shape[1]
+    if size_in is None or model.input_shape[2] is None:
+        raise ValueError(
+            "overlap-tile needs a model with a fixed input size; build it with e.g. input_shape=(572, 572, 1)."
+        )
+    image = np.asarray(image, np.float32)
+    tiles, pads = tile_layout(image.shape[0], image.shape[1], size_in, size_out)
+    canvas = mirror_pad(image, pads)
+    outputs = []
+    for start in range(0, len(tiles), batch_size):
+        batch = np.stack([canvas[t.input_box[0] : t.input_box[2], t.input_box[1] : t.input_box[3]]
+                          for t in tiles[start : start + batch_size]])  # fmt: skip
+        outputs.append(np.asarray(model(batch, training=False), np.float32))
+    outputs = np.concatenate(outputs)
+    rows, cols = tiles[-1].row + 1, tiles[-1].col + 1
+    full = np.zeros((rows * size_out, cols * size_out, outputs.shape[-1]), np.float32)
+    for tile, out in zip(tiles, outputs, strict=True):
+        top, left, bottom, right = tile.output_box
+        full[top:bottom, left:right] = out
+    return full[: image.shape[0], : image.shape[1]]
+
+
+def draw_overlap_tiles(
+    image: np.ndarray, input_size: int, output_size: int, *, highlight: tuple[int, ...] = (0, 1), caption: str = ""
+):
+    """The overlap-tile layout on a real image: the mirrored border, the output grid and a few input windows.
+
+    Args:
+        image: ``(H, W, 3)`` (or ``(H, W)``) ``uint8`` or float in ``[0, 1]``.
+        input_size: the model's input tile size.
+        output_size: the size it predicts from one tile.
+        highlight: indices (row by row) of the tiles whose input window is drawn.
+        caption: a caption shown under the figure in a notebook.
+
+    Returns:
+        A ``Drawing`` (a matplotlib figure that shows itself in a notebook).
+    """
+    from matplotlib import patheffects
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch, Rectangle
+
+    from .figures import Drawing
+
+    image = np.asarray(image)
+    tiles, pads = tile_layout(image.shape[0], image.shape[1], input_size, output_size)
+    canvas = mirror_pad(image, pads)
+    top, _, left, _ = pads
+    width_in = 7.0
+    height_in = width_in * canvas.shape[0] / canvas.shape[1] + 1.4
+    fig = Drawing(figsize=(width_in, height_in), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.02, 1.0 / height_in, 0.96, (height_in - 1.4) / height_in))
+    ax.imshow(canvas, cmap="gray" if canvas.ndim == 2 else None)
+    ax.set_axis_off()
+    for t in tiles:  # the output grid, in image coordinates shifted by the padding
+        y0, x0, y1, x1 = t.output_box
+        ax.add_patch(Rectangle((x0 + left - 0.5, y0 + top - 0.5), x1 - x0, y1 - y0, fill=False, ec="white",
+                               lw=1.0, ls=":"))  # fmt: skip
+    outline = [patheffects.withStroke(linewidth=4.2, foreground="black")]
+    ax.add_patch(Rectangle((left - 0.5, top - 0.5), image.shape[1], image.shape[0], fill=False, ec="white", lw=2.2,
+                           path_effects=outline))  # fmt: skip
+    colours = ["#F2C14E", "#4CC9F0", "#F72585", "#80ED99"]
+    handles = [
+        Line2D([], [], color="white", lw=2.2, path_effects=outline, label="the image (outside it: mirrored)"),
+        Line2D([], [], color="black", lw=1.0, ls=":", label=f"output squares, {output_size} px (white)"),
+    ]
+    for k, index in enumerate(i for i in highlight if 0 <= i < len(tiles)):
+        t, colour = tiles[index], colours[k % len(colours)]
+        y0, x0, y1, x1 = t.input_box
+        ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, ec=colour, lw=2.4, ls="--"))
+        y0, x0, y1, x1 = t.output_box
+        ax.add_patch(Rectangle((x0 + left - 0.5, y0 + top - 0.5), x1 - x0, y1 - y0, fc=colour, alpha=0.28, ec=colour,
+                               lw=2.0))  # fmt: skip
+        handles.append(Patch(fc="none", ec=colour, ls="--", lw=2.0,
+                             label=f"tile ({t.row}, {t.col}): {input_size} px input"))  # fmt: skip
+        handles.append(Patch(fc=colour, alpha=0.5, ec=colour, label=f"tile ({t.row}, {t.col}): its output"))
+    fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=9.5, frameon=False)
+    title = (
+        f"Overlap-tile: {len(tiles)} tiles of {input_size} px in, {output_size} px out; "
+        f"{(input_size - output_size) // 2} px of context on every side"
+    )
+    fig.text(0.5, 1 - 0.12 / height_in, title, ha="center", va="top", fontsize=10.5, fontweight="bold")
+    fig.alt = (
+        f"An image of {image.shape[1]}×{image.shape[0]} pixels with a mirrored border of "
+        f"{(input_size - output_size) // 2} pixels, cut into {len(tiles)} output squares of {output_size} pixels; "
+        f"dashed frames show the larger {input_size} pixel input windows that overlap their neighbours."
+    )
+    fig.caption = caption
+    return fig

@@ -63,6 +63,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "build_unet", "center_crop_amounts", "conv_block", "decoder_block", "encoder_block", "feature_maps",
         "feature_model", "layer_level", "level_names", "parameters_by_level", "unet_depth",
     ),
+    "pretrained": ("build_pretrained_unet", "IMAGENET_SIZES"),
     "runs": ("load_snapshots", "read_history", "RUN_FILES", "load_run_model", "run_state", "RunFolderError", "RunLock"),
     "shapes": (
         "check_input_size", "is_valid_input_size", "level_sizes", "nearest_valid_sizes", "output_size",

@@ -205,9 +205,7 @@ def _font(width_px: float, points: float = 9.0) -> float:
 class _Canvas:
     """A figure for the U: its extent in layout units, pixel size, fonts and legend."""
 
-    def __init__(
-        self, boxes: list[_Box], title: str, *, legend: list[str], min_width_px: int = 470, cls: type[Figure] = Figure
-    ):
+    def __init__(self, boxes: list[_Box], title: str, *, legend: list[str], min_width_px: int = 470):
         x0 = min(b.x for b in boxes) - 0.45
         x1 = max(b.x + b.w for b in boxes) + 0.45
         y0 = min(b.y - b.h / 2 for b in boxes) - 0.75  # room for the labels of the lowest level
@@ -218,7 +216,7 @@ class _Canvas:
         head_px, legend_px = 80, 30 * ((len(legend) + 2) // 3) + 8
         axes_px = (y1 - y0) * unit_px * 0.78
         height_px = axes_px + head_px + legend_px
-        self.fig = _figure((self.width_px / _DPI, height_px / _DPI), _DPI, cls)
+        self.fig = _figure((self.width_px / _DPI, height_px / _DPI), _DPI)
         self.ax = self.fig.add_axes((0, legend_px / height_px, 1, axes_px / height_px))
         self.ax.set_xlim(x0, x1)
         self.ax.set_ylim(y0, y1)
@@ -304,9 +302,9 @@ def _model_title(model: keras.Model, what: str) -> str:
     return f"U-Net {what}: depth {unet_depth(model)}, base {conv.filters}, {pad}"
 
 
-def _figure(figsize, dpi: int = 80, cls: type[Figure] = Figure) -> Figure:
+def _figure(figsize, dpi: int = 80) -> Figure:
     """A figure on its own Agg canvas: headless, and it leaves pyplot's backend alone."""
-    fig = cls(figsize=figsize, dpi=dpi)
+    fig = Figure(figsize=figsize, dpi=dpi)
     FigureCanvasAgg(fig)
     return fig
 
@@ -377,20 +375,18 @@ def draw_unet(model: keras.Model, title: str | None = None, *, caption: str = ""
     legend = ["conv", "pool", "upconv", "copy", "concat", "head"]
     if not any(b.step.kind == "concat" for b in boxes):
         legend = [k for k in legend if k not in ("copy", "concat")]
-    canvas = _Canvas(boxes, title or _model_title(model, "as built"), legend=legend, cls=Drawing)
+    canvas = _Canvas(boxes, title or _model_title(model, "as built"), legend=legend)
     inp, out = boxes[0].step.shape, boxes[-1].step.shape
     canvas.subtitle.set_text(f"input {shape_label(inp)} → output {shape_label(out)} (class scores per pixel)")
     _draw_u(canvas, boxes, set(range(len(boxes))), None, colours)
-    fig = canvas.fig
     levels = [b.step for b in boxes if b.side == "enc" and b.step.layer.endswith("relu2")]
-    fig.alt = (
+    alt = (
         f"Diagram of a U-Net of depth {unet_depth(model)}: input {shape_label(inp)}, encoder levels "
         + ", ".join(shape_label(s.shape) for s in levels)
         + f", decoder back up with {sum(b.step.kind == 'concat' for b in boxes)} skip connections, "
         f"output {shape_label(out)}."
     )
-    fig.caption = caption
-    return fig
+    return Drawing(canvas.fig, alt, caption)
 
 
 def encoder_frames(model: keras.Model) -> list[np.ndarray]:

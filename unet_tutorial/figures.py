@@ -159,24 +159,33 @@ def plot_learning_curves(history: dict, metrics=("loss", "mean_iou"), *, columns
     return fig
 
 
-class Drawing(Figure):
-    """A matplotlib ``Figure`` that shows itself in a notebook, with alt text and an optional caption.
+class Drawing:
+    """A matplotlib figure that shows itself in a notebook, with alt text and an optional caption.
 
     A bare ``Figure`` made without pyplot shows only as text in a notebook;
-    this one returns a PNG (``_repr_png_``) and, where HTML is shown, an
-    ``<img>`` with ``alt`` text and a ``<figcaption>``. ``savefig`` works as
-    for any figure.
+    a ``Drawing`` returns a PNG (``_repr_png_``) and, where HTML is shown, an
+    ``<img>`` with ``alt`` text and a ``<figcaption>``. Everything else
+    (``savefig``, ``legends``, ``get_figwidth`` ...) is the wrapped
+    ``figure``'s.
+
+    Args:
+        figure: the matplotlib ``Figure``.
+        alt: what the figure shows, for readers who cannot see it.
+        caption: a caption under the figure.
     """
 
-    alt: str = ""
-    caption: str = ""
+    def __init__(self, figure: Figure, alt: str = "", caption: str = ""):
+        self.figure, self.alt, self.caption = figure, alt, caption
+
+    def __getattr__(self, name: str):
+        return getattr(self.__dict__["figure"], name)
 
     def png(self) -> bytes:
         """The figure as PNG bytes, at its own size."""
         import io
 
         buf = io.BytesIO()
-        self.savefig(buf, format="png", dpi=self.dpi)
+        self.figure.savefig(buf, format="png", dpi=self.figure.dpi)
         return buf.getvalue()
 
     def _repr_png_(self) -> bytes:

@@ -154,6 +154,7 @@ def draw_overlap_tiles(
     """
     from matplotlib import patheffects
     from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch, Rectangle
 
@@ -165,7 +166,7 @@ def draw_overlap_tiles(
     top, _, left, _ = pads
     width_in = 7.0
     height_in = width_in * canvas.shape[0] / canvas.shape[1] + 1.4
-    fig = Drawing(figsize=(width_in, height_in), dpi=100)
+    fig = Figure(figsize=(width_in, height_in), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_axes((0.02, 1.0 / height_in, 0.96, (height_in - 1.4) / height_in))
     ax.imshow(canvas, cmap="gray" if canvas.ndim == 2 else None)
@@ -198,10 +199,9 @@ def draw_overlap_tiles(
         f"{(input_size - output_size) // 2} px of context on every side"
     )
     fig.text(0.5, 1 - 0.12 / height_in, title, ha="center", va="top", fontsize=10.5, fontweight="bold")
-    fig.alt = (
+    alt = (
         f"An image of {image.shape[1]}×{image.shape[0]} pixels with a mirrored border of "
         f"{(input_size - output_size) // 2} pixels, cut into {len(tiles)} output squares of {output_size} pixels; "
         f"dashed frames show the larger {input_size} pixel input windows that overlap their neighbours."
     )
-    fig.caption = caption
-    return fig
+    return Drawing(fig, alt, caption)

@@ -6,7 +6,13 @@ padding changes the picture. Two steps keep the drawing honest and testable:
 
 1. ``encoder_steps(model)`` / ``decoder_steps(model)`` turn the model into a
    list of ``Step`` records with the real shapes and labels (no drawing);
-2. ``animate_encoder`` / ``animate_decoder`` draw one frame per step.
+2. ``encoder_figures`` / ``decoder_figures`` draw one figure per step (built
+   once per animation), ``draw_unet`` the whole U in one figure, and
+   ``animate_encoder`` / ``animate_decoder`` write the frames as a GIF.
+
+Every text is sized to be at least ``MIN_TEXT_PX`` pixels high when a page
+shows the figure at ``DISPLAY_PX`` wide, and written horizontally. On a page,
+``FrameStepper.from_gif(path)`` lets a reader stop at any frame.
 
 GIFs are written with imageio; frame durations are in **milliseconds**
 (imageio's Pillow plugin; older imageio versions took seconds).

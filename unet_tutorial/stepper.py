@@ -155,8 +155,8 @@ class FrameStepper:
         buttons = "".join(
             button.format(act, title, label)
             for act, title, label in (
-                ("first", "first frame", "⏮ first"), ("prev", "previous frame", "◀ previous"),
-                ("play", "play", "▶ play"), ("pause", "pause", "⏸ pause"), ("next", "next frame", "next ▶"),
+                ("first", "first frame", "« first"), ("prev", "previous frame", "◀ previous"),
+                ("play", "play", "▶ play"), ("pause", "pause", "‖ pause"), ("next", "next frame", "next ▶"),
             )
         )  # fmt: skip
         captions = self.step_captions or [""] * len(encoded)

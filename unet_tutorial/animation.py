@@ -617,9 +617,9 @@ def training_frames(
     frames = []
     for e in epochs:
         pred = predictions[e]
-        fig = _figure((width_in, 3 * panel + 0.6 + (0.35 if credit else 0)), _DPI)
+        fig = _figure((width_in, 3 * panel + 0.95), _DPI)  # one size with or without a credit line
         axes = fig.subplots(3, n, squeeze=False)
-        fig.subplots_adjust(left=0.15, right=0.99, top=0.9, bottom=0.08 if credit else 0.02, wspace=0.05, hspace=0.08)
+        fig.subplots_adjust(left=0.15, right=0.99, top=0.9, bottom=0.08, wspace=0.05, hspace=0.08)
         add_credit(fig, credit, fontsize=fs)
         for j in range(n):
             panels = [np.clip(images[j], 0, 1), mask_to_rgb(masks[j]), mask_to_rgb(pred[j])]

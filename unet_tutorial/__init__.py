@@ -27,9 +27,13 @@ import importlib
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, tuple[str, ...]] = {
+    "anatomy": (
+        "decoder_steps", "encoder_steps", "feature_maps", "feature_model", "layer_level", "level_names",
+        "parameters_by_level", "shape_label", "Step", "unet_depth",
+    ),
     "animation": (
         "animate_decoder", "animate_encoder", "animate_feature_maps", "animate_training", "decoder_figures",
-        "decoder_steps", "draw_unet", "encoder_figures", "encoder_steps", "load_example_image", "write_gif",
+        "draw_unet", "encoder_figures", "load_example_image", "write_gif",
     ),
     "book": (
         "RUNS_ENV", "book_profile", "BookProfile", "runs_dir", "say", "settings_digest", "show_source", "source_of",
@@ -60,8 +64,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "losses": ("add_unet_weight_maps", "CEDiceLoss", "cross_entropy_loss", "DiceLoss", "get_loss", "unet_weight_map"),
     "metrics": ("MeanDice", "segmentation_metrics"),
     "model": (
-        "build_unet", "center_crop_amounts", "conv_block", "decoder_block", "encoder_block", "feature_maps",
-        "feature_model", "layer_level", "level_names", "parameters_by_level", "unet_depth",
+        "build_unet", "center_crop_amounts", "conv_block", "decoder_block", "encoder_block",
     ),
     "pretrained": ("build_pretrained_unet", "IMAGENET_SIZES"),
     "runs": ("load_snapshots", "read_history", "RUN_FILES", "load_run_model", "run_state", "RunFolderError", "RunLock"),

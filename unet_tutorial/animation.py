@@ -4,8 +4,9 @@ The schematic animations read the model's own layers (by the stable names of
 ``build_unet``), so a change of ``base_filters``, ``depth``, input size or
 padding changes the picture. Two steps keep the drawing honest and testable:
 
-1. ``encoder_steps(model)`` / ``decoder_steps(model)`` turn the model into a
-   list of ``Step`` records with the real shapes and labels (no drawing);
+1. ``encoder_steps(model)`` / ``decoder_steps(model)`` (in
+   ``unet_tutorial.anatomy``, which reads the layer names) turn the model into
+   a list of ``Step`` records with the real shapes and labels (no drawing);
 2. ``encoder_figures`` / ``decoder_figures`` draw one figure per step (built
    once per animation), ``draw_unet`` the whole U in one figure, and
    ``animate_encoder`` / ``animate_decoder`` write the frames as a GIF.
@@ -32,9 +33,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
+from .anatomy import Step, decoder_steps, encoder_steps, feature_maps, level_names, shape_label, unet_depth
 from .checks import is_whole
 from .figures import Drawing, add_credit, mask_to_rgb
-from .model import feature_maps, level_names, unet_depth
 
 FRAME_MS = 700
 """Default duration of one frame, in milliseconds."""
@@ -42,102 +43,6 @@ HOLD_MS = 2000
 """Duration of the last frame, so the finished picture stays a moment before the loop restarts."""
 
 _ENC, _DEC = "#4C72B0", "#55A868"
-
-
-@dataclass(frozen=True)
-class Step:
-    """One step of the data's path through the U, with the real shape it produces.
-
-    Attributes:
-        kind: ``"input"``, ``"conv"``, ``"pool"``, ``"upconv"``, ``"concat"`` or ``"head"``.
-        level: 1 for the top level ... ``depth + 1`` for the bottleneck.
-        layer: the model layer the shape comes from (e.g. ``"enc2_relu1"``).
-        shape: ``(H, W, C)`` of that layer's output.
-        text: what the step does, for the frame's title.
-        skip_from: for ``"concat"``: the encoder layer copied across, and its shape.
-    """
-
-    kind: str
-    level: int
-    layer: str
-    shape: tuple[int, int, int]
-    text: str
-    skip_from: tuple[str, tuple[int, int, int]] | None = None
-
-    @property
-    def label(self) -> str:
-        """The shape as the diagram writes it, e.g. ``128×128×64``."""
-        return shape_label(self.shape)
-
-
-def shape_label(shape) -> str:
-    """``(128, 128, 64)`` -> ``"128×128×64"``."""
-    return "×".join(str(int(s)) for s in shape)
-
-
-def _shape(model: keras.Model, name: str) -> tuple[int, int, int]:
-    s = model.get_layer(name).output.shape
-    if any(d is None for d in s[1:]):
-        raise ValueError(
-            f"layer {name} has an unknown size {tuple(s[1:])}; build the model with a fixed input size "
-            "(e.g. input_shape=(128, 128, 3)) to draw it."
-        )
-    return tuple(int(d) for d in s[1:])
-
-
-def encoder_steps(model: keras.Model) -> list[Step]:
-    """The encoder's steps: the input, then per level conv, conv, max-pool, then the bottleneck.
-
-    A depth-``d`` model has ``1 + 3 d + 2`` steps.
-    """
-    depth = unet_depth(model)
-    if None in model.input_shape[1:]:
-        raise ValueError(
-            f"the model's input size {model.input_shape[1:]} is not fixed; build it with e.g. "
-            "input_shape=(128, 128, 3) to draw it."
-        )
-    inp = tuple(int(d) for d in model.input_shape[1:])
-    steps = [Step("input", 1, "image", inp, f"input image {shape_label(inp)}")]
-    for k in range(1, depth + 2):
-        lvl = f"enc{k}" if k <= depth else "bottleneck"
-        for i in (1, 2):
-            s = _shape(model, f"{lvl}_relu{i}")
-            steps.append(Step("conv", k, f"{lvl}_relu{i}", s, f"{lvl}: 3×3 conv {i} + BN + ReLU → {shape_label(s)}"))
-        if k <= depth:
-            s = _shape(model, f"{lvl}_pool")
-            steps.append(Step("pool", k, f"{lvl}_pool", s, f"{lvl}: 2×2 max-pool, stride 2 → {shape_label(s)}"))
-    return steps
-
-
-def decoder_steps(model: keras.Model) -> list[Step]:
-    """The decoder's steps: per level up-conv, copy (and crop) + concatenate, conv, conv; then the 1×1 head.
-
-    A depth-``d`` model has ``4 d + 1`` steps (``3 d + 1`` without skips).
-    """
-    depth = unet_depth(model)
-    names = {layer.name for layer in model.layers}
-    steps = []
-    for k in range(depth, 0, -1):
-        lvl = f"dec{k}"
-        s = _shape(model, f"{lvl}_upconv")
-        steps.append(Step("upconv", k, f"{lvl}_upconv", s, f"{lvl}: 2×2 up-convolution, stride 2 → {shape_label(s)}"))
-        if f"{lvl}_concat" in names:
-            src = _shape(model, f"enc{k}_relu2")
-            s = _shape(model, f"{lvl}_concat")
-            crop = f", cropped {src[0]}→{s[0]}" if src[0] != s[0] else ""
-            steps.append(
-                Step(
-                    "concat", k, f"{lvl}_concat", s,
-                    f"{lvl}: copy enc{k} ({shape_label(src)}{crop}) and concatenate → {shape_label(s)}",
-                    skip_from=(f"enc{k}_relu2", src),
-                )
-            )  # fmt: skip
-        for i in (1, 2):
-            s = _shape(model, f"{lvl}_relu{i}")
-            steps.append(Step("conv", k, f"{lvl}_relu{i}", s, f"{lvl}: 3×3 conv {i} + BN + ReLU → {shape_label(s)}"))
-    s = _shape(model, "head_conv")
-    steps.append(Step("head", 1, "head_conv", s, f"head: 1×1 convolution to {s[-1]} class scores → {shape_label(s)}"))
-    return steps
 
 
 # --------------------------------------------------------------------------- drawing the U

@@ -1,7 +1,8 @@
 """The U-Net, built from three small blocks with stable layer names.
 
 Layer names follow one scheme so that the chapters and the animations can find
-every part of a built model:
+every part of a built model (``unet_tutorial.anatomy`` is the one place that
+reads it):
 
 * ``enc{k}_conv1``, ``enc{k}_bn1``, ``enc{k}_relu1``, ``enc{k}_conv2``, ... and
   ``enc{k}_pool`` for encoder level ``k`` (1 is the top, full resolution);
@@ -279,87 +280,3 @@ def build_unet(
     if head != "logits":
         outputs = layers.Activation(head, name=f"head_{head}", dtype="float32")(outputs)
     return keras.Model(inputs, outputs, name=name)
-
-
-def unet_depth(model: keras.Model) -> int:
-    """Depth of a model built by ``build_unet``: the number of ``enc{k}_pool`` layers."""
-    names = {layer.name for layer in model.layers}
-    depth = 0
-    while f"enc{depth + 1}_pool" in names:
-        depth += 1
-    if depth == 0 or "bottleneck_relu2" not in names:
-        raise ValueError(
-            f"model {model.name!r} has no enc1_pool / bottleneck_relu2 layers; "
-            "pass a model built by unet_tutorial.build_unet."
-        )
-    return depth
-
-
-def level_names(model: keras.Model) -> list[str]:
-    """Level names in data-flow order: ``enc1 .. encN, bottleneck, decN .. dec1``."""
-    depth = unet_depth(model)
-    return [f"enc{k}" for k in range(1, depth + 1)] + ["bottleneck"] + [f"dec{k}" for k in range(depth, 0, -1)]
-
-
-def layer_level(layer_name: str) -> str:
-    """The level a ``build_unet`` layer belongs to: its name up to the first underscore.
-
-    ``"enc1_conv1"`` → ``"enc1"``, ``"dec2_upconv"`` → ``"dec2"``,
-    ``"head_conv"`` → ``"head"``; the input layer gives its own name.
-    """
-    return layer_name.split("_")[0]
-
-
-def feature_model(model: keras.Model) -> keras.Model:
-    """A model that returns every level's output (after its second ReLU) plus the head.
-
-    Returns:
-        A ``keras.Model`` whose output is a dict
-        ``{"enc1": (batch, H, W, C1), ..., "bottleneck": ..., "dec1": ..., "head": ...}``.
-    """
-    outputs = {lvl: model.get_layer(f"{lvl}_relu2").output for lvl in level_names(model)}
-    outputs["head"] = model.get_layer("head_conv").output
-    return keras.Model(model.input, outputs, name=f"{model.name}_features")
-
-
-def feature_maps(model: keras.Model, images) -> dict:
-    """Run ``images`` through ``model`` and return every level's feature maps.
-
-    Args:
-        model: a model built by ``build_unet``.
-        images: array of shape ``(batch, H, W, C)`` matching the model's input.
-
-    Returns:
-        An ordered dict of NumPy arrays, ``enc1`` first and ``head`` last, each
-        of shape ``(batch, H_level, W_level, C_level)``.
-    """
-    import numpy as np
-
-    images = np.asarray(images, dtype="float32")
-    expected = tuple(model.input_shape[1:])
-    fits = images.ndim == 4 and all(e is None or e == g for e, g in zip(expected, images.shape[1:], strict=True))
-    if not fits:
-        raise ValueError(
-            f"images of shape {images.shape} do not fit the model input (batch, *{expected}); "
-            "resize them first or build the model for this size."
-        )
-    out = feature_model(model)(images, training=False)
-    order = level_names(model) + ["head"]
-    return {k: np.asarray(out[k]) for k in order}
-
-
-def parameters_by_level(model: keras.Model) -> dict[str, int]:
-    """Trainable plus non-trainable parameters of each level (``enc1`` ... ``dec1``, ``head``).
-
-    The values add up to ``model.count_params()``.
-    """
-    counts = {lvl: 0 for lvl in level_names(model)}
-    counts["head"] = 0
-    for layer in model.layers:
-        key = layer_level(layer.name)
-        if key not in counts:
-            if layer.count_params():
-                raise ValueError(f"layer {layer.name} does not follow build_unet's naming.")
-            continue
-        counts[key] += layer.count_params()
-    return counts

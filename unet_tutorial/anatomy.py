@@ -1,0 +1,196 @@
+"""The anatomy of a built U-Net: the one place that reads ``build_unet``'s layer names.
+
+``build_unet`` names every layer by one scheme (see ``unet_tutorial.model``):
+``enc{k}_conv1`` ... ``enc{k}_relu2``, ``enc{k}_pool``, ``bottleneck_*``,
+``dec{k}_upconv``, ``dec{k}_crop``, ``dec{k}_concat``, ``dec{k}_*``,
+``head_conv``. Everything that needs to find a part of a model by name lives
+here: the depth and the level names, the feature-map taps, the parameters per
+level, and the encoder and decoder steps that the animations draw. The model
+module only builds; the animation module only draws.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+
+
+def unet_depth(model: keras.Model) -> int:
+    """Depth of a model built by ``build_unet``: the number of ``enc{k}_pool`` layers."""
+    names = {layer.name for layer in model.layers}
+    depth = 0
+    while f"enc{depth + 1}_pool" in names:
+        depth += 1
+    if depth == 0 or "bottleneck_relu2" not in names:
+        raise ValueError(
+            f"model {model.name!r} has no enc1_pool / bottleneck_relu2 layers; "
+            "pass a model built by unet_tutorial.build_unet."
+        )
+    return depth
+
+
+def level_names(model: keras.Model) -> list[str]:
+    """Level names in data-flow order: ``enc1 .. encN, bottleneck, decN .. dec1``."""
+    depth = unet_depth(model)
+    return [f"enc{k}" for k in range(1, depth + 1)] + ["bottleneck"] + [f"dec{k}" for k in range(depth, 0, -1)]
+
+
+def layer_level(layer_name: str) -> str:
+    """The level a ``build_unet`` layer belongs to: its name up to the first underscore.
+
+    ``"enc1_conv1"`` → ``"enc1"``, ``"dec2_upconv"`` → ``"dec2"``,
+    ``"head_conv"`` → ``"head"``; the input layer gives its own name.
+    """
+    return layer_name.split("_")[0]
+
+
+def feature_model(model: keras.Model) -> keras.Model:
+    """A model that returns every level's output (after its second ReLU) plus the head.
+
+    Returns:
+        A ``keras.Model`` whose output is a dict
+        ``{"enc1": (batch, H, W, C1), ..., "bottleneck": ..., "dec1": ..., "head": ...}``.
+    """
+    outputs = {lvl: model.get_layer(f"{lvl}_relu2").output for lvl in level_names(model)}
+    outputs["head"] = model.get_layer("head_conv").output
+    return keras.Model(model.input, outputs, name=f"{model.name}_features")
+
+
+def feature_maps(model: keras.Model, images) -> dict:
+    """Run ``images`` through ``model`` and return every level's feature maps.
+
+    Args:
+        model: a model built by ``build_unet``.
+        images: array of shape ``(batch, H, W, C)`` matching the model's input.
+
+    Returns:
+        An ordered dict of NumPy arrays, ``enc1`` first and ``head`` last, each
+        of shape ``(batch, H_level, W_level, C_level)``.
+    """
+    import numpy as np
+
+    images = np.asarray(images, dtype="float32")
+    expected = tuple(model.input_shape[1:])
+    fits = images.ndim == 4 and all(e is None or e == g for e, g in zip(expected, images.shape[1:], strict=True))
+    if not fits:
+        raise ValueError(
+            f"images of shape {images.shape} do not fit the model input (batch, *{expected}); "
+            "resize them first or build the model for this size."
+        )
+    out = feature_model(model)(images, training=False)
+    order = level_names(model) + ["head"]
+    return {k: np.asarray(out[k]) for k in order}
+
+
+def parameters_by_level(model: keras.Model) -> dict[str, int]:
+    """Trainable plus non-trainable parameters of each level (``enc1`` ... ``dec1``, ``head``).
+
+    The values add up to ``model.count_params()``.
+    """
+    counts = {lvl: 0 for lvl in level_names(model)}
+    counts["head"] = 0
+    for layer in model.layers:
+        key = layer_level(layer.name)
+        if key not in counts:
+            if layer.count_params():
+                raise ValueError(f"layer {layer.name} does not follow build_unet's naming.")
+            continue
+        counts[key] += layer.count_params()
+    return counts
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the data's path through the U, with the real shape it produces.
+
+    Attributes:
+        kind: ``"input"``, ``"conv"``, ``"pool"``, ``"upconv"``, ``"concat"`` or ``"head"``.
+        level: 1 for the top level ... ``depth + 1`` for the bottleneck.
+        layer: the model layer the shape comes from (e.g. ``"enc2_relu1"``).
+        shape: ``(H, W, C)`` of that layer's output.
+        text: what the step does, for the frame's title.
+        skip_from: for ``"concat"``: the encoder layer copied across, and its shape.
+    """
+
+    kind: str
+    level: int
+    layer: str
+    shape: tuple[int, int, int]
+    text: str
+    skip_from: tuple[str, tuple[int, int, int]] | None = None
+
+    @property
+    def label(self) -> str:
+        """The shape as the diagram writes it, e.g. ``128×128×64``."""
+        return shape_label(self.shape)
+
+
+def shape_label(shape) -> str:
+    """``(128, 128, 64)`` -> ``"128×128×64"``."""
+    return "×".join(str(int(s)) for s in shape)
+
+
+def _shape(model: keras.Model, name: str) -> tuple[int, int, int]:
+    s = model.get_layer(name).output.shape
+    if any(d is None for d in s[1:]):
+        raise ValueError(
+            f"layer {name} has an unknown size {tuple(s[1:])}; build the model with a fixed input size "
+            "(e.g. input_shape=(128, 128, 3)) to draw it."
+        )
+    return tuple(int(d) for d in s[1:])
+
+
+def encoder_steps(model: keras.Model) -> list[Step]:
+    """The encoder's steps: the input, then per level conv, conv, max-pool, then the bottleneck.
+
+    A depth-``d`` model has ``1 + 3 d + 2`` steps.
+    """
+    depth = unet_depth(model)
+    if None in model.input_shape[1:]:
+        raise ValueError(
+            f"the model's input size {model.input_shape[1:]} is not fixed; build it with e.g. "
+            "input_shape=(128, 128, 3) to draw it."
+        )
+    inp = tuple(int(d) for d in model.input_shape[1:])
+    steps = [Step("input", 1, "image", inp, f"input image {shape_label(inp)}")]
+    for k in range(1, depth + 2):
+        lvl = f"enc{k}" if k <= depth else "bottleneck"
+        for i in (1, 2):
+            s = _shape(model, f"{lvl}_relu{i}")
+            steps.append(Step("conv", k, f"{lvl}_relu{i}", s, f"{lvl}: 3×3 conv {i} + BN + ReLU → {shape_label(s)}"))
+        if k <= depth:
+            s = _shape(model, f"{lvl}_pool")
+            steps.append(Step("pool", k, f"{lvl}_pool", s, f"{lvl}: 2×2 max-pool, stride 2 → {shape_label(s)}"))
+    return steps
+
+
+def decoder_steps(model: keras.Model) -> list[Step]:
+    """The decoder's steps: per level up-conv, copy (and crop) + concatenate, conv, conv; then the 1×1 head.
+
+    A depth-``d`` model has ``4 d + 1`` steps (``3 d + 1`` without skips).
+    """
+    depth = unet_depth(model)
+    names = {layer.name for layer in model.layers}
+    steps = []
+    for k in range(depth, 0, -1):
+        lvl = f"dec{k}"
+        s = _shape(model, f"{lvl}_upconv")
+        steps.append(Step("upconv", k, f"{lvl}_upconv", s, f"{lvl}: 2×2 up-convolution, stride 2 → {shape_label(s)}"))
+        if f"{lvl}_concat" in names:
+            src = _shape(model, f"enc{k}_relu2")
+            s = _shape(model, f"{lvl}_concat")
+            crop = f", cropped {src[0]}→{s[0]}" if src[0] != s[0] else ""
+            steps.append(
+                Step(
+                    "concat", k, f"{lvl}_concat", s,
+                    f"{lvl}: copy enc{k} ({shape_label(src)}{crop}) and concatenate → {shape_label(s)}",
+                    skip_from=(f"enc{k}_relu2", src),
+                )
+            )  # fmt: skip
+        for i in (1, 2):
+            s = _shape(model, f"{lvl}_relu{i}")
+            steps.append(Step("conv", k, f"{lvl}_relu{i}", s, f"{lvl}: 3×3 conv {i} + BN + ReLU → {shape_label(s)}"))
+    s = _shape(model, "head_conv")
+    steps.append(Step("head", 1, "head_conv", s, f"head: 1×1 convolution to {s[-1]} class scores → {shape_label(s)}"))
+    return steps

@@ -169,3 +169,11 @@ def test_pages_stay_light_enough_to_load():
     """Steppers embed their frames; no chapter page may grow past about 3 MB."""
     for page in _pages():
         assert page.stat().st_size <= 3_000_000, f"{page.name} is {page.stat().st_size / 1e6:.1f} MB"
+
+
+def test_the_references_are_labelled_like_the_citations():
+    """Author–year labels ("Ronneberger et al., 2015"), as the chapters cite, not pybtex's alpha keys."""
+    text = (HTML / "book" / "references.html").read_text(encoding="utf-8")
+    labels = re.findall(r'<span class="label"><span class="fn-bracket">\[</span>([^<]+)<', text)
+    assert "Ronneberger et al., 2015" in labels and "Dumoulin &amp; Visin, 2016" in labels, labels[:5]
+    assert all(re.fullmatch(r"[^,]+, (\d{4}|n\.d\.)[a-z]?", label) for label in labels), labels

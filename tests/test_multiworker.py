@@ -27,10 +27,6 @@ JOB = Path(__file__).with_name("multiworker_job.py")
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _tf_configs(n: int = 2) -> list[str]:
-    return ut.local_cluster(n)
-
-
 def _start(args: list[str], tf_config: str, log: Path) -> subprocess.Popen:
     env = {**os.environ, "TF_CONFIG": tf_config, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
@@ -51,7 +47,7 @@ def _wait(procs: list[subprocess.Popen], logs: list[Path], timeout: float = 240)
 def _run_job(tmp: Path, run_dir: Path, epochs: int, tag: str, kill: dict[int, int] | None = None):
     """Start both workers of one job; worker i kills itself at epoch ``kill[i]``. Returns (procs, logs)."""
     procs, logs = [], []
-    for i, tf_config in enumerate(_tf_configs()):
+    for i, tf_config in enumerate(ut.local_cluster(2)):
         log = tmp / f"{tag}-worker{i}.log"
         extra = ["--kill-at", str(kill[i])] if kill and i in kill else []
         args = [sys.executable, str(JOB), str(run_dir), str(tmp / f"{tag}-own{i}"), str(epochs), *extra]
@@ -166,7 +162,7 @@ def test_the_cli_trains_with_two_workers(tmp_path):
 
 
 def test_tf_config_is_checked_with_a_message_that_shows_the_form():
-    good = _tf_configs()[1]
+    good = ut.local_cluster(2)[1]
     assert ut.parse_tf_config(good)["task"]["index"] == 1
     for bad, says in [
         ("", "needs TF_CONFIG"),

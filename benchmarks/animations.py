@@ -21,7 +21,10 @@ def main() -> None:
     model = ut.build_unet()
     rows = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, fn in (("encoder", ut.animate_encoder), ("decoder", ut.animate_decoder)):
+        for name, fn in (
+            ("encoder", ut.animate_encoder),
+            ("decoder", ut.animate_decoder),
+        ):
             best = float("inf")
             for _ in range(3):
                 t = time.perf_counter()
@@ -31,10 +34,17 @@ def main() -> None:
     total = sum(r["seconds"] for r in rows.values())
     table = "\n".join(
         ["| GIF (default model) | seconds (best of 3) | size |", "|---|---:|---:|"]
-        + [f"| {k} | {v['seconds']:.2f} | {v['bytes'] / 1e3:.0f} kB |" for k, v in rows.items()]
+        + [
+            f"| {k} | {v['seconds']:.2f} | {v['bytes'] / 1e3:.0f} kB |"
+            for k, v in rows.items()
+        ]
         + [f"| both | {total:.2f} | |"]
     )
-    path = write_results("animations", {"machine": machine_info(), "gifs": rows, "total_seconds": total}, table)
+    path = write_results(
+        "animations",
+        {"machine": machine_info(), "gifs": rows, "total_seconds": total},
+        table,
+    )
     print(table)
     print(f"wrote {path}")
 

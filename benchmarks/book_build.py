@@ -36,8 +36,15 @@ def build(env: dict) -> float:
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - t
     if proc.returncode != 0:
-        warnings = [line for line in proc.stdout.splitlines() if "WARNING" in line or "ERROR" in line]
-        raise SystemExit("the book build failed:\n" + "\n".join(warnings[-20:] or [proc.stdout[-3000:]]))
+        warnings = [
+            line
+            for line in proc.stdout.splitlines()
+            if "WARNING" in line or "ERROR" in line
+        ]
+        raise SystemExit(
+            "the book build failed:\n"
+            + "\n".join(warnings[-20:] or [proc.stdout[-3000:]])
+        )
     return elapsed
 
 
@@ -46,17 +53,26 @@ def chapter_seconds() -> dict[str, float]:
     from jupyter_cache import get_cache
 
     cache = get_cache(ROOT / "_build" / ".jupyter_cache")
-    return {Path(r.uri).stem: round(r.data["execution_seconds"], 1) for r in cache.list_cache_records()}
+    return {
+        Path(r.uri).stem: round(r.data["execution_seconds"], 1)
+        for r in cache.list_cache_records()
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--gpu", action="store_true", help="record the chapter times as GPU times")
+    parser.add_argument(
+        "--gpu", action="store_true", help="record the chapter times as GPU times"
+    )
     args = parser.parse_args()
     table_file = ROOT / "benchmarks" / "results" / "book_build.md"
-    if not table_file.exists():  # the benchmarks page includes this file; say honestly that it is pending
+    if (
+        not table_file.exists()
+    ):  # the benchmarks page includes this file; say honestly that it is pending
         table_file.parent.mkdir(exist_ok=True)
-        table_file.write_text("Not measured yet: run `python benchmarks/book_build.py`.\n")
+        table_file.write_text(
+            "Not measured yet: run `python benchmarks/book_build.py`.\n"
+        )
     shutil.rmtree(ROOT / "_build", ignore_errors=True)
     for generated in ("book/_generated", "book/runs"):
         shutil.rmtree(ROOT / generated, ignore_errors=True)
@@ -89,7 +105,14 @@ def main() -> None:
         ]
     )
     path = write_results(
-        "book_build", {"machine": machine, "data": data, "fresh_s": fresh, "cached_s": cached, "chapters_s": chapters},
+        "book_build",
+        {
+            "machine": machine,
+            "data": data,
+            "fresh_s": fresh,
+            "cached_s": cached,
+            "chapters_s": chapters,
+        },
         table,
     )
     print(table)

@@ -79,7 +79,9 @@ def _launch(n: int, args: argparse.Namespace, tmp: Path) -> list[dict]:
            "--batch", str(args.batch)]  # fmt: skip
     runs = ut.run_local_workers(cmd, n, timeout=1200)
     if any(r.returncode for r in runs):
-        raise SystemExit("a worker failed:\n" + "\n".join(r.output[-3000:] for r in runs))
+        raise SystemExit(
+            "a worker failed:\n" + "\n".join(r.output[-3000:] for r in runs)
+        )
     return [json.loads((tmp / f"n{n}-w{i}.json").read_text()) for i in range(n)]
 
 
@@ -118,7 +120,11 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--render", action="store_true", help="only rewrite results/multiworker.md from the JSON")
+    p.add_argument(
+        "--render",
+        action="store_true",
+        help="only rewrite results/multiworker.md from the JSON",
+    )
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--strategy", default="default", help=argparse.SUPPRESS)
     p.add_argument("--run-dir", help=argparse.SUPPRESS)
@@ -133,14 +139,22 @@ def main() -> None:
         return
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for n, setup in ((1, "one process (default strategy)"), (2, "two local workers (MultiWorkerMirrored, ring)")):
+        for n, setup in (
+            (1, "one process (default strategy)"),
+            (2, "two local workers (MultiWorkerMirrored, ring)"),
+        ):
             reports = _launch(n, args, Path(tmp))
             # the workers run in lockstep; the slowest one's epochs are the cluster's
-            per_epoch = [max(r["seconds"][e] for r in reports) for e in range(1, args.epochs)]
+            per_epoch = [
+                max(r["seconds"][e] for r in reports) for e in range(1, args.epochs)
+            ]
             epoch_s = statistics.median(per_epoch)
             rows.append({"setup": setup, "replicas": reports[0]["replicas"], "epoch_s": epoch_s,
                          "images_per_s": args.steps * args.batch / epoch_s, "epochs_s": per_epoch})  # fmt: skip
-            print(f"{setup}: {epoch_s:.2f} s per epoch, {rows[-1]['images_per_s']:.1f} images/s", flush=True)
+            print(
+                f"{setup}: {epoch_s:.2f} s per epoch, {rows[-1]['images_per_s']:.1f} images/s",
+                flush=True,
+            )
     info = machine_info()
     results = {"machine": info, "date": info["date"], "steps": args.steps, "epochs": args.epochs,
                "batch": args.batch, "trainable_params": reports[0]["trainable_params"], "rows": rows}  # fmt: skip

@@ -57,14 +57,18 @@ import unet_tutorial as ut  # noqa: E402
 
 def tf_tutorial_model(size: int, classes: int = 3) -> keras.Model:
     """MobileNetV2 encoder + pix2pix-style upsampling decoder (TensorFlow's tutorial architecture)."""
-    base = keras.applications.MobileNetV2(input_shape=(size, size, 3), include_top=False, weights=None)
+    base = keras.applications.MobileNetV2(
+        input_shape=(size, size, 3), include_top=False, weights=None
+    )
     taps = ["block_1_expand_relu", "block_3_expand_relu", "block_6_expand_relu", "block_13_expand_relu",
             "block_16_project"]  # fmt: skip
     encoder = keras.Model(base.input, [base.get_layer(n).output for n in taps])
     inputs = keras.Input((size, size, 3))
     *skips, x = encoder(inputs * 2.0 - 1.0)  # MobileNetV2 expects [-1, 1]
     for filters, skip in zip((512, 256, 128, 64), reversed(skips), strict=True):
-        x = layers.Conv2DTranspose(filters, 3, strides=2, padding="same", use_bias=False)(x)
+        x = layers.Conv2DTranspose(
+            filters, 3, strides=2, padding="same", use_bias=False
+        )(x)
         x = layers.BatchNormalization()(x)
         x = layers.ReLU()(x)
         x = layers.Concatenate()([x, skip])
@@ -94,7 +98,9 @@ def keras_io_model(size: int, classes: int = 3) -> keras.Model:
             x = layers.Conv2DTranspose(filters, 3, padding="same")(x)
             x = layers.BatchNormalization()(x)
         x = layers.UpSampling2D(2)(x)
-        residual = layers.Conv2D(filters, 1, padding="same")(layers.UpSampling2D(2)(previous))
+        residual = layers.Conv2D(filters, 1, padding="same")(
+            layers.UpSampling2D(2)(previous)
+        )
         x = layers.add([x, residual])
         previous = x
     outputs = layers.Conv2D(classes, 3, padding="same")(x)
@@ -105,7 +111,11 @@ def ours_model(size: int, classes: int = 3) -> keras.Model:
     return ut.build_unet((size, size, 3), classes, base_filters=16, depth=4)
 
 
-MODELS = {"ours": ours_model, "tf_tutorial": tf_tutorial_model, "keras_io": keras_io_model}
+MODELS = {
+    "ours": ours_model,
+    "tf_tutorial": tf_tutorial_model,
+    "keras_io": keras_io_model,
+}
 
 
 def val_miou(model, images, masks) -> float:
@@ -149,7 +159,11 @@ def run(name: str, lr: float, data, args, budget: float) -> dict:
 
 
 def race_verdict(
-    t_ours: float | None, peer_times: list[float | None], target: float, budget: float, peer_budget: float
+    t_ours: float | None,
+    peer_times: list[float | None],
+    target: float,
+    budget: float,
+    peer_budget: float,
 ) -> str:
     """One sentence on "did ours reach ``target`` in at most half the best peer's time?".
 
@@ -177,24 +191,53 @@ def main() -> None:
     p.add_argument("--size", type=int, default=64)
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--lrs", type=float, nargs="+", default=[1e-3, 3e-3])
-    p.add_argument("--search-seconds", type=float, default=60.0, help="training seconds per learning-rate trial")
-    p.add_argument("--budget", type=float, default=600.0, help="training seconds of ours' race")
-    p.add_argument("--eval-every", type=int, default=20, help="steps between validation checks")
-    p.add_argument("--target", type=float, default=0.90, help="validation mean IoU to reach")
-    p.add_argument("--early-target", type=float, default=0.70, help="a lower mean IoU also timed")
+    p.add_argument(
+        "--search-seconds",
+        type=float,
+        default=60.0,
+        help="training seconds per learning-rate trial",
+    )
+    p.add_argument(
+        "--budget", type=float, default=600.0, help="training seconds of ours' race"
+    )
+    p.add_argument(
+        "--eval-every", type=int, default=20, help="steps between validation checks"
+    )
+    p.add_argument(
+        "--target", type=float, default=0.90, help="validation mean IoU to reach"
+    )
+    p.add_argument(
+        "--early-target", type=float, default=0.70, help="a lower mean IoU also timed"
+    )
     p.add_argument("--models", nargs="+", default=list(MODELS))
-    p.add_argument("--source", default=None, help="an official-layout folder of real pets (default: the stand-in)")
+    p.add_argument(
+        "--source",
+        default=None,
+        help="an official-layout folder of real pets (default: the stand-in)",
+    )
     args = p.parse_args()
     if args.models[0] != "ours":
-        p.error("--models must start with 'ours': the peers' budget is set from ours' time")
+        p.error(
+            "--models must start with 'ours': the peers' budget is set from ours' time"
+        )
     if args.source:
         train_ds, info = ut.load_dataset(args.source, "train", args.size, args.batch)
-        val_ds, _ = ut.load_dataset(args.source, "validation", args.size, 64, verbose=False)
-        vx, vy = (np.concatenate(a) for a in zip(*[(x.numpy(), y.numpy()) for x, y in val_ds], strict=True))
-        data_line, result_name = f"{info.description} (validation: the hold-out)", "peers_real"
+        val_ds, _ = ut.load_dataset(
+            args.source, "validation", args.size, 64, verbose=False
+        )
+        vx, vy = (
+            np.concatenate(a)
+            for a in zip(*[(x.numpy(), y.numpy()) for x, y in val_ds], strict=True)
+        )
+        data_line, result_name = (
+            f"{info.description} (validation: the hold-out)",
+            "peers_real",
+        )
         train_ds = train_ds.repeat()
     else:
-        train_ds = ut.load_synthetic_pets("train", args.size, args.batch, num_examples=512, seed=0).repeat()
+        train_ds = ut.load_synthetic_pets(
+            "train", args.size, args.batch, num_examples=512, seed=0
+        ).repeat()
         vx, vy = ut.make_synthetic_pets(128, args.size, seed=1_000_003)
         data_line, result_name = "Synthetic stand-in (not Oxford-IIIT Pet)", "peers"
     data = (train_ds, (vx, vy))
@@ -216,7 +259,9 @@ def main() -> None:
     print("race", {k: v for k, v in races["ours"].items() if k != "curve"}, flush=True)
     for name in args.models[1:]:
         races[name] = run(name, chosen[name], data, args, peer_budget)
-        print("race", {k: v for k, v in races[name].items() if k != "curve"}, flush=True)
+        print(
+            "race", {k: v for k, v in races[name].items() if k != "curve"}, flush=True
+        )
 
     peer_times = [r["seconds_to_target"] for n, r in races.items() if n != "ours"]
     verdict = race_verdict(t_ours, peer_times, args.target, args.budget, peer_budget)

@@ -51,12 +51,20 @@ def write_jpeg_layout(root: Path, n: int) -> None:
     names = [f"pet_{i}" for i in range(n)]
     images, masks = ut.make_synthetic_pets(n, 128, seed=1)
     for name, img, m in zip(names, images, masks, strict=True):
-        big = Image.fromarray((img * 255).astype(np.uint8)).resize((500, 375), Image.BILINEAR)
+        big = Image.fromarray((img * 255).astype(np.uint8)).resize(
+            (500, 375), Image.BILINEAR
+        )
         arr = np.asarray(big).astype(np.int16) + rng.integers(-8, 8, (375, 500, 3))
-        Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)).save(root / "images" / f"{name}.jpg", quality=90)
-        tri = Image.fromarray((m + 1).astype(np.uint8)).resize((500, 375), Image.NEAREST)
+        Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)).save(
+            root / "images" / f"{name}.jpg", quality=90
+        )
+        tri = Image.fromarray((m + 1).astype(np.uint8)).resize(
+            (500, 375), Image.NEAREST
+        )
         tri.save(root / "annotations" / "trimaps" / f"{name}.png")
-    (root / "annotations" / "trainval.txt").write_text("".join(f"{n_} 1 1 1\n" for n_ in names))
+    (root / "annotations" / "trainval.txt").write_text(
+        "".join(f"{n_} 1 1 1\n" for n_ in names)
+    )
     (root / "annotations" / "test.txt").write_text(f"{names[0]} 1 1 1\n")
 
 
@@ -64,7 +72,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--size", type=int, default=128)
     p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--jpegs", type=int, default=256, help="generated JPEGs for the directory route")
+    p.add_argument(
+        "--jpegs", type=int, default=256, help="generated JPEGs for the directory route"
+    )
     args = p.parse_args()
     size, batch = args.size, args.batch
 
@@ -76,13 +86,18 @@ def main() -> None:
         root = Path(tmp) / "pets"
         write_jpeg_layout(root, args.jpegs)
         t = time.perf_counter()
-        ds = ut.load_pets_directory(root, "train", size, batch)  # includes the up-front check
+        ds = ut.load_pets_directory(
+            root, "train", size, batch
+        )  # includes the up-front check
         dir_first = images_per_second(ds)
         dir_first_incl_check = args.jpegs / (time.perf_counter() - t)
         dir_cached = images_per_second(ds, epochs=3)
 
     train = {
-        base: max(train_rate(base, size, batch, steps, jit=jit, mixed=False) for jit in (False, True))
+        base: max(
+            train_rate(base, size, batch, steps, jit=jit, mixed=False)
+            for jit in (False, True)
+        )
         for base, steps in ((16, 6), (64, 3))
     }
     slowest_pipeline = min(syn_ips, dir_cached)
@@ -97,9 +112,15 @@ def main() -> None:
             "directory_cached_augmented": dir_cached,
         },
         "train_images_per_s": {f"base{b}": v for b, v in train.items()},
-        "ratio_cached_pipeline_to_training": {f"base{b}": slowest_pipeline / v for b, v in train.items()},
-        "ratio_first_epoch_to_training": {f"base{b}": dir_first / v for b, v in train.items()},
-        "ratio_first_epoch_incl_check_to_training": {f"base{b}": dir_first_incl_check / v for b, v in train.items()},
+        "ratio_cached_pipeline_to_training": {
+            f"base{b}": slowest_pipeline / v for b, v in train.items()
+        },
+        "ratio_first_epoch_to_training": {
+            f"base{b}": dir_first / v for b, v in train.items()
+        },
+        "ratio_first_epoch_incl_check_to_training": {
+            f"base{b}": dir_first_incl_check / v for b, v in train.items()
+        },
     }
     table = "\n".join(
         [
@@ -109,12 +130,18 @@ def main() -> None:
             f"| directory pipeline, first epoch (JPEG decode + resize) | {dir_first:,.0f} |",
             f"| directory pipeline, first epoch incl. up-front check | {dir_first_incl_check:,.0f} |",
             f"| directory pipeline, cached + augmented | {dir_cached:,.0f} |",
-            *[f"| training step, base {b} (faster of XLA off/on) | {v:,.1f} |" for b, v in train.items()],
+            *[
+                f"| training step, base {b} (faster of XLA off/on) | {v:,.1f} |"
+                for b, v in train.items()
+            ],
             *[
                 f"| ratio slowest cached pipeline / training, base {b} | {slowest_pipeline / v:,.0f}x |"
                 for b, v in train.items()
             ],
-            *[f"| ratio first epoch / training, base {b} | {dir_first / v:,.1f}x |" for b, v in train.items()],
+            *[
+                f"| ratio first epoch / training, base {b} | {dir_first / v:,.1f}x |"
+                for b, v in train.items()
+            ],
             *[
                 f"| ratio first epoch incl. check / training, base {b} | {dir_first_incl_check / v:,.1f}x |"
                 for b, v in train.items()

@@ -36,7 +36,8 @@ def verdict(row: dict) -> dict[str, bool]:
     """Which parts of ``TARGET`` a result row meets."""
     return {
         "test_mean_iou": row["test_mean_iou"] >= TARGET["test_mean_iou"],
-        "test_pixel_accuracy": row["test_pixel_accuracy"] >= TARGET["test_pixel_accuracy"],
+        "test_pixel_accuracy": row["test_pixel_accuracy"]
+        >= TARGET["test_pixel_accuracy"],
         "train_minutes": row["train_minutes"] <= TARGET["train_minutes"],
     }
 
@@ -54,10 +55,16 @@ def render(results: dict) -> str:
         "| setting | value |",
         "|---|---|",
     ]
-    lines += [f"| {k} | {v} |" for k, v in results["config"].items() if k not in ("output_dir", "source", "data_dir")]
+    lines += [
+        f"| {k} | {v} |"
+        for k, v in results["config"].items()
+        if k not in ("output_dir", "source", "data_dir")
+    ]
     r = results["result"]
     ok = verdict(r)
-    if "trained without" in results["data"]:  # the targets are for the breeds it trained on
+    if (
+        "trained without" in results["data"]
+    ):  # the targets are for the breeds it trained on
         ok = {k: None for k in ok}
     lines += [
         "",
@@ -72,7 +79,9 @@ def render(results: dict) -> str:
         f"| test pixel accuracy (subset) | {r['test_pixel_accuracy']:.3f} | ≥ {TARGET['test_pixel_accuracy']} | "
         f"{_met(ok['test_pixel_accuracy'])} |",
     ]
-    lines += [f"| test IoU {k} | {v:.3f} | | |" for k, v in r["test_per_class_iou"].items()]
+    lines += [
+        f"| test IoU {k} | {v:.3f} | | |" for k, v in r["test_per_class_iou"].items()
+    ]
     return "\n".join(lines)
 
 
@@ -86,12 +95,17 @@ def unseen_breed_folder(root: str, breed: str, tmp: str) -> str:
     (out / "annotations").mkdir(parents=True)
     (out / "images").symlink_to(root / "images")
     (out / "annotations" / "trimaps").symlink_to(root / "annotations" / "trimaps")
-    for name, keep in (("trainval", lambda b: b != breed), ("test", lambda b: b == breed)):
+    for name, keep in (
+        ("trainval", lambda b: b != breed),
+        ("test", lambda b: b == breed),
+    ):
         lines = (root / "annotations" / f"{name}.txt").read_text().splitlines()
         rows = [line for line in lines if line.strip() and not line.startswith("#")]
         kept = [line for line in rows if keep(ut.sources.breed_of(line.split()[0]))]
         if not kept:
-            raise SystemExit(f"{name}.txt keeps no image for --unseen-breed {breed!r}; is the breed name right?")
+            raise SystemExit(
+                f"{name}.txt keeps no image for --unseen-breed {breed!r}; is the breed name right?"
+            )
         (out / "annotations" / f"{name}.txt").write_text("\n".join(kept) + "\n")
     return str(out)
 
@@ -100,11 +114,21 @@ def main() -> None:
     import unet_tutorial as ut
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--source", default=os.environ.get(ut.OXFORD_DIR_ENV), help="official-layout folder")
+    p.add_argument(
+        "--source",
+        default=os.environ.get(ut.OXFORD_DIR_ENV),
+        help="official-layout folder",
+    )
     p.add_argument("--preset", default="cpu")
     p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--unseen-breed", default=None, help="train without this breed, test on it alone")
-    p.add_argument("--render", action="store_true", help="rewrite the Markdown from the JSON only")
+    p.add_argument(
+        "--unseen-breed",
+        default=None,
+        help="train without this breed, test on it alone",
+    )
+    p.add_argument(
+        "--render", action="store_true", help="rewrite the Markdown from the JSON only"
+    )
     args = p.parse_args()
     if args.render:
         import json
@@ -120,20 +144,30 @@ def main() -> None:
         p.error(f"name a folder with --source or {ut.OXFORD_DIR_ENV}")
     overrides = {"epochs": args.epochs} if args.epochs else {}
     with tempfile.TemporaryDirectory() as tmp:
-        source = unseen_breed_folder(args.source, args.unseen_breed, tmp) if args.unseen_breed else args.source
-        config = ut.TrainConfig.preset(args.preset, source=source, output_dir=f"{tmp}/run", **overrides)
+        source = (
+            unseen_breed_folder(args.source, args.unseen_breed, tmp)
+            if args.unseen_breed
+            else args.source
+        )
+        config = ut.TrainConfig.preset(
+            args.preset, source=source, output_dir=f"{tmp}/run", **overrides
+        )
         start = time.monotonic()
         result = ut.train(config, verbose=0, callbacks=[ut.EpochLog()])
         total = time.monotonic() - start
     from dataclasses import asdict
 
     row = {
-        "train_minutes": round(total / 60, 2),  # includes validation, snapshots and the final test scoring
+        "train_minutes": round(
+            total / 60, 2
+        ),  # includes validation, snapshots and the final test scoring
         "best_val_mean_iou": round(max(result.history["val_mean_iou"]), 4),
         "tested": config.tested_checkpoint(),
         "test_mean_iou": round(result.test.mean_iou, 4),
         "test_pixel_accuracy": round(result.test.pixel_accuracy, 4),
-        "test_per_class_iou": {k: round(v, 4) for k, v in result.test.per_class_iou.items()},
+        "test_per_class_iou": {
+            k: round(v, 4) for k, v in result.test.per_class_iou.items()
+        },
     }
     data = result.data.description
     if args.unseen_breed:
@@ -146,7 +180,9 @@ def main() -> None:
         "verdict": verdict(row),
         "machine": machine_info(),
     }
-    write_results("recipe_unseen" if args.unseen_breed else "recipe", results, render(results))
+    write_results(
+        "recipe_unseen" if args.unseen_breed else "recipe", results, render(results)
+    )
     print(render(results))
 
 

@@ -52,13 +52,20 @@ def render(rows: list[dict]) -> str:
             f"{r['test_miou']:.3f} | {r['test_acc']:.3f} | {pc['pet']:.3f} / {pc['background']:.3f} / "
             f"{pc['border']:.3f} |"
         )
-    lines += ["", "\\* ran beside other work on the same 2 cores: its time is not comparable (its scores are)."]
+    lines += [
+        "",
+        "\\* ran beside other work on the same 2 cores: its time is not comparable (its scores are).",
+    ]
     return "\n".join(lines)
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--source", default=os.environ.get("UNET_TUTORIAL_OXFORD_DIR"), help="official-layout folder")
+    p.add_argument(
+        "--source",
+        default=os.environ.get("UNET_TUTORIAL_OXFORD_DIR"),
+        help="official-layout folder",
+    )
     p.add_argument("--size", type=int, default=96)
     p.add_argument("--base", type=int, default=16)
     p.add_argument("--depth", type=int, default=4)
@@ -69,14 +76,25 @@ def main() -> None:
     p.add_argument("--jitter", type=int, choices=[0, 1], default=1)
     p.add_argument("--min-scale", type=float, default=0.75)
     p.add_argument("--xla", action="store_true")
-    p.add_argument("--elastic", type=float, default=0.0, help="AugmentConfig.elastic (the paper's: 0.017)")
+    p.add_argument(
+        "--elastic",
+        type=float,
+        default=0.0,
+        help="AugmentConfig.elastic (the paper's: 0.017)",
+    )
     p.add_argument("--loss", default="ce_dice")
+    p.add_argument("--dropout", type=float, default=0.0, help="build_unet(dropout=...)")
+    p.add_argument("--wd", type=float, default=0.0, help="AdamW weight decay (0: Adam)")
     p.add_argument("--tag", default="trial")
-    p.add_argument("--render", action="store_true", help="only rewrite results/recipe_trials.md")
+    p.add_argument(
+        "--render", action="store_true", help="only rewrite results/recipe_trials.md"
+    )
     args = p.parse_args()
     if not args.render:
         run_trial(args)
-    rows = [json.loads(line) for line in TRIALS.read_text().splitlines() if line.strip()]
+    rows = [
+        json.loads(line) for line in TRIALS.read_text().splitlines() if line.strip()
+    ]
     (RESULTS / "recipe_trials.md").write_text(render(rows) + "\n")
 
 
@@ -86,19 +104,33 @@ def run_trial(args: argparse.Namespace) -> None:
     if not args.source:
         raise SystemExit("name a folder with --source or UNET_TUTORIAL_OXFORD_DIR")
     ut.set_seed(0, deterministic=not args.xla)  # op determinism would turn XLA off
-    aug = ut.AugmentConfig(min_scale=args.min_scale, jitter=bool(args.jitter), elastic=args.elastic)
-    train = ut.load_pets_directory(args.source, "train", args.size, args.batch, augment=aug)
+    aug = ut.AugmentConfig(
+        min_scale=args.min_scale, jitter=bool(args.jitter), elastic=args.elastic
+    )
+    train = ut.load_pets_directory(
+        args.source, "train", args.size, args.batch, augment=aug
+    )
     test = ut.load_pets_directory(args.source, "test", args.size, 16)
-    steps = -(-len(ut.read_split_file(args.source, "train")) // args.batch)  # batches per epoch, nothing decoded
+    steps = -(
+        -len(ut.read_split_file(args.source, "train")) // args.batch
+    )  # batches per epoch, nothing decoded
     lr = ut.learning_rate_schedule(args.lr, args.sched, steps, args.epochs)
-    model = ut.build_unet((args.size, args.size, 3), 3, args.base, args.depth)
+    model = ut.build_unet(
+        (args.size, args.size, 3), 3, args.base, args.depth, dropout=args.dropout
+    )
     import keras
 
-    model.compile(keras.optimizers.Adam(lr), ut.get_loss(args.loss, 3), jit_compile=args.xla)
+    opt = (
+        keras.optimizers.AdamW(lr, weight_decay=args.wd)
+        if args.wd
+        else keras.optimizers.Adam(lr)
+    )
+    model.compile(opt, ut.get_loss(args.loss, 3), jit_compile=args.xla)
     start = time.monotonic()
     model.fit(train, epochs=args.epochs, verbose=2)
     seconds = time.monotonic() - start
     ev = ut.evaluate(model, test)
+    ev_flip = ut.evaluate(model, test, flip=True)
     row = {
         "tag": args.tag, "size": args.size, "base": args.base, "depth": args.depth, "batch": args.batch,
         "lr": args.lr, "epochs": args.epochs, "sched": args.sched, "jitter": args.jitter,
@@ -107,6 +139,8 @@ def run_trial(args: argparse.Namespace) -> None:
         "test_miou": round(ev.mean_iou, 4), "test_acc": round(ev.pixel_accuracy, 4),
         "per_class": {k: round(v, 3) for k, v in ev.per_class_iou.items()}, "clean": True,
         "train_images": len(ut.read_split_file(args.source, "train")),
+        "dropout": args.dropout, "wd": args.wd,
+        "flip_miou": round(ev_flip.mean_iou, 4), "flip_acc": round(ev_flip.pixel_accuracy, 4),
     }  # fmt: skip
     with open(TRIALS, "a") as f:
         f.write(json.dumps(row) + "\n")

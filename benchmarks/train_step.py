@@ -63,7 +63,9 @@ def measure_peak(jit: bool) -> dict[str, float]:
     matmul = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)), jit_compile=jit)
     x = tf.random.normal((16, 32, 32, 256))
     k = tf.random.normal((3, 3, 256, 256))
-    conv = tf.function(lambda: tf.reduce_sum(tf.nn.conv2d(x, k, 1, "SAME")), jit_compile=jit)
+    conv = tf.function(
+        lambda: tf.reduce_sum(tf.nn.conv2d(x, k, 1, "SAME")), jit_compile=jit
+    )
     return {
         "matmul_4096": _best_rate(matmul, 2 * n**3),
         "conv3x3_256": _best_rate(conv, ut.conv2d_flops(32, 32, 3, 256, 256) * 16),
@@ -93,7 +95,9 @@ def convs_alone(model: keras.Model, batch: int, jit: bool) -> dict:
     """Seconds per step of every convolution timed alone, in total and by level (``enc1``, ..., ``head``)."""
     by_level: dict[str, list[float]] = {}
     for layer in model.layers:
-        if flops := ut.layer_flops(layer):  # the convolutions: the only layers with counted FLOPs
+        if flops := ut.layer_flops(
+            layer
+        ):  # the convolutions: the only layers with counted FLOPs
             prev = by_level.setdefault(ut.layer_level(layer.name), [0.0, 0.0])
             prev[0] += conv_seconds(layer, batch, jit)
             prev[1] += 3 * flops * batch
@@ -101,11 +105,16 @@ def convs_alone(model: keras.Model, batch: int, jit: bool) -> dict:
     return {
         "seconds_per_step": total,
         "images_per_s": batch / total,
-        "levels": {k: {"seconds": v[0], "gflop_per_s": v[1] / v[0] / 1e9} for k, v in by_level.items()},
+        "levels": {
+            k: {"seconds": v[0], "gflop_per_s": v[1] / v[0] / 1e9}
+            for k, v in by_level.items()
+        },
     }
 
 
-def train_rate(base: int, size: int, batch: int, steps: int, jit: bool, mixed: bool) -> float:
+def train_rate(
+    base: int, size: int, batch: int, steps: int, jit: bool, mixed: bool
+) -> float:
     """Images per second of ``model.fit`` train steps: batch size over the median step time."""
     keras.utils.set_random_seed(0)
     policy = keras.mixed_precision.global_policy().name
@@ -113,12 +122,16 @@ def train_rate(base: int, size: int, batch: int, steps: int, jit: bool, mixed: b
         keras.mixed_precision.set_global_policy("mixed_float16")
     try:
         model = ut.build_unet((size, size, 3), 3, base_filters=base)
-        model.compile(keras.optimizers.Adam(1e-3), ut.cross_entropy_loss(), jit_compile=jit)
+        model.compile(
+            keras.optimizers.Adam(1e-3), ut.cross_entropy_loss(), jit_compile=jit
+        )
         x, y = ut.make_synthetic_pets(batch, size, seed=0)
         ds = tf.data.Dataset.from_tensors((x, y)).repeat()
         model.fit(ds, steps_per_epoch=2, epochs=1, verbose=0)  # trace, compile, warm up
         ends: list[float] = []
-        stamp = keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: ends.append(time.perf_counter()))
+        stamp = keras.callbacks.LambdaCallback(
+            on_train_batch_end=lambda batch, logs: ends.append(time.perf_counter())
+        )
         start = time.perf_counter()
         model.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0, callbacks=[stamp])
         durations = [b - a for a, b in zip([start, *ends[:-1]], ends, strict=True)]
@@ -163,7 +176,10 @@ def render(results: dict) -> str:
     ]
     lines += [
         f"| {level} | "
-        + " | ".join(pct(alone[f"base{b}_xla"]["levels"][level]["gflop_per_s"] / peak) for b in bases)
+        + " | ".join(
+            pct(alone[f"base{b}_xla"]["levels"][level]["gflop_per_s"] / peak)
+            for b in bases
+        )
         + " |"
         for level in levels
     ]
@@ -174,9 +190,18 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--size", type=int, default=128)
     p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--steps", type=int, default=6, help="timed steps per configuration (the median counts)")
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=6,
+        help="timed steps per configuration (the median counts)",
+    )
     p.add_argument("--bases", type=int, nargs="+", default=[16, 32, 64])
-    p.add_argument("--render", action="store_true", help="only rewrite the Markdown from the existing JSON")
+    p.add_argument(
+        "--render",
+        action="store_true",
+        help="only rewrite the Markdown from the existing JSON",
+    )
     args = p.parse_args()
     if args.render:
         results = json.loads((RESULTS / "train_step.json").read_text())

@@ -18,10 +18,18 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 def readme_command(name: str) -> str:
     """The command between ``<!-- name -->`` and ``<!-- /name -->`` in README.md, fences removed."""
-    found = re.search(rf"<!-- {re.escape(name)} -->\n(.*?)<!-- /{re.escape(name)} -->", README.read_text(), re.S)
+    found = re.search(
+        rf"<!-- {re.escape(name)} -->\n(.*?)<!-- /{re.escape(name)} -->",
+        README.read_text(),
+        re.S,
+    )
     if not found:
         raise SystemExit(f"README.md has no block marked <!-- {name} -->")
-    lines = [line for line in found.group(1).splitlines() if line.strip() and not line.startswith("```")]
+    lines = [
+        line
+        for line in found.group(1).splitlines()
+        if line.strip() and not line.startswith("```")
+    ]
     if not lines:
         raise SystemExit(f"README.md's {name} block is empty")
     return "\n".join(lines)

@@ -35,9 +35,13 @@ def repository_url() -> str:
     """``repository.url`` from ``_config.yml``: the one place the GitHub repository is named."""
     import yaml
 
-    url = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"].rstrip("/")
+    url = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"][
+        "url"
+    ].rstrip("/")
     if not re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", url):
-        raise SystemExit(f"_config.yml: repository.url {url!r} is not https://github.com/OWNER/NAME")
+        raise SystemExit(
+            f"_config.yml: repository.url {url!r} is not https://github.com/OWNER/NAME"
+        )
     return url
 
 
@@ -45,7 +49,9 @@ def _with_url(text: str, url: str) -> str:
     """``text`` with every GitHub repository reference (plain, or Colab's ``/github/`` form) set to ``url``."""
     slug = url.removeprefix("https://github.com/")
     text = re.sub(r"https://github\.com/[\w.-]+/[\w.-]+", url, text)
-    return re.sub(r"(colab\.research\.google\.com/github/)[\w.-]+/[\w.-]+", rf"\g<1>{slug}", text)
+    return re.sub(
+        r"(colab\.research\.google\.com/github/)[\w.-]+/[\w.-]+", rf"\g<1>{slug}", text
+    )
 
 
 def stamp_url(check: bool = False) -> list[str]:
@@ -90,7 +96,9 @@ def _trainer_of_shared_run() -> str | None:
     return None
 
 
-def install_cell(chapter: str, version: str, times: dict, reuses: str | None = None) -> str:
+def install_cell(
+    chapter: str, version: str, times: dict, reuses: str | None = None
+) -> str:
     """The source of the first code cell of ``chapter`` (a notebook name without ``.ipynb``).
 
     ``reuses`` names the chapter whose run this one loads when it exists (and
@@ -98,7 +106,11 @@ def install_cell(chapter: str, version: str, times: dict, reuses: str | None = N
     """
     cpu_s, gpu_s = times.get("cpu_s", {}), times.get("gpu_s", {})
     cpu_where = times.get("cpu_machine", "2 CPU cores")
-    gpu = _duration(gpu_s.get(chapter)) if chapter in gpu_s else "not measured yet (no GPU was at hand)"
+    gpu = (
+        _duration(gpu_s.get(chapter))
+        if chapter in gpu_s
+        else "not measured yet (no GPU was at hand)"
+    )
     text = (
         f"Colab: run this cell first. It installs unet-tutorial=={version}, the version this book was built "
         "with (elsewhere the package is already installed). For a GPU in Colab, before running anything: "
@@ -131,21 +143,36 @@ def stamp_chapters(check: bool = False) -> list[str]:
         nb = json.loads(text)
         cells = [c for c in nb["cells"] if c["cell_type"] == "code"]
         if not cells or MARKER not in "".join(cells[0]["source"]):
-            raise SystemExit(f"{path.name}: the first code cell is not the Colab install cell ({MARKER!r})")
-        reuses = trainer if ("train_or_load(" in text and path.stem != trainer) else None
+            raise SystemExit(
+                f"{path.name}: the first code cell is not the Colab install cell ({MARKER!r})"
+            )
+        reuses = (
+            trainer if ("train_or_load(" in text and path.stem != trainer) else None
+        )
         wanted = _source(install_cell(path.stem, version, times, reuses))
         if cells[0]["source"] != wanted:
             stale.append(path.name)
             if not check:
                 cells[0]["source"] = wanted
-                path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+                path.write_text(
+                    json.dumps(nb, indent=1, ensure_ascii=False) + "\n",
+                    encoding="utf-8",
+                )
     return stale
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="only report what is stale (exit 1 if anything is)")
-    parser.add_argument("--print-version", action="store_true", help="print the package version and exit")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="only report what is stale (exit 1 if anything is)",
+    )
+    parser.add_argument(
+        "--print-version",
+        action="store_true",
+        help="print the package version and exit",
+    )
     args = parser.parse_args(argv)
     if args.print_version:
         print(package_version())
@@ -154,7 +181,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.check and stale:
         print("stale (run python scripts/stamp.py): " + ", ".join(stale))
         return 1
-    print(("rewrote: " + ", ".join(stale)) if stale else "up to date: chapters' install cells, repository URL")
+    print(
+        ("rewrote: " + ", ".join(stale))
+        if stale
+        else "up to date: chapters' install cells, repository URL"
+    )
     return 0
 
 

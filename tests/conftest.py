@@ -12,7 +12,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 
-def make_trimap(h: int, w: int, top: int, left: int, bottom: int, right: int) -> np.ndarray:
+def make_trimap(
+    h: int, w: int, top: int, left: int, bottom: int, right: int
+) -> np.ndarray:
     """An Oxford-style trimap: 1 inside the box, 3 on its 2-pixel outline band, 2 elsewhere."""
     tri = np.full((h, w), 2, np.uint8)
     tri[top - 2 : bottom + 2, left - 2 : right + 2] = 3
@@ -20,7 +22,9 @@ def make_trimap(h: int, w: int, top: int, left: int, bottom: int, right: int) ->
     return tri
 
 
-def write_official_layout(root: Path, names_train: list[str], names_test: list[str], seed: int = 0) -> Path:
+def write_official_layout(
+    root: Path, names_train: list[str], names_test: list[str], seed: int = 0
+) -> Path:
     """Write images/*.jpg, annotations/trimaps/*.png and the two split lists under ``root``."""
     from PIL import Image
 
@@ -31,15 +35,26 @@ def write_official_layout(root: Path, names_train: list[str], names_test: list[s
         h, w = 48 + 4 * i, 64
         image = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
         Image.fromarray(image).save(root / "images" / f"{name}.jpg", quality=95)
-        Image.fromarray(make_trimap(h, w, 10, 12, 30, 40)).save(root / "annotations" / "trimaps" / f"{name}.png")
+        Image.fromarray(make_trimap(h, w, 10, 12, 30, 40)).save(
+            root / "annotations" / "trimaps" / f"{name}.png"
+        )
     header = "#Image CLASS-ID SPECIES BREED ID\n"
     for fname, names in (("trainval.txt", names_train), ("test.txt", names_test)):
-        lines = [f"{n} {1 + k % 37} {1 + k % 2} {1 + k % 25}" for k, n in enumerate(names)]
+        lines = [
+            f"{n} {1 + k % 37} {1 + k % 2} {1 + k % 25}" for k, n in enumerate(names)
+        ]
         (root / "annotations" / fname).write_text(header + "\n".join(lines) + "\n")
     return root
 
 
-TINY = dict(base_filters=4, depth=2, image_size=32, batch_size=8, source="synthetic", num_examples=(16, 8, 8))
+TINY = dict(
+    base_filters=4,
+    depth=2,
+    image_size=32,
+    batch_size=8,
+    source="synthetic",
+    num_examples=(16, 8, 8),
+)
 """The smallest useful training settings: a U-Net of 4 base filters on 16 synthetic 32 px images."""
 
 _TRAINS = ("ut.train(", "train_or_load(", '"train",', "tiny_run", "trained", "finished")
@@ -54,7 +69,11 @@ def pytest_collection_modifyitems(items):
             source = inspect.getsource(item.function)
         except (OSError, TypeError):
             continue
-        if any(word in source for word in _TRAINS) or {"tiny_run", "trained", "finished"} & set(item.fixturenames):
+        if any(word in source for word in _TRAINS) or {
+            "tiny_run",
+            "trained",
+            "finished",
+        } & set(item.fixturenames):
             item.add_marker(pytest.mark.slow)
 
 
@@ -76,7 +95,9 @@ def logits_for(pred: np.ndarray, num_classes: int = 3) -> np.ndarray:
 def pets_dir(tmp_path: Path) -> Path:
     """A tiny dataset in the official extracted layout: 3 train and 2 test examples."""
     return write_official_layout(
-        tmp_path / "oxford_pets", ["Abyssinian_1", "beagle_2", "pug_3"], ["Bengal_4", "boxer_5"]
+        tmp_path / "oxford_pets",
+        ["Abyssinian_1", "beagle_2", "pug_3"],
+        ["Bengal_4", "boxer_5"],
     )
 
 
@@ -114,7 +135,9 @@ def mock_oxford_tfds(monkeypatch):
                     "head_bbox": np.zeros(4, np.float32),
                 }
 
-        return tf.data.Dataset.from_generator(gen, output_signature=self.info.features.get_tensor_spec())
+        return tf.data.Dataset.from_generator(
+            gen, output_signature=self.info.features.get_tensor_spec()
+        )
 
     monkeypatch.setattr(tfds.core.DatasetBuilder, "is_prepared", lambda self: True)
     with tfds.testing.mock_data(as_dataset_fn=as_dataset):

@@ -53,8 +53,14 @@ def main() -> None:
     np.savez(own / "weights.npz", *result.model.get_weights())
     role = ut.worker_role(strategy)
     (own / "result.json").write_text(
-        json.dumps({"epochs_run": result.epochs_run, "history_epochs": result.history["epoch"],
-                    "chief": role.is_chief, "replicas": strategy.num_replicas_in_sync})  # fmt: skip
+        json.dumps(
+            {
+                "epochs_run": result.epochs_run,
+                "history_epochs": result.history["epoch"],
+                "chief": role.is_chief,
+                "replicas": strategy.num_replicas_in_sync,
+            }
+        )  # fmt: skip
     )
 
 

@@ -33,16 +33,25 @@ def test_step_labels_match_the_model_shapes(small):
         assert step.label in step.text
     dec = A.decoder_steps(small)
     assert [s.kind for s in dec[:4]] == ["upconv", "concat", "conv", "conv"]
-    assert dec[1].skip_from == ("enc3_relu2", (16, 16, 32)) and dec[1].label == "16×16×64"
+    assert (
+        dec[1].skip_from == ("enc3_relu2", (16, 16, 32)) and dec[1].label == "16×16×64"
+    )
     assert dec[-1].kind == "head" and dec[-1].label == "64×64×3"
 
 
 def test_step_counts_follow_the_depth():
     d3 = ut.build_unet((64, 64, 3), base_filters=4, depth=3)
     d4 = ut.build_unet((64, 64, 3), base_filters=4, depth=4)
-    assert len(A.encoder_steps(d3)) == 1 + 3 * 3 + 2 < len(A.encoder_steps(d4)) == 1 + 3 * 4 + 2
+    assert (
+        len(A.encoder_steps(d3))
+        == 1 + 3 * 3 + 2
+        < len(A.encoder_steps(d4))
+        == 1 + 3 * 4 + 2
+    )
     assert len(A.decoder_steps(d3)) == 4 * 3 + 1
-    no_skip = ut.build_unet((64, 64, 3), base_filters=4, depth=3, skip_connections=False)
+    no_skip = ut.build_unet(
+        (64, 64, 3), base_filters=4, depth=3, skip_connections=False
+    )
     assert len(A.decoder_steps(no_skip)) == 3 * 3 + 1
 
 
@@ -57,14 +66,21 @@ def test_valid_padding_steps_show_shrinking_sizes_and_the_crop():
 
 
 def test_encoder_and_decoder_gifs(small, tmp_path):
-    for fn, steps in ((A.animate_encoder, A.encoder_steps), (A.animate_decoder, A.decoder_steps)):
+    for fn, steps in (
+        (A.animate_encoder, A.encoder_steps),
+        (A.animate_decoder, A.decoder_steps),
+    ):
         path = fn(small, tmp_path / f"{fn.__name__}.gif", frame_ms=300)
         frames, durations, loop = _gif_frames(path)
         assert len(frames) == len(steps(small))  # one frame per step
         assert len({f.shape for f in frames}) == 1  # equal frame sizes
         assert loop == 0  # loops forever
-        assert durations[:-1] == [300] * (len(frames) - 1) and durations[-1] == A.HOLD_MS  # milliseconds
-        assert all(not np.array_equal(a, b) for a, b in zip(frames, frames[1:], strict=False))
+        assert (
+            durations[:-1] == [300] * (len(frames) - 1) and durations[-1] == A.HOLD_MS
+        )  # milliseconds
+        assert all(
+            not np.array_equal(a, b) for a, b in zip(frames, frames[1:], strict=False)
+        )
         assert path.stat().st_size < 2_000_000
 
 
@@ -95,7 +111,9 @@ def test_feature_map_animation_on_the_bundled_cat(small, tmp_path):
 
 @pytest.mark.parametrize("shape", [(64, 64), (64, 64, 1), (64, 64, 4)])
 def test_feature_map_animation_rejects_wrong_channels(small, tmp_path, shape):
-    with pytest.raises(ValueError, match=r"does not fit this model, which takes \(H, W, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"does not fit this model, which takes \(H, W, 3\)"
+    ):
         A.animate_feature_maps(small, np.zeros(shape, np.uint8), tmp_path / "f.gif")
 
 
@@ -121,8 +139,12 @@ def test_static_figures():
     assert len(fig.axes) == 9
     over = ut.overlay_mask(images[0], masks[0])
     assert over.shape == (32, 32, 3) and over.dtype == np.uint8
-    np.testing.assert_array_equal(ut.mask_to_rgb(np.array([[0, 1, 2]]))[0], ut.CLASS_COLORS)
-    fig = ut.plot_learning_curves({"loss": [1, 0.5], "val_loss": [1.1, 0.7], "mean_iou": [0.2, 0.4]})
+    np.testing.assert_array_equal(
+        ut.mask_to_rgb(np.array([[0, 1, 2]]))[0], ut.CLASS_COLORS
+    )
+    fig = ut.plot_learning_curves(
+        {"loss": [1, 0.5], "val_loss": [1.1, 0.7], "mean_iou": [0.2, 0.4]}
+    )
     assert len(fig.axes) == 2
     with pytest.raises(ValueError, match="values must be in 0..2"):
         ut.mask_to_rgb(np.array([[3]]))
@@ -133,7 +155,9 @@ def test_importing_the_package_leaves_the_matplotlib_backend_alone():
     import sys
 
     code = "import matplotlib; matplotlib.use('svg'); import unet_tutorial; print(matplotlib.get_backend())"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
     assert out.stdout.strip() == "svg", out.stderr[-2000:]
 
 
@@ -145,7 +169,9 @@ def test_long_runs_are_shown_at_evenly_spaced_epochs():
     assert len(frames) == 5
     assert len(A.training_frames(x, y, preds[:3], max_frames=5)) == 3
     first, last = A.training_frames(x, y, preds, max_frames=2)
-    assert not np.array_equal(first, last)  # epoch 1 (all pet) and epoch 60 (class 59 % 3 = 2) differ
+    assert not np.array_equal(
+        first, last
+    )  # epoch 1 (all pet) and epoch 60 (class 59 % 3 = 2) differ
     with pytest.raises(ValueError, match="max_frames"):
         A.training_frames(x, y, preds, max_frames=1)
 
@@ -155,24 +181,34 @@ def test_a_gif_into_a_read_only_folder_fails_cleanly(tmp_path, capfd, monkeypatc
 
     frames = [np.zeros((8, 8, 3), np.uint8), np.full((8, 8, 3), 255, np.uint8)]
 
-    def refuse(self, data):  # what a read-only folder does (root may write anywhere, so it is simulated)
+    def refuse(
+        self, data
+    ):  # what a read-only folder does (root may write anywhere, so it is simulated)
         raise PermissionError(13, "Permission denied", str(self))
 
     monkeypatch.setattr(Path, "write_bytes", refuse)
-    with pytest.raises(OSError, match="cannot write .*a.gif: Permission denied; choose a folder you can write to"):
+    with pytest.raises(
+        OSError,
+        match="cannot write .*a.gif: Permission denied; choose a folder you can write to",
+    ):
         ut.write_gif(tmp_path / "a.gif", frames)
     monkeypatch.undo()
     assert list(tmp_path.iterdir()) == []
     import gc
 
     gc.collect()
-    assert "Exception ignored" not in capfd.readouterr().err  # no half-open imageio writer left behind
+    assert (
+        "Exception ignored" not in capfd.readouterr().err
+    )  # no half-open imageio writer left behind
 
 
 def test_write_gif_replaces_atomically(tmp_path):
     frames = [np.zeros((8, 8, 3), np.uint8), np.full((8, 8, 3), 255, np.uint8)]
     path = ut.write_gif(tmp_path / "a.gif", frames, frame_ms=100, hold_ms=400)
-    assert path.read_bytes()[:6] in (b"GIF89a", b"GIF87a") and not (tmp_path / "a.gif.part").exists()
+    assert (
+        path.read_bytes()[:6] in (b"GIF89a", b"GIF87a")
+        and not (tmp_path / "a.gif.part").exists()
+    )
 
 
 def _texts(fig):
@@ -186,32 +222,53 @@ def test_every_text_of_the_u_is_legible_and_horizontal_at_the_page_width(padding
     """At least 11 px high when the page shows the figure (at most DISPLAY_PX wide), never rotated."""
     shape = (128, 128, 3) if padding == "same" else (572, 572, 1)
     model = ut.build_unet(shape, 3, base_filters=16, padding=padding)
-    figures = [*A.encoder_figures(model)[:2], *A.decoder_figures(model)[-2:], A.draw_unet(model)]
+    figures = [
+        *A.encoder_figures(model)[:2],
+        *A.decoder_figures(model)[-2:],
+        A.draw_unet(model),
+    ]
     for fig in figures:
         width_px = fig.get_figwidth() * fig.dpi
         shrink = min(1.0, A.DISPLAY_PX / width_px)
         texts = _texts(fig)
         assert len(texts) >= 9  # title, step, legend, a label per level
         for t in texts:
-            assert t.get_fontsize() * fig.dpi / 72 * shrink >= A.MIN_TEXT_PX, t.get_text()
+            assert t.get_fontsize() * fig.dpi / 72 * shrink >= A.MIN_TEXT_PX, (
+                t.get_text()
+            )
             assert t.get_rotation() == 0, t.get_text()
 
 
 def test_frame_zero_shows_the_outline_and_the_encoder_fills_its_canvas(small):
     first = A.encoder_frames(small)[0]
     ink = (first < 235).any(axis=-1)
-    assert ink.mean() > 0.01  # not blank: the whole encoder's outline and sizes are there from the start
-    cols = np.flatnonzero(ink[int(0.15 * ink.shape[0]) : int(0.85 * ink.shape[0])].any(axis=0))
-    assert (cols[-1] - cols[0]) / ink.shape[1] > 0.7  # cropped to the staircase, not a mostly empty canvas
+    assert (
+        ink.mean() > 0.01
+    )  # not blank: the whole encoder's outline and sizes are there from the start
+    cols = np.flatnonzero(
+        ink[int(0.15 * ink.shape[0]) : int(0.85 * ink.shape[0])].any(axis=0)
+    )
+    assert (cols[-1] - cols[0]) / ink.shape[
+        1
+    ] > 0.7  # cropped to the staircase, not a mostly empty canvas
 
 
 def test_the_figures_carry_a_legend_of_what_the_arrows_mean(small):
     enc = {t.get_text() for t in A.encoder_figures(small)[0].legends[0].get_texts()}
     assert enc == {"3×3 conv + BN + ReLU", "2×2 max-pool (down)"}
     full = {t.get_text() for t in A.draw_unet(small).legends[0].get_texts()}
-    assert {"2×2 up-conv (up)", "copy (and crop)", "concatenated maps", "1×1 conv: class scores"} <= full
-    no_skips = ut.build_unet((64, 64, 3), base_filters=4, depth=3, skip_connections=False)
-    assert "copy (and crop)" not in {t.get_text() for t in A.draw_unet(no_skips).legends[0].get_texts()}
+    assert {
+        "2×2 up-conv (up)",
+        "copy (and crop)",
+        "concatenated maps",
+        "1×1 conv: class scores",
+    } <= full
+    no_skips = ut.build_unet(
+        (64, 64, 3), base_filters=4, depth=3, skip_connections=False
+    )
+    assert "copy (and crop)" not in {
+        t.get_text() for t in A.draw_unet(no_skips).legends[0].get_texts()
+    }
 
 
 def test_each_level_of_the_full_u_is_labelled_with_its_size_and_channels(small):
@@ -228,6 +285,9 @@ def test_the_full_u_shows_itself_in_a_notebook_with_alt_text_and_caption(small):
     assert isinstance(fig, ut.Drawing)
     assert fig._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"
     page = fig._repr_html_()
-    assert 'alt="Diagram of a U-Net of depth 3: input 64×64×3, encoder levels 64×64×8, 32×32×16, 16×16×32' in page
+    assert (
+        'alt="Diagram of a U-Net of depth 3: input 64×64×3, encoder levels 64×64×8, 32×32×16, 16×16×32'
+        in page
+    )
     assert "3 skip connections, output 64×64×3." in page
     assert "<figcaption" in page and "The default model, drawn from its layers." in page

@@ -17,8 +17,12 @@ import unet_tutorial as ut  # noqa: E402
 
 def test_race_verdict_covers_every_outcome():
     assert "undecided" in peers.race_verdict(None, [None, 50.0], 0.9, 600, 600)
-    assert peers.race_verdict(100.0, [None, None], 0.9, 600, 200).startswith("**Target met:**")
-    assert peers.race_verdict(100.0, [None, 250.0], 0.9, 600, 200).startswith("**Target met:**")
+    assert peers.race_verdict(100.0, [None, None], 0.9, 600, 200).startswith(
+        "**Target met:**"
+    )
+    assert peers.race_verdict(100.0, [None, 250.0], 0.9, 600, 200).startswith(
+        "**Target met:**"
+    )
     slow = peers.race_verdict(100.0, [150.0, None], 0.9, 600, 200)
     assert slow.startswith("**Target not met:**") and "0.67x" in slow
 
@@ -27,7 +31,9 @@ def test_convs_alone_counts_every_convolution_by_level():
     model = ut.build_unet((32, 32, 3), 3, base_filters=4, depth=2)
     out = train_step.convs_alone(model, batch=2, jit=False)
     assert list(out["levels"]) == ["enc1", "enc2", "bottleneck", "dec2", "dec1", "head"]
-    assert out["seconds_per_step"] == pytest.approx(sum(v["seconds"] for v in out["levels"].values()))
+    assert out["seconds_per_step"] == pytest.approx(
+        sum(v["seconds"] for v in out["levels"].values())
+    )
     assert out["images_per_s"] == pytest.approx(2 / out["seconds_per_step"])
 
 
@@ -47,11 +53,18 @@ def test_recipe_verdict_and_table():
 
     row = {"train_minutes": 5.9, "best_val_mean_iou": 0.7, "test_mean_iou": 0.69, "test_pixel_accuracy": 0.9,
            "test_per_class_iou": {"pet": 0.8, "background": 0.85, "border": 0.42}}  # fmt: skip
-    assert recipe.verdict(row) == {"test_mean_iou": False, "test_pixel_accuracy": True, "train_minutes": True}
+    assert recipe.verdict(row) == {
+        "test_mean_iou": False,
+        "test_pixel_accuracy": True,
+        "train_minutes": True,
+    }
     results = {"preset": "cpu", "data": "a folder", "config": {"epochs": 40, "output_dir": "x"}, "result": row,
                "machine": {"cpu": "c", "cores": 2, "date": "d"}}  # fmt: skip
     table = recipe.render(results)
-    assert "| test mean IoU (subset) | 0.690 | ≥ 0.7 | no |" in table and "output_dir" not in table
+    assert (
+        "| test mean IoU (subset) | 0.690 | ≥ 0.7 | no |" in table
+        and "output_dir" not in table
+    )
 
 
 def test_unseen_breed_folder_keeps_the_breed_out_of_training(tmp_path):

@@ -8,16 +8,24 @@ import unet_tutorial as ut
 def test_book_profile_choices(offline):
     p = ut.book_profile("cpu-synthetic")
     assert p.is_stand_in and "SYNTHETIC STAND-IN, not Oxford-IIIT Pet" in p.banner()
-    assert p.train_config(epochs=2).epochs == 2 and p.train_config().source == "synthetic"
-    assert p.config == ut.TrainConfig.preset("cpu-synthetic")  # the profile wraps the preset, no copy
+    assert (
+        p.train_config(epochs=2).epochs == 2 and p.train_config().source == "synthetic"
+    )
+    assert p.config == ut.TrainConfig.preset(
+        "cpu-synthetic"
+    )  # the profile wraps the preset, no copy
     offline.setattr(ut.sources, "oxford_pets_prepared", lambda data_dir=None: True)
     full = ut.book_profile("full")
     assert not full.is_stand_in and full.train_config().base_filters == 64
     assert full.config == ut.TrainConfig.preset("full", source="tfds")
     assert "Oxford-IIIT Pet 4.x" in full.banner() and "37 breeds" in full.banner()
     offline.setattr(ut.book, "_has_gpu", lambda: False)
-    cpu = ut.book_profile()  # full Oxford, no GPU: the CPU recipe's budget, not an hour of training
-    assert cpu.name == "cpu" and cpu.config.steps_per_epoch == ut.book.CPU_STEPS_PER_EPOCH
+    cpu = (
+        ut.book_profile()
+    )  # full Oxford, no GPU: the CPU recipe's budget, not an hour of training
+    assert (
+        cpu.name == "cpu" and cpu.config.steps_per_epoch == ut.book.CPU_STEPS_PER_EPOCH
+    )
     assert f"{ut.book.CPU_STEPS_PER_EPOCH} steps per epoch" in cpu.banner()
     offline.setenv("UNET_TUTORIAL_PROFILE", "cpu")
     assert ut.book_profile().config.base_filters == ut.PRESETS["cpu"]["base_filters"]
@@ -25,15 +33,21 @@ def test_book_profile_choices(offline):
         ut.book_profile("huge")
 
 
-def test_shared_runs_live_outside_the_page_and_are_named_by_their_settings(offline, tmp_path):
+def test_shared_runs_live_outside_the_page_and_are_named_by_their_settings(
+    offline, tmp_path
+):
     offline.setenv(ut.RUNS_ENV, str(tmp_path / "runs"))
     p = ut.book_profile("cpu-synthetic")
     a, b = p.shared_run("book"), p.shared_run("book")
     assert a == b and a.output_dir.startswith(str(tmp_path / "runs" / "book-"))
-    assert p.shared_run("book", epochs=a.epochs + 1).output_dir != a.output_dir  # other settings, other folder
+    assert (
+        p.shared_run("book", epochs=a.epochs + 1).output_dir != a.output_dir
+    )  # other settings, other folder
     assert p.shared_run("other").output_dir != a.output_dir
     offline.setattr(ut, "__version__", "99.0.0")
-    assert p.shared_run("book").output_dir != a.output_dir  # another package version never reuses a run
+    assert (
+        p.shared_run("book").output_dir != a.output_dir
+    )  # another package version never reuses a run
     offline.delenv(ut.RUNS_ENV)
     offline.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     assert ut.runs_dir() == tmp_path / "cache" / "unet-tutorial" / "runs"
@@ -47,19 +61,31 @@ def test_show_source_is_the_installed_source_verbatim():
     lines = file.read_text().splitlines(keepends=True)
     n = shown.code.count("\n")
     assert shown.code == "".join(lines[shown.first_line - 1 : shown.first_line - 1 + n])
-    assert shown.code.startswith("def conv_block(") and shown.path == "unet_tutorial/model.py"
+    assert (
+        shown.code.startswith("def conv_block(")
+        and shown.path == "unet_tutorial/model.py"
+    )
     # the whole function: the next line of the file is not part of it (blank or a new definition)
     assert not lines[shown.first_line - 1 + n].startswith((" ", "\t"))
     md = shown._repr_markdown_()
-    assert "```python\n" + shown.code + "```" in md and f"lines {shown.first_line}" in md
+    assert (
+        "```python\n" + shown.code + "```" in md and f"lines {shown.first_line}" in md
+    )
 
 
 def test_show_source_slices_and_refuses_unknown_markers():
     fn = ut.training._train_locked  # the slice the scaling chapter shows
     whole = ut.source_of(fn).code
-    part = ut.source_of(fn, start_at="with strategy.scope():", end_before="paths = run_paths(")
-    assert part.code in whole and part.code.lstrip().startswith("with strategy.scope():")
-    assert "paths = run_paths(" not in part.code and part.first_line > ut.source_of(fn).first_line
+    part = ut.source_of(
+        fn, start_at="with strategy.scope():", end_before="paths = run_paths("
+    )
+    assert part.code in whole and part.code.lstrip().startswith(
+        "with strategy.scope():"
+    )
+    assert (
+        "paths = run_paths(" not in part.code
+        and part.first_line > ut.source_of(fn).first_line
+    )
     with pytest.raises(ValueError, match="start_at='no such line'"):
         ut.source_of(fn, start_at="no such line")
     with pytest.raises(ValueError, match="no Python source"):

@@ -39,7 +39,9 @@ def test_argparse_errors_exit_2():
     assert exc.value.code == 2
 
 
-@pytest.mark.parametrize("command", ["summary", "sizes", "train", "evaluate", "predict", "animate", "info"])
+@pytest.mark.parametrize(
+    "command", ["summary", "sizes", "train", "evaluate", "predict", "animate", "info"]
+)
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as exc:
         cli.main([command, "--help"])
@@ -72,13 +74,20 @@ def test_evaluate_command_prints_the_table_and_the_stand_in_note(trained, capsys
     assert "| mean IoU |" in out and "SYNTHETIC STAND-IN" in out
 
 
-def test_predict_command_writes_masks_and_overlays_at_the_image_size(trained, tmp_path, capsys):
+def test_predict_command_writes_masks_and_overlays_at_the_image_size(
+    trained, tmp_path, capsys
+):
     from PIL import Image
 
     photo = tmp_path / "cat.png"
     Image.fromarray(np.zeros((45, 70, 3), np.uint8)).save(photo)
     out = tmp_path / "pred"
-    assert cli.main(["predict", str(trained / "best.keras"), str(photo), "--output", str(out)]) == 0
+    assert (
+        cli.main(
+            ["predict", str(trained / "best.keras"), str(photo), "--output", str(out)]
+        )
+        == 0
+    )
     mask = np.asarray(Image.open(out / "cat_mask.png"))
     assert mask.shape == (45, 70) and set(np.unique(mask)) <= {0, 1, 2}
     assert np.asarray(Image.open(out / "cat_overlay.png")).shape == (45, 70, 3)
@@ -93,21 +102,30 @@ def test_predict_names_a_missing_or_non_image_file(trained, tmp_path, capsys):
     assert cli.main(["predict", model, str(text)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "notes.jpg is not a readable image" in err[0]
-    assert cli.main(["predict", str(tmp_path / "nomodel.keras"), str(text)]) == 2  # the image is checked first
+    assert (
+        cli.main(["predict", str(tmp_path / "nomodel.keras"), str(text)]) == 2
+    )  # the image is checked first
 
 
-def test_predict_keeps_inputs_with_the_same_name_apart_and_says_when_it_replaces(trained, tmp_path, capsys):
+def test_predict_keeps_inputs_with_the_same_name_apart_and_says_when_it_replaces(
+    trained, tmp_path, capsys
+):
     from PIL import Image
 
     for folder, size in (("a", (20, 30)), ("b", (24, 36))):
         (tmp_path / folder).mkdir()
-        Image.fromarray(np.zeros((*size, 3), np.uint8)).save(tmp_path / folder / "cat.png")
+        Image.fromarray(np.zeros((*size, 3), np.uint8)).save(
+            tmp_path / folder / "cat.png"
+        )
     out = tmp_path / "pred"
     args = ["predict", str(trained / "best.keras"), str(tmp_path / "a" / "cat.png"), str(tmp_path / "b" / "cat.png"),
             "--output", str(out)]  # fmt: skip
     assert cli.main(args) == 0
     assert np.asarray(Image.open(out / "cat_mask.png")).shape == (20, 30)
-    assert np.asarray(Image.open(out / "cat-2_mask.png")).shape == (24, 36)  # not written over the first
+    assert np.asarray(Image.open(out / "cat-2_mask.png")).shape == (
+        24,
+        36,
+    )  # not written over the first
     assert "also named cat" in capsys.readouterr().out
     assert cli.main(args) == 0
     assert "NOTE: replacing" in capsys.readouterr().out
@@ -124,19 +142,45 @@ def test_predict_decodes_one_image_at_a_time(trained, tmp_path, monkeypatch):
         Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(paths[-1])
     calls = []
     load, predict = evaluation.load_image, evaluation.predict_mask
-    monkeypatch.setattr(evaluation, "load_image", lambda p: calls.append("load") or load(p))
-    monkeypatch.setattr(evaluation, "predict_mask", lambda m, i: calls.append("predict") or predict(m, i))
+    monkeypatch.setattr(
+        evaluation, "load_image", lambda p: calls.append("load") or load(p)
+    )
+    monkeypatch.setattr(
+        evaluation,
+        "predict_mask",
+        lambda m, i: calls.append("predict") or predict(m, i),
+    )
     out = tmp_path / "pred"
-    assert cli.main(["predict", str(trained / "best.keras"), *map(str, paths), "--output", str(out)]) == 0
+    assert (
+        cli.main(
+            [
+                "predict",
+                str(trained / "best.keras"),
+                *map(str, paths),
+                "--output",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert calls == ["load", "predict"] * 3  # never all images in memory at once
 
 
-def test_predict_and_evaluate_explain_folders_and_unusable_models(trained, tmp_path, capsys):
+def test_predict_and_evaluate_explain_folders_and_unusable_models(
+    trained, tmp_path, capsys
+):
     assert cli.main(["predict", str(trained / "best.keras"), str(tmp_path)]) == 2
     assert "is a directory" in capsys.readouterr().err
     assert cli.main(["evaluate", str(trained), "--source", "synthetic"]) == 2
     assert "is a directory" in capsys.readouterr().err
-    paper = ut.build_unet((188, 188, 3), num_classes=3, base_filters=2, depth=2, padding="valid", batch_norm=False)
+    paper = ut.build_unet(
+        (188, 188, 3),
+        num_classes=3,
+        base_filters=2,
+        depth=2,
+        padding="valid",
+        batch_norm=False,
+    )
     with pytest.raises(ValueError, match="needs a same-padding model.*188x188 to"):
         ut.evaluate(paper, ut.load_synthetic_pets("test", 188, 2, num_examples=2))
     grey = ut.build_unet((32, 32, 1), num_classes=3, base_filters=4, depth=2)
@@ -145,7 +189,10 @@ def test_predict_and_evaluate_explain_folders_and_unusable_models(trained, tmp_p
 
 
 def test_evaluate_names_a_missing_model(tmp_path, capsys):
-    assert cli.main(["evaluate", str(tmp_path / "none.keras"), "--source", "synthetic"]) == 1
+    assert (
+        cli.main(["evaluate", str(tmp_path / "none.keras"), "--source", "synthetic"])
+        == 1
+    )
     assert "none.keras does not exist" in capsys.readouterr().err
 
 
@@ -161,24 +208,55 @@ def test_console_script_is_installed():
 
     exe = shutil.which("unet-tutorial")
     assert exe, "pip install the package to get the unet-tutorial console script"
-    proc = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [exe, "--version"], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0 and "unet-tutorial" in proc.stdout
 
 
 def test_animate_command_writes_the_gifs(tmp_path, capsys):
     out = tmp_path / "anim"
-    args = ["animate", "--size", "64", "--base-filters", "4", "--depth", "2", "--output", str(out), "--image", "cat"]
+    args = [
+        "animate",
+        "--size",
+        "64",
+        "--base-filters",
+        "4",
+        "--depth",
+        "2",
+        "--output",
+        str(out),
+        "--image",
+        "cat",
+    ]
     assert cli.main(args) == 0
-    assert {p.name for p in out.glob("*.gif")} == {"encoder.gif", "decoder.gif", "features.gif"}
+    assert {p.name for p in out.glob("*.gif")} == {
+        "encoder.gif",
+        "decoder.gif",
+        "features.gif",
+    }
     assert "[3/3] writing" in capsys.readouterr().out
 
 
 def test_animate_command_names_a_bad_image(tmp_path, capsys):
-    assert cli.main(["animate", "--image", str(tmp_path / "none.png"), "--output", str(tmp_path)]) == 1
+    assert (
+        cli.main(
+            [
+                "animate",
+                "--image",
+                str(tmp_path / "none.png"),
+                "--output",
+                str(tmp_path),
+            ]
+        )
+        == 1
+    )
     assert "none.png does not exist" in capsys.readouterr().err
 
 
-def test_train_on_a_real_folder_validates_on_the_hold_out_and_scores_test_once(tmp_path, capsys, offline):
+def test_train_on_a_real_folder_validates_on_the_hold_out_and_scores_test_once(
+    tmp_path, capsys, offline
+):
     mini = Path(__file__).parent / "fixtures" / "oxford-pets-mini"
     out = tmp_path / "run"
     code = cli.main(
@@ -187,19 +265,39 @@ def test_train_on_a_real_folder_validates_on_the_hold_out_and_scores_test_once(t
     )  # fmt: skip
     assert code == 0
     text = capsys.readouterr().out
-    assert "8 train / 1 validation / 3 test images of 3 breeds" in text and "test split (scored once" in text
+    assert (
+        "8 train / 1 validation / 3 test images of 3 breeds" in text
+        and "test split (scored once" in text
+    )
     stored = json.loads((out / "config.json").read_text())
-    assert stored["validation"]["split"] == "validation" and stored["validation"]["num_examples"] == 1
+    assert (
+        stored["validation"]["split"] == "validation"
+        and stored["validation"]["num_examples"] == 1
+    )
     assert stored["on_corrupt"] == "skip"
     test = json.loads((out / "test.json").read_text())
     assert test["data"]["split"] == "test" and test["num_images"] == 3
 
 
-def test_explicit_oxford_offline_fails_fast_with_the_way_to_get_it(tmp_path, capsys, offline):
-    code = cli.main(["train", "--source", "oxford", "--output", str(tmp_path / "run"), "--epochs", "1"])
+def test_explicit_oxford_offline_fails_fast_with_the_way_to_get_it(
+    tmp_path, capsys, offline
+):
+    code = cli.main(
+        [
+            "train",
+            "--source",
+            "oxford",
+            "--output",
+            str(tmp_path / "run"),
+            "--epochs",
+            "1",
+        ]
+    )
     assert code == 1
     err = capsys.readouterr().err
-    assert "Oxford-IIIT Pet is not available" in err and "UNET_TUTORIAL_OXFORD_DIR" in err
+    assert (
+        "Oxford-IIIT Pet is not available" in err and "UNET_TUTORIAL_OXFORD_DIR" in err
+    )
     assert "Traceback" not in err and not (tmp_path / "run").exists()
 
 
@@ -207,7 +305,9 @@ def test_cli_defaults_come_from_train_config():
     defaults = ut.TrainConfig()
     summary = cli.build_parser().parse_args(["summary"])
     assert (summary.base_filters, summary.depth, summary.size) == (
-        defaults.base_filters, defaults.depth, defaults.image_size
+        defaults.base_filters,
+        defaults.depth,
+        defaults.image_size,
     )
     args = cli.build_parser().parse_args(["train"])
     assert cli._train_config(args) == defaults
@@ -220,13 +320,24 @@ def test_help_needs_no_tensorflow_and_commands_start_quietly(tmp_path):
     import sys
 
     probe = "import sys; from unet_tutorial import cli; cli.build_parser(); print('tensorflow' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "False"  # --help and the defaults come from TensorFlow-free modules
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert (
+        out.strip() == "False"
+    )  # --help and the defaults come from TensorFlow-free modules
     exe = Path(sys.executable).parent / "unet-tutorial"
     if not exe.exists():
         pytest.skip("the console script is not installed in this environment")
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    proc = subprocess.run([str(exe), "info"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    proc = subprocess.run(
+        [str(exe), "info"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert proc.returncode == 0 and "unet-tutorial" in proc.stdout
     for noise in ("oneDNN", "cuInit", "absl::InitializeLog", "cpu_feature_guard"):
         assert noise not in proc.stderr, proc.stderr[-2000:]

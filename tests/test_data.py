@@ -41,14 +41,18 @@ def test_nearest_resize_keeps_the_label_set_and_bilinear_would_not():
         assert out.shape == (size, size) and out.dtype == np.int32
         assert set(np.unique(out)) <= {0, 1, 2}
     # the trap: bilinear invents in-between values along every outline
-    bil = tf.image.resize(tf.cast(labels, tf.float32)[..., None], (24, 24), method="bilinear").numpy()
+    bil = tf.image.resize(
+        tf.cast(labels, tf.float32)[..., None], (24, 24), method="bilinear"
+    ).numpy()
     assert not np.all(np.isin(bil, [0.0, 1.0, 2.0]))
 
 
 # --------------------------------------------------------------------------- paired augmentation
 
 
-def _hand_crop_and_resize(arr: np.ndarray, box, size: int, nearest: bool) -> tuple[np.ndarray, np.ndarray]:
+def _hand_crop_and_resize(
+    arr: np.ndarray, box, size: int, nearest: bool
+) -> tuple[np.ndarray, np.ndarray]:
     """crop_and_resize done by hand: sample y = y1*(H-1) + i*(y2-y1)*(H-1)/(size-1).
 
     Returns the result and a mask of pixels whose nearest-neighbour choice is
@@ -117,7 +121,9 @@ def test_jitter_changes_only_the_image_and_stays_in_range():
     image = rng.uniform(size=(32, 32, 3)).astype(np.float32)
     mask = rng.integers(0, 3, (32, 32)).astype(np.int32)
     plain = ut.augment_pair(image, mask, tf.constant([4, 2]))
-    jit = ut.augment_pair(image, mask, tf.constant([4, 2]), ut.AugmentConfig(jitter=True))
+    jit = ut.augment_pair(
+        image, mask, tf.constant([4, 2]), ut.AugmentConfig(jitter=True)
+    )
     np.testing.assert_array_equal(plain[1].numpy(), jit[1].numpy())
     assert not np.allclose(plain[0].numpy(), jit[0].numpy())
     assert jit[0].numpy().min() >= 0 and jit[0].numpy().max() <= 1
@@ -146,7 +152,9 @@ def test_pipeline_is_deterministic_per_seed_and_reshuffles_each_epoch():
 def test_load_oxford_pets_through_tfds_mock_with_real_trimaps(mock_oxford_tfds):
     ds = ut.load_oxford_pets("train", image_size=32, batch_size=4, seed=0)
     x, y = _collect(ds)
-    n = MOCK_TFDS_TRAIN - 2  # one image of each of the mock's two breeds is held out for validation
+    n = (
+        MOCK_TFDS_TRAIN - 2
+    )  # one image of each of the mock's two breeds is held out for validation
     assert x.shape == (n, 32, 32, 3) and x.dtype == np.float32
     assert 0.0 <= x.min() and x.max() <= 1.0
     assert y.shape == (n, 32, 32) and y.dtype == np.int32
@@ -177,7 +185,9 @@ def test_explicit_oxford_offline_says_how_to_get_it(tmp_path, monkeypatch):
     def no_network(*args, **kwargs):
         raise ConnectionError("no network")
 
-    monkeypatch.setattr(tfds.download.DownloadManager, "download_and_extract", no_network)
+    monkeypatch.setattr(
+        tfds.download.DownloadManager, "download_and_extract", no_network
+    )
     monkeypatch.setattr(S, "oxford_server_reachable", lambda timeout=3.0: False)
     monkeypatch.delenv(S.OXFORD_DIR_ENV, raising=False)
     S._server_reachable_once.cache_clear()
@@ -192,11 +202,17 @@ def test_explicit_oxford_offline_says_how_to_get_it(tmp_path, monkeypatch):
 
 def test_directory_route_reads_the_official_layout(pets_dir):
     # trainval holds 3 breeds of one image each: one image is held out for validation
-    x, y = _collect(ut.load_pets_directory(pets_dir, "train", image_size=32, batch_size=2))
+    x, y = _collect(
+        ut.load_pets_directory(pets_dir, "train", image_size=32, batch_size=2)
+    )
     assert x.shape == (2, 32, 32, 3) and y.shape == (2, 32, 32)
     assert set(np.unique(y)) == {0, 1, 2}
-    assert [r.name for r in ut.read_split_file(pets_dir, "validation")] == ["Abyssinian_1"]
-    x, y = _collect(ut.load_pets_directory(pets_dir, "test", image_size=32, batch_size=2))
+    assert [r.name for r in ut.read_split_file(pets_dir, "validation")] == [
+        "Abyssinian_1"
+    ]
+    x, y = _collect(
+        ut.load_pets_directory(pets_dir, "test", image_size=32, batch_size=2)
+    )
     assert x.shape[0] == 2
 
 
@@ -204,10 +220,16 @@ def test_directory_route_keeps_the_split_order_and_pixels(pets_dir):
     # decoding runs in parallel; the test split must still come out in the file's order, pixel for pixel
     from PIL import Image
 
-    x, y = _collect(ut.load_pets_directory(pets_dir, "test", image_size=32, batch_size=1))
+    x, y = _collect(
+        ut.load_pets_directory(pets_dir, "test", image_size=32, batch_size=1)
+    )
     for i, name in enumerate(["Bengal_4", "boxer_5"]):
-        image = np.asarray(Image.open(pets_dir / "images" / f"{name}.jpg").convert("RGB"))
-        trimap = np.asarray(Image.open(pets_dir / "annotations" / "trimaps" / f"{name}.png"))
+        image = np.asarray(
+            Image.open(pets_dir / "images" / f"{name}.jpg").convert("RGB")
+        )
+        trimap = np.asarray(
+            Image.open(pets_dir / "annotations" / "trimaps" / f"{name}.png")
+        )
         ex, ey = ut.preprocess_pair(image, trimap, 32)
         np.testing.assert_allclose(x[i], ex.numpy(), atol=1e-6)
         np.testing.assert_array_equal(y[i], ey.numpy())
@@ -219,20 +241,28 @@ def test_directory_errors_name_the_problem(pets_dir, tmp_path):
     # a split file that names a missing image
     with open(pets_dir / "annotations" / "test.txt", "a") as f:
         f.write("ghost_9 1 1 1\n")
-    with pytest.raises(FileNotFoundError, match=r"test.txt line 4 names 'ghost_9'.*ghost_9.jpg"):
+    with pytest.raises(
+        FileNotFoundError, match=r"test.txt line 4 names 'ghost_9'.*ghost_9.jpg"
+    ):
         ut.load_pets_directory(pets_dir, "test")
 
 
 def test_image_and_mask_of_different_sizes_is_named(pets_dir):
     from PIL import Image
 
-    Image.fromarray(np.full((10, 10), 2, np.uint8)).save(pets_dir / "annotations" / "trimaps" / "beagle_2.png")
-    with pytest.raises(ValueError, match=r"beagle_2.jpg is 64x52 but its trimap beagle_2.png is 10x10"):
+    Image.fromarray(np.full((10, 10), 2, np.uint8)).save(
+        pets_dir / "annotations" / "trimaps" / "beagle_2.png"
+    )
+    with pytest.raises(
+        ValueError, match=r"beagle_2.jpg is 64x52 but its trimap beagle_2.png is 10x10"
+    ):
         ut.load_pets_directory(pets_dir, "train")
 
 
 def test_corrupt_jpeg_is_named_or_skipped(pets_dir):
-    (pets_dir / "images" / "pug_3.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    (pets_dir / "images" / "pug_3.jpg").write_bytes(
+        b"\xff\xd8\xff\xe0 not really a jpeg"
+    )
     with pytest.raises(ValueError, match=r"cannot decode image .*pug_3.jpg"):
         ut.load_pets_directory(pets_dir, "train")
     with pytest.warns(UserWarning, match="skipped 1 corrupt example.*pug_3"):
@@ -244,7 +274,9 @@ def test_truncated_jpeg_is_named(pets_dir):
     # the up-front check decodes JPEGs at reduced size; a file cut short must still fail it
     path = pets_dir / "images" / "beagle_2.jpg"
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    with pytest.raises(ValueError, match=r"cannot decode image .*beagle_2.jpg.*truncated"):
+    with pytest.raises(
+        ValueError, match=r"cannot decode image .*beagle_2.jpg.*truncated"
+    ):
         ut.load_pets_directory(pets_dir, "train")
 
 
@@ -253,17 +285,25 @@ def test_sixteen_bit_folder_files_scale_and_never_wrap(pets_dir):
 
     trimap_path = pets_dir / "annotations" / "trimaps" / "pug_3.png"
     good = np.asarray(Image.open(trimap_path)).astype(np.uint16)
-    Image.fromarray(good * 257).save(trimap_path)  # 257, 514, 771: as 8 bits they would wrap to 1, 2, 3
+    Image.fromarray(good * 257).save(
+        trimap_path
+    )  # 257, 514, 771: as 8 bits they would wrap to 1, 2, 3
     with pytest.raises(ValueError, match=r"pug_3.png has values \[257, 514, 771\]"):
         ut.load_pets_directory(pets_dir, "train")
-    Image.fromarray(good).save(trimap_path)  # a 16-bit file with the right values is fine
+    Image.fromarray(good).save(
+        trimap_path
+    )  # a 16-bit file with the right values is fine
     image_path = pets_dir / "images" / "pug_3.jpg"  # official "jpg" names hold PNGs too
     h, w = good.shape
-    Image.fromarray(np.full((h, w), 257 * 128, np.uint16)).save(image_path, format="PNG")  # 16-bit mid grey
+    Image.fromarray(np.full((h, w), 257 * 128, np.uint16)).save(
+        image_path, format="PNG"
+    )  # 16-bit mid grey
     from unet_tutorial.data import PetRecord, _read_pair
 
     image, trimap = _read_pair(PetRecord("pug_3", image_path, trimap_path))
-    assert image.dtype == np.uint8 and abs(int(image.mean()) - 128) <= 1  # scaled, not clipped to white
+    assert (
+        image.dtype == np.uint8 and abs(int(image.mean()) - 128) <= 1
+    )  # scaled, not clipped to white
     np.testing.assert_array_equal(trimap, good)
 
 
@@ -291,46 +331,75 @@ def test_download_verifies_extracts_and_skips_verified(pets_dir, tmp_path, capsy
     from unet_tutorial.download import sha256_of
 
     archives = {
-        n: ((server / n).stat().st_size, sha256_of(server / n)) for n in ("images.tar.gz", "annotations.tar.gz")
+        n: ((server / n).stat().st_size, sha256_of(server / n))
+        for n in ("images.tar.gz", "annotations.tar.gz")
     }
     dest = tmp_path / "dest"
-    ut.download_oxford_pets(dest, base_url=server.as_uri(), archives=archives, progress=None)
+    ut.download_oxford_pets(
+        dest, base_url=server.as_uri(), archives=archives, progress=None
+    )
     x, _ = _collect(ut.load_pets_directory(dest, "train", image_size=32))
     assert x.shape[0] == 2  # 3 trainval images, 1 held out for validation
     import sys
 
-    ut.download_oxford_pets(dest, base_url=server.as_uri(), archives=archives, progress=sys.stdout)
+    ut.download_oxford_pets(
+        dest, base_url=server.as_uri(), archives=archives, progress=sys.stdout
+    )
     assert capsys.readouterr().out.count("already downloaded and verified") == 2
 
 
-def test_download_keeps_edits_a_bad_local_copy_and_no_part_file(tmp_path, capsys, monkeypatch):
+def test_download_keeps_edits_a_bad_local_copy_and_no_part_file(
+    tmp_path, capsys, monkeypatch
+):
     import sys
 
     from unet_tutorial import download
 
     server = tmp_path / "server"
     server.mkdir()
-    size, sha = _tar_gz(server / "annotations.tar.gz", {"annotations/test.txt": b"x 1 1 1\n"})
+    size, sha = _tar_gz(
+        server / "annotations.tar.gz", {"annotations/test.txt": b"x 1 1 1\n"}
+    )
     archives = {"annotations.tar.gz": (size, sha)}
     dest = tmp_path / "dest"
-    ut.download_oxford_pets(dest, base_url=server.as_uri(), archives=archives, progress=None)
+    ut.download_oxford_pets(
+        dest, base_url=server.as_uri(), archives=archives, progress=None
+    )
     edited = dest / "annotations" / "test.txt"
     edited.write_text("my edit\n")
-    ut.download_oxford_pets(dest, base_url=server.as_uri(), archives=archives, progress=sys.stdout)
-    assert edited.read_text() == "my edit\n" and "already extracted" in capsys.readouterr().out
-    ut.download_oxford_pets(dest, base_url=server.as_uri(), archives=archives, progress=None, re_extract=True)
+    ut.download_oxford_pets(
+        dest, base_url=server.as_uri(), archives=archives, progress=sys.stdout
+    )
+    assert (
+        edited.read_text() == "my edit\n"
+        and "already extracted" in capsys.readouterr().out
+    )
+    ut.download_oxford_pets(
+        dest,
+        base_url=server.as_uri(),
+        archives=archives,
+        progress=None,
+        re_extract=True,
+    )
     assert edited.read_text() == "x 1 1 1\n"
     # a wrong local copy is set aside, not deleted, until a good one has arrived
     (dest / "annotations.tar.gz").write_bytes(b"not the archive")
     (server / "annotations.tar.gz").rename(server / "gone.tar.gz")
     with pytest.raises(OSError):
-        ut.download_oxford_pets(dest, base_url=server.as_uri(), archives=archives, progress=sys.stdout)
+        ut.download_oxford_pets(
+            dest, base_url=server.as_uri(), archives=archives, progress=sys.stdout
+        )
     assert (dest / "annotations.tar.gz.bad").read_bytes() == b"not the archive"
     assert "kept as annotations.tar.gz.bad" in capsys.readouterr().out
     assert not list(dest.glob("*.part"))
     (server / "gone.tar.gz").rename(server / "annotations.tar.gz")
-    ut.download_oxford_pets(dest, base_url=server.as_uri(), archives=archives, progress=None)
-    assert not (dest / "annotations.tar.gz.bad").exists() and (dest / "annotations.tar.gz").stat().st_size == size
+    ut.download_oxford_pets(
+        dest, base_url=server.as_uri(), archives=archives, progress=None
+    )
+    assert (
+        not (dest / "annotations.tar.gz.bad").exists()
+        and (dest / "annotations.tar.gz").stat().st_size == size
+    )
 
     class Stalled:  # sends one chunk, then nothing: the socket times out
         def __init__(self, *a, **k):
@@ -352,17 +421,25 @@ def test_download_keeps_edits_a_bad_local_copy_and_no_part_file(tmp_path, capsys
     with pytest.raises(OSError, match="the server sent nothing for 5 s after 0.0 MB"):
         download.download_file("https://example.invalid/a.tar.gz", tmp_path / "a.tar.gz", 10, "0", progress=None,
                                timeout=5)  # fmt: skip
-    assert not (tmp_path / "a.tar.gz.part").exists() and not (tmp_path / "a.tar.gz").exists()
+    assert (
+        not (tmp_path / "a.tar.gz.part").exists()
+        and not (tmp_path / "a.tar.gz").exists()
+    )
 
 
 def test_wrong_checksum_fails_and_leaves_nothing(tmp_path):
     server = tmp_path / "server"
     server.mkdir()
-    size, _ = _tar_gz(server / "annotations.tar.gz", {"annotations/test.txt": b"x 1 1 1\n"})
+    size, _ = _tar_gz(
+        server / "annotations.tar.gz", {"annotations/test.txt": b"x 1 1 1\n"}
+    )
     dest = tmp_path / "dest"
     with pytest.raises(ut.ChecksumError, match="sha256"):
         ut.download_oxford_pets(
-            dest, base_url=server.as_uri(), archives={"annotations.tar.gz": (size, "0" * 64)}, progress=None
+            dest,
+            base_url=server.as_uri(),
+            archives={"annotations.tar.gz": (size, "0" * 64)},
+            progress=None,
         )
     assert list(dest.iterdir()) == []
     with pytest.raises(ut.ChecksumError, match="size"):
@@ -450,7 +527,9 @@ def test_colour_alone_does_not_separate_pet_from_background():
     lab = masks[masks != 2]
     pet = np.bincount(key[lab == 0], minlength=512)
     bg = np.bincount(key[lab == 1], minlength=512)
-    best_colour_only = np.maximum(pet, bg).sum() / lab.size  # Bayes-optimal per-colour rule
+    best_colour_only = (
+        np.maximum(pet, bg).sum() / lab.size
+    )  # Bayes-optimal per-colour rule
     majority = max((lab == 0).mean(), (lab == 1).mean())
     assert best_colour_only < majority + 0.05
 
@@ -460,7 +539,9 @@ def test_load_dataset_reports_the_stand_in(capsys, monkeypatch):
     monkeypatch.setattr(S, "oxford_server_reachable", lambda timeout=3.0: False)
     monkeypatch.delenv(S.OXFORD_DIR_ENV, raising=False)
     S._server_reachable_once.cache_clear()
-    ds, info = ut.load_dataset("auto", "test", image_size=32, batch_size=8, num_examples=8)
+    ds, info = ut.load_dataset(
+        "auto", "test", image_size=32, batch_size=8, num_examples=8
+    )
     S._server_reachable_once.cache_clear()
     assert info.source == "synthetic" and info.is_stand_in
     out = capsys.readouterr().out
@@ -469,7 +550,9 @@ def test_load_dataset_reports_the_stand_in(capsys, monkeypatch):
     assert x.shape == (8, 32, 32, 3)
 
 
-def test_load_dataset_uses_oxford_when_tfds_has_it(mock_oxford_tfds, monkeypatch, capsys):
+def test_load_dataset_uses_oxford_when_tfds_has_it(
+    mock_oxford_tfds, monkeypatch, capsys
+):
     monkeypatch.setattr(S, "oxford_pets_prepared", lambda data_dir=None: True)
     ds, info = ut.load_dataset("auto", "test", image_size=32, batch_size=2)
     assert info.source == "tfds" and not info.is_stand_in and info.is_full_oxford
@@ -479,8 +562,15 @@ def test_load_dataset_uses_oxford_when_tfds_has_it(mock_oxford_tfds, monkeypatch
 
 def test_load_dataset_reads_a_directory_and_refuses_unknown_sources(pets_dir):
     ds, info = ut.load_dataset(str(pets_dir), "train", image_size=32, verbose=False)
-    assert info.kind == "directory" and info.source == str(pets_dir) and info.num_examples == 2
-    assert "2 train / 1 validation / 2 test images of 5 breeds" in info.description and not info.is_full_oxford
+    assert (
+        info.kind == "directory"
+        and info.source == str(pets_dir)
+        and info.num_examples == 2
+    )
+    assert (
+        "2 train / 1 validation / 2 test images of 5 breeds" in info.description
+        and not info.is_full_oxford
+    )
     with pytest.raises(ValueError, match="source='kaggle' is not known"):
         ut.load_dataset("kaggle")
     with pytest.raises(ValueError, match="split='val'"):
@@ -492,13 +582,18 @@ def test_load_dataset_reads_a_directory_and_refuses_unknown_sources(pets_dir):
 
 def test_class_frequencies_and_weights():
     ds = tf.data.Dataset.from_tensor_slices(
-        (np.zeros((2, 4, 4, 3), np.float32), np.array([[[0] * 4] * 4, [[1] * 4] * 3 + [[2] * 4]], np.int32))
+        (
+            np.zeros((2, 4, 4, 3), np.float32),
+            np.array([[[0] * 4] * 4, [[1] * 4] * 3 + [[2] * 4]], np.int32),
+        )
     ).batch(2)
     f = ut.class_frequencies(ds)
     np.testing.assert_allclose(f, [16 / 32, 12 / 32, 4 / 32])
     w = ut.class_weights_from_frequencies(f, "median")
     np.testing.assert_allclose(w, [0.75, 1.0, 3.0])
-    np.testing.assert_allclose(ut.class_weights_from_frequencies([0.5, 0.5, 0.0], "inverse"), [2 / 3, 2 / 3, 0])
+    np.testing.assert_allclose(
+        ut.class_weights_from_frequencies([0.5, 0.5, 0.0], "inverse"), [2 / 3, 2 / 3, 0]
+    )
     weighted = next(iter(ut.add_sample_weights(ds, w)))
     np.testing.assert_allclose(weighted[2].numpy()[1, 3], [3.0] * 4)
 
@@ -513,7 +608,9 @@ def test_class_weight_is_refused_for_pixel_targets_and_sample_weights_work():
     # tf.data input, with a shape error deep inside TensorFlow.
     with pytest.raises((ValueError, TypeError, tf.errors.InvalidArgumentError)):
         model.fit(x, y, class_weight={0: 1.0, 1: 2.0, 2: 5.0}, epochs=1, verbose=0)
-    ds = ut.add_sample_weights(tf.data.Dataset.from_tensor_slices((x, y)).batch(2), [1.0, 2.0, 5.0])
+    ds = ut.add_sample_weights(
+        tf.data.Dataset.from_tensor_slices((x, y)).batch(2), [1.0, 2.0, 5.0]
+    )
     hist = model.fit(ds, epochs=1, verbose=0)
     assert np.isfinite(hist.history["loss"][0])
 
@@ -526,25 +623,40 @@ def test_elastic_deformation_moves_image_and_mask_together():
     seed = tf.constant([3, 4])
     field = ut.elastic_field(seed, 48, sigma=0.06)
     assert field.shape == (48, 48, 2) and 0.5 < float(tf.reduce_max(tf.abs(field))) < 20
-    np.testing.assert_array_equal(field, ut.elastic_field(seed, 48, sigma=0.06))  # same seed, same field
+    np.testing.assert_array_equal(
+        field, ut.elastic_field(seed, 48, sigma=0.06)
+    )  # same seed, same field
     warped, warped_mask = ut.elastic_warp(tf.constant(image), tf.constant(mask), field)
     assert set(np.unique(warped_mask)) <= {0, 1, 2}  # nearest neighbour: no new labels
     assert not np.array_equal(warped_mask.numpy(), mask)  # it moved
     agree = np.mean(np.argmax(warped.numpy(), -1) == warped_mask.numpy())
-    assert agree > 0.97, agree  # the same field moved both (bilinear blends only along edges)
-    still, still_mask = ut.elastic_warp(tf.constant(image), tf.constant(mask), tf.zeros((48, 48, 2)))
+    assert agree > 0.97, (
+        agree
+    )  # the same field moved both (bilinear blends only along edges)
+    still, still_mask = ut.elastic_warp(
+        tf.constant(image), tf.constant(mask), tf.zeros((48, 48, 2))
+    )
     np.testing.assert_allclose(still, image)
     np.testing.assert_array_equal(still_mask, mask)
 
 
 def test_augment_pair_applies_elastic_only_when_asked():
     image = tf.random.stateless_uniform((32, 32, 3), [1, 2])
-    mask = tf.cast(tf.random.stateless_uniform((32, 32), [3, 4], maxval=3, dtype=tf.int32), tf.int32)
+    mask = tf.cast(
+        tf.random.stateless_uniform((32, 32), [3, 4], maxval=3, dtype=tf.int32),
+        tf.int32,
+    )
     seed = tf.constant([5, 6])
-    plain = ut.augment_pair(image, mask, seed, ut.AugmentConfig(flip=False, min_scale=1.0))
+    plain = ut.augment_pair(
+        image, mask, seed, ut.AugmentConfig(flip=False, min_scale=1.0)
+    )
     np.testing.assert_allclose(plain[0], image, atol=1e-6)
-    bent = ut.augment_pair(image, mask, seed, ut.AugmentConfig(flip=False, min_scale=1.0, elastic=0.05))
+    bent = ut.augment_pair(
+        image, mask, seed, ut.AugmentConfig(flip=False, min_scale=1.0, elastic=0.05)
+    )
     assert not np.allclose(bent[0], image)
     with pytest.raises(ValueError, match="elastic=0.5 must be in"):
         ut.AugmentConfig(elastic=0.5)
-    assert ut.TrainConfig(elastic=ut.PAPER_ELASTIC).augment_config().elastic == pytest.approx(10 / 572)
+    assert ut.TrainConfig(
+        elastic=ut.PAPER_ELASTIC
+    ).augment_config().elastic == pytest.approx(10 / 572)

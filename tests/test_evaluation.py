@@ -39,7 +39,11 @@ def test_evaluate_matches_hand_numbers():
     model = keras.Sequential([keras.Input((2, 4, 3)), keras.layers.Identity()])
     ds = tf.data.Dataset.from_tensor_slices((logits_for(pred), true)).batch(1)
     ev = ut.evaluate(model, ds)
-    assert ev.per_class_iou == {"pet": pytest.approx(0.6), "background": pytest.approx(0.6), "border": 0.0}
+    assert ev.per_class_iou == {
+        "pet": pytest.approx(0.6),
+        "background": pytest.approx(0.6),
+        "border": 0.0,
+    }
     assert ev.pixel_accuracy == pytest.approx(0.75) and ev.num_images == 1
     assert "| IoU pet | 0.600 |" in ev.table()
 
@@ -51,7 +55,9 @@ def test_sixteen_bit_images_are_scaled_not_clipped(tmp_path):
     assert Image.open(path).mode.startswith("I")  # really stored as 16 bit
     image = ut.load_image(path)
     assert image.dtype == np.uint8 and image.shape == (4, 3, 3)
-    np.testing.assert_array_equal(image[0, :, 0], [0, 100, 255])  # mid grey stays mid grey, not white
+    np.testing.assert_array_equal(
+        image[0, :, 0], [0, 100, 255]
+    )  # mid grey stays mid grey, not white
 
 
 def test_exif_orientation_is_applied(tmp_path):
@@ -63,15 +69,21 @@ def test_exif_orientation_is_applied(tmp_path):
     Image.fromarray(pixels).save(path, exif=exif, quality=95)
     image = ut.load_image(path)
     assert image.shape == (40, 20, 3)  # displayed upright: portrait
-    assert image[:10].mean() > 200 and image[-10:].mean() < 50  # the band is now at the top
+    assert (
+        image[:10].mean() > 200 and image[-10:].mean() < 50
+    )  # the band is now at the top
 
 
-def test_an_image_over_the_decompression_bomb_limit_is_refused_in_one_line(tmp_path, monkeypatch):
+def test_an_image_over_the_decompression_bomb_limit_is_refused_in_one_line(
+    tmp_path, monkeypatch
+):
     path = tmp_path / "huge.png"
     Image.fromarray(np.zeros((100, 100, 3), np.uint8)).save(path)
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # as if it were 20000 x 20000
     for read in (ut.load_image, ut.check_image):
-        with pytest.raises(ValueError, match="too large to open safely.*Downscale it first"):
+        with pytest.raises(
+            ValueError, match="too large to open safely.*Downscale it first"
+        ):
             read(path)
 
 
@@ -79,7 +91,9 @@ def test_check_image_reads_only_the_header(tmp_path):
     path = tmp_path / "cut.png"
     Image.fromarray(np.zeros((30, 50, 3), np.uint8)).save(path)
     data = path.read_bytes()
-    path.write_bytes(data[: len(data) // 2])  # a truncated file: the header is fine, the pixels are not
+    path.write_bytes(
+        data[: len(data) // 2]
+    )  # a truncated file: the header is fine, the pixels are not
     assert ut.check_image(path) == (50, 30)
     with pytest.raises(ValueError, match="not a readable image"):
         ut.load_image(path)

@@ -21,4 +21,6 @@ def test_figures_carry_the_data_credit():
     assert "not Oxford-IIIT Pet" in ut.data_credit(True)
     with_credit = ut.animation.training_frames(x, y, [y], credit=ut.ATTRIBUTION)[0]
     without = ut.animation.training_frames(x, y, [y])[0]
-    assert with_credit.shape == without.shape and not np.array_equal(with_credit, without)
+    assert with_credit.shape == without.shape and not np.array_equal(
+        with_credit, without
+    )

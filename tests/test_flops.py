@@ -12,13 +12,21 @@ def test_flop_counts_by_hand():
     # a 3x3 conv, 8x8 output, 2 -> 4 channels: each of 8*8*4 outputs sums 3*3*2 products
     assert ut.conv2d_flops(8, 8, 3, 2, 4) == 2 * (8 * 8 * 4) * (3 * 3 * 2) == 9216
     # a 2x2 transposed conv reading 4x4x6 into 3 channels: each of 4*4*6 inputs meets 2*2*3 weights
-    assert ut.conv2d_transpose_flops(4, 4, 2, 6, 3) == 2 * (4 * 4 * 6) * (2 * 2 * 3) == 2304
+    assert (
+        ut.conv2d_transpose_flops(4, 4, 2, 6, 3)
+        == 2 * (4 * 4 * 6) * (2 * 2 * 3)
+        == 2304
+    )
     inp = keras.Input((8, 8, 2))
     x = keras.layers.Conv2D(4, 3, padding="same")(inp)
     x = keras.layers.Conv2DTranspose(3, 2, strides=2)(x)
     model = keras.Model(inp, x)
     assert ut.model_flops(model) == 9216 + ut.conv2d_transpose_flops(8, 8, 2, 4, 3)
-    assert [ut.layer_flops(layer) for layer in model.layers] == [0, 9216, 2 * (8 * 8 * 4) * (2 * 2 * 3)]
+    assert [ut.layer_flops(layer) for layer in model.layers] == [
+        0,
+        9216,
+        2 * (8 * 8 * 4) * (2 * 2 * 3),
+    ]
 
 
 def test_flops_need_a_fixed_input_size():
@@ -30,4 +38,6 @@ def test_flops_need_a_fixed_input_size():
 def test_unet_flops_grow_with_the_square_of_the_width():
     small = ut.model_flops(ut.build_unet((64, 64, 3), base_filters=8, depth=3))
     wide = ut.model_flops(ut.build_unet((64, 64, 3), base_filters=16, depth=3))
-    assert 3.5 < wide / small < 4.0  # the first and last convs (3 in, 3 out channels) grow only linearly
+    assert (
+        3.5 < wide / small < 4.0
+    )  # the first and last convs (3 in, 3 out channels) grow only linearly

@@ -28,12 +28,21 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _start(args: list[str], tf_config: str, log: Path) -> subprocess.Popen:
-    env = {**os.environ, "TF_CONFIG": tf_config, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
+    env = {
+        **os.environ,
+        "TF_CONFIG": tf_config,
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "CUDA_VISIBLE_DEVICES": "",
+    }
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
-    return subprocess.Popen(args, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        args, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
+    )
 
 
-def _wait(procs: list[subprocess.Popen], logs: list[Path], timeout: float = 240) -> list[int]:
+def _wait(
+    procs: list[subprocess.Popen], logs: list[Path], timeout: float = 240
+) -> list[int]:
     deadline = time.monotonic() + timeout
     try:
         return [p.wait(timeout=max(1.0, deadline - time.monotonic())) for p in procs]
@@ -44,13 +53,22 @@ def _wait(procs: list[subprocess.Popen], logs: list[Path], timeout: float = 240)
         pytest.fail(f"the workers did not finish in {timeout:.0f} s\n{tails}")
 
 
-def _run_job(tmp: Path, run_dir: Path, epochs: int, tag: str, kill: dict[int, int] | None = None):
+def _run_job(
+    tmp: Path, run_dir: Path, epochs: int, tag: str, kill: dict[int, int] | None = None
+):
     """Start both workers of one job; worker i kills itself at epoch ``kill[i]``. Returns (procs, logs)."""
     procs, logs = [], []
     for i, tf_config in enumerate(ut.local_cluster(2)):
         log = tmp / f"{tag}-worker{i}.log"
         extra = ["--kill-at", str(kill[i])] if kill and i in kill else []
-        args = [sys.executable, str(JOB), str(run_dir), str(tmp / f"{tag}-own{i}"), str(epochs), *extra]
+        args = [
+            sys.executable,
+            str(JOB),
+            str(run_dir),
+            str(tmp / f"{tag}-own{i}"),
+            str(epochs),
+            *extra,
+        ]
         procs.append(_start(args, tf_config, log))
         logs.append(log)
     return procs, logs
@@ -96,11 +114,16 @@ def test_two_workers_train_one_run_and_end_with_the_same_weights(tmp_path):
     assert not list(tmp_path.glob(".run.*"))
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
-    results = [json.loads((tmp_path / f"a-own{i}" / "result.json").read_text()) for i in range(2)]
+    results = [
+        json.loads((tmp_path / f"a-own{i}" / "result.json").read_text())
+        for i in range(2)
+    ]
     assert [r["chief"] for r in results] == [True, False]
     assert [r["replicas"] for r in results] == [2, 2]
     assert results[0]["epochs_run"] == results[1]["epochs_run"] == [0, 1]
-    _assert_same_weights(tmp_path / "a-own0" / "weights.npz", tmp_path / "a-own1" / "weights.npz")
+    _assert_same_weights(
+        tmp_path / "a-own0" / "weights.npz", tmp_path / "a-own1" / "weights.npz"
+    )
     # and the chief's final.keras holds those weights
     final = ut.load_run_model(run_dir / "final.keras").get_weights()
     for x, y in zip(final, _weights(tmp_path / "a-own0" / "weights.npz"), strict=True):
@@ -108,7 +131,9 @@ def test_two_workers_train_one_run_and_end_with_the_same_weights(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_killed_worker_and_a_restart_of_both_resume_from_the_last_finished_epoch(tmp_path):
+def test_a_killed_worker_and_a_restart_of_both_resume_from_the_last_finished_epoch(
+    tmp_path,
+):
     run_dir = tmp_path / "run"
     # worker 1 dies (SIGKILL) after the first batch of epoch 2; epochs 0 and 1 are finished and backed up
     procs, logs = _run_job(tmp_path, run_dir, epochs=4, tag="k", kill={1: 2})
@@ -127,13 +152,20 @@ def test_a_killed_worker_and_a_restart_of_both_resume_from_the_last_finished_epo
     procs, logs = _run_job(tmp_path, run_dir, epochs=4, tag="r")
     codes = _wait(procs, logs)
     assert codes == [0, 0], "\n".join(log.read_text()[-3000:] for log in logs)
-    results = [json.loads((tmp_path / f"r-own{i}" / "result.json").read_text()) for i in range(2)]
+    results = [
+        json.loads((tmp_path / f"r-own{i}" / "result.json").read_text())
+        for i in range(2)
+    ]
     assert results[0]["epochs_run"] == results[1]["epochs_run"] == [2, 3]
     assert _history_epochs(run_dir) == [0, 1, 2, 3]
     assert ut.run_state(run_dir) == "finished"
     assert not (run_dir / "backup").exists()
-    assert not list(tmp_path.glob(".run.*"))  # the crashed worker's scratch folder was cleared and removed
-    _assert_same_weights(tmp_path / "r-own0" / "weights.npz", tmp_path / "r-own1" / "weights.npz")
+    assert not list(
+        tmp_path.glob(".run.*")
+    )  # the crashed worker's scratch folder was cleared and removed
+    _assert_same_weights(
+        tmp_path / "r-own0" / "weights.npz", tmp_path / "r-own1" / "weights.npz"
+    )
 
 
 @pytest.mark.slow
@@ -144,12 +176,20 @@ def test_the_cli_trains_with_two_workers(tmp_path):
            "--source", "synthetic", "--epochs", "1", "--base-filters", "4", "--depth", "2", "--size", "32",
            "--batch-size", "8", "--synthetic-examples", "16", "8", "8", "--output", str(run_dir)]  # fmt: skip
     runs = ut.run_local_workers(cli, 2, timeout=240)
-    assert [r.returncode for r in runs] == [0, 0], "\n".join(r.output[-3000:] for r in runs)
+    assert [r.returncode for r in runs] == [0, 0], "\n".join(
+        r.output[-3000:] for r in runs
+    )
     assert _history_epochs(run_dir) == [0]
     assert ut.run_state(run_dir) == "finished"
     assert "worker 0 of 2 workers, the chief: writes the run folder" in runs[0].output
-    assert "worker 1 of 2 workers: trains with the chief and writes nothing" in runs[1].output
-    assert "test split (scored once" in runs[0].output and "test split" not in runs[1].output
+    assert (
+        "worker 1 of 2 workers: trains with the chief and writes nothing"
+        in runs[1].output
+    )
+    assert (
+        "test split (scored once" in runs[0].output
+        and "test split" not in runs[1].output
+    )
     # again, without --overwrite: both refuse the finished run (a worker that went on would wait forever)
     finished = sorted((p.name, p.stat().st_mtime_ns) for p in run_dir.iterdir())
     again = ut.run_local_workers(cli, 2, timeout=240)
@@ -168,9 +208,18 @@ def test_tf_config_is_checked_with_a_message_that_shows_the_form():
         ("", "needs TF_CONFIG"),
         ("{not json", "not valid JSON"),
         ('{"task": {"type": "worker", "index": 0}}', "'cluster'"),
-        ('{"cluster": {"worker": ["a:1"]}, "task": {"type": "ps", "index": 0}}', "must name a job"),
-        ('{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": 1}}', "0 .. 0"),
-        ('{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": true}}', "0 .. 0"),
+        (
+            '{"cluster": {"worker": ["a:1"]}, "task": {"type": "ps", "index": 0}}',
+            "must name a job",
+        ),
+        (
+            '{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": 1}}',
+            "0 .. 0",
+        ),
+        (
+            '{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": true}}',
+            "0 .. 0",
+        ),
     ]:
         with pytest.raises(ValueError, match=says) as err:
             ut.parse_tf_config(bad)
@@ -190,21 +239,38 @@ def test_make_strategy_refuses_bad_names_and_a_missing_tf_config(monkeypatch):
 def test_a_local_cluster_gives_each_worker_its_own_port_and_index():
     configs = [json.loads(c) for c in ut.local_cluster(3)]
     hosts = configs[0]["cluster"]["worker"]
-    assert len(set(hosts)) == 3 and all(c["cluster"]["worker"] == hosts for c in configs)
-    assert [c["task"] for c in configs] == [{"type": "worker", "index": i} for i in range(3)]
+    assert len(set(hosts)) == 3 and all(
+        c["cluster"]["worker"] == hosts for c in configs
+    )
+    assert [c["task"] for c in configs] == [
+        {"type": "worker", "index": i} for i in range(3)
+    ]
     for bad in (0, -1, 1.5, True):
         with pytest.raises(ValueError, match="positive integer"):
             ut.local_cluster(bad)
 
 
-def test_run_local_workers_starts_one_process_per_worker_and_stops_them_at_the_timeout(tmp_path):
-    echo = [sys.executable, "-c", "import json, os; print(json.loads(os.environ['TF_CONFIG'])['task']['index'])"]
+def test_run_local_workers_starts_one_process_per_worker_and_stops_them_at_the_timeout(
+    tmp_path,
+):
+    echo = [
+        sys.executable,
+        "-c",
+        "import json, os; print(json.loads(os.environ['TF_CONFIG'])['task']['index'])",
+    ]
     runs = ut.run_local_workers(echo, 3, timeout=60)
-    assert [(r.index, r.returncode, r.output.strip()) for r in runs] == [(i, 0, str(i)) for i in range(3)]
+    assert [(r.index, r.returncode, r.output.strip()) for r in runs] == [
+        (i, 0, str(i)) for i in range(3)
+    ]
     # workers that would write a file after 3 s are stopped at the 1 s timeout: the file never appears
     late = "import json, os, time; time.sleep(3); open(os.environ['MARK'] + os.environ['TF_CONFIG'][-3], 'w')"
     with pytest.raises(TimeoutError, match="still ran after 1 s"):
-        ut.run_local_workers([sys.executable, "-c", late], 2, timeout=1, env={"MARK": str(tmp_path / "late-")})
+        ut.run_local_workers(
+            [sys.executable, "-c", late],
+            2,
+            timeout=1,
+            env={"MARK": str(tmp_path / "late-")},
+        )
     time.sleep(4)
     assert not list(tmp_path.glob("late-*"))
 
@@ -214,7 +280,9 @@ def test_one_process_is_its_own_chief():
 
     role = ut.worker_role(tf.distribute.get_strategy())
     assert role == ut.WorkerRole(None, 0, True, 1)
-    assert ut.worker_scratch_dir("runs/pets", ut.WorkerRole("worker", 1, False, 2)) == Path("runs/.pets.worker-1")
+    assert ut.worker_scratch_dir(
+        "runs/pets", ut.WorkerRole("worker", 1, False, 2)
+    ) == Path("runs/.pets.worker-1")
 
 
 class _Captured(Exception):
@@ -222,7 +290,9 @@ class _Captured(Exception):
 
 
 @pytest.mark.parametrize("source", ["synthetic", "folder"])
-def test_train_gives_fit_datasets_sharded_by_data_for_every_source(source, pets_dir, tmp_path, monkeypatch):
+def test_train_gives_fit_datasets_sharded_by_data_for_every_source(
+    source, pets_dir, tmp_path, monkeypatch
+):
     """Between workers, what ``train`` hands ``fit`` is split by element (never by file), whatever the source."""
     import keras
     import tensorflow as tf
@@ -238,7 +308,12 @@ def test_train_gives_fit_datasets_sharded_by_data_for_every_source(source, pets_
     if source == "folder":
         settings["num_examples"] = None
     with pytest.raises(_Captured):
-        ut.train(ut.TrainConfig(epochs=1, output_dir=str(tmp_path / "run"), **settings), verbose=0)
+        ut.train(
+            ut.TrainConfig(epochs=1, output_dir=str(tmp_path / "run"), **settings),
+            verbose=0,
+        )
     data = tf.data.experimental.AutoShardPolicy.DATA
     assert seen["train"].options().experimental_distribute.auto_shard_policy == data
-    assert seen["validation"].options().experimental_distribute.auto_shard_policy == data
+    assert (
+        seen["validation"].options().experimental_distribute.auto_shard_policy == data
+    )

@@ -15,7 +15,12 @@ def test_the_package_loads_lazily_and_every_public_name_resolves():
         "import sys, unet_tutorial as ut; ut.TrainConfig.preset('cpu').validate(); "
         "print('tensorflow' in sys.modules)"
     )
-    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout == "False\n"
+    assert (
+        subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+        ).stdout
+        == "False\n"
+    )
     for name in ut.__all__:
         assert getattr(ut, name) is not None, name
     assert ut.training.train is ut.train  # submodules resolve too

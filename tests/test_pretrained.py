@@ -10,11 +10,15 @@ import unet_tutorial as ut
 
 @pytest.fixture(scope="module")
 def model():
-    return ut.build_pretrained_unet((64, 64, 3), num_classes=3, weights=None, decoder_filters=(32, 16, 8, 8))
+    return ut.build_pretrained_unet(
+        (64, 64, 3), num_classes=3, weights=None, decoder_filters=(32, 16, 8, 8)
+    )
 
 
 def test_it_maps_an_image_to_one_logit_per_class_and_pixel(model):
-    out = np.asarray(model(np.random.default_rng(0).random((2, 64, 64, 3)).astype(np.float32)))
+    out = np.asarray(
+        model(np.random.default_rng(0).random((2, 64, 64, 3)).astype(np.float32))
+    )
     assert out.shape == (2, 64, 64, 3) and np.isfinite(out).all()
     assert model.get_layer("head_conv").dtype_policy.compute_dtype == "float32"
 
@@ -24,10 +28,16 @@ def test_the_encoder_is_frozen_and_the_decoder_uses_the_package_blocks(model):
     assert not encoder.trainable and encoder.weights
     trainable = {id(w) for w in model.trainable_weights}
     assert not any(id(w) in trainable for w in encoder.weights)
-    assert [f"dec{k}_concat" in {layer.name for layer in model.layers} for k in (4, 3, 2, 1)] == [True] * 4
+    assert [
+        f"dec{k}_concat" in {layer.name for layer in model.layers} for k in (4, 3, 2, 1)
+    ] == [True] * 4
     # the skips come from MobileNetV2 at 1/2 .. 1/16 of the input
-    assert [model.get_layer(f"dec{k}_concat").output.shape[1] for k in (4, 3, 2, 1)] == [4, 8, 16, 32]
-    unfrozen = ut.build_pretrained_unet((64, 64, 3), weights=None, freeze_encoder=False, decoder_filters=(8, 8, 8, 8))
+    assert [
+        model.get_layer(f"dec{k}_concat").output.shape[1] for k in (4, 3, 2, 1)
+    ] == [4, 8, 16, 32]
+    unfrozen = ut.build_pretrained_unet(
+        (64, 64, 3), weights=None, freeze_encoder=False, decoder_filters=(8, 8, 8, 8)
+    )
     assert unfrozen.get_layer("encoder").trainable
 
 
@@ -51,7 +61,9 @@ def test_a_failed_download_says_what_to_do_offline(monkeypatch):
     import keras
 
     def offline(*args, **kwargs):
-        raise Exception("URL fetch failure on https://storage.googleapis.com/...: Name or service not known")
+        raise Exception(
+            "URL fetch failure on https://storage.googleapis.com/...: Name or service not known"
+        )
 
     monkeypatch.setattr(keras.applications, "MobileNetV2", offline)
     with pytest.raises(OSError, match="use weights=None"):

@@ -38,9 +38,13 @@ def test_every_workflow_parses_and_has_jobs_with_steps():
         data = _workflow(name)
         assert data["on"], f"{name}.yml has no trigger"
         for job_name, job in data["jobs"].items():
-            assert job.get("runs-on") and job.get("steps"), f"{name}.yml: job {job_name} has no runner or steps"
+            assert job.get("runs-on") and job.get("steps"), (
+                f"{name}.yml: job {job_name} has no runner or steps"
+            )
             for step in job["steps"]:
-                assert ("uses" in step) != ("run" in step), f"{name}.yml: a step needs exactly one of uses/run"
+                assert ("uses" in step) != ("run" in step), (
+                    f"{name}.yml: a step needs exactly one of uses/run"
+                )
 
 
 def test_release_publishes_by_trusted_publishing_on_a_version_tag():
@@ -48,11 +52,25 @@ def test_release_publishes_by_trusted_publishing_on_a_version_tag():
     assert data["on"]["push"]["tags"] == ["v*"]
     text = (WORKFLOWS / "release.yml").read_text()
     assert data["jobs"]["publish"]["permissions"] == {"id-token": "write"}
-    publish = [s for s in _steps(data) if s.get("uses", "").startswith("pypa/gh-action-pypi-publish@")]
-    assert publish and "with" not in publish[0], "trusted publishing takes no password or token"
-    assert not re.search(r"password|api[_-]?token|secrets\.", text, re.I), "no stored token"
+    publish = [
+        s
+        for s in _steps(data)
+        if s.get("uses", "").startswith("pypa/gh-action-pypi-publish@")
+    ]
+    assert publish and "with" not in publish[0], (
+        "trusted publishing takes no password or token"
+    )
+    assert not re.search(r"password|api[_-]?token|secrets\.", text, re.I), (
+        "no stored token"
+    )
     runs = "\n".join(s.get("run", "") for s in _steps(data))
-    for needed in ("python -m build", "twine check", "stamp.py --check", "CHANGELOG.md", "GITHUB_REF_NAME"):
+    for needed in (
+        "python -m build",
+        "twine check",
+        "stamp.py --check",
+        "CHANGELOG.md",
+        "GITHUB_REF_NAME",
+    ):
         assert needed in runs, f"release.yml does not run {needed!r}"
 
 
@@ -63,7 +81,10 @@ def test_book_workflow_builds_with_the_readme_command_and_deploys_to_pages():
     assert "readme_command.py book-command" in runs
     assert any(u.startswith("actions/deploy-pages@") for u in uses)
     assert any(u.startswith("actions/upload-pages-artifact@") for u in uses)
-    assert data["permissions"]["pages"] == "write" and data["permissions"]["id-token"] == "write"
+    assert (
+        data["permissions"]["pages"] == "write"
+        and data["permissions"]["id-token"] == "write"
+    )
 
 
 def test_tests_workflow_runs_the_readme_test_command():
@@ -81,16 +102,23 @@ def test_the_version_is_defined_once_and_the_changelog_has_it():
 
     stamp = _script("stamp")
     assert stamp.package_version() == ut.__version__
-    assert re.search(rf"^## {re.escape(ut.__version__)}\b", (ROOT / "CHANGELOG.md").read_text(), re.M)
+    assert re.search(
+        rf"^## {re.escape(ut.__version__)}\b", (ROOT / "CHANGELOG.md").read_text(), re.M
+    )
     pyproject = (ROOT / "pyproject.toml").read_text()
-    assert 'dynamic = ["version"]' in pyproject and 'attr = "unet_tutorial.__version__"' in pyproject
+    assert (
+        'dynamic = ["version"]' in pyproject
+        and 'attr = "unet_tutorial.__version__"' in pyproject
+    )
 
 
 def test_chapters_and_repository_url_are_stamped():
     """Run ``python scripts/stamp.py`` when this fails: it rewrites what is stale."""
     stamp = _script("stamp")
     assert stamp.stamp_chapters(check=True) == [], "chapters' install cells are stale"
-    assert stamp.stamp_url(check=True) == [], "README.md / pyproject.toml name another repository"
+    assert stamp.stamp_url(check=True) == [], (
+        "README.md / pyproject.toml name another repository"
+    )
 
 
 def test_install_cell_pins_the_version_and_gives_gpu_and_time(tmp_path):
@@ -99,19 +127,37 @@ def test_install_cell_pins_the_version_and_gives_gpu_and_time(tmp_path):
     stamp = _script("stamp")
     times = json.loads(stamp.TIMES.read_text()) if stamp.TIMES.is_file() else {}
     for path in sorted((ROOT / "book").glob("*.ipynb")):
-        first = next(c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code")
+        first = next(
+            c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"
+        )
         lines = "".join(first["source"]).splitlines()
-        assert lines[-1] == f"    %pip install -q unet-tutorial=={ut.__version__}", path.name
+        assert lines[-1] == f"    %pip install -q unet-tutorial=={ut.__version__}", (
+            path.name
+        )
         comment = " ".join(line[2:] for line in lines if line.startswith("# "))
-        assert "Change runtime type" in comment and "Run time, measured" in comment, path.name
+        assert "Change runtime type" in comment and "Run time, measured" in comment, (
+            path.name
+        )
         measured = times.get("cpu_s", {}).get(path.stem)
         said = "not measured yet" if measured is None else stamp._duration(measured)
-        assert f"built: {said} on" in comment, f"{path.name}: the time is not the measured one"
-        assert max(map(len, lines)) <= 80, f"{path.name}: the install cell is too wide for the page"
-    times = {"cpu_s": {"x": 300.0, "t": 61.0}, "gpu_s": {"x": 40.0}, "cpu_machine": "2 CPU cores"}
+        assert f"built: {said} on" in comment, (
+            f"{path.name}: the time is not the measured one"
+        )
+        assert max(map(len, lines)) <= 80, (
+            f"{path.name}: the install cell is too wide for the page"
+        )
+    times = {
+        "cpu_s": {"x": 300.0, "t": 61.0},
+        "gpu_s": {"x": 40.0},
+        "cpu_machine": "2 CPU cores",
+    }
     cell = stamp.install_cell("x", "9.9.9", times, reuses="t")
     cell = " ".join(line.removeprefix("# ") for line in cell.splitlines())
-    assert "unet-tutorial==9.9.9" in cell and "about 5 min on 2 CPU cores" in cell and "GPU: about 40 s" in cell
+    assert (
+        "unet-tutorial==9.9.9" in cell
+        and "about 5 min on 2 CPU cores" in cell
+        and "GPU: about 40 s" in cell
+    )
     assert "first trains that run (about 60 s more)" in cell
 
 
@@ -120,6 +166,9 @@ def test_url_stamp_rewrites_every_form_of_the_repository_link():
     text = "see https://github.com/old/name and colab.research.google.com/github/old/name/blob/main/book/x.ipynb"
     out = stamp._with_url(text, "https://github.com/new/repo")
     assert "github.com/old" not in out and "github/old" not in out
-    assert "https://github.com/new/repo" in out and "colab.research.google.com/github/new/repo/blob" in out
+    assert (
+        "https://github.com/new/repo" in out
+        and "colab.research.google.com/github/new/repo/blob" in out
+    )
     config = (ROOT / "_config.yml").read_text()
     assert f"url: {stamp.repository_url()}" in config

@@ -56,7 +56,10 @@ def test_a_finished_run_is_never_changed_without_overwrite(tmp_path, finished):
     out = tmp_path / "run"
     shutil.copytree(finished, out)
     before = _fingerprint(out)
-    for cfg in (_config(out), _config(out, epochs=3)):  # same settings or others: refused alike
+    for cfg in (
+        _config(out),
+        _config(out, epochs=3),
+    ):  # same settings or others: refused alike
         with pytest.raises(ut.RunFolderError, match="finished run.*--overwrite"):
             ut.train(cfg, verbose=0)
     assert _fingerprint(out) == before
@@ -73,7 +76,9 @@ def test_a_foreign_folder_is_refused_and_left_as_it_was(tmp_path):
     with pytest.raises(ut.RunFolderError, match="not part of a run.*notes.txt"):
         ut.train(_config(tmp_path), verbose=0)
     with pytest.raises(ut.RunFolderError, match="not part of a run"):
-        ut.train(_config(tmp_path), verbose=0, overwrite=True)  # overwrite never touches foreign files
+        ut.train(
+            _config(tmp_path), verbose=0, overwrite=True
+        )  # overwrite never touches foreign files
     assert _fingerprint(tmp_path) == before
 
 
@@ -85,21 +90,30 @@ def test_resuming_with_other_settings_is_refused_and_names_them(tmp_path, finish
     (out / "final.keras").unlink()
     (out / "backup").mkdir()  # what a killed run leaves: unfinished
     before = _fingerprint(out)
-    with pytest.raises(ut.RunFolderError, match=r"other settings \(base_filters: 4 -> 8; image_size: 32 -> 64\)"):
+    with pytest.raises(
+        ut.RunFolderError,
+        match=r"other settings \(base_filters: 4 -> 8; image_size: 32 -> 64\)",
+    ):
         ut.train(_config(out, image_size=64, base_filters=8), verbose=0)
     assert _fingerprint(out) == before  # config.json was not rewritten
 
 
 def test_one_training_at_a_time_writes_to_a_folder(tmp_path):
     with ut.RunLock(tmp_path):
-        with pytest.raises(ut.RunFolderError, match=f"pid {os.getpid()}.*is writing to"):
+        with pytest.raises(
+            ut.RunFolderError, match=f"pid {os.getpid()}.*is writing to"
+        ):
             ut.train(_config(tmp_path), verbose=0)
         assert ut.run_state(tmp_path) == "empty"  # the lock alone is not a run
     assert not (tmp_path / "run.lock").exists()
 
 
 def test_a_stale_lock_is_taken_over(tmp_path, capsys):
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+    )
     import socket
 
     (tmp_path / "run.lock").write_text(f"{socket.gethostname()} {int(dead.stdout)}")
@@ -122,21 +136,40 @@ class _Poison(keras.callbacks.Callback):
 
 def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
     out = tmp_path / "run"
-    with pytest.raises(ut.TrainingDiverged, match="epoch 1, batch 0.*best.keras.*is kept.*final.keras was not"):
+    with pytest.raises(
+        ut.TrainingDiverged,
+        match="epoch 1, batch 0.*best.keras.*is kept.*final.keras was not",
+    ):
         ut.train(_config(out, epochs=3), verbose=0, callbacks=[_Poison()])
     assert not (out / "final.keras").exists()
     best = ut.load_run_model(out / "best.keras")
-    assert all(np.isfinite(w).all() for w in best.get_weights())  # epoch 0's checkpoint, not NaN
+    assert all(
+        np.isfinite(w).all() for w in best.get_weights()
+    )  # epoch 0's checkpoint, not NaN
     assert (out / "backup").is_dir() and ut.run_state(out) == "unfinished"
-    assert len(ut.load_snapshots(out / "snapshots")[2]) == 1  # no snapshot of the NaN epoch
+    assert (
+        len(ut.load_snapshots(out / "snapshots")[2]) == 1
+    )  # no snapshot of the NaN epoch
 
 
 def test_the_cli_says_so_when_a_run_diverges(tmp_path, monkeypatch, capsys):
     def diverge(config, **kwargs):
-        raise ut.TrainingDiverged("the loss became NaN or infinite at epoch 0, batch 3; training stopped.")
+        raise ut.TrainingDiverged(
+            "the loss became NaN or infinite at epoch 0, batch 3; training stopped."
+        )
 
     monkeypatch.setattr(ut.training, "train", diverge)
-    code = cli.main(["train", "--source", "synthetic", "--output", str(tmp_path / "r"), "--size", "32"])
+    code = cli.main(
+        [
+            "train",
+            "--source",
+            "synthetic",
+            "--output",
+            str(tmp_path / "r"),
+            "--size",
+            "32",
+        ]
+    )
     assert code == 1 and "became NaN" in capsys.readouterr().err
 
 
@@ -145,9 +178,22 @@ def test_ctrl_c_prints_one_line_and_exits_130(monkeypatch, capsys, tmp_path):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(ut.training, "train", interrupted)
-    code = cli.main(["train", "--source", "synthetic", "--output", str(tmp_path / "r"), "--size", "32"])
+    code = cli.main(
+        [
+            "train",
+            "--source",
+            "synthetic",
+            "--output",
+            str(tmp_path / "r"),
+            "--size",
+            "32",
+        ]
+    )
     err = capsys.readouterr().err
-    assert code == 130 and err == "unet-tutorial train: interrupted; run the same command to resume\n"
+    assert (
+        code == 130
+        and err == "unet-tutorial train: interrupted; run the same command to resume\n"
+    )
 
 
 def test_xla_needs_determinism_off_and_the_cli_flag_does_both():
@@ -170,14 +216,18 @@ def test_xla_really_compiles_when_determinism_is_off():
     assert not is_op_determinism_enabled()
     model = ut.build_unet((32, 32, 3), base_filters=4, depth=2)
     model.compile("adam", ut.cross_entropy_loss(), jit_compile=True)
-    assert model.jit_compile is True  # with determinism on, Keras would have set it to False
+    assert (
+        model.jit_compile is True
+    )  # with determinism on, Keras would have set it to False
     ut.set_seed(0)  # leave determinism on for the other tests
     del tf
 
 
 def test_a_partly_written_last_history_row_is_tolerated(tmp_path):
     path = tmp_path / "history.csv"
-    path.write_text("epoch,loss,val_loss\n0,0.9,0.8\n1,0.7,0.6\n2,0.5")  # killed while writing row 2
+    path.write_text(
+        "epoch,loss,val_loss\n0,0.9,0.8\n1,0.7,0.6\n2,0.5"
+    )  # killed while writing row 2
     assert [r["epoch"] for r in ut.read_history(path)] == ["0", "1"]
 
 
@@ -210,7 +260,9 @@ def test_a_damaged_backup_falls_back_to_the_epoch_before_it(tmp_path, capsys):
     with pytest.raises(KeyboardInterrupt):
         ut.train(cfg, verbose=0, callbacks=[_StopAt(2)])
     weights = out / "backup" / "latest.weights.h5"
-    weights.write_bytes(weights.read_bytes()[:100])  # cut short by a kill while it was written
+    weights.write_bytes(
+        weights.read_bytes()[:100]
+    )  # cut short by a kill while it was written
     result = ut.train(cfg, verbose=0)
     assert "latest backup was damaged" in capsys.readouterr().out
     assert result.epochs_run == [1, 2]  # resumed from epoch 1's copy, not from scratch
@@ -224,7 +276,9 @@ def test_a_backup_with_no_readable_copy_starts_again_and_says_so(tmp_path, capsy
         ut.train(cfg, verbose=0, callbacks=[_StopAt(1)])
     for extra in (out / "backup").glob("*.bkp"):
         extra.unlink()
-    (out / "backup" / "training_metadata.json").write_text("")  # empty: killed mid-write
+    (out / "backup" / "training_metadata.json").write_text(
+        ""
+    )  # empty: killed mid-write
     result = ut.train(cfg, verbose=0)
     assert "starting again at epoch 0" in capsys.readouterr().out
     assert result.epochs_run == [0, 1] and ut.run_state(out) == "finished"

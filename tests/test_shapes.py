@@ -54,7 +54,10 @@ def test_nearest_valid_sizes():
 
 
 def test_check_input_size_message():
-    with pytest.raises(ValueError, match=r"divisible by 2\*\*depth = 8; the nearest valid sizes are 96 and 104"):
+    with pytest.raises(
+        ValueError,
+        match=r"divisible by 2\*\*depth = 8; the nearest valid sizes are 96 and 104",
+    ):
         ut.check_input_size(100, depth=3)
     assert ut.is_valid_input_size(0) is False
     with pytest.raises(ValueError, match="depth"):
@@ -66,10 +69,17 @@ def test_size_lists_are_computed_not_scanned_and_match_the_rule(padding):
     for depth in range(1, 6):
         brute = [s for s in range(1, 900) if ut.is_valid_input_size(s, depth, padding)]
         assert ut.valid_input_sizes(depth, padding, max_size=899) == brute
-        assert ut.valid_input_sizes(depth, padding, min_size=301, max_size=899) == [s for s in brute if s >= 301]
+        assert ut.valid_input_sizes(depth, padding, min_size=301, max_size=899) == [
+            s for s in brute if s >= 301
+        ]
         for size in range(1, 820, 7):
-            below, above = [s for s in brute if s <= size], [s for s in brute if s >= size]
-            assert ut.nearest_valid_sizes(size, depth, padding) == sorted({*below[-1:], *above[:1]})
+            below, above = (
+                [s for s in brute if s <= size],
+                [s for s in brute if s >= size],
+            )
+            assert ut.nearest_valid_sizes(size, depth, padding) == sorted(
+                {*below[-1:], *above[:1]}
+            )
     # any size answers at once: no scan over a billion candidates
     near = ut.nearest_valid_sizes(10**9 + 1, depth=12, padding=padding)
     assert len(near) == 2 and all(ut.is_valid_input_size(s, 12, padding) for s in near)

@@ -18,15 +18,20 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 
+
 def _repo() -> str:
     """OWNER/NAME from ``repository.url`` in _config.yml, the one place the repository is named."""
-    url = re.search(r"^\s*url:\s*(\S+)", (ROOT / "_config.yml").read_text(), re.M).group(1)
+    url = re.search(
+        r"^\s*url:\s*(\S+)", (ROOT / "_config.yml").read_text(), re.M
+    ).group(1)
     return url.removeprefix("https://github.com/").rstrip("/")
 
 
 REPO = _repo()
 
-pytestmark = pytest.mark.skipif(not (HTML / "index.html").is_file(), reason="the book is not built (_build/html)")
+pytestmark = pytest.mark.skipif(
+    not (HTML / "index.html").is_file(), reason="the book is not built (_build/html)"
+)
 
 
 class _Links(HTMLParser):
@@ -44,7 +49,11 @@ class _Links(HTMLParser):
 
 
 def _pages():
-    return sorted(p for p in HTML.rglob("*.html") if "_static" not in p.parts and "_sources" not in p.parts)
+    return sorted(
+        p
+        for p in HTML.rglob("*.html")
+        if "_static" not in p.parts and "_sources" not in p.parts
+    )
 
 
 def _parse(page: Path) -> _Links:
@@ -58,11 +67,22 @@ def test_every_animation_can_be_stepped_through_and_has_alt_text():
     where = {}
     for page in _pages():
         text = page.read_text(encoding="utf-8")
-        for m in re.finditer(r'<figure id="(ut-stepper-[^"]+)" class="ut-stepper".*?</figure><script>', text, re.S):
+        for m in re.finditer(
+            r'<figure id="(ut-stepper-[^"]+)" class="ut-stepper".*?</figure><script>',
+            text,
+            re.S,
+        ):
             block = m.group(0)
-            alt = re.search(r'<img src="data:image/(png|jpeg);base64,[^"]+" alt="([^"]*)"', block)
-            assert alt and len(alt.group(2)) > 40, f"{page.name}: a stepper without alt text"
-            assert all(f'data-act="{a}"' in block for a in ("first", "prev", "play", "pause", "next"))
+            alt = re.search(
+                r'<img src="data:image/(png|jpeg);base64,[^"]+" alt="([^"]*)"', block
+            )
+            assert alt and len(alt.group(2)) > 40, (
+                f"{page.name}: a stepper without alt text"
+            )
+            assert all(
+                f'data-act="{a}"' in block
+                for a in ("first", "prev", "play", "pause", "next")
+            )
             assert "<figcaption" in block, f"{page.name}: a stepper without a caption"
             where[page.stem] = where.get(page.stem, 0) + 1
     assert where == {"encoder": 2, "decoder": 1, "training": 1}, where
@@ -75,7 +95,9 @@ def test_no_internal_link_is_broken():
             if url.scheme or href.startswith(("#", "mailto:", "javascript:")):
                 continue
             target = (page.parent / unquote(url.path)).resolve()
-            assert target.exists(), f"{page.relative_to(HTML)} links to {href}, which does not exist"
+            assert target.exists(), (
+                f"{page.relative_to(HTML)} links to {href}, which does not exist"
+            )
 
 
 def test_launch_buttons_point_at_the_chapter_notebook_on_main():
@@ -85,8 +107,14 @@ def test_launch_buttons_point_at_the_chapter_notebook_on_main():
         hrefs = _parse(page).hrefs
         colab = [h for h in hrefs if "colab.research.google.com" in h]
         binder = [h for h in hrefs if "mybinder.org" in h]
-        assert colab == [f"https://colab.research.google.com/github/{REPO}/blob/main/book/{nb.name}"], (nb, colab)
-        assert len(binder) == 1 and f"/{REPO}/main?" in binder[0] and f"book/{nb.name}" in unquote(binder[0])
+        assert colab == [
+            f"https://colab.research.google.com/github/{REPO}/blob/main/book/{nb.name}"
+        ], (nb, colab)
+        assert (
+            len(binder) == 1
+            and f"/{REPO}/main?" in binder[0]
+            and f"book/{nb.name}" in unquote(binder[0])
+        )
 
 
 def _article_text(name: str) -> str:
@@ -104,18 +132,30 @@ def test_pages_show_the_package_source_and_the_computed_prose_not_the_calls():
 
     for nb in sorted((ROOT / "book").glob("*.ipynb")):
         text = _article_text(nb.stem).replace("\u2019", "'")  # Sphinx's smart quotes
-        assert "ut.show_source(" not in text and "ut.say(" not in text, f"{nb.name}: a hidden call shows"
+        assert "ut.show_source(" not in text and "ut.say(" not in text, (
+            f"{nb.name}: a hidden call shows"
+        )
         for cell in json.loads(nb.read_text(encoding="utf-8"))["cells"]:
             source = "".join(cell["source"])
-            if source.startswith("ut.show_source("):  # the whole (hidden) cell is the call
-                shown = eval(source.replace("ut.show_source(", "ut.source_of(", 1), {"ut": ut})
+            if source.startswith(
+                "ut.show_source("
+            ):  # the whole (hidden) cell is the call
+                shown = eval(
+                    source.replace("ut.show_source(", "ut.source_of(", 1), {"ut": ut}
+                )
                 first = shown.code.splitlines()[0].strip()
-                assert first in text, f"{nb.name}: the source of {shown.name} ({first!r}) is not on the page"
+                assert first in text, (
+                    f"{nb.name}: the source of {shown.name} ({first!r}) is not on the page"
+                )
             if "ut.say(" in source:
                 literal = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', source))
-                pieces = re.split(r"\{[^}]*\}|\\n|[`*\[\]()]", literal)  # placeholders, newlines, Markdown
+                pieces = re.split(
+                    r"\{[^}]*\}|\\n|[`*\[\]()]", literal
+                )  # placeholders, newlines, Markdown
                 longest = max(pieces, key=len).strip().removeprefix("- ")
-                assert len(longest) > 15 and longest in " ".join(text.split()), f"{nb.name}: {longest!r} missing"
+                assert len(longest) > 15 and longest in " ".join(text.split()), (
+                    f"{nb.name}: {longest!r} missing"
+                )
 
 
 def test_data_pages_say_which_data_at_the_top():
@@ -125,19 +165,32 @@ def test_data_pages_say_which_data_at_the_top():
         article = page[page.find("<article") : page.rfind("</article>")]
         text = re.sub(r"<[^>]+>", "", article)
         first = text.find("Data: ")
-        assert 0 <= first < len(text) // 4, f"{name}: the data notice is missing or not near the top"
+        assert 0 <= first < len(text) // 4, (
+            f"{name}: the data notice is missing or not near the top"
+        )
         notice = text[first : first + 400]
         if "SYNTHETIC STAND-IN" in notice:
             continue
-        if "folder" in notice:  # a folder: counted splits, and never called a full Oxford result
-            assert re.search(r"\d+ train / \d+ validation / \d+ test images of \d+ breeds", notice), notice
+        if (
+            "folder" in notice
+        ):  # a folder: counted splits, and never called a full Oxford result
+            assert re.search(
+                r"\d+ train / \d+ validation / \d+ test images of \d+ breeds", notice
+            ), notice
             if "of 37 breeds" not in notice:
-                assert "not an Oxford-IIIT Pet result in the usual sense" in text[first : first + 800], name
+                assert (
+                    "not an Oxford-IIIT Pet result in the usual sense"
+                    in text[first : first + 800]
+                ), name
         else:
-            assert "Oxford-IIIT Pet 4.x" in notice, f"{name} says neither which data it used"
+            assert "Oxford-IIIT Pet 4.x" in notice, (
+                f"{name} says neither which data it used"
+            )
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
+@pytest.mark.skipif(
+    shutil.which("chromium") is None, reason="Debian's chromium is not installed"
+)
 def test_a_chapter_renders_in_headless_chromium(tmp_path):
     from PIL import Image, ImageStat
 
@@ -161,19 +214,31 @@ def test_every_chapter_that_plots_shows_its_figures():
         plots = nb.read_text(encoding="utf-8").count("plt.show()")
         if not plots:
             continue
-        images = [s for s in _parse(HTML / "book" / f"{nb.stem}.html").imgs if "_images/" in s]
-        assert len(images) >= plots, f"{nb.name}: {plots} plt.show() calls but {len(images)} images on the page"
+        images = [
+            s for s in _parse(HTML / "book" / f"{nb.stem}.html").imgs if "_images/" in s
+        ]
+        assert len(images) >= plots, (
+            f"{nb.name}: {plots} plt.show() calls but {len(images)} images on the page"
+        )
 
 
 def test_pages_stay_light_enough_to_load():
     """Steppers embed their frames; no chapter page may grow past about 3 MB."""
     for page in _pages():
-        assert page.stat().st_size <= 3_000_000, f"{page.name} is {page.stat().st_size / 1e6:.1f} MB"
+        assert page.stat().st_size <= 3_000_000, (
+            f"{page.name} is {page.stat().st_size / 1e6:.1f} MB"
+        )
 
 
 def test_the_references_are_labelled_like_the_citations():
     """Author–year labels ("Ronneberger et al., 2015"), as the chapters cite, not pybtex's alpha keys."""
     text = (HTML / "book" / "references.html").read_text(encoding="utf-8")
-    labels = re.findall(r'<span class="label"><span class="fn-bracket">\[</span>([^<]+)<', text)
-    assert "Ronneberger et al., 2015" in labels and "Dumoulin &amp; Visin, 2016" in labels, labels[:5]
-    assert all(re.fullmatch(r"[^,]+, (\d{4}|n\.d\.)[a-z]?", label) for label in labels), labels
+    labels = re.findall(
+        r'<span class="label"><span class="fn-bracket">\[</span>([^<]+)<', text
+    )
+    assert (
+        "Ronneberger et al., 2015" in labels and "Dumoulin &amp; Visin, 2016" in labels
+    ), labels[:5]
+    assert all(
+        re.fullmatch(r"[^,]+, (\d{4}|n\.d\.)[a-z]?", label) for label in labels
+    ), labels

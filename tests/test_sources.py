@@ -15,7 +15,9 @@ import unet_tutorial as ut
 from unet_tutorial import sources as S
 
 MINI = Path(__file__).parent / "fixtures" / "oxford-pets-mini"
-SHARED_SUBSET = Path(__file__).resolve().parents[2] / "shared" / "data" / "oxford-pets-subset"
+SHARED_SUBSET = (
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "oxford-pets-subset"
+)
 
 
 def _collect(ds):
@@ -33,7 +35,9 @@ def test_auto_order_tfds_then_folder_then_download_then_stand_in(offline):
     assert (data.kind, data.path, data.download) == ("directory", str(MINI), False)
     assert S.OXFORD_DIR_ENV in data.reason
     offline.setattr(S, "oxford_pets_prepared", lambda data_dir=None: True)
-    assert ut.resolve_source("auto").kind == "tfds"  # a prepared tfds copy wins over the folder
+    assert (
+        ut.resolve_source("auto").kind == "tfds"
+    )  # a prepared tfds copy wins over the folder
     offline.setattr(S, "oxford_pets_prepared", lambda data_dir=None: False)
     offline.delenv(S.OXFORD_DIR_ENV)
     offline.setattr(S, "oxford_server_reachable", lambda timeout=3.0: True)
@@ -44,11 +48,15 @@ def test_auto_order_tfds_then_folder_then_download_then_stand_in(offline):
 
 def test_explicit_choices_and_errors(offline, tmp_path):
     assert ut.resolve_source("synthetic").is_stand_in
-    assert ut.resolve_source(MINI).kind == "directory" and ut.resolve_source(str(MINI)).path == str(MINI)
+    assert ut.resolve_source(MINI).kind == "directory" and ut.resolve_source(
+        str(MINI)
+    ).path == str(MINI)
     start = time.monotonic()
     with pytest.raises(ut.DataUnavailableError, match="download_oxford_pets") as exc:
         ut.resolve_source("oxford")
-    assert time.monotonic() - start < 30  # no minutes of retries (behaviour, not a benchmark: a generous bound)
+    assert (
+        time.monotonic() - start < 30
+    )  # no minutes of retries (behaviour, not a benchmark: a generous bound)
     assert S.OXFORD_DIR_ENV in str(exc.value) and "data_dir" in str(exc.value)
     with pytest.raises(ut.DataUnavailableError):
         ut.resolve_source("tfds")
@@ -60,7 +68,9 @@ def test_explicit_choices_and_errors(offline, tmp_path):
         (tmp_path / "annotations" / "trainval.txt").write_text("x 1 1 1\n")
         ut.resolve_source(tmp_path)
     offline.setenv(S.OXFORD_DIR_ENV, str(tmp_path / "nowhere"))
-    with pytest.raises(FileNotFoundError, match=f"{S.OXFORD_DIR_ENV}=.*nowhere.*unset it"):
+    with pytest.raises(
+        FileNotFoundError, match=f"{S.OXFORD_DIR_ENV}=.*nowhere.*unset it"
+    ):
         ut.resolve_source("auto")
 
 
@@ -70,8 +80,12 @@ def test_info_source_selects_the_same_data_again(offline):
     assert (info.kind, info.source) == ("directory", str(MINI))
     _, again = ut.load_dataset(info.source, "test", 32, 4, verbose=False)
     assert again == info
-    _, syn = ut.load_dataset("synthetic", "validation", 32, 4, num_examples=6, verbose=False)
-    assert syn.source == "synthetic" and syn.kind == "synthetic" and syn.num_examples == 6
+    _, syn = ut.load_dataset(
+        "synthetic", "validation", 32, 4, num_examples=6, verbose=False
+    )
+    assert (
+        syn.source == "synthetic" and syn.kind == "synthetic" and syn.num_examples == 6
+    )
 
 
 def test_the_page_profile_follows_the_resolved_source(offline):
@@ -79,25 +93,40 @@ def test_the_page_profile_follows_the_resolved_source(offline):
     assert ut.book_profile().name == "cpu-synthetic"
     offline.setenv(S.OXFORD_DIR_ENV, str(MINI))
     profile = ut.book_profile()
-    assert profile.name == "cpu" and profile.config.source == str(MINI) and not profile.is_stand_in
+    assert (
+        profile.name == "cpu"
+        and profile.config.source == str(MINI)
+        and not profile.is_stand_in
+    )
     banner = profile.banner()
-    assert "8 train / 1 validation / 3 test images of 3 breeds" in banner and str(MINI) in banner
+    assert (
+        "8 train / 1 validation / 3 test images of 3 breeds" in banner
+        and str(MINI) in banner
+    )
     assert "not an Oxford-IIIT Pet result in the usual sense" in banner
     offline.setattr("unet_tutorial.book._has_gpu", lambda: True)
     assert ut.book_profile().name == "full"
-    assert ut.book_profile("cpu-synthetic").is_stand_in  # forcing the stand-in ignores the folder
+    assert ut.book_profile(
+        "cpu-synthetic"
+    ).is_stand_in  # forcing the stand-in ignores the folder
 
 
 # --------------------------------------------------------------------------- the validation hold-out
 
 
 def test_holdout_is_stratified_fixed_and_disjoint():
-    names = [f"{breed}_{i}" for breed in ("Abyssinian", "Bengal", "pug") for i in range(1, 101)]
+    names = [
+        f"{breed}_{i}"
+        for breed in ("Abyssinian", "Bengal", "pug")
+        for i in range(1, 101)
+    ]
     names += [f"beagle_{i}" for i in range(1, 41)]
     held = ut.validation_holdout(names, [S.breed_of(n) for n in names])
     per_breed = Counter(S.breed_of(n) for n in held)
     assert per_breed == {"Abyssinian": 10, "Bengal": 10, "pug": 10, "beagle": 4}
-    assert held == ut.validation_holdout(list(reversed(names)), [S.breed_of(n) for n in reversed(names)])
+    assert held == ut.validation_holdout(
+        list(reversed(names)), [S.breed_of(n) for n in reversed(names)]
+    )
     assert held != ut.validation_holdout(names, [S.breed_of(n) for n in names], seed=1)
     with pytest.raises(ValueError, match="at least two"):
         ut.validation_holdout(["a_1"], ["a"])
@@ -111,7 +140,10 @@ def test_real_fixture_splits_and_quirk_files():
     test = ut.read_split_file(MINI, "test")
     assert (len(train), len(val), len(test)) == (8, 1, 3)
     assert not {r.name for r in train} & {r.name for r in val}
-    trainval = [line.split()[0] for line in (MINI / "annotations" / "trainval.txt").read_text().splitlines()]
+    trainval = [
+        line.split()[0]
+        for line in (MINI / "annotations" / "trainval.txt").read_text().splitlines()
+    ]
     assert sorted(r.name for r in train + val) == sorted(trainval)
     # Abyssinian_5.jpg is a PNG with alpha and Abyssinian_34.jpg a GIF with an all-background trimap
     assert (MINI / "images" / "Abyssinian_5.jpg").read_bytes()[:4] == b"\x89PNG"
@@ -120,22 +152,36 @@ def test_real_fixture_splits_and_quirk_files():
     assert x.shape == (3, 64, 64, 3) and set(np.unique(y)) == {0, 1, 2}
     names, masks = [], []
     for split, records in (("train", train), ("validation", val)):
-        ds = ut.load_pets_directory(MINI, split, image_size=64, batch_size=4, augment=False, shuffle=False)
+        ds = ut.load_pets_directory(
+            MINI, split, image_size=64, batch_size=4, augment=False, shuffle=False
+        )
         names += [r.name for r in records]
         masks.append(_collect(ds)[1])
     masks = np.concatenate(masks)
     assert masks.shape == (9, 64, 64)
-    assert (masks[names.index("Abyssinian_34")] == 1).all()  # the GIF decodes; its trimap is all background
+    assert (
+        masks[names.index("Abyssinian_34")] == 1
+    ).all()  # the GIF decodes; its trimap is all background
 
 
-@pytest.mark.skipif(not SHARED_SUBSET.is_dir(), reason="the shared 600-image subset is not beside this checkout")
+@pytest.mark.skipif(
+    not SHARED_SUBSET.is_dir(),
+    reason="the shared 600-image subset is not beside this checkout",
+)
 def test_shared_subset_counts():
-    counts = {split: len(ut.read_split_file(SHARED_SUBSET, split)) for split in ut.SPLITS}
+    counts = {
+        split: len(ut.read_split_file(SHARED_SUBSET, split)) for split in ut.SPLITS
+    }
     assert counts["train"] + counts["validation"] == 300 and counts["test"] == 298
     val = ut.read_split_file(SHARED_SUBSET, "validation")
-    assert Counter(S.breed_of(r.name) for r in val) == {"Abyssinian": 10, "Bengal": 10, "american_bulldog": 10}
-    assert "270 train / 30 validation / 298 test images of 3 breeds" in ut.describe_source(
-        ut.resolve_source(SHARED_SUBSET)
+    assert Counter(S.breed_of(r.name) for r in val) == {
+        "Abyssinian": 10,
+        "Bengal": 10,
+        "american_bulldog": 10,
+    }
+    assert (
+        "270 train / 30 validation / 298 test images of 3 breeds"
+        in ut.describe_source(ut.resolve_source(SHARED_SUBSET))
     )
 
 
@@ -153,15 +199,25 @@ def test_tfds_validation_is_held_out_of_trainval(mock_oxford_tfds):
     _, ytr = _collect(ut.load_oxford_pets("train", 32, 4, augment=False, shuffle=False))
     _, yval = _collect(ut.load_oxford_pets("validation", 32, 4))
     _, yte = _collect(ut.load_oxford_pets("test", 32, 4))
-    assert len(yval) == 2 and len(ytr) == MOCK_TFDS_TRAIN - 2 and len(yte) == MOCK_TFDS_TEST
+    assert (
+        len(yval) == 2
+        and len(ytr) == MOCK_TFDS_TRAIN - 2
+        and len(yte) == MOCK_TFDS_TEST
+    )
     _, info = ut.load_dataset("tfds", "validation", 32, 4, verbose=False)
-    assert info.num_examples == 2 and info.kind == "tfds" and "37 breeds" in info.description
+    assert (
+        info.num_examples == 2
+        and info.kind == "tfds"
+        and "37 breeds" in info.description
+    )
 
 
 def test_tfds_offline_fails_fast_and_leaves_nothing(tmp_path, monkeypatch):
     import tensorflow_datasets as tfds
 
-    monkeypatch.setattr("unet_tutorial.data.oxford_server_reachable", lambda timeout=3.0: False)
+    monkeypatch.setattr(
+        "unet_tutorial.data.oxford_server_reachable", lambda timeout=3.0: False
+    )
 
     def must_not_run(*args, **kwargs):
         raise AssertionError("download_and_prepare must not be tried offline")

@@ -24,20 +24,35 @@ def test_train_writes_its_files_and_reloads_safely(tiny_run):
     for key in ("best", "final", "history", "config"):
         assert result.paths[key].is_file(), key
     images, masks, preds = ut.load_snapshots(result.paths["snapshots"])
-    assert images.shape == (4, 32, 32, 3) and masks.shape == (4, 32, 32) and len(preds) == 2
+    assert (
+        images.shape == (4, 32, 32, 3)
+        and masks.shape == (4, 32, 32)
+        and len(preds) == 2
+    )
     model = keras.saving.load_model(result.paths["best"], safe_mode=True)
     x = images[:2]
     assert model.predict(x, verbose=0).shape == (2, 32, 32, 3)
     again = keras.saving.load_model(result.paths["final"], safe_mode=True)
-    np.testing.assert_allclose(again.predict(x, verbose=0), result.model.predict(x, verbose=0), atol=1e-6)
+    np.testing.assert_allclose(
+        again.predict(x, verbose=0), result.model.predict(x, verbose=0), atol=1e-6
+    )
 
 
 def test_two_runs_with_the_same_seed_give_identical_losses(tmp_path):
-    a = ut.train(ut.TrainConfig(epochs=2, output_dir=str(tmp_path / "a"), seed=3, **TINY), verbose=0)
-    b = ut.train(ut.TrainConfig(epochs=2, output_dir=str(tmp_path / "b"), seed=3, **TINY), verbose=0)
+    a = ut.train(
+        ut.TrainConfig(epochs=2, output_dir=str(tmp_path / "a"), seed=3, **TINY),
+        verbose=0,
+    )
+    b = ut.train(
+        ut.TrainConfig(epochs=2, output_dir=str(tmp_path / "b"), seed=3, **TINY),
+        verbose=0,
+    )
     assert a.history["loss"] == b.history["loss"]
     assert a.history["val_loss"] == b.history["val_loss"]
-    c = ut.train(ut.TrainConfig(epochs=2, output_dir=str(tmp_path / "c"), seed=4, **TINY), verbose=0)
+    c = ut.train(
+        ut.TrainConfig(epochs=2, output_dir=str(tmp_path / "c"), seed=4, **TINY),
+        verbose=0,
+    )
     assert c.history["loss"] != a.history["loss"]
 
 
@@ -91,14 +106,27 @@ def test_a_killed_run_resumes_at_the_next_epoch_and_loses_nothing(tmp_path):
     assert (out / "backup").is_dir()
 
     second = subprocess.run(
-        [sys.executable, str(script), str(out), "-1"], capture_output=True, text=True, env=env, timeout=600
+        [sys.executable, str(script), str(out), "-1"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
     )
     assert second.returncode == 0, second.stderr[-2000:]
-    begins = [int(line.split()[1]) for line in second.stdout.splitlines() if line.startswith("EPOCH_BEGIN")]
+    begins = [
+        int(line.split()[1])
+        for line in second.stdout.splitlines()
+        if line.startswith("EPOCH_BEGIN")
+    ]
     assert begins == [k + 1, k + 2]  # resumed at epoch k+1, nothing redone
     assert "EPOCHS_RUN [2, 3]" in second.stdout
     rows = ut.read_history(out / "history.csv")
-    assert [r["epoch"] for r in rows] == ["0", "1", "2", "3"]  # every finished epoch exactly once
+    assert [r["epoch"] for r in rows] == [
+        "0",
+        "1",
+        "2",
+        "3",
+    ]  # every finished epoch exactly once
     assert not (out / "backup").exists()  # a finished run cleans its backup
 
 
@@ -143,11 +171,17 @@ def test_overwrite_replaces_a_finished_run_from_scratch(tmp_path):
     import time
 
     started = time.time()
-    again = ut.train(ut.TrainConfig(epochs=1, output_dir=out, seed=5, **TINY), verbose=0, overwrite=True)
+    again = ut.train(
+        ut.TrainConfig(epochs=1, output_dir=out, seed=5, **TINY),
+        verbose=0,
+        overwrite=True,
+    )
     assert again.history["epoch"] == [0]  # the old run's three rows are gone
     _, _, preds = ut.load_snapshots(again.paths["snapshots"])
     assert len(preds) == 1  # and so are its later snapshots
-    assert again.paths["best"].stat().st_mtime >= started  # the new run wrote its own best model
+    assert (
+        again.paths["best"].stat().st_mtime >= started
+    )  # the new run wrote its own best model
 
 
 def test_train_or_load_reuses_a_finished_run(tmp_path):
@@ -156,10 +190,18 @@ def test_train_or_load_reuses_a_finished_run(tmp_path):
     first = ut.train_or_load(cfg, verbose=0)
     assert first.epochs_run == [0]
     again = ut.train_or_load(cfg, verbose=0)
-    assert again.epochs_run == [] and again.history == first.history and again.data.is_stand_in
+    assert (
+        again.epochs_run == []
+        and again.history == first.history
+        and again.data.is_stand_in
+    )
     x = np.zeros((1, 32, 32, 3), np.float32)
-    np.testing.assert_allclose(again.model.predict(x, verbose=0), first.model.predict(x, verbose=0), atol=1e-6)
-    with pytest.raises(ut.RunFolderError, match="finished run"):  # other settings never replace a finished run
+    np.testing.assert_allclose(
+        again.model.predict(x, verbose=0), first.model.predict(x, verbose=0), atol=1e-6
+    )
+    with pytest.raises(
+        ut.RunFolderError, match="finished run"
+    ):  # other settings never replace a finished run
         ut.train_or_load(ut.TrainConfig(**{**cfg.__dict__, "seed": 1}), verbose=0)
 
 
@@ -176,10 +218,16 @@ def test_epoch_log_prints_one_line_per_epoch(tmp_path, capsys):
     cfg = ut.TrainConfig(epochs=2, base_filters=4, depth=2, image_size=32, batch_size=8, source="synthetic",
                          num_examples=(16, 8, 8), output_dir=str(tmp_path / "run"), snapshot_images=0)  # fmt: skip
     result = ut.train_or_load(cfg, verbose=0, callbacks=[ut.EpochLog()])
-    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("epoch")]
+    lines = [
+        line
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("epoch")
+    ]
     assert [line[:10] for line in lines] == ["epoch  1/2", "epoch  2/2"]
     assert "| val mIoU" in lines[0] and " border " in lines[0] and len(lines[0]) <= 80
-    assert result.test is not None and result.test.num_images == 8  # the test split, scored once at the end
+    assert (
+        result.test is not None and result.test.num_images == 8
+    )  # the test split, scored once at the end
     ut.train_or_load(cfg, verbose=0)
     assert "Loaded the finished run in" in capsys.readouterr().out
 
@@ -187,6 +235,9 @@ def test_epoch_log_prints_one_line_per_epoch(tmp_path, capsys):
 def test_the_tested_checkpoint_is_fixed_before_training():
     assert ut.TrainConfig(lr_schedule="cosine").tested_checkpoint() == "final"
     assert ut.TrainConfig(lr_schedule="constant").tested_checkpoint() == "best"
-    assert ut.TrainConfig(lr_schedule="cosine", test_checkpoint="best").tested_checkpoint() == "best"
+    assert (
+        ut.TrainConfig(lr_schedule="cosine", test_checkpoint="best").tested_checkpoint()
+        == "best"
+    )
     with pytest.raises(ValueError, match="test_checkpoint"):
         ut.TrainConfig(test_checkpoint="latest").validate()

@@ -33,7 +33,11 @@ def unet_depth(model: keras.Model) -> int:
 def level_names(model: keras.Model) -> list[str]:
     """Level names in data-flow order: ``enc1 .. encN, bottleneck, decN .. dec1``."""
     depth = unet_depth(model)
-    return [f"enc{k}" for k in range(1, depth + 1)] + ["bottleneck"] + [f"dec{k}" for k in range(depth, 0, -1)]
+    return (
+        [f"enc{k}" for k in range(1, depth + 1)]
+        + ["bottleneck"]
+        + [f"dec{k}" for k in range(depth, 0, -1)]
+    )
 
 
 def layer_level(layer_name: str) -> str:
@@ -52,7 +56,9 @@ def feature_model(model: keras.Model) -> keras.Model:
         A ``keras.Model`` whose output is a dict
         ``{"enc1": (batch, H, W, C1), ..., "bottleneck": ..., "dec1": ..., "head": ...}``.
     """
-    outputs = {lvl: model.get_layer(f"{lvl}_relu2").output for lvl in level_names(model)}
+    outputs = {
+        lvl: model.get_layer(f"{lvl}_relu2").output for lvl in level_names(model)
+    }
     outputs["head"] = model.get_layer("head_conv").output
     return keras.Model(model.input, outputs, name=f"{model.name}_features")
 
@@ -72,7 +78,9 @@ def feature_maps(model: keras.Model, images) -> dict:
 
     images = np.asarray(images, dtype="float32")
     expected = tuple(model.input_shape[1:])
-    fits = images.ndim == 4 and all(e is None or e == g for e, g in zip(expected, images.shape[1:], strict=True))
+    fits = images.ndim == 4 and all(
+        e is None or e == g for e, g in zip(expected, images.shape[1:], strict=True)
+    )
     if not fits:
         raise ValueError(
             f"images of shape {images.shape} do not fit the model input (batch, *{expected}); "
@@ -94,7 +102,9 @@ def parameters_by_level(model: keras.Model) -> dict[str, int]:
         key = layer_level(layer.name)
         if key not in counts:
             if layer.count_params():
-                raise ValueError(f"layer {layer.name} does not follow build_unet's naming.")
+                raise ValueError(
+                    f"layer {layer.name} does not follow build_unet's naming."
+                )
             continue
         counts[key] += layer.count_params()
     return counts
@@ -158,10 +168,26 @@ def encoder_steps(model: keras.Model) -> list[Step]:
         lvl = f"enc{k}" if k <= depth else "bottleneck"
         for i in (1, 2):
             s = _shape(model, f"{lvl}_relu{i}")
-            steps.append(Step("conv", k, f"{lvl}_relu{i}", s, f"{lvl}: 3×3 conv {i} + BN + ReLU → {shape_label(s)}"))
+            steps.append(
+                Step(
+                    "conv",
+                    k,
+                    f"{lvl}_relu{i}",
+                    s,
+                    f"{lvl}: 3×3 conv {i} + BN + ReLU → {shape_label(s)}",
+                )
+            )
         if k <= depth:
             s = _shape(model, f"{lvl}_pool")
-            steps.append(Step("pool", k, f"{lvl}_pool", s, f"{lvl}: 2×2 max-pool, stride 2 → {shape_label(s)}"))
+            steps.append(
+                Step(
+                    "pool",
+                    k,
+                    f"{lvl}_pool",
+                    s,
+                    f"{lvl}: 2×2 max-pool, stride 2 → {shape_label(s)}",
+                )
+            )
     return steps
 
 
@@ -176,7 +202,15 @@ def decoder_steps(model: keras.Model) -> list[Step]:
     for k in range(depth, 0, -1):
         lvl = f"dec{k}"
         s = _shape(model, f"{lvl}_upconv")
-        steps.append(Step("upconv", k, f"{lvl}_upconv", s, f"{lvl}: 2×2 up-convolution, stride 2 → {shape_label(s)}"))
+        steps.append(
+            Step(
+                "upconv",
+                k,
+                f"{lvl}_upconv",
+                s,
+                f"{lvl}: 2×2 up-convolution, stride 2 → {shape_label(s)}",
+            )
+        )
         if f"{lvl}_concat" in names:
             src = _shape(model, f"enc{k}_relu2")
             s = _shape(model, f"{lvl}_concat")
@@ -190,7 +224,23 @@ def decoder_steps(model: keras.Model) -> list[Step]:
             )  # fmt: skip
         for i in (1, 2):
             s = _shape(model, f"{lvl}_relu{i}")
-            steps.append(Step("conv", k, f"{lvl}_relu{i}", s, f"{lvl}: 3×3 conv {i} + BN + ReLU → {shape_label(s)}"))
+            steps.append(
+                Step(
+                    "conv",
+                    k,
+                    f"{lvl}_relu{i}",
+                    s,
+                    f"{lvl}: 3×3 conv {i} + BN + ReLU → {shape_label(s)}",
+                )
+            )
     s = _shape(model, "head_conv")
-    steps.append(Step("head", 1, "head_conv", s, f"head: 1×1 convolution to {s[-1]} class scores → {shape_label(s)}"))
+    steps.append(
+        Step(
+            "head",
+            1,
+            "head_conv",
+            s,
+            f"head: 1×1 convolution to {s[-1]} class scores → {shape_label(s)}",
+        )
+    )
     return steps

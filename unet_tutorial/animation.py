@@ -33,7 +33,15 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
-from .anatomy import Step, decoder_steps, encoder_steps, feature_maps, level_names, shape_label, unet_depth
+from .anatomy import (
+    Step,
+    decoder_steps,
+    encoder_steps,
+    feature_maps,
+    level_names,
+    shape_label,
+    unet_depth,
+)
 from .checks import is_whole
 from .figures import Drawing, add_credit, mask_to_rgb
 
@@ -96,7 +104,11 @@ def _layout(model: keras.Model) -> list[_Box]:
     for (side, row), steps in groups.items():
         col = row - 1 if side == "enc" else 2 * depth + 1 - row
         sizes = [
-            (0.1 + 0.2 * np.log2(1 + s.shape[-1]) / np.log2(1 + max_c), 0.2 + 0.95 * s.shape[0] / top) for s in steps
+            (
+                0.1 + 0.2 * np.log2(1 + s.shape[-1]) / np.log2(1 + max_c),
+                0.2 + 0.95 * s.shape[0] / top,
+            )
+            for s in steps
         ]
         gap = 0.15
         width = sum(w for w, _ in sizes) + gap * (len(sizes) - 1)
@@ -116,11 +128,22 @@ def _font(width_px: float, points: float = 9.0) -> float:
 class _Canvas:
     """A figure for the U: its extent in layout units, pixel size, fonts and legend."""
 
-    def __init__(self, boxes: list[_Box], title: str, *, legend: list[str], min_width_px: int = 470):
+    def __init__(
+        self,
+        boxes: list[_Box],
+        title: str,
+        *,
+        legend: list[str],
+        min_width_px: int = 470,
+    ):
         x0 = min(b.x for b in boxes) - 0.45
         x1 = max(b.x + b.w for b in boxes) + 0.45
-        y0 = min(b.y - b.h / 2 for b in boxes) - 0.75  # room for the labels of the lowest level
-        y1 = max(b.y + b.h / 2 for b in boxes) + 0.55  # room for the top level's skip arrow
+        y0 = (
+            min(b.y - b.h / 2 for b in boxes) - 0.75
+        )  # room for the labels of the lowest level
+        y1 = (
+            max(b.y + b.h / 2 for b in boxes) + 0.55
+        )  # room for the top level's skip arrow
         # a small U is drawn larger rather than left in a corner of a canvas as wide as its title
         unit_px = max(_UNIT_PX, min_width_px / (x1 - x0))
         self.width_px = (x1 - x0) * unit_px
@@ -144,18 +167,36 @@ class _Canvas:
         from matplotlib.patches import Patch
 
         entries = {
-            "conv": Line2D([], [], color="black", marker=">", lw=1.2, label="3×3 conv + BN + ReLU"),
-            "pool": Line2D([], [], color=_POOL, marker="v", lw=1.2, label="2×2 max-pool (down)"),
-            "upconv": Line2D([], [], color=_UP, marker="^", lw=1.2, label="2×2 up-conv (up)"),
-            "copy": Line2D([], [], color="#777777", ls="--", lw=1.2, label="copy (and crop)"),
-            "concat": Patch(facecolor=_DEC, edgecolor="black", hatch="//", label="concatenated maps"),
-            "head": Patch(facecolor=_HEAD, edgecolor="black", label="1×1 conv: class scores"),
+            "conv": Line2D(
+                [], [], color="black", marker=">", lw=1.2, label="3×3 conv + BN + ReLU"
+            ),
+            "pool": Line2D(
+                [], [], color=_POOL, marker="v", lw=1.2, label="2×2 max-pool (down)"
+            ),
+            "upconv": Line2D(
+                [], [], color=_UP, marker="^", lw=1.2, label="2×2 up-conv (up)"
+            ),
+            "copy": Line2D(
+                [], [], color="#777777", ls="--", lw=1.2, label="copy (and crop)"
+            ),
+            "concat": Patch(
+                facecolor=_DEC, edgecolor="black", hatch="//", label="concatenated maps"
+            ),
+            "head": Patch(
+                facecolor=_HEAD, edgecolor="black", label="1×1 conv: class scores"
+            ),
         }
         self.fig.legend(handles=[entries[k] for k in keys], loc="lower center", ncol=3, fontsize=self.small,
                         frameon=False, handlelength=1.6, columnspacing=1.2)  # fmt: skip
 
 
-def _draw_u(canvas: _Canvas, boxes: list[_Box], built: set[int], highlight: int | None, colours: dict[int, str]):
+def _draw_u(
+    canvas: _Canvas,
+    boxes: list[_Box],
+    built: set[int],
+    highlight: int | None,
+    colours: dict[int, str],
+):
     """Draw every box (ghosts for the ones not built yet), the arrows between built ones, and the level labels."""
     ax, fs = canvas.ax, canvas.small
     index = {b.step.layer: i for i, b in enumerate(boxes)}
@@ -179,20 +220,53 @@ def _draw_u(canvas: _Canvas, boxes: list[_Box], built: set[int], highlight: int 
         if prev.side != b.side and b.step.kind != "upconv":
             continue
         if b.step.kind == "pool":
-            arrow(prev, b, _POOL, start=(prev.x + prev.w / 2, prev.y - prev.h / 2), end=(b.x, b.y))
+            arrow(
+                prev,
+                b,
+                _POOL,
+                start=(prev.x + prev.w / 2, prev.y - prev.h / 2),
+                end=(b.x, b.y),
+            )
         elif b.step.kind == "upconv":
-            arrow(prev, b, _UP, start=(prev.x + prev.w, prev.y), end=(b.x + b.w / 2, b.y - b.h / 2))
+            arrow(
+                prev,
+                b,
+                _UP,
+                start=(prev.x + prev.w, prev.y),
+                end=(b.x + b.w / 2, b.y - b.h / 2),
+            )
         else:
             arrow(prev, b, "black")
         if b.step.skip_from is not None and b.step.skip_from[0] in index:
             src = boxes[index[b.step.skip_from[0]]]
             y = max(src.y + src.h / 2, b.y + b.h / 2) + 0.16
-            arrow(src, b, "#777777", start=(src.x + src.w / 2, y), end=(b.x + b.w / 2, y), linestyle="--")
+            arrow(
+                src,
+                b,
+                "#777777",
+                start=(src.x + src.w / 2, y),
+                end=(b.x + b.w / 2, y),
+                linestyle="--",
+            )
             for end in (src, b):
-                ax.plot([end.x + end.w / 2] * 2, [end.y + end.h / 2, y], color="#777777", lw=1.0, ls="--")
+                ax.plot(
+                    [end.x + end.w / 2] * 2,
+                    [end.y + end.h / 2, y],
+                    color="#777777",
+                    lw=1.0,
+                    ls="--",
+                )
             src_hw, dst_hw = b.step.skip_from[1][0], b.step.shape[0]
             note = f"copy and crop {src_hw}→{dst_hw}" if src_hw != dst_hw else "copy"
-            ax.text((src.x + b.x + b.w) / 2, y + 0.05, note, ha="center", va="bottom", fontsize=fs, color="#555555")
+            ax.text(
+                (src.x + b.x + b.w) / 2,
+                y + 0.05,
+                note,
+                ha="center",
+                va="bottom",
+                fontsize=fs,
+                color="#555555",
+            )
     # one label per level group: its spatial size and the channels it ends with
     groups: dict[tuple[str, int], list[int]] = {}
     for i, b in enumerate(boxes):
@@ -200,7 +274,11 @@ def _draw_u(canvas: _Canvas, boxes: list[_Box], built: set[int], highlight: int 
     for members in groups.values():
         first, last = boxes[members[0]], boxes[members[-1]]
         done = any(i in built for i in members)
-        shape = boxes[max(i for i in members if i in built)].step.shape if done else last.step.shape
+        shape = (
+            boxes[max(i for i in members if i in built)].step.shape
+            if done
+            else last.step.shape
+        )
         x = (first.x + last.x + last.w) / 2
         y = min(boxes[i].y - boxes[i].h / 2 for i in members) - 0.08
         ax.text(x, y, f"{shape[0]}×{shape[1]}\n{shape[2]} ch", ha="center", va="top", fontsize=fs,
@@ -257,13 +335,17 @@ def decoder_figures(model: keras.Model) -> list[Figure]:
     for j in range(len(boxes) - n_enc):
         i = n_enc + j
         canvas = _Canvas(boxes, _model_title(model, "decoder"), legend=legend)
-        canvas.subtitle.set_text(f"step {j + 1} of {len(boxes) - n_enc}: {boxes[i].step.text}")
+        canvas.subtitle.set_text(
+            f"step {j + 1} of {len(boxes) - n_enc}: {boxes[i].step.text}"
+        )
         _draw_u(canvas, boxes, set(range(i + 1)), i, colours)
         figures.append(canvas.fig)
     return figures
 
 
-def draw_unet(model: keras.Model, title: str | None = None, *, caption: str = "") -> Drawing:
+def draw_unet(
+    model: keras.Model, title: str | None = None, *, caption: str = ""
+) -> Drawing:
     """The whole network as one static figure: every feature map of ``model`` with its shape, and the skips.
 
     Drawn from the model's own layers, like the animations: boxes grow with
@@ -288,9 +370,13 @@ def draw_unet(model: keras.Model, title: str | None = None, *, caption: str = ""
         legend = [k for k in legend if k not in ("copy", "concat")]
     canvas = _Canvas(boxes, title or _model_title(model, "as built"), legend=legend)
     inp, out = boxes[0].step.shape, boxes[-1].step.shape
-    canvas.subtitle.set_text(f"input {shape_label(inp)} → output {shape_label(out)} (class scores per pixel)")
+    canvas.subtitle.set_text(
+        f"input {shape_label(inp)} → output {shape_label(out)} (class scores per pixel)"
+    )
     _draw_u(canvas, boxes, set(range(len(boxes))), None, colours)
-    levels = [b.step for b in boxes if b.side == "enc" and b.step.layer.endswith("relu2")]
+    levels = [
+        b.step for b in boxes if b.side == "enc" and b.step.layer.endswith("relu2")
+    ]
     alt = (
         f"Diagram of a U-Net of depth {unet_depth(model)}: input {shape_label(inp)}, encoder levels "
         + ", ".join(shape_label(s.shape) for s in levels)
@@ -311,7 +397,10 @@ def decoder_frames(model: keras.Model) -> list[np.ndarray]:
 
 
 def write_gif(
-    path: str | os.PathLike, frames: list[np.ndarray], frame_ms: int = FRAME_MS, hold_ms: int = HOLD_MS
+    path: str | os.PathLike,
+    frames: list[np.ndarray],
+    frame_ms: int = FRAME_MS,
+    hold_ms: int = HOLD_MS,
 ) -> Path:
     """Write equal-sized RGB frames as a looping GIF; durations in milliseconds.
 
@@ -328,24 +417,34 @@ def write_gif(
         raise ValueError("no frames to write.")
     shapes = {f.shape for f in frames}
     if len(shapes) != 1:
-        raise ValueError(f"frames differ in size: {sorted(shapes)}; a GIF needs one size.")
+        raise ValueError(
+            f"frames differ in size: {sorted(shapes)}; a GIF needs one size."
+        )
     if frame_ms < 20 or hold_ms < 20:
-        raise ValueError("frame durations are in milliseconds and must be at least 20 (browsers clamp less).")
+        raise ValueError(
+            "frame durations are in milliseconds and must be at least 20 (browsers clamp less)."
+        )
     path = Path(path)
     durations = [int(frame_ms)] * (len(frames) - 1) + [int(hold_ms)]
     # encoded in memory first: a folder that cannot be written then fails cleanly, in one place
-    data = iio.imwrite("<bytes>", np.stack(frames), extension=".gif", duration=durations, loop=0)
+    data = iio.imwrite(
+        "<bytes>", np.stack(frames), extension=".gif", duration=durations, loop=0
+    )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         part = path.with_name(path.name + ".part")
         part.write_bytes(data)
         part.replace(path)  # never a half-written GIF under the final name
     except OSError as err:
-        raise OSError(f"cannot write {path}: {err.strerror or err}; choose a folder you can write to.") from err
+        raise OSError(
+            f"cannot write {path}: {err.strerror or err}; choose a folder you can write to."
+        ) from err
     return path
 
 
-def animate_encoder(model: keras.Model, path: str | os.PathLike, *, frame_ms: int = FRAME_MS) -> Path:
+def animate_encoder(
+    model: keras.Model, path: str | os.PathLike, *, frame_ms: int = FRAME_MS
+) -> Path:
     """Write a looping GIF of the encoder of ``model`` being built, going down the U.
 
     Each level's feature maps are boxes whose height follows the spatial size
@@ -363,7 +462,9 @@ def animate_encoder(model: keras.Model, path: str | os.PathLike, *, frame_ms: in
     return write_gif(path, encoder_frames(model), frame_ms)
 
 
-def animate_decoder(model: keras.Model, path: str | os.PathLike, *, frame_ms: int = FRAME_MS) -> Path:
+def animate_decoder(
+    model: keras.Model, path: str | os.PathLike, *, frame_ms: int = FRAME_MS
+) -> Path:
     """Write a looping GIF of the decoder coming back up the U, ending on the 1×1 head.
 
     One frame per step of ``decoder_steps(model)``: up-convolution, copy (and,
@@ -381,7 +482,9 @@ def load_example_image() -> np.ndarray:
     from PIL import Image
 
     with (
-        resources.as_file(resources.files("unet_tutorial") / "assets" / "chelsea.png") as p,
+        resources.as_file(
+            resources.files("unet_tutorial") / "assets" / "chelsea.png"
+        ) as p,
         Image.open(p) as im,
     ):
         return np.asarray(im.convert("RGB"))
@@ -407,7 +510,11 @@ def _normalise(a: np.ndarray) -> np.ndarray:
 
 
 def feature_map_frames(
-    model: keras.Model, image: np.ndarray, *, channels: int = 4, credit: str | None = None
+    model: keras.Model,
+    image: np.ndarray,
+    *,
+    channels: int = 4,
+    credit: str | None = None,
 ) -> list[np.ndarray]:
     """One frame per level (``enc1`` ... ``bottleneck`` ... ``dec1``, then the head).
 
@@ -446,15 +553,23 @@ def feature_map_frames(
                 ax.set_visible(False)
             title = f"head: 1×1 conv → {shape_label(act.shape)} class scores"
         else:
-            order = np.argsort(act.reshape(-1, act.shape[-1]).std(axis=0))[::-1][:channels]
+            order = np.argsort(act.reshape(-1, act.shape[-1]).std(axis=0))[::-1][
+                :channels
+            ]
             for ax, c in zip(axes[1:], order, strict=False):
-                ax.imshow(_normalise(act[..., c]), cmap="magma", interpolation="nearest")
+                ax.imshow(
+                    _normalise(act[..., c]), cmap="magma", interpolation="nearest"
+                )
                 ax.set_title(f"channel {c}", fontsize=fs)
             for ax in axes[1 + len(order) :]:
                 ax.set_visible(False)
             title = f"{level}: {shape_label(act.shape)} feature maps ({min(channels, act.shape[-1])} shown)"
             cax = fig.add_axes((0.3, (low + 0.5) / height, 0.4, 0.1 / height))
-            bar = fig.colorbar(ScalarMappable(Normalize(0, 1), cmap="magma"), cax=cax, orientation="horizontal")
+            bar = fig.colorbar(
+                ScalarMappable(Normalize(0, 1), cmap="magma"),
+                cax=cax,
+                orientation="horizontal",
+            )
             bar.set_ticks([0, 1], labels=["low", "high"], fontsize=fs)
             bar.set_label("activation, each map scaled to its own range", fontsize=fs)
         for ax in axes:
@@ -488,7 +603,11 @@ def animate_feature_maps(
     Raises:
         ValueError: the image has the wrong number of channels or dimensions.
     """
-    return write_gif(path, feature_map_frames(model, image, channels=channels, credit=credit), frame_ms)
+    return write_gif(
+        path,
+        feature_map_frames(model, image, channels=channels, credit=credit),
+        frame_ms,
+    )
 
 
 # --------------------------------------------------------------------------- training
@@ -510,11 +629,20 @@ def training_frames(
     written along the bottom.
     """
     if not predictions:
-        raise ValueError("no prediction snapshots; train with snapshot_images > 0 first.")
+        raise ValueError(
+            "no prediction snapshots; train with snapshot_images > 0 first."
+        )
     if not is_whole(max_frames, 2):
         raise ValueError(f"max_frames={max_frames!r} must be an integer of at least 2.")
     total = len(predictions)
-    epochs = sorted(set(np.linspace(0, total - 1, min(total, max_frames)).round().astype(int).tolist()))
+    epochs = sorted(
+        set(
+            np.linspace(0, total - 1, min(total, max_frames))
+            .round()
+            .astype(int)
+            .tolist()
+        )
+    )
     n = len(images)
     width_in = 7.0
     fs, title_fs = _font(width_in * _DPI, 10), _font(width_in * _DPI, 11)
@@ -522,19 +650,33 @@ def training_frames(
     frames = []
     for e in epochs:
         pred = predictions[e]
-        fig = _figure((width_in, 3 * panel + 0.95), _DPI)  # one size with or without a credit line
+        fig = _figure(
+            (width_in, 3 * panel + 0.95), _DPI
+        )  # one size with or without a credit line
         axes = fig.subplots(3, n, squeeze=False)
-        fig.subplots_adjust(left=0.15, right=0.99, top=0.9, bottom=0.08, wspace=0.05, hspace=0.08)
+        fig.subplots_adjust(
+            left=0.15, right=0.99, top=0.9, bottom=0.08, wspace=0.05, hspace=0.08
+        )
         add_credit(fig, credit, fontsize=fs)
         for j in range(n):
-            panels = [np.clip(images[j], 0, 1), mask_to_rgb(masks[j]), mask_to_rgb(pred[j])]
+            panels = [
+                np.clip(images[j], 0, 1),
+                mask_to_rgb(masks[j]),
+                mask_to_rgb(pred[j]),
+            ]
             for i, img in enumerate(panels):
                 axes[i, j].imshow(img, interpolation="nearest")
                 axes[i, j].set_xticks([])
                 axes[i, j].set_yticks([])
         for i, name in enumerate(["image", "true", "predicted"]):
-            axes[i, 0].set_ylabel(name, fontsize=fs, rotation=0, ha="right", va="center")
-        fig.suptitle(f"predictions after epoch {e + 1} of {total}", fontsize=title_fs, fontweight="bold")
+            axes[i, 0].set_ylabel(
+                name, fontsize=fs, rotation=0, ha="right", va="center"
+            )
+        fig.suptitle(
+            f"predictions after epoch {e + 1} of {total}",
+            fontsize=title_fs,
+            fontweight="bold",
+        )
         frames.append(_render(fig))
     return frames
 
@@ -559,4 +701,8 @@ def animate_training(
     from .runs import load_snapshots
 
     images, masks, preds = load_snapshots(snapshots)
-    return write_gif(path, training_frames(images, masks, preds, credit=credit, max_frames=max_frames), frame_ms)
+    return write_gif(
+        path,
+        training_frames(images, masks, preds, credit=credit, max_frames=max_frames),
+        frame_ms,
+    )

@@ -69,8 +69,12 @@ def settings_digest(config: TrainConfig) -> str:
     import hashlib
     import json
 
-    settings = {k: v for k, v in dataclasses.asdict(config).items() if k != "output_dir"}
-    text = json.dumps({"settings": settings, "version": _version()}, sort_keys=True, default=str)
+    settings = {
+        k: v for k, v in dataclasses.asdict(config).items() if k != "output_dir"
+    }
+    text = json.dumps(
+        {"settings": settings, "version": _version()}, sort_keys=True, default=str
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
@@ -119,21 +123,41 @@ class BookProfile:
         another package version, never share it.
         """
         config = self.train_config(**overrides)
-        return dataclasses.replace(config, output_dir=str(runs_dir() / f"{name}-{settings_digest(config)}"))
+        return dataclasses.replace(
+            config, output_dir=str(runs_dir() / f"{name}-{settings_digest(config)}")
+        )
 
     def load(self, split: str, **kwargs):
         """``load_dataset`` on this profile's data, image size and batch size: ``(dataset, info)``."""
         from .data import load_dataset
 
-        sizes = dict(zip(("train", "validation", "test"), self.config.num_examples or (None,) * 3, strict=True))
-        kwargs = {"num_examples": sizes[split], "batch_size": self.config.batch_size, **kwargs}
-        return load_dataset(self.data, split, kwargs.pop("image_size", self.config.image_size), **kwargs)
+        sizes = dict(
+            zip(
+                ("train", "validation", "test"),
+                self.config.num_examples or (None,) * 3,
+                strict=True,
+            )
+        )
+        kwargs = {
+            "num_examples": sizes[split],
+            "batch_size": self.config.batch_size,
+            **kwargs,
+        }
+        return load_dataset(
+            self.data, split, kwargs.pop("image_size", self.config.image_size), **kwargs
+        )
 
     def banner(self) -> str:
         """A Markdown paragraph that says which data and settings this page used."""
         from .data import describe_source, is_full_oxford
 
-        sizes = dict(zip(("train", "validation", "test"), self.config.num_examples or (), strict=False))
+        sizes = dict(
+            zip(
+                ("train", "validation", "test"),
+                self.config.num_examples or (),
+                strict=False,
+            )
+        )
         what = describe_source(self.data, sizes or None)
         if self.is_stand_in:
             data = (
@@ -182,19 +206,30 @@ def book_profile(name: str | None = None) -> BookProfile:
     """
     name = name or os.environ.get("UNET_TUTORIAL_PROFILE") or None
     if name is not None and name not in PROFILES:
-        raise ValueError(f"profile {name!r} is not known; use one of {', '.join(PROFILES)}.")
+        raise ValueError(
+            f"profile {name!r} is not known; use one of {', '.join(PROFILES)}."
+        )
     data = resolve_source("synthetic" if name == "cpu-synthetic" else "auto")
     if name is not None:
         reason = f"Settings chosen with UNET_TUTORIAL_PROFILE={name}."
     elif data.is_stand_in:
-        name, reason = "cpu-synthetic", (
-            "Oxford-IIIT Pet cannot be loaded on this machine (not prepared, no folder named, no network): small "
-            "models, few steps. Open the page in Colab for the real data."
+        name, reason = (
+            "cpu-synthetic",
+            (
+                "Oxford-IIIT Pet cannot be loaded on this machine (not prepared, no folder named, no network): small "
+                "models, few steps. Open the page in Colab for the real data."
+            ),
         )
     elif _has_gpu():
-        name, reason = "full", "A GPU and Oxford-IIIT Pet are available: the full-size run."
+        name, reason = (
+            "full",
+            "A GPU and Oxford-IIIT Pet are available: the full-size run.",
+        )
     else:
-        name, reason = "cpu", "No GPU here: the CPU recipe (a small U-Net, a few minutes of training)."
+        name, reason = (
+            "cpu",
+            "No GPU here: the CPU recipe (a small U-Net, a few minutes of training).",
+        )
     config = TrainConfig.preset(name, source=data.source)
     if name == "cpu" and not data.is_stand_in:
         from .data import describe_source, is_full_oxford
@@ -247,7 +282,9 @@ def _version() -> str:
     return __version__
 
 
-def source_of(obj, *, start_at: str | None = None, end_before: str | None = None) -> SourceCode:
+def source_of(
+    obj, *, start_at: str | None = None, end_before: str | None = None
+) -> SourceCode:
     """The real source of a package function or class, read from the installed files.
 
     Args:
@@ -268,18 +305,24 @@ def source_of(obj, *, start_at: str | None = None, end_before: str | None = None
         lines, first = inspect.getsourcelines(obj)
         file = Path(inspect.getsourcefile(obj) or "")
     except (TypeError, OSError) as err:
-        raise ValueError(f"{obj!r} has no Python source to show ({err}); pass a function or class.") from err
+        raise ValueError(
+            f"{obj!r} has no Python source to show ({err}); pass a function or class."
+        ) from err
     name = getattr(obj, "__qualname__", getattr(obj, "__name__", repr(obj)))
     start, stop = 0, len(lines)
     if start_at is not None:
         hits = [i for i, line in enumerate(lines) if start_at in line]
         if not hits:
-            raise ValueError(f"start_at={start_at!r} does not occur in the source of {name}.")
+            raise ValueError(
+                f"start_at={start_at!r} does not occur in the source of {name}."
+            )
         start = hits[0]
     if end_before is not None:
         hits = [i for i in range(start + 1, stop) if end_before in lines[i]]
         if not hits:
-            raise ValueError(f"end_before={end_before!r} does not occur after the start in the source of {name}.")
+            raise ValueError(
+                f"end_before={end_before!r} does not occur after the start in the source of {name}."
+            )
         stop = hits[0]
     package = Path(__file__).resolve().parent
     try:
@@ -289,7 +332,9 @@ def source_of(obj, *, start_at: str | None = None, end_before: str | None = None
     return SourceCode(name, shown, first + start, "".join(lines[start:stop]))
 
 
-def show_source(obj, *, start_at: str | None = None, end_before: str | None = None) -> None:
+def show_source(
+    obj, *, start_at: str | None = None, end_before: str | None = None
+) -> None:
     """Display the real source of ``obj`` from the installed package (see ``source_of``).
 
     The chapters call it instead of copying code: in the built book the call is

@@ -21,16 +21,35 @@ def _defaults():
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:
     d = _defaults()
-    p.add_argument("--size", type=int, default=d.image_size, help=f"input height and width (default {d.image_size})")
+    p.add_argument(
+        "--size",
+        type=int,
+        default=d.image_size,
+        help=f"input height and width (default {d.image_size})",
+    )
     p.add_argument("--channels", type=int, default=3, help="input channels (default 3)")
     p.add_argument("--classes", type=int, default=3, help="output classes (default 3)")
     p.add_argument(
         "--base-filters", type=int, default=d.base_filters,
         help=f"channels at the top level (default {d.base_filters}; the paper's is 64)",
     )  # fmt: skip
-    p.add_argument("--depth", type=int, default=d.depth, help=f"number of pooling steps (default {d.depth})")
-    p.add_argument("--padding", choices=["same", "valid"], default="same", help="convolution padding")
-    p.add_argument("--no-skip", action="store_true", help="build the model without skip connections")
+    p.add_argument(
+        "--depth",
+        type=int,
+        default=d.depth,
+        help=f"number of pooling steps (default {d.depth})",
+    )
+    p.add_argument(
+        "--padding",
+        choices=["same", "valid"],
+        default="same",
+        help="convolution padding",
+    )
+    p.add_argument(
+        "--no-skip",
+        action="store_true",
+        help="build the model without skip connections",
+    )
 
 
 def _build_from_args(args: argparse.Namespace):
@@ -57,7 +76,9 @@ def _cmd_sizes(args: argparse.Namespace) -> int:
 
     if args.size is None:
         sizes = valid_input_sizes(args.depth, args.padding, max_size=args.max_size)
-        print(f"valid input sizes (depth={args.depth}, padding={args.padding}): {' '.join(map(str, sizes))}")
+        print(
+            f"valid input sizes (depth={args.depth}, padding={args.padding}): {' '.join(map(str, sizes))}"
+        )
         return 0
     for lvl in level_sizes(args.size, args.depth, args.padding):
         print(f"{lvl.level:>10}: {lvl.size_in:>4} -> {lvl.size_out:>4}")
@@ -115,14 +136,24 @@ def _train_config(args: argparse.Namespace):
     """The preset (or ``TrainConfig()``), with every option given on the command line on top."""
     from .config import TrainConfig
 
-    given = {field: getattr(args, opt) for opt, field in _TRAIN_ARGS.items() if getattr(args, opt) is not None}
+    given = {
+        field: getattr(args, opt)
+        for opt, field in _TRAIN_ARGS.items()
+        if getattr(args, opt) is not None
+    }
     if "num_examples" in given:
         given["num_examples"] = tuple(given["num_examples"])
     if args.no_augment:
         given["augment"] = False
     if given.get("jit_compile"):
-        given["deterministic"] = False  # op determinism would turn XLA off (see TrainConfig.deterministic)
-    config = TrainConfig.preset(args.preset, **given) if args.preset else TrainConfig(**given)
+        given["deterministic"] = (
+            False  # op determinism would turn XLA off (see TrainConfig.deterministic)
+        )
+    config = (
+        TrainConfig.preset(args.preset, **given)
+        if args.preset
+        else TrainConfig(**given)
+    )
     config.validate()  # every setting, the image-size rule among them, checked before any data is read
     return config
 
@@ -132,7 +163,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from .training import train
 
     config = _train_config(args)
-    strategy = make_strategy(args.strategy, collective=args.collective)  # before any other TensorFlow work
+    strategy = make_strategy(
+        args.strategy, collective=args.collective
+    )  # before any other TensorFlow work
     role = worker_role(strategy)
     if role.num_workers > 1:
         who = f"{role.task_type} {role.task_id} of {role.num_workers} workers"
@@ -142,9 +175,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
             f"{worker_scratch_dir(config.output_dir, role)}, deleted at the end)",
             flush=True,
         )  # fmt: skip
-    result = train(config, strategy=strategy, verbose=args.verbose, overwrite=args.overwrite)
+    result = train(
+        config, strategy=strategy, verbose=args.verbose, overwrite=args.overwrite
+    )
     if not role.is_chief:
-        print(f"trained epochs {result.epochs_run} with the chief; its run folder: {config.output_dir}")
+        print(
+            f"trained epochs {result.epochs_run} with the chief; its run folder: {config.output_dir}"
+        )
         return 0
     last = {k: v[-1] for k, v in result.history.items() if k.startswith("val_")}
     print(
@@ -156,7 +193,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
               f"pixel accuracy {result.test.pixel_accuracy:.3f}")  # fmt: skip
     print(f"data: {result.data.description}")
     if result.data.is_stand_in:
-        print("NOTE: trained and validated on the SYNTHETIC STAND-IN, not on Oxford-IIIT Pet.")
+        print(
+            "NOTE: trained and validated on the SYNTHETIC STAND-IN, not on Oxford-IIIT Pet."
+        )
     for name, path in result.paths.items():
         if path.exists():
             print(f"{name:>9}: {path}")
@@ -181,7 +220,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     )  # fmt: skip
     print(evaluate(model, ds).table())
     if info.is_stand_in:
-        print("NOTE: these scores are on the SYNTHETIC STAND-IN, not on Oxford-IIIT Pet.")
+        print(
+            "NOTE: these scores are on the SYNTHETIC STAND-IN, not on Oxford-IIIT Pet."
+        )
     return 0
 
 
@@ -212,7 +253,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     for path, stem in zip(paths, _output_stems(paths), strict=True):
         if stem != path.stem:
-            print(f"NOTE: another input is also named {path.stem}; {path} is written as {stem}_*.png")
+            print(
+                f"NOTE: another input is also named {path.stem}; {path} is written as {stem}_*.png"
+            )
         image = load_image(path)  # one image in memory at a time
         mask = predict_mask(model, image)
         files = {
@@ -247,10 +290,15 @@ def _cmd_info(args: argparse.Namespace) -> int:
         f"tensorflow-datasets {tfds.__version__}"
     )
     devices = tf.config.list_physical_devices()
-    print("devices: " + ", ".join(f"{d.device_type}:{d.name.rsplit(':', 1)[-1]}" for d in devices))
+    print(
+        "devices: "
+        + ", ".join(f"{d.device_type}:{d.name.rsplit(':', 1)[-1]}" for d in devices)
+    )
     prepared = oxford_pets_prepared(args.data_dir)
     where = args.data_dir or "the default tfds folder"
-    print(f"Oxford-IIIT Pet 4.x prepared offline in {where}: {'yes' if prepared else 'no'}")
+    print(
+        f"Oxford-IIIT Pet 4.x prepared offline in {where}: {'yes' if prepared else 'no'}"
+    )
     print(f"{OXFORD_DIR_ENV}: {os.environ.get(OXFORD_DIR_ENV) or '(not set)'}")
     data = resolve_source("auto", args.data_dir)
     print(f"--source auto would use: {data.kind} ({data.reason})")
@@ -266,15 +314,30 @@ def _cmd_animate(args: argparse.Namespace) -> int:
     if args.image:  # read (and check) the image before any model work
         from .evaluation import load_image
 
-        image = animation.load_example_image() if args.image == "cat" else load_image(args.image)
+        image = (
+            animation.load_example_image()
+            if args.image == "cat"
+            else load_image(args.image)
+        )
     model = _load_model(args.model) if args.model else _build_from_args(args)
     out = Path(args.output)
     jobs = [
-        ("encoder.gif", lambda path: animation.animate_encoder(model, path, frame_ms=args.frame_ms)),
-        ("decoder.gif", lambda path: animation.animate_decoder(model, path, frame_ms=args.frame_ms)),
+        (
+            "encoder.gif",
+            lambda path: animation.animate_encoder(model, path, frame_ms=args.frame_ms),
+        ),
+        (
+            "decoder.gif",
+            lambda path: animation.animate_decoder(model, path, frame_ms=args.frame_ms),
+        ),
     ]
     if image is not None:
-        jobs.append(("features.gif", lambda path: animation.animate_feature_maps(model, image, path)))
+        jobs.append(
+            (
+                "features.gif",
+                lambda path: animation.animate_feature_maps(model, image, path),
+            )
+        )
     for i, (name, write) in enumerate(jobs, 1):
         print(f"[{i}/{len(jobs)}] writing {out / name} ...", flush=True)
         write(out / name)
@@ -287,8 +350,12 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``unet-tutorial`` (also used by the docs)."""
     from . import __version__
 
-    parser = argparse.ArgumentParser(prog="unet-tutorial", description="Companion tool of the U-Net tutorial book.")
-    parser.add_argument("--version", action="version", version=f"unet-tutorial {__version__}")
+    parser = argparse.ArgumentParser(
+        prog="unet-tutorial", description="Companion tool of the U-Net tutorial book."
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"unet-tutorial {__version__}"
+    )
     parser.add_argument("--debug", action="store_true",
                         help=f"show the full traceback of an error and TensorFlow's start-up lines "
                              f"(also: {DEBUG_ENV}=1)")  # fmt: skip
@@ -298,11 +365,24 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_args(p)
     p.set_defaults(func=_cmd_summary)
 
-    p = sub.add_parser("sizes", help="list valid input sizes, or trace one size through the U")
-    p.add_argument("--size", type=int, default=None, help="trace this input size level by level")
-    p.add_argument("--depth", type=int, default=4, help="number of pooling steps (default 4)")
-    p.add_argument("--padding", choices=["same", "valid"], default="same", help="convolution padding")
-    p.add_argument("--max-size", type=int, default=1024, help="largest size to list (default 1024)")
+    p = sub.add_parser(
+        "sizes", help="list valid input sizes, or trace one size through the U"
+    )
+    p.add_argument(
+        "--size", type=int, default=None, help="trace this input size level by level"
+    )
+    p.add_argument(
+        "--depth", type=int, default=4, help="number of pooling steps (default 4)"
+    )
+    p.add_argument(
+        "--padding",
+        choices=["same", "valid"],
+        default="same",
+        help="convolution padding",
+    )
+    p.add_argument(
+        "--max-size", type=int, default=1024, help="largest size to list (default 1024)"
+    )
     p.set_defaults(func=_cmd_sizes)
 
     d = _defaults()
@@ -313,74 +393,208 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", choices=["full", "cpu", "cpu-synthetic"], default=None,
                    help="start from a named setting (TrainConfig.preset): full (GPU), cpu (real pets on a CPU "
                         "in minutes), cpu-synthetic")  # fmt: skip
-    p.add_argument("--source", default=None, help="auto, oxford, tfds, synthetic, or a folder (default auto)")
+    p.add_argument(
+        "--source",
+        default=None,
+        help="auto, oxford, tfds, synthetic, or a folder (default auto)",
+    )
     p.add_argument("--data-dir", default=None, help="TensorFlow Datasets data folder")
-    p.add_argument("--output", default=None, help=f"output folder (default {d.output_dir})")
-    p.add_argument("--size", type=_positive, default=None, help=f"image size (default {d.image_size})")
-    p.add_argument("--base-filters", type=_positive, default=None, help=f"top channels (default {d.base_filters})")
-    p.add_argument("--depth", type=_positive, default=None, help=f"pooling steps (default {d.depth})")
-    p.add_argument("--epochs", type=_positive, default=None, help=f"epochs (default {d.epochs})")
-    p.add_argument("--batch-size", type=_positive, default=None, help=f"global batch size (default {d.batch_size})")
-    p.add_argument("--learning-rate", type=float, default=None, help=f"peak Adam step (default {d.learning_rate:g})")
+    p.add_argument(
+        "--output", default=None, help=f"output folder (default {d.output_dir})"
+    )
+    p.add_argument(
+        "--size",
+        type=_positive,
+        default=None,
+        help=f"image size (default {d.image_size})",
+    )
+    p.add_argument(
+        "--base-filters",
+        type=_positive,
+        default=None,
+        help=f"top channels (default {d.base_filters})",
+    )
+    p.add_argument(
+        "--depth",
+        type=_positive,
+        default=None,
+        help=f"pooling steps (default {d.depth})",
+    )
+    p.add_argument(
+        "--epochs", type=_positive, default=None, help=f"epochs (default {d.epochs})"
+    )
+    p.add_argument(
+        "--batch-size",
+        type=_positive,
+        default=None,
+        help=f"global batch size (default {d.batch_size})",
+    )
+    p.add_argument(
+        "--learning-rate",
+        type=float,
+        default=None,
+        help=f"peak Adam step (default {d.learning_rate:g})",
+    )
     p.add_argument("--lr-schedule", choices=["constant", "cosine"], default=None,
                    help=f"learning-rate schedule (default {d.lr_schedule})")  # fmt: skip
-    p.add_argument("--loss", choices=["ce", "dice", "ce_dice"], default=None, help=f"loss (default {d.loss})")
-    p.add_argument("--seed", type=int, default=None, help=f"random seed (default {d.seed})")
-    p.add_argument("--steps-per-epoch", type=_positive, default=None, help="cap on batches per epoch")
-    p.add_argument("--validation-steps", type=_positive, default=None, help="cap on validation batches")
+    p.add_argument(
+        "--loss",
+        choices=["ce", "dice", "ce_dice"],
+        default=None,
+        help=f"loss (default {d.loss})",
+    )
+    p.add_argument(
+        "--seed", type=int, default=None, help=f"random seed (default {d.seed})"
+    )
+    p.add_argument(
+        "--steps-per-epoch",
+        type=_positive,
+        default=None,
+        help="cap on batches per epoch",
+    )
+    p.add_argument(
+        "--validation-steps",
+        type=_positive,
+        default=None,
+        help="cap on validation batches",
+    )
     p.add_argument("--min-scale", type=float, default=None,
                    help=f"augmentation: smallest crop, as a share of the side (default {d.min_scale})")  # fmt: skip
-    p.add_argument("--jitter", action="store_true", default=None, help="augmentation: colour jitter")
+    p.add_argument(
+        "--jitter",
+        action="store_true",
+        default=None,
+        help="augmentation: colour jitter",
+    )
     p.add_argument("--elastic", type=float, default=None,
                    help=f"augmentation: the paper's elastic deformation, std as a share of the side "
                         f"(the paper's is 0.017; default {d.elastic})")  # fmt: skip
-    p.add_argument("--no-augment", action="store_true", help="train without augmentation")
+    p.add_argument(
+        "--no-augment", action="store_true", help="train without augmentation"
+    )
     p.add_argument("--on-corrupt", choices=["raise", "skip"], default=None,
                    help="a folder's corrupt files: stop (raise, default) or leave them out (skip)")  # fmt: skip
     p.add_argument(
         "--synthetic-examples", type=_positive, nargs=3, default=None, metavar=("TRAIN", "VALIDATION", "TEST"),
         help="sizes of the synthetic splits",
     )  # fmt: skip
-    p.add_argument("--dropout", type=float, default=None,
-                   help=f"the paper's drop-out rate at the end of the contracting path (default {d.dropout})")
-    p.add_argument("--xla", action="store_true", default=None,
-                   help="XLA-compile the train step (turns op determinism off: runs agree closely, not exactly)")
-    p.add_argument("--overwrite", action="store_true",
-                   help="delete a run already in --output (its files only) and train again from scratch")
-    p.add_argument("--mixed-precision", action="store_true", default=None, help="mixed_float16 (GPUs)")
-    p.add_argument("--strategy", choices=["default", "mirrored", "multiworker"], default="default",
-                   help="default: one device; mirrored: every GPU of this machine; multiworker: one process per "
-                        "worker, the cluster read from TF_CONFIG (start the same command on every worker)")
-    p.add_argument("--collective", choices=["auto", "ring", "nccl"], default="auto",
-                   help="multiworker: how gradients are summed: ring (CPUs, gRPC), nccl (NVIDIA GPUs), auto")
-    p.add_argument("--verbose", type=int, choices=[0, 1, 2], default=1, help="Keras progress display")
+    p.add_argument(
+        "--dropout",
+        type=float,
+        default=None,
+        help=f"the paper's drop-out rate at the end of the contracting path (default {d.dropout})",
+    )
+    p.add_argument(
+        "--xla",
+        action="store_true",
+        default=None,
+        help="XLA-compile the train step (turns op determinism off: runs agree closely, not exactly)",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="delete a run already in --output (its files only) and train again from scratch",
+    )
+    p.add_argument(
+        "--mixed-precision",
+        action="store_true",
+        default=None,
+        help="mixed_float16 (GPUs)",
+    )
+    p.add_argument(
+        "--strategy",
+        choices=["default", "mirrored", "multiworker"],
+        default="default",
+        help="default: one device; mirrored: every GPU of this machine; multiworker: one process per "
+        "worker, the cluster read from TF_CONFIG (start the same command on every worker)",
+    )
+    p.add_argument(
+        "--collective",
+        choices=["auto", "ring", "nccl"],
+        default="auto",
+        help="multiworker: how gradients are summed: ring (CPUs, gRPC), nccl (NVIDIA GPUs), auto",
+    )
+    p.add_argument(
+        "--verbose",
+        type=int,
+        choices=[0, 1, 2],
+        default=1,
+        help="Keras progress display",
+    )
     p.set_defaults(func=_cmd_train)
 
-    p = sub.add_parser("evaluate", help="per-class IoU, mean IoU, pixel accuracy and Dice of a saved model")
+    p = sub.add_parser(
+        "evaluate",
+        help="per-class IoU, mean IoU, pixel accuracy and Dice of a saved model",
+    )
     p.add_argument("model", help="a .keras file written by train")
-    p.add_argument("--source", default="auto", help="auto, oxford, tfds, synthetic, or a folder (default auto)")
-    p.add_argument("--split", choices=["train", "validation", "test"], default="test", help="split (default test)")
-    p.add_argument("--on-corrupt", choices=["raise", "skip"], default="raise", help="a folder's corrupt files")
+    p.add_argument(
+        "--source",
+        default="auto",
+        help="auto, oxford, tfds, synthetic, or a folder (default auto)",
+    )
+    p.add_argument(
+        "--split",
+        choices=["train", "validation", "test"],
+        default="test",
+        help="split (default test)",
+    )
+    p.add_argument(
+        "--on-corrupt",
+        choices=["raise", "skip"],
+        default="raise",
+        help="a folder's corrupt files",
+    )
     p.add_argument("--data-dir", default=None, help="TensorFlow Datasets data folder")
-    p.add_argument("--batch-size", type=_positive, default=16, help="batch size (default 16)")
-    p.add_argument("--synthetic-examples", type=_positive, default=None, help="size of a synthetic split")
+    p.add_argument(
+        "--batch-size", type=_positive, default=16, help="batch size (default 16)"
+    )
+    p.add_argument(
+        "--synthetic-examples",
+        type=_positive,
+        default=None,
+        help="size of a synthetic split",
+    )
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("predict", help="write mask and overlay PNGs for image files")
     p.add_argument("model", help="a .keras file written by train")
     p.add_argument("images", nargs="+", help="image files (any size; JPEG, PNG, ...)")
-    p.add_argument("--output", default="predictions", help="output folder (default predictions)")
+    p.add_argument(
+        "--output", default="predictions", help="output folder (default predictions)"
+    )
     p.set_defaults(func=_cmd_predict)
 
-    p = sub.add_parser("animate", help="write the encoder and decoder GIFs (and feature maps with --image)")
+    p = sub.add_parser(
+        "animate",
+        help="write the encoder and decoder GIFs (and feature maps with --image)",
+    )
     _add_model_args(p)
-    p.add_argument("--model", default=None, help="draw a saved .keras model instead of building one")
-    p.add_argument("--image", default=None, help="an image file for the feature-map GIF ('cat': the bundled photo)")
-    p.add_argument("--output", default="animations", help="output folder (default animations)")
-    p.add_argument("--frame-ms", type=_positive, default=700, help="milliseconds per frame (default 700)")
+    p.add_argument(
+        "--model",
+        default=None,
+        help="draw a saved .keras model instead of building one",
+    )
+    p.add_argument(
+        "--image",
+        default=None,
+        help="an image file for the feature-map GIF ('cat': the bundled photo)",
+    )
+    p.add_argument(
+        "--output", default="animations", help="output folder (default animations)"
+    )
+    p.add_argument(
+        "--frame-ms",
+        type=_positive,
+        default=700,
+        help="milliseconds per frame (default 700)",
+    )
     p.set_defaults(func=_cmd_animate)
 
-    p = sub.add_parser("info", help="versions, devices, and whether Oxford-IIIT Pet is available offline")
+    p = sub.add_parser(
+        "info",
+        help="versions, devices, and whether Oxford-IIIT Pet is available offline",
+    )
     p.add_argument("--data-dir", default=None, help="TensorFlow Datasets data folder")
     p.set_defaults(func=_cmd_info)
     return parser

@@ -40,7 +40,9 @@ class AugmentConfig:
 
     def __post_init__(self):
         if not 0.1 <= self.min_scale <= 1.0:
-            raise ValueError(f"min_scale={self.min_scale!r} must be in [0.1, 1] (1 turns the crop off).")
+            raise ValueError(
+                f"min_scale={self.min_scale!r} must be in [0.1, 1] (1 turns the crop off)."
+            )
         if not 0.0 <= self.elastic <= 0.2:
             raise ValueError(
                 f"elastic={self.elastic!r} must be in [0, 0.2], a share of the side (the paper's: {PAPER_ELASTIC:.3f})."
@@ -176,7 +178,9 @@ class TrainConfig:
             ValueError: an unknown name.
         """
         if name not in PRESETS:
-            raise ValueError(f"preset {name!r} is not known; use one of {', '.join(map(repr, PRESETS))}.")
+            raise ValueError(
+                f"preset {name!r} is not known; use one of {', '.join(map(repr, PRESETS))}."
+            )
         return cls(**{**PRESETS[name], **overrides})
 
     @classmethod
@@ -186,7 +190,13 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise ``ValueError`` for a setting that cannot work, naming it."""
-        for name in ("base_filters", "depth", "epochs", "batch_size", "snapshot_images"):
+        for name in (
+            "base_filters",
+            "depth",
+            "epochs",
+            "batch_size",
+            "snapshot_images",
+        ):
             v = getattr(self, name)
             if not is_whole(v, 0 if name == "snapshot_images" else 1):
                 raise ValueError(f"{name}={v!r} must be a positive integer.")
@@ -194,16 +204,28 @@ class TrainConfig:
             v = getattr(self, name)
             if v is not None and not is_whole(v, 1):
                 raise ValueError(f"{name}={v!r} must be a positive integer or None.")
-        if not (isinstance(self.learning_rate, (int, float)) and 0 < self.learning_rate < 1):
-            raise ValueError(f"learning_rate={self.learning_rate!r} must be in (0, 1), e.g. 1e-3.")
+        if not (
+            isinstance(self.learning_rate, (int, float)) and 0 < self.learning_rate < 1
+        ):
+            raise ValueError(
+                f"learning_rate={self.learning_rate!r} must be in (0, 1), e.g. 1e-3."
+            )
         if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"lr_schedule={self.lr_schedule!r} must be one of {', '.join(map(repr, LR_SCHEDULES))}.")
+            raise ValueError(
+                f"lr_schedule={self.lr_schedule!r} must be one of {', '.join(map(repr, LR_SCHEDULES))}."
+            )
         if self.loss not in LOSSES:
-            raise ValueError(f"loss={self.loss!r} is not known; use one of {', '.join(map(repr, LOSSES))}.")
+            raise ValueError(
+                f"loss={self.loss!r} is not known; use one of {', '.join(map(repr, LOSSES))}."
+            )
         if self.test_checkpoint not in ("auto", "best", "final"):
-            raise ValueError(f"test_checkpoint={self.test_checkpoint!r} must be 'auto', 'best' or 'final'.")
+            raise ValueError(
+                f"test_checkpoint={self.test_checkpoint!r} must be 'auto', 'best' or 'final'."
+            )
         if self.on_corrupt not in ("raise", "skip"):
-            raise ValueError(f"on_corrupt={self.on_corrupt!r} must be 'raise' or 'skip'.")
+            raise ValueError(
+                f"on_corrupt={self.on_corrupt!r} must be 'raise' or 'skip'."
+            )
         if self.num_examples is not None and (
             len(self.num_examples) != 3 or any(not is_whole(n, 1)
                                                for n in self.num_examples)
@@ -211,21 +233,31 @@ class TrainConfig:
             raise ValueError(
                 f"num_examples={self.num_examples!r} must be three positive integers (train, validation, test)."
             )
-        if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout={self.dropout!r} must be a rate in [0, 1); the paper used 0.5, 0 turns it off.")
+        if (
+            isinstance(self.dropout, bool)
+            or not isinstance(self.dropout, (int, float))
+            or not 0 <= self.dropout < 1
+        ):
+            raise ValueError(
+                f"dropout={self.dropout!r} must be a rate in [0, 1); the paper used 0.5, 0 turns it off."
+            )
         if self.jit_compile and self.deterministic:
             raise ValueError(
                 "jit_compile=True needs deterministic=False: with TensorFlow's op determinism on, Keras turns XLA "
                 "off without an error (on the command line, --xla does both)."
             )
-        AugmentConfig(min_scale=self.min_scale, jitter=self.jitter, elastic=self.elastic)  # checks them
+        AugmentConfig(
+            min_scale=self.min_scale, jitter=self.jitter, elastic=self.elastic
+        )  # checks them
         check_input_size(self.image_size, self.depth, "same")
 
     def augment_config(self) -> AugmentConfig | bool:
         """The training split's augmentation: an ``AugmentConfig``, or ``False``."""
         if not self.augment:
             return False
-        return AugmentConfig(min_scale=self.min_scale, jitter=self.jitter, elastic=self.elastic)
+        return AugmentConfig(
+            min_scale=self.min_scale, jitter=self.jitter, elastic=self.elastic
+        )
 
 
 LR_SCHEDULES = ("constant", "cosine")

@@ -49,7 +49,11 @@ OXFORD_LIST_SIZES = {"trainval": 3680, "test": 3669}
 """Official list sizes; ``train`` and ``validation`` together are the ``trainval`` list."""
 
 SYNTHETIC_SPLIT_SIZES = {"train": 512, "validation": 64, "test": 128}
-_SYNTHETIC_SEED_OFFSETS = {"train": 0, "validation": 2_000_029, "test": 1_000_003}  # splits share no image
+_SYNTHETIC_SEED_OFFSETS = {
+    "train": 0,
+    "validation": 2_000_029,
+    "test": 1_000_003,
+}  # splits share no image
 
 SPLITS = ("train", "validation", "test")
 """``train`` and ``validation`` split the official ``trainval`` list (see ``validation_holdout``)."""
@@ -105,7 +109,9 @@ def resize_mask(mask: tf.Tensor, size: int | tuple[int, int]) -> tf.Tensor:
     return tf.cast(mask[..., 0], tf.int32)
 
 
-def preprocess_pair(image: tf.Tensor, trimap: tf.Tensor, image_size: int) -> tuple[tf.Tensor, tf.Tensor]:
+def preprocess_pair(
+    image: tf.Tensor, trimap: tf.Tensor, image_size: int
+) -> tuple[tf.Tensor, tf.Tensor]:
     """Raw Oxford pair to model format.
 
     Args:
@@ -116,7 +122,9 @@ def preprocess_pair(image: tf.Tensor, trimap: tf.Tensor, image_size: int) -> tup
     Returns:
         ``(float32 (S, S, 3) in [0, 1], int32 (S, S) in {0, 1, 2})``.
     """
-    return resize_image(image, image_size), resize_mask(trimap_to_labels(trimap), image_size)
+    return resize_image(image, image_size), resize_mask(
+        trimap_to_labels(trimap), image_size
+    )
 
 
 # --------------------------------------------------------------------------- paired augmentation
@@ -135,11 +143,17 @@ def elastic_field(seed: tf.Tensor, size: int, sigma: float, grid: int = 3) -> tf
         sigma: standard deviation as a share of ``size``.
         grid: coarse grid points per side.
     """
-    coarse = tf.random.stateless_normal([1, grid, grid, 2], tf.cast(seed, tf.int64), stddev=sigma)
-    return tf.image.resize(coarse * tf.cast(size, tf.float32), [size, size], method="bicubic")[0]
+    coarse = tf.random.stateless_normal(
+        [1, grid, grid, 2], tf.cast(seed, tf.int64), stddev=sigma
+    )
+    return tf.image.resize(
+        coarse * tf.cast(size, tf.float32), [size, size], method="bicubic"
+    )[0]
 
 
-def elastic_warp(image: tf.Tensor, mask: tf.Tensor, field: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+def elastic_warp(
+    image: tf.Tensor, mask: tf.Tensor, field: tf.Tensor
+) -> tuple[tf.Tensor, tf.Tensor]:
     """Move every pixel of an image and its mask by the *same* displacement field.
 
     Output pixel ``(y, x)`` takes the input at ``(y + dy, x + dx)`` (clamped to
@@ -157,7 +171,9 @@ def elastic_warp(image: tf.Tensor, mask: tf.Tensor, field: tf.Tensor) -> tuple[t
     yy, xx = tf.meshgrid(grid, grid, indexing="ij")
     y = tf.clip_by_value(yy + field[..., 0], 0.0, last)
     x = tf.clip_by_value(xx + field[..., 1], 0.0, last)
-    nearest = tf.stack([tf.cast(tf.round(y), tf.int32), tf.cast(tf.round(x), tf.int32)], axis=-1)
+    nearest = tf.stack(
+        [tf.cast(tf.round(y), tf.int32), tf.cast(tf.round(x), tf.int32)], axis=-1
+    )
     y0, x0 = tf.floor(y), tf.floor(x)
     wy, wx = (y - y0)[..., None], (x - x0)[..., None]
     y0i, x0i = tf.cast(y0, tf.int32), tf.cast(x0, tf.int32)
@@ -171,7 +187,9 @@ def elastic_warp(image: tf.Tensor, mask: tf.Tensor, field: tf.Tensor) -> tuple[t
     return top * (1 - wy) + bottom * wy, tf.gather_nd(mask, nearest)
 
 
-def augmentation_params(seed: tf.Tensor, config: AugmentConfig = AugmentConfig()) -> tuple[tf.Tensor, tf.Tensor]:
+def augmentation_params(
+    seed: tf.Tensor, config: AugmentConfig = AugmentConfig()
+) -> tuple[tf.Tensor, tf.Tensor]:
     """Draw one set of geometric parameters from a stateless ``seed`` (shape ``(2,)``).
 
     Returns:
@@ -181,13 +199,17 @@ def augmentation_params(seed: tf.Tensor, config: AugmentConfig = AugmentConfig()
     """
     seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 3)
     flip = tf.logical_and(config.flip, tf.random.stateless_uniform([], seeds[0]) < 0.5)
-    scale = tf.random.stateless_uniform([], seeds[1], minval=config.min_scale, maxval=1.0)
+    scale = tf.random.stateless_uniform(
+        [], seeds[1], minval=config.min_scale, maxval=1.0
+    )
     offset = tf.random.stateless_uniform([2], seeds[2]) * (1.0 - scale)
     box = tf.stack([offset[0], offset[1], offset[0] + scale, offset[1] + scale])
     return flip, box
 
 
-def apply_geometry(image: tf.Tensor, mask: tf.Tensor, flip: tf.Tensor, box: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+def apply_geometry(
+    image: tf.Tensor, mask: tf.Tensor, flip: tf.Tensor, box: tf.Tensor
+) -> tuple[tf.Tensor, tf.Tensor]:
     """Apply the *same* flip and crop to an image and its mask.
 
     The image is resampled bilinearly, the mask with nearest neighbour, so it
@@ -206,14 +228,21 @@ def apply_geometry(image: tf.Tensor, mask: tf.Tensor, flip: tf.Tensor, box: tf.T
     image = tf.cond(flip, lambda: tf.reverse(image, axis=[1]), lambda: image)
     mask = tf.cond(flip, lambda: tf.reverse(mask, axis=[1]), lambda: mask)
     boxes, index = box[tf.newaxis], tf.zeros([1], tf.int32)
-    image = tf.image.crop_and_resize(image[tf.newaxis], boxes, index, size, method="bilinear")[0]
+    image = tf.image.crop_and_resize(
+        image[tf.newaxis], boxes, index, size, method="bilinear"
+    )[0]
     mask_f = tf.cast(mask, tf.float32)[tf.newaxis, ..., tf.newaxis]
-    mask = tf.image.crop_and_resize(mask_f, boxes, index, size, method="nearest")[0, ..., 0]
+    mask = tf.image.crop_and_resize(mask_f, boxes, index, size, method="nearest")[
+        0, ..., 0
+    ]
     return image, tf.cast(mask, tf.int32)
 
 
 def augment_pair(
-    image: tf.Tensor, mask: tf.Tensor, seed: tf.Tensor, config: AugmentConfig = AugmentConfig()
+    image: tf.Tensor,
+    mask: tf.Tensor,
+    seed: tf.Tensor,
+    config: AugmentConfig = AugmentConfig(),
 ) -> tuple[tf.Tensor, tf.Tensor]:
     """Randomly flip, zoom and (optionally) deform an image and its mask together, with one random draw.
 
@@ -235,7 +264,9 @@ def augment_pair(
     flip, box = augmentation_params(seed, config)
     image, mask = apply_geometry(image, mask, flip, box)
     if config.elastic > 0:
-        field = elastic_field(tf.cast(seed, tf.int64) + 13, tf.shape(mask)[0], config.elastic)
+        field = elastic_field(
+            tf.cast(seed, tf.int64) + 13, tf.shape(mask)[0], config.elastic
+        )
         image, mask = elastic_warp(image, mask, field)
     if config.jitter:
         s = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64) + 7, 3)
@@ -259,7 +290,9 @@ def _check_split(split: str) -> None:
 def _check_common(split: str, image_size: int, batch_size: int) -> None:
     _check_split(split)
     if not is_whole(image_size, 16):
-        raise ValueError(f"image_size={image_size!r} must be an integer of at least 16 (e.g. 128).")
+        raise ValueError(
+            f"image_size={image_size!r} must be an integer of at least 16 (e.g. 128)."
+        )
     if not is_whole(batch_size, 1):
         raise ValueError(f"batch_size={batch_size!r} must be a positive integer.")
 
@@ -304,7 +337,9 @@ def finish_pipeline(
     if augment:
         config = augment if isinstance(augment, AugmentConfig) else AugmentConfig()
         # one stateless seed per example, different every epoch, reproducible per `seed`
-        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        seeds = tf.data.Dataset.random(
+            seed=seed, rerandomize_each_iteration=True
+        ).batch(2)
         ds = tf.data.Dataset.zip((ds, seeds)).map(
             lambda pair, s: augment_pair(pair[0], pair[1], s, config),
             num_parallel_calls=tf.data.AUTOTUNE,
@@ -329,10 +364,15 @@ def _tfds_holdout(builder) -> tuple[int, set[str]]:
     """``(trainval size, held-out file names)`` of tfds' ``train`` (= ``trainval``) split, stratified by breed."""
     import tensorflow_datasets as tfds
 
-    skip = {"image": tfds.decode.SkipDecoding(), "segmentation_mask": tfds.decode.SkipDecoding()}
+    skip = {
+        "image": tfds.decode.SkipDecoding(),
+        "segmentation_mask": tfds.decode.SkipDecoding(),
+    }
     ds = builder.as_dataset(split="train", decoders=skip, shuffle_files=False)
     names, labels = [], []
-    for name, label in ds.map(lambda ex: (ex["file_name"], ex["label"])).as_numpy_iterator():
+    for name, label in ds.map(
+        lambda ex: (ex["file_name"], ex["label"])
+    ).as_numpy_iterator():
         names.append(name.decode())
         labels.append(int(label))
     return len(names), validation_holdout(names, labels)
@@ -342,7 +382,9 @@ def _tfds_split_size(split: str, data_dir: str | None) -> int:
     """Examples in tfds' ``train`` or ``validation`` split (of a prepared ``oxford_iiit_pet``)."""
     import tensorflow_datasets as tfds
 
-    total, held = _tfds_holdout(tfds.builder(f"{OXFORD_TFDS_NAME}:{OXFORD_TFDS_VERSION}", data_dir=data_dir))
+    total, held = _tfds_holdout(
+        tfds.builder(f"{OXFORD_TFDS_NAME}:{OXFORD_TFDS_VERSION}", data_dir=data_dir)
+    )
     return len(held) if split == "validation" else total - len(held)
 
 
@@ -400,22 +442,37 @@ def load_oxford_pets(
         if not builder.is_prepared():
             # tfds would retry an unreachable server for minutes and leave *.tmp.* folders behind
             if not download:
-                raise DataUnavailableError(f"{HOW_TO_GET_OXFORD} (it is not prepared and download=False)")
+                raise DataUnavailableError(
+                    f"{HOW_TO_GET_OXFORD} (it is not prepared and download=False)"
+                )
             if not oxford_server_reachable():
-                raise DataUnavailableError(f"{HOW_TO_GET_OXFORD} (it is not prepared and the server does not answer)")
+                raise DataUnavailableError(
+                    f"{HOW_TO_GET_OXFORD} (it is not prepared and the server does not answer)"
+                )
             builder.download_and_prepare()
         held = _tfds_holdout(builder)[1] if split != "test" else set()
-        ds = builder.as_dataset(split="test" if split == "test" else "train", shuffle_files=False)
+        ds = builder.as_dataset(
+            split="test" if split == "test" else "train", shuffle_files=False
+        )
     except DataUnavailableError:
         raise
-    except Exception as err:  # tfds raises many kinds (network, missing files, assertion)
-        raise DataUnavailableError(f"{HOW_TO_GET_OXFORD} (TensorFlow Datasets said: {err})") from err
+    except (
+        Exception
+    ) as err:  # tfds raises many kinds (network, missing files, assertion)
+        raise DataUnavailableError(
+            f"{HOW_TO_GET_OXFORD} (TensorFlow Datasets said: {err})"
+        ) from err
     if split != "test":
         table = tf.lookup.StaticHashTable(
-            tf.lookup.KeyValueTensorInitializer(tf.constant(sorted(held)), tf.ones(len(held), tf.int32)), 0
+            tf.lookup.KeyValueTensorInitializer(
+                tf.constant(sorted(held)), tf.ones(len(held), tf.int32)
+            ),
+            0,
         )
         keep_held = split == "validation"
-        ds = ds.filter(lambda ex: tf.equal(table.lookup(ex["file_name"]) == 1, keep_held))
+        ds = ds.filter(
+            lambda ex: tf.equal(table.lookup(ex["file_name"]) == 1, keep_held)
+        )
     ds = ds.map(
         lambda ex: preprocess_pair(ex["image"], ex["segmentation_mask"], image_size),
         num_parallel_calls=tf.data.AUTOTUNE,
@@ -424,7 +481,6 @@ def load_oxford_pets(
         ds, split=split, batch_size=batch_size, augment=augment, shuffle=shuffle, seed=seed,
         num_examples=OXFORD_LIST_SIZES["test" if split == "test" else "trainval"],
     )  # fmt: skip
-
 
 
 # --------------------------------------------------------------------------- directory route
@@ -443,17 +499,25 @@ def _read_list(root: Path, list_name: str) -> list[tuple[PetRecord, str]]:
     """``(record, breed)`` for every line of ``annotations/<list_name>.txt``, checking that its files exist."""
     list_file = root / "annotations" / f"{list_name}.txt"
     if not list_file.is_file():
-        raise FileNotFoundError(f"split file {list_file} is missing; the official layout has it in annotations/.")
+        raise FileNotFoundError(
+            f"split file {list_file} is missing; the official layout has it in annotations/."
+        )
     rows = []
     for lineno, line in enumerate(list_file.read_text().splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         name = line.split()[0]
-        rec = PetRecord(name, root / "images" / f"{name}.jpg", root / "annotations" / "trimaps" / f"{name}.png")
+        rec = PetRecord(
+            name,
+            root / "images" / f"{name}.jpg",
+            root / "annotations" / "trimaps" / f"{name}.png",
+        )
         for path in (rec.image_path, rec.trimap_path):
             if not path.is_file():
-                raise FileNotFoundError(f"{list_file.name} line {lineno} names {name!r}, but {path} does not exist.")
+                raise FileNotFoundError(
+                    f"{list_file.name} line {lineno} names {name!r}, but {path} does not exist."
+                )
         rows.append((rec, breed_of(name)))
     if not rows:
         raise ValueError(f"{list_file} lists no images.")
@@ -480,7 +544,9 @@ def read_split_file(root: str | os.PathLike, split: str = "train") -> list[PetRe
     if split == "test":
         return [rec for rec, _ in _read_list(root, "test")]
     rows = _read_list(root, "trainval")
-    held = validation_holdout([rec.name for rec, _ in rows], [breed for _, breed in rows])
+    held = validation_holdout(
+        [rec.name for rec, _ in rows], [breed for _, breed in rows]
+    )
     return [rec for rec, _ in rows if (rec.name in held) == (split == "validation")]
 
 
@@ -492,7 +558,9 @@ def describe_directory(root: str | os.PathLike) -> str:
     """
     root = check_oxford_directory(root)
     trainval, test = _read_list(root, "trainval"), _read_list(root, "test")
-    held = validation_holdout([rec.name for rec, _ in trainval], [breed for _, breed in trainval])
+    held = validation_holdout(
+        [rec.name for rec, _ in trainval], [breed for _, breed in trainval]
+    )
     n_val = sum(rec.name in held for rec, _ in trainval)
     breeds = len({breed for _, breed in trainval + test})
     return (
@@ -511,7 +579,9 @@ def _rgb8(im) -> np.ndarray:
     return np.asarray(im.convert("RGB"))
 
 
-def _read_pair(rec: PetRecord, *, check_only: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
+def _read_pair(
+    rec: PetRecord, *, check_only: bool = False
+) -> tuple[np.ndarray, np.ndarray] | None:
     """Decode one image (as RGB) and its trimap with Pillow, naming the file on failure.
 
     With ``check_only`` the image is decoded in Pillow's reduced-size JPEG
@@ -547,7 +617,9 @@ def _read_pair(rec: PetRecord, *, check_only: bool = False) -> tuple[np.ndarray,
     # checked before the cast to 8 bits: a 16-bit 257 would otherwise wrap to a valid-looking 1
     bad = np.setdiff1d(np.unique(trimap), [1, 2, 3])
     if bad.size:
-        raise ValueError(f"trimap {rec.trimap_path} has values {bad.tolist()}; Oxford trimaps hold only 1, 2, 3.")
+        raise ValueError(
+            f"trimap {rec.trimap_path} has values {bad.tolist()}; Oxford trimaps hold only 1, 2, 3."
+        )
     return None if check_only else (image, trimap.astype(np.uint8))
 
 
@@ -619,7 +691,10 @@ def load_pets_directory(
         else:
             skipped.append(f"{rec.name} ({err})")
     if skipped:
-        warnings.warn(f"skipped {len(skipped)} corrupt example(s): " + "; ".join(skipped), stacklevel=2)
+        warnings.warn(
+            f"skipped {len(skipped)} corrupt example(s): " + "; ".join(skipped),
+            stacklevel=2,
+        )
     if not good:
         raise ValueError(f"no readable examples in {root} for split {split!r}.")
 
@@ -627,17 +702,30 @@ def load_pets_directory(
         return _read_pair(good[int(index)])
 
     def decode(index: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        image, trimap = tf.numpy_function(read, [index], (tf.uint8, tf.uint8), stateful=False)
-        return tf.ensure_shape(image, (None, None, 3)), tf.ensure_shape(trimap, (None, None))
+        image, trimap = tf.numpy_function(
+            read, [index], (tf.uint8, tf.uint8), stateful=False
+        )
+        return tf.ensure_shape(image, (None, None, 3)), tf.ensure_shape(
+            trimap, (None, None)
+        )
 
     # Decoding runs in parallel (Pillow releases the GIL); the order stays the split file's order.
     ds = (
         tf.data.Dataset.range(len(good))
         .map(decode, num_parallel_calls=tf.data.AUTOTUNE)
-        .map(lambda im, tri: preprocess_pair(im, tri, image_size), num_parallel_calls=tf.data.AUTOTUNE)
+        .map(
+            lambda im, tri: preprocess_pair(im, tri, image_size),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
     )
     return finish_pipeline(
-        ds, split=split, batch_size=batch_size, augment=augment, shuffle=shuffle, seed=seed, num_examples=len(good)
+        ds,
+        split=split,
+        batch_size=batch_size,
+        augment=augment,
+        shuffle=shuffle,
+        seed=seed,
+        num_examples=len(good),
     )
 
 
@@ -666,7 +754,9 @@ def load_synthetic_pets(
     """
     _check_common(split, image_size, batch_size)
     n = SYNTHETIC_SPLIT_SIZES[split] if num_examples is None else num_examples
-    images, masks = make_synthetic_pets(n, image_size, seed=seed + _SYNTHETIC_SEED_OFFSETS[split])
+    images, masks = make_synthetic_pets(
+        n, image_size, seed=seed + _SYNTHETIC_SEED_OFFSETS[split]
+    )
     return finish_pipeline(
         tf.data.Dataset.from_tensor_slices((images, masks)),
         split=split, batch_size=batch_size, augment=augment, shuffle=shuffle, seed=seed, num_examples=n,
@@ -714,7 +804,9 @@ def is_full_oxford(kind: str, description: str) -> bool:
     return kind == "tfds" or "of 37 breeds" in description
 
 
-def describe_source(data: DataSource, num_examples: dict[str, int] | None = None) -> str:
+def describe_source(
+    data: DataSource, num_examples: dict[str, int] | None = None
+) -> str:
     """One sentence on which data a source holds (counted, never assumed).
 
     Args:
@@ -729,7 +821,9 @@ def describe_source(data: DataSource, num_examples: dict[str, int] | None = None
             "train and a 10 % validation hold-out) and test list (3,669 images) of 37 breeds"
         )
     given = num_examples or {}
-    if given and set(given) != set(SPLITS):  # only some sizes known (one split loaded): name only those
+    if given and set(given) != set(
+        SPLITS
+    ):  # only some sizes known (one split loaded): name only those
         known = " / ".join(f"{given[s]} {s}" for s in SPLITS if s in given)
         return f"the SYNTHETIC STAND-IN, not Oxford-IIIT Pet: {known} generated images"
     sizes = {**SYNTHETIC_SPLIT_SIZES, **given}
@@ -785,23 +879,46 @@ def load_dataset(
     _check_common(split, image_size, batch_size)
     if on_corrupt not in ("raise", "skip"):
         raise ValueError(f"on_corrupt={on_corrupt!r} must be 'raise' or 'skip'.")
-    data = source if isinstance(source, DataSource) else resolve_source(source, data_dir)
+    data = (
+        source if isinstance(source, DataSource) else resolve_source(source, data_dir)
+    )
     kwargs = dict(augment=augment, shuffle=shuffle, seed=seed)
     if data.kind == "tfds":
-        ds = load_oxford_pets(split, image_size, batch_size, data_dir=data.path, **kwargs)
-        n = OXFORD_LIST_SIZES["test"] if split == "test" else _tfds_split_size(split, data.path)
+        ds = load_oxford_pets(
+            split, image_size, batch_size, data_dir=data.path, **kwargs
+        )
+        n = (
+            OXFORD_LIST_SIZES["test"]
+            if split == "test"
+            else _tfds_split_size(split, data.path)
+        )
     elif data.kind == "synthetic":
-        ds = load_synthetic_pets(split, image_size, batch_size, num_examples=num_examples, **kwargs)
+        ds = load_synthetic_pets(
+            split, image_size, batch_size, num_examples=num_examples, **kwargs
+        )
         n = num_examples or SYNTHETIC_SPLIT_SIZES[split]
     else:
-        ds = load_pets_directory(data.path, split, image_size, batch_size, on_corrupt=on_corrupt, **kwargs)
+        ds = load_pets_directory(
+            data.path, split, image_size, batch_size, on_corrupt=on_corrupt, **kwargs
+        )
         n = len(read_split_file(data.path, split))
-    description = describe_source(data, None if num_examples is None else {split: num_examples})
+    description = describe_source(
+        data, None if num_examples is None else {split: num_examples}
+    )
     if data.is_stand_in:
         notice = f"Data: {description}; this is the {split} split ({n}). Results below are not Oxford-IIIT Pet results."
     else:
         notice = f"Data: {description}. This is the {split} split ({n} images)."
-    info = DataInfo(data.source, data.kind, split, n, image_size, data.is_stand_in, description, notice)
+    info = DataInfo(
+        data.source,
+        data.kind,
+        split,
+        n,
+        image_size,
+        data.is_stand_in,
+        description,
+        notice,
+    )
     if verbose:
         import textwrap
 
@@ -809,11 +926,12 @@ def load_dataset(
     return ds, info
 
 
-
 # --------------------------------------------------------------------------- class imbalance
 
 
-def class_frequencies(dataset: tf.data.Dataset, num_classes: int = NUM_CLASSES) -> np.ndarray:
+def class_frequencies(
+    dataset: tf.data.Dataset, num_classes: int = NUM_CLASSES
+) -> np.ndarray:
     """Fraction of pixels of each class over a dataset of ``(image, mask)`` batches.
 
     Returns:
@@ -822,7 +940,9 @@ def class_frequencies(dataset: tf.data.Dataset, num_classes: int = NUM_CLASSES) 
     counts = np.zeros(num_classes, np.int64)
     for batch in dataset:
         mask = batch[1]
-        counts += np.bincount(np.asarray(mask).ravel(), minlength=num_classes)[:num_classes]
+        counts += np.bincount(np.asarray(mask).ravel(), minlength=num_classes)[
+            :num_classes
+        ]
     total = counts.sum()
     if total == 0:
         raise ValueError("the dataset holds no mask pixels.")
@@ -872,4 +992,6 @@ def add_sample_weights(dataset: tf.data.Dataset, class_weights) -> tf.data.Datas
         Batches ``(image, mask, float32 (B, S, S))``.
     """
     table = tf.constant(np.asarray(class_weights, dtype=np.float32))
-    return dataset.map(lambda x, y: (x, y, tf.gather(table, y)), num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.map(
+        lambda x, y: (x, y, tf.gather(table, y)), num_parallel_calls=tf.data.AUTOTUNE
+    )

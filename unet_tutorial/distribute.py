@@ -85,21 +85,37 @@ def parse_tf_config(text: str | None = None) -> dict:
         '"task": {"type": "worker", "index": 0}}\''
     )
     if not text:
-        raise ValueError(f"multi-worker training needs TF_CONFIG in the environment of every worker, e.g. {example}")
+        raise ValueError(
+            f"multi-worker training needs TF_CONFIG in the environment of every worker, e.g. {example}"
+        )
     try:
         cfg = json.loads(text)
     except ValueError as err:
-        raise ValueError(f"TF_CONFIG is not valid JSON ({err}); expected e.g. {example}") from None
-    cluster, task = (cfg.get("cluster"), cfg.get("task")) if isinstance(cfg, dict) else (None, None)
-    if not isinstance(cluster, dict) or not all(isinstance(v, list) and v for v in cluster.values()) or not cluster:
-        raise ValueError(f"TF_CONFIG needs a 'cluster' of job name -> list of 'host:port'; expected e.g. {example}")
+        raise ValueError(
+            f"TF_CONFIG is not valid JSON ({err}); expected e.g. {example}"
+        ) from None
+    cluster, task = (
+        (cfg.get("cluster"), cfg.get("task")) if isinstance(cfg, dict) else (None, None)
+    )
+    if (
+        not isinstance(cluster, dict)
+        or not all(isinstance(v, list) and v for v in cluster.values())
+        or not cluster
+    ):
+        raise ValueError(
+            f"TF_CONFIG needs a 'cluster' of job name -> list of 'host:port'; expected e.g. {example}"
+        )
     if not isinstance(task, dict) or task.get("type") not in cluster:
         raise ValueError(
             f"TF_CONFIG's 'task' must name a job of the cluster ({', '.join(cluster)}) as 'type', "
             f"got {task!r}; expected e.g. {example}"
         )
     index = task.get("index")
-    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(cluster[task["type"]]):
+    if (
+        not isinstance(index, int)
+        or isinstance(index, bool)
+        or not 0 <= index < len(cluster[task["type"]])
+    ):
         raise ValueError(
             f"TF_CONFIG's task index must be 0 .. {len(cluster[task['type']]) - 1} for job {task['type']!r}, "
             f"got {index!r}"
@@ -107,7 +123,9 @@ def parse_tf_config(text: str | None = None) -> dict:
     return cfg
 
 
-def make_strategy(name: str = "default", *, collective: str = "auto") -> tf.distribute.Strategy:
+def make_strategy(
+    name: str = "default", *, collective: str = "auto"
+) -> tf.distribute.Strategy:
     """The ``tf.distribute`` strategy for a name.
 
     Args:
@@ -127,15 +145,21 @@ def make_strategy(name: str = "default", *, collective: str = "auto") -> tf.dist
             ``TF_CONFIG`` for ``"multiworker"``.
     """
     if name not in STRATEGIES:
-        raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, got {name!r}")
+        raise ValueError(
+            f"strategy must be one of {', '.join(STRATEGIES)}, got {name!r}"
+        )
     if collective not in COLLECTIVES:
-        raise ValueError(f"collective must be one of {', '.join(COLLECTIVES)}, got {collective!r}")
+        raise ValueError(
+            f"collective must be one of {', '.join(COLLECTIVES)}, got {collective!r}"
+        )
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     parse_tf_config()
-    options = tf.distribute.experimental.CommunicationOptions(implementation=COLLECTIVES[collective])
+    options = tf.distribute.experimental.CommunicationOptions(
+        implementation=COLLECTIVES[collective]
+    )
     return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
 
 
@@ -151,7 +175,9 @@ def worker_role(strategy: tf.distribute.Strategy) -> WorkerRole:
     resolver = strategy.cluster_resolver
     task_type, task_id = resolver.task_type, int(resolver.task_id or 0)
     jobs = resolver.cluster_spec().as_dict()
-    chief = task_type == "chief" or (task_type == "worker" and task_id == 0 and "chief" not in jobs)
+    chief = task_type == "chief" or (
+        task_type == "worker" and task_id == 0 and "chief" not in jobs
+    )
     count = sum(len(jobs.get(job, [])) for job in ("chief", "worker"))
     return WorkerRole(task_type, task_id, chief, count)
 
@@ -178,7 +204,9 @@ def shard_by_data(dataset: tf.data.Dataset) -> tf.data.Dataset:
     keep its own share of it. The setting does nothing without distribution.
     """
     options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    options.experimental_distribute.auto_shard_policy = (
+        tf.data.experimental.AutoShardPolicy.DATA
+    )
     return dataset.with_options(options)
 
 
@@ -205,7 +233,9 @@ def synchronize_batch_norm(model) -> int:
     return count
 
 
-def prepare_multi_worker_fit(model, strategy: tf.distribute.Strategy, element_spec) -> None:
+def prepare_multi_worker_fit(
+    model, strategy: tf.distribute.Strategy, element_spec
+) -> None:
     """Work around two Keras 3 bugs so that ``model.fit`` runs under ``MultiWorkerMirroredStrategy``.
 
     1. ``fit`` builds the optimizer and metric state from a *distributed*
@@ -240,7 +270,9 @@ def _mean_across_workers() -> None:
 
     def reduce_per_replica(values, strategy, reduction):
         if reduction in ("auto", "mean") and is_multi_worker(strategy):
-            return tf.nest.map_structure(lambda v: strategy.reduce("MEAN", v, axis=None), values)
+            return tf.nest.map_structure(
+                lambda v: strategy.reduce("MEAN", v, axis=None), values
+            )
         return original(values, strategy, reduction)
 
     reduce_per_replica._unet_tutorial = True
@@ -263,7 +295,11 @@ def local_cluster(num_workers: int = 2) -> list[str]:
     ``cluster``. (A port is free when asked for; another program could
     still take it before the workers start, which a rerun fixes.)
     """
-    if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 1:
+    if (
+        isinstance(num_workers, bool)
+        or not isinstance(num_workers, int)
+        or num_workers < 1
+    ):
         raise ValueError(f"num_workers must be a positive integer, got {num_workers!r}")
     socks = [socket.socket() for _ in range(num_workers)]
     try:
@@ -274,13 +310,19 @@ def local_cluster(num_workers: int = 2) -> list[str]:
         for s in socks:
             s.close()
     return [
-        json.dumps({"cluster": {"worker": hosts}, "task": {"type": "worker", "index": i}})
+        json.dumps(
+            {"cluster": {"worker": hosts}, "task": {"type": "worker", "index": i}}
+        )
         for i in range(num_workers)
     ]
 
 
 def run_local_workers(
-    command: list[str], num_workers: int = 2, *, timeout: float = 600, env: dict | None = None
+    command: list[str],
+    num_workers: int = 2,
+    *,
+    timeout: float = 600,
+    env: dict | None = None,
 ) -> list[WorkerRun]:
     """Run ``command`` as ``num_workers`` processes of one cluster on this machine and wait for all.
 
@@ -306,16 +348,25 @@ def run_local_workers(
         logs = [open(Path(tmp) / f"worker-{i}.log", "w+") for i in range(num_workers)]  # noqa: SIM115
         try:
             procs = [
-                subprocess.Popen(command, env={**base, "TF_CONFIG": cfg}, stdout=log, stderr=subprocess.STDOUT)
+                subprocess.Popen(
+                    command,
+                    env={**base, "TF_CONFIG": cfg},
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
                 for cfg, log in zip(configs, logs, strict=True)
             ]
             try:
-                codes = [p.wait(timeout=max(0.1, deadline - time.monotonic())) for p in procs]
+                codes = [
+                    p.wait(timeout=max(0.1, deadline - time.monotonic())) for p in procs
+                ]
             except subprocess.TimeoutExpired:
                 for p in procs:
                     p.kill()
                     p.wait()
-                raise TimeoutError(f"the {num_workers} workers still ran after {timeout:g} s; stopped them") from None
+                raise TimeoutError(
+                    f"the {num_workers} workers still ran after {timeout:g} s; stopped them"
+                ) from None
             outputs = []
             for log in logs:
                 log.seek(0)
@@ -323,4 +374,7 @@ def run_local_workers(
         finally:
             for log in logs:
                 log.close()
-    return [WorkerRun(i, code, out) for i, (code, out) in enumerate(zip(codes, outputs, strict=True))]
+    return [
+        WorkerRun(i, code, out)
+        for i, (code, out) in enumerate(zip(codes, outputs, strict=True))
+    ]

@@ -19,8 +19,14 @@ OXFORD_BASE_URL = "https://thor.robots.ox.ac.uk/~vgg/data/pets/"
 """The official server (the one TensorFlow Datasets 4.9.x downloads from)."""
 
 OXFORD_ARCHIVES: dict[str, tuple[int, str]] = {
-    "images.tar.gz": (791_918_971, "67195c5e1c01f1ab5f9b6a5d22b8c27a580d896ece458917e61d459337fa318d"),
-    "annotations.tar.gz": (19_173_078, "52425fb6de5c424942b7626b428656fcbd798db970a937df61750c0f1d358e91"),
+    "images.tar.gz": (
+        791_918_971,
+        "67195c5e1c01f1ab5f9b6a5d22b8c27a580d896ece458917e61d459337fa318d",
+    ),
+    "annotations.tar.gz": (
+        19_173_078,
+        "52425fb6de5c424942b7626b428656fcbd798db970a937df61750c0f1d358e91",
+    ),
 }
 """Archive name -> (size in bytes, sha256), as registered in TensorFlow Datasets 4.9.x."""
 
@@ -44,10 +50,14 @@ def verify_file(path: str | os.PathLike, size: int, sha256: str) -> None:
     """Raise ``ChecksumError`` unless ``path`` has exactly this size and sha256."""
     actual_size = os.path.getsize(path)
     if actual_size != size:
-        raise ChecksumError(f"{path}: size {actual_size} bytes, expected {size}; the download is incomplete or wrong.")
+        raise ChecksumError(
+            f"{path}: size {actual_size} bytes, expected {size}; the download is incomplete or wrong."
+        )
     digest = sha256_of(path)
     if digest != sha256:
-        raise ChecksumError(f"{path}: sha256 {digest}, expected {sha256}; the file is corrupt or not the official one.")
+        raise ChecksumError(
+            f"{path}: sha256 {digest}, expected {sha256}; the file is corrupt or not the official one."
+        )
 
 
 def _progress(name: str, done: int, total: int, stream) -> None:
@@ -61,7 +71,13 @@ def _progress(name: str, done: int, total: int, stream) -> None:
 
 
 def download_file(
-    url: str, dest: str | os.PathLike, size: int, sha256: str, *, progress=sys.stderr, timeout: float = 60.0
+    url: str,
+    dest: str | os.PathLike,
+    size: int,
+    sha256: str,
+    *,
+    progress=sys.stderr,
+    timeout: float = 60.0,
 ) -> Path:
     """Download ``url`` to ``dest`` through a ``.part`` file, then verify it.
 
@@ -77,7 +93,10 @@ def download_file(
     part = dest.with_name(dest.name + ".part")
     done = 0
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp, open(part, "wb") as out:
+        with (
+            urllib.request.urlopen(url, timeout=timeout) as resp,
+            open(part, "wb") as out,
+        ):
             while chunk := resp.read(_CHUNK):
                 out.write(chunk)
                 done += len(chunk)
@@ -88,7 +107,9 @@ def download_file(
             f"{url}: the server sent nothing for {timeout:g} s after {done / 1e6:.1f} MB and the download was "
             "stopped (nothing kept). Run the same call again to retry, or use a mirror (base_url=...)."
         ) from err
-    except BaseException:  # any other failure or Ctrl-C: never leave a .part that looks like progress
+    except (
+        BaseException
+    ):  # any other failure or Ctrl-C: never leave a .part that looks like progress
         part.unlink(missing_ok=True)
         raise
     try:
@@ -117,14 +138,26 @@ def safe_extract(archive: str | os.PathLike, dest: str | os.PathLike) -> list[st
         members, kept = tar.getmembers(), []
         for m in members:
             # both separators: a "..\\" in a name escapes the folder on Windows
-            parts = [x for x in m.name.replace("\\", "/").split("/") if x not in ("", ".")]
-            if m.name.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
-                raise ValueError(f"refusing to extract {archive}: member {m.name!r} points outside the folder.")
+            parts = [
+                x for x in m.name.replace("\\", "/").split("/") if x not in ("", ".")
+            ]
+            if (
+                m.name.startswith(("/", "\\"))
+                or ".." in parts
+                or (parts and ":" in parts[0])
+            ):
+                raise ValueError(
+                    f"refusing to extract {archive}: member {m.name!r} points outside the folder."
+                )
             if not (m.isfile() or m.isdir()):
-                raise ValueError(f"refusing to extract {archive}: member {m.name!r} is a link or special file.")
+                raise ValueError(
+                    f"refusing to extract {archive}: member {m.name!r} is a link or special file."
+                )
             if not parts:
                 if m.isfile():
-                    raise ValueError(f"refusing to extract {archive}: a file member has no name ({m.name!r}).")
+                    raise ValueError(
+                        f"refusing to extract {archive}: a file member has no name ({m.name!r})."
+                    )
                 continue  # "." or "": the folder itself
             kept.append((m, parts))
         dest.mkdir(parents=True, exist_ok=True)
@@ -191,15 +224,26 @@ def download_oxford_pets(
                 _say(progress, f"{name}: already downloaded and verified\n")
             except ChecksumError as err:
                 path.replace(bad)
-                _say(progress, f"{name}: the copy in {dest} does not match ({err}); kept as {bad.name}, downloading\n")
+                _say(
+                    progress,
+                    f"{name}: the copy in {dest} does not match ({err}); kept as {bad.name}, downloading\n",
+                )
         if not path.is_file():
             download_file(base + name, path, size, sha256, progress=progress)
             if bad.exists():
                 bad.unlink()
                 _say(progress, f"{name}: a good copy arrived; removed {bad.name}\n")
         marker = dest / f".extracted-{name}"
-        if extract and not re_extract and marker.is_file() and marker.read_text().strip() == sha256:
-            _say(progress, f"{name}: already extracted (edited files are kept; re_extract=True extracts again)\n")
+        if (
+            extract
+            and not re_extract
+            and marker.is_file()
+            and marker.read_text().strip() == sha256
+        ):
+            _say(
+                progress,
+                f"{name}: already extracted (edited files are kept; re_extract=True extracts again)\n",
+            )
         elif extract:
             safe_extract(path, dest)
             marker.write_text(sha256 + "\n")

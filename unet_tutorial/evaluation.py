@@ -48,7 +48,36 @@ class Evaluation:
         return self.table()
 
 
-def evaluate(model: keras.Model, dataset: tf.data.Dataset, class_names: tuple[str, ...] = CLASS_NAMES) -> Evaluation:
+def flip_averaged_logits(model: keras.Model, images: tf.Tensor) -> tf.Tensor:
+    """Test-time augmentation with a mirror: the mean of the predictions for an image and its left-right flip.
+
+    The model sees each image twice, as is and mirrored; the mirrored
+    prediction is flipped back, so both line up pixel for pixel, and the two
+    softmax maps are averaged. A pet seen in a mirror is still a pet, so the
+    two views make partly independent mistakes and the mean is steadier. It
+    costs a second forward pass and no training.
+
+    Args:
+        model: returns logits ``(B, H, W, C)``.
+        images: a batch ``(B, H, W, 3)``.
+
+    Returns:
+        Log-probabilities ``(B, H, W, C)``: logits, as ``model`` returns, so
+        ``argmax`` and the metrics use them unchanged.
+    """
+    plain = tf.nn.softmax(model(images, training=False), axis=-1)
+    mirrored = model(tf.reverse(images, axis=[2]), training=False)
+    mirrored = tf.reverse(tf.nn.softmax(mirrored, axis=-1), axis=[2])
+    return tf.math.log((plain + mirrored) / 2 + 1e-7)
+
+
+def evaluate(
+    model: keras.Model,
+    dataset: tf.data.Dataset,
+    class_names: tuple[str, ...] = CLASS_NAMES,
+    *,
+    flip: bool = False,
+) -> Evaluation:
     """Per-class IoU, mean IoU, pixel accuracy and Dice of ``model`` on ``dataset``.
 
     Uses the same Keras metric objects as training (``segmentation_metrics``),
@@ -59,6 +88,8 @@ def evaluate(model: keras.Model, dataset: tf.data.Dataset, class_names: tuple[st
         dataset: batches ``(image, mask)`` or ``(image, mask, weights)``
             (weights are ignored).
         class_names: one name per class.
+        flip: score the mean of the predictions for each image and its mirror
+            image (``flip_averaged_logits``) instead of one prediction.
 
     Returns:
         An ``Evaluation``; ``print`` it for the table.
@@ -68,7 +99,7 @@ def evaluate(model: keras.Model, dataset: tf.data.Dataset, class_names: tuple[st
     n = 0
     for batch in dataset:
         x, y = batch[0], batch[1]
-        logits = model(x, training=False)
+        logits = flip_averaged_logits(model, x) if flip else model(x, training=False)
         for m in metrics:
             m.update_state(y, logits)
         n += int(x.shape[0])
@@ -116,7 +147,10 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
         try:
             im = ImageOps.exif_transpose(im)
             return _rgb8(im)
-        except (OSError, SyntaxError) as err:  # decoding fails only now for a truncated file
+        except (
+            OSError,
+            SyntaxError,
+        ) as err:  # decoding fails only now for a truncated file
             raise ValueError(f"{path} is not a readable image ({err}).") from err
 
 
@@ -132,7 +166,9 @@ class _open_image:
         from PIL import Image, UnidentifiedImageError
 
         if self.path.is_dir():
-            raise ValueError(f"{self.path} is a directory; name an image file (JPEG, PNG, ...).")
+            raise ValueError(
+                f"{self.path} is a directory; name an image file (JPEG, PNG, ...)."
+            )
         if not self.path.is_file():
             raise FileNotFoundError(f"image file {self.path} does not exist.")
         try:
@@ -181,7 +217,11 @@ def predict_mask(model: keras.Model, image: np.ndarray) -> np.ndarray:
         kind = "RGB" if channels == 3 else f"{channels}-channel"
         raise ValueError(
             f"this model takes {channels}-channel images ((H, W, {channels}), {kind}); got shape {image.shape}. "
-            + ("Convert it first (e.g. PIL's .convert('RGB'))." if channels == 3 else "")
+            + (
+                "Convert it first (e.g. PIL's .convert('RGB'))."
+                if channels == 3
+                else ""
+            )
         )
     if image.dtype != np.uint8 and (image.min() < 0 or image.max() > 1):
         raise ValueError("a float image must be in [0, 1]; pass uint8 for [0, 255].")
@@ -189,12 +229,18 @@ def predict_mask(model: keras.Model, image: np.ndarray) -> np.ndarray:
     if size_in is not None and size_out is not None and size_out != size_in:
         from .tiling import predict_tiles
 
-        x = image.astype(np.float32) / 255.0 if image.dtype == np.uint8 else image.astype(np.float32)
+        x = (
+            image.astype(np.float32) / 255.0
+            if image.dtype == np.uint8
+            else image.astype(np.float32)
+        )
         return np.argmax(predict_tiles(model, x), axis=-1).astype(np.int32)
     size = size_in or 128
     x = resize_image(image, size)[tf.newaxis]
     logits = model(x, training=False)
-    if logits.shape[1] != size:  # a model of unknown input size that turned out to be unpadded
+    if (
+        logits.shape[1] != size
+    ):  # a model of unknown input size that turned out to be unpadded
         raise ValueError(
             f"this model maps {size} px to {logits.shape[1]} px (unpadded convolutions) but has no fixed input "
             "size, so its tiles cannot be laid out; rebuild it with a fixed input size, e.g. (572, 572, 3)."
@@ -223,7 +269,9 @@ def boundary_band(mask: np.ndarray, width: int = 2) -> np.ndarray:
         edge[1:, :] |= m[:-1, :] != m[1:, :]
         edge[:, :-1] |= m[:, :-1] != m[:, 1:]
         edge[:, 1:] |= m[:, :-1] != m[:, 1:]
-        bands[i] = ndimage.binary_dilation(edge, iterations=width - 1) if width > 1 else edge
+        bands[i] = (
+            ndimage.binary_dilation(edge, iterations=width - 1) if width > 1 else edge
+        )
     return bands[0] if squeeze else bands
 
 
@@ -248,7 +296,9 @@ def _check_same_padding(model: keras.Model, what: str) -> None:
         )
 
 
-def predict_dataset(model: keras.Model, dataset: tf.data.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def predict_dataset(
+    model: keras.Model, dataset: tf.data.Dataset
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All ``(images, true masks, predicted masks)`` of a dataset, as NumPy arrays."""
     _check_same_padding(model, "predict_dataset")
     xs, ys, ps = [], [], []
@@ -262,7 +312,9 @@ def predict_dataset(model: keras.Model, dataset: tf.data.Dataset) -> tuple[np.nd
     return np.concatenate(xs), np.concatenate(ys), np.concatenate(ps)
 
 
-def per_image_mean_iou(true: np.ndarray, pred: np.ndarray, num_classes: int = 3) -> np.ndarray:
+def per_image_mean_iou(
+    true: np.ndarray, pred: np.ndarray, num_classes: int = 3
+) -> np.ndarray:
     """Mean IoU of each image separately (classes absent from both masks left out), shape ``(n,)``."""
     true, pred = np.asarray(true), np.asarray(pred)
     scores = np.zeros(len(true))

@@ -39,8 +39,18 @@ def add_credit(fig, text: str | None, fontsize: float = 10) -> None:
     if text:
         import textwrap
 
-        chars = max(20, int(fig.get_figwidth() * 72 / (0.55 * fontsize)))  # about 0.55 em per character
-        fig.text(0.5, 0.004, textwrap.fill(text, chars), ha="center", va="bottom", fontsize=fontsize, color="0.25")
+        chars = max(
+            20, int(fig.get_figwidth() * 72 / (0.55 * fontsize))
+        )  # about 0.55 em per character
+        fig.text(
+            0.5,
+            0.004,
+            textwrap.fill(text, chars),
+            ha="center",
+            va="bottom",
+            fontsize=fontsize,
+            color="0.25",
+        )
 
 
 def mask_to_rgb(mask: np.ndarray) -> np.ndarray:
@@ -51,7 +61,9 @@ def mask_to_rgb(mask: np.ndarray) -> np.ndarray:
     if mask.ndim != 2:
         raise ValueError(f"mask must be (H, W); got shape {mask.shape}.")
     if mask.size and (mask.min() < 0 or mask.max() >= len(CLASS_COLORS)):
-        raise ValueError(f"mask values must be in 0..{len(CLASS_COLORS) - 1}; got {mask.min()}..{mask.max()}.")
+        raise ValueError(
+            f"mask values must be in 0..{len(CLASS_COLORS) - 1}; got {mask.min()}..{mask.max()}."
+        )
     return CLASS_COLORS[mask.astype(np.int64)]
 
 
@@ -62,7 +74,9 @@ def _to_uint8(image: np.ndarray) -> np.ndarray:
     return (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
-def overlay_mask(image: np.ndarray, mask: np.ndarray, alpha: float = 0.45) -> np.ndarray:
+def overlay_mask(
+    image: np.ndarray, mask: np.ndarray, alpha: float = 0.45
+) -> np.ndarray:
     """Blend a coloured mask over an image; returns ``uint8 (H, W, 3)``.
 
     Args:
@@ -73,18 +87,30 @@ def overlay_mask(image: np.ndarray, mask: np.ndarray, alpha: float = 0.45) -> np
     img = _to_uint8(image)
     colours = mask_to_rgb(mask)
     if img.shape[:2] != colours.shape[:2]:
-        raise ValueError(f"image {img.shape[:2]} and mask {colours.shape[:2]} differ in size.")
+        raise ValueError(
+            f"image {img.shape[:2]} and mask {colours.shape[:2]} differ in size."
+        )
     out = (1 - alpha) * img.astype(np.float32) + alpha * colours.astype(np.float32)
     return (out + 0.5).astype(np.uint8)
 
 
 def class_legend(ax, class_names=CLASS_NAMES, **kwargs) -> None:
     """Add a legend of the class colours to a matplotlib axis."""
-    handles = [Patch(color=CLASS_COLORS[i] / 255, label=n) for i, n in enumerate(class_names)]
+    handles = [
+        Patch(color=CLASS_COLORS[i] / 255, label=n) for i, n in enumerate(class_names)
+    ]
     ax.legend(handles=handles, **kwargs)
 
 
-def plot_samples(images, masks, predictions=None, *, titles=None, max_rows: int = 4, credit: str | None = None):
+def plot_samples(
+    images,
+    masks,
+    predictions=None,
+    *,
+    titles=None,
+    max_rows: int = 4,
+    credit: str | None = None,
+):
     """A grid: one row per example with the image, its true mask and (optionally) the prediction.
 
     Args:
@@ -101,7 +127,9 @@ def plot_samples(images, masks, predictions=None, *, titles=None, max_rows: int 
     n = min(len(images), max_rows)
     cols = 3 if predictions is not None else 2
     titles = titles or ["image", "true mask", "predicted mask"][:cols]
-    fig, axes = plt.subplots(n, cols, figsize=(2.6 * cols, 2.6 * n + 0.5), squeeze=False)
+    fig, axes = plt.subplots(
+        n, cols, figsize=(2.6 * cols, 2.6 * n + 0.5), squeeze=False
+    )
     for i in range(n):
         panels = [_to_uint8(images[i]), mask_to_rgb(masks[i])]
         if predictions is not None:
@@ -113,13 +141,21 @@ def plot_samples(images, masks, predictions=None, *, titles=None, max_rows: int 
             if i == 0:
                 axes[i, j].set_title(titles[j])
     low = (0.035 if cols == 3 else 0.06) if credit else 0.0
-    class_legend(fig, loc="lower center", bbox_to_anchor=(0.5, low), ncol=len(CLASS_NAMES), frameon=False)
+    class_legend(
+        fig,
+        loc="lower center",
+        bbox_to_anchor=(0.5, low),
+        ncol=len(CLASS_NAMES),
+        frameon=False,
+    )
     fig.tight_layout(rect=(0, 0.06 + low, 1, 1))
     add_credit(fig, credit, fontsize=9 if cols == 2 else 10)
     return fig
 
 
-def plot_learning_curves(history: dict, metrics=("loss", "mean_iou"), *, columns: int = 2):
+def plot_learning_curves(
+    history: dict, metrics=("loss", "mean_iou"), *, columns: int = 2
+):
     """Training against validation curves, one panel per metric.
 
     The loss is drawn on a log scale: the first validation losses of a
@@ -142,7 +178,9 @@ def plot_learning_curves(history: dict, metrics=("loss", "mean_iou"), *, columns
     cols = min(columns, len(metrics))
     rows = -(-len(metrics) // cols)
     with plt.rc_context({"font.size": 12}):
-        fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.6 * rows), squeeze=False)
+        fig, axes = plt.subplots(
+            rows, cols, figsize=(5.2 * cols, 3.6 * rows), squeeze=False
+        )
         for ax, m in zip(axes.ravel(), metrics, strict=False):
             ax.plot(epochs, history[m], "o-", ms=3, label="train")
             if f"val_{m}" in history:
@@ -196,7 +234,11 @@ class Drawing:
         import html
 
         data = base64.b64encode(self.png()).decode("ascii")
-        cap = f'<figcaption style="font-size:14px">{html.escape(self.caption)}</figcaption>' if self.caption else ""
+        cap = (
+            f'<figcaption style="font-size:14px">{html.escape(self.caption)}</figcaption>'
+            if self.caption
+            else ""
+        )
         return (
             f'<figure style="margin:0 0 1em 0"><img src="data:image/png;base64,{data}" alt="{html.escape(self.alt)}" '
             f'style="max-width:100%;height:auto">{cap}</figure>'

@@ -19,7 +19,9 @@ def conv2d_flops(h_out: int, w_out: int, kernel: int, c_in: int, c_out: int) -> 
     return 2 * h_out * w_out * c_out * kernel * kernel * c_in
 
 
-def conv2d_transpose_flops(h_in: int, w_in: int, kernel: int, c_in: int, c_out: int) -> int:
+def conv2d_transpose_flops(
+    h_in: int, w_in: int, kernel: int, c_in: int, c_out: int
+) -> int:
     """FLOPs of a transposed convolution reading ``(h_in, w_in, c_in)``.
 
     Every input value is multiplied into a ``kernel × kernel × c_out`` patch:
@@ -48,7 +50,9 @@ def layer_flops(layer: keras.layers.Layer) -> int:
     else:
         return 0
     if None in (h, w):
-        raise ValueError(f"layer {layer.name!r} has no fixed input size; build the model with one.")
+        raise ValueError(
+            f"layer {layer.name!r} has no fixed input size; build the model with one."
+        )
     return count(h, w, layer.kernel_size[0], c_in, layer.filters)
 
 

@@ -30,7 +30,9 @@ def cross_entropy_loss() -> keras.losses.Loss:
     (log-sum-exp), which is stable where a separate softmax would round
     small probabilities to 0 and give ``log(0)``.
     """
-    return keras.losses.SparseCategoricalCrossentropy(from_logits=True, name="cross_entropy")
+    return keras.losses.SparseCategoricalCrossentropy(
+        from_logits=True, name="cross_entropy"
+    )
 
 
 def _soft_dice_per_image(y_true, y_pred, num_classes: int):
@@ -80,20 +82,30 @@ class CEDiceLoss(keras.losses.Loss):
         dice_weight: weight of the Dice term (1.0 by default).
     """
 
-    def __init__(self, num_classes: int = 3, dice_weight: float = 1.0, name: str = "ce_dice_loss", **kwargs):
+    def __init__(
+        self,
+        num_classes: int = 3,
+        dice_weight: float = 1.0,
+        name: str = "ce_dice_loss",
+        **kwargs,
+    ):
         super().__init__(name=name, **kwargs)
         self.num_classes = num_classes
         self.dice_weight = dice_weight
 
     def call(self, y_true, y_pred):
-        ce = keras.losses.sparse_categorical_crossentropy(_sparse(y_true), y_pred, from_logits=True)
+        ce = keras.losses.sparse_categorical_crossentropy(
+            _sparse(y_true), y_pred, from_logits=True
+        )
         dice = _soft_dice_per_image(y_true, y_pred, self.num_classes)
         return ce + self.dice_weight * dice[:, None, None]
 
     def get_config(self):
-        return {**super().get_config(), "num_classes": self.num_classes, "dice_weight": self.dice_weight}
-
-
+        return {
+            **super().get_config(),
+            "num_classes": self.num_classes,
+            "dice_weight": self.dice_weight,
+        }
 
 
 def get_loss(name: str, num_classes: int = 3) -> keras.losses.Loss:
@@ -104,7 +116,9 @@ def get_loss(name: str, num_classes: int = 3) -> keras.losses.Loss:
         return DiceLoss(num_classes)
     if name == "ce_dice":
         return CEDiceLoss(num_classes)
-    raise ValueError(f"loss={name!r} is not known; use one of {', '.join(map(repr, LOSSES))}.")
+    raise ValueError(
+        f"loss={name!r} is not known; use one of {', '.join(map(repr, LOSSES))}."
+    )
 
 
 def unet_weight_map(
@@ -157,7 +171,9 @@ def unet_weight_map(
     w = wc_table[labels].astype(np.float64)
     objects, n = ndimage.label(labels == object_class)
     if n >= 2:
-        dists = np.stack([ndimage.distance_transform_edt(objects != k) for k in range(1, n + 1)])
+        dists = np.stack(
+            [ndimage.distance_transform_edt(objects != k) for k in range(1, n + 1)]
+        )
         dists.sort(axis=0)
         d1, d2 = dists[0], dists[1]
         border = w0 * np.exp(-((d1 + d2) ** 2) / (2 * sigma**2))
@@ -178,7 +194,9 @@ def add_unet_weight_maps(dataset, **kwargs):
     import tensorflow as tf
 
     def maps(masks):
-        return np.stack([unet_weight_map(m, **kwargs) for m in masks]).astype(np.float32)
+        return np.stack([unet_weight_map(m, **kwargs) for m in masks]).astype(
+            np.float32
+        )
 
     def add(x, y):
         w = tf.numpy_function(maps, [y], tf.float32)

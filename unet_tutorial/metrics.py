@@ -35,7 +35,9 @@ class MeanDice(keras.metrics.MeanIoU):
         return ops.divide_no_nan(ops.sum(dice * valid), ops.sum(valid))
 
 
-def segmentation_metrics(num_classes: int = 3, class_names: tuple[str, ...] = CLASS_NAMES) -> list:
+def segmentation_metrics(
+    num_classes: int = 3, class_names: tuple[str, ...] = CLASS_NAMES
+) -> list:
     """The metrics the book reports, for ``model.compile(metrics=...)``.
 
     * ``pixel_accuracy``: fraction of pixels whose ``argmax`` is right;
@@ -46,13 +48,17 @@ def segmentation_metrics(num_classes: int = 3, class_names: tuple[str, ...] = CL
     All take logits ``(batch, H, W, C)`` and integer masks ``(batch, H, W)``.
     """
     if len(class_names) != num_classes:
-        raise ValueError(f"{len(class_names)} class names for num_classes={num_classes}.")
+        raise ValueError(
+            f"{len(class_names)} class names for num_classes={num_classes}."
+        )
     metrics = [
         keras.metrics.SparseCategoricalAccuracy(name="pixel_accuracy"),
         keras.metrics.MeanIoU(num_classes, name="mean_iou", sparse_y_pred=False),
     ]
     metrics += [
-        keras.metrics.IoU(num_classes, target_class_ids=[c], name=f"iou_{n}", sparse_y_pred=False)
+        keras.metrics.IoU(
+            num_classes, target_class_ids=[c], name=f"iou_{n}", sparse_y_pred=False
+        )
         for c, n in enumerate(class_names)
     ]
     metrics.append(MeanDice(num_classes, name="dice"))

@@ -27,7 +27,9 @@ HEADS = ("logits", "softmax", "sigmoid")
 
 def _check_filters(filters: int, what: str = "filters") -> None:
     if not is_whole(filters, 1):
-        raise ValueError(f"{what}={filters!r} must be a positive integer (e.g. 64, as in the paper).")
+        raise ValueError(
+            f"{what}={filters!r} must be a positive integer (e.g. 64, as in the paper)."
+        )
 
 
 def conv_block(
@@ -123,7 +125,9 @@ def center_crop_amounts(
     amounts = []
     for src, dst in zip(source_hw, target_hw, strict=True):
         if dst > src:
-            raise ValueError(f"cannot center-crop a skip map of size {src} to the larger size {dst}.")
+            raise ValueError(
+                f"cannot center-crop a skip map of size {src} to the larger size {dst}."
+            )
         diff = src - dst
         amounts.append((diff // 2, diff - diff // 2))
     return amounts[0], amounts[1]
@@ -156,7 +160,9 @@ def decoder_block(
         ``(batch, 2h-4, 2w-4, filters)`` for valid padding.
     """
     _check_filters(filters)
-    x = layers.Conv2DTranspose(filters, 2, strides=2, padding="valid", name=f"{name}_upconv")(x)
+    x = layers.Conv2DTranspose(
+        filters, 2, strides=2, padding="valid", name=f"{name}_upconv"
+    )(x)
     if skip is not None:
         up_hw = tuple(x.shape[1:3])
         skip_hw = tuple(skip.shape[1:3])
@@ -169,15 +175,21 @@ def decoder_block(
 
 def _check_input_shape(input_shape: tuple, depth: int, padding: str) -> tuple:
     if not isinstance(input_shape, (tuple, list)) or len(input_shape) != 3:
-        raise ValueError(f"input_shape={input_shape!r} must be (height, width, channels), e.g. (128, 128, 3).")
+        raise ValueError(
+            f"input_shape={input_shape!r} must be (height, width, channels), e.g. (128, 128, 3)."
+        )
     h, w, c = input_shape
     if not is_whole(c, 1):
-        raise ValueError(f"input_shape channels={c!r} must be a positive integer (3 for RGB).")
+        raise ValueError(
+            f"input_shape channels={c!r} must be a positive integer (3 for RGB)."
+        )
     for side in (h, w):
         if side is None and padding == "same":
             continue  # any multiple of 2**depth works at run time
         if side is None:
-            raise ValueError("padding='valid' needs a fixed input height and width to compute the crops.")
+            raise ValueError(
+                "padding='valid' needs a fixed input height and width to compute the crops."
+            )
         check_input_size(side, depth, padding)
     return (h, w, c)
 
@@ -245,25 +257,47 @@ def build_unet(
     _check_padding(padding)
     _check_filters(base_filters, "base_filters")
     if not is_whole(num_classes, 1):
-        raise ValueError(f"num_classes={num_classes!r} must be a positive integer (3 for pet/background/border).")
+        raise ValueError(
+            f"num_classes={num_classes!r} must be a positive integer (3 for pet/background/border)."
+        )
     if head not in HEADS:
-        raise ValueError(f"head={head!r} is not supported; use one of {', '.join(map(repr, HEADS))}.")
+        raise ValueError(
+            f"head={head!r} is not supported; use one of {', '.join(map(repr, HEADS))}."
+        )
     if head == "softmax" and num_classes == 1:
         raise ValueError(
             "head='softmax' with num_classes=1 always outputs 1.0; use head='sigmoid' for a "
             "single foreground class, or num_classes >= 2."
         )
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-        raise ValueError(f"dropout={dropout!r} must be a rate in [0, 1); the paper used 0.5, 0 turns it off.")
+    if (
+        isinstance(dropout, bool)
+        or not isinstance(dropout, (int, float))
+        or not 0 <= dropout < 1
+    ):
+        raise ValueError(
+            f"dropout={dropout!r} must be a rate in [0, 1); the paper used 0.5, 0 turns it off."
+        )
     input_shape = _check_input_shape(input_shape, depth, padding)
 
     inputs = keras.Input(shape=input_shape, name="image")
     x = inputs
     skips = []
     for k in range(1, depth + 1):
-        skip, x = encoder_block(x, base_filters * 2 ** (k - 1), padding=padding, batch_norm=batch_norm, name=f"enc{k}")
+        skip, x = encoder_block(
+            x,
+            base_filters * 2 ** (k - 1),
+            padding=padding,
+            batch_norm=batch_norm,
+            name=f"enc{k}",
+        )
         skips.append(skip)
-    x = conv_block(x, base_filters * 2**depth, padding=padding, batch_norm=batch_norm, name="bottleneck")
+    x = conv_block(
+        x,
+        base_filters * 2**depth,
+        padding=padding,
+        batch_norm=batch_norm,
+        name="bottleneck",
+    )
     if dropout:
         x = layers.Dropout(dropout, name="bottleneck_dropout")(x)
     for k in range(depth, 0, -1):

@@ -26,7 +26,12 @@ from keras import layers
 
 from .model import decoder_block
 
-MOBILENET_V2_SKIPS = ("block_1_expand_relu", "block_3_expand_relu", "block_6_expand_relu", "block_13_expand_relu")
+MOBILENET_V2_SKIPS = (
+    "block_1_expand_relu",
+    "block_3_expand_relu",
+    "block_6_expand_relu",
+    "block_13_expand_relu",
+)
 """MobileNetV2 layers used as skips, at 1/2, 1/4, 1/8 and 1/16 of the input size (TensorFlow's tutorial's choice)."""
 MOBILENET_V2_BOTTLENECK = "block_16_project"
 """The MobileNetV2 layer used as the bottleneck, at 1/32 of the input size."""
@@ -67,11 +72,19 @@ def build_pretrained_unet(
         OSError: ``weights="imagenet"`` and the weights cannot be downloaded
             (the message says what to do offline).
     """
-    if not isinstance(input_shape, (tuple, list)) or len(input_shape) != 3 or input_shape[-1] != 3:
-        raise ValueError(f"input_shape={input_shape!r} must be (H, W, 3): MobileNetV2 takes RGB images.")
+    if (
+        not isinstance(input_shape, (tuple, list))
+        or len(input_shape) != 3
+        or input_shape[-1] != 3
+    ):
+        raise ValueError(
+            f"input_shape={input_shape!r} must be (H, W, 3): MobileNetV2 takes RGB images."
+        )
     h, w = input_shape[:2]
     if not all(isinstance(s, int) and s >= 32 and s % 32 == 0 for s in (h, w)):
-        raise ValueError(f"H and W must be multiples of 32 (the encoder halves them five times), got {h}x{w}.")
+        raise ValueError(
+            f"H and W must be multiples of 32 (the encoder halves them five times), got {h}x{w}."
+        )
     if weights not in ("imagenet", None):
         raise ValueError(f"weights must be 'imagenet' or None, got {weights!r}.")
     if weights == "imagenet" and (h != w or h not in IMAGENET_SIZES):
@@ -79,12 +92,22 @@ def build_pretrained_unet(
             f"ImageNet weights of MobileNetV2 exist for square inputs of {', '.join(map(str, IMAGENET_SIZES))} px, "
             f"not {h}x{w}; pick one of those or use weights=None."
         )
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+    if (
+        isinstance(num_classes, bool)
+        or not isinstance(num_classes, int)
+        or num_classes < 1
+    ):
         raise ValueError(f"num_classes={num_classes!r} must be a positive integer.")
-    if len(decoder_filters) != 4 or not all(isinstance(f, int) and f > 0 for f in decoder_filters):
-        raise ValueError(f"decoder_filters={decoder_filters!r} must be four positive integers, deepest level first.")
+    if len(decoder_filters) != 4 or not all(
+        isinstance(f, int) and f > 0 for f in decoder_filters
+    ):
+        raise ValueError(
+            f"decoder_filters={decoder_filters!r} must be four positive integers, deepest level first."
+        )
     try:
-        base = keras.applications.MobileNetV2(input_shape=tuple(input_shape), include_top=False, weights=weights)
+        base = keras.applications.MobileNetV2(
+            input_shape=tuple(input_shape), include_top=False, weights=weights
+        )
     except Exception as err:  # Keras raises a bare Exception when the download fails
         if weights is None:
             raise
@@ -93,13 +116,17 @@ def build_pretrained_unet(
             "copy the file once into ~/.keras/models from a machine that has network."
         ) from err
     names = [*MOBILENET_V2_SKIPS, MOBILENET_V2_BOTTLENECK]
-    encoder = keras.Model(base.input, [base.get_layer(n).output for n in names], name="encoder")
+    encoder = keras.Model(
+        base.input, [base.get_layer(n).output for n in names], name="encoder"
+    )
     encoder.trainable = not freeze_encoder
 
     inputs = keras.Input(tuple(input_shape), name="image")
     x = layers.Rescaling(2.0, offset=-1.0, name="to_minus1_1")(inputs)
     *skips, x = encoder(x, training=False)  # frozen batch norms stay in inference mode
-    for level, skip, filters in zip((4, 3, 2, 1), reversed(skips), decoder_filters, strict=True):
+    for level, skip, filters in zip(
+        (4, 3, 2, 1), reversed(skips), decoder_filters, strict=True
+    ):
         x = decoder_block(x, skip, filters, name=f"dec{level}")
     x = layers.Conv2DTranspose(decoder_filters[-1], 2, strides=2, name="dec0_upconv")(x)
     outputs = layers.Conv2D(num_classes, 1, name="head_conv", dtype="float32")(x)

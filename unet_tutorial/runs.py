@@ -86,7 +86,9 @@ class EpochCSVLogger(keras.callbacks.Callback):
 
     def _write(self, rows, fields):
         # written aside and renamed: a reader (another worker) sees the old file or the new one, never half
-        part = self.path.with_name(f".{self.path.name}.part")  # hidden: never makes the folder foreign
+        part = self.path.with_name(
+            f".{self.path.name}.part"
+        )  # hidden: never makes the folder foreign
         with open(part, "w", newline="") as f:
             if fields:
                 writer = csv.DictWriter(f, fieldnames=fields)
@@ -101,7 +103,11 @@ def read_history(path: str | os.PathLike) -> list[dict]:
     A last row cut short (a kill while it was being written) is left out.
     """
     with open(path, newline="") as f:
-        return [row for row in csv.DictReader(f) if None not in row.values() and None not in row]
+        return [
+            row
+            for row in csv.DictReader(f)
+            if None not in row.values() and None not in row
+        ]
 
 
 class PredictionSnapshots(keras.callbacks.Callback):
@@ -112,12 +118,18 @@ class PredictionSnapshots(keras.callbacks.Callback):
     animation reads them with ``load_snapshots``.
     """
 
-    def __init__(self, images: np.ndarray, masks: np.ndarray, directory: str | os.PathLike):
+    def __init__(
+        self, images: np.ndarray, masks: np.ndarray, directory: str | os.PathLike
+    ):
         super().__init__()
         self.images = np.asarray(images, np.float32)
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(self.directory / "reference.npz", images=self.images, masks=np.asarray(masks, np.uint8))
+        np.savez_compressed(
+            self.directory / "reference.npz",
+            images=self.images,
+            masks=np.asarray(masks, np.uint8),
+        )
 
     def on_train_begin(self, logs=None):
         self._first = True
@@ -135,12 +147,16 @@ class PredictionSnapshots(keras.callbacks.Callback):
         np.savez_compressed(self.directory / f"epoch_{epoch:03d}.npz", pred=pred)
 
 
-def load_snapshots(directory: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+def load_snapshots(
+    directory: str | os.PathLike,
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     """``(images, true masks, [predictions of epoch 0, 1, ...])`` from a snapshots folder."""
     directory = Path(directory)
     ref_path = directory / "reference.npz"
     if not ref_path.is_file():
-        raise FileNotFoundError(f"{ref_path} is missing; train() with snapshot_images > 0 writes it.")
+        raise FileNotFoundError(
+            f"{ref_path} is missing; train() with snapshot_images > 0 writes it."
+        )
     ref = np.load(ref_path)
     preds = [np.load(p)["pred"] for p in sorted(directory.glob("epoch_*.npz"))]
     return ref["images"], ref["masks"], preds
@@ -163,7 +179,9 @@ def run_state(folder: str | os.PathLike) -> str:
     if not folder.is_dir():
         return "foreign"
     # the lock alone is no run; hidden files (.DS_Store, .ipynb_checkpoints) are nobody's work
-    names = {p.name for p in folder.iterdir() if not p.name.startswith(".")} - {RUN_FILES["lock"]}
+    names = {p.name for p in folder.iterdir() if not p.name.startswith(".")} - {
+        RUN_FILES["lock"]
+    }
     if not names:
         return "empty"
     if names - set(RUN_FILES.values()) or "config.json" not in names:
@@ -172,7 +190,10 @@ def run_state(folder: str | os.PathLike) -> str:
         stored = json.loads((folder / "config.json").read_text())
     except (OSError, ValueError):
         return "foreign"
-    if not isinstance(stored, dict) or not {"base_filters", "image_size", "epochs"} <= stored.keys():
+    if (
+        not isinstance(stored, dict)
+        or not {"base_filters", "image_size", "epochs"} <= stored.keys()
+    ):
         return "foreign"
     if "final.keras" in names and "backup" not in names:
         return "finished"
@@ -181,7 +202,9 @@ def run_state(folder: str | os.PathLike) -> str:
 
 def differing_settings(stored: dict, settings: dict) -> list[str]:
     """``"name: old -> new"`` for every setting in ``settings`` whose stored value differs."""
-    fresh = json.loads(json.dumps(settings))  # tuples become lists, as in the stored JSON
+    fresh = json.loads(
+        json.dumps(settings)
+    )  # tuples become lists, as in the stored JSON
     return [
         f"{k}: {stored.get(k)!r} -> {v!r}"
         for k, v in fresh.items()
@@ -190,7 +213,11 @@ def differing_settings(stored: dict, settings: dict) -> list[str]:
 
 
 def prepare_run_folder(
-    folder: str | os.PathLike, settings: dict, *, overwrite: bool = False, clear: bool = True
+    folder: str | os.PathLike,
+    settings: dict,
+    *,
+    overwrite: bool = False,
+    clear: bool = True,
 ) -> str:
     """Check that a training with ``settings`` may write to ``folder``; clear it if ``overwrite``.
 
@@ -213,9 +240,13 @@ def prepare_run_folder(
     state = run_state(folder)
     if state == "foreign":
         if not folder.is_dir():
-            raise RunFolderError(f"{folder} is a file, not a folder; name a new folder for the run.")
+            raise RunFolderError(
+                f"{folder} is a file, not a folder; name a new folder for the run."
+            )
         others = sorted(
-            p.name for p in folder.iterdir() if p.name not in RUN_FILES.values() and not p.name.startswith(".")
+            p.name
+            for p in folder.iterdir()
+            if p.name not in RUN_FILES.values() and not p.name.startswith(".")
         )
         if not others and not (folder / RUN_FILES["config"]).is_file():
             others = ["no config.json"]
@@ -280,7 +311,9 @@ class RunLock:
             except FileExistsError:
                 holder = self._holder()
                 if holder is None:  # stale: its process is gone
-                    print(f"NOTE: removed a stale lock {self.path} (its training is no longer running).")
+                    print(
+                        f"NOTE: removed a stale lock {self.path} (its training is no longer running)."
+                    )
                     self.path.unlink(missing_ok=True)
                     continue
                 raise RunFolderError(
@@ -290,7 +323,9 @@ class RunLock:
             with os.fdopen(fd, "w") as f:
                 f.write(me)
             return self
-        raise RunFolderError(f"could not take the lock {self.path}; delete it if no training runs there.")
+        raise RunFolderError(
+            f"could not take the lock {self.path}; delete it if no training runs there."
+        )
 
     def _holder(self) -> str | None:
         """``"host pid N"`` of a live holder, or ``None`` when the lock is stale."""
@@ -324,10 +359,14 @@ def load_run_model(path: str | os.PathLike):
 
     path = Path(path)
     if path.is_dir():
-        raise ValueError(f"{path} is a directory; name a .keras file in it (e.g. {path / 'best.keras'}).")
+        raise ValueError(
+            f"{path} is a directory; name a .keras file in it (e.g. {path / 'best.keras'})."
+        )
     if not path.is_file():
         raise FileNotFoundError(f"model file {path} does not exist.")
     try:
         return keras.saving.load_model(path, safe_mode=True)
     except Exception as err:  # Keras raises several kinds for a damaged or foreign file
-        raise ValueError(f"{path} is not a loadable .keras model ({type(err).__name__}: {err}).") from err
+        raise ValueError(
+            f"{path} is not a loadable .keras model ({type(err).__name__}: {err})."
+        ) from err

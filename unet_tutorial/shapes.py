@@ -63,7 +63,9 @@ def _progression(depth: int, padding: str) -> tuple[int, int]:
         first = step * b + trim * (step - 1)
         if _trace(first, depth, padding) is not None:
             return first, step
-    raise AssertionError("unreachable: a bottleneck of 15 px always works")  # pragma: no cover
+    raise AssertionError(
+        "unreachable: a bottleneck of 15 px always works"
+    )  # pragma: no cover
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,9 @@ def is_valid_input_size(size: int, depth: int = 4, padding: str = "same") -> boo
     return _trace(size, depth, padding) is not None
 
 
-def valid_input_sizes(depth: int = 4, padding: str = "same", *, min_size: int = 1, max_size: int = 1024) -> list[int]:
+def valid_input_sizes(
+    depth: int = 4, padding: str = "same", *, min_size: int = 1, max_size: int = 1024
+) -> list[int]:
     """All side lengths in ``[min_size, max_size]`` that the network accepts.
 
     Example:
@@ -139,7 +143,9 @@ def valid_input_sizes(depth: int = 4, padding: str = "same", *, min_size: int = 
     _check_depth(depth)
     _check_padding(padding)
     first, step = _progression(depth, padding)
-    start = first if min_size <= first else first + -(-(min_size - first) // step) * step
+    start = (
+        first if min_size <= first else first + -(-(min_size - first) // step) * step
+    )
     if max_size < start:
         return []
     count = (max_size - start) // step + 1
@@ -175,8 +181,14 @@ def check_input_size(size: int, depth: int = 4, padding: str = "same") -> None:
         if padding == "same"
         else "such that every map that is pooled has an even size (e.g. 572 for depth 4)"
     )
-    near = nearest_valid_sizes(size, depth, padding) if isinstance(size, int) and size > 0 else []
-    hint = f"; the nearest valid sizes are {' and '.join(map(str, near))}" if near else ""
+    near = (
+        nearest_valid_sizes(size, depth, padding)
+        if isinstance(size, int) and size > 0
+        else []
+    )
+    hint = (
+        f"; the nearest valid sizes are {' and '.join(map(str, near))}" if near else ""
+    )
     raise ValueError(
         f"input size {size!r} does not fit a U-Net with depth={depth} and padding={padding!r}: "
         f"the size must be {rule}{hint}."
@@ -243,7 +255,9 @@ def receptive_fields(depth: int = 4, kernel_size: int = 3) -> list[ReceptiveFiel
     size, jump, out = 1, 1, []
     for k in range(1, depth + 2):
         size += 2 * (kernel_size - 1) * jump  # two convolutions
-        out.append(ReceptiveField(f"enc{k}" if k <= depth else "bottleneck", size, jump))
+        out.append(
+            ReceptiveField(f"enc{k}" if k <= depth else "bottleneck", size, jump)
+        )
         if k <= depth:
             size += jump  # 2x2 pooling, stride 2
             jump *= 2

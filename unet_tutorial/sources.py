@@ -155,7 +155,9 @@ def _env_directory() -> Path | None:
     try:
         return check_oxford_directory(value)
     except FileNotFoundError as err:
-        raise FileNotFoundError(f"{OXFORD_DIR_ENV}={value!r}: {err} Fix the variable or unset it.") from err
+        raise FileNotFoundError(
+            f"{OXFORD_DIR_ENV}={value!r}: {err} Fix the variable or unset it."
+        ) from err
 
 
 def resolve_source(
@@ -185,26 +187,45 @@ def resolve_source(
     """
     tfds_dir = None if data_dir is None else os.fspath(data_dir)
     if isinstance(source, os.PathLike) or (
-        isinstance(source, str) and source not in ("auto", "oxford", "tfds", "synthetic")
+        isinstance(source, str)
+        and source not in ("auto", "oxford", "tfds", "synthetic")
     ):
         path = Path(source).expanduser()
-        if isinstance(source, str) and not path.exists() and os.sep not in source and "/" not in source:
+        if (
+            isinstance(source, str)
+            and not path.exists()
+            and os.sep not in source
+            and "/" not in source
+        ):
             raise ValueError(
                 f"source={source!r} is not known: use 'auto', 'oxford', 'tfds', 'synthetic', or the path of a "
                 "folder holding the extracted Oxford-IIIT Pet archives (images/ and annotations/)."
             )
         root = check_oxford_directory(path)
-        return DataSource("directory", str(root), reason=f"the folder {root} was asked for.")
+        return DataSource(
+            "directory", str(root), reason=f"the folder {root} was asked for."
+        )
     if source == "synthetic":
         return DataSource("synthetic", reason="the synthetic stand-in was asked for.")
     if oxford_pets_prepared(tfds_dir):
-        return DataSource("tfds", tfds_dir, reason="TensorFlow Datasets has oxford_iiit_pet 4.x prepared.")
+        return DataSource(
+            "tfds",
+            tfds_dir,
+            reason="TensorFlow Datasets has oxford_iiit_pet 4.x prepared.",
+        )
     if source != "tfds":
         env_dir = _env_directory()
         if env_dir is not None:
-            return DataSource("directory", str(env_dir), reason=f"{OXFORD_DIR_ENV} names {env_dir}.")
+            return DataSource(
+                "directory", str(env_dir), reason=f"{OXFORD_DIR_ENV} names {env_dir}."
+            )
     if _server_reachable_once():
-        return DataSource("tfds", tfds_dir, download=True, reason="the Oxford server answers: tfds downloads it.")
+        return DataSource(
+            "tfds",
+            tfds_dir,
+            download=True,
+            reason="the Oxford server answers: tfds downloads it.",
+        )
     if source == "auto":
         return DataSource(
             "synthetic",
@@ -247,7 +268,9 @@ def validation_holdout(
     if len(names) != len(groups):
         raise ValueError(f"{len(names)} names but {len(groups)} groups.")
     if len(set(names)) < 2:
-        raise ValueError("a validation split needs at least two trainval images; this list has fewer.")
+        raise ValueError(
+            "a validation split needs at least two trainval images; this list has fewer."
+        )
     by_group: dict = defaultdict(list)
     for name, group in zip(names, groups, strict=True):
         by_group[str(group)].append(name)

@@ -78,7 +78,11 @@ def _encode(frame: np.ndarray, fmt: str) -> bytes:
 
 def _choose_format(frame: np.ndarray) -> str:
     """PNG for drawings (lossless, and small); JPEG when PNG is over twice as large (photographs)."""
-    return "jpeg" if len(_encode(frame, "png")) > 2 * len(_encode(frame, "jpeg")) else "png"
+    return (
+        "jpeg"
+        if len(_encode(frame, "png")) > 2 * len(_encode(frame, "jpeg"))
+        else "png"
+    )
 
 
 class FrameStepper:
@@ -118,16 +122,28 @@ class FrameStepper:
         if len(frames) == 0:
             raise ValueError("no frames to show.")
         if len({np.shape(f) for f in frames}) != 1:
-            raise ValueError(f"frames differ in size: {sorted({np.shape(f) for f in frames})}.")
-        if isinstance(frame_ms, bool) or not isinstance(frame_ms, (int, np.integer)) or frame_ms < 20:
-            raise ValueError(f"frame_ms={frame_ms!r} must be a whole number of milliseconds, at least 20.")
+            raise ValueError(
+                f"frames differ in size: {sorted({np.shape(f) for f in frames})}."
+            )
+        if (
+            isinstance(frame_ms, bool)
+            or not isinstance(frame_ms, (int, np.integer))
+            or frame_ms < 20
+        ):
+            raise ValueError(
+                f"frame_ms={frame_ms!r} must be a whole number of milliseconds, at least 20."
+            )
         if step_captions is not None and len(step_captions) != len(frames):
-            raise ValueError(f"{len(step_captions)} step captions for {len(frames)} frames; give one per frame.")
+            raise ValueError(
+                f"{len(step_captions)} step captions for {len(frames)} frames; give one per frame."
+            )
         self.frames = [np.asarray(f) for f in frames]
         self.frame_ms, self.alt, self.caption = int(frame_ms), alt, caption
         self.step_captions = list(step_captions) if step_captions is not None else None
         if image_format not in ("auto", "png", "jpeg"):
-            raise ValueError(f"image_format must be 'auto', 'png' or 'jpeg', got {image_format!r}")
+            raise ValueError(
+                f"image_format must be 'auto', 'png' or 'jpeg', got {image_format!r}"
+            )
         self.image_format = image_format
 
     @classmethod
@@ -143,15 +159,19 @@ class FrameStepper:
 
     def html(self) -> str:
         """The stepper as one self-contained HTML fragment (image, controls, caption, script)."""
-        fmt = self.image_format if self.image_format != "auto" else _choose_format(self.frames[-1])
-        encoded = [base64.b64encode(_encode(f, fmt)).decode("ascii") for f in self.frames]
+        fmt = (
+            self.image_format
+            if self.image_format != "auto"
+            else _choose_format(self.frames[-1])
+        )
+        encoded = [
+            base64.b64encode(_encode(f, fmt)).decode("ascii") for f in self.frames
+        ]
         digest = hashlib.sha1("".join(encoded).encode()).hexdigest()[:10]
         uid = f"ut-stepper-{digest}-{next(_COUNTER)}"
         last = len(encoded) - 1
         esc = html.escape
-        button = (
-            '<button type="button" data-act="{0}" title="{1}" style="font-size:14px;padding:2px 8px">{2}</button>'
-        )
+        button = '<button type="button" data-act="{0}" title="{1}" style="font-size:14px;padding:2px 8px">{2}</button>'
         buttons = "".join(
             button.format(act, title, label)
             for act, title, label in (

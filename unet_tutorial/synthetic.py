@@ -75,7 +75,10 @@ def _pet_shape(rng: np.random.Generator, size: int, yy, xx) -> np.ndarray:
     cx = rng.uniform(0.35, 0.65) * s
     c, si = np.cos(angle), np.sin(angle)
     direction = 1 if rng.uniform() < 0.5 else -1  # head on the right or the left
-    ax, ay = c * direction, si * direction  # unit vector along the body, towards the head
+    ax, ay = (
+        c * direction,
+        si * direction,
+    )  # unit vector along the body, towards the head
 
     shape = _ellipse(yy, xx, cy, cx, body_ry, body_rx, angle)
     head_r = body_ry * rng.uniform(0.7, 1.0)
@@ -87,7 +90,11 @@ def _pet_shape(rng: np.random.Generator, size: int, yy, xx) -> np.ndarray:
         bx = hx + side * head_r * 0.55
         by = hy - head_r * 0.5
         tip = (by - ear, bx + side * head_r * 0.25)
-        shape |= _triangle(yy, xx, [(by, bx - head_r * 0.35), (by + head_r * 0.2, bx + head_r * 0.35), tip])
+        shape |= _triangle(
+            yy,
+            xx,
+            [(by, bx - head_r * 0.35), (by + head_r * 0.2, bx + head_r * 0.35), tip],
+        )
     # tail: a thick segment from the back end, up and out
     tx0, ty0 = cx - ax * body_rx * 0.9, cy - ay * body_rx * 0.9
     tail_len = body_rx * rng.uniform(0.6, 1.1)
@@ -99,11 +106,15 @@ def _pet_shape(rng: np.random.Generator, size: int, yy, xx) -> np.ndarray:
     for f in (-0.6, -0.3, 0.35, 0.65):
         lx = cx + ax * body_rx * f
         ly = cy + ay * body_rx * f + body_ry * 0.6
-        shape |= _thick_segment(yy, xx, (ly, lx), (ly + leg_len, lx), max(1.2, body_ry * 0.14))
+        shape |= _thick_segment(
+            yy, xx, (ly, lx), (ly + leg_len, lx), max(1.2, body_ry * 0.14)
+        )
     return shape
 
 
-def _colour(rng: np.random.Generator, exclude: int | None = None) -> tuple[int, np.ndarray]:
+def _colour(
+    rng: np.random.Generator, exclude: int | None = None
+) -> tuple[int, np.ndarray]:
     idx = int(rng.integers(len(PALETTE)))
     if exclude is not None and idx == exclude:
         idx = (idx + 1 + int(rng.integers(len(PALETTE) - 1))) % len(PALETTE)
@@ -162,7 +173,9 @@ def make_trimap(shape: np.ndarray, border: int = 1) -> np.ndarray:
     return labels
 
 
-def make_synthetic_pet(rng: np.random.Generator, image_size: int = 128) -> tuple[np.ndarray, np.ndarray]:
+def make_synthetic_pet(
+    rng: np.random.Generator, image_size: int = 128
+) -> tuple[np.ndarray, np.ndarray]:
     """One synthetic image and its trimap, drawn with ``rng``.
 
     Returns:
@@ -198,7 +211,9 @@ def make_synthetic_pet(rng: np.random.Generator, image_size: int = 128) -> tuple
     return img, make_trimap(shape, border=max(1, s // 128))
 
 
-def make_synthetic_pets(n: int, image_size: int = 128, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def make_synthetic_pets(
+    n: int, image_size: int = 128, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """``n`` synthetic pet images with trimaps; the same seed gives the same arrays.
 
     This is a **stand-in** for Oxford-IIIT Pet, for machines that cannot
@@ -217,7 +232,9 @@ def make_synthetic_pets(n: int, image_size: int = 128, seed: int = 0) -> tuple[n
     if not is_whole(n, 1, numpy_ok=True):
         raise ValueError(f"n={n!r} must be a positive number of examples.")
     if not is_whole(image_size, 32, numpy_ok=True):
-        raise ValueError(f"image_size={image_size!r} must be an integer of at least 32 pixels.")
+        raise ValueError(
+            f"image_size={image_size!r} must be an integer of at least 32 pixels."
+        )
     rng = np.random.default_rng(seed)
     images = np.empty((n, image_size, image_size, 3), np.float32)
     masks = np.empty((n, image_size, image_size), np.int32)

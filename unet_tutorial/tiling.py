@@ -68,7 +68,11 @@ def tile_layout(
     """
     for name, value in (("height", height), ("width", width), ("input_size", input_size),
                         ("output_size", output_size)):  # fmt: skip
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, np.integer))
+            or value < 1
+        ):
             raise ValueError(f"{name}={value!r} must be a positive integer.")
     if output_size >= input_size or (input_size - output_size) % 2:
         raise ValueError(
@@ -86,7 +90,12 @@ def tile_layout(
         for r in range(rows)
         for c in range(cols)
     ]  # fmt: skip
-    pads = (margin, rows * output_size - height + margin, margin, cols * output_size - width + margin)
+    pads = (
+        margin,
+        rows * output_size - height + margin,
+        margin,
+        cols * output_size - width + margin,
+    )
     return tiles, pads
 
 
@@ -138,7 +147,12 @@ def predict_tiles(model, image: np.ndarray, *, batch_size: int = 4) -> np.ndarra
 
 
 def draw_overlap_tiles(
-    image: np.ndarray, input_size: int, output_size: int, *, highlight: tuple[int, ...] = (0, 1), caption: str = ""
+    image: np.ndarray,
+    input_size: int,
+    output_size: int,
+    *,
+    highlight: tuple[int, ...] = (0, 1),
+    caption: str = "",
 ):
     """The overlap-tile layout on a real image: the mirrored border, the output grid and a few input windows.
 
@@ -180,25 +194,64 @@ def draw_overlap_tiles(
                            path_effects=outline))  # fmt: skip
     colours = ["#F2C14E", "#4CC9F0", "#F72585", "#80ED99"]
     handles = [
-        Line2D([], [], color="white", lw=2.2, path_effects=outline, label="the image (outside it: mirrored)"),
-        Line2D([], [], color="black", lw=1.0, ls=":", label=f"output squares, {output_size} px (white)"),
+        Line2D(
+            [],
+            [],
+            color="white",
+            lw=2.2,
+            path_effects=outline,
+            label="the image (outside it: mirrored)",
+        ),
+        Line2D(
+            [],
+            [],
+            color="black",
+            lw=1.0,
+            ls=":",
+            label=f"output squares, {output_size} px (white)",
+        ),
     ]
     for k, index in enumerate(i for i in highlight if 0 <= i < len(tiles)):
         t, colour = tiles[index], colours[k % len(colours)]
         y0, x0, y1, x1 = t.input_box
-        ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, ec=colour, lw=2.4, ls="--"))
+        ax.add_patch(
+            Rectangle(
+                (x0 - 0.5, y0 - 0.5),
+                x1 - x0,
+                y1 - y0,
+                fill=False,
+                ec=colour,
+                lw=2.4,
+                ls="--",
+            )
+        )
         y0, x0, y1, x1 = t.output_box
         ax.add_patch(Rectangle((x0 + left - 0.5, y0 + top - 0.5), x1 - x0, y1 - y0, fc=colour, alpha=0.28, ec=colour,
                                lw=2.0))  # fmt: skip
         handles.append(Patch(fc="none", ec=colour, ls="--", lw=2.0,
                              label=f"tile ({t.row}, {t.col}): {input_size} px input"))  # fmt: skip
-        handles.append(Patch(fc=colour, alpha=0.5, ec=colour, label=f"tile ({t.row}, {t.col}): its output"))
+        handles.append(
+            Patch(
+                fc=colour,
+                alpha=0.5,
+                ec=colour,
+                label=f"tile ({t.row}, {t.col}): its output",
+            )
+        )
     fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=9.5, frameon=False)
     title = (
         f"Overlap-tile: {len(tiles)} tiles of {input_size} px in, {output_size} px out; "
         f"{(input_size - output_size) // 2} px of context on every side"
     )
-    fig.text(0.5, 1 - 0.12 / height_in, title, ha="center", va="top", fontsize=10.5, fontweight="bold")
+    fig.text(
+        0.5,
+        1 - 0.12 / height_in,
+        title,
+        ha="center",
+        va="top",
+        fontsize=10.5,
+        fontweight="bold",
+    )
     alt = (
         f"An image of {image.shape[1]}×{image.shape[0]} pixels with a mirrored border of "
         f"{(input_size - output_size) // 2} pixels, cut into {len(tiles)} output squares of {output_size} pixels; "

@@ -83,9 +83,9 @@ def set_seed(seed: int, deterministic: bool = True) -> None:
         tf_config.disable_op_determinism()
 
 
-
-
-def learning_rate_schedule(peak: float, schedule: str, steps_per_epoch: int, epochs: int):
+def learning_rate_schedule(
+    peak: float, schedule: str, steps_per_epoch: int, epochs: int
+):
     """Adam's step size: a number (``"constant"``) or a Keras schedule (``"cosine"``).
 
     ``"cosine"`` warms up linearly from 0 over the first epoch (Adam's early
@@ -103,7 +103,9 @@ def learning_rate_schedule(peak: float, schedule: str, steps_per_epoch: int, epo
     if schedule == "constant":
         return peak
     if schedule != "cosine":
-        raise ValueError(f"schedule={schedule!r} must be one of {', '.join(map(repr, LR_SCHEDULES))}.")
+        raise ValueError(
+            f"schedule={schedule!r} must be one of {', '.join(map(repr, LR_SCHEDULES))}."
+        )
     warmup = max(1, steps_per_epoch)
     total = max(warmup + 1, steps_per_epoch * epochs)
     return keras.optimizers.schedules.CosineDecay(
@@ -150,7 +152,11 @@ class EpochLog(keras.callbacks.Callback):
 
     def __init__(self, metrics: dict[str, str] | None = None):
         super().__init__()
-        self.metrics = metrics or {"mean_iou": "mIoU", "pixel_accuracy": "acc", "iou_border": "border"}
+        self.metrics = metrics or {
+            "mean_iou": "mIoU",
+            "pixel_accuracy": "acc",
+            "iou_border": "border",
+        }
 
     def on_train_begin(self, logs=None):
         self._start = time.monotonic()
@@ -160,7 +166,11 @@ class EpochLog(keras.callbacks.Callback):
         total = self.params.get("epochs", "?")
         elapsed, loss = time.monotonic() - self._start, logs.get("loss", float("nan"))
         head = f"epoch {epoch + 1:>2}/{total} {elapsed:5.0f} s  loss {loss:.3f}"
-        scores = [f"{label} {logs[f'val_{m}']:.3f}" for m, label in self.metrics.items() if f"val_{m}" in logs]
+        scores = [
+            f"{label} {logs[f'val_{m}']:.3f}"
+            for m, label in self.metrics.items()
+            if f"val_{m}" in logs
+        ]
         print(head + (" | val " + "  ".join(scores) if scores else ""), flush=True)
 
 
@@ -176,7 +186,10 @@ class _EpochRecorder(keras.callbacks.Callback):
 def _history_dict(path: Path) -> dict[str, list[float]]:
     rows = read_history(path) if path.exists() else []
     keys = [k for k in (rows[0].keys() if rows else []) if k != "epoch"]
-    return {"epoch": [int(r["epoch"]) for r in rows], **{k: [float(r[k]) for r in rows] for k in keys}}
+    return {
+        "epoch": [int(r["epoch"]) for r in rows],
+        **{k: [float(r[k]) for r in rows] for k in keys},
+    }
 
 
 def train(
@@ -231,11 +244,17 @@ def train(
     out = Path(config.output_dir)
     role = worker_role(strategy)
     if not role.is_chief:
-        return _train_as_worker(config, data, strategy, role, out, callbacks, verbose, overwrite)
-    prepare_run_folder(out, asdict(config), overwrite=overwrite)  # refuses before anything is written
+        return _train_as_worker(
+            config, data, strategy, role, out, callbacks, verbose, overwrite
+        )
+    prepare_run_folder(
+        out, asdict(config), overwrite=overwrite
+    )  # refuses before anything is written
     out.mkdir(parents=True, exist_ok=True)
     with RunLock(out):
-        prepare_run_folder(out, asdict(config))  # again, now that no other training can write here
+        prepare_run_folder(
+            out, asdict(config)
+        )  # again, now that no other training can write here
         return _train_locked(config, data, strategy, out, callbacks, verbose)
 
 
@@ -270,7 +289,9 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
                 shutil.copyfile(prev, latest)
             try:
                 self._load_model()
-                print(f"NOTE: the latest backup was damaged ({damaged}); resuming from the epoch before it.")
+                print(
+                    f"NOTE: the latest backup was damaged ({damaged}); resuming from the epoch before it."
+                )
                 return
             except (OSError, ValueError, KeyError):
                 pass
@@ -279,13 +300,17 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
                 if os.path.exists(path):
                     os.remove(path)
         self.model._initial_epoch = 0
-        print(f"NOTE: the backup was damaged ({damaged}) and no earlier copy is readable; starting again at epoch 0.")
+        print(
+            f"NOTE: the backup was damaged ({damaged}) and no earlier copy is readable; starting again at epoch 0."
+        )
 
     def _restore_read_only(self, folder: Path) -> None:
         """A worker restores from the chief's backup (latest, else the one before it) and changes nothing there."""
         own = self._weights_path, self._training_metadata_path
         for suffix in ("", ".bkp"):
-            self._weights_path, self._training_metadata_path = (str(folder / (Path(p).name + suffix)) for p in own)
+            self._weights_path, self._training_metadata_path = (
+                str(folder / (Path(p).name + suffix)) for p in own
+            )
             try:
                 if os.path.exists(self._weights_path):
                     self._load_model()
@@ -348,38 +373,80 @@ for _name in ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end"
     setattr(_UnlessDiverged, _name, _forward(_name))
 
 
-def _train_as_worker(config, data, strategy, role, out: Path, callbacks, verbose, overwrite) -> TrainResult:
+def _train_as_worker(
+    config, data, strategy, role, out: Path, callbacks, verbose, overwrite
+) -> TrainResult:
     """A non-chief worker: the same training, written to its scratch folder, resumed from the chief's backup."""
     # refuse what the chief refuses (it decides from the same folder) without changing that folder
     prepare_run_folder(out, asdict(config), overwrite=overwrite, clear=False)
     chief, scratch = run_paths(out), worker_scratch_dir(out, role)
-    shutil.rmtree(scratch, ignore_errors=True)  # left by a crash: this worker resumes from the chief's backup
+    shutil.rmtree(
+        scratch, ignore_errors=True
+    )  # left by a crash: this worker resumes from the chief's backup
     scratch.mkdir(parents=True)
     resume = not overwrite and chief["backup"].exists()
     if resume and chief["history"].is_file():
-        shutil.copyfile(chief["history"], run_paths(scratch)["history"])  # the same best-so-far as the chief
+        shutil.copyfile(
+            chief["history"], run_paths(scratch)["history"]
+        )  # the same best-so-far as the chief
     own = replace(config, output_dir=str(scratch), evaluate_test=False)
     with RunLock(scratch):
-        result = _train_locked(own, data, strategy, scratch, callbacks, verbose, resume_from=out if resume else None)
+        result = _train_locked(
+            own,
+            data,
+            strategy,
+            scratch,
+            callbacks,
+            verbose,
+            resume_from=out if resume else None,
+        )
     shutil.rmtree(scratch)
-    return TrainResult(result.history, result.epochs_run, result.model, chief, result.data, None)
+    return TrainResult(
+        result.history, result.epochs_run, result.model, chief, result.data, None
+    )
 
 
 def _train_locked(
-    config: TrainConfig, data, strategy, out: Path, callbacks, verbose, resume_from: Path | None = None
+    config: TrainConfig,
+    data,
+    strategy,
+    out: Path,
+    callbacks,
+    verbose,
+    resume_from: Path | None = None,
 ) -> TrainResult:
     set_seed(config.seed, config.deterministic)
     previous_policy = keras.mixed_precision.global_policy().name
     if config.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
     try:
-        sizes = dict(zip(("train", "validation", "test"), config.num_examples or (None, None, None), strict=True))
-        common = dict(image_size=config.image_size, batch_size=config.batch_size, on_corrupt=config.on_corrupt)
+        sizes = dict(
+            zip(
+                ("train", "validation", "test"),
+                config.num_examples or (None, None, None),
+                strict=True,
+            )
+        )
+        common = dict(
+            image_size=config.image_size,
+            batch_size=config.batch_size,
+            on_corrupt=config.on_corrupt,
+        )
         train_ds, info = load_dataset(
-            data, "train", augment=config.augment_config(), seed=config.seed, num_examples=sizes["train"], **common
+            data,
+            "train",
+            augment=config.augment_config(),
+            seed=config.seed,
+            num_examples=sizes["train"],
+            **common,
         )
         val_ds, val_info = load_dataset(
-            data, "validation", seed=config.seed, num_examples=sizes["validation"], verbose=False, **common
+            data,
+            "validation",
+            seed=config.seed,
+            num_examples=sizes["validation"],
+            verbose=False,
+            **common,
         )
         if config.steps_per_epoch:
             train_ds = train_ds.repeat()
@@ -394,9 +461,13 @@ def _train_locked(
                 dropout=config.dropout,
             )
             if strategy.num_replicas_in_sync > 1:
-                synchronize_batch_norm(model)  # every replica keeps the same moving statistics
+                synchronize_batch_norm(
+                    model
+                )  # every replica keeps the same moving statistics
             steps = config.steps_per_epoch or -(-info.num_examples // config.batch_size)
-            lr = learning_rate_schedule(config.learning_rate, config.lr_schedule, steps, config.epochs)
+            lr = learning_rate_schedule(
+                config.learning_rate, config.lr_schedule, steps, config.epochs
+            )
             model.compile(
                 optimizer=keras.optimizers.Adam(lr),
                 loss=get_loss(config.loss, NUM_CLASSES),
@@ -421,7 +492,14 @@ def _train_locked(
         ]  # fmt: skip
         if config.snapshot_images:
             images, masks = next(iter(val_ds.unbatch().batch(config.snapshot_images)))
-            cbs.append(_UnlessDiverged(PredictionSnapshots(images.numpy(), masks.numpy(), paths["snapshots"]), guard))
+            cbs.append(
+                _UnlessDiverged(
+                    PredictionSnapshots(
+                        images.numpy(), masks.numpy(), paths["snapshots"]
+                    ),
+                    guard,
+                )
+            )
         # last, so that an epoch counts as done only once everything above has been written
         restore_from = run_paths(resume_from)["backup"] if resume_from else None
         cbs.append(_UnlessDiverged(_SafeBackup(paths["backup"], restore_from), guard))
@@ -448,10 +526,14 @@ def _train_locked(
         test = _score_test(config, data, paths) if config.evaluate_test else None
     finally:
         keras.mixed_precision.set_global_policy(previous_policy)
-    return TrainResult(_history_dict(paths["history"]), recorder.epochs, model, paths, info, test)
+    return TrainResult(
+        _history_dict(paths["history"]), recorder.epochs, model, paths, info, test
+    )
 
 
-def _diverged(config: TrainConfig, paths: dict[str, Path], epoch: int, batch: int) -> TrainingDiverged:
+def _diverged(
+    config: TrainConfig, paths: dict[str, Path], epoch: int, batch: int
+) -> TrainingDiverged:
     kept = (
         f"{paths['best']} (the best epoch before it) is kept" if paths["best"].is_file()
         else "no checkpoint had been saved yet"
@@ -476,7 +558,9 @@ def _score_test(config: TrainConfig, data, paths: dict[str, Path]) -> Evaluation
     which = which if paths[which].is_file() else "final"
     model = load_run_model(paths[which])
     ev = evaluate(model, test_ds)
-    paths["test"].write_text(json.dumps({"model": which, "data": asdict(test_info), **asdict(ev)}, indent=2))
+    paths["test"].write_text(
+        json.dumps({"model": which, "data": asdict(test_info), **asdict(ev)}, indent=2)
+    )
     return ev
 
 
@@ -509,8 +593,19 @@ def train_or_load(config: TrainConfig, *, say: bool = True, **kwargs) -> TrainRe
             model = load_run_model(paths["final"])
             test = read_test_scores(paths["test"]) if paths["test"].is_file() else None
             if say:
-                print(f"Loaded the finished run in {out.resolve()} (trained earlier with exactly these settings).")
-            return TrainResult(_history_dict(paths["history"]), [], model, paths, DataInfo(**stored["data"]), test)
+                print(
+                    f"Loaded the finished run in {out.resolve()} (trained earlier with exactly these settings)."
+                )
+            return TrainResult(
+                _history_dict(paths["history"]),
+                [],
+                model,
+                paths,
+                DataInfo(**stored["data"]),
+                test,
+            )
     if say:
-        print(f"No finished run with these settings in {out.resolve()}: training it now.")
+        print(
+            f"No finished run with these settings in {out.resolve()}: training it now."
+        )
     return train(config, **kwargs)

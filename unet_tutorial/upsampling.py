@@ -29,7 +29,9 @@ def transposed_conv2d(x: np.ndarray, kernel: np.ndarray, stride: int = 2) -> np.
     """
     x, kernel = np.asarray(x, np.float64), np.asarray(kernel, np.float64)
     if x.ndim != 2 or kernel.ndim != 2 or kernel.shape[0] != kernel.shape[1]:
-        raise ValueError(f"x must be (h, w) and kernel (k, k); got {x.shape} and {kernel.shape}.")
+        raise ValueError(
+            f"x must be (h, w) and kernel (k, k); got {x.shape} and {kernel.shape}."
+        )
     if stride < 1:
         raise ValueError(f"stride={stride!r} must be at least 1.")
     k = kernel.shape[0]
@@ -37,7 +39,9 @@ def transposed_conv2d(x: np.ndarray, kernel: np.ndarray, stride: int = 2) -> np.
     out = np.zeros(((h - 1) * stride + k, (w - 1) * stride + k))
     for i in range(h):
         for j in range(w):
-            out[i * stride : i * stride + k, j * stride : j * stride + k] += x[i, j] * kernel
+            out[i * stride : i * stride + k, j * stride : j * stride + k] += (
+                x[i, j] * kernel
+            )
     return out
 
 
@@ -48,7 +52,9 @@ def overlap_counts(size: int, kernel_size: int, stride: int = 2) -> np.ndarray:
     output equal to these counts: uniform when ``kernel_size`` is a multiple
     of ``stride``, a checkerboard otherwise.
     """
-    return transposed_conv2d(np.ones((size, size)), np.ones((kernel_size, kernel_size)), stride)
+    return transposed_conv2d(
+        np.ones((size, size)), np.ones((kernel_size, kernel_size)), stride
+    )
 
 
 def resize_conv_counts(size: int, kernel_size: int = 3, factor: int = 2) -> np.ndarray:
@@ -64,6 +70,8 @@ def resize_conv_counts(size: int, kernel_size: int = 3, factor: int = 2) -> np.n
     up = np.ones((size * factor, size * factor))
     n = up.shape[0] - kernel_size + 1
     if n < 1:
-        raise ValueError(f"kernel_size={kernel_size} is larger than the upsampled map ({up.shape[0]}).")
+        raise ValueError(
+            f"kernel_size={kernel_size} is larger than the upsampled map ({up.shape[0]})."
+        )
     windows = np.lib.stride_tricks.sliding_window_view(up, (kernel_size, kernel_size))
     return windows.sum(axis=(-1, -2))

@@ -187,7 +187,9 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "upsampling": ("overlap_counts", "resize_conv_counts", "transposed_conv2d"),
 }
-"""Submodule -> the public names it defines; ``ut.NAME`` imports the submodule on first use."""
+"""Submodule -> the public names it defines; ``ut.NAME`` imports the submodule on first
+use.
+"""
 
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 

@@ -17,15 +17,15 @@ import keras
 
 
 def unet_depth(model: keras.Model) -> int:
-    """Depth of a model built by ``build_unet``: the number of ``enc{k}_pool`` layers."""
+    """Depth of a ``build_unet`` model: the number of ``enc{k}_pool`` layers."""
     names = {layer.name for layer in model.layers}
     depth = 0
     while f"enc{depth + 1}_pool" in names:
         depth += 1
     if depth == 0 or "bottleneck_relu2" not in names:
         raise ValueError(
-            f"model {model.name!r} has no enc1_pool / bottleneck_relu2 layers; "
-            "pass a model built by unet_tutorial.build_unet."
+            f"model {model.name!r} has no enc1_pool / bottleneck_relu2 layers; pass a "
+            "model built by unet_tutorial.build_unet."
         )
     return depth
 
@@ -54,7 +54,8 @@ def feature_model(model: keras.Model) -> keras.Model:
 
     Returns:
         A ``keras.Model`` whose output is a dict
-        ``{"enc1": (batch, H, W, C1), ..., "bottleneck": ..., "dec1": ..., "head": ...}``.
+        ``{"enc1": (batch, H, W, C1), ..., "bottleneck": ..., "dec1": ..., "head":
+        ...}``.
     """
     outputs = {
         lvl: model.get_layer(f"{lvl}_relu2").output for lvl in level_names(model)
@@ -83,8 +84,8 @@ def feature_maps(model: keras.Model, images) -> dict:
     )
     if not fits:
         raise ValueError(
-            f"images of shape {images.shape} do not fit the model input (batch, *{expected}); "
-            "resize them first or build the model for this size."
+            f"images of shape {images.shape} do not fit the model input (batch, "
+            f"*{expected}); resize them first or build the model for this size."
         )
     out = feature_model(model)(images, training=False)
     order = level_names(model) + ["head"]
@@ -92,7 +93,8 @@ def feature_maps(model: keras.Model, images) -> dict:
 
 
 def parameters_by_level(model: keras.Model) -> dict[str, int]:
-    """Trainable plus non-trainable parameters of each level (``enc1`` ... ``dec1``, ``head``).
+    """Trainable plus non-trainable parameters of each level (``enc1`` ... ``dec1``,
+    ``head``).
 
     The values add up to ``model.count_params()``.
     """
@@ -115,7 +117,8 @@ class Step:
     """One step of the data's path through the U, with the real shape it produces.
 
     Attributes:
-        kind: ``"input"``, ``"conv"``, ``"pool"``, ``"upconv"``, ``"concat"`` or ``"head"``.
+        kind: ``"input"``, ``"conv"``, ``"pool"``, ``"upconv"``, ``"concat"`` or
+            ``"head"``.
         level: 1 for the top level ... ``depth + 1`` for the bottleneck.
         layer: the model layer the shape comes from (e.g. ``"enc2_relu1"``).
         shape: ``(H, W, C)`` of that layer's output.
@@ -145,22 +148,23 @@ def _shape(model: keras.Model, name: str) -> tuple[int, int, int]:
     s = model.get_layer(name).output.shape
     if any(d is None for d in s[1:]):
         raise ValueError(
-            f"layer {name} has an unknown size {tuple(s[1:])}; build the model with a fixed input size "
-            "(e.g. input_shape=(128, 128, 3)) to draw it."
+            f"layer {name} has an unknown size {tuple(s[1:])}; build the model with a "
+            "fixed input size (e.g. input_shape=(128, 128, 3)) to draw it."
         )
     return tuple(int(d) for d in s[1:])
 
 
 def encoder_steps(model: keras.Model) -> list[Step]:
-    """The encoder's steps: the input, then per level conv, conv, max-pool, then the bottleneck.
+    """The encoder's steps: the input, then per level conv, conv, max-pool, then the
+    bottleneck.
 
     A depth-``d`` model has ``1 + 3 d + 2`` steps.
     """
     depth = unet_depth(model)
     if None in model.input_shape[1:]:
         raise ValueError(
-            f"the model's input size {model.input_shape[1:]} is not fixed; build it with e.g. "
-            "input_shape=(128, 128, 3) to draw it."
+            f"the model's input size {model.input_shape[1:]} is not fixed; build it "
+            "with e.g. input_shape=(128, 128, 3) to draw it."
         )
     inp = tuple(int(d) for d in model.input_shape[1:])
     steps = [Step("input", 1, "image", inp, f"input image {shape_label(inp)}")]
@@ -192,7 +196,8 @@ def encoder_steps(model: keras.Model) -> list[Step]:
 
 
 def decoder_steps(model: keras.Model) -> list[Step]:
-    """The decoder's steps: per level up-conv, copy (and crop) + concatenate, conv, conv; then the 1×1 head.
+    """The decoder's steps: per level up-conv, copy (and crop) + concatenate, conv,
+    conv; then the 1×1 head.
 
     A depth-``d`` model has ``4 d + 1`` steps (``3 d + 1`` without skips).
     """
@@ -217,11 +222,15 @@ def decoder_steps(model: keras.Model) -> list[Step]:
             crop = f", cropped {src[0]}→{s[0]}" if src[0] != s[0] else ""
             steps.append(
                 Step(
-                    "concat", k, f"{lvl}_concat", s,
-                    f"{lvl}: copy enc{k} ({shape_label(src)}{crop}) and concatenate → {shape_label(s)}",
+                    "concat",
+                    k,
+                    f"{lvl}_concat",
+                    s,
+                    f"{lvl}: copy enc{k} ({shape_label(src)}{crop}) and concatenate → "
+                    f"{shape_label(s)}",
                     skip_from=(f"enc{k}_relu2", src),
                 )
-            )  # fmt: skip
+            )
         for i in (1, 2):
             s = _shape(model, f"{lvl}_relu{i}")
             steps.append(

@@ -48,17 +48,23 @@ from .figures import Drawing, add_credit, mask_to_rgb
 FRAME_MS = 700
 """Default duration of one frame, in milliseconds."""
 HOLD_MS = 2000
-"""Duration of the last frame, so the finished picture stays a moment before the loop restarts."""
+"""Duration of the last frame, so the finished picture stays a moment before the loop
+restarts.
+"""
 
 _ENC, _DEC = "#4C72B0", "#55A868"
 
 
-# --------------------------------------------------------------------------- drawing the U
+# ------------------------------------------------------------------------ drawing the U
 
 DISPLAY_PX = 700
-"""The width (pixels) at which a book page shows a figure; text is sized to be legible at it."""
+"""The width (pixels) at which a book page shows a figure; text is sized to be legible
+at it.
+"""
 MIN_TEXT_PX = 11
-"""The smallest text height, in pixels at ``DISPLAY_PX``, that any figure of this module writes."""
+"""The smallest text height, in pixels at ``DISPLAY_PX``, that any figure of this module
+writes.
+"""
 
 _DPI = 100
 _UNIT_PX = 45  # pixels per layout unit
@@ -81,7 +87,9 @@ class _Box:
 
 
 def _row(step: Step, side: str) -> int:
-    """The level whose resolution a step's output has: a max-pool's output starts the level below."""
+    """The level whose resolution a step's output has: a max-pool's output starts the
+    level below.
+    """
     return step.level + 1 if step.kind == "pool" else step.level
 
 
@@ -120,7 +128,9 @@ def _layout(model: keras.Model) -> list[_Box]:
 
 
 def _font(width_px: float, points: float = 9.0) -> float:
-    """A font size (points) that is at least ``MIN_TEXT_PX`` high when the figure is shown at ``DISPLAY_PX``."""
+    """A font size (points) that is at least ``MIN_TEXT_PX`` high when the figure is
+    shown at ``DISPLAY_PX``.
+    """
     shrink = min(1.0, DISPLAY_PX / width_px)
     return max(points, MIN_TEXT_PX / shrink * 72 / _DPI + 0.1)
 
@@ -144,7 +154,8 @@ class _Canvas:
         y1 = (
             max(b.y + b.h / 2 for b in boxes) + 0.55
         )  # room for the top level's skip arrow
-        # a small U is drawn larger rather than left in a corner of a canvas as wide as its title
+        # a small U is drawn larger rather than left in a corner of a canvas as wide as
+        # its title
         unit_px = max(_UNIT_PX, min_width_px / (x1 - x0))
         self.width_px = (x1 - x0) * unit_px
         head_px, legend_px = 80, 30 * ((len(legend) + 2) // 3) + 8
@@ -156,10 +167,24 @@ class _Canvas:
         self.ax.set_ylim(y0, y1)
         self.ax.axis("off")
         self.small = _font(self.width_px, 9)
-        self.fig.text(0.5, 1 - 8 / height_px, title, ha="center", va="top", fontsize=_font(self.width_px, 11),
-                      fontweight="bold")  # fmt: skip
-        self.subtitle = self.fig.text(0.5, 1 - 34 / height_px, "", ha="center", va="top",
-                                      fontsize=_font(self.width_px, 10), wrap=True)  # fmt: skip
+        self.fig.text(
+            0.5,
+            1 - 8 / height_px,
+            title,
+            ha="center",
+            va="top",
+            fontsize=_font(self.width_px, 11),
+            fontweight="bold",
+        )
+        self.subtitle = self.fig.text(
+            0.5,
+            1 - 34 / height_px,
+            "",
+            ha="center",
+            va="top",
+            fontsize=_font(self.width_px, 10),
+            wrap=True,
+        )
         self._legend(legend)
 
     def _legend(self, keys: list[str]) -> None:
@@ -186,8 +211,15 @@ class _Canvas:
                 facecolor=_HEAD, edgecolor="black", label="1×1 conv: class scores"
             ),
         }
-        self.fig.legend(handles=[entries[k] for k in keys], loc="lower center", ncol=3, fontsize=self.small,
-                        frameon=False, handlelength=1.6, columnspacing=1.2)  # fmt: skip
+        self.fig.legend(
+            handles=[entries[k] for k in keys],
+            loc="lower center",
+            ncol=3,
+            fontsize=self.small,
+            frameon=False,
+            handlelength=1.6,
+            columnspacing=1.2,
+        )
 
 
 def _draw_u(
@@ -197,7 +229,9 @@ def _draw_u(
     highlight: int | None,
     colours: dict[int, str],
 ):
-    """Draw every box (ghosts for the ones not built yet), the arrows between built ones, and the level labels."""
+    """Draw every box (ghosts for the ones not built yet), the arrows between built
+    ones, and the level labels.
+    """
     ax, fs = canvas.ax, canvas.small
     index = {b.step.layer: i for i, b in enumerate(boxes)}
     for i, b in enumerate(boxes):
@@ -206,12 +240,32 @@ def _draw_u(
             edge, lw = "black", 1.6 if i == highlight else 0.9
         else:
             face, edge, lw = _GHOST, _GHOST_EDGE, 0.7
-        ax.add_patch(Rectangle((b.x, b.y - b.h / 2), b.w, b.h, facecolor=face, edgecolor=edge, lw=lw,
-                               hatch="//" if b.step.kind == "concat" and i in built else None))  # fmt: skip
+        ax.add_patch(
+            Rectangle(
+                (b.x, b.y - b.h / 2),
+                b.w,
+                b.h,
+                facecolor=face,
+                edgecolor=edge,
+                lw=lw,
+                hatch="//" if b.step.kind == "concat" and i in built else None,
+            )
+        )
 
     def arrow(a: _Box, b: _Box, colour: str, start=None, end=None, **kw):
-        ax.add_patch(FancyArrowPatch(start or (a.x + a.w, a.y), end or (b.x, b.y), arrowstyle="-|>", color=colour,
-                                     mutation_scale=9, lw=1.1, shrinkA=0, shrinkB=0, **kw))  # fmt: skip
+        ax.add_patch(
+            FancyArrowPatch(
+                start or (a.x + a.w, a.y),
+                end or (b.x, b.y),
+                arrowstyle="-|>",
+                color=colour,
+                mutation_scale=9,
+                lw=1.1,
+                shrinkA=0,
+                shrinkB=0,
+                **kw,
+            )
+        )
 
     for i, b in enumerate(boxes):
         if i not in built or i == 0 or (i - 1) not in built:
@@ -281,8 +335,16 @@ def _draw_u(
         )
         x = (first.x + last.x + last.w) / 2
         y = min(boxes[i].y - boxes[i].h / 2 for i in members) - 0.08
-        ax.text(x, y, f"{shape[0]}×{shape[1]}\n{shape[2]} ch", ha="center", va="top", fontsize=fs,
-                color="black" if done else "#9A9A9A", linespacing=1.1)  # fmt: skip
+        ax.text(
+            x,
+            y,
+            f"{shape[0]}×{shape[1]}\n{shape[2]} ch",
+            ha="center",
+            va="top",
+            fontsize=fs,
+            color="black" if done else "#9A9A9A",
+            linespacing=1.1,
+        )
 
 
 def _model_title(model: keras.Model, what: str) -> str:
@@ -292,7 +354,7 @@ def _model_title(model: keras.Model, what: str) -> str:
 
 
 def _figure(figsize, dpi: int = 80) -> Figure:
-    """A figure on its own Agg canvas: headless, and it leaves pyplot's backend alone."""
+    """A figure on its own Agg canvas: headless, leaving pyplot's backend alone."""
     fig = Figure(figsize=figsize, dpi=dpi)
     FigureCanvasAgg(fig)
     return fig
@@ -304,7 +366,8 @@ def _render(fig: Figure) -> np.ndarray:
 
 
 def encoder_figures(model: keras.Model) -> list[Figure]:
-    """One figure per encoder step (``encoder_steps``): the boxes built so far, the rest as grey outlines.
+    """One figure per encoder step (``encoder_steps``): the boxes built so far, the rest
+    as grey outlines.
 
     Frame 0 already shows the outline of the whole encoder with every
     level's size, so a reader sees where the data is going; each later frame
@@ -323,11 +386,15 @@ def encoder_figures(model: keras.Model) -> list[Figure]:
 
 
 def decoder_figures(model: keras.Model) -> list[Figure]:
-    """One figure per decoder step (``decoder_steps``), over the finished encoder drawn faintly."""
+    """One figure per decoder step (``decoder_steps``), over the finished encoder drawn
+    faintly.
+    """
     boxes = _layout(model)
     n_enc = sum(b.side == "enc" for b in boxes)
-    colours = {i: _FAINT_ENC if b.side == "enc" else (_HEAD if b.step.kind == "head" else _DEC)
-               for i, b in enumerate(boxes)}  # fmt: skip
+    colours = {
+        i: _FAINT_ENC if b.side == "enc" else (_HEAD if b.step.kind == "head" else _DEC)
+        for i, b in enumerate(boxes)
+    }
     legend = ["conv", "pool", "upconv", "copy", "concat", "head"]
     has_skips = any(b.step.kind == "concat" for b in boxes)
     legend = [k for k in legend if has_skips or k not in ("copy", "concat")]
@@ -346,7 +413,8 @@ def decoder_figures(model: keras.Model) -> list[Figure]:
 def draw_unet(
     model: keras.Model, title: str | None = None, *, caption: str = ""
 ) -> Drawing:
-    """The whole network as one static figure: every feature map of ``model`` with its shape, and the skips.
+    """The whole network as one static figure: every feature map of ``model`` with its
+    shape, and the skips.
 
     Drawn from the model's own layers, like the animations: boxes grow with
     the spatial size (height) and the channel count (width); each level is
@@ -363,8 +431,10 @@ def draw_unet(
         notebook (with alt text that lists the levels), or ``.savefig(...)``.
     """
     boxes = _layout(model)
-    colours = {i: _ENC if b.side == "enc" else (_HEAD if b.step.kind == "head" else _DEC)
-               for i, b in enumerate(boxes)}  # fmt: skip
+    colours = {
+        i: _ENC if b.side == "enc" else (_HEAD if b.step.kind == "head" else _DEC)
+        for i, b in enumerate(boxes)
+    }
     legend = ["conv", "pool", "upconv", "copy", "concat", "head"]
     if not any(b.step.kind == "concat" for b in boxes):
         legend = [k for k in legend if k not in ("copy", "concat")]
@@ -378,10 +448,11 @@ def draw_unet(
         b.step for b in boxes if b.side == "enc" and b.step.layer.endswith("relu2")
     ]
     alt = (
-        f"Diagram of a U-Net of depth {unet_depth(model)}: input {shape_label(inp)}, encoder levels "
+        f"Diagram of a U-Net of depth {unet_depth(model)}: input {shape_label(inp)}, "
+        "encoder levels "
         + ", ".join(shape_label(s.shape) for s in levels)
-        + f", decoder back up with {sum(b.step.kind == 'concat' for b in boxes)} skip connections, "
-        f"output {shape_label(out)}."
+        + f", decoder back up with {sum(b.step.kind == 'concat' for b in boxes)} skip "
+        f"connections, output {shape_label(out)}."
     )
     return Drawing(canvas.fig, alt, caption)
 
@@ -422,11 +493,13 @@ def write_gif(
         )
     if frame_ms < 20 or hold_ms < 20:
         raise ValueError(
-            "frame durations are in milliseconds and must be at least 20 (browsers clamp less)."
+            "frame durations are in milliseconds and must be at least 20 (browsers "
+            "clamp less)."
         )
     path = Path(path)
     durations = [int(frame_ms)] * (len(frames) - 1) + [int(hold_ms)]
-    # encoded in memory first: a folder that cannot be written then fails cleanly, in one place
+    # encoded in memory first: a folder that cannot be written then fails cleanly, in
+    # one place
     data = iio.imwrite(
         "<bytes>", np.stack(frames), extension=".gif", duration=durations, loop=0
     )
@@ -437,7 +510,8 @@ def write_gif(
         part.replace(path)  # never a half-written GIF under the final name
     except OSError as err:
         raise OSError(
-            f"cannot write {path}: {err.strerror or err}; choose a folder you can write to."
+            f"cannot write {path}: {err.strerror or err}; choose a folder you can "
+            "write to."
         ) from err
     return path
 
@@ -474,11 +548,13 @@ def animate_decoder(
     return write_gif(path, decoder_frames(model), frame_ms)
 
 
-# --------------------------------------------------------------------------- real activations
+# --------------------------------------------------------------------- real activations
 
 
 def load_example_image() -> np.ndarray:
-    """The bundled CC0 photo of Chelsea the cat, ``uint8 (300, 451, 3)`` (see ``assets/PROVENANCE.md``)."""
+    """The bundled CC0 photo of Chelsea the cat, ``uint8 (300, 451, 3)`` (see
+    ``assets/PROVENANCE.md``).
+    """
     from PIL import Image
 
     with (
@@ -497,8 +573,9 @@ def _prepare_image(model: keras.Model, image: np.ndarray) -> np.ndarray:
     want = model.input_shape[-1]
     if image.ndim != 3 or image.shape[-1] != want:
         raise ValueError(
-            f"image of shape {image.shape} does not fit this model, which takes (H, W, {want}) images "
-            f"({'RGB' if want == 3 else f'{want} channels'}); convert it first (e.g. PIL's .convert('RGB'))."
+            f"image of shape {image.shape} does not fit this model, which takes (H, W, "
+            f"{want}) images ({'RGB' if want == 3 else f'{want} channels'}); convert "
+            "it first (e.g. PIL's .convert('RGB'))."
         )
     h, w = model.input_shape[1:3]
     return resize_image(image, (h or image.shape[0], w or image.shape[1])).numpy()
@@ -534,14 +611,20 @@ def feature_map_frames(
     fs, title_fs = _font(width_in * _DPI, 9), _font(width_in * _DPI, 11)
     for level in [*level_names(model), "head"]:
         act = maps[level][0]
-        # heights in inches, from the bottom: credit, colour bar and its label, panels, their titles, title
+        # heights in inches, from the bottom: credit, colour bar and its label, panels,
+        # their titles, title
         low = 0.4 if credit else 0.05
         panel = (width_in - 0.14) / cols
         height = low + 0.8 + panel + 0.3 + 0.4
         fig = _figure((width_in, height), _DPI)
         axes = fig.subplots(1, cols)
-        fig.subplots_adjust(left=0.01, right=0.99, bottom=(low + 0.8) / height, top=(low + 0.8 + panel) / height,
-                            wspace=0.04)  # fmt: skip
+        fig.subplots_adjust(
+            left=0.01,
+            right=0.99,
+            bottom=(low + 0.8) / height,
+            top=(low + 0.8 + panel) / height,
+            wspace=0.04,
+        )
         add_credit(fig, credit, fontsize=fs)
         axes[0].imshow(x)
         axes[0].set_title("input", fontsize=fs)
@@ -563,7 +646,8 @@ def feature_map_frames(
                 ax.set_title(f"channel {c}", fontsize=fs)
             for ax in axes[1 + len(order) :]:
                 ax.set_visible(False)
-            title = f"{level}: {shape_label(act.shape)} feature maps ({min(channels, act.shape[-1])} shown)"
+            shown = min(channels, act.shape[-1])
+            title = f"{level}: {shape_label(act.shape)} feature maps ({shown} shown)"
             cax = fig.add_axes((0.3, (low + 0.5) / height, 0.4, 0.1 / height))
             bar = fig.colorbar(
                 ScalarMappable(Normalize(0, 1), cmap="magma"),
@@ -589,7 +673,8 @@ def animate_feature_maps(
     frame_ms: int = 900,
     credit: str | None = None,
 ) -> Path:
-    """Write a GIF of an image's real activations flowing down the encoder and back up the decoder.
+    """Write a GIF of an image's real activations flowing down the encoder and back up
+    the decoder.
 
     Args:
         model: a model built by ``build_unet``.
@@ -610,7 +695,7 @@ def animate_feature_maps(
     )
 
 
-# --------------------------------------------------------------------------- training
+# ----------------------------------------------------------------------------- training
 
 
 def training_frames(
@@ -621,7 +706,8 @@ def training_frames(
     credit: str | None = None,
     max_frames: int = 20,
 ) -> list[np.ndarray]:
-    """Frames of the predictions epoch by epoch: each image, its true mask and the prediction after that epoch.
+    """Frames of the predictions epoch by epoch: each image, its true mask and the
+    prediction after that epoch.
 
     A long run is shown at ``max_frames`` evenly spaced epochs, the first and
     the last among them (a frame per epoch of a 60-epoch run makes a GIF of

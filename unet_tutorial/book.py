@@ -1,4 +1,5 @@
-"""Helpers for the book's pages: which data and settings a page runs with, and numbers in prose.
+"""Helpers for the book's pages: which data and settings a page runs with, and numbers
+in prose.
 
 A page calls ``book_profile()`` once. The data comes from ``resolve_source("auto")``
 (tfds prepared, ``$UNET_TUTORIAL_OXFORD_DIR``, a tfds download, or the
@@ -60,7 +61,8 @@ def runs_dir() -> Path:
 
 
 def settings_digest(config: TrainConfig) -> str:
-    """A short fingerprint of every setting but ``output_dir``, and of the package version.
+    """A short fingerprint of every setting but ``output_dir``, and of the package
+    version.
 
     Two configs with the same digest train the same model (training is seeded),
     so a page may reuse the other's run; any change of settings or of the
@@ -111,11 +113,12 @@ class BookProfile:
         return self.config.image_size
 
     def train_config(self, **overrides) -> TrainConfig:
-        """This profile's ``TrainConfig``, with ``overrides`` (e.g. ``output_dir=...``)."""
+        """This profile's ``TrainConfig`` with ``overrides`` (``output_dir=...``)."""
         return dataclasses.replace(self.config, **overrides)
 
     def shared_run(self, name: str, **overrides) -> TrainConfig:
-        """This profile's ``TrainConfig`` with ``output_dir`` in ``runs_dir()``, named by its settings.
+        """This profile's ``TrainConfig`` with ``output_dir`` in ``runs_dir()``, named
+        by its settings.
 
         The *Training* chapter trains into it and *Using the model* reuses it
         (``train_or_load``), whatever folder each page executes in. The folder is
@@ -128,7 +131,9 @@ class BookProfile:
         )
 
     def load(self, split: str, **kwargs):
-        """``load_dataset`` on this profile's data, image size and batch size: ``(dataset, info)``."""
+        """``load_dataset`` on this profile's data, image size and batch size:
+        ``(dataset, info)``.
+        """
         from .data import load_dataset
 
         sizes = dict(
@@ -161,21 +166,23 @@ class BookProfile:
         what = describe_source(self.data, sizes or None)
         if self.is_stand_in:
             data = (
-                f"**Data: {what}.** Every image and number below comes from generated pets, so no figure on "
-                "this page is an Oxford-IIIT Pet result."
+                f"**Data: {what}.** Every image and number below comes from generated "
+                "pets, so no figure on this page is an Oxford-IIIT Pet result."
             )
         elif not is_full_oxford(self.data.kind, what):
             data = (
-                f"**Data: {what}** (real pets; {self.data.reason}) A score on this subset is not an "
-                "Oxford-IIIT Pet result in the usual sense: that needs the full official splits of 37 breeds."
+                f"**Data: {what}** (real pets; {self.data.reason}) A score on this "
+                "subset is not an Oxford-IIIT Pet result in the usual sense: that "
+                "needs the full official splits of 37 breeds."
             )
         else:
             data = f"**Data: {what}.**"
         c = self.config
         steps = f"{c.steps_per_epoch} steps" if c.steps_per_epoch else "the whole split"
         settings = (
-            f"**Settings: `{self.name}`**: {c.image_size} px, base {c.base_filters} filters, depth {c.depth}, "
-            f"batch {c.batch_size}, {c.epochs} epochs ({steps} per epoch), learning rate {c.learning_rate:g} "
+            f"**Settings: `{self.name}`**: {c.image_size} px, base {c.base_filters} "
+            f"filters, depth {c.depth}, batch {c.batch_size}, {c.epochs} epochs "
+            f"({steps} per epoch), learning rate {c.learning_rate:g} "
             f"({c.lr_schedule}). {self.reason}"
         )
         return f"> {data}\n>\n> {settings}"
@@ -216,8 +223,9 @@ def book_profile(name: str | None = None) -> BookProfile:
         name, reason = (
             "cpu-synthetic",
             (
-                "Oxford-IIIT Pet cannot be loaded on this machine (not prepared, no folder named, no network): small "
-                "models, few steps. Open the page in Colab for the real data."
+                "Oxford-IIIT Pet cannot be loaded on this machine (not prepared, no "
+                "folder named, no network): small models, few steps. Open the page in "
+                "Colab for the real data."
             ),
         )
     elif _has_gpu():
@@ -237,8 +245,9 @@ def book_profile(name: str | None = None) -> BookProfile:
         if is_full_oxford(data.kind, describe_source(data)):
             config = dataclasses.replace(config, steps_per_epoch=CPU_STEPS_PER_EPOCH)
             reason += (
-                f" On the full dataset an epoch is {CPU_STEPS_PER_EPOCH} steps (the recipe's budget, measured on "
-                "270 images), so the page still trains in minutes."
+                f" On the full dataset an epoch is {CPU_STEPS_PER_EPOCH} steps (the "
+                "recipe's budget, measured on 270 images), so the page still trains "
+                "in minutes."
             )
     return BookProfile(name, config, data, reason)
 
@@ -271,8 +280,8 @@ class SourceCode:
         fence = "`" * max(3, longest + 1)
         last = self.first_line + self.code.count("\n") - 1
         return (
-            f"`{self.path}`, lines {self.first_line}–{last} (unet-tutorial {_version()}):\n\n"
-            f"{fence}python\n{self.code}{fence}\n"
+            f"`{self.path}`, lines {self.first_line}–{last} (unet-tutorial "
+            f"{_version()}):\n\n{fence}python\n{self.code}{fence}\n"
         )
 
 
@@ -321,7 +330,8 @@ def source_of(
         hits = [i for i in range(start + 1, stop) if end_before in lines[i]]
         if not hits:
             raise ValueError(
-                f"end_before={end_before!r} does not occur after the start in the source of {name}."
+                f"end_before={end_before!r} does not occur after the start in the "
+                f"source of {name}."
             )
         stop = hits[0]
     package = Path(__file__).resolve().parent
@@ -335,7 +345,8 @@ def source_of(
 def show_source(
     obj, *, start_at: str | None = None, end_before: str | None = None
 ) -> None:
-    """Display the real source of ``obj`` from the installed package (see ``source_of``).
+    """Display the real source of ``obj`` from the installed package (see
+    ``source_of``).
 
     The chapters call it instead of copying code: in the built book the call is
     hidden and only the highlighted source shows; in Colab or Jupyter the

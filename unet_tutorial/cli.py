@@ -30,9 +30,11 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--channels", type=int, default=3, help="input channels (default 3)")
     p.add_argument("--classes", type=int, default=3, help="output classes (default 3)")
     p.add_argument(
-        "--base-filters", type=int, default=d.base_filters,
+        "--base-filters",
+        type=int,
+        default=d.base_filters,
         help=f"channels at the top level (default {d.base_filters}; the paper's is 64)",
-    )  # fmt: skip
+    )
     p.add_argument(
         "--depth",
         type=int,
@@ -77,7 +79,8 @@ def _cmd_sizes(args: argparse.Namespace) -> int:
     if args.size is None:
         sizes = valid_input_sizes(args.depth, args.padding, max_size=args.max_size)
         print(
-            f"valid input sizes (depth={args.depth}, padding={args.padding}): {' '.join(map(str, sizes))}"
+            f"valid input sizes (depth={args.depth}, padding={args.padding}): "
+            f"{' '.join(map(str, sizes))}"
         )
         return 0
     for lvl in level_sizes(args.size, args.depth, args.padding):
@@ -86,7 +89,9 @@ def _cmd_sizes(args: argparse.Namespace) -> int:
 
 
 DEBUG_ENV = "UNET_TUTORIAL_DEBUG"
-"""Set it (to anything but 0) for full tracebacks instead of one-line errors, like ``--debug``."""
+"""Set it (to anything but 0) for full tracebacks instead of one-line errors, like
+``--debug``.
+"""
 
 _NO_TENSORFLOW = {"sizes"}
 """Commands that never need TensorFlow."""
@@ -108,7 +113,8 @@ def _start_tensorflow_quietly() -> None:
         os.dup2(devnull, 2)
         import tensorflow as tf
 
-        tf.config.list_physical_devices()  # the CUDA probe (cuInit) happens here, not at import
+        # the CUDA probe (cuInit) happens here, not at import
+        tf.config.list_physical_devices()
     finally:
         os.dup2(saved, 2)
         os.close(saved)
@@ -123,17 +129,35 @@ def _positive(text: str) -> int:
 
 
 _TRAIN_ARGS = {  # command-line option -> TrainConfig field
-    "base_filters": "base_filters", "depth": "depth", "size": "image_size", "epochs": "epochs",
-    "batch_size": "batch_size", "learning_rate": "learning_rate", "lr_schedule": "lr_schedule", "loss": "loss",
-    "source": "source", "data_dir": "data_dir", "output": "output_dir", "seed": "seed", "xla": "jit_compile",
-    "mixed_precision": "mixed_precision", "steps_per_epoch": "steps_per_epoch",
-    "validation_steps": "validation_steps", "synthetic_examples": "num_examples", "min_scale": "min_scale",
-    "elastic": "elastic", "jitter": "jitter", "dropout": "dropout", "on_corrupt": "on_corrupt",
-}  # fmt: skip
+    "base_filters": "base_filters",
+    "depth": "depth",
+    "size": "image_size",
+    "epochs": "epochs",
+    "batch_size": "batch_size",
+    "learning_rate": "learning_rate",
+    "lr_schedule": "lr_schedule",
+    "loss": "loss",
+    "source": "source",
+    "data_dir": "data_dir",
+    "output": "output_dir",
+    "seed": "seed",
+    "xla": "jit_compile",
+    "mixed_precision": "mixed_precision",
+    "steps_per_epoch": "steps_per_epoch",
+    "validation_steps": "validation_steps",
+    "synthetic_examples": "num_examples",
+    "min_scale": "min_scale",
+    "elastic": "elastic",
+    "jitter": "jitter",
+    "dropout": "dropout",
+    "on_corrupt": "on_corrupt",
+}
 
 
 def _train_config(args: argparse.Namespace):
-    """The preset (or ``TrainConfig()``), with every option given on the command line on top."""
+    """The preset (or ``TrainConfig()``), with every option given on the command line on
+    top.
+    """
     from .config import TrainConfig
 
     given = {
@@ -154,7 +178,8 @@ def _train_config(args: argparse.Namespace):
         if args.preset
         else TrainConfig(**given)
     )
-    config.validate()  # every setting, the image-size rule among them, checked before any data is read
+    # every setting, the image-size rule among them, checked before any data is read
+    config.validate()
     return config
 
 
@@ -169,18 +194,25 @@ def _cmd_train(args: argparse.Namespace) -> int:
     role = worker_role(strategy)
     if role.num_workers > 1:
         who = f"{role.task_type} {role.task_id} of {role.num_workers} workers"
-        print(
-            f"{who}, the chief: writes the run folder {config.output_dir}" if role.is_chief else
-            f"{who}: trains with the chief and writes nothing to {config.output_dir} (its own copy goes to "
-            f"{worker_scratch_dir(config.output_dir, role)}, deleted at the end)",
-            flush=True,
-        )  # fmt: skip
+        if role.is_chief:
+            print(
+                f"{who}, the chief: writes the run folder {config.output_dir}",
+                flush=True,
+            )
+        else:
+            print(
+                f"{who}: trains with the chief and writes nothing to "
+                f"{config.output_dir} (its own copy goes to "
+                f"{worker_scratch_dir(config.output_dir, role)}, deleted at the end)",
+                flush=True,
+            )
     result = train(
         config, strategy=strategy, verbose=args.verbose, overwrite=args.overwrite
     )
     if not role.is_chief:
         print(
-            f"trained epochs {result.epochs_run} with the chief; its run folder: {config.output_dir}"
+            f"trained epochs {result.epochs_run} with the chief; its run folder: "
+            f"{config.output_dir}"
         )
         return 0
     last = {k: v[-1] for k, v in result.history.items() if k.startswith("val_")}
@@ -189,12 +221,16 @@ def _cmd_train(args: argparse.Namespace) -> int:
         + ", ".join(f"{k}={v:.3f}" for k, v in sorted(last.items()))
     )
     if result.test is not None:
-        print(f"test split (scored once, {config.tested_checkpoint()}.keras): mean IoU {result.test.mean_iou:.3f}, "
-              f"pixel accuracy {result.test.pixel_accuracy:.3f}")  # fmt: skip
+        print(
+            f"test split (scored once, {config.tested_checkpoint()}.keras): mean IoU "
+            f"{result.test.mean_iou:.3f}, pixel accuracy "
+            f"{result.test.pixel_accuracy:.3f}"
+        )
     print(f"data: {result.data.description}")
     if result.data.is_stand_in:
         print(
-            "NOTE: trained and validated on the SYNTHETIC STAND-IN, not on Oxford-IIIT Pet."
+            "NOTE: trained and validated on the SYNTHETIC STAND-IN, not on Oxford-IIIT "
+            "Pet."
         )
     for name, path in result.paths.items():
         if path.exists():
@@ -215,9 +251,14 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     model = _load_model(args.model)
     size = model.input_shape[1]
     ds, info = load_dataset(
-        args.source, args.split, size, args.batch_size, data_dir=args.data_dir,
-        num_examples=args.synthetic_examples, on_corrupt=args.on_corrupt,
-    )  # fmt: skip
+        args.source,
+        args.split,
+        size,
+        args.batch_size,
+        data_dir=args.data_dir,
+        num_examples=args.synthetic_examples,
+        on_corrupt=args.on_corrupt,
+    )
     print(evaluate(model, ds).table())
     if info.is_stand_in:
         print(
@@ -227,7 +268,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _output_stems(paths: list) -> list[str]:
-    """One output name per input: its stem, made unique (``cat``, ``cat-2``, ...) when stems repeat."""
+    """One output name per input: its stem, made unique (``cat``, ``cat-2``, ...) when
+    stems repeat.
+    """
     seen: dict[str, int] = {}
     stems = []
     for path in paths:
@@ -254,7 +297,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     for path, stem in zip(paths, _output_stems(paths), strict=True):
         if stem != path.stem:
             print(
-                f"NOTE: another input is also named {path.stem}; {path} is written as {stem}_*.png"
+                f"NOTE: another input is also named {path.stem}; {path} is written as "
+                f"{stem}_*.png"
             )
         image = load_image(path)  # one image in memory at a time
         mask = predict_mask(model, image)
@@ -268,8 +312,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                 print(f"NOTE: replacing {out / name}, written by an earlier run")
             Image.fromarray(array).save(out / name)
         print(
-            f"{path}: {out / (stem + '_mask.png')} (values 0 pet, 1 background, 2 border), "
-            f"{out / (stem + '_overlay.png')}"
+            f"{path}: {out / (stem + '_mask.png')} (values 0 pet, 1 background, 2 "
+            f"border), {out / (stem + '_overlay.png')}"
         )
     return 0
 
@@ -286,8 +330,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
     print(f"unet-tutorial {__version__}")
     print(
-        f"python {platform.python_version()}, tensorflow {tf.__version__}, keras {keras.__version__}, "
-        f"tensorflow-datasets {tfds.__version__}"
+        f"python {platform.python_version()}, tensorflow {tf.__version__}, keras "
+        f"{keras.__version__}, tensorflow-datasets {tfds.__version__}"
     )
     devices = tf.config.list_physical_devices()
     print(
@@ -297,7 +341,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
     prepared = oxford_pets_prepared(args.data_dir)
     where = args.data_dir or "the default tfds folder"
     print(
-        f"Oxford-IIIT Pet 4.x prepared offline in {where}: {'yes' if prepared else 'no'}"
+        f"Oxford-IIIT Pet 4.x prepared offline in {where}: "
+        f"{'yes' if prepared else 'no'}"
     )
     print(f"{OXFORD_DIR_ENV}: {os.environ.get(OXFORD_DIR_ENV) or '(not set)'}")
     data = resolve_source("auto", args.data_dir)
@@ -356,9 +401,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--version", action="version", version=f"unet-tutorial {__version__}"
     )
-    parser.add_argument("--debug", action="store_true",
-                        help=f"show the full traceback of an error and TensorFlow's start-up lines "
-                             f"(also: {DEBUG_ENV}=1)")  # fmt: skip
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help=f"show the full traceback of an error and TensorFlow's "
+        f"start-up lines (also: {DEBUG_ENV}=1)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("summary", help="print the layer-by-layer summary of a U-Net")
@@ -387,12 +435,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = _defaults()
     p = sub.add_parser(
-        "train", help="train a U-Net and write checkpoints, history and snapshots",
-        description="Options not given come from --preset, else from TrainConfig()'s defaults (shown).",
-    )  # fmt: skip
-    p.add_argument("--preset", choices=["full", "cpu", "cpu-synthetic"], default=None,
-                   help="start from a named setting (TrainConfig.preset): full (GPU), cpu (real pets on a CPU "
-                        "in minutes), cpu-synthetic")  # fmt: skip
+        "train",
+        help="train a U-Net and write checkpoints, history and snapshots",
+        description="Options not given come from --preset, else from TrainConfig()'s "
+        "defaults (shown).",
+    )
+    p.add_argument(
+        "--preset",
+        choices=["full", "cpu", "cpu-synthetic"],
+        default=None,
+        help="start from a named setting (TrainConfig.preset): full (GPU), "
+        "cpu (real pets on a CPU in minutes), cpu-synthetic",
+    )
     p.add_argument(
         "--source",
         default=None,
@@ -435,8 +489,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help=f"peak Adam step (default {d.learning_rate:g})",
     )
-    p.add_argument("--lr-schedule", choices=["constant", "cosine"], default=None,
-                   help=f"learning-rate schedule (default {d.lr_schedule})")  # fmt: skip
+    p.add_argument(
+        "--lr-schedule",
+        choices=["constant", "cosine"],
+        default=None,
+        help=f"learning-rate schedule (default {d.lr_schedule})",
+    )
     p.add_argument(
         "--loss",
         choices=["ce", "dice", "ce_dice"],
@@ -458,42 +516,62 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="cap on validation batches",
     )
-    p.add_argument("--min-scale", type=float, default=None,
-                   help=f"augmentation: smallest crop, as a share of the side (default {d.min_scale})")  # fmt: skip
+    p.add_argument(
+        "--min-scale",
+        type=float,
+        default=None,
+        help=f"augmentation: smallest crop, as a share of the side (default "
+        f"{d.min_scale})",
+    )
     p.add_argument(
         "--jitter",
         action="store_true",
         default=None,
         help="augmentation: colour jitter",
     )
-    p.add_argument("--elastic", type=float, default=None,
-                   help=f"augmentation: the paper's elastic deformation, std as a share of the side "
-                        f"(the paper's is 0.017; default {d.elastic})")  # fmt: skip
+    p.add_argument(
+        "--elastic",
+        type=float,
+        default=None,
+        help=f"augmentation: the paper's elastic deformation, std as a "
+        f"share of the side (the paper's is 0.017; default {d.elastic})",
+    )
     p.add_argument(
         "--no-augment", action="store_true", help="train without augmentation"
     )
-    p.add_argument("--on-corrupt", choices=["raise", "skip"], default=None,
-                   help="a folder's corrupt files: stop (raise, default) or leave them out (skip)")  # fmt: skip
     p.add_argument(
-        "--synthetic-examples", type=_positive, nargs=3, default=None, metavar=("TRAIN", "VALIDATION", "TEST"),
+        "--on-corrupt",
+        choices=["raise", "skip"],
+        default=None,
+        help="a folder's corrupt files: stop (raise, default) or leave them out (skip)",
+    )
+    p.add_argument(
+        "--synthetic-examples",
+        type=_positive,
+        nargs=3,
+        default=None,
+        metavar=("TRAIN", "VALIDATION", "TEST"),
         help="sizes of the synthetic splits",
-    )  # fmt: skip
+    )
     p.add_argument(
         "--dropout",
         type=float,
         default=None,
-        help=f"the paper's drop-out rate at the end of the contracting path (default {d.dropout})",
+        help=f"the paper's drop-out rate at the end of the contracting path (default "
+        f"{d.dropout})",
     )
     p.add_argument(
         "--xla",
         action="store_true",
         default=None,
-        help="XLA-compile the train step (turns op determinism off: runs agree closely, not exactly)",
+        help="XLA-compile the train step (turns op determinism off: runs agree "
+        "closely, not exactly)",
     )
     p.add_argument(
         "--overwrite",
         action="store_true",
-        help="delete a run already in --output (its files only) and train again from scratch",
+        help="delete a run already in --output (its files only) and train again from "
+        "scratch",
     )
     p.add_argument(
         "--mixed-precision",
@@ -505,14 +583,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--strategy",
         choices=["default", "mirrored", "multiworker"],
         default="default",
-        help="default: one device; mirrored: every GPU of this machine; multiworker: one process per "
-        "worker, the cluster read from TF_CONFIG (start the same command on every worker)",
+        help="default: one device; mirrored: every GPU of this machine; multiworker: "
+        "one process per worker, the cluster read from TF_CONFIG (start the same "
+        "command on every worker)",
     )
     p.add_argument(
         "--collective",
         choices=["auto", "ring", "nccl"],
         default="auto",
-        help="multiworker: how gradients are summed: ring (CPUs, gRPC), nccl (NVIDIA GPUs), auto",
+        help="multiworker: how gradients are summed: ring (CPUs, gRPC), nccl (NVIDIA "
+        "GPUs), auto",
     )
     p.add_argument(
         "--verbose",

@@ -41,36 +41,64 @@ class AugmentConfig:
     def __post_init__(self):
         if not 0.1 <= self.min_scale <= 1.0:
             raise ValueError(
-                f"min_scale={self.min_scale!r} must be in [0.1, 1] (1 turns the crop off)."
+                f"min_scale={self.min_scale!r} must be in [0.1, 1] (1 turns the crop "
+                "off)."
             )
         if not 0.0 <= self.elastic <= 0.2:
             raise ValueError(
-                f"elastic={self.elastic!r} must be in [0, 0.2], a share of the side (the paper's: {PAPER_ELASTIC:.3f})."
+                f"elastic={self.elastic!r} must be in [0, 0.2], a share of the side "
+                f"(the paper's: {PAPER_ELASTIC:.3f})."
             )
 
 
 PAPER_ELASTIC = 10 / 572
-"""The paper's elastic deformation: a 10 px standard deviation on 572 px tiles, as a share of the side."""
+"""The paper's elastic deformation: a 10 px standard deviation on 572 px tiles, as a
+share of the side.
+"""
 
 
 PRESETS: dict[str, dict] = {
     # Oxford-IIIT Pet on a GPU: the paper's widths (base 64, 31 M parameters).
     "full": dict(
-        base_filters=64, depth=4, image_size=128, epochs=40, batch_size=32, learning_rate=1e-3,
-        lr_schedule="cosine", loss="ce_dice", jit_compile=True, deterministic=False, mixed_precision=True,
+        base_filters=64,
+        depth=4,
+        image_size=128,
+        epochs=40,
+        batch_size=32,
+        learning_rate=1e-3,
+        lr_schedule="cosine",
+        loss="ce_dice",
+        jit_compile=True,
+        deterministic=False,
+        mixed_precision=True,
     ),
     # Real pets on two CPU cores in a few minutes (measured in benchmarks/recipe.py).
     "cpu": dict(
-        base_filters=16, depth=4, image_size=96, epochs=60, batch_size=8, learning_rate=3e-3,
-        lr_schedule="cosine", loss="ce_dice", jitter=True,
+        base_filters=16,
+        depth=4,
+        image_size=96,
+        epochs=60,
+        batch_size=8,
+        learning_rate=3e-3,
+        lr_schedule="cosine",
+        loss="ce_dice",
+        jitter=True,
     ),
     # The synthetic stand-in learns in about a minute at 64 px.
     "cpu-synthetic": dict(
-        base_filters=8, depth=3, image_size=64, epochs=8, batch_size=16, learning_rate=3e-3,
-        steps_per_epoch=40, source="synthetic", num_examples=(512, 64, 128),
+        base_filters=8,
+        depth=3,
+        image_size=64,
+        epochs=8,
+        batch_size=16,
+        learning_rate=3e-3,
+        steps_per_epoch=40,
+        source="synthetic",
+        num_examples=(512, 64, 128),
     ),
-}  # fmt: skip
-"""Named settings for ``TrainConfig.preset``: the one place where they are written down."""
+}
+"""Named settings for ``TrainConfig.preset``: the one place where they are written down.
+"""
 
 
 @dataclass
@@ -152,7 +180,9 @@ class TrainConfig:
     test_checkpoint: str = "auto"
 
     def tested_checkpoint(self) -> str:
-        """``"best"`` or ``"final"``: the checkpoint that ``train`` scores on the test split."""
+        """``"best"`` or ``"final"``: the checkpoint that ``train`` scores on the test
+        split.
+        """
         if self.test_checkpoint != "auto":
             return self.test_checkpoint
         return "final" if self.lr_schedule == "cosine" else "best"
@@ -179,7 +209,8 @@ class TrainConfig:
         """
         if name not in PRESETS:
             raise ValueError(
-                f"preset {name!r} is not known; use one of {', '.join(map(repr, PRESETS))}."
+                f"preset {name!r} is not known; use one of "
+                f"{', '.join(map(repr, PRESETS))}."
             )
         return cls(**{**PRESETS[name], **overrides})
 
@@ -212,26 +243,30 @@ class TrainConfig:
             )
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(
-                f"lr_schedule={self.lr_schedule!r} must be one of {', '.join(map(repr, LR_SCHEDULES))}."
+                f"lr_schedule={self.lr_schedule!r} must be one of "
+                f"{', '.join(map(repr, LR_SCHEDULES))}."
             )
         if self.loss not in LOSSES:
             raise ValueError(
-                f"loss={self.loss!r} is not known; use one of {', '.join(map(repr, LOSSES))}."
+                f"loss={self.loss!r} is not known; use one of "
+                f"{', '.join(map(repr, LOSSES))}."
             )
         if self.test_checkpoint not in ("auto", "best", "final"):
             raise ValueError(
-                f"test_checkpoint={self.test_checkpoint!r} must be 'auto', 'best' or 'final'."
+                f"test_checkpoint={self.test_checkpoint!r} must be 'auto', 'best' or "
+                "'final'."
             )
         if self.on_corrupt not in ("raise", "skip"):
             raise ValueError(
                 f"on_corrupt={self.on_corrupt!r} must be 'raise' or 'skip'."
             )
         if self.num_examples is not None and (
-            len(self.num_examples) != 3 or any(not is_whole(n, 1)
-                                               for n in self.num_examples)
-        ):  # fmt: skip
+            len(self.num_examples) != 3
+            or any(not is_whole(n, 1) for n in self.num_examples)
+        ):
             raise ValueError(
-                f"num_examples={self.num_examples!r} must be three positive integers (train, validation, test)."
+                f"num_examples={self.num_examples!r} must be three positive integers "
+                "(train, validation, test)."
             )
         if (
             isinstance(self.dropout, bool)
@@ -239,12 +274,14 @@ class TrainConfig:
             or not 0 <= self.dropout < 1
         ):
             raise ValueError(
-                f"dropout={self.dropout!r} must be a rate in [0, 1); the paper used 0.5, 0 turns it off."
+                f"dropout={self.dropout!r} must be a rate in [0, 1); the paper used "
+                "0.5, 0 turns it off."
             )
         if self.jit_compile and self.deterministic:
             raise ValueError(
-                "jit_compile=True needs deterministic=False: with TensorFlow's op determinism on, Keras turns XLA "
-                "off without an error (on the command line, --xla does both)."
+                "jit_compile=True needs deterministic=False: with TensorFlow's op "
+                "determinism on, Keras turns XLA off without an error (on the command "
+                "line, --xla does both)."
             )
         AugmentConfig(
             min_scale=self.min_scale, jitter=self.jitter, elastic=self.elastic

@@ -46,7 +46,8 @@ CLASS_NAMES = ("pet", "background", "border")
 NUM_CLASSES = len(CLASS_NAMES)
 
 OXFORD_LIST_SIZES = {"trainval": 3680, "test": 3669}
-"""Official list sizes; ``train`` and ``validation`` together are the ``trainval`` list."""
+"""Official list sizes; ``train`` and ``validation`` together are the ``trainval`` list.
+"""
 
 SYNTHETIC_SPLIT_SIZES = {"train": 512, "validation": 64, "test": 128}
 _SYNTHETIC_SEED_OFFSETS = {
@@ -56,21 +57,24 @@ _SYNTHETIC_SEED_OFFSETS = {
 }  # splits share no image
 
 SPLITS = ("train", "validation", "test")
-"""``train`` and ``validation`` split the official ``trainval`` list (see ``validation_holdout``)."""
+"""``train`` and ``validation`` split the official ``trainval`` list (see
+``validation_holdout``).
+"""
 
 
-# --------------------------------------------------------------------------- labels and resizing
+# ------------------------------------------------------------------ labels and resizing
 
 
 def trimap_to_labels(trimap: tf.Tensor) -> tf.Tensor:
-    """Map Oxford trimap values to class indices: 1 -> 0 pet, 2 -> 1 background, 3 -> 2 border.
+    """Map Oxford trimap values to class indices: 1 -> 0 pet, 2 -> 1 background, 3 -> 2
+    border.
 
     The Oxford-IIIT Pet trimaps store **1 = pet, 2 = background,
     3 = border** (the dataset's README: "1: Foreground 2: Background
     3: Not classified"). TensorFlow's segmentation tutorial subtracts one, as
     here, but then describes the classes in the wrong order; plots and
-    per-class metrics must use ``CLASS_NAMES`` = ``("pet", "background",
-    "border")``.
+    per-class metrics must use ``CLASS_NAMES`` =
+    ``("pet", "background", "border")``.
 
     Args:
         trimap: integer tensor of any shape with values in ``{1, 2, 3}``.
@@ -86,9 +90,11 @@ def _hw(size: int | tuple[int, int]) -> tuple[int, int]:
 
 
 def resize_image(image: tf.Tensor, size: int | tuple[int, int]) -> tf.Tensor:
-    """Resize an image ``(H, W, C)`` bilinearly to ``float32 (size, size, C)`` (or ``size = (h, w)``) in ``[0, 1]``.
+    """Resize an image ``(H, W, C)`` bilinearly to ``float32 (size, size, C)`` (or
+    ``size = (h, w)``) in ``[0, 1]``.
 
-    ``uint8`` images are divided by 255; float images are taken to be in ``[0, 1]`` already.
+    ``uint8`` images are divided by 255; float images are taken to be in ``[0, 1]``
+    already.
     """
     image = tf.image.convert_image_dtype(image, tf.float32)  # uint8 / 255
     image = tf.image.resize(image, _hw(size), method="bilinear", antialias=True)
@@ -96,7 +102,8 @@ def resize_image(image: tf.Tensor, size: int | tuple[int, int]) -> tf.Tensor:
 
 
 def resize_mask(mask: tf.Tensor, size: int | tuple[int, int]) -> tf.Tensor:
-    """Resize a label map ``(H, W)`` or ``(H, W, 1)`` to ``(size, size)`` (or ``(h, w)``) with **nearest neighbour**.
+    """Resize a label map ``(H, W)`` or ``(H, W, 1)`` to ``(size, size)`` (or
+    ``(h, w)``) with **nearest neighbour**.
 
     Bilinear resizing would average the labels 1 (pet) and 3 (border) into
     2 (background) along every outline: labels are categories, not intensities.
@@ -127,11 +134,12 @@ def preprocess_pair(
     )
 
 
-# --------------------------------------------------------------------------- paired augmentation
+# ------------------------------------------------------------------ paired augmentation
 
 
 def elastic_field(seed: tf.Tensor, size: int, sigma: float, grid: int = 3) -> tf.Tensor:
-    """A smooth random displacement field, ``float32 (size, size, 2)`` in pixels (dy, dx).
+    """A smooth random displacement field, ``float32 (size, size, 2)`` in pixels (dy,
+    dx).
 
     Draws ``grid × grid`` displacement vectors from a Gaussian with standard
     deviation ``sigma × size`` pixels and interpolates them bicubically to
@@ -244,7 +252,8 @@ def augment_pair(
     seed: tf.Tensor,
     config: AugmentConfig = AugmentConfig(),
 ) -> tuple[tf.Tensor, tf.Tensor]:
-    """Randomly flip, zoom and (optionally) deform an image and its mask together, with one random draw.
+    """Randomly flip, zoom and (optionally) deform an image and its mask together, with
+    one random draw.
 
     Drawing the flip separately for image and mask (two calls to
     ``tf.image.random_flip_left_right``) mirrors the image without its mask
@@ -277,13 +286,14 @@ def augment_pair(
     return image, mask
 
 
-# --------------------------------------------------------------------------- the shared pipeline
+# ------------------------------------------------------------------ the shared pipeline
 
 
 def _check_split(split: str) -> None:
     if split not in SPLITS:
         raise ValueError(
-            f"split={split!r} is not known; use 'train', 'validation' (held out of the trainval list) or 'test'."
+            f"split={split!r} is not known; use 'train', 'validation' (held out of the "
+            "trainval list) or 'test'."
         )
 
 
@@ -348,20 +358,22 @@ def finish_pipeline(
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-# --------------------------------------------------------------------------- TensorFlow Datasets route
+# ------------------------------------------------------------ TensorFlow Datasets route
 
 
 def _check_oxford_version(version: str) -> None:
     if not str(version).startswith("4"):
         raise ValueError(
-            f"oxford_iiit_pet version {version!r} is not supported: version 3.x no longer loads on current "
-            "TensorFlow Datasets (its download URLs are gone). Use '4.*.*', which reads the same images and "
-            "trimaps."
+            f"oxford_iiit_pet version {version!r} is not supported: version 3.x no "
+            "longer loads on current TensorFlow Datasets (its download URLs are "
+            "gone). Use '4.*.*', which reads the same images and trimaps."
         )
 
 
 def _tfds_holdout(builder) -> tuple[int, set[str]]:
-    """``(trainval size, held-out file names)`` of tfds' ``train`` (= ``trainval``) split, stratified by breed."""
+    """``(trainval size, held-out file names)`` of tfds' ``train`` (= ``trainval``)
+    split, stratified by breed.
+    """
     import tensorflow_datasets as tfds
 
     skip = {
@@ -379,7 +391,9 @@ def _tfds_holdout(builder) -> tuple[int, set[str]]:
 
 
 def _tfds_split_size(split: str, data_dir: str | None) -> int:
-    """Examples in tfds' ``train`` or ``validation`` split (of a prepared ``oxford_iiit_pet``)."""
+    """Examples in tfds' ``train`` or ``validation`` split (of a prepared
+    ``oxford_iiit_pet``).
+    """
     import tensorflow_datasets as tfds
 
     total, held = _tfds_holdout(
@@ -440,14 +454,16 @@ def load_oxford_pets(
     try:
         builder = tfds.builder(name, data_dir=data_dir)
         if not builder.is_prepared():
-            # tfds would retry an unreachable server for minutes and leave *.tmp.* folders behind
+            # tfds would retry an unreachable server for minutes and leave *.tmp.*
+            # folders behind
             if not download:
                 raise DataUnavailableError(
                     f"{HOW_TO_GET_OXFORD} (it is not prepared and download=False)"
                 )
             if not oxford_server_reachable():
                 raise DataUnavailableError(
-                    f"{HOW_TO_GET_OXFORD} (it is not prepared and the server does not answer)"
+                    f"{HOW_TO_GET_OXFORD} (it is not prepared and the server does not "
+                    "answer)"
                 )
             builder.download_and_prepare()
         held = _tfds_holdout(builder)[1] if split != "test" else set()
@@ -478,12 +494,17 @@ def load_oxford_pets(
         num_parallel_calls=tf.data.AUTOTUNE,
     )
     return finish_pipeline(
-        ds, split=split, batch_size=batch_size, augment=augment, shuffle=shuffle, seed=seed,
+        ds,
+        split=split,
+        batch_size=batch_size,
+        augment=augment,
+        shuffle=shuffle,
+        seed=seed,
         num_examples=OXFORD_LIST_SIZES["test" if split == "test" else "trainval"],
-    )  # fmt: skip
+    )
 
 
-# --------------------------------------------------------------------------- directory route
+# ---------------------------------------------------------------------- directory route
 
 
 @dataclass(frozen=True)
@@ -496,11 +517,14 @@ class PetRecord:
 
 
 def _read_list(root: Path, list_name: str) -> list[tuple[PetRecord, str]]:
-    """``(record, breed)`` for every line of ``annotations/<list_name>.txt``, checking that its files exist."""
+    """``(record, breed)`` for every line of ``annotations/<list_name>.txt``, checking
+    that its files exist.
+    """
     list_file = root / "annotations" / f"{list_name}.txt"
     if not list_file.is_file():
         raise FileNotFoundError(
-            f"split file {list_file} is missing; the official layout has it in annotations/."
+            f"split file {list_file} is missing; the official layout has it in "
+            "annotations/."
         )
     rows = []
     for lineno, line in enumerate(list_file.read_text().splitlines(), 1):
@@ -516,7 +540,8 @@ def _read_list(root: Path, list_name: str) -> list[tuple[PetRecord, str]]:
         for path in (rec.image_path, rec.trimap_path):
             if not path.is_file():
                 raise FileNotFoundError(
-                    f"{list_file.name} line {lineno} names {name!r}, but {path} does not exist."
+                    f"{list_file.name} line {lineno} names {name!r}, but {path} does "
+                    "not exist."
                 )
         rows.append((rec, breed_of(name)))
     if not rows:
@@ -551,7 +576,8 @@ def read_split_file(root: str | os.PathLike, split: str = "train") -> list[PetRe
 
 
 def describe_directory(root: str | os.PathLike) -> str:
-    """Which pets a folder holds, e.g. ``"270 train / 30 validation / 298 test images of 3 breeds"``.
+    """Which pets a folder holds, e.g.
+    ``"270 train / 30 validation / 298 test images of 3 breeds"``.
 
     Counted from the split lists, so a subset is never mistaken for the full
     dataset (3,680 trainval and 3,669 test images of 37 breeds).
@@ -564,13 +590,15 @@ def describe_directory(root: str | os.PathLike) -> str:
     n_val = sum(rec.name in held for rec, _ in trainval)
     breeds = len({breed for _, breed in trainval + test})
     return (
-        f"{len(trainval) - n_val} train / {n_val} validation / {len(test)} test images of "
-        + (f"{breeds} breeds" if breeds != 1 else "1 breed")
+        f"{len(trainval) - n_val} train / {n_val} validation / {len(test)} test images "
+        + (f"of {breeds} breeds" if breeds != 1 else "of 1 breed")
     )
 
 
 def _rgb8(im) -> np.ndarray:
-    """``uint8 (H, W, 3)`` from a Pillow image of any mode, 16-bit grey scaled rather than clipped."""
+    """``uint8 (H, W, 3)`` from a Pillow image of any mode, 16-bit grey scaled rather
+    than clipped.
+    """
     if im.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
         grey = np.asarray(im).astype(np.float64)
         top = 65535.0 if im.mode.startswith("I;16") or grey.max() > 255 else 255.0
@@ -597,8 +625,8 @@ def _read_pair(
             width, height = im.size
             if check_only and im.format == "JPEG":
                 im.draft("RGB", (max(1, width // 8), max(1, height // 8)))
-            # a few official "jpg" files are PNG, CMYK or have an alpha channel: RGB fixes all;
-            # a 16-bit image is scaled to 8 bits, not clipped
+            # a few official "jpg" files are PNG, CMYK or have an alpha channel: RGB
+            # fixes all; a 16-bit image is scaled to 8 bits, not clipped
             image = _rgb8(im)
     except (UnidentifiedImageError, OSError, SyntaxError) as err:
         raise ValueError(f"cannot decode image {rec.image_path}: {err}") from err
@@ -612,19 +640,24 @@ def _read_pair(
     if (height, width) != trimap.shape:
         raise ValueError(
             f"image {rec.image_path.name} is {width}x{height} but its trimap "
-            f"{rec.trimap_path.name} is {trimap.shape[1]}x{trimap.shape[0]}; they must match."
+            f"{rec.trimap_path.name} is {trimap.shape[1]}x{trimap.shape[0]}; they must "
+            "match."
         )
-    # checked before the cast to 8 bits: a 16-bit 257 would otherwise wrap to a valid-looking 1
+    # checked before the cast to 8 bits: a 16-bit 257 would otherwise wrap to a
+    # valid-looking 1
     bad = np.setdiff1d(np.unique(trimap), [1, 2, 3])
     if bad.size:
         raise ValueError(
-            f"trimap {rec.trimap_path} has values {bad.tolist()}; Oxford trimaps hold only 1, 2, 3."
+            f"trimap {rec.trimap_path} has values {bad.tolist()}; Oxford trimaps hold "
+            "only 1, 2, 3."
         )
     return None if check_only else (image, trimap.astype(np.uint8))
 
 
 def _check_pairs(records: list[PetRecord]) -> list[ValueError | None]:
-    """``_read_pair(check_only=True)`` for every record, in parallel threads; the error (or ``None``) of each."""
+    """``_read_pair(check_only=True)`` for every record, in parallel threads; the error
+    (or ``None``) of each.
+    """
     from concurrent.futures import ThreadPoolExecutor
 
     def check(rec: PetRecord) -> ValueError | None:
@@ -665,7 +698,8 @@ def load_pets_directory(
 
     Args:
         root: the folder that holds ``images/`` and ``annotations/``.
-        split: ``"train"``, ``"validation"`` (both from the trainval list) or ``"test"``.
+        split: ``"train"``, ``"validation"`` (both from the trainval list) or
+            ``"test"``.
         image_size: output side length ``S``.
         batch_size: examples per batch.
         augment: default ``True`` for train.
@@ -709,7 +743,8 @@ def load_pets_directory(
             trimap, (None, None)
         )
 
-    # Decoding runs in parallel (Pillow releases the GIL); the order stays the split file's order.
+    # Decoding runs in parallel (Pillow releases the GIL); the order stays the split
+    # file's order.
     ds = (
         tf.data.Dataset.range(len(good))
         .map(decode, num_parallel_calls=tf.data.AUTOTUNE)
@@ -729,7 +764,7 @@ def load_pets_directory(
     )
 
 
-# --------------------------------------------------------------------------- synthetic route
+# ---------------------------------------------------------------------- synthetic route
 
 
 def load_synthetic_pets(
@@ -759,11 +794,16 @@ def load_synthetic_pets(
     )
     return finish_pipeline(
         tf.data.Dataset.from_tensor_slices((images, masks)),
-        split=split, batch_size=batch_size, augment=augment, shuffle=shuffle, seed=seed, num_examples=n,
-    )  # fmt: skip
+        split=split,
+        batch_size=batch_size,
+        augment=augment,
+        shuffle=shuffle,
+        seed=seed,
+        num_examples=n,
+    )
 
 
-# --------------------------------------------------------------------------- one entry point
+# ---------------------------------------------------------------------- one entry point
 
 
 @dataclass(frozen=True)
@@ -795,12 +835,16 @@ class DataInfo:
 
     @property
     def is_full_oxford(self) -> bool:
-        """``True`` only for the complete official splits (37 breeds), where scores are Oxford-IIIT Pet results."""
+        """``True`` only for the complete official splits (37 breeds), where scores are
+        Oxford-IIIT Pet results.
+        """
         return is_full_oxford(self.kind, self.description)
 
 
 def is_full_oxford(kind: str, description: str) -> bool:
-    """Whether data of this kind and ``describe_source`` text is the full dataset (tfds, or a folder of 37 breeds)."""
+    """Whether data of this kind and ``describe_source`` text is the full dataset (tfds,
+    or a folder of 37 breeds).
+    """
     return kind == "tfds" or "of 37 breeds" in description
 
 
@@ -817,8 +861,9 @@ def describe_source(
         return f"Oxford-IIIT Pet, folder {data.path}: {describe_directory(data.path)}"
     if data.kind == "tfds":
         return (
-            "Oxford-IIIT Pet 4.x from TensorFlow Datasets: the official trainval list (3,680 images, split into "
-            "train and a 10 % validation hold-out) and test list (3,669 images) of 37 breeds"
+            "Oxford-IIIT Pet 4.x from TensorFlow Datasets: the official trainval list "
+            "(3,680 images, split into train and a 10 % validation hold-out) and test "
+            "list (3,669 images) of 37 breeds"
         )
     given = num_examples or {}
     if given and set(given) != set(
@@ -828,8 +873,8 @@ def describe_source(
         return f"the SYNTHETIC STAND-IN, not Oxford-IIIT Pet: {known} generated images"
     sizes = {**SYNTHETIC_SPLIT_SIZES, **given}
     return (
-        f"the SYNTHETIC STAND-IN, not Oxford-IIIT Pet: {sizes['train']} train / {sizes['validation']} "
-        f"validation / {sizes['test']} test generated images"
+        f"the SYNTHETIC STAND-IN, not Oxford-IIIT Pet: {sizes['train']} train / "
+        f"{sizes['validation']} validation / {sizes['test']} test generated images"
     )
 
 
@@ -847,7 +892,8 @@ def load_dataset(
     on_corrupt: str = "raise",
     verbose: bool = True,
 ) -> tuple[tf.data.Dataset, DataInfo]:
-    """Load ``(image, mask)`` batches from the source asked for, and say which one it was.
+    """Load ``(image, mask)`` batches from the source asked for, and say which one it
+    was.
 
     Args:
         source: ``"auto"``, ``"oxford"``, ``"tfds"``, ``"synthetic"``, a
@@ -906,7 +952,10 @@ def load_dataset(
         data, None if num_examples is None else {split: num_examples}
     )
     if data.is_stand_in:
-        notice = f"Data: {description}; this is the {split} split ({n}). Results below are not Oxford-IIIT Pet results."
+        notice = (
+            f"Data: {description}; this is the {split} split ({n}). "
+            "Results below are not Oxford-IIIT Pet results."
+        )
     else:
         notice = f"Data: {description}. This is the {split} split ({n} images)."
     info = DataInfo(
@@ -926,7 +975,7 @@ def load_dataset(
     return ds, info
 
 
-# --------------------------------------------------------------------------- class imbalance
+# ---------------------------------------------------------------------- class imbalance
 
 
 def class_frequencies(
@@ -976,7 +1025,8 @@ def class_weights_from_frequencies(frequencies, method: str = "median") -> np.nd
 
 
 def add_sample_weights(dataset: tf.data.Dataset, class_weights) -> tf.data.Dataset:
-    """Turn ``(image, mask)`` batches into ``(image, mask, weights)`` with per-pixel weights.
+    """Turn ``(image, mask)`` batches into ``(image, mask, weights)`` with per-pixel
+    weights.
 
     Keras' ``fit(class_weight=...)`` gives one weight per *example*, from a
     class label per example; it cannot handle a ``(batch, H, W)`` mask (older

@@ -49,7 +49,9 @@ COLLECTIVES = {
     "ring": tf.distribute.experimental.CommunicationImplementation.RING,
     "nccl": tf.distribute.experimental.CommunicationImplementation.NCCL,
 }
-"""How workers all-reduce: ``"ring"`` over gRPC (CPUs), ``"nccl"`` (NVIDIA GPUs), ``"auto"`` picks."""
+"""How workers all-reduce: ``"ring"`` over gRPC (CPUs), ``"nccl"`` (NVIDIA GPUs),
+``"auto"`` picks.
+"""
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,8 @@ def parse_tf_config(text: str | None = None) -> dict:
     )
     if not text:
         raise ValueError(
-            f"multi-worker training needs TF_CONFIG in the environment of every worker, e.g. {example}"
+            "multi-worker training needs TF_CONFIG in the environment of every "
+            f"worker, e.g. {example}"
         )
     try:
         cfg = json.loads(text)
@@ -103,12 +106,13 @@ def parse_tf_config(text: str | None = None) -> dict:
         or not cluster
     ):
         raise ValueError(
-            f"TF_CONFIG needs a 'cluster' of job name -> list of 'host:port'; expected e.g. {example}"
+            "TF_CONFIG needs a 'cluster' of job name -> list of 'host:port'; expected "
+            f"e.g. {example}"
         )
     if not isinstance(task, dict) or task.get("type") not in cluster:
         raise ValueError(
-            f"TF_CONFIG's 'task' must name a job of the cluster ({', '.join(cluster)}) as 'type', "
-            f"got {task!r}; expected e.g. {example}"
+            f"TF_CONFIG's 'task' must name a job of the cluster ({', '.join(cluster)}) "
+            f"as 'type', got {task!r}; expected e.g. {example}"
         )
     index = task.get("index")
     if (
@@ -117,8 +121,8 @@ def parse_tf_config(text: str | None = None) -> dict:
         or not 0 <= index < len(cluster[task["type"]])
     ):
         raise ValueError(
-            f"TF_CONFIG's task index must be 0 .. {len(cluster[task['type']]) - 1} for job {task['type']!r}, "
-            f"got {index!r}"
+            f"TF_CONFIG's task index must be 0 .. {len(cluster[task['type']]) - 1} for "
+            f"job {task['type']!r}, got {index!r}"
         )
     return cfg
 
@@ -164,12 +168,16 @@ def make_strategy(
 
 
 def is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
-    """Whether ``strategy`` spans several processes (``MultiWorkerMirroredStrategy`` with a cluster)."""
+    """Whether ``strategy`` spans several processes (``MultiWorkerMirroredStrategy``
+    with a cluster).
+    """
     return bool(getattr(strategy.extended, "_in_multi_worker_mode", lambda: False)())
 
 
 def worker_role(strategy: tf.distribute.Strategy) -> WorkerRole:
-    """This process's ``WorkerRole`` under ``strategy`` (chief and alone unless multi-worker)."""
+    """This process's ``WorkerRole`` under ``strategy`` (chief and alone unless
+    multi-worker).
+    """
     if not is_multi_worker(strategy):
         return WorkerRole()
     resolver = strategy.cluster_resolver
@@ -183,7 +191,8 @@ def worker_role(strategy: tf.distribute.Strategy) -> WorkerRole:
 
 
 def worker_scratch_dir(output_dir: str | os.PathLike, role: WorkerRole) -> Path:
-    """Where a non-chief worker writes its copy of the run: a hidden folder beside the run folder.
+    """Where a non-chief worker writes its copy of the run: a hidden folder beside the
+    run folder.
 
     ``runs/pets`` gives ``runs/.pets.worker-1`` for worker 1. It is
     deleted when that worker's training ends; a crash leaves it behind, and
@@ -211,7 +220,8 @@ def shard_by_data(dataset: tf.data.Dataset) -> tf.data.Dataset:
 
 
 def synchronize_batch_norm(model) -> int:
-    """Make every ``BatchNormalization`` layer of ``model`` use the statistics of the global batch.
+    """Make every ``BatchNormalization`` layer of ``model`` use the statistics of the
+    global batch.
 
     With *n* replicas each one normalises its own 1/n of the batch and, left
     alone, also keeps its own moving mean and variance: after training, the
@@ -236,7 +246,8 @@ def synchronize_batch_norm(model) -> int:
 def prepare_multi_worker_fit(
     model, strategy: tf.distribute.Strategy, element_spec
 ) -> None:
-    """Work around two Keras 3 bugs so that ``model.fit`` runs under ``MultiWorkerMirroredStrategy``.
+    """Work around two Keras 3 bugs so that ``model.fit`` runs under
+    ``MultiWorkerMirroredStrategy``.
 
     1. ``fit`` builds the optimizer and metric state from a *distributed*
        batch that it first averages with ``strategy.reduce``, which fails
@@ -281,7 +292,9 @@ def _mean_across_workers() -> None:
 
 @dataclass(frozen=True)
 class WorkerRun:
-    """What one local worker process did: its index, exit code and everything it printed."""
+    """What one local worker process did: its index, exit code and everything it
+    printed.
+    """
 
     index: int
     returncode: int
@@ -289,7 +302,8 @@ class WorkerRun:
 
 
 def local_cluster(num_workers: int = 2) -> list[str]:
-    """``TF_CONFIG`` strings for ``num_workers`` workers on this machine, one free localhost port each.
+    """``TF_CONFIG`` strings for ``num_workers`` workers on this machine, one free
+    localhost port each.
 
     Worker ``i`` gets the ``i``-th string; all of them share the same
     ``cluster``. (A port is free when asked for; another program could
@@ -324,7 +338,8 @@ def run_local_workers(
     timeout: float = 600,
     env: dict | None = None,
 ) -> list[WorkerRun]:
-    """Run ``command`` as ``num_workers`` processes of one cluster on this machine and wait for all.
+    """Run ``command`` as ``num_workers`` processes of one cluster on this machine and
+    wait for all.
 
     Each process gets its own ``TF_CONFIG`` (``local_cluster``), so a command
     that builds ``make_strategy("multiworker")``, e.g. ``unet-tutorial train
@@ -344,7 +359,8 @@ def run_local_workers(
     base = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
     deadline = time.monotonic() + timeout
     with tempfile.TemporaryDirectory() as tmp:
-        # files, not pipes: a worker that fills an unread pipe would stall, and its peers with it
+        # files, not pipes: a worker that fills an unread pipe would stall, and its
+        # peers with it
         logs = [open(Path(tmp) / f"worker-{i}.log", "w+") for i in range(num_workers)]  # noqa: SIM115
         try:
             procs = [
@@ -365,7 +381,8 @@ def run_local_workers(
                     p.kill()
                     p.wait()
                 raise TimeoutError(
-                    f"the {num_workers} workers still ran after {timeout:g} s; stopped them"
+                    f"the {num_workers} workers still ran after {timeout:g} s; stopped "
+                    "them"
                 ) from None
             outputs = []
             for log in logs:

@@ -28,7 +28,8 @@ OXFORD_ARCHIVES: dict[str, tuple[int, str]] = {
         "52425fb6de5c424942b7626b428656fcbd798db970a937df61750c0f1d358e91",
     ),
 }
-"""Archive name -> (size in bytes, sha256), as registered in TensorFlow Datasets 4.9.x."""
+"""Archive name -> (size in bytes, sha256), as registered in TensorFlow Datasets 4.9.x.
+"""
 
 _CHUNK = 1 << 20
 
@@ -51,12 +52,14 @@ def verify_file(path: str | os.PathLike, size: int, sha256: str) -> None:
     actual_size = os.path.getsize(path)
     if actual_size != size:
         raise ChecksumError(
-            f"{path}: size {actual_size} bytes, expected {size}; the download is incomplete or wrong."
+            f"{path}: size {actual_size} bytes, expected {size}; the download is "
+            "incomplete or wrong."
         )
     digest = sha256_of(path)
     if digest != sha256:
         raise ChecksumError(
-            f"{path}: sha256 {digest}, expected {sha256}; the file is corrupt or not the official one."
+            f"{path}: sha256 {digest}, expected {sha256}; the file is corrupt or not "
+            "the official one."
         )
 
 
@@ -104,8 +107,9 @@ def download_file(
     except TimeoutError as err:
         part.unlink(missing_ok=True)
         raise OSError(
-            f"{url}: the server sent nothing for {timeout:g} s after {done / 1e6:.1f} MB and the download was "
-            "stopped (nothing kept). Run the same call again to retry, or use a mirror (base_url=...)."
+            f"{url}: the server sent nothing for {timeout:g} s after {done / 1e6:.1f} "
+            "MB and the download was stopped (nothing kept). Run the same call again "
+            "to retry, or use a mirror (base_url=...)."
         ) from err
     except (
         BaseException
@@ -147,16 +151,19 @@ def safe_extract(archive: str | os.PathLike, dest: str | os.PathLike) -> list[st
                 or (parts and ":" in parts[0])
             ):
                 raise ValueError(
-                    f"refusing to extract {archive}: member {m.name!r} points outside the folder."
+                    f"refusing to extract {archive}: member {m.name!r} points outside "
+                    "the folder."
                 )
             if not (m.isfile() or m.isdir()):
                 raise ValueError(
-                    f"refusing to extract {archive}: member {m.name!r} is a link or special file."
+                    f"refusing to extract {archive}: member {m.name!r} is a link or "
+                    "special file."
                 )
             if not parts:
                 if m.isfile():
                     raise ValueError(
-                        f"refusing to extract {archive}: a file member has no name ({m.name!r})."
+                        f"refusing to extract {archive}: a file member has no name "
+                        f"({m.name!r})."
                     )
                 continue  # "." or "": the folder itself
             kept.append((m, parts))
@@ -226,7 +233,8 @@ def download_oxford_pets(
                 path.replace(bad)
                 _say(
                     progress,
-                    f"{name}: the copy in {dest} does not match ({err}); kept as {bad.name}, downloading\n",
+                    f"{name}: the copy in {dest} does not match ({err}); kept as "
+                    f"{bad.name}, downloading\n",
                 )
         if not path.is_file():
             download_file(base + name, path, size, sha256, progress=progress)
@@ -242,7 +250,8 @@ def download_oxford_pets(
         ):
             _say(
                 progress,
-                f"{name}: already extracted (edited files are kept; re_extract=True extracts again)\n",
+                f"{name}: already extracted (edited files are kept; re_extract=True "
+                "extracts again)\n",
             )
         elif extract:
             safe_extract(path, dest)

@@ -49,7 +49,8 @@ class Evaluation:
 
 
 def flip_averaged_logits(model: keras.Model, images: tf.Tensor) -> tf.Tensor:
-    """Test-time augmentation with a mirror: the mean of the predictions for an image and its left-right flip.
+    """Test-time augmentation with a mirror: the mean of the predictions for an image
+    and its left-right flip.
 
     The model sees each image twice, as is and mirrored; the mirrored
     prediction is flipped back, so both line up pixel for pixel, and the two
@@ -116,7 +117,8 @@ def evaluate(
 
 
 def check_image(path: str | os.PathLike) -> tuple[int, int]:
-    """Check that ``path`` is an image Pillow can open, without decoding it; return its ``(width, height)``.
+    """Check that ``path`` is an image Pillow can open, without decoding it; return its
+    ``(width, height)``.
 
     Raises:
         FileNotFoundError: the path does not exist.
@@ -155,7 +157,9 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
 
 
 class _open_image:
-    """``with _open_image(path) as im``: Pillow's ``Image.open`` with the package's error messages."""
+    """``with _open_image(path) as im``: Pillow's ``Image.open`` with the package's
+    error messages.
+    """
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
@@ -177,8 +181,8 @@ class _open_image:
                 self.image = Image.open(self.path)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
             raise ValueError(
-                f"{self.path} is too large to open safely ({err}). Downscale it first, e.g. to 2,000 px on its "
-                "longest side."
+                f"{self.path} is too large to open safely ({err}). Downscale it first, "
+                "e.g. to 2,000 px on its longest side."
             ) from err
         except (UnidentifiedImageError, OSError, SyntaxError) as err:
             raise ValueError(f"{self.path} is not a readable image ({err}).") from err
@@ -216,7 +220,8 @@ def predict_mask(model: keras.Model, image: np.ndarray) -> np.ndarray:
     if image.ndim != 3 or image.shape[-1] != channels:
         kind = "RGB" if channels == 3 else f"{channels}-channel"
         raise ValueError(
-            f"this model takes {channels}-channel images ((H, W, {channels}), {kind}); got shape {image.shape}. "
+            f"this model takes {channels}-channel images ((H, W, {channels}), {kind}); "
+            f"got shape {image.shape}. "
             + (
                 "Convert it first (e.g. PIL's .convert('RGB'))."
                 if channels == 3
@@ -242,15 +247,17 @@ def predict_mask(model: keras.Model, image: np.ndarray) -> np.ndarray:
         logits.shape[1] != size
     ):  # a model of unknown input size that turned out to be unpadded
         raise ValueError(
-            f"this model maps {size} px to {logits.shape[1]} px (unpadded convolutions) but has no fixed input "
-            "size, so its tiles cannot be laid out; rebuild it with a fixed input size, e.g. (572, 572, 3)."
+            f"this model maps {size} px to {logits.shape[1]} px (unpadded "
+            "convolutions) but has no fixed input size, so its tiles cannot be laid "
+            "out; rebuild it with a fixed input size, e.g. (572, 572, 3)."
         )
     pred = tf.argmax(logits[0], axis=-1, output_type=tf.int32)
     return resize_mask(pred, image.shape[:2]).numpy()
 
 
 def boundary_band(mask: np.ndarray, width: int = 2) -> np.ndarray:
-    """Pixels within ``width`` pixels of a class change in ``mask`` (``(H, W)`` or ``(B, H, W)``).
+    """Pixels within ``width`` pixels of a class change in ``mask`` (``(H, W)`` or
+    ``(B, H, W)``).
 
     The outlines are where segmentations differ most; scoring only this band
     shows how sharp a model's boundaries are.
@@ -276,7 +283,9 @@ def boundary_band(mask: np.ndarray, width: int = 2) -> np.ndarray:
 
 
 def boundary_accuracy(true: np.ndarray, pred: np.ndarray, width: int = 2) -> float:
-    """Pixel accuracy restricted to the band of ``width`` pixels around the true outlines."""
+    """Pixel accuracy restricted to the band of ``width`` pixels around the true
+    outlines.
+    """
     true, pred = np.asarray(true), np.asarray(pred)
     if true.shape != pred.shape:
         raise ValueError(f"true {true.shape} and pred {pred.shape} differ in shape.")
@@ -290,9 +299,10 @@ def _check_same_padding(model: keras.Model, what: str) -> None:
     inp, out = tuple(model.input_shape[1:3]), tuple(model.output_shape[1:3])
     if None not in inp and inp != out:
         raise ValueError(
-            f"{what} needs a same-padding model (output size = input size); this one maps {inp[0]}x{inp[1]} to "
-            f"{out[0]}x{out[1]} (the paper's unpadded convolutions), so its masks cannot be scored against "
-            "full-size labels. Train it with padding='same'."
+            f"{what} needs a same-padding model (output size = input size); this one "
+            f"maps {inp[0]}x{inp[1]} to {out[0]}x{out[1]} (the paper's unpadded "
+            "convolutions), so its masks cannot be scored against full-size labels. "
+            "Train it with padding='same'."
         )
 
 
@@ -315,7 +325,9 @@ def predict_dataset(
 def per_image_mean_iou(
     true: np.ndarray, pred: np.ndarray, num_classes: int = 3
 ) -> np.ndarray:
-    """Mean IoU of each image separately (classes absent from both masks left out), shape ``(n,)``."""
+    """Mean IoU of each image separately (classes absent from both masks left out),
+    shape ``(n,)``.
+    """
     true, pred = np.asarray(true), np.asarray(pred)
     scores = np.zeros(len(true))
     for i, (t, p) in enumerate(zip(true, pred, strict=True)):

@@ -18,14 +18,20 @@ from .data import CLASS_NAMES
 CLASS_COLORS = np.array([[230, 159, 0], [0, 60, 120], [240, 228, 66]], dtype=np.uint8)
 """RGB colour per class: pet (orange), background (dark blue), border (yellow)."""
 
-ATTRIBUTION = "Images and trimaps: Oxford-IIIT Pet (Parkhi, Vedaldi, Zisserman & Jawahar, CVPR 2012), CC BY-SA 4.0."
-"""The line that every figure showing Oxford-IIIT Pet images carries (the dataset's licence asks for it)."""
+ATTRIBUTION = (
+    "Images and trimaps: Oxford-IIIT Pet "
+    "(Parkhi, Vedaldi, Zisserman & Jawahar, CVPR 2012), CC BY-SA 4.0."
+)
+"""The line that every figure showing Oxford-IIIT Pet images carries (the dataset's
+licence asks for it).
+"""
 STAND_IN_CREDIT = "Synthetic stand-in: generated images, not Oxford-IIIT Pet."
 """The line that every figure showing the synthetic stand-in carries."""
 
 
 def data_credit(is_stand_in: bool) -> str:
-    """The credit line of a figure that shows dataset images: ``ATTRIBUTION`` or ``STAND_IN_CREDIT``.
+    """The credit line of a figure that shows dataset images: ``ATTRIBUTION`` or
+    ``STAND_IN_CREDIT``.
 
     Args:
         is_stand_in: ``DataInfo.is_stand_in`` (or ``BookProfile.is_stand_in``)
@@ -35,7 +41,9 @@ def data_credit(is_stand_in: bool) -> str:
 
 
 def add_credit(fig, text: str | None, fontsize: float = 10) -> None:
-    """Write a credit line along the bottom edge of a figure (nothing for ``None``), wrapped to its width."""
+    """Write a credit line along the bottom edge of a figure (nothing for ``None``),
+    wrapped to its width.
+    """
     if text:
         import textwrap
 
@@ -54,7 +62,9 @@ def add_credit(fig, text: str | None, fontsize: float = 10) -> None:
 
 
 def mask_to_rgb(mask: np.ndarray) -> np.ndarray:
-    """Colour a label mask ``(H, W)`` with ``CLASS_COLORS``; returns ``uint8 (H, W, 3)``."""
+    """Colour a label mask ``(H, W)`` with ``CLASS_COLORS``; returns
+    ``uint8 (H, W, 3)``.
+    """
     mask = np.asarray(mask)
     if mask.ndim == 3 and mask.shape[-1] == 1:
         mask = mask[..., 0]
@@ -62,7 +72,8 @@ def mask_to_rgb(mask: np.ndarray) -> np.ndarray:
         raise ValueError(f"mask must be (H, W); got shape {mask.shape}.")
     if mask.size and (mask.min() < 0 or mask.max() >= len(CLASS_COLORS)):
         raise ValueError(
-            f"mask values must be in 0..{len(CLASS_COLORS) - 1}; got {mask.min()}..{mask.max()}."
+            f"mask values must be in 0..{len(CLASS_COLORS) - 1}; got "
+            f"{mask.min()}..{mask.max()}."
         )
     return CLASS_COLORS[mask.astype(np.int64)]
 
@@ -111,7 +122,8 @@ def plot_samples(
     max_rows: int = 4,
     credit: str | None = None,
 ):
-    """A grid: one row per example with the image, its true mask and (optionally) the prediction.
+    """A grid: one row per example with the image, its true mask and (optionally) the
+    prediction.
 
     Args:
         images: ``(n, H, W, 3)`` in ``[0, 1]`` or ``uint8``.
@@ -198,7 +210,8 @@ def plot_learning_curves(
 
 
 class Drawing:
-    """A matplotlib figure that shows itself in a notebook, with alt text and an optional caption.
+    """A matplotlib figure that shows itself in a notebook, with alt text and an
+    optional caption.
 
     A bare ``Figure`` made without pyplot shows only as text in a notebook;
     a ``Drawing`` returns a PNG (``_repr_png_``) and, where HTML is shown, an
@@ -235,11 +248,13 @@ class Drawing:
 
         data = base64.b64encode(self.png()).decode("ascii")
         cap = (
-            f'<figcaption style="font-size:14px">{html.escape(self.caption)}</figcaption>'
+            f"<figcaption "
+            f'style="font-size:14px">{html.escape(self.caption)}</figcaption>'
             if self.caption
             else ""
         )
         return (
-            f'<figure style="margin:0 0 1em 0"><img src="data:image/png;base64,{data}" alt="{html.escape(self.alt)}" '
+            f'<figure style="margin:0 0 1em 0"><img src="data:image/png;base64,{data}" '
+            f'alt="{html.escape(self.alt)}" '
             f'style="max-width:100%;height:auto">{cap}</figure>'
         )

@@ -31,7 +31,8 @@ def conv2d_transpose_flops(
 
 
 def layer_flops(layer: keras.layers.Layer) -> int:
-    """Forward-pass FLOPs of one image through ``layer``; 0 for layers that are not convolutions.
+    """Forward-pass FLOPs of one image through ``layer``; 0 for layers that are not
+    convolutions.
 
     Args:
         layer: a layer of a built functional model with a fixed input size,

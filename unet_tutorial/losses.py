@@ -24,7 +24,8 @@ def _sparse(y_true):
 
 
 def cross_entropy_loss() -> keras.losses.Loss:
-    """Per-pixel cross-entropy on logits: ``SparseCategoricalCrossentropy(from_logits=True)``.
+    """Per-pixel cross-entropy on logits:
+    ``SparseCategoricalCrossentropy(from_logits=True)``.
 
     ``from_logits=True`` lets Keras fuse the softmax into the loss
     (log-sum-exp), which is stable where a separate softmax would round

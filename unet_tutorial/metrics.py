@@ -16,7 +16,8 @@ from .data import CLASS_NAMES
 
 @keras.saving.register_keras_serializable(package="unet_tutorial")
 class MeanDice(keras.metrics.MeanIoU):
-    """Mean Dice coefficient over classes, from the same confusion matrix as ``MeanIoU``.
+    """Mean Dice coefficient over classes, from the same confusion matrix as
+    ``MeanIoU``.
 
     ``Dice_c = 2 TP_c / (2 TP_c + FP_c + FN_c)``, which equals
     ``2 IoU_c / (1 + IoU_c)``. Takes logits (``sparse_y_pred=False``).

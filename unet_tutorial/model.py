@@ -176,7 +176,8 @@ def decoder_block(
 def _check_input_shape(input_shape: tuple, depth: int, padding: str) -> tuple:
     if not isinstance(input_shape, (tuple, list)) or len(input_shape) != 3:
         raise ValueError(
-            f"input_shape={input_shape!r} must be (height, width, channels), e.g. (128, 128, 3)."
+            f"input_shape={input_shape!r} must be (height, width, channels), e.g. "
+            "(128, 128, 3)."
         )
     h, w, c = input_shape
     if not is_whole(c, 1):
@@ -188,7 +189,8 @@ def _check_input_shape(input_shape: tuple, depth: int, padding: str) -> tuple:
             continue  # any multiple of 2**depth works at run time
         if side is None:
             raise ValueError(
-                "padding='valid' needs a fixed input height and width to compute the crops."
+                "padding='valid' needs a fixed input height and width to compute the "
+                "crops."
             )
         check_input_size(side, depth, padding)
     return (h, w, c)
@@ -258,7 +260,8 @@ def build_unet(
     _check_filters(base_filters, "base_filters")
     if not is_whole(num_classes, 1):
         raise ValueError(
-            f"num_classes={num_classes!r} must be a positive integer (3 for pet/background/border)."
+            f"num_classes={num_classes!r} must be a positive integer (3 for "
+            "pet/background/border)."
         )
     if head not in HEADS:
         raise ValueError(
@@ -266,8 +269,8 @@ def build_unet(
         )
     if head == "softmax" and num_classes == 1:
         raise ValueError(
-            "head='softmax' with num_classes=1 always outputs 1.0; use head='sigmoid' for a "
-            "single foreground class, or num_classes >= 2."
+            "head='softmax' with num_classes=1 always outputs 1.0; use head='sigmoid' "
+            "for a single foreground class, or num_classes >= 2."
         )
     if (
         isinstance(dropout, bool)
@@ -275,7 +278,8 @@ def build_unet(
         or not 0 <= dropout < 1
     ):
         raise ValueError(
-            f"dropout={dropout!r} must be a rate in [0, 1); the paper used 0.5, 0 turns it off."
+            f"dropout={dropout!r} must be a rate in [0, 1); the paper used 0.5, 0 "
+            "turns it off."
         )
     input_shape = _check_input_shape(input_shape, depth, padding)
 

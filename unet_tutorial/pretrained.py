@@ -1,4 +1,5 @@
-"""A U-Net whose encoder is a network pretrained on ImageNet (MobileNetV2), as in TensorFlow's tutorial.
+"""A U-Net whose encoder is a network pretrained on ImageNet (MobileNetV2), as in
+TensorFlow's tutorial.
 
 The book's U-Net learns its encoder from scratch. With few labelled images a
 common shortcut is to borrow an encoder that has already learned edges,
@@ -32,7 +33,9 @@ MOBILENET_V2_SKIPS = (
     "block_6_expand_relu",
     "block_13_expand_relu",
 )
-"""MobileNetV2 layers used as skips, at 1/2, 1/4, 1/8 and 1/16 of the input size (TensorFlow's tutorial's choice)."""
+"""MobileNetV2 layers used as skips, at 1/2, 1/4, 1/8 and 1/16 of the input size
+(TensorFlow's tutorial's choice).
+"""
 MOBILENET_V2_BOTTLENECK = "block_16_project"
 """The MobileNetV2 layer used as the bottleneck, at 1/32 of the input size."""
 IMAGENET_SIZES = (96, 128, 160, 192, 224)
@@ -58,8 +61,8 @@ def build_pretrained_unet(
         weights: ``"imagenet"`` (downloaded once) or ``None`` (random; no
             network needed).
         freeze_encoder: keep the encoder's weights fixed while training, so
-            only the decoder learns (set ``model.get_layer("encoder").trainable
-            = True`` later to fine-tune).
+            only the decoder learns (set
+            ``model.get_layer("encoder").trainable = True`` later to fine-tune).
         decoder_filters: channels of the four decoder levels, deepest first.
 
     Returns:
@@ -78,19 +81,22 @@ def build_pretrained_unet(
         or input_shape[-1] != 3
     ):
         raise ValueError(
-            f"input_shape={input_shape!r} must be (H, W, 3): MobileNetV2 takes RGB images."
+            f"input_shape={input_shape!r} must be (H, W, 3): MobileNetV2 takes RGB "
+            "images."
         )
     h, w = input_shape[:2]
     if not all(isinstance(s, int) and s >= 32 and s % 32 == 0 for s in (h, w)):
         raise ValueError(
-            f"H and W must be multiples of 32 (the encoder halves them five times), got {h}x{w}."
+            "H and W must be multiples of 32 (the encoder halves them five times), "
+            f"got {h}x{w}."
         )
     if weights not in ("imagenet", None):
         raise ValueError(f"weights must be 'imagenet' or None, got {weights!r}.")
     if weights == "imagenet" and (h != w or h not in IMAGENET_SIZES):
         raise ValueError(
-            f"ImageNet weights of MobileNetV2 exist for square inputs of {', '.join(map(str, IMAGENET_SIZES))} px, "
-            f"not {h}x{w}; pick one of those or use weights=None."
+            "ImageNet weights of MobileNetV2 exist for square inputs of "
+            f"{', '.join(map(str, IMAGENET_SIZES))} px, not {h}x{w}; pick one of those "
+            "or use weights=None."
         )
     if (
         isinstance(num_classes, bool)
@@ -102,7 +108,8 @@ def build_pretrained_unet(
         isinstance(f, int) and f > 0 for f in decoder_filters
     ):
         raise ValueError(
-            f"decoder_filters={decoder_filters!r} must be four positive integers, deepest level first."
+            f"decoder_filters={decoder_filters!r} must be four positive integers, "
+            "deepest level first."
         )
     try:
         base = keras.applications.MobileNetV2(
@@ -112,8 +119,9 @@ def build_pretrained_unet(
         if weights is None:
             raise
         raise OSError(
-            f"could not download MobileNetV2's ImageNet weights ({err}). Without network, use weights=None, or "
-            "copy the file once into ~/.keras/models from a machine that has network."
+            f"could not download MobileNetV2's ImageNet weights ({err}). Without "
+            "network, use weights=None, or copy the file once into ~/.keras/models "
+            "from a machine that has network."
         ) from err
     names = [*MOBILENET_V2_SKIPS, MOBILENET_V2_BOTTLENECK]
     encoder = keras.Model(

@@ -1,4 +1,5 @@
-"""The run folder: what ``train`` writes (history, snapshots), and how a folder is checked, locked and loaded.
+"""The run folder: what ``train`` writes (history, snapshots), and how a folder is
+checked, locked and loaded.
 
 One training run owns one folder::
 
@@ -46,13 +47,16 @@ RUN_FILES = {
 
 
 def run_paths(folder: str | os.PathLike) -> dict[str, Path]:
-    """``{key: folder / name}`` of the files a run leaves behind (``RUN_FILES`` without the lock)."""
+    """``{key: folder / name}`` of the files a run leaves behind (``RUN_FILES`` without
+    the lock).
+    """
     folder = Path(folder)
     return {k: folder / v for k, v in RUN_FILES.items() if k != "lock"}
 
 
 class EpochCSVLogger(keras.callbacks.Callback):
-    """Append one CSV row per finished epoch; on resume, drop rows of epochs that will rerun.
+    """Append one CSV row per finished epoch; on resume, drop rows of epochs that will
+    rerun.
 
     ``keras.callbacks.CSVLogger(append=True)`` could write a row twice when a
     run is killed between the logger and the backup; this logger rewrites the
@@ -85,7 +89,8 @@ class EpochCSVLogger(keras.callbacks.Callback):
             os.fsync(f.fileno())
 
     def _write(self, rows, fields):
-        # written aside and renamed: a reader (another worker) sees the old file or the new one, never half
+        # written aside and renamed: a reader (another worker) sees the old file or the
+        # new one, never half
         part = self.path.with_name(
             f".{self.path.name}.part"
         )  # hidden: never makes the folder foreign
@@ -135,7 +140,9 @@ class PredictionSnapshots(keras.callbacks.Callback):
         self._first = True
 
     def on_epoch_begin(self, epoch, logs=None):
-        if self._first:  # drop snapshots of epochs that this run will (re)compute, e.g. from an older run
+        # drop snapshots of epochs that this run will (re)compute, e.g. from an older
+        # run
+        if self._first:
             self._first = False
             for old in self.directory.glob("epoch_*.npz"):
                 if int(old.stem.split("_")[1]) >= epoch:
@@ -150,7 +157,9 @@ class PredictionSnapshots(keras.callbacks.Callback):
 def load_snapshots(
     directory: str | os.PathLike,
 ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-    """``(images, true masks, [predictions of epoch 0, 1, ...])`` from a snapshots folder."""
+    """``(images, true masks, [predictions of epoch 0, 1, ...])`` from a snapshots
+    folder.
+    """
     directory = Path(directory)
     ref_path = directory / "reference.npz"
     if not ref_path.is_file():
@@ -167,7 +176,8 @@ class RunFolderError(ValueError):
 
 
 def run_state(folder: str | os.PathLike) -> str:
-    """What a folder holds: ``"empty"``, ``"finished"``, ``"unfinished"`` or ``"foreign"``.
+    """What a folder holds: ``"empty"``, ``"finished"``, ``"unfinished"`` or
+    ``"foreign"``.
 
     ``"empty"`` also covers a folder that does not exist yet. A folder is
     ``"foreign"`` when it holds a file that is not part of a run, or a
@@ -178,7 +188,8 @@ def run_state(folder: str | os.PathLike) -> str:
         return "empty"
     if not folder.is_dir():
         return "foreign"
-    # the lock alone is no run; hidden files (.DS_Store, .ipynb_checkpoints) are nobody's work
+    # the lock alone is no run; hidden files (.DS_Store, .ipynb_checkpoints) are
+    # nobody's work
     names = {p.name for p in folder.iterdir() if not p.name.startswith(".")} - {
         RUN_FILES["lock"]
     }
@@ -201,7 +212,9 @@ def run_state(folder: str | os.PathLike) -> str:
 
 
 def differing_settings(stored: dict, settings: dict) -> list[str]:
-    """``"name: old -> new"`` for every setting in ``settings`` whose stored value differs."""
+    """``"name: old -> new"`` for every setting in ``settings`` whose stored value
+    differs.
+    """
     fresh = json.loads(
         json.dumps(settings)
     )  # tuples become lists, as in the stored JSON
@@ -219,7 +232,8 @@ def prepare_run_folder(
     overwrite: bool = False,
     clear: bool = True,
 ) -> str:
-    """Check that a training with ``settings`` may write to ``folder``; clear it if ``overwrite``.
+    """Check that a training with ``settings`` may write to ``folder``; clear it if
+    ``overwrite``.
 
     Args:
         folder: the run folder (``TrainConfig.output_dir``).
@@ -251,12 +265,13 @@ def prepare_run_folder(
         if not others and not (folder / RUN_FILES["config"]).is_file():
             others = ["no config.json"]
         what = (
-            f"files that are not part of a run ({', '.join(others[:5])})" if others
+            f"files that are not part of a run ({', '.join(others[:5])})"
+            if others
             else "a config.json that unet-tutorial did not write"
-        )  # fmt: skip
+        )
         raise RunFolderError(
-            f"{folder} holds {what}; a run would overwrite or mix with them. Name a new or empty folder "
-            "(--output / TrainConfig.output_dir)."
+            f"{folder} holds {what}; a run would overwrite or mix with them. Name a "
+            "new or empty folder (--output / TrainConfig.output_dir)."
         )
     if state == "empty":
         return "new"
@@ -267,14 +282,16 @@ def prepare_run_folder(
     stored = json.loads((folder / RUN_FILES["config"]).read_text())
     if state == "finished":
         raise RunFolderError(
-            f"{folder} holds a finished run ({stored.get('epochs')} epochs, final.keras); it is left as it is. "
-            "Name another folder, or pass --overwrite (train(..., overwrite=True)) to train it again from scratch."
+            f"{folder} holds a finished run ({stored.get('epochs')} epochs, "
+            "final.keras); it is left as it is. Name another folder, or pass "
+            "--overwrite (train(..., overwrite=True)) to train it again from scratch."
         )
     changed = differing_settings(stored, settings)
     if changed:
         raise RunFolderError(
-            f"{folder} holds an unfinished run with other settings ({'; '.join(changed)}). Run with its settings "
-            "to resume it, name another folder, or pass --overwrite to start again."
+            f"{folder} holds an unfinished run with other settings "
+            f"({'; '.join(changed)}). Run with its settings to resume it, name another "
+            "folder, or pass --overwrite to start again."
         )
     return "resume"
 
@@ -282,7 +299,8 @@ def prepare_run_folder(
 def clear_run(folder: str | os.PathLike) -> None:
     """Delete the run files in ``folder`` (and nothing else)."""
     folder = Path(folder)
-    # config.json last: until it goes, a half-cleared folder still reads as a run, never as foreign
+    # config.json last: until it goes, a half-cleared folder still reads as a run, never
+    # as foreign
     for name in sorted(RUN_FILES.values(), key=lambda n: n == RUN_FILES["config"]):
         path = folder / name
         if path.is_dir():
@@ -312,13 +330,15 @@ class RunLock:
                 holder = self._holder()
                 if holder is None:  # stale: its process is gone
                     print(
-                        f"NOTE: removed a stale lock {self.path} (its training is no longer running)."
+                        f"NOTE: removed a stale lock {self.path} (its training is no "
+                        "longer running)."
                     )
                     self.path.unlink(missing_ok=True)
                     continue
                 raise RunFolderError(
-                    f"another training ({holder}) is writing to {self.path.parent}; wait for it to finish, or "
-                    f"delete {self.path} if no training runs there."
+                    f"another training ({holder}) is writing to {self.path.parent}; "
+                    f"wait for it to finish, or delete {self.path} if no training runs "
+                    "there."
                 ) from None
             with os.fdopen(fd, "w") as f:
                 f.write(me)
@@ -335,7 +355,8 @@ class RunLock:
         except (OSError, ValueError):
             return None  # unreadable or half written: treat as stale
         if host != socket.gethostname():
-            return f"host {host}, pid {pid}"  # cannot check another machine: assume it is alive
+            # cannot check another machine: assume it is alive
+            return f"host {host}, pid {pid}"
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
@@ -349,7 +370,8 @@ class RunLock:
 
 
 def load_run_model(path: str | os.PathLike):
-    """Load a ``.keras`` model written by ``train`` (registers the package's losses and metrics).
+    """Load a ``.keras`` model written by ``train`` (registers the package's losses and
+    metrics).
 
     Raises:
         FileNotFoundError: no such file.
@@ -360,7 +382,8 @@ def load_run_model(path: str | os.PathLike):
     path = Path(path)
     if path.is_dir():
         raise ValueError(
-            f"{path} is a directory; name a .keras file in it (e.g. {path / 'best.keras'})."
+            f"{path} is a directory; name a .keras file in it (e.g. "
+            f"{path / 'best.keras'})."
         )
     if not path.is_file():
         raise FileNotFoundError(f"model file {path} does not exist.")

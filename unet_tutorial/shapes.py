@@ -31,26 +31,33 @@ def _check_padding(padding: str) -> None:
 
 
 MAX_DEPTH = 12
-"""The deepest U-Net the helpers accept: 12 poolings already need inputs of at least 4,096 px."""
+"""The deepest U-Net the helpers accept: 12 poolings already need inputs of at least
+4,096 px.
+"""
 
 MAX_LISTED = 100_000
-"""``valid_input_sizes`` refuses to list more sizes than this (ask for a narrower range)."""
+"""``valid_input_sizes`` refuses to list more sizes than this (ask for a narrower
+range).
+"""
 
 
 def _check_depth(depth: int) -> None:
     if not is_whole(depth, 1):
         raise ValueError(
-            f"depth={depth!r} must be a positive integer (the number of pooling steps); the paper uses depth=4."
+            f"depth={depth!r} must be a positive integer (the number of pooling "
+            "steps); the paper uses depth=4."
         )
     if depth > MAX_DEPTH:
         raise ValueError(
-            f"depth={depth} is more than {MAX_DEPTH}: its input would need at least 2**{depth} = {2**depth:,} px "
-            "per side. The paper uses depth=4; 5 or 6 is already deep for 128-512 px images."
+            f"depth={depth} is more than {MAX_DEPTH}: its input would need at least "
+            f"2**{depth} = {2**depth:,} px per side. The paper uses depth=4; 5 or 6 is "
+            "already deep for 128-512 px images."
         )
 
 
 def _progression(depth: int, padding: str) -> tuple[int, int]:
-    """``(first, step)``: the valid sizes are exactly ``first, first + step, first + 2 * step, ...``.
+    """``(first, step)``: the valid sizes are exactly
+    ``first, first + step, first + 2 * step, ...``.
 
     Every pooled map must be even, so going back up from a bottleneck input
     ``b`` the sizes are ``2 * s + trim`` per level: the input is
@@ -151,8 +158,9 @@ def valid_input_sizes(
     count = (max_size - start) // step + 1
     if count > MAX_LISTED:
         raise ValueError(
-            f"{count:,} valid sizes lie in [{min_size}, {max_size}]; ask for a narrower range "
-            f"(at most {MAX_LISTED:,}): they are {start}, {start + step}, ... in steps of {step}."
+            f"{count:,} valid sizes lie in [{min_size}, {max_size}]; ask for a "
+            f"narrower range (at most {MAX_LISTED:,}): they are {start}, "
+            f"{start + step}, ... in steps of {step}."
         )
     return list(range(start, max_size + 1, step))
 
@@ -173,13 +181,14 @@ def nearest_valid_sizes(size: int, depth: int = 4, padding: str = "same") -> lis
 
 
 def check_input_size(size: int, depth: int = 4, padding: str = "same") -> None:
-    """Raise a ``ValueError`` naming the nearest valid sizes if ``size`` is not valid."""
+    """Raise a ``ValueError`` naming the nearest valid sizes if ``size`` is invalid."""
     if is_valid_input_size(size, depth, padding):
         return
     rule = (
         f"divisible by 2**depth = {2**depth}"
         if padding == "same"
-        else "such that every map that is pooled has an even size (e.g. 572 for depth 4)"
+        else "such that every map that is pooled has an even size (e.g. 572 for depth "
+        "4)"
     )
     near = (
         nearest_valid_sizes(size, depth, padding)
@@ -190,13 +199,14 @@ def check_input_size(size: int, depth: int = 4, padding: str = "same") -> None:
         f"; the nearest valid sizes are {' and '.join(map(str, near))}" if near else ""
     )
     raise ValueError(
-        f"input size {size!r} does not fit a U-Net with depth={depth} and padding={padding!r}: "
-        f"the size must be {rule}{hint}."
+        f"input size {size!r} does not fit a U-Net with depth={depth} and "
+        f"padding={padding!r}: the size must be {rule}{hint}."
     )
 
 
 def level_sizes(size: int, depth: int = 4, padding: str = "same") -> list[LevelSize]:
-    """Side lengths level by level, from ``enc1`` down to the bottleneck and up to ``dec1``.
+    """Side lengths level by level, from ``enc1`` down to the bottleneck and up to
+    ``dec1``.
 
     Args:
         size: input side length (must be valid, see ``check_input_size``).

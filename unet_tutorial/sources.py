@@ -39,7 +39,8 @@ SOURCE_KINDS = ("tfds", "directory", "synthetic")
 VALIDATION_FRACTION = 0.1
 """Share of each breed's ``trainval`` images held out for validation."""
 VALIDATION_SEED = 2015
-"""Seed of the validation hold-out. Fixed, so the split never changes with a run's seed."""
+"""Seed of the validation hold-out. Fixed, so the split never changes with a run's seed.
+"""
 
 
 class DataUnavailableError(RuntimeError):
@@ -47,15 +48,16 @@ class DataUnavailableError(RuntimeError):
 
 
 HOW_TO_GET_OXFORD = (
-    "Oxford-IIIT Pet is not available on this machine. Ways to get it: "
-    "(1) with internet access, source='oxford' downloads and prepares it through TensorFlow Datasets "
-    "(about 800 MB); "
-    "(2) unet_tutorial.download_oxford_pets('data/oxford_pets') fetches and checks the two official "
-    "archives; then pass source='data/oxford_pets' (or --source data/oxford_pets); "
-    f"(3) if you already have the archives extracted (images/ and annotations/), set {OXFORD_DIR_ENV} "
-    "to that folder or pass it as the source; "
-    "(4) if TensorFlow Datasets prepared it elsewhere, pass that folder as data_dir=. "
-    "Without any of these, source='synthetic' (or 'auto') uses the synthetic stand-in instead."
+    "Oxford-IIIT Pet is not available on this machine. Ways to get it: (1) with "
+    "internet access, source='oxford' downloads and prepares it through TensorFlow "
+    "Datasets (about 800 MB); (2) "
+    "unet_tutorial.download_oxford_pets('data/oxford_pets') fetches and checks the "
+    "two official archives; then pass source='data/oxford_pets' (or --source "
+    "data/oxford_pets); (3) if you already have the archives extracted (images/ and "
+    f"annotations/), set {OXFORD_DIR_ENV} to that folder or pass it as the source; (4) "
+    "if TensorFlow Datasets prepared it elsewhere, pass that folder as data_dir=. "
+    "Without any of these, source='synthetic' (or 'auto') uses the synthetic stand-in "
+    "instead."
 )
 
 
@@ -81,17 +83,23 @@ class DataSource:
 
     @property
     def source(self) -> str:
-        """The ``source=`` value that selects this data again: ``"tfds"``, the folder, or ``"synthetic"``."""
+        """The ``source=`` value that selects this data again: ``"tfds"``, the folder,
+        or ``"synthetic"``.
+        """
         return self.path if self.kind == "directory" else self.kind
 
     @property
     def is_stand_in(self) -> bool:
-        """``True`` for the synthetic stand-in: results on it are not Oxford-IIIT Pet results."""
+        """``True`` for the synthetic stand-in: results on it are not Oxford-IIIT Pet
+        results.
+        """
         return self.kind == "synthetic"
 
 
 def oxford_pets_prepared(data_dir: str | os.PathLike | None = None) -> bool:
-    """Whether TensorFlow Datasets has Oxford-IIIT Pet 4.x prepared on disk (no network used)."""
+    """Whether TensorFlow Datasets has Oxford-IIIT Pet 4.x prepared on disk (no network
+    used).
+    """
     import tensorflow_datasets as tfds
 
     try:
@@ -105,7 +113,9 @@ def oxford_pets_prepared(data_dir: str | os.PathLike | None = None) -> bool:
 
 
 def oxford_server_reachable(timeout: float = 3.0) -> bool:
-    """Whether the official Oxford-IIIT Pet server answers (a HEAD request, at most ``timeout`` seconds)."""
+    """Whether the official Oxford-IIIT Pet server answers (a HEAD request, at most
+    ``timeout`` seconds).
+    """
     from .download import OXFORD_BASE_URL
 
     req = urllib.request.Request(OXFORD_BASE_URL + "annotations.tar.gz", method="HEAD")
@@ -123,7 +133,8 @@ def _server_reachable_once() -> bool:
 
 
 def check_oxford_directory(root: str | os.PathLike) -> Path:
-    """Check that ``root`` holds the official layout (``images/``, ``annotations/trimaps/``, both lists).
+    """Check that ``root`` holds the official layout (``images/``,
+    ``annotations/trimaps/``, both lists).
 
     Returns:
         ``root`` as a ``Path``.
@@ -134,16 +145,23 @@ def check_oxford_directory(root: str | os.PathLike) -> Path:
     root = Path(root).expanduser()
     if not root.is_dir():
         raise FileNotFoundError(
-            f"{root} is not a directory. Expected the extracted Oxford-IIIT Pet archives: "
-            f"{root}/images/*.jpg and {root}/annotations/ (download_oxford_pets() makes them)."
+            f"{root} is not a directory. Expected the extracted Oxford-IIIT Pet "
+            f"archives: {root}/images/*.jpg and {root}/annotations/ "
+            "(download_oxford_pets() makes them)."
         )
-    needed = [root / "images", root / "annotations" / "trimaps", root / "annotations" / "trainval.txt",
-              root / "annotations" / "test.txt"]  # fmt: skip
+    needed = [
+        root / "images",
+        root / "annotations" / "trimaps",
+        root / "annotations" / "trainval.txt",
+        root / "annotations" / "test.txt",
+    ]
     missing = [str(p.relative_to(root)) for p in needed if not p.exists()]
     if missing:
         raise FileNotFoundError(
-            f"{root} is not in the official Oxford-IIIT Pet layout: {', '.join(missing)} missing. Expected "
-            "images/<name>.jpg, annotations/trimaps/<name>.png, annotations/trainval.txt and annotations/test.txt."
+            f"{root} is not in the official Oxford-IIIT Pet layout: "
+            f"{', '.join(missing)} missing. Expected images/<name>.jpg, "
+            "annotations/trimaps/<name>.png, annotations/trainval.txt and "
+            "annotations/test.txt."
         )
     return root
 
@@ -198,8 +216,9 @@ def resolve_source(
             and "/" not in source
         ):
             raise ValueError(
-                f"source={source!r} is not known: use 'auto', 'oxford', 'tfds', 'synthetic', or the path of a "
-                "folder holding the extracted Oxford-IIIT Pet archives (images/ and annotations/)."
+                f"source={source!r} is not known: use 'auto', 'oxford', 'tfds', "
+                "'synthetic', or the path of a folder holding the extracted "
+                "Oxford-IIIT Pet archives (images/ and annotations/)."
             )
         root = check_oxford_directory(path)
         return DataSource(
@@ -229,12 +248,13 @@ def resolve_source(
     if source == "auto":
         return DataSource(
             "synthetic",
-            reason="Oxford-IIIT Pet is not prepared, no folder is named, and the Oxford server does not answer.",
+            reason="Oxford-IIIT Pet is not prepared, no folder is named, and the "
+            "Oxford server does not answer.",
         )
     raise DataUnavailableError(HOW_TO_GET_OXFORD)
 
 
-# --------------------------------------------------------------------------- the validation split
+# ----------------------------------------------------------------- the validation split
 
 
 def validation_holdout(
@@ -243,7 +263,8 @@ def validation_holdout(
     fraction: float = VALIDATION_FRACTION,
     seed: int = VALIDATION_SEED,
 ) -> set[str]:
-    """Pick the validation names out of ``trainval``: the same share of every breed, always the same ones.
+    """Pick the validation names out of ``trainval``: the same share of every breed,
+    always the same ones.
 
     Within each group (breed), the names are sorted, shuffled by a generator
     seeded with ``seed``, and the first ``round(fraction * n)`` are held out.
@@ -269,7 +290,8 @@ def validation_holdout(
         raise ValueError(f"{len(names)} names but {len(groups)} groups.")
     if len(set(names)) < 2:
         raise ValueError(
-            "a validation split needs at least two trainval images; this list has fewer."
+            "a validation split needs at least two trainval images; this list has "
+            "fewer."
         )
     by_group: dict = defaultdict(list)
     for name, group in zip(names, groups, strict=True):
@@ -287,5 +309,7 @@ def validation_holdout(
 
 
 def breed_of(name: str) -> str:
-    """The breed in an Oxford image name: ``"american_bulldog_12"`` -> ``"american_bulldog"``."""
+    """The breed in an Oxford image name: ``"american_bulldog_12"`` ->
+    ``"american_bulldog"``.
+    """
     return name.rsplit("_", 1)[0]

@@ -28,9 +28,10 @@ _SCRIPT = """
 (function () {
   var root = document.getElementById(%(id)s);
   if (!root) { return; }
-  var frames = %(frames)s, captions = %(captions)s, ms = %(ms)d, alt = %(alt)s, fmt = %(fmt)s;
-  var img = root.querySelector("img"), slider = root.querySelector("input"),
-      counter = root.querySelector(".ut-count"), step = root.querySelector(".ut-step"), timer = null;
+  var frames = %(frames)s, captions = %(captions)s, ms = %(ms)d, alt = %(alt)s, fmt =
+  %(fmt)s; var img = root.querySelector("img"), slider = root.querySelector("input"),
+      counter = root.querySelector(".ut-count"), step = root.querySelector(".ut-step"),
+      timer = null;
   function show(i) {
     i = (i + frames.length) %% frames.length;
     img.src = "data:image/" + fmt + ";base64," + frames[i];
@@ -77,7 +78,9 @@ def _encode(frame: np.ndarray, fmt: str) -> bytes:
 
 
 def _choose_format(frame: np.ndarray) -> str:
-    """PNG for drawings (lossless, and small); JPEG when PNG is over twice as large (photographs)."""
+    """PNG for drawings (lossless, and small); JPEG when PNG is over twice as large
+    (photographs).
+    """
     return (
         "jpeg"
         if len(_encode(frame, "png")) > 2 * len(_encode(frame, "jpeg"))
@@ -131,11 +134,13 @@ class FrameStepper:
             or frame_ms < 20
         ):
             raise ValueError(
-                f"frame_ms={frame_ms!r} must be a whole number of milliseconds, at least 20."
+                f"frame_ms={frame_ms!r} must be a whole number of milliseconds, at "
+                "least 20."
             )
         if step_captions is not None and len(step_captions) != len(frames):
             raise ValueError(
-                f"{len(step_captions)} step captions for {len(frames)} frames; give one per frame."
+                f"{len(step_captions)} step captions for {len(frames)} frames; give "
+                "one per frame."
             )
         self.frames = [np.asarray(f) for f in frames]
         self.frame_ms, self.alt, self.caption = int(frame_ms), alt, caption
@@ -148,7 +153,9 @@ class FrameStepper:
 
     @classmethod
     def from_gif(cls, path: str | os.PathLike, **kwargs) -> FrameStepper:
-        """The frames of a GIF (e.g. from ``animate_encoder``), with its frame duration unless given."""
+        """The frames of a GIF (e.g. from ``animate_encoder``), with its frame duration
+        unless given.
+        """
         from PIL import Image, ImageSequence
 
         with Image.open(Path(path)) as im:
@@ -158,7 +165,9 @@ class FrameStepper:
         return cls(frames, **kwargs)
 
     def html(self) -> str:
-        """The stepper as one self-contained HTML fragment (image, controls, caption, script)."""
+        """The stepper as one self-contained HTML fragment (image, controls, caption,
+        script).
+        """
         fmt = (
             self.image_format
             if self.image_format != "auto"
@@ -171,33 +180,54 @@ class FrameStepper:
         uid = f"ut-stepper-{digest}-{next(_COUNTER)}"
         last = len(encoded) - 1
         esc = html.escape
-        button = '<button type="button" data-act="{0}" title="{1}" style="font-size:14px;padding:2px 8px">{2}</button>'
+        button = (
+            '<button type="button" data-act="{0}" title="{1}" '
+            'style="font-size:14px;padding:2px 8px">{2}</button>'
+        )
         buttons = "".join(
             button.format(act, title, label)
             for act, title, label in (
-                ("first", "first frame", "« first"), ("prev", "previous frame", "◀ previous"),
-                ("play", "play", "▶ play"), ("pause", "pause", "‖ pause"), ("next", "next frame", "next ▶"),
+                ("first", "first frame", "« first"),
+                ("prev", "previous frame", "◀ previous"),
+                ("play", "play", "▶ play"),
+                ("pause", "pause", "‖ pause"),
+                ("next", "next frame", "next ▶"),
             )
-        )  # fmt: skip
+        )
         captions = self.step_captions or [""] * len(encoded)
-        step = f'<div class="ut-step" style="font-size:14px;margin-top:4px">{esc(captions[last])}</div>'
+        step = (
+            '<div class="ut-step" style="font-size:14px;margin-top:4px">'
+            f"{esc(captions[last])}</div>"
+        )
         script = _SCRIPT % {
-            "id": json.dumps(uid), "frames": json.dumps(encoded), "captions": json.dumps(captions),
-            "ms": self.frame_ms, "alt": json.dumps(self.alt), "fmt": json.dumps(fmt),
-        }  # fmt: skip
+            "id": json.dumps(uid),
+            "frames": json.dumps(encoded),
+            "captions": json.dumps(captions),
+            "ms": self.frame_ms,
+            "alt": json.dumps(self.alt),
+            "fmt": json.dumps(fmt),
+        }
         return (
-            f'<figure id="{uid}" class="ut-stepper" style="margin:0 0 1em 0">'
-            f'<img src="data:image/{fmt};base64,{encoded[last]}" '
-            f'alt="{esc(self.alt)} (frame {last + 1} of {last + 1})" style="max-width:100%;height:auto;display:block">'
-            '<div style="display:flex;flex-wrap:wrap;gap:4px;align-items:center;margin-top:4px;font-size:14px">'
-            f'{buttons}<input type="range" min="0" max="{last}" value="{last}" aria-label="frame" '
+            f'<figure id="{uid}" class="ut-stepper" style="margin:0 0 1em 0"><img '
+            f'src="data:image/{fmt};base64,{encoded[last]}" alt="{esc(self.alt)} '
+            f'(frame {last + 1} of {last + 1})" '
+            'style="max-width:100%;height:auto;display:block">'
+            "<div "
+            'style="display:flex;flex-wrap:wrap;gap:4px;align-items:center;margin-top:4px;font-size:14px">'
+            f'{buttons}<input type="range" min="0" max="{last}" value="{last}" '
+            'aria-label="frame" '
             'style="flex:1;min-width:80px">'
-            f'<span class="ut-count" style="min-width:4em;text-align:right">{last + 1} / {last + 1}</span></div>'
+            f'<span class="ut-count" style="min-width:4em;text-align:right">{last + 1} '
+            f"/ {last + 1}</span></div>"
             + (step if self.step_captions else "")
-            + (f'<figcaption style="font-size:14px;margin-top:4px">{esc(self.caption)}</figcaption>'
-               if self.caption else "")
+            + (
+                f"<figcaption "
+                f'style="font-size:14px;margin-top:4px">{esc(self.caption)}</figcaption>'
+                if self.caption
+                else ""
+            )
             + f"</figure><script>{script}</script>"
-        )  # fmt: skip
+        )
 
     def _repr_html_(self) -> str:
         return self.html()

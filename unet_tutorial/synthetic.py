@@ -149,7 +149,8 @@ def _fur(rng: np.random.Generator, size: int, yy, xx) -> np.ndarray:
 
 
 def make_trimap(shape: np.ndarray, border: int = 1) -> np.ndarray:
-    """Turn a boolean object mask into trimap labels ``{0: pet, 1: background, 2: border}``.
+    """Turn a boolean object mask into trimap labels
+    ``{0: pet, 1: background, 2: border}``.
 
     The border band covers the pixels within ``border`` pixels of the outline
     on either side (so a 1-pixel setting gives a band about 2 pixels wide),

@@ -1,4 +1,5 @@
-"""Overlap-tile prediction: the paper's way to segment an image of any size with unpadded convolutions.
+"""Overlap-tile prediction: the paper's way to segment an image of any size with
+unpadded convolutions.
 
 An unpadded ("valid") U-Net maps a tile of ``input_size`` pixels to a
 smaller ``output_size`` map: the paper's 572 px tile gives 388 px, because
@@ -66,8 +67,12 @@ def tile_layout(
         ValueError: sizes that are not positive, or a model whose output is
             not smaller than its input by an even number of pixels.
     """
-    for name, value in (("height", height), ("width", width), ("input_size", input_size),
-                        ("output_size", output_size)):  # fmt: skip
+    for name, value in (
+        ("height", height),
+        ("width", width),
+        ("input_size", input_size),
+        ("output_size", output_size),
+    ):
         if (
             isinstance(value, bool)
             or not isinstance(value, (int, np.integer))
@@ -76,20 +81,32 @@ def tile_layout(
             raise ValueError(f"{name}={value!r} must be a positive integer.")
     if output_size >= input_size or (input_size - output_size) % 2:
         raise ValueError(
-            f"overlap-tile needs an unpadded model whose output ({output_size} px) is smaller than its input "
-            f"({input_size} px) by an even number of pixels; a same-padding model predicts whole images."
+            f"overlap-tile needs an unpadded model whose output ({output_size} px) is "
+            f"smaller than its input ({input_size} px) by an even number of pixels; a "
+            "same-padding model predicts whole images."
         )
     margin = (input_size - output_size) // 2
     rows, cols = math.ceil(height / output_size), math.ceil(width / output_size)
     tiles = [
         Tile(
-            r, c,
-            (r * output_size, c * output_size, r * output_size + input_size, c * output_size + input_size),
-            (r * output_size, c * output_size, (r + 1) * output_size, (c + 1) * output_size),
+            r,
+            c,
+            (
+                r * output_size,
+                c * output_size,
+                r * output_size + input_size,
+                c * output_size + input_size,
+            ),
+            (
+                r * output_size,
+                c * output_size,
+                (r + 1) * output_size,
+                (c + 1) * output_size,
+            ),
         )
         for r in range(rows)
         for c in range(cols)
-    ]  # fmt: skip
+    ]
     pads = (
         margin,
         rows * output_size - height + margin,
@@ -100,10 +117,11 @@ def tile_layout(
 
 
 def mirror_pad(image: np.ndarray, pads: tuple[int, int, int, int]) -> np.ndarray:
-    """``image`` (``(H, W)`` or ``(H, W, C)``) with ``(top, bottom, left, right)`` pixels mirrored onto its sides.
+    """``image`` (``(H, W)`` or ``(H, W, C)``) with ``(top, bottom, left, right)``
+    pixels mirrored onto its sides.
 
-    The border pixel itself is not repeated (``mode="reflect"``: ``a b c |
-    b a``); pads longer than the image reflect back and forth.
+    The border pixel itself is not repeated (``mode="reflect"``:
+    ``a b c | b a``); pads longer than the image reflect back and forth.
     """
     image = np.asarray(image)
     top, bottom, left, right = pads
@@ -127,15 +145,20 @@ def predict_tiles(model, image: np.ndarray, *, batch_size: int = 4) -> np.ndarra
     size_in, size_out = model.input_shape[1], model.output_shape[1]
     if size_in is None or model.input_shape[2] is None:
         raise ValueError(
-            "overlap-tile needs a model with a fixed input size; build it with e.g. input_shape=(572, 572, 1)."
+            "overlap-tile needs a model with a fixed input size; build it with e.g. "
+            "input_shape=(572, 572, 1)."
         )
     image = np.asarray(image, np.float32)
     tiles, pads = tile_layout(image.shape[0], image.shape[1], size_in, size_out)
     canvas = mirror_pad(image, pads)
     outputs = []
     for start in range(0, len(tiles), batch_size):
-        batch = np.stack([canvas[t.input_box[0] : t.input_box[2], t.input_box[1] : t.input_box[3]]
-                          for t in tiles[start : start + batch_size]])  # fmt: skip
+        batch = np.stack(
+            [
+                canvas[t.input_box[0] : t.input_box[2], t.input_box[1] : t.input_box[3]]
+                for t in tiles[start : start + batch_size]
+            ]
+        )
         outputs.append(np.asarray(model(batch, training=False), np.float32))
     outputs = np.concatenate(outputs)
     rows, cols = tiles[-1].row + 1, tiles[-1].col + 1
@@ -154,7 +177,8 @@ def draw_overlap_tiles(
     highlight: tuple[int, ...] = (0, 1),
     caption: str = "",
 ):
-    """The overlap-tile layout on a real image: the mirrored border, the output grid and a few input windows.
+    """The overlap-tile layout on a real image: the mirrored border, the output grid and
+    a few input windows.
 
     Args:
         image: ``(H, W, 3)`` (or ``(H, W)``) ``uint8`` or float in ``[0, 1]``.
@@ -187,11 +211,29 @@ def draw_overlap_tiles(
     ax.set_axis_off()
     for t in tiles:  # the output grid, in image coordinates shifted by the padding
         y0, x0, y1, x1 = t.output_box
-        ax.add_patch(Rectangle((x0 + left - 0.5, y0 + top - 0.5), x1 - x0, y1 - y0, fill=False, ec="white",
-                               lw=1.0, ls=":"))  # fmt: skip
+        ax.add_patch(
+            Rectangle(
+                (x0 + left - 0.5, y0 + top - 0.5),
+                x1 - x0,
+                y1 - y0,
+                fill=False,
+                ec="white",
+                lw=1.0,
+                ls=":",
+            )
+        )
     outline = [patheffects.withStroke(linewidth=4.2, foreground="black")]
-    ax.add_patch(Rectangle((left - 0.5, top - 0.5), image.shape[1], image.shape[0], fill=False, ec="white", lw=2.2,
-                           path_effects=outline))  # fmt: skip
+    ax.add_patch(
+        Rectangle(
+            (left - 0.5, top - 0.5),
+            image.shape[1],
+            image.shape[0],
+            fill=False,
+            ec="white",
+            lw=2.2,
+            path_effects=outline,
+        )
+    )
     colours = ["#F2C14E", "#4CC9F0", "#F72585", "#80ED99"]
     handles = [
         Line2D(
@@ -226,10 +268,26 @@ def draw_overlap_tiles(
             )
         )
         y0, x0, y1, x1 = t.output_box
-        ax.add_patch(Rectangle((x0 + left - 0.5, y0 + top - 0.5), x1 - x0, y1 - y0, fc=colour, alpha=0.28, ec=colour,
-                               lw=2.0))  # fmt: skip
-        handles.append(Patch(fc="none", ec=colour, ls="--", lw=2.0,
-                             label=f"tile ({t.row}, {t.col}): {input_size} px input"))  # fmt: skip
+        ax.add_patch(
+            Rectangle(
+                (x0 + left - 0.5, y0 + top - 0.5),
+                x1 - x0,
+                y1 - y0,
+                fc=colour,
+                alpha=0.28,
+                ec=colour,
+                lw=2.0,
+            )
+        )
+        handles.append(
+            Patch(
+                fc="none",
+                ec=colour,
+                ls="--",
+                lw=2.0,
+                label=f"tile ({t.row}, {t.col}): {input_size} px input",
+            )
+        )
         handles.append(
             Patch(
                 fc=colour,
@@ -240,8 +298,8 @@ def draw_overlap_tiles(
         )
     fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=9.5, frameon=False)
     title = (
-        f"Overlap-tile: {len(tiles)} tiles of {input_size} px in, {output_size} px out; "
-        f"{(input_size - output_size) // 2} px of context on every side"
+        f"Overlap-tile: {len(tiles)} tiles of {input_size} px in, {output_size} px "
+        f"out; {(input_size - output_size) // 2} px of context on every side"
     )
     fig.text(
         0.5,
@@ -253,8 +311,9 @@ def draw_overlap_tiles(
         fontweight="bold",
     )
     alt = (
-        f"An image of {image.shape[1]}×{image.shape[0]} pixels with a mirrored border of "
-        f"{(input_size - output_size) // 2} pixels, cut into {len(tiles)} output squares of {output_size} pixels; "
-        f"dashed frames show the larger {input_size} pixel input windows that overlap their neighbours."
+        f"An image of {image.shape[1]}×{image.shape[0]} pixels with a mirrored border "
+        f"of {(input_size - output_size) // 2} pixels, cut into {len(tiles)} output "
+        f"squares of {output_size} pixels; dashed frames show the larger {input_size} "
+        "pixel input windows that overlap their neighbours."
     )
     return Drawing(fig, alt, caption)

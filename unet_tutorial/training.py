@@ -60,7 +60,8 @@ from .sources import resolve_source
 
 
 def set_seed(seed: int, deterministic: bool = True) -> None:
-    """Seed Python, NumPy, TensorFlow and Keras; optionally make TensorFlow's ops deterministic.
+    """Seed Python, NumPy, TensorFlow and Keras; optionally make TensorFlow's ops
+    deterministic.
 
     With the same seed and ``deterministic=True``, two runs on the same
     machine and software give the same losses. Determinism costs speed on GPUs
@@ -104,7 +105,8 @@ def learning_rate_schedule(
         return peak
     if schedule != "cosine":
         raise ValueError(
-            f"schedule={schedule!r} must be one of {', '.join(map(repr, LR_SCHEDULES))}."
+            f"schedule={schedule!r} must be one of "
+            f"{', '.join(map(repr, LR_SCHEDULES))}."
         )
     warmup = max(1, steps_per_epoch)
     total = max(warmup + 1, steps_per_epoch * epochs)
@@ -123,7 +125,8 @@ class TrainResult:
         epochs_run: the epoch indices this call trained (after a resume, they
             start where the interrupted run stopped).
         model: the trained model (last epoch).
-        paths: the files written (``best``, ``final``, ``history``, ``snapshots``, ``config``).
+        paths: the files written (``best``, ``final``, ``history``, ``snapshots``,
+            ``config``).
         data: the ``DataInfo`` of the training data (is it the stand-in?).
         test: the test-split scores of the checkpoint named by
             ``TrainConfig.tested_checkpoint()`` (``None`` if ``evaluate_test``
@@ -140,7 +143,8 @@ class TrainResult:
 
 
 class EpochLog(keras.callbacks.Callback):
-    """Print one short line per finished epoch: time, loss and the validation scores that matter.
+    """Print one short line per finished epoch: time, loss and the validation scores
+    that matter.
 
     Keras' own ``verbose=2`` line lists every metric twice; in a notebook this
     log shows the run progressing, epoch by epoch, as it happens, e.g.
@@ -238,7 +242,8 @@ def train(
     """
     config = config or TrainConfig()
     config.validate()
-    # the data source is decided once, before anything is written, so every split comes from the same data
+    # the data source is decided once, before anything is written, so every split comes
+    # from the same data
     data = resolve_source(config.source, config.data_dir)
     strategy = strategy or tf.distribute.get_strategy()
     out = Path(config.output_dir)
@@ -282,15 +287,18 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
             return
         except (OSError, ValueError, KeyError) as err:
             damaged = f"{self.backup_dir}: {type(err).__name__}: {err}"
-        pairs = [(self._prev_weights_path, self._weights_path),
-                 (self._prev_training_metadata_path, self._training_metadata_path)]  # fmt: skip
+        pairs = [
+            (self._prev_weights_path, self._weights_path),
+            (self._prev_training_metadata_path, self._training_metadata_path),
+        ]
         if all(os.path.exists(prev) for prev, _ in pairs):
             for prev, latest in pairs:
                 shutil.copyfile(prev, latest)
             try:
                 self._load_model()
                 print(
-                    f"NOTE: the latest backup was damaged ({damaged}); resuming from the epoch before it."
+                    f"NOTE: the latest backup was damaged ({damaged}); resuming from "
+                    "the epoch before it."
                 )
                 return
             except (OSError, ValueError, KeyError):
@@ -301,11 +309,14 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
                     os.remove(path)
         self.model._initial_epoch = 0
         print(
-            f"NOTE: the backup was damaged ({damaged}) and no earlier copy is readable; starting again at epoch 0."
+            f"NOTE: the backup was damaged ({damaged}) and no earlier copy is "
+            "readable; starting again at epoch 0."
         )
 
     def _restore_read_only(self, folder: Path) -> None:
-        """A worker restores from the chief's backup (latest, else the one before it) and changes nothing there."""
+        """A worker restores from the chief's backup (latest, else the one before it)
+        and changes nothing there.
+        """
         own = self._weights_path, self._training_metadata_path
         for suffix in ("", ".bkp"):
             self._weights_path, self._training_metadata_path = (
@@ -344,7 +355,9 @@ class _NaNGuard(keras.callbacks.Callback):
 
 
 class _UnlessDiverged(keras.callbacks.Callback):
-    """Run ``inner`` only while ``guard`` has seen no NaN: NaN weights are never checkpointed or backed up."""
+    """Run ``inner`` only while ``guard`` has seen no NaN: NaN weights are never
+    checkpointed or backed up.
+    """
 
     def __init__(self, inner: keras.callbacks.Callback, guard: _NaNGuard):
         super().__init__()
@@ -368,16 +381,25 @@ def _forward(name: str):
     return method
 
 
-for _name in ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
-              "on_train_batch_begin", "on_train_batch_end"):  # fmt: skip
+for _name in (
+    "on_train_begin",
+    "on_train_end",
+    "on_epoch_begin",
+    "on_epoch_end",
+    "on_train_batch_begin",
+    "on_train_batch_end",
+):
     setattr(_UnlessDiverged, _name, _forward(_name))
 
 
 def _train_as_worker(
     config, data, strategy, role, out: Path, callbacks, verbose, overwrite
 ) -> TrainResult:
-    """A non-chief worker: the same training, written to its scratch folder, resumed from the chief's backup."""
-    # refuse what the chief refuses (it decides from the same folder) without changing that folder
+    """A non-chief worker: the same training, written to its scratch folder, resumed
+    from the chief's backup.
+    """
+    # refuse what the chief refuses (it decides from the same folder) without changing
+    # that folder
     prepare_run_folder(out, asdict(config), overwrite=overwrite, clear=False)
     chief, scratch = run_paths(out), worker_scratch_dir(out, role)
     shutil.rmtree(
@@ -476,20 +498,28 @@ def _train_locked(
             )
         prepare_multi_worker_fit(model, strategy, train_ds.element_spec)
         paths = run_paths(out)
-        # a resumed run keeps the best score of its finished epochs; a new run starts afresh
+        # a resumed run keeps the best score of its finished epochs; a new run starts
+        # afresh
         resuming = run_paths(resume_from or out)["backup"].exists()
         previous = _history_dict(paths["history"]) if resuming else {}
         best_so_far = max(previous.get("val_mean_iou", []), default=None)
         recorder, guard = _EpochRecorder(), _NaNGuard()
         cbs = [
             guard,
-            EpochCSVLogger(paths["history"]),  # a NaN epoch is logged: the history says what happened
-            _UnlessDiverged(keras.callbacks.ModelCheckpoint(
-                paths["best"], monitor="val_mean_iou", mode="max", save_best_only=True,
-                initial_value_threshold=best_so_far,
-            ), guard),
+            # a NaN epoch is logged: the history says what happened
+            EpochCSVLogger(paths["history"]),
+            _UnlessDiverged(
+                keras.callbacks.ModelCheckpoint(
+                    paths["best"],
+                    monitor="val_mean_iou",
+                    mode="max",
+                    save_best_only=True,
+                    initial_value_threshold=best_so_far,
+                ),
+                guard,
+            ),
             recorder,
-        ]  # fmt: skip
+        ]
         if config.snapshot_images:
             images, masks = next(iter(val_ds.unbatch().batch(config.snapshot_images)))
             cbs.append(
@@ -500,16 +530,21 @@ def _train_locked(
                     guard,
                 )
             )
-        # last, so that an epoch counts as done only once everything above has been written
+        # last, so that an epoch counts as done only once everything above has been
+        # written
         restore_from = run_paths(resume_from)["backup"] if resume_from else None
         cbs.append(_UnlessDiverged(_SafeBackup(paths["backup"], restore_from), guard))
         paths["config"].write_text(
             json.dumps(
-                {**asdict(config), "data": asdict(info), "validation": asdict(val_info),
-                 "replicas": strategy.num_replicas_in_sync},
+                {
+                    **asdict(config),
+                    "data": asdict(info),
+                    "validation": asdict(val_info),
+                    "replicas": strategy.num_replicas_in_sync,
+                },
                 indent=2,
             )
-        )  # fmt: skip
+        )
         model.fit(
             train_ds,
             epochs=config.epochs,
@@ -535,13 +570,15 @@ def _diverged(
     config: TrainConfig, paths: dict[str, Path], epoch: int, batch: int
 ) -> TrainingDiverged:
     kept = (
-        f"{paths['best']} (the best epoch before it) is kept" if paths["best"].is_file()
+        f"{paths['best']} (the best epoch before it) is kept"
+        if paths["best"].is_file()
         else "no checkpoint had been saved yet"
-    )  # fmt: skip
+    )
     return TrainingDiverged(
-        f"the loss became NaN or infinite at epoch {epoch}, batch {batch}; training stopped. {kept}; "
-        f"final.keras was not written. Lower the learning rate (now {config.learning_rate:g}) or check the "
-        "data, then train again with --overwrite (train(..., overwrite=True))."
+        f"the loss became NaN or infinite at epoch {epoch}, batch {batch}; training "
+        f"stopped. {kept}; final.keras was not written. Lower the learning rate (now "
+        f"{config.learning_rate:g}) or check the data, then train again with "
+        "--overwrite (train(..., overwrite=True))."
     )
 
 
@@ -551,9 +588,14 @@ def _score_test(config: TrainConfig, data, paths: dict[str, Path]) -> Evaluation
 
     sizes = config.num_examples or (None, None, None)
     test_ds, test_info = load_dataset(
-        data, "test", config.image_size, config.batch_size, num_examples=sizes[2], on_corrupt=config.on_corrupt,
+        data,
+        "test",
+        config.image_size,
+        config.batch_size,
+        num_examples=sizes[2],
+        on_corrupt=config.on_corrupt,
         verbose=False,
-    )  # fmt: skip
+    )
     which = config.tested_checkpoint()
     which = which if paths[which].is_file() else "final"
     model = load_run_model(paths[which])
@@ -571,7 +613,8 @@ def read_test_scores(path: str | os.PathLike) -> Evaluation:
 
 
 def train_or_load(config: TrainConfig, *, say: bool = True, **kwargs) -> TrainResult:
-    """Reuse a finished run with exactly these settings in ``config.output_dir``; otherwise ``train``.
+    """Reuse a finished run with exactly these settings in ``config.output_dir``;
+    otherwise ``train``.
 
     Re-running a notebook (or opening the evaluation chapter after the
     training chapter) then costs nothing. A run that was interrupted is
@@ -594,7 +637,8 @@ def train_or_load(config: TrainConfig, *, say: bool = True, **kwargs) -> TrainRe
             test = read_test_scores(paths["test"]) if paths["test"].is_file() else None
             if say:
                 print(
-                    f"Loaded the finished run in {out.resolve()} (trained earlier with exactly these settings)."
+                    f"Loaded the finished run in {out.resolve()} (trained earlier with "
+                    "exactly these settings)."
                 )
             return TrainResult(
                 _history_dict(paths["history"]),

@@ -15,7 +15,8 @@ import numpy as np
 
 
 def transposed_conv2d(x: np.ndarray, kernel: np.ndarray, stride: int = 2) -> np.ndarray:
-    """A single-channel transposed convolution ("valid" output), computed by painting kernels.
+    """A single-channel transposed convolution ("valid" output), computed by painting
+    kernels.
 
     Args:
         x: input ``(h, w)``.
@@ -46,7 +47,8 @@ def transposed_conv2d(x: np.ndarray, kernel: np.ndarray, stride: int = 2) -> np.
 
 
 def overlap_counts(size: int, kernel_size: int, stride: int = 2) -> np.ndarray:
-    """How many painted kernel copies land on each output pixel, for a ``size × size`` input.
+    """How many painted kernel copies land on each output pixel, for a ``size × size``
+    input.
 
     A constant input and an all-ones kernel make the transposed convolution's
     output equal to these counts: uniform when ``kernel_size`` is a multiple
@@ -71,7 +73,8 @@ def resize_conv_counts(size: int, kernel_size: int = 3, factor: int = 2) -> np.n
     n = up.shape[0] - kernel_size + 1
     if n < 1:
         raise ValueError(
-            f"kernel_size={kernel_size} is larger than the upsampled map ({up.shape[0]})."
+            f"kernel_size={kernel_size} is larger than the upsampled map "
+            f"({up.shape[0]})."
         )
     windows = np.lib.stride_tricks.sliding_window_view(up, (kernel_size, kernel_size))
     return windows.sum(axis=(-1, -2))

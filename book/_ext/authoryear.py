@@ -1,4 +1,6 @@
-"""A pybtex style whose bibliography labels read like the book's citations: "Ronneberger et al., 2015".
+"""A pybtex style whose bibliography labels read like the book's citations.
+
+For example "Ronneberger et al., 2015".
 
 The chapters cite as plain author–year links (they must read the same in
 Colab, which renders no MyST roles), so the references page labels its
@@ -18,7 +20,10 @@ def _surname(person) -> str:
 
 
 def author_year_label(entry) -> str:
-    """``"Ronneberger et al., 2015"``, ``"Dumoulin & Visin, 2016"``, ``"Chollet, 2017"``; ``n.d.`` without a year."""
+    """A label like ``"Ronneberger et al., 2015"`` or ``"Dumoulin & Visin, 2016"``.
+
+    One author gives ``"Chollet, 2017"``; an entry without a year gets ``n.d.``.
+    """
     people = entry.persons.get("author") or entry.persons.get("editor") or []
     names = [_surname(p) for p in people]
     if not names:
@@ -38,7 +43,11 @@ class AuthorYearLabels(BaseLabelStyle):
         for entry in sorted_entries:
             label = author_year_label(entry)
             seen[label] = seen.get(label, 0) + 1
-            yield label if seen[label] == 1 else f"{label}{chr(ord('a') + seen[label] - 1)}"
+            yield (
+                label
+                if seen[label] == 1
+                else f"{label}{chr(ord('a') + seen[label] - 1)}"
+            )
 
 
 class AuthorYearStyle(PlainStyle):

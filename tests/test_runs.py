@@ -269,6 +269,33 @@ def test_a_damaged_backup_falls_back_to_the_epoch_before_it(tmp_path, capsys):
     assert [r["epoch"] for r in ut.read_history(out / "history.csv")] == ["0", "1", "2"]
 
 
+def test_a_worker_falls_back_to_the_chiefs_previous_backup_and_changes_nothing(
+    tmp_path,
+):
+    """A non-chief restores read-only from the chief's backup: when the latest is
+    damaged it takes the copy of the epoch before (a ``.bkp`` file, which Keras
+    will not load under that name), and no file of the chief's changes."""
+    from unet_tutorial.training import _SafeBackup
+
+    out = tmp_path / "run"
+    cfg = _config(out, epochs=3, snapshot_images=0)
+    with pytest.raises(KeyboardInterrupt):
+        ut.train(cfg, verbose=0, callbacks=[_StopAt(2)])
+    chief = out / "backup"
+    weights = chief / "latest.weights.h5"
+    weights.write_bytes(weights.read_bytes()[:100])
+    before = _fingerprint(chief)
+    model = ut.build_unet(
+        (cfg.image_size, cfg.image_size, 3), 3, cfg.base_filters, cfg.depth
+    )
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+    worker = _SafeBackup(tmp_path / "scratch" / "backup", restore_from=chief)
+    worker.set_model(model)
+    worker.on_train_begin()
+    assert model._initial_epoch == 1  # epoch 1's copy: the run goes on at epoch 1
+    assert _fingerprint(chief) == before
+
+
 def test_a_backup_with_no_readable_copy_starts_again_and_says_so(tmp_path, capsys):
     out = tmp_path / "run"
     cfg = _config(out, epochs=2, snapshot_images=0)

@@ -22,6 +22,7 @@ import json
 import os
 import random
 import shutil
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -252,14 +253,12 @@ def train(
         return _train_as_worker(
             config, data, strategy, role, out, callbacks, verbose, overwrite
         )
-    prepare_run_folder(
-        out, asdict(config), overwrite=overwrite
-    )  # refuses before anything is written
+    # refuses before anything is written
+    prepare_run_folder(out, asdict(config), overwrite=overwrite)
     out.mkdir(parents=True, exist_ok=True)
     with RunLock(out):
-        prepare_run_folder(
-            out, asdict(config)
-        )  # again, now that no other training can write here
+        # again, now that no other training can write here
+        prepare_run_folder(out, asdict(config))
         return _train_locked(config, data, strategy, out, callbacks, verbose)
 
 
@@ -279,58 +278,57 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
         self.restore_from = restore_from
 
     def on_train_begin(self, logs=None):
+        latest = self._weights_path, self._training_metadata_path
+        previous = self._prev_weights_path, self._prev_training_metadata_path
         if self.restore_from is not None:
-            self._restore_read_only(Path(self.restore_from))
+            # a worker restores from the chief's backup (latest, else the one
+            # before it) and changes nothing there
+            for pair in (latest, previous):
+                chief = [str(Path(self.restore_from) / Path(p).name) for p in pair]
+                if os.path.exists(chief[0]) and self._try_load(*chief) is None:
+                    return
+            self.model._initial_epoch = 0
             return
-        try:
-            self._load_model()
+        err = self._try_load(*latest)
+        if err is None:
             return
-        except (OSError, ValueError, KeyError) as err:
-            damaged = f"{self.backup_dir}: {type(err).__name__}: {err}"
-        pairs = [
-            (self._prev_weights_path, self._weights_path),
-            (self._prev_training_metadata_path, self._training_metadata_path),
-        ]
-        if all(os.path.exists(prev) for prev, _ in pairs):
-            for prev, latest in pairs:
-                shutil.copyfile(prev, latest)
-            try:
-                self._load_model()
-                print(
-                    f"NOTE: the latest backup was damaged ({damaged}); resuming from "
-                    "the epoch before it."
-                )
-                return
-            except (OSError, ValueError, KeyError):
-                pass
-        for _, latest in pairs:
-            for path in (latest, f"{latest}.bkp"):
-                if os.path.exists(path):
-                    os.remove(path)
+        damaged = f"{self.backup_dir}: {type(err).__name__}: {err}"
+        if all(map(os.path.exists, previous)) and self._try_load(*previous) is None:
+            # the next backup moves the latest files to .bkp: they must be good ones
+            for prev, last in zip(previous, latest, strict=True):
+                shutil.copyfile(prev, last)
+            print(
+                f"NOTE: the latest backup was damaged ({damaged}); resuming from "
+                "the epoch before it."
+            )
+            return
+        for path in (*latest, *previous):
+            if os.path.exists(path):
+                os.remove(path)
         self.model._initial_epoch = 0
         print(
             f"NOTE: the backup was damaged ({damaged}) and no earlier copy is "
             "readable; starting again at epoch 0."
         )
 
-    def _restore_read_only(self, folder: Path) -> None:
-        """A worker restores from the chief's backup (latest, else the one before it)
-        and changes nothing there.
+    def _try_load(self, weights: str, metadata: str) -> Exception | None:
+        """Restore the state saved in ``weights`` and ``metadata`` (Keras's
+        ``_load_model`` on them); the error if they are damaged, else ``None``.
+        The callback's own paths are left as they were.
         """
         own = self._weights_path, self._training_metadata_path
-        for suffix in ("", ".bkp"):
-            self._weights_path, self._training_metadata_path = (
-                str(folder / (Path(p).name + suffix)) for p in own
-            )
+        with tempfile.TemporaryDirectory() as tmp:
+            if not weights.endswith(".weights.h5") and os.path.exists(weights):
+                # Keras loads only files named *.weights.h5, not the .bkp copies
+                weights = shutil.copyfile(weights, Path(tmp) / "copy.weights.h5")
+            self._weights_path, self._training_metadata_path = str(weights), metadata
             try:
-                if os.path.exists(self._weights_path):
-                    self._load_model()
-                    return
-            except (OSError, ValueError, KeyError):
-                continue
+                self._load_model()
+            except (OSError, ValueError, KeyError) as err:
+                return err
             finally:
                 self._weights_path, self._training_metadata_path = own
-        self.model._initial_epoch = 0
+        return None
 
 
 class TrainingDiverged(RuntimeError):
@@ -402,15 +400,13 @@ def _train_as_worker(
     # that folder
     prepare_run_folder(out, asdict(config), overwrite=overwrite, clear=False)
     chief, scratch = run_paths(out), worker_scratch_dir(out, role)
-    shutil.rmtree(
-        scratch, ignore_errors=True
-    )  # left by a crash: this worker resumes from the chief's backup
+    # left by a crash: this worker resumes from the chief's backup
+    shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
     resume = not overwrite and chief["backup"].exists()
     if resume and chief["history"].is_file():
-        shutil.copyfile(
-            chief["history"], run_paths(scratch)["history"]
-        )  # the same best-so-far as the chief
+        # the same best-so-far as the chief
+        shutil.copyfile(chief["history"], run_paths(scratch)["history"])
     own = replace(config, output_dir=str(scratch), evaluate_test=False)
     with RunLock(scratch):
         result = _train_locked(
@@ -483,9 +479,8 @@ def _train_locked(
                 dropout=config.dropout,
             )
             if strategy.num_replicas_in_sync > 1:
-                synchronize_batch_norm(
-                    model
-                )  # every replica keeps the same moving statistics
+                # every replica keeps the same moving statistics
+                synchronize_batch_norm(model)
             steps = config.steps_per_epoch or -(-info.num_examples // config.batch_size)
             lr = learning_rate_schedule(
                 config.learning_rate, config.lr_schedule, steps, config.epochs

@@ -97,3 +97,32 @@ def test_show_source_and_say_print_outside_ipython(capsys):
     ut.say("**3** pets")
     out = capsys.readouterr().out
     assert out.startswith("def resize_mask(") and out.endswith("**3** pets\n")
+
+
+def test_the_profile_names_its_data_for_captions_as_what_it_is(offline):
+    from pathlib import Path
+
+    assert "synthetic stand-in" in ut.book_profile("cpu-synthetic").data_label
+    mini = Path(__file__).parent / "fixtures" / "oxford-pets-mini"
+    offline.setenv(ut.sources.OXFORD_DIR_ENV, str(mini))
+    subset = ut.book_profile("cpu")
+    breeds = len(
+        {
+            line.split()[0].rsplit("_", 1)[0]
+            for line in open(mini / "annotations" / "trainval.txt")
+            if line.strip()
+        }
+        | {
+            line.split()[0].rsplit("_", 1)[0]
+            for line in open(mini / "annotations" / "test.txt")
+            if line.strip()
+        }
+    )
+    assert subset.data_label == (
+        f"the Oxford-IIIT Pet subset ({breeds} of the 37 breeds)"
+    )
+    offline.delenv(ut.sources.OXFORD_DIR_ENV)
+    offline.setattr(ut.sources, "oxford_pets_prepared", lambda data_dir=None: True)
+    assert ut.book_profile("full").data_label == (
+        "Oxford-IIIT Pet (the full official splits)"
+    )

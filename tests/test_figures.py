@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import unet_tutorial as ut
 
@@ -24,3 +25,39 @@ def test_figures_carry_the_data_credit():
     assert with_credit.shape == without.shape and not np.array_equal(
         with_credit, without
     )
+
+
+def test_captioned_shows_a_pyplot_figure_once_with_its_caption_and_alt_text():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot([0, 1], [1, 0])
+    shown = ut.captioned(
+        fig, "A falling line, made up for this test.", alt="One line falling"
+    )
+    assert isinstance(shown, ut.Drawing)
+    # pyplot lets go of it: the notebook's inline backend will not show it again
+    assert not plt.fignum_exists(fig.number)
+    page = shown._repr_html_()
+    assert 'alt="One line falling"' in page
+    assert "<figcaption" in page and "made up for this test." in page
+    # cropped to what is drawn, like the inline display it replaces
+    import io
+
+    from PIL import Image
+
+    width, height = Image.open(io.BytesIO(shown._repr_png_())).size
+    assert width < 3 * fig.dpi and height <= 2 * fig.dpi
+
+
+def test_captioned_refuses_an_empty_caption_or_alt_text_and_a_non_figure():
+    import matplotlib.pyplot as plt
+
+    fig, _ = plt.subplots()
+    with pytest.raises(ValueError, match="caption is empty"):
+        ut.captioned(fig, " ", alt="something")
+    with pytest.raises(ValueError, match="alt is empty"):
+        ut.captioned(fig, "A caption.", alt="")
+    with pytest.raises(ValueError, match="matplotlib Figure"):
+        ut.captioned(np.zeros((4, 4)), "A caption.", alt="an array")
+    plt.close(fig)

@@ -209,17 +209,29 @@ def test_a_chapter_renders_in_headless_chromium(tmp_path):
     assert spread > 20, "the screenshot is (almost) blank"
 
 
-def test_every_chapter_that_plots_shows_its_figures():
+def test_every_figure_of_a_chapter_has_alt_text_and_a_caption():
+    """No bare plot: each image in a chapter's article sits in a ``<figure>`` with a
+    ``<figcaption>``, and its alt text describes it (not the image file's name)."""
     for nb in sorted((ROOT / "book").glob("*.ipynb")):
-        plots = nb.read_text(encoding="utf-8").count("plt.show()")
-        if not plots:
-            continue
-        images = [
-            s for s in _parse(HTML / "book" / f"{nb.stem}.html").imgs if "_images/" in s
-        ]
-        assert len(images) >= plots, (
-            f"{nb.name}: {plots} plt.show() calls but {len(images)} images on the page"
+        source = nb.read_text(encoding="utf-8")
+        assert "plt.show()" not in source, (
+            f"{nb.name}: plt.show() shows a figure without a caption or alt text; "
+            "end the cell with ut.captioned(fig, caption, alt=...)"
         )
+        page = (HTML / "book" / f"{nb.stem}.html").read_text(encoding="utf-8")
+        article = page[page.index("<article") : page.index("</article>")]
+        imgs = re.findall(r"<img\b[^>]*>", article)
+        for img in imgs:
+            alt = re.search(r'\balt="([^"]*)"', img)
+            assert alt and len(alt.group(1)) > 20, f"{nb.name}: {img[:120]}"
+            assert not re.search(r"\.(png|gif|jpe?g|svg)$", alt.group(1)), (
+                f"{nb.name}: the alt text is a file name: {alt.group(1)}"
+            )
+        captions = article.count("<figcaption")
+        assert captions >= len(imgs), (
+            f"{nb.name}: {len(imgs)} images but {captions} captions"
+        )
+        assert captions >= source.count("ut.captioned("), nb.name
 
 
 def test_pages_stay_light_enough_to_load():

@@ -116,6 +116,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "ATTRIBUTION",
         "CLASS_COLORS",
         "add_credit",
+        "captioned",
+        "class_legend",
         "data_credit",
         "Drawing",
         "mask_to_rgb",

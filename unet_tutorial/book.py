@@ -108,6 +108,25 @@ class BookProfile:
         return data_credit(self.is_stand_in)
 
     @property
+    def data_label(self) -> str:
+        """Which data the page's figures show, in a few words, for captions.
+
+        ``"Oxford-IIIT Pet"`` only for the full official splits; a folder of
+        fewer breeds is named as the subset it is, and the stand-in as what it
+        is, e.g. ``"the Oxford-IIIT Pet subset (3 of the 37 breeds)"``.
+        """
+        from .data import describe_source, is_full_oxford
+
+        if self.is_stand_in:
+            return "the synthetic stand-in (generated shapes, not real pets)"
+        what = describe_source(self.data)
+        if is_full_oxford(self.data.kind, what):
+            return "Oxford-IIIT Pet (the full official splits)"
+        found = re.search(r"of (\d+) breeds?\b", what)
+        breeds = f"{found.group(1)} of the 37 breeds" if found else "some breeds"
+        return f"the Oxford-IIIT Pet subset ({breeds})"
+
+    @property
     def image_size(self) -> int:
         """Side length of the page's images."""
         return self.config.image_size

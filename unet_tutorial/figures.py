@@ -29,6 +29,15 @@ STAND_IN_CREDIT = "Synthetic stand-in: generated images, not Oxford-IIIT Pet."
 """The line that every figure showing the synthetic stand-in carries."""
 
 
+def _figure(figsize, dpi: int = 80) -> Figure:
+    """A figure on its own Agg canvas: headless, leaving pyplot's backend alone."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = Figure(figsize=figsize, dpi=dpi)
+    FigureCanvasAgg(fig)
+    return fig
+
+
 def data_credit(is_stand_in: bool) -> str:
     """The credit line of a figure that shows dataset images: ``ATTRIBUTION`` or
     ``STAND_IN_CREDIT``.
@@ -47,9 +56,8 @@ def add_credit(fig, text: str | None, fontsize: float = 10) -> None:
     if text:
         import textwrap
 
-        chars = max(
-            20, int(fig.get_figwidth() * 72 / (0.55 * fontsize))
-        )  # about 0.55 em per character
+        # about 0.55 em per character
+        chars = max(20, int(fig.get_figwidth() * 72 / (0.55 * fontsize)))
         fig.text(
             0.5,
             0.004,
@@ -106,7 +114,10 @@ def overlay_mask(
 
 
 def class_legend(ax, class_names=CLASS_NAMES, **kwargs) -> None:
-    """Add a legend of the class colours to a matplotlib axis."""
+    """Add a legend of the class colours to a matplotlib axis or figure.
+
+    ``kwargs`` go to its ``legend`` (``loc``, ``ncol``, ``bbox_to_anchor``, ...).
+    """
     handles = [
         Patch(color=CLASS_COLORS[i] / 255, label=n) for i, n in enumerate(class_names)
     ]
@@ -223,10 +234,15 @@ class Drawing:
         figure: the matplotlib ``Figure``.
         alt: what the figure shows, for readers who cannot see it.
         caption: a caption under the figure.
+        tight: crop the PNG to what is drawn, as the notebook's own inline
+            display of a pyplot figure does.
     """
 
-    def __init__(self, figure: Figure, alt: str = "", caption: str = ""):
+    def __init__(
+        self, figure: Figure, alt: str = "", caption: str = "", *, tight: bool = False
+    ):
         self.figure, self.alt, self.caption = figure, alt, caption
+        self.tight = tight
 
     def __getattr__(self, name: str):
         return getattr(self.__dict__["figure"], name)
@@ -236,7 +252,8 @@ class Drawing:
         import io
 
         buf = io.BytesIO()
-        self.figure.savefig(buf, format="png", dpi=self.figure.dpi)
+        tight = {"bbox_inches": "tight", "pad_inches": 0.05} if self.tight else {}
+        self.figure.savefig(buf, format="png", dpi=self.figure.dpi, **tight)
         return buf.getvalue()
 
     def _repr_png_(self) -> bytes:
@@ -258,3 +275,40 @@ class Drawing:
             f'alt="{html.escape(self.alt)}" '
             f'style="max-width:100%;height:auto">{cap}</figure>'
         )
+
+
+def captioned(figure: Figure, caption: str, *, alt: str) -> Drawing:
+    """A pyplot figure with a caption and alt text, to show as a cell's result.
+
+    A notebook shows a pyplot figure as a bare image: no caption, and the
+    image file's name as its alt text. Ending a cell with
+    ``ut.captioned(fig, "...", alt="...")`` shows the same figure inside an
+    HTML ``<figure>`` with its ``<figcaption>`` and ``alt`` text, in Jupyter,
+    Colab and on the book's pages alike. pyplot's own handle on the figure is
+    closed, so it is not shown a second time; ``display(...)`` it when more
+    output follows in the same cell.
+
+    Args:
+        figure: a matplotlib ``Figure`` (e.g. from ``plt.subplots``).
+        caption: what the figure shows and which data it came from.
+        alt: a description for readers who cannot see it.
+
+    Returns:
+        A ``Drawing``.
+
+    Raises:
+        ValueError: if ``caption`` or ``alt`` is empty.
+    """
+    if not isinstance(figure, Figure):
+        raise ValueError(
+            f"captioned needs a matplotlib Figure (e.g. from plt.subplots), not "
+            f"{type(figure).__name__}."
+        )
+    for name, text in (("caption", caption), ("alt", alt)):
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(
+                f"{name} is empty; say what the figure shows (and, for the caption, "
+                "which data it came from)."
+            )
+    plt.close(figure)
+    return Drawing(figure, alt.strip(), caption.strip(), tight=True)

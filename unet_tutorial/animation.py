@@ -29,7 +29,6 @@ from pathlib import Path
 import imageio.v3 as iio
 import keras
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
@@ -43,7 +42,7 @@ from .anatomy import (
     unet_depth,
 )
 from .checks import is_whole
-from .figures import Drawing, add_credit, mask_to_rgb
+from .figures import Drawing, _figure, add_credit, mask_to_rgb
 
 FRAME_MS = 700
 """Default duration of one frame, in milliseconds."""
@@ -148,12 +147,10 @@ class _Canvas:
     ):
         x0 = min(b.x for b in boxes) - 0.45
         x1 = max(b.x + b.w for b in boxes) + 0.45
-        y0 = (
-            min(b.y - b.h / 2 for b in boxes) - 0.75
-        )  # room for the labels of the lowest level
-        y1 = (
-            max(b.y + b.h / 2 for b in boxes) + 0.55
-        )  # room for the top level's skip arrow
+        # room for the labels of the lowest level
+        y0 = min(b.y - b.h / 2 for b in boxes) - 0.75
+        # room for the top level's skip arrow
+        y1 = max(b.y + b.h / 2 for b in boxes) + 0.55
         # a small U is drawn larger rather than left in a corner of a canvas as wide as
         # its title
         unit_px = max(_UNIT_PX, min_width_px / (x1 - x0))
@@ -351,13 +348,6 @@ def _model_title(model: keras.Model, what: str) -> str:
     conv = model.get_layer("enc1_conv1")
     pad = "unpadded (valid)" if conv.padding == "valid" else "same-padded"
     return f"U-Net {what}: depth {unet_depth(model)}, base {conv.filters}, {pad}"
-
-
-def _figure(figsize, dpi: int = 80) -> Figure:
-    """A figure on its own Agg canvas: headless, leaving pyplot's backend alone."""
-    fig = Figure(figsize=figsize, dpi=dpi)
-    FigureCanvasAgg(fig)
-    return fig
 
 
 def _render(fig: Figure) -> np.ndarray:
@@ -736,9 +726,8 @@ def training_frames(
     frames = []
     for e in epochs:
         pred = predictions[e]
-        fig = _figure(
-            (width_in, 3 * panel + 0.95), _DPI
-        )  # one size with or without a credit line
+        # one size with or without a credit line
+        fig = _figure((width_in, 3 * panel + 0.95), _DPI)
         axes = fig.subplots(3, n, squeeze=False)
         fig.subplots_adjust(
             left=0.15, right=0.99, top=0.9, bottom=0.08, wspace=0.05, hspace=0.08

@@ -188,9 +188,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from .training import train
 
     config = _train_config(args)
-    strategy = make_strategy(
-        args.strategy, collective=args.collective
-    )  # before any other TensorFlow work
+    # before any other TensorFlow work
+    strategy = make_strategy(args.strategy, collective=args.collective)
     role = worker_role(strategy)
     if role.num_workers > 1:
         who = f"{role.task_type} {role.task_id} of {role.num_workers} workers"

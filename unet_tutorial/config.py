@@ -283,9 +283,10 @@ class TrainConfig:
                 "determinism on, Keras turns XLA off without an error (on the command "
                 "line, --xla does both)."
             )
+        # checks them
         AugmentConfig(
             min_scale=self.min_scale, jitter=self.jitter, elastic=self.elastic
-        )  # checks them
+        )
         check_input_size(self.image_size, self.depth, "same")
 
     def augment_config(self) -> AugmentConfig | bool:

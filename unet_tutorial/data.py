@@ -50,11 +50,12 @@ OXFORD_LIST_SIZES = {"trainval": 3680, "test": 3669}
 """
 
 SYNTHETIC_SPLIT_SIZES = {"train": 512, "validation": 64, "test": 128}
+# splits share no image
 _SYNTHETIC_SEED_OFFSETS = {
     "train": 0,
     "validation": 2_000_029,
     "test": 1_000_003,
-}  # splits share no image
+}
 
 SPLITS = ("train", "validation", "test")
 """``train`` and ``validation`` split the official ``trainval`` list (see
@@ -866,9 +867,8 @@ def describe_source(
             "list (3,669 images) of 37 breeds"
         )
     given = num_examples or {}
-    if given and set(given) != set(
-        SPLITS
-    ):  # only some sizes known (one split loaded): name only those
+    # only some sizes known (one split loaded): name only those
+    if given and set(given) != set(SPLITS):
         known = " / ".join(f"{given[s]} {s}" for s in SPLITS if s in given)
         return f"the SYNTHETIC STAND-IN, not Oxford-IIIT Pet: {known} generated images"
     sizes = {**SYNTHETIC_SPLIT_SIZES, **given}

@@ -111,9 +111,8 @@ def download_file(
             "MB and the download was stopped (nothing kept). Run the same call again "
             "to retry, or use a mirror (base_url=...)."
         ) from err
-    except (
-        BaseException
-    ):  # any other failure or Ctrl-C: never leave a .part that looks like progress
+    # any other failure or Ctrl-C: never leave a .part that looks like progress
+    except BaseException:
         part.unlink(missing_ok=True)
         raise
     try:

@@ -243,9 +243,8 @@ def predict_mask(model: keras.Model, image: np.ndarray) -> np.ndarray:
     size = size_in or 128
     x = resize_image(image, size)[tf.newaxis]
     logits = model(x, training=False)
-    if (
-        logits.shape[1] != size
-    ):  # a model of unknown input size that turned out to be unpadded
+    # a model of unknown input size that turned out to be unpadded
+    if logits.shape[1] != size:
         raise ValueError(
             f"this model maps {size} px to {logits.shape[1]} px (unpadded "
             "convolutions) but has no fixed input size, so its tiles cannot be laid "

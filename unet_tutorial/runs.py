@@ -91,9 +91,8 @@ class EpochCSVLogger(keras.callbacks.Callback):
     def _write(self, rows, fields):
         # written aside and renamed: a reader (another worker) sees the old file or the
         # new one, never half
-        part = self.path.with_name(
-            f".{self.path.name}.part"
-        )  # hidden: never makes the folder foreign
+        # hidden: never makes the folder foreign
+        part = self.path.with_name(f".{self.path.name}.part")
         with open(part, "w", newline="") as f:
             if fields:
                 writer = csv.DictWriter(f, fieldnames=fields)
@@ -215,9 +214,8 @@ def differing_settings(stored: dict, settings: dict) -> list[str]:
     """``"name: old -> new"`` for every setting in ``settings`` whose stored value
     differs.
     """
-    fresh = json.loads(
-        json.dumps(settings)
-    )  # tuples become lists, as in the stored JSON
+    # tuples become lists, as in the stored JSON
+    fresh = json.loads(json.dumps(settings))
     return [
         f"{k}: {stored.get(k)!r} -> {v!r}"
         for k, v in fresh.items()

@@ -77,15 +77,12 @@ def _encode(frame: np.ndarray, fmt: str) -> bytes:
     return buf.getvalue()
 
 
-def _choose_format(frame: np.ndarray) -> str:
+def _choose_format(frame: np.ndarray) -> tuple[str, bytes]:
     """PNG for drawings (lossless, and small); JPEG when PNG is over twice as large
-    (photographs).
+    (photographs). Returns the format and ``frame`` encoded in it.
     """
-    return (
-        "jpeg"
-        if len(_encode(frame, "png")) > 2 * len(_encode(frame, "jpeg"))
-        else "png"
-    )
+    png, jpeg = _encode(frame, "png"), _encode(frame, "jpeg")
+    return ("jpeg", jpeg) if len(png) > 2 * len(jpeg) else ("png", png)
 
 
 class FrameStepper:
@@ -168,14 +165,13 @@ class FrameStepper:
         """The stepper as one self-contained HTML fragment (image, controls, caption,
         script).
         """
-        fmt = (
-            self.image_format
-            if self.image_format != "auto"
-            else _choose_format(self.frames[-1])
-        )
-        encoded = [
-            base64.b64encode(_encode(f, fmt)).decode("ascii") for f in self.frames
-        ]
+        *rest, final = self.frames
+        if self.image_format == "auto":  # the last frame decides, and is kept
+            fmt, final_bytes = _choose_format(final)
+        else:
+            fmt, final_bytes = self.image_format, _encode(final, self.image_format)
+        raw = [_encode(f, fmt) for f in rest] + [final_bytes]
+        encoded = [base64.b64encode(b).decode("ascii") for b in raw]
         digest = hashlib.sha1("".join(encoded).encode()).hexdigest()[:10]
         uid = f"ut-stepper-{digest}-{next(_COUNTER)}"
         last = len(encoded) - 1

@@ -75,10 +75,8 @@ def _pet_shape(rng: np.random.Generator, size: int, yy, xx) -> np.ndarray:
     cx = rng.uniform(0.35, 0.65) * s
     c, si = np.cos(angle), np.sin(angle)
     direction = 1 if rng.uniform() < 0.5 else -1  # head on the right or the left
-    ax, ay = (
-        c * direction,
-        si * direction,
-    )  # unit vector along the body, towards the head
+    # unit vector along the body, towards the head
+    ax, ay = c * direction, si * direction
 
     shape = _ellipse(yy, xx, cy, cx, body_ry, body_rx, angle)
     head_r = body_ry * rng.uniform(0.7, 1.0)

@@ -191,12 +191,10 @@ def draw_overlap_tiles(
         A ``Drawing`` (a matplotlib figure that shows itself in a notebook).
     """
     from matplotlib import patheffects
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch, Rectangle
 
-    from .figures import Drawing
+    from .figures import Drawing, _figure
 
     image = np.asarray(image)
     tiles, pads = tile_layout(image.shape[0], image.shape[1], input_size, output_size)
@@ -204,8 +202,7 @@ def draw_overlap_tiles(
     top, _, left, _ = pads
     width_in = 7.0
     height_in = width_in * canvas.shape[0] / canvas.shape[1] + 1.4
-    fig = Figure(figsize=(width_in, height_in), dpi=100)
-    FigureCanvasAgg(fig)
+    fig = _figure((width_in, height_in), dpi=100)
     ax = fig.add_axes((0.02, 1.0 / height_in, 0.96, (height_in - 1.4) / height_in))
     ax.imshow(canvas, cmap="gray" if canvas.ndim == 2 else None)
     ax.set_axis_off()

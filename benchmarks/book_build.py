@@ -66,9 +66,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     table_file = ROOT / "benchmarks" / "results" / "book_build.md"
-    if (
-        not table_file.exists()
-    ):  # the benchmarks page includes this file; say honestly that it is pending
+    # the benchmarks page includes this file; say honestly that it is pending
+    if not table_file.exists():
         table_file.parent.mkdir(exist_ok=True)
         table_file.write_text(
             "Not measured yet: run `python benchmarks/book_build.py`.\n"

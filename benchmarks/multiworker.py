@@ -54,19 +54,36 @@ def worker(args: argparse.Namespace) -> None:
             self.seconds.append(time.perf_counter() - self._t)
 
     timer = EpochTimer()
+    # fmt: skip
     config = ut.TrainConfig(
-        image_size=96, base_filters=16, depth=4, batch_size=args.batch, epochs=args.epochs,
-        steps_per_epoch=args.steps, validation_steps=1, snapshot_images=0, evaluate_test=False,
-        source="synthetic", num_examples=(args.steps * args.batch, args.batch, args.batch),
+        image_size=96,
+        base_filters=16,
+        depth=4,
+        batch_size=args.batch,
+        epochs=args.epochs,
+        steps_per_epoch=args.steps,
+        validation_steps=1,
+        snapshot_images=0,
+        evaluate_test=False,
+        source="synthetic",
+        num_examples=(args.steps * args.batch, args.batch, args.batch),
         output_dir=args.run_dir,
-    )  # fmt: skip
+    )
     result = ut.train(config, strategy=strategy, callbacks=[timer], verbose=0)
     index = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
-    Path(f"{args.report}-w{index}.json").write_text(json.dumps({
-        "seconds": timer.seconds, "replicas": strategy.num_replicas_in_sync,
-        "params": int(result.model.count_params()),
-        "trainable_params": int(sum(int(w.numpy().size) for w in result.model.trainable_weights)),
-    }))  # fmt: skip
+    # fmt: skip
+    Path(f"{args.report}-w{index}.json").write_text(
+        json.dumps(
+            {
+                "seconds": timer.seconds,
+                "replicas": strategy.num_replicas_in_sync,
+                "params": int(result.model.count_params()),
+                "trainable_params": int(
+                    sum(int(w.numpy().size) for w in result.model.trainable_weights)
+                ),
+            }
+        )
+    )
 
 
 def _launch(n: int, args: argparse.Namespace, tmp: Path) -> list[dict]:

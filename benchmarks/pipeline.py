@@ -86,9 +86,8 @@ def main() -> None:
         root = Path(tmp) / "pets"
         write_jpeg_layout(root, args.jpegs)
         t = time.perf_counter()
-        ds = ut.load_pets_directory(
-            root, "train", size, batch
-        )  # includes the up-front check
+        # includes the up-front check
+        ds = ut.load_pets_directory(root, "train", size, batch)
         dir_first = images_per_second(ds)
         dir_first_incl_check = args.jpegs / (time.perf_counter() - t)
         dir_cached = images_per_second(ds, epochs=3)

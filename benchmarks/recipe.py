@@ -62,9 +62,8 @@ def render(results: dict) -> str:
     ]
     r = results["result"]
     ok = verdict(r)
-    if (
-        "trained without" in results["data"]
-    ):  # the targets are for the breeds it trained on
+    # the targets are for the breeds it trained on
+    if "trained without" in results["data"]:
         ok = {k: None for k in ok}
     lines += [
         "",
@@ -158,9 +157,8 @@ def main() -> None:
     from dataclasses import asdict
 
     row = {
-        "train_minutes": round(
-            total / 60, 2
-        ),  # includes validation, snapshots and the final test scoring
+        # includes validation, snapshots and the final test scoring
+        "train_minutes": round(total / 60, 2),
         "best_val_mean_iou": round(max(result.history["val_mean_iou"]), 4),
         "tested": config.tested_checkpoint(),
         "test_mean_iou": round(result.test.mean_iou, 4),

@@ -85,6 +85,7 @@ def main() -> None:
     p.add_argument("--loss", default="ce_dice")
     p.add_argument("--dropout", type=float, default=0.0, help="build_unet(dropout=...)")
     p.add_argument("--wd", type=float, default=0.0, help="AdamW weight decay (0: Adam)")
+    p.add_argument("--save", default=None, help="also save the trained model here")
     p.add_argument("--tag", default="trial")
     p.add_argument(
         "--render", action="store_true", help="only rewrite results/recipe_trials.md"
@@ -111,9 +112,8 @@ def run_trial(args: argparse.Namespace) -> None:
         args.source, "train", args.size, args.batch, augment=aug
     )
     test = ut.load_pets_directory(args.source, "test", args.size, 16)
-    steps = -(
-        -len(ut.read_split_file(args.source, "train")) // args.batch
-    )  # batches per epoch, nothing decoded
+    # batches per epoch, nothing decoded
+    steps = -(-len(ut.read_split_file(args.source, "train")) // args.batch)
     lr = ut.learning_rate_schedule(args.lr, args.sched, steps, args.epochs)
     model = ut.build_unet(
         (args.size, args.size, 3), 3, args.base, args.depth, dropout=args.dropout
@@ -131,17 +131,35 @@ def run_trial(args: argparse.Namespace) -> None:
     seconds = time.monotonic() - start
     ev = ut.evaluate(model, test)
     ev_flip = ut.evaluate(model, test, flip=True)
+    if args.save:
+        model.save(args.save)
+    # fmt: skip
     row = {
-        "tag": args.tag, "size": args.size, "base": args.base, "depth": args.depth, "batch": args.batch,
-        "lr": args.lr, "epochs": args.epochs, "sched": args.sched, "jitter": args.jitter,
-        "min_scale": args.min_scale, "elastic": args.elastic, "xla": int(args.xla), "xla_real": int(args.xla),
-        "loss": args.loss, "train_s": round(seconds),
-        "test_miou": round(ev.mean_iou, 4), "test_acc": round(ev.pixel_accuracy, 4),
-        "per_class": {k: round(v, 3) for k, v in ev.per_class_iou.items()}, "clean": True,
+        "tag": args.tag,
+        "size": args.size,
+        "base": args.base,
+        "depth": args.depth,
+        "batch": args.batch,
+        "lr": args.lr,
+        "epochs": args.epochs,
+        "sched": args.sched,
+        "jitter": args.jitter,
+        "min_scale": args.min_scale,
+        "elastic": args.elastic,
+        "xla": int(args.xla),
+        "xla_real": int(args.xla),
+        "loss": args.loss,
+        "train_s": round(seconds),
+        "test_miou": round(ev.mean_iou, 4),
+        "test_acc": round(ev.pixel_accuracy, 4),
+        "per_class": {k: round(v, 3) for k, v in ev.per_class_iou.items()},
+        "clean": True,
         "train_images": len(ut.read_split_file(args.source, "train")),
-        "dropout": args.dropout, "wd": args.wd,
-        "flip_miou": round(ev_flip.mean_iou, 4), "flip_acc": round(ev_flip.pixel_accuracy, 4),
-    }  # fmt: skip
+        "dropout": args.dropout,
+        "wd": args.wd,
+        "flip_miou": round(ev_flip.mean_iou, 4),
+        "flip_acc": round(ev_flip.pixel_accuracy, 4),
+    }
     with open(TRIALS, "a") as f:
         f.write(json.dumps(row) + "\n")
     print(json.dumps(row))

@@ -95,9 +95,8 @@ def convs_alone(model: keras.Model, batch: int, jit: bool) -> dict:
     """Seconds per step of every convolution timed alone, in total and by level (``enc1``, ..., ``head``)."""
     by_level: dict[str, list[float]] = {}
     for layer in model.layers:
-        if flops := ut.layer_flops(
-            layer
-        ):  # the convolutions: the only layers with counted FLOPs
+        # the convolutions: the only layers with counted FLOPs
+        if flops := ut.layer_flops(layer):
             prev = by_level.setdefault(ut.layer_level(layer.name), [0.0, 0.0])
             prev[0] += conv_seconds(layer, batch, jit)
             prev[1] += 3 * flops * batch
@@ -222,14 +221,25 @@ def main() -> None:
             for mixed in (False, True) if gpu else (False,):
                 ips = train_rate(base, args.size, args.batch, args.steps, jit, mixed)
                 gflops = 3 * fwd * ips / 1e9
+                # fmt: skip
                 rows.append(
-                    {"base": base, "xla": jit, "mixed_precision": mixed, "images_per_s": ips,
-                     "forward_gflop_per_image": fwd / 1e9, "achieved_gflop_per_s": gflops,
-                     "fraction_of_peak": gflops / peak,
-                     # float32 convolutions; not comparable with a mixed-precision step
-                     "convs_alone_fraction_of_peak": None if mixed else convs_gflops / peak,
-                     "step_over_convs_alone": None if mixed else ips / convs["images_per_s"]}
-                )  # fmt: skip
+                    {
+                        "base": base,
+                        "xla": jit,
+                        "mixed_precision": mixed,
+                        "images_per_s": ips,
+                        "forward_gflop_per_image": fwd / 1e9,
+                        "achieved_gflop_per_s": gflops,
+                        "fraction_of_peak": gflops / peak,
+                        # float32 convolutions; not comparable with a mixed-precision step
+                        "convs_alone_fraction_of_peak": None
+                        if mixed
+                        else convs_gflops / peak,
+                        "step_over_convs_alone": None
+                        if mixed
+                        else ips / convs["images_per_s"],
+                    }
+                )
                 print(rows[-1], flush=True)
     results = {"machine": machine_info(), "image_size": args.size, "batch_size": args.batch, "steps": args.steps,
                "peak_gflop_per_s": peaks, "peak_used": peak, "runs": rows, "convs_alone": alone}  # fmt: skip

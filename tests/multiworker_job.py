@@ -53,6 +53,7 @@ def main() -> None:
     np.savez(own / "weights.npz", *result.model.get_weights())
     role = ut.worker_role(strategy)
     (own / "result.json").write_text(
+        # fmt: skip
         json.dumps(
             {
                 "epochs_run": result.epochs_run,
@@ -60,7 +61,7 @@ def main() -> None:
                 "chief": role.is_chief,
                 "replicas": strategy.num_replicas_in_sync,
             }
-        )  # fmt: skip
+        )
     )
 
 

@@ -75,9 +75,10 @@ def test_encoder_and_decoder_gifs(small, tmp_path):
         assert len(frames) == len(steps(small))  # one frame per step
         assert len({f.shape for f in frames}) == 1  # equal frame sizes
         assert loop == 0  # loops forever
+        # milliseconds
         assert (
             durations[:-1] == [300] * (len(frames) - 1) and durations[-1] == A.HOLD_MS
-        )  # milliseconds
+        )
         assert all(
             not np.array_equal(a, b) for a, b in zip(frames, frames[1:], strict=False)
         )
@@ -118,11 +119,21 @@ def test_feature_map_animation_rejects_wrong_channels(small, tmp_path, shape):
 
 
 def test_training_animation_from_snapshots(tmp_path):
+    # fmt: skip
     result = ut.train(
-        ut.TrainConfig(epochs=3, base_filters=4, depth=2, image_size=32, batch_size=8, source="synthetic",
-                       num_examples=(16, 8, 8), output_dir=str(tmp_path / "run"), snapshot_images=3),
+        ut.TrainConfig(
+            epochs=3,
+            base_filters=4,
+            depth=2,
+            image_size=32,
+            batch_size=8,
+            source="synthetic",
+            num_examples=(16, 8, 8),
+            output_dir=str(tmp_path / "run"),
+            snapshot_images=3,
+        ),
         verbose=0,
-    )  # fmt: skip
+    )
     path = A.animate_training(result.paths["snapshots"], tmp_path / "training.gif")
     frames, durations, loop = _gif_frames(path)
     assert len(frames) == 3 and loop == 0 and durations[0] == 800
@@ -169,9 +180,8 @@ def test_long_runs_are_shown_at_evenly_spaced_epochs():
     assert len(frames) == 5
     assert len(A.training_frames(x, y, preds[:3], max_frames=5)) == 3
     first, last = A.training_frames(x, y, preds, max_frames=2)
-    assert not np.array_equal(
-        first, last
-    )  # epoch 1 (all pet) and epoch 60 (class 59 % 3 = 2) differ
+    # epoch 1 (all pet) and epoch 60 (class 59 % 3 = 2) differ
+    assert not np.array_equal(first, last)
     with pytest.raises(ValueError, match="max_frames"):
         A.training_frames(x, y, preds, max_frames=1)
 
@@ -181,9 +191,8 @@ def test_a_gif_into_a_read_only_folder_fails_cleanly(tmp_path, capfd, monkeypatc
 
     frames = [np.zeros((8, 8, 3), np.uint8), np.full((8, 8, 3), 255, np.uint8)]
 
-    def refuse(
-        self, data
-    ):  # what a read-only folder does (root may write anywhere, so it is simulated)
+    # what a read-only folder does (root may write anywhere, so it is simulated)
+    def refuse(self, data):
         raise PermissionError(13, "Permission denied", str(self))
 
     monkeypatch.setattr(Path, "write_bytes", refuse)
@@ -197,9 +206,8 @@ def test_a_gif_into_a_read_only_folder_fails_cleanly(tmp_path, capfd, monkeypatc
     import gc
 
     gc.collect()
-    assert (
-        "Exception ignored" not in capfd.readouterr().err
-    )  # no half-open imageio writer left behind
+    # no half-open imageio writer left behind
+    assert "Exception ignored" not in capfd.readouterr().err
 
 
 def test_write_gif_replaces_atomically(tmp_path):
@@ -242,9 +250,8 @@ def test_every_text_of_the_u_is_legible_and_horizontal_at_the_page_width(padding
 def test_frame_zero_shows_the_outline_and_the_encoder_fills_its_canvas(small):
     first = A.encoder_frames(small)[0]
     ink = (first < 235).any(axis=-1)
-    assert (
-        ink.mean() > 0.01
-    )  # not blank: the whole encoder's outline and sizes are there from the start
+    # not blank: the whole encoder's outline and sizes are there from the start
+    assert ink.mean() > 0.01
     cols = np.flatnonzero(
         ink[int(0.15 * ink.shape[0]) : int(0.85 * ink.shape[0])].any(axis=0)
     )

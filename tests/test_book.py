@@ -11,18 +11,16 @@ def test_book_profile_choices(offline):
     assert (
         p.train_config(epochs=2).epochs == 2 and p.train_config().source == "synthetic"
     )
-    assert p.config == ut.TrainConfig.preset(
-        "cpu-synthetic"
-    )  # the profile wraps the preset, no copy
+    # the profile wraps the preset, no copy
+    assert p.config == ut.TrainConfig.preset("cpu-synthetic")
     offline.setattr(ut.sources, "oxford_pets_prepared", lambda data_dir=None: True)
     full = ut.book_profile("full")
     assert not full.is_stand_in and full.train_config().base_filters == 64
     assert full.config == ut.TrainConfig.preset("full", source="tfds")
     assert "Oxford-IIIT Pet 4.x" in full.banner() and "37 breeds" in full.banner()
     offline.setattr(ut.book, "_has_gpu", lambda: False)
-    cpu = (
-        ut.book_profile()
-    )  # full Oxford, no GPU: the CPU recipe's budget, not an hour of training
+    # full Oxford, no GPU: the CPU recipe's budget, not an hour of training
+    cpu = ut.book_profile()
     assert (
         cpu.name == "cpu" and cpu.config.steps_per_epoch == ut.book.CPU_STEPS_PER_EPOCH
     )
@@ -40,14 +38,12 @@ def test_shared_runs_live_outside_the_page_and_are_named_by_their_settings(
     p = ut.book_profile("cpu-synthetic")
     a, b = p.shared_run("book"), p.shared_run("book")
     assert a == b and a.output_dir.startswith(str(tmp_path / "runs" / "book-"))
-    assert (
-        p.shared_run("book", epochs=a.epochs + 1).output_dir != a.output_dir
-    )  # other settings, other folder
+    # other settings, other folder
+    assert p.shared_run("book", epochs=a.epochs + 1).output_dir != a.output_dir
     assert p.shared_run("other").output_dir != a.output_dir
     offline.setattr(ut, "__version__", "99.0.0")
-    assert (
-        p.shared_run("book").output_dir != a.output_dir
-    )  # another package version never reuses a run
+    # another package version never reuses a run
+    assert p.shared_run("book").output_dir != a.output_dir
     offline.delenv(ut.RUNS_ENV)
     offline.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     assert ut.runs_dir() == tmp_path / "cache" / "unet-tutorial" / "runs"

@@ -156,9 +156,8 @@ def test_a_failing_cell_fails_the_build(tmp_path):
     (tmp_path / "book").mkdir()
     shutil.copy(ROOT / "_config.yml", tmp_path / "_config.yml")
     shutil.copy(ROOT / "book" / "references.bib", tmp_path / "book" / "references.bib")
-    shutil.copytree(
-        ROOT / "book" / "_ext", tmp_path / "book" / "_ext"
-    )  # the config's local Sphinx extension
+    # the config's local Sphinx extension
+    shutil.copytree(ROOT / "book" / "_ext", tmp_path / "book" / "_ext")
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/page\n")
     nb = json.loads((ROOT / "book" / "intro.ipynb").read_text())
     title = {

@@ -53,11 +53,32 @@ def test_every_command_has_help(command, capsys):
 def trained(tmp_path_factory):
     """One tiny training run through the CLI, shared by the commands that need a model."""
     out = tmp_path_factory.mktemp("cli") / "run"
+    # fmt: skip
     code = cli.main(
-        ["train", "--source", "synthetic", "--size", "32", "--base-filters", "4", "--depth", "2",
-         "--epochs", "1", "--batch-size", "8", "--synthetic-examples", "16", "8", "8", "--output", str(out),
-         "--verbose", "0"]
-    )  # fmt: skip
+        [
+            "train",
+            "--source",
+            "synthetic",
+            "--size",
+            "32",
+            "--base-filters",
+            "4",
+            "--depth",
+            "2",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "8",
+            "--synthetic-examples",
+            "16",
+            "8",
+            "8",
+            "--output",
+            str(out),
+            "--verbose",
+            "0",
+        ]
+    )
     assert code == 0
     return out
 
@@ -102,9 +123,8 @@ def test_predict_names_a_missing_or_non_image_file(trained, tmp_path, capsys):
     assert cli.main(["predict", model, str(text)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "notes.jpg is not a readable image" in err[0]
-    assert (
-        cli.main(["predict", str(tmp_path / "nomodel.keras"), str(text)]) == 2
-    )  # the image is checked first
+    # the image is checked first
+    assert cli.main(["predict", str(tmp_path / "nomodel.keras"), str(text)]) == 2
 
 
 def test_predict_keeps_inputs_with_the_same_name_apart_and_says_when_it_replaces(
@@ -122,10 +142,11 @@ def test_predict_keeps_inputs_with_the_same_name_apart_and_says_when_it_replaces
             "--output", str(out)]  # fmt: skip
     assert cli.main(args) == 0
     assert np.asarray(Image.open(out / "cat_mask.png")).shape == (20, 30)
+    # not written over the first
     assert np.asarray(Image.open(out / "cat-2_mask.png")).shape == (
         24,
         36,
-    )  # not written over the first
+    )
     assert "also named cat" in capsys.readouterr().out
     assert cli.main(args) == 0
     assert "NOTE: replacing" in capsys.readouterr().out
@@ -259,10 +280,30 @@ def test_train_on_a_real_folder_validates_on_the_hold_out_and_scores_test_once(
 ):
     mini = Path(__file__).parent / "fixtures" / "oxford-pets-mini"
     out = tmp_path / "run"
+    # fmt: skip
     code = cli.main(
-        ["train", "--source", str(mini), "--size", "32", "--base-filters", "4", "--depth", "2", "--epochs", "1",
-         "--batch-size", "4", "--on-corrupt", "skip", "--output", str(out), "--verbose", "0"]
-    )  # fmt: skip
+        [
+            "train",
+            "--source",
+            str(mini),
+            "--size",
+            "32",
+            "--base-filters",
+            "4",
+            "--depth",
+            "2",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "4",
+            "--on-corrupt",
+            "skip",
+            "--output",
+            str(out),
+            "--verbose",
+            "0",
+        ]
+    )
     assert code == 0
     text = capsys.readouterr().out
     assert (
@@ -323,9 +364,8 @@ def test_help_needs_no_tensorflow_and_commands_start_quietly(tmp_path):
     out = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout
-    assert (
-        out.strip() == "False"
-    )  # --help and the defaults come from TensorFlow-free modules
+    # --help and the defaults come from TensorFlow-free modules
+    assert out.strip() == "False"
     exe = Path(sys.executable).parent / "unet-tutorial"
     if not exe.exists():
         pytest.skip("the console script is not installed in this environment")

@@ -152,9 +152,8 @@ def test_pipeline_is_deterministic_per_seed_and_reshuffles_each_epoch():
 def test_load_oxford_pets_through_tfds_mock_with_real_trimaps(mock_oxford_tfds):
     ds = ut.load_oxford_pets("train", image_size=32, batch_size=4, seed=0)
     x, y = _collect(ds)
-    n = (
-        MOCK_TFDS_TRAIN - 2
-    )  # one image of each of the mock's two breeds is held out for validation
+    # one image of each of the mock's two breeds is held out for validation
+    n = MOCK_TFDS_TRAIN - 2
     assert x.shape == (n, 32, 32, 3) and x.dtype == np.float32
     assert 0.0 <= x.min() and x.max() <= 1.0
     assert y.shape == (n, 32, 32) and y.dtype == np.int32
@@ -285,25 +284,23 @@ def test_sixteen_bit_folder_files_scale_and_never_wrap(pets_dir):
 
     trimap_path = pets_dir / "annotations" / "trimaps" / "pug_3.png"
     good = np.asarray(Image.open(trimap_path)).astype(np.uint16)
-    Image.fromarray(good * 257).save(
-        trimap_path
-    )  # 257, 514, 771: as 8 bits they would wrap to 1, 2, 3
+    # 257, 514, 771: as 8 bits they would wrap to 1, 2, 3
+    Image.fromarray(good * 257).save(trimap_path)
     with pytest.raises(ValueError, match=r"pug_3.png has values \[257, 514, 771\]"):
         ut.load_pets_directory(pets_dir, "train")
-    Image.fromarray(good).save(
-        trimap_path
-    )  # a 16-bit file with the right values is fine
+    # a 16-bit file with the right values is fine
+    Image.fromarray(good).save(trimap_path)
     image_path = pets_dir / "images" / "pug_3.jpg"  # official "jpg" names hold PNGs too
     h, w = good.shape
+    # 16-bit mid grey
     Image.fromarray(np.full((h, w), 257 * 128, np.uint16)).save(
         image_path, format="PNG"
-    )  # 16-bit mid grey
+    )
     from unet_tutorial.data import PetRecord, _read_pair
 
     image, trimap = _read_pair(PetRecord("pug_3", image_path, trimap_path))
-    assert (
-        image.dtype == np.uint8 and abs(int(image.mean()) - 128) <= 1
-    )  # scaled, not clipped to white
+    # scaled, not clipped to white
+    assert image.dtype == np.uint8 and abs(int(image.mean()) - 128) <= 1
     np.testing.assert_array_equal(trimap, good)
 
 
@@ -451,11 +448,18 @@ def test_wrong_checksum_fails_and_leaves_nothing(tmp_path):
         )
 
 
+# fmt: skip
 @pytest.mark.parametrize(
     "evil",
-    ["../escape.txt", "/abs/escape.txt", "annotations/../../escape.txt", "annotations\\..\\..\\escape.txt",
-     "\\abs\\escape.txt", "C:/escape.txt"],
-)  # fmt: skip
+    [
+        "../escape.txt",
+        "/abs/escape.txt",
+        "annotations/../../escape.txt",
+        "annotations\\..\\..\\escape.txt",
+        "\\abs\\escape.txt",
+        "C:/escape.txt",
+    ],
+)
 def test_malicious_member_is_refused_and_nothing_is_extracted(tmp_path, evil):
     archive = tmp_path / "evil.tar.gz"
     _tar_gz(archive, {"annotations/ok.txt": b"fine", evil: b"gotcha"})
@@ -527,9 +531,8 @@ def test_colour_alone_does_not_separate_pet_from_background():
     lab = masks[masks != 2]
     pet = np.bincount(key[lab == 0], minlength=512)
     bg = np.bincount(key[lab == 1], minlength=512)
-    best_colour_only = (
-        np.maximum(pet, bg).sum() / lab.size
-    )  # Bayes-optimal per-colour rule
+    # Bayes-optimal per-colour rule
+    best_colour_only = np.maximum(pet, bg).sum() / lab.size
     majority = max((lab == 0).mean(), (lab == 1).mean())
     assert best_colour_only < majority + 0.05
 
@@ -623,16 +626,14 @@ def test_elastic_deformation_moves_image_and_mask_together():
     seed = tf.constant([3, 4])
     field = ut.elastic_field(seed, 48, sigma=0.06)
     assert field.shape == (48, 48, 2) and 0.5 < float(tf.reduce_max(tf.abs(field))) < 20
-    np.testing.assert_array_equal(
-        field, ut.elastic_field(seed, 48, sigma=0.06)
-    )  # same seed, same field
+    # same seed, same field
+    np.testing.assert_array_equal(field, ut.elastic_field(seed, 48, sigma=0.06))
     warped, warped_mask = ut.elastic_warp(tf.constant(image), tf.constant(mask), field)
     assert set(np.unique(warped_mask)) <= {0, 1, 2}  # nearest neighbour: no new labels
     assert not np.array_equal(warped_mask.numpy(), mask)  # it moved
     agree = np.mean(np.argmax(warped.numpy(), -1) == warped_mask.numpy())
-    assert agree > 0.97, (
-        agree
-    )  # the same field moved both (bilinear blends only along edges)
+    # the same field moved both (bilinear blends only along edges)
+    assert agree > 0.97, agree
     still, still_mask = ut.elastic_warp(
         tf.constant(image), tf.constant(mask), tf.zeros((48, 48, 2))
     )

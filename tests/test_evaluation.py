@@ -55,9 +55,8 @@ def test_sixteen_bit_images_are_scaled_not_clipped(tmp_path):
     assert Image.open(path).mode.startswith("I")  # really stored as 16 bit
     image = ut.load_image(path)
     assert image.dtype == np.uint8 and image.shape == (4, 3, 3)
-    np.testing.assert_array_equal(
-        image[0, :, 0], [0, 100, 255]
-    )  # mid grey stays mid grey, not white
+    # mid grey stays mid grey, not white
+    np.testing.assert_array_equal(image[0, :, 0], [0, 100, 255])
 
 
 def test_exif_orientation_is_applied(tmp_path):
@@ -69,9 +68,8 @@ def test_exif_orientation_is_applied(tmp_path):
     Image.fromarray(pixels).save(path, exif=exif, quality=95)
     image = ut.load_image(path)
     assert image.shape == (40, 20, 3)  # displayed upright: portrait
-    assert (
-        image[:10].mean() > 200 and image[-10:].mean() < 50
-    )  # the band is now at the top
+    # the band is now at the top
+    assert image[:10].mean() > 200 and image[-10:].mean() < 50
 
 
 def test_an_image_over_the_decompression_bomb_limit_is_refused_in_one_line(
@@ -91,9 +89,8 @@ def test_check_image_reads_only_the_header(tmp_path):
     path = tmp_path / "cut.png"
     Image.fromarray(np.zeros((30, 50, 3), np.uint8)).save(path)
     data = path.read_bytes()
-    path.write_bytes(
-        data[: len(data) // 2]
-    )  # a truncated file: the header is fine, the pixels are not
+    # a truncated file: the header is fine, the pixels are not
+    path.write_bytes(data[: len(data) // 2])
     assert ut.check_image(path) == (50, 30)
     with pytest.raises(ValueError, match="not a readable image"):
         ut.load_image(path)

@@ -38,6 +38,5 @@ def test_flops_need_a_fixed_input_size():
 def test_unet_flops_grow_with_the_square_of_the_width():
     small = ut.model_flops(ut.build_unet((64, 64, 3), base_filters=8, depth=3))
     wide = ut.model_flops(ut.build_unet((64, 64, 3), base_filters=16, depth=3))
-    assert (
-        3.5 < wide / small < 4.0
-    )  # the first and last convs (3 in, 3 out channels) grow only linearly
+    # the first and last convs (3 in, 3 out channels) grow only linearly
+    assert 3.5 < wide / small < 4.0

@@ -27,6 +27,5 @@ def test_small_unet_learns_the_synthetic_stand_in():
     ious = [((p == c) & (t == c)).sum() / ((p == c) | (t == c)).sum() for c in range(3)]
     # chance: predicting "background" everywhere gives mIoU ~ 0.27; uniform guessing less
     assert np.mean(ious) > 0.6, ious
-    assert min(ious) > 0.25, (
-        ious
-    )  # the border class is learned too, not only pet/background
+    # the border class is learned too, not only pet/background
+    assert min(ious) > 0.25, ious

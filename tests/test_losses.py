@@ -47,9 +47,8 @@ def test_weight_map_is_at_least_the_class_weight_everywhere():
     assert (w >= wc[mask] - 1e-6).all()
     single = np.ones((20, 20), int)
     single[5:15, 5:15] = 0
-    np.testing.assert_allclose(
-        ut.unet_weight_map(single, class_weights=wc), wc[single]
-    )  # no gap, no term
+    # no gap, no term
+    np.testing.assert_allclose(ut.unet_weight_map(single, class_weights=wc), wc[single])
 
 
 def test_weight_maps_work_as_sample_weights():

@@ -11,9 +11,8 @@ import unet_tutorial as ut
 
 
 def test_metrics_against_hand_computed_masks():
-    true = np.array(
-        [[[0, 0, 1, 1], [0, 0, 1, 1]]]
-    )  # 1 x 2 x 4: four pet, four background
+    # 1 x 2 x 4: four pet, four background
+    true = np.array([[[0, 0, 1, 1], [0, 0, 1, 1]]])
     pred = np.array([[[0, 1, 1, 1], [0, 0, 1, 0]]])
     # pet: TP 3, FP 1 (last pixel), FN 1 -> IoU 3/5; background: TP 3, FP 1, FN 1 -> 3/5
     # border: absent from both masks -> undefined, left out of the mean
@@ -25,12 +24,10 @@ def test_metrics_against_hand_computed_masks():
     assert r["iou_pet"] == pytest.approx(3 / 5)
     assert r["iou_background"] == pytest.approx(3 / 5)
     assert r["iou_border"] == 0.0  # per-class convention for an absent class
-    assert r["mean_iou"] == pytest.approx(
-        3 / 5
-    )  # mean over the two present classes, not /3
-    assert r["dice"] == pytest.approx(
-        2 * 3 / (2 * 3 + 1 + 1)
-    )  # 0.75 for both present classes
+    # mean over the two present classes, not /3
+    assert r["mean_iou"] == pytest.approx(3 / 5)
+    # 0.75 for both present classes
+    assert r["dice"] == pytest.approx(2 * 3 / (2 * 3 + 1 + 1))
 
 
 def test_a_class_predicted_but_absent_from_the_truth_counts_as_zero():

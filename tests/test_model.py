@@ -201,12 +201,10 @@ def test_dropout_at_the_end_of_the_contracting_path_is_optional_and_named():
     drop = model.get_layer("bottleneck_dropout")
     assert drop.rate == 0.5 and model.count_params() == plain.count_params()
     x = np.ones((1, 32, 32, 3), np.float32)
-    np.testing.assert_allclose(
-        model(x, training=False), model(x, training=False)
-    )  # off at inference
-    assert not np.allclose(
-        model(x, training=True), model(x, training=False)
-    )  # on in training
+    # off at inference
+    np.testing.assert_allclose(model(x, training=False), model(x, training=False))
+    # on in training
+    assert not np.allclose(model(x, training=True), model(x, training=False))
     for bad in (1.0, -0.1, True):
         with pytest.raises(ValueError, match="dropout="):
             ut.build_unet((32, 32, 3), base_filters=4, depth=2, dropout=bad)

@@ -160,9 +160,8 @@ def test_a_killed_worker_and_a_restart_of_both_resume_from_the_last_finished_epo
     assert _history_epochs(run_dir) == [0, 1, 2, 3]
     assert ut.run_state(run_dir) == "finished"
     assert not (run_dir / "backup").exists()
-    assert not list(
-        tmp_path.glob(".run.*")
-    )  # the crashed worker's scratch folder was cleared and removed
+    # the crashed worker's scratch folder was cleared and removed
+    assert not list(tmp_path.glob(".run.*"))
     _assert_same_weights(
         tmp_path / "r-own0" / "weights.npz", tmp_path / "r-own1" / "weights.npz"
     )

@@ -56,10 +56,11 @@ def test_a_finished_run_is_never_changed_without_overwrite(tmp_path, finished):
     out = tmp_path / "run"
     shutil.copytree(finished, out)
     before = _fingerprint(out)
+    # same settings or others: refused alike
     for cfg in (
         _config(out),
         _config(out, epochs=3),
-    ):  # same settings or others: refused alike
+    ):
         with pytest.raises(ut.RunFolderError, match="finished run.*--overwrite"):
             ut.train(cfg, verbose=0)
     assert _fingerprint(out) == before
@@ -76,9 +77,8 @@ def test_a_foreign_folder_is_refused_and_left_as_it_was(tmp_path):
     with pytest.raises(ut.RunFolderError, match="not part of a run.*notes.txt"):
         ut.train(_config(tmp_path), verbose=0)
     with pytest.raises(ut.RunFolderError, match="not part of a run"):
-        ut.train(
-            _config(tmp_path), verbose=0, overwrite=True
-        )  # overwrite never touches foreign files
+        # overwrite never touches foreign files
+        ut.train(_config(tmp_path), verbose=0, overwrite=True)
     assert _fingerprint(tmp_path) == before
 
 
@@ -143,13 +143,11 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
         ut.train(_config(out, epochs=3), verbose=0, callbacks=[_Poison()])
     assert not (out / "final.keras").exists()
     best = ut.load_run_model(out / "best.keras")
-    assert all(
-        np.isfinite(w).all() for w in best.get_weights()
-    )  # epoch 0's checkpoint, not NaN
+    # epoch 0's checkpoint, not NaN
+    assert all(np.isfinite(w).all() for w in best.get_weights())
     assert (out / "backup").is_dir() and ut.run_state(out) == "unfinished"
-    assert (
-        len(ut.load_snapshots(out / "snapshots")[2]) == 1
-    )  # no snapshot of the NaN epoch
+    # no snapshot of the NaN epoch
+    assert len(ut.load_snapshots(out / "snapshots")[2]) == 1
 
 
 def test_the_cli_says_so_when_a_run_diverges(tmp_path, monkeypatch, capsys):
@@ -216,18 +214,16 @@ def test_xla_really_compiles_when_determinism_is_off():
     assert not is_op_determinism_enabled()
     model = ut.build_unet((32, 32, 3), base_filters=4, depth=2)
     model.compile("adam", ut.cross_entropy_loss(), jit_compile=True)
-    assert (
-        model.jit_compile is True
-    )  # with determinism on, Keras would have set it to False
+    # with determinism on, Keras would have set it to False
+    assert model.jit_compile is True
     ut.set_seed(0)  # leave determinism on for the other tests
     del tf
 
 
 def test_a_partly_written_last_history_row_is_tolerated(tmp_path):
     path = tmp_path / "history.csv"
-    path.write_text(
-        "epoch,loss,val_loss\n0,0.9,0.8\n1,0.7,0.6\n2,0.5"
-    )  # killed while writing row 2
+    # killed while writing row 2
+    path.write_text("epoch,loss,val_loss\n0,0.9,0.8\n1,0.7,0.6\n2,0.5")
     assert [r["epoch"] for r in ut.read_history(path)] == ["0", "1"]
 
 
@@ -260,9 +256,8 @@ def test_a_damaged_backup_falls_back_to_the_epoch_before_it(tmp_path, capsys):
     with pytest.raises(KeyboardInterrupt):
         ut.train(cfg, verbose=0, callbacks=[_StopAt(2)])
     weights = out / "backup" / "latest.weights.h5"
-    weights.write_bytes(
-        weights.read_bytes()[:100]
-    )  # cut short by a kill while it was written
+    # cut short by a kill while it was written
+    weights.write_bytes(weights.read_bytes()[:100])
     result = ut.train(cfg, verbose=0)
     assert "latest backup was damaged" in capsys.readouterr().out
     assert result.epochs_run == [1, 2]  # resumed from epoch 1's copy, not from scratch
@@ -303,9 +298,8 @@ def test_a_backup_with_no_readable_copy_starts_again_and_says_so(tmp_path, capsy
         ut.train(cfg, verbose=0, callbacks=[_StopAt(1)])
     for extra in (out / "backup").glob("*.bkp"):
         extra.unlink()
-    (out / "backup" / "training_metadata.json").write_text(
-        ""
-    )  # empty: killed mid-write
+    # empty: killed mid-write
+    (out / "backup" / "training_metadata.json").write_text("")
     result = ut.train(cfg, verbose=0)
     assert "starting again at epoch 0" in capsys.readouterr().out
     assert result.epochs_run == [0, 1] and ut.run_state(out) == "finished"

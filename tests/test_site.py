@@ -137,9 +137,8 @@ def test_pages_show_the_package_source_and_the_computed_prose_not_the_calls():
         )
         for cell in json.loads(nb.read_text(encoding="utf-8"))["cells"]:
             source = "".join(cell["source"])
-            if source.startswith(
-                "ut.show_source("
-            ):  # the whole (hidden) cell is the call
+            # the whole (hidden) cell is the call
+            if source.startswith("ut.show_source("):
                 shown = eval(
                     source.replace("ut.show_source(", "ut.source_of(", 1), {"ut": ut}
                 )
@@ -149,9 +148,8 @@ def test_pages_show_the_package_source_and_the_computed_prose_not_the_calls():
                 )
             if "ut.say(" in source:
                 literal = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', source))
-                pieces = re.split(
-                    r"\{[^}]*\}|\\n|[`*\[\]()]", literal
-                )  # placeholders, newlines, Markdown
+                # placeholders, newlines, Markdown
+                pieces = re.split(r"\{[^}]*\}|\\n|[`*\[\]()]", literal)
                 longest = max(pieces, key=len).strip().removeprefix("- ")
                 assert len(longest) > 15 and longest in " ".join(text.split()), (
                     f"{nb.name}: {longest!r} missing"
@@ -171,9 +169,8 @@ def test_data_pages_say_which_data_at_the_top():
         notice = text[first : first + 400]
         if "SYNTHETIC STAND-IN" in notice:
             continue
-        if (
-            "folder" in notice
-        ):  # a folder: counted splits, and never called a full Oxford result
+        # a folder: counted splits, and never called a full Oxford result
+        if "folder" in notice:
             assert re.search(
                 r"\d+ train / \d+ validation / \d+ test images of \d+ breeds", notice
             ), notice
@@ -195,12 +192,23 @@ def test_a_chapter_renders_in_headless_chromium(tmp_path):
     from PIL import Image, ImageStat
 
     shot = tmp_path / "encoder.png"
+    # fmt: skip
     cmd = [
-        "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,2000", "--virtual-time-budget=5000",
-        f"--screenshot={shot}", (HTML / "book" / "encoder.html").as_uri(),
-    ]  # fmt: skip
+        "chromium",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1280,2000",
+        "--virtual-time-budget=5000",
+        f"--screenshot={shot}",
+        (HTML / "book" / "encoder.html").as_uri(),
+    ]
     subprocess.run(cmd, capture_output=True, timeout=120, check=False)
     assert shot.is_file(), "chromium wrote no screenshot"
     with Image.open(shot) as im:

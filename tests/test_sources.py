@@ -35,9 +35,8 @@ def test_auto_order_tfds_then_folder_then_download_then_stand_in(offline):
     assert (data.kind, data.path, data.download) == ("directory", str(MINI), False)
     assert S.OXFORD_DIR_ENV in data.reason
     offline.setattr(S, "oxford_pets_prepared", lambda data_dir=None: True)
-    assert (
-        ut.resolve_source("auto").kind == "tfds"
-    )  # a prepared tfds copy wins over the folder
+    # a prepared tfds copy wins over the folder
+    assert ut.resolve_source("auto").kind == "tfds"
     offline.setattr(S, "oxford_pets_prepared", lambda data_dir=None: False)
     offline.delenv(S.OXFORD_DIR_ENV)
     offline.setattr(S, "oxford_server_reachable", lambda timeout=3.0: True)
@@ -54,9 +53,8 @@ def test_explicit_choices_and_errors(offline, tmp_path):
     start = time.monotonic()
     with pytest.raises(ut.DataUnavailableError, match="download_oxford_pets") as exc:
         ut.resolve_source("oxford")
-    assert (
-        time.monotonic() - start < 30
-    )  # no minutes of retries (behaviour, not a benchmark: a generous bound)
+    # no minutes of retries (behaviour, not a benchmark: a generous bound)
+    assert time.monotonic() - start < 30
     assert S.OXFORD_DIR_ENV in str(exc.value) and "data_dir" in str(exc.value)
     with pytest.raises(ut.DataUnavailableError):
         ut.resolve_source("tfds")

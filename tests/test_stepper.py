@@ -22,9 +22,8 @@ def test_the_html_embeds_every_frame_and_the_five_controls():
         _frames(), frame_ms=300, alt=alt, caption="Drawn from a model."
     )
     page = stepper._repr_html_()
-    assert (
-        page.count("iVBOR") == 5 + 1
-    )  # five PNG frames in the script, the last one also in the <img>
+    # five PNG frames in the script, the last one also in the <img>
+    assert page.count("iVBOR") == 5 + 1
     assert [m for m in re.findall(r'data-act="(\w+)"', page)] == [
         "first",
         "prev",
@@ -109,10 +108,19 @@ def test_the_buttons_step_through_the_frames_in_a_browser(tmp_path):
         f"<!doctype html><html><body>{stepper.html()}{probe}</body></html>",
         encoding="utf-8",
     )
+    # fmt: skip
     cmd = [
-        "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=2000", "--dump-dom", page.as_uri(),
-    ]  # fmt: skip
+        "chromium",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--virtual-time-budget=2000",
+        "--dump-dom",
+        page.as_uri(),
+    ]
     dom = subprocess.run(
         cmd, capture_output=True, text=True, timeout=120, check=False
     ).stdout

@@ -26,10 +26,11 @@ def test_the_output_squares_tile_the_image_and_every_input_window_fits_the_padde
             and 0 <= ix0
             and ix1 <= 97 + left + right
         )
+        # the output square sits in the middle of its window
         assert (iy0 + 20, ix0 + 20) == (
             y0 + top,
             x0 + left,
-        )  # the output square sits in the middle of its window
+        )
     assert (covered == 1).all()  # every pixel predicted exactly once
 
 
@@ -50,9 +51,8 @@ def test_tiles_put_every_pixel_back_where_it_came_from():
     import keras
 
     inp = keras.Input((44, 44, 3))
-    crop = keras.Model(
-        inp, keras.layers.Cropping2D(12)(inp)
-    )  # 44 px in, 20 px out, like an unpadded U-Net
+    # 44 px in, 20 px out, like an unpadded U-Net
+    crop = keras.Model(inp, keras.layers.Cropping2D(12)(inp))
     image = np.random.default_rng(0).random((53, 71, 3)).astype(np.float32)
     np.testing.assert_array_equal(ut.predict_tiles(crop, image), image)
     assert ut.predict_mask(crop, image).tolist() == np.argmax(image, axis=-1).tolist()

@@ -121,12 +121,13 @@ def test_a_killed_run_resumes_at_the_next_epoch_and_loses_nothing(tmp_path):
     assert begins == [k + 1, k + 2]  # resumed at epoch k+1, nothing redone
     assert "EPOCHS_RUN [2, 3]" in second.stdout
     rows = ut.read_history(out / "history.csv")
+    # every finished epoch exactly once
     assert [r["epoch"] for r in rows] == [
         "0",
         "1",
         "2",
         "3",
-    ]  # every finished epoch exactly once
+    ]
     assert not (out / "backup").exists()  # a finished run cleans its backup
 
 
@@ -179,9 +180,8 @@ def test_overwrite_replaces_a_finished_run_from_scratch(tmp_path):
     assert again.history["epoch"] == [0]  # the old run's three rows are gone
     _, _, preds = ut.load_snapshots(again.paths["snapshots"])
     assert len(preds) == 1  # and so are its later snapshots
-    assert (
-        again.paths["best"].stat().st_mtime >= started
-    )  # the new run wrote its own best model
+    # the new run wrote its own best model
+    assert again.paths["best"].stat().st_mtime >= started
 
 
 def test_train_or_load_reuses_a_finished_run(tmp_path):
@@ -199,9 +199,8 @@ def test_train_or_load_reuses_a_finished_run(tmp_path):
     np.testing.assert_allclose(
         again.model.predict(x, verbose=0), first.model.predict(x, verbose=0), atol=1e-6
     )
-    with pytest.raises(
-        ut.RunFolderError, match="finished run"
-    ):  # other settings never replace a finished run
+    # other settings never replace a finished run
+    with pytest.raises(ut.RunFolderError, match="finished run"):
         ut.train_or_load(ut.TrainConfig(**{**cfg.__dict__, "seed": 1}), verbose=0)
 
 
@@ -225,9 +224,8 @@ def test_epoch_log_prints_one_line_per_epoch(tmp_path, capsys):
     ]
     assert [line[:10] for line in lines] == ["epoch  1/2", "epoch  2/2"]
     assert "| val mIoU" in lines[0] and " border " in lines[0] and len(lines[0]) <= 80
-    assert (
-        result.test is not None and result.test.num_images == 8
-    )  # the test split, scored once at the end
+    # the test split, scored once at the end
+    assert result.test is not None and result.test.num_images == 8
     ut.train_or_load(cfg, verbose=0)
     assert "Loaded the finished run in" in capsys.readouterr().out
 

@@ -26,16 +26,16 @@ def test_transposed_conv_by_hand_matches_keras():
 
 
 def test_overlap_is_uniform_only_when_the_kernel_is_a_multiple_of_the_stride():
-    assert np.unique(ut.overlap_counts(4, 2, 2)).tolist() == [
-        1.0
-    ]  # the U-Net's up-convolution
+    # the U-Net's up-convolution
+    assert np.unique(ut.overlap_counts(4, 2, 2)).tolist() == [1.0]
     inner = ut.overlap_counts(6, 4, 2)[2:-2, 2:-2]
     assert np.unique(inner).tolist() == [4.0]
+    # checkerboard
     assert np.unique(ut.overlap_counts(4, 3, 2)).tolist() == [
         1.0,
         2.0,
         4.0,
-    ]  # checkerboard
+    ]
 
 
 def test_resize_then_convolve_is_uniform():

@@ -94,3 +94,35 @@ def test_check_image_reads_only_the_header(tmp_path):
     assert ut.check_image(path) == (50, 30)
     with pytest.raises(ValueError, match="not a readable image"):
         ut.load_image(path)
+
+
+def test_flip_averaging_lines_the_mirrored_prediction_up_with_the_image():
+    # logits = the image itself: a model that is not mirror-symmetric at all
+    inp = keras.Input((8, 8, 3))
+    identity = keras.Model(inp, keras.layers.Identity()(inp))
+    x = tf.random.stateless_uniform((2, 8, 8, 3), seed=(1, 2))
+    got = ut.flip_averaged_logits(identity, x)
+    # the mirrored view, flipped back, is the plain one: the mean changes nothing
+    np.testing.assert_allclose(
+        tf.nn.softmax(got).numpy(), tf.nn.softmax(x).numpy(), atol=1e-5
+    )
+    masks = tf.argmax(x, axis=-1)
+    ds = tf.data.Dataset.from_tensor_slices((x, masks)).batch(2)
+    assert ut.evaluate(identity, ds, flip=True).mean_iou == pytest.approx(1.0)
+
+
+def test_flip_averaging_means_the_two_views():
+    # a model that sees only the left half: its two views disagree on the right
+    inp = keras.Input((4, 4, 3))
+    left = keras.layers.Lambda(
+        lambda t: t * tf.constant([1.0, 1.0, 0.0, 0.0])[None, None, :, None]
+    )(inp)
+    model = keras.Model(inp, left)
+    x = tf.random.stateless_uniform((1, 4, 4, 3), seed=(3, 4))
+    plain = tf.nn.softmax(model(x))
+    mirrored = tf.reverse(tf.nn.softmax(model(tf.reverse(x, [2]))), [2])
+    np.testing.assert_allclose(
+        tf.nn.softmax(ut.flip_averaged_logits(model, x)).numpy(),
+        ((plain + mirrored) / 2).numpy(),
+        atol=1e-5,
+    )

@@ -107,6 +107,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "check_image",
         "evaluate",
         "Evaluation",
+        "flip_averaged_logits",
         "load_image",
         "per_image_mean_iou",
         "predict_dataset",

@@ -61,3 +61,28 @@ def test_captioned_refuses_an_empty_caption_or_alt_text_and_a_non_figure():
     with pytest.raises(ValueError, match="matplotlib Figure"):
         ut.captioned(np.zeros((4, 4)), "A caption.", alt="an array")
     plt.close(fig)
+
+
+def test_captioned_refuses_text_a_page_would_show_too_small_or_rotated():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(14, 3))  # shrunk to half on a 700 px page
+    ax.set_title("a 10 pt title", fontsize=10)
+    ax.set_axis_off()
+    assert [t for t, *_ in ut.illegible_texts(fig)] == ["a 10 pt title"]
+    with pytest.raises(ValueError, match=r"'a 10 pt title': \d\.\d px"):
+        ut.captioned(fig, "A wide figure.", alt="A title only")
+
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title("legible at 6 in")
+    assert ut.illegible_texts(fig) == []
+    ax.set_ylabel("sideways")
+    assert ut.illegible_texts(fig) == [("sideways", 13.9, 90.0)]
+    ax.set_axis_off()  # an axis switched off draws no label
+    assert ut.illegible_texts(fig) == []
+    ax.set_axis_on()
+    ax.set_ylabel("sideways", rotation=0)
+    assert ut.illegible_texts(fig) == []
+    plt.close(fig)

@@ -42,7 +42,14 @@ from .anatomy import (
     unet_depth,
 )
 from .checks import is_whole
-from .figures import Drawing, _figure, add_credit, mask_to_rgb
+from .figures import (
+    DISPLAY_PX,
+    MIN_TEXT_PX,
+    Drawing,
+    _figure,
+    add_credit,
+    mask_to_rgb,
+)
 
 FRAME_MS = 700
 """Default duration of one frame, in milliseconds."""
@@ -56,14 +63,6 @@ _ENC, _DEC = "#4C72B0", "#55A868"
 
 # ------------------------------------------------------------------------ drawing the U
 
-DISPLAY_PX = 700
-"""The width (pixels) at which a book page shows a figure; text is sized to be legible
-at it.
-"""
-MIN_TEXT_PX = 11
-"""The smallest text height, in pixels at ``DISPLAY_PX``, that any figure of this module
-writes.
-"""
 
 _DPI = 100
 _UNIT_PX = 45  # pixels per layout unit

@@ -8,6 +8,8 @@ without a display matplotlib falls back to its headless Agg backend.
 
 from __future__ import annotations
 
+import io
+
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
@@ -27,6 +29,57 @@ licence asks for it).
 """
 STAND_IN_CREDIT = "Synthetic stand-in: generated images, not Oxford-IIIT Pet."
 """The line that every figure showing the synthetic stand-in carries."""
+
+
+DISPLAY_PX = 700
+"""The width (pixels) at which a book page shows a figure; text is sized to be legible
+at it.
+"""
+MIN_TEXT_PX = 11
+"""The smallest text height, in pixels at ``DISPLAY_PX``, that a figure of the package
+or the book may have.
+"""
+
+
+def illegible_texts(
+    figure: Figure, width_px: float | None = None
+) -> list[tuple[str, float, float]]:
+    """The texts of ``figure`` that a page could not show legibly.
+
+    A page shows a figure at most ``DISPLAY_PX`` wide, shrinking wider ones, so
+    a text of ``s`` points ends up ``s * dpi / 72 * min(1, DISPLAY_PX /
+    width_px)`` pixels high. Texts below ``MIN_TEXT_PX`` at that size, and
+    rotated texts (vertical axis labels), are returned.
+
+    Args:
+        figure: a matplotlib ``Figure``.
+        width_px: the width of the image the page shows (e.g. of the PNG cropped
+            to the drawing); the figure's own width when ``None``.
+
+    Returns:
+        ``[(text, height in px, rotation in degrees), ...]``, empty when all is
+        legible.
+    """
+    from matplotlib.text import Text
+
+    width_px = width_px or figure.get_figwidth() * figure.dpi
+    shrink = min(1.0, DISPLAY_PX / width_px)
+    # the tick and axis labels of an axis that is switched off are never drawn
+    hidden = {
+        id(t)
+        for ax in figure.axes
+        for axis in (ax.xaxis, ax.yaxis)
+        if not (ax.axison and axis.get_visible())
+        for t in axis.findobj(Text)
+    }
+    bad = []
+    for t in figure.findobj(Text):
+        if id(t) in hidden or not (t.get_visible() and t.get_text().strip()):
+            continue
+        height = t.get_fontsize() * figure.dpi / 72 * shrink
+        if height < MIN_TEXT_PX or t.get_rotation() % 180:
+            bad.append((t.get_text(), round(height, 1), t.get_rotation()))
+    return bad
 
 
 def _figure(figsize, dpi: int = 80) -> Figure:
@@ -151,7 +204,7 @@ def plot_samples(
     cols = 3 if predictions is not None else 2
     titles = titles or ["image", "true mask", "predicted mask"][:cols]
     fig, axes = plt.subplots(
-        n, cols, figsize=(2.6 * cols, 2.6 * n + 0.5), squeeze=False
+        n, cols, figsize=(2.3 * cols, 2.3 * n + 0.6), squeeze=False
     )
     for i in range(n):
         panels = [_to_uint8(images[i]), mask_to_rgb(masks[i])]
@@ -202,7 +255,7 @@ def plot_learning_curves(
     rows = -(-len(metrics) // cols)
     with plt.rc_context({"font.size": 12}):
         fig, axes = plt.subplots(
-            rows, cols, figsize=(5.2 * cols, 3.6 * rows), squeeze=False
+            rows, cols, figsize=(3.5 * cols, 2.8 * rows), squeeze=False
         )
         for ax, m in zip(axes.ravel(), metrics, strict=False):
             ax.plot(epochs, history[m], "o-", ms=3, label="train")
@@ -249,8 +302,6 @@ class Drawing:
 
     def png(self) -> bytes:
         """The figure as PNG bytes, at its own size."""
-        import io
-
         buf = io.BytesIO()
         tight = {"bbox_inches": "tight", "pad_inches": 0.05} if self.tight else {}
         self.figure.savefig(buf, format="png", dpi=self.figure.dpi, **tight)
@@ -297,7 +348,8 @@ def captioned(figure: Figure, caption: str, *, alt: str) -> Drawing:
         A ``Drawing``.
 
     Raises:
-        ValueError: if ``caption`` or ``alt`` is empty.
+        ValueError: if ``caption`` or ``alt`` is empty, or a text of the figure
+            would be illegible on the page (``illegible_texts``).
     """
     if not isinstance(figure, Figure):
         raise ValueError(
@@ -311,4 +363,19 @@ def captioned(figure: Figure, caption: str, *, alt: str) -> Drawing:
                 "which data it came from)."
             )
     plt.close(figure)
-    return Drawing(figure, alt.strip(), caption.strip(), tight=True)
+    drawing = Drawing(figure, alt.strip(), caption.strip(), tight=True)
+    from PIL import Image
+
+    width_px = Image.open(io.BytesIO(drawing.png())).size[0]
+    bad = illegible_texts(figure, width_px)
+    if bad:
+        listed = "; ".join(f"{t!r}: {h} px, rotated {r:g}°" for t, h, r in bad[:5])
+        raise ValueError(
+            f"{len(bad)} text(s) of this figure would not be legible on a page that "
+            f"shows it {min(width_px, DISPLAY_PX)} px wide (at least {MIN_TEXT_PX} "
+            f"px high, and horizontal): {listed}. Make the figure narrower (at most "
+            f"{DISPLAY_PX / figure.dpi:g} in at {figure.dpi:g} dpi is never shrunk), "
+            "the font larger, or the label horizontal (e.g. a title instead of a "
+            "y label)."
+        )
+    return drawing

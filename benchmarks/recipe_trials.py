@@ -35,26 +35,41 @@ def _xla(row: dict) -> str:
     return "yes" if row.get("xla_real") else "asked, off"
 
 
+def _extras(row: dict) -> str:
+    parts = [
+        f"{label} {row[key]:g}"
+        for key, label in (("dropout", "dropout"), ("wd", "AdamW wd"), ("ema", "EMA"))
+        if row.get(key)
+    ]
+    return ", ".join(parts) or "-"
+
+
 def render(rows: list[dict]) -> str:
     """A Markdown table of the trials, best test mean IoU first."""
     lines = [
         "| trial | train images | px | base | depth | batch | lr | epochs | loss | crop ≥ | elastic | jitter | XLA "
-        "| train s | test mIoU | test acc | IoU pet / bg / border |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|:---:|:---:|---:|---:|---:|---|",
+        "| other | train s | test mIoU | test acc | with flip TTA: mIoU / acc | IoU pet / bg / border |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|:---:|:---:|---|---:|---:|---:|---|---|",
     ]
     for r in sorted(rows, key=lambda r: -r["test_miou"]):
         pc = r["per_class"]
         secs = f"{r['train_s']}" + ("" if r.get("clean", True) else "*")
+        flip = (
+            f"{r['flip_miou']:.3f} / {r['flip_acc']:.3f}" if "flip_miou" in r else "-"
+        )
         lines.append(
             f"| {r['tag']} | {r['train_images']} | {r['size']} | {r['base']} | {r['depth']} | {r['batch']} | "
             f"{r['lr']:g} | {r['epochs']} | {r['loss']} | {r['min_scale']:g} | {r.get('elastic', 0):g} | "
-            f"{'yes' if r['jitter'] else 'no'} | {_xla(r)} | {secs} | "
-            f"{r['test_miou']:.3f} | {r['test_acc']:.3f} | {pc['pet']:.3f} / {pc['background']:.3f} / "
-            f"{pc['border']:.3f} |"
+            f"{'yes' if r['jitter'] else 'no'} | {_xla(r)} | {_extras(r)} | {secs} | "
+            f"{r['test_miou']:.3f} | {r['test_acc']:.3f} | {flip} | {pc['pet']:.3f} / "
+            f"{pc['background']:.3f} / {pc['border']:.3f} |"
         )
     lines += [
         "",
         "\\* ran beside other work on the same 2 cores: its time is not comparable (its scores are).",
+        "Flip TTA: the test split scored again with ``evaluate(..., flip=True)`` (the mean of "
+        "the predictions for each image and its mirror image); a second forward pass, no "
+        "extra training.",
     ]
     return "\n".join(lines)
 
@@ -86,6 +101,9 @@ def main() -> None:
     p.add_argument("--dropout", type=float, default=0.0, help="build_unet(dropout=...)")
     p.add_argument("--wd", type=float, default=0.0, help="AdamW weight decay (0: Adam)")
     p.add_argument("--save", default=None, help="also save the trained model here")
+    p.add_argument(
+        "--ema", type=float, default=0.0, help="optimizer EMA momentum (0: no EMA)"
+    )
     p.add_argument("--tag", default="trial")
     p.add_argument(
         "--render", action="store_true", help="only rewrite results/recipe_trials.md"
@@ -120,10 +138,11 @@ def run_trial(args: argparse.Namespace) -> None:
     )
     import keras
 
+    ema = {"use_ema": True, "ema_momentum": args.ema} if args.ema else {}
     opt = (
-        keras.optimizers.AdamW(lr, weight_decay=args.wd)
+        keras.optimizers.AdamW(lr, weight_decay=args.wd, **ema)
         if args.wd
-        else keras.optimizers.Adam(lr)
+        else keras.optimizers.Adam(lr, **ema)
     )
     model.compile(opt, ut.get_loss(args.loss, 3), jit_compile=args.xla)
     start = time.monotonic()
@@ -156,6 +175,7 @@ def run_trial(args: argparse.Namespace) -> None:
         "clean": True,
         "train_images": len(ut.read_split_file(args.source, "train")),
         "dropout": args.dropout,
+        "ema": args.ema,
         "wd": args.wd,
         "flip_miou": round(ev_flip.mean_iou, 4),
         "flip_acc": round(ev_flip.pixel_accuracy, 4),

@@ -54,7 +54,6 @@ def worker(args: argparse.Namespace) -> None:
             self.seconds.append(time.perf_counter() - self._t)
 
     timer = EpochTimer()
-    # fmt: skip
     config = ut.TrainConfig(
         image_size=96,
         base_filters=16,
@@ -71,7 +70,6 @@ def worker(args: argparse.Namespace) -> None:
     )
     result = ut.train(config, strategy=strategy, callbacks=[timer], verbose=0)
     index = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
-    # fmt: skip
     Path(f"{args.report}-w{index}.json").write_text(
         json.dumps(
             {

@@ -152,7 +152,6 @@ def run_trial(args: argparse.Namespace) -> None:
     ev_flip = ut.evaluate(model, test, flip=True)
     if args.save:
         model.save(args.save)
-    # fmt: skip
     row = {
         "tag": args.tag,
         "size": args.size,

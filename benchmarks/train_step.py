@@ -221,7 +221,6 @@ def main() -> None:
             for mixed in (False, True) if gpu else (False,):
                 ips = train_rate(base, args.size, args.batch, args.steps, jit, mixed)
                 gflops = 3 * fwd * ips / 1e9
-                # fmt: skip
                 rows.append(
                     {
                         "base": base,

@@ -53,7 +53,6 @@ def main() -> None:
     np.savez(own / "weights.npz", *result.model.get_weights())
     role = ut.worker_role(strategy)
     (own / "result.json").write_text(
-        # fmt: skip
         json.dumps(
             {
                 "epochs_run": result.epochs_run,

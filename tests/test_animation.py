@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import TINY
 from PIL import Image, ImageSequence
 
 import unet_tutorial as ut
@@ -119,18 +120,9 @@ def test_feature_map_animation_rejects_wrong_channels(small, tmp_path, shape):
 
 
 def test_training_animation_from_snapshots(tmp_path):
-    # fmt: skip
     result = ut.train(
         ut.TrainConfig(
-            epochs=3,
-            base_filters=4,
-            depth=2,
-            image_size=32,
-            batch_size=8,
-            source="synthetic",
-            num_examples=(16, 8, 8),
-            output_dir=str(tmp_path / "run"),
-            snapshot_images=3,
+            epochs=3, output_dir=str(tmp_path / "run"), snapshot_images=3, **TINY
         ),
         verbose=0,
     )

@@ -53,7 +53,6 @@ def test_every_command_has_help(command, capsys):
 def trained(tmp_path_factory):
     """One tiny training run through the CLI, shared by the commands that need a model."""
     out = tmp_path_factory.mktemp("cli") / "run"
-    # fmt: skip
     code = cli.main(
         [
             "train",
@@ -280,7 +279,6 @@ def test_train_on_a_real_folder_validates_on_the_hold_out_and_scores_test_once(
 ):
     mini = Path(__file__).parent / "fixtures" / "oxford-pets-mini"
     out = tmp_path / "run"
-    # fmt: skip
     code = cli.main(
         [
             "train",

@@ -448,7 +448,6 @@ def test_wrong_checksum_fails_and_leaves_nothing(tmp_path):
         )
 
 
-# fmt: skip
 @pytest.mark.parametrize(
     "evil",
     [

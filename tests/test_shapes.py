@@ -100,7 +100,6 @@ def test_absurd_depths_and_ranges_are_refused_with_a_reason():
 def test_receptive_field_by_hand():
     # enc1: two 3x3 convs: 1 + 2 + 2 = 5; pool: +1 -> 6, jump 2; enc2: 6 + 4 + 4 = 14; ...
     fields = ut.receptive_fields(depth=4)
-    # fmt: skip
     assert [(f.level, f.size, f.jump) for f in fields] == [
         ("enc1", 5, 1),
         ("enc2", 14, 2),

@@ -192,7 +192,6 @@ def test_a_chapter_renders_in_headless_chromium(tmp_path):
     from PIL import Image, ImageStat
 
     shot = tmp_path / "encoder.png"
-    # fmt: skip
     cmd = [
         "chromium",
         "--headless",

@@ -108,7 +108,6 @@ def test_the_buttons_step_through_the_frames_in_a_browser(tmp_path):
         f"<!doctype html><html><body>{stepper.html()}{probe}</body></html>",
         encoding="utf-8",
     )
-    # fmt: skip
     cmd = [
         "chromium",
         "--headless",

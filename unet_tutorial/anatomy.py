@@ -154,6 +154,16 @@ def _shape(model: keras.Model, name: str) -> tuple[int, int, int]:
     return tuple(int(d) for d in s[1:])
 
 
+def _conv_steps(model: keras.Model, lvl: str, k: int) -> list[Step]:
+    """The two ``3×3 conv + BN + ReLU`` steps of level ``lvl``, drawn at level ``k``."""
+    steps = []
+    for i in (1, 2):
+        s = _shape(model, f"{lvl}_relu{i}")
+        text = f"{lvl}: 3×3 conv {i} + BN + ReLU → {shape_label(s)}"
+        steps.append(Step("conv", k, f"{lvl}_relu{i}", s, text))
+    return steps
+
+
 def encoder_steps(model: keras.Model) -> list[Step]:
     """The encoder's steps: the input, then per level conv, conv, max-pool, then the
     bottleneck.
@@ -170,17 +180,7 @@ def encoder_steps(model: keras.Model) -> list[Step]:
     steps = [Step("input", 1, "image", inp, f"input image {shape_label(inp)}")]
     for k in range(1, depth + 2):
         lvl = f"enc{k}" if k <= depth else "bottleneck"
-        for i in (1, 2):
-            s = _shape(model, f"{lvl}_relu{i}")
-            steps.append(
-                Step(
-                    "conv",
-                    k,
-                    f"{lvl}_relu{i}",
-                    s,
-                    f"{lvl}: 3×3 conv {i} + BN + ReLU → {shape_label(s)}",
-                )
-            )
+        steps += _conv_steps(model, lvl, k)
         if k <= depth:
             s = _shape(model, f"{lvl}_pool")
             steps.append(
@@ -231,17 +231,7 @@ def decoder_steps(model: keras.Model) -> list[Step]:
                     skip_from=(f"enc{k}_relu2", src),
                 )
             )
-        for i in (1, 2):
-            s = _shape(model, f"{lvl}_relu{i}")
-            steps.append(
-                Step(
-                    "conv",
-                    k,
-                    f"{lvl}_relu{i}",
-                    s,
-                    f"{lvl}: 3×3 conv {i} + BN + ReLU → {shape_label(s)}",
-                )
-            )
+        steps += _conv_steps(model, lvl, k)
     s = _shape(model, "head_conv")
     steps.append(
         Step(

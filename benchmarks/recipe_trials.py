@@ -41,6 +41,12 @@ def _extras(row: dict) -> str:
         for key, label in (("dropout", "dropout"), ("wd", "AdamW wd"), ("ema", "EMA"))
         if row.get(key)
     ]
+    if row.get("class_weights"):
+        parts.append(f"class weights {row['class_weights']}")
+    if row.get("dice_weight", 1.0) != 1.0:
+        parts.append(f"Dice weight {row['dice_weight']:g}")
+    if row.get("bf16"):
+        parts.append("bfloat16")
     return ", ".join(parts) or "-"
 
 
@@ -104,6 +110,19 @@ def main() -> None:
     p.add_argument(
         "--ema", type=float, default=0.0, help="optimizer EMA momentum (0: no EMA)"
     )
+    p.add_argument(
+        "--class-weights",
+        default=None,
+        help="per-pixel weights of pet,background,border (add_sample_weights), e.g. 1,1,2",
+    )
+    p.add_argument(
+        "--dice-weight", type=float, default=1.0, help="CEDiceLoss(dice_weight)"
+    )
+    p.add_argument(
+        "--bf16",
+        action="store_true",
+        help="mixed_bfloat16 compute (CPUs with AVX-512 BF16)",
+    )
     p.add_argument("--tag", default="trial")
     p.add_argument(
         "--render", action="store_true", help="only rewrite results/recipe_trials.md"
@@ -123,12 +142,19 @@ def run_trial(args: argparse.Namespace) -> None:
     if not args.source:
         raise SystemExit("name a folder with --source or UNET_TUTORIAL_OXFORD_DIR")
     ut.set_seed(0, deterministic=not args.xla)  # op determinism would turn XLA off
+    import keras
+
+    if args.bf16:
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
     aug = ut.AugmentConfig(
         min_scale=args.min_scale, jitter=bool(args.jitter), elastic=args.elastic
     )
     train = ut.load_pets_directory(
         args.source, "train", args.size, args.batch, augment=aug
     )
+    if args.class_weights:
+        weights = [float(w) for w in args.class_weights.split(",")]
+        train = ut.add_sample_weights(train, weights)
     test = ut.load_pets_directory(args.source, "test", args.size, 16)
     # batches per epoch, nothing decoded
     steps = -(-len(ut.read_split_file(args.source, "train")) // args.batch)
@@ -136,15 +162,16 @@ def run_trial(args: argparse.Namespace) -> None:
     model = ut.build_unet(
         (args.size, args.size, 3), 3, args.base, args.depth, dropout=args.dropout
     )
-    import keras
-
     ema = {"use_ema": True, "ema_momentum": args.ema} if args.ema else {}
     opt = (
         keras.optimizers.AdamW(lr, weight_decay=args.wd, **ema)
         if args.wd
         else keras.optimizers.Adam(lr, **ema)
     )
-    model.compile(opt, ut.get_loss(args.loss, 3), jit_compile=args.xla)
+    loss = ut.get_loss(args.loss, 3)
+    if args.loss == "ce_dice":
+        loss.dice_weight = args.dice_weight
+    model.compile(opt, loss, jit_compile=args.xla)
     start = time.monotonic()
     model.fit(train, epochs=args.epochs, verbose=2)
     seconds = time.monotonic() - start
@@ -178,6 +205,9 @@ def run_trial(args: argparse.Namespace) -> None:
         "wd": args.wd,
         "flip_miou": round(ev_flip.mean_iou, 4),
         "flip_acc": round(ev_flip.pixel_accuracy, 4),
+        "class_weights": args.class_weights,
+        "dice_weight": args.dice_weight,
+        "bf16": int(args.bf16),
     }
     with open(TRIALS, "a") as f:
         f.write(json.dumps(row) + "\n")

@@ -154,6 +154,8 @@ def run_trial(args: argparse.Namespace) -> None:
     )
     if args.class_weights:
         weights = [float(w) for w in args.class_weights.split(",")]
+        if len(weights) != 3:
+            raise SystemExit("--class-weights takes 3 numbers: pet,background,border")
         train = ut.add_sample_weights(train, weights)
     test = ut.load_pets_directory(args.source, "test", args.size, 16)
     # batches per epoch, nothing decoded
@@ -168,9 +170,12 @@ def run_trial(args: argparse.Namespace) -> None:
         if args.wd
         else keras.optimizers.Adam(lr, **ema)
     )
-    loss = ut.get_loss(args.loss, 3)
     if args.loss == "ce_dice":
-        loss.dice_weight = args.dice_weight
+        loss = ut.CEDiceLoss(3, dice_weight=args.dice_weight)
+    elif args.dice_weight != 1.0:
+        raise SystemExit("--dice-weight needs --loss ce_dice")
+    else:
+        loss = ut.get_loss(args.loss, 3)
     model.compile(opt, loss, jit_compile=args.xla)
     start = time.monotonic()
     model.fit(train, epochs=args.epochs, verbose=2)

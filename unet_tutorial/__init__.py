@@ -1,32 +1,39 @@
 """unet_tutorial: the companion package of the U-Net tutorial book.
 
 Every chapter of the book imports this package (``import unet_tutorial as ut``)
-and shows its source, so what you read is what runs.
+and shows its source, so what you read is what runs. It has three wings:
 
-* Model: ``build_unet`` and its blocks ``conv_block``, ``encoder_block``,
-  ``decoder_block``; ``feature_maps`` taps every level.
-* Sizes: ``output_size``, ``valid_input_sizes``, ``level_sizes``.
-* Data: ``load_dataset`` (Oxford-IIIT Pet or the synthetic stand-in), with
-  ``resolve_source`` deciding which, the routes behind it, the fixed
-  validation hold-out, paired augmentation and class weights.
-* Training: ``train(TrainConfig(...))``, the losses (``CEDiceLoss``, the
-  paper's ``unet_weight_map``) and metrics; ``evaluate`` and ``predict_mask``.
-* Pictures: ``animate_encoder``, ``animate_decoder``, ``animate_feature_maps``,
-  ``animate_training`` (GIFs), ``FrameStepper`` (step through them on a
-  page), ``draw_unet`` (the whole U) and the static figures.
+* **The teaching core** (this folder), what the chapters show: the model
+  (``build_unet`` and its blocks), sizes, the input pipeline and paired
+  augmentation, losses and metrics, ``compile_and_fit``, evaluation and
+  overlap-tile prediction. It never imports the other two wings.
+* **The engine** (``unet_tutorial.engine``): settings and presets, where the
+  data comes from, run folders that survive a kill, ``train``, distributed
+  workers, the ``unet-tutorial`` command line and the book's helpers.
+* **The pictures** (``unet_tutorial.pictures``): animations, figures and the
+  frame stepper.
 
-The names load lazily (PEP 562): ``import unet_tutorial`` is instant, and
-TensorFlow is imported only when a name that needs it is first used, so the
-console script answers ``--help`` at once.
+``ut.NAME`` reaches every name the chapters and the README use, whichever
+wing defines it; the engine's other names are under ``ut.engine``.
+
+The names load lazily (PEP 562): ``import unet_tutorial`` is instant and does
+not import TensorFlow, so the console script answers ``--help`` at once. The
+package's Keras classes (its losses and metrics) are registered as soon as
+Keras is imported, so ``keras.saving.load_model`` reads a saved model in a
+fresh process after a plain ``import unet_tutorial``.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.util
+import sys
 
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, tuple[str, ...]] = {
+    # ---------------------------------------------------------------- the teaching core
     "anatomy": (
         "decoder_steps",
         "encoder_steps",
@@ -39,68 +46,27 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "Step",
         "unet_depth",
     ),
-    "animation": (
-        "animate_decoder",
-        "animate_encoder",
-        "animate_feature_maps",
-        "animate_training",
-        "decoder_figures",
-        "draw_unet",
-        "encoder_figures",
-        "load_example_image",
-        "write_gif",
-    ),
-    "book": (
-        "RUNS_ENV",
-        "book_profile",
-        "BookProfile",
-        "runs_dir",
-        "say",
-        "settings_digest",
-        "show_source",
-        "source_of",
-        "SourceCode",
-    ),
-    "config": ("PAPER_ELASTIC", "PRESETS", "AugmentConfig", "TrainConfig"),
-    "data": (
-        "CLASS_NAMES",
-        "NUM_CLASSES",
-        "SPLITS",
-        "add_sample_weights",
+    "augment": (
+        "apply_geometry",
         "augment_pair",
         "augmentation_params",
-        "class_frequencies",
-        "class_weights_from_frequencies",
-        "DataInfo",
-        "describe_source",
         "elastic_field",
         "elastic_warp",
-        "load_dataset",
-        "load_oxford_pets",
-        "load_pets_directory",
-        "load_synthetic_pets",
+    ),
+    "checks": ("SPLITS",),
+    "data": (
+        "add_sample_weights",
+        "breed_of",
+        "class_frequencies",
+        "class_weights_from_frequencies",
+        "finish_pipeline",
         "preprocess_pair",
-        "read_split_file",
         "resize_image",
         "resize_mask",
+        "to_rgb8",
         "trimap_to_labels",
+        "validation_holdout",
     ),
-    "distribute": (
-        "COLLECTIVES",
-        "is_multi_worker",
-        "local_cluster",
-        "make_strategy",
-        "parse_tf_config",
-        "run_local_workers",
-        "shard_by_data",
-        "STRATEGIES",
-        "synchronize_batch_norm",
-        "worker_role",
-        "worker_scratch_dir",
-        "WorkerRole",
-        "WorkerRun",
-    ),
-    "download": ("ChecksumError", "download_oxford_pets", "safe_extract"),
     "evaluation": (
         "boundary_accuracy",
         "boundary_band",
@@ -113,23 +79,17 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "predict_dataset",
         "predict_mask",
     ),
-    "figures": (
-        "ATTRIBUTION",
-        "CLASS_COLORS",
-        "add_credit",
-        "captioned",
-        "class_legend",
-        "data_credit",
-        "DISPLAY_PX",
-        "Drawing",
-        "illegible_texts",
-        "MIN_TEXT_PX",
-        "mask_to_rgb",
-        "overlay_mask",
-        "plot_learning_curves",
-        "plot_samples",
+    "fit": (
+        "compile_and_fit",
+        "EpochLog",
+        "learning_rate_schedule",
+        "make_optimizer",
+        "set_seed",
+        "shard_by_data",
+        "synchronize_batch_norm",
     ),
     "flops": ("conv2d_flops", "conv2d_transpose_flops", "layer_flops", "model_flops"),
+    "labels": ("CLASS_NAMES", "NUM_CLASSES", "TRIMAP_VALUES"),
     "losses": (
         "add_unet_weight_maps",
         "CEDiceLoss",
@@ -142,19 +102,19 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "model": (
         "build_unet",
         "center_crop_amounts",
+        "check_unet_arguments",
         "conv_block",
         "decoder_block",
         "encoder_block",
     ),
     "pretrained": ("build_pretrained_unet", "IMAGENET_SIZES"),
-    "runs": (
-        "load_snapshots",
-        "read_history",
-        "RUN_FILES",
-        "load_run_model",
-        "run_state",
-        "RunFolderError",
-        "RunLock",
+    "settings": (
+        "AugmentConfig",
+        "FitConfig",
+        "LOSSES",
+        "LR_SCHEDULES",
+        "OPTIMIZERS",
+        "PAPER_ELASTIC",
     ),
     "shapes": (
         "check_input_size",
@@ -165,41 +125,95 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "receptive_fields",
         "valid_input_sizes",
     ),
-    "sources": (
-        "OXFORD_DIR_ENV",
+    "synthetic": ("make_synthetic_pets", "make_trimap"),
+    "tiling": ("mirror_pad", "predict_tiles", "Tile", "tile_layout"),
+    "upsampling": ("overlap_counts", "resize_conv_counts", "transposed_conv2d"),
+    # ------------------------------------------------------------------- the pictures
+    "pictures.animation": (
+        "animate_decoder",
+        "animate_encoder",
+        "animate_feature_maps",
+        "animate_training",
+        "decoder_figures",
+        "draw_unet",
+        "encoder_figures",
+        "load_example_image",
+        "write_gif",
+    ),
+    "pictures.figures": (
+        "ATTRIBUTION",
+        "CLASS_COLORS",
+        "add_credit",
+        "captioned",
+        "class_legend",
+        "data_credit",
+        "DISPLAY_PX",
+        "Drawing",
+        "draw_overlap_tiles",
+        "illegible_texts",
+        "MIN_TEXT_PX",
+        "mask_to_rgb",
+        "overlay_mask",
+        "plot_learning_curves",
+        "plot_samples",
+    ),
+    "pictures.stepper": ("FrameStepper",),
+    # ----------------------------- the engine names that the chapters and README use
+    "engine.book": (
+        "BookProfile",
+        "book_profile",
+        "RUNS_ENV",
+        "runs_dir",
+        "say",
+        "show_source",
+        "source_of",
+        "SourceCode",
+    ),
+    "engine.config": ("PRESETS", "TrainConfig"),
+    "engine.datasets": (
+        "DataInfo",
+        "describe_source",
+        "load_dataset",
+        "load_oxford_pets",
+        "load_pets_directory",
+        "load_synthetic_pets",
+        "read_split_file",
+    ),
+    "engine.download": ("download_oxford_pets",),
+    "engine.runs": ("load_run_model", "read_history"),
+    "engine.sources": (
         "DataSource",
         "DataUnavailableError",
+        "OXFORD_DIR_ENV",
         "resolve_source",
-        "validation_holdout",
     ),
-    "stepper": ("FrameStepper",),
-    "synthetic": ("make_synthetic_pets", "make_trimap"),
-    "tiling": (
-        "draw_overlap_tiles",
-        "mirror_pad",
-        "predict_tiles",
-        "Tile",
-        "tile_layout",
-    ),
-    "training": (
-        "EpochLog",
-        "learning_rate_schedule",
+    "engine.training": (
         "read_test_scores",
-        "set_seed",
         "train",
         "train_or_load",
         "TrainingDiverged",
         "TrainResult",
     ),
-    "upsampling": ("overlap_counts", "resize_conv_counts", "transposed_conv2d"),
 }
-"""Submodule -> the public names it defines; ``ut.NAME`` imports the submodule on first
-use.
+"""Module -> the public names it defines; ``ut.NAME`` imports the module on first use.
 """
 
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = ["__version__", *sorted(_WHERE, key=str.lower)]
+
+KERAS_OBJECT_MODULES = ("losses", "metrics")
+"""The modules that define the Keras classes a saved model may name
+(``CEDiceLoss``, ``DiceLoss``, ``MeanDice``), registered as ``unet_tutorial>NAME``.
+"""
+
+
+def load_model(path, **kwargs):
+    """``keras.saving.load_model(path)`` with the package's Keras classes registered."""
+    import keras
+
+    _register_keras_objects()
+    return keras.saving.load_model(path, **kwargs)
 
 
 def __getattr__(name: str):
@@ -207,7 +221,7 @@ def __getattr__(name: str):
         value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
         globals()[name] = value  # later lookups skip this function
         return value
-    try:  # a submodule: ut.training, ut.book, ...
+    try:  # a submodule or wing: ut.losses, ut.engine, ut.pictures, ...
         return importlib.import_module(f".{name}", __name__)
     except ModuleNotFoundError as err:
         if err.name != f"{__name__}.{name}":
@@ -217,3 +231,62 @@ def __getattr__(name: str):
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
+
+
+# ---------------------------------------------- register the Keras classes with Keras
+
+
+def _register_keras_objects() -> None:
+    for module in KERAS_OBJECT_MODULES:  # importing them runs their registrations
+        importlib.import_module(f".{module}", __name__)
+
+
+class _RegisterAfterKeras(importlib.abc.MetaPathFinder):
+    """Registers the package's Keras classes right after ``keras`` is first imported.
+
+    Importing Keras here would import TensorFlow (seconds); waiting for the
+    first use of ``ut.losses`` would leave ``keras.saving.load_model`` unable
+    to find ``unet_tutorial>CEDiceLoss``. So this finder lets Python find and
+    import Keras as usual, and then imports ``losses`` and ``metrics``.
+    """
+
+    def __init__(self):
+        self.looking = False
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != "keras" or self.looking:
+            return None
+        self.looking = True  # the real finders, not this one, find keras
+        try:
+            spec = importlib.util.find_spec("keras")
+        finally:
+            self.looking = False
+        if spec is not None and spec.loader is not None:
+            spec.loader = _ThenRegister(spec.loader)
+        return spec
+
+
+class _ThenRegister(importlib.abc.Loader):
+    """Keras' own loader, followed by ``_register_keras_objects``."""
+
+    def __init__(self, loader):
+        self.loader = loader
+
+    def __getattr__(self, name):  # resources and the rest: Keras' own loader
+        return getattr(self.loader, name)
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        self.loader.exec_module(module)
+        sys.meta_path[:] = [
+            f for f in sys.meta_path if not isinstance(f, _RegisterAfterKeras)
+        ]
+        _register_keras_objects()
+
+
+if "keras" in sys.modules:
+    _register_keras_objects()
+elif not any(isinstance(f, _RegisterAfterKeras) for f in sys.meta_path):
+    sys.meta_path.insert(0, _RegisterAfterKeras())

@@ -10,7 +10,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .data import CLASS_NAMES, _rgb8, resize_image, resize_mask
+from .data import resize_image, resize_mask, to_rgb8
+from .labels import CLASS_NAMES
 from .metrics import segmentation_metrics
 
 
@@ -148,7 +149,7 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
     with _open_image(path) as im:
         try:
             im = ImageOps.exif_transpose(im)
-            return _rgb8(im)
+            return to_rgb8(im)
         except (
             OSError,
             SyntaxError,

@@ -13,7 +13,7 @@ import numpy as np
 from keras import ops
 from scipy import ndimage
 
-from .config import LOSSES
+from .settings import LOSSES
 
 
 def _sparse(y_true):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from .data import CLASS_NAMES
+from .labels import CLASS_NAMES
 
 
 @keras.saving.register_keras_serializable(package="unet_tutorial")

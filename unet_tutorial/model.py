@@ -19,8 +19,8 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from .checks import is_whole
-from .shapes import _check_depth, _check_padding, check_input_size
+from .checks import check_choice, check_rate, is_whole
+from .shapes import check_depth, check_input_size, check_padding
 
 HEADS = ("logits", "softmax", "sigmoid")
 
@@ -42,28 +42,25 @@ def conv_block(
 ) -> keras.KerasTensor:
     """Two 3x3 convolutions, each followed by batch normalization and a ReLU.
 
-    This is the workhorse of every U-Net level. The second convolution reads the
-    *first one's output* (a bug in the seed post fed it the block's input), and
-    the ReLU is applied to the tensor (the seed post created an
-    ``Activation`` layer and never called it on ``x``).
-
-    The convolutions have no bias when batch normalization follows: BN subtracts
-    the mean per channel, which cancels any bias, and adds its own offset (beta).
+    The workhorse of every U-Net level. The second convolution reads the first
+    one's output (the blog post fed it the block's input). No bias before batch
+    normalization: BN subtracts each channel's mean, which cancels a bias, and
+    adds its own offset (beta).
 
     Args:
         x: input feature map, shape ``(batch, H, W, C_in)``.
         filters: output channels ``C_out`` of both convolutions.
         padding: ``"same"`` keeps ``H, W``; ``"valid"`` trims 2 pixels per
             convolution, so the block returns ``(batch, H-4, W-4, C_out)``.
-        batch_norm: put a ``BatchNormalization`` after each convolution
-            (the 2015 paper had none; it makes training from scratch robust).
+        batch_norm: ``BatchNormalization`` after each convolution (the 2015
+            paper had none; it makes training from scratch robust).
         name: prefix of the layer names, e.g. ``"enc1"`` gives ``enc1_conv1``.
 
     Returns:
         Feature map of shape ``(batch, H', W', filters)``.
     """
     _check_filters(filters)
-    _check_padding(padding)
+    check_padding(padding)
     for i in (1, 2):
         x = layers.Conv2D(
             filters,
@@ -173,7 +170,53 @@ def decoder_block(
     return conv_block(x, filters, padding=padding, batch_norm=batch_norm, name=name)
 
 
-def _check_input_shape(input_shape: tuple, depth: int, padding: str) -> tuple:
+def check_unet_arguments(
+    input_shape: tuple,
+    num_classes: int,
+    base_filters: int,
+    depth: int,
+    padding: str,
+    head: str,
+    dropout: float,
+) -> tuple:
+    """Check ``build_unet``'s arguments before any layer is built.
+
+    Args:
+        input_shape: ``(H, W, C)``. ``H`` and ``W`` must be valid for the
+            depth and padding (see ``valid_input_sizes``); with
+            ``padding="same"`` they may be ``None`` for any multiple of
+            ``2**depth`` at run time. ``padding="valid"`` needs them fixed, to
+            compute the crops.
+        num_classes: output channels, at least 1 (3 for the pets' trimaps).
+        base_filters: channels at the top level, at least 1.
+        depth: pooling steps, 1 to ``MAX_DEPTH``.
+        padding: ``"same"`` or ``"valid"``.
+        head: ``"logits"``, ``"softmax"`` or ``"sigmoid"``; a softmax over a
+            single class always outputs 1, so it needs ``num_classes >= 2``.
+        dropout: a rate in ``[0, 1)``.
+
+    Returns:
+        ``input_shape`` as a tuple.
+
+    Raises:
+        ValueError: naming the argument and what would work (for a size, the
+            nearest valid sizes).
+    """
+    check_depth(depth)
+    check_padding(padding)
+    _check_filters(base_filters, "base_filters")
+    if not is_whole(num_classes, 1):
+        raise ValueError(
+            f"num_classes={num_classes!r} must be a positive integer (3 for "
+            "pet/background/border)."
+        )
+    check_choice("head", head, HEADS)
+    if head == "softmax" and num_classes == 1:
+        raise ValueError(
+            "head='softmax' with num_classes=1 always outputs 1.0; use head='sigmoid' "
+            "for a single foreground class, or num_classes >= 2."
+        )
+    check_rate("dropout", dropout, "the paper used 0.5, 0 turns it off")
     if not isinstance(input_shape, (tuple, list)) or len(input_shape) != 3:
         raise ValueError(
             f"input_shape={input_shape!r} must be (height, width, channels), e.g. "
@@ -185,14 +228,13 @@ def _check_input_shape(input_shape: tuple, depth: int, padding: str) -> tuple:
             f"input_shape channels={c!r} must be a positive integer (3 for RGB)."
         )
     for side in (h, w):
-        if side is None and padding == "same":
-            continue  # any multiple of 2**depth works at run time
-        if side is None:
+        if side is None and padding == "valid":
             raise ValueError(
                 "padding='valid' needs a fixed input height and width to compute the "
                 "crops."
             )
-        check_input_size(side, depth, padding)
+        if side is not None:
+            check_input_size(side, depth, padding)
     return (h, w, c)
 
 
@@ -209,111 +251,28 @@ def build_unet(
     dropout: float = 0.0,
     name: str = "unet",
 ) -> keras.Model:
-    """Build a U-Net (Ronneberger et al., 2015) as a Keras functional model.
-
-    Filters double at every level going down: with ``base_filters=64`` and
-    ``depth=4`` the encoder has 64, 128, 256, 512 channels and the bottleneck
-    1024; the decoder mirrors them back to 64, and a 1x1 convolution maps to
-    ``num_classes`` channels.
-
-    By default the model returns **logits** (unnormalised scores): train it
-    with ``SparseCategoricalCrossentropy(from_logits=True)``, which fuses the
-    softmax into the loss in a numerically stable way, and take ``argmax``
-    for the predicted class. ``head="softmax"`` or ``"sigmoid"`` add the
-    activation to the model instead (``"sigmoid"`` with ``num_classes=1`` is
-    the seed post's single-class head).
-
-    Args:
-        input_shape: ``(H, W, C)``. ``H`` and ``W`` must be valid for the
-            depth and padding (see ``valid_input_sizes``); with
-            ``padding="same"`` they may be ``None`` for any multiple of
-            ``2**depth`` at run time.
-        num_classes: output channels (3 for the Oxford pets trimaps).
-        base_filters: channels at the top level; level ``k`` has
-            ``base_filters * 2**(k-1)``.
-        depth: number of pooling steps.
-        padding: ``"same"`` (output size = input size) or ``"valid"``
-            (paper-faithful: unpadded convolutions and crop-and-copy; at depth 4
-            a 572x572 input gives a 388x388 output).
-        head: ``"logits"``, ``"softmax"`` or ``"sigmoid"``.
-        skip_connections: ``False`` builds the same network without the
-            copy/concatenate links (for the ablation).
-        batch_norm: batch normalization after every 3x3 convolution.
-        dropout: the paper's drop-out at the end of the contracting path: a
-            ``Dropout`` layer (``"bottleneck_dropout"``) with this rate on the
-            bottleneck's output, active in training only. 0 (the default)
-            leaves it out; the paper's rate was 0.5.
-        name: the model's name.
-
-    Returns:
-        A ``keras.Model`` mapping ``(batch, H, W, C)`` images to
-        ``(batch, H_out, W_out, num_classes)`` scores.
-
-    Raises:
-        ValueError: for an input size the network cannot take (the message
-            names the nearest valid sizes), a non-positive filter count or
-            depth, ``num_classes < 1``, an unknown padding or head, a
-            softmax head with a single class, or a dropout rate outside [0, 1).
+    """A U-Net (Ronneberger et al., 2015): images ``(batch, H, W, C)`` in, logits
+    ``(batch, H_out, W_out, num_classes)`` out; level ``k`` has
+    ``base_filters * 2**(k-1)`` channels. ``padding="valid"`` is the paper's
+    unpadded U (572 px in, 388 out); ``check_unet_arguments`` says what each
+    argument accepts.
     """
-    _check_depth(depth)
-    _check_padding(padding)
-    _check_filters(base_filters, "base_filters")
-    if not is_whole(num_classes, 1):
-        raise ValueError(
-            f"num_classes={num_classes!r} must be a positive integer (3 for "
-            "pet/background/border)."
-        )
-    if head not in HEADS:
-        raise ValueError(
-            f"head={head!r} is not supported; use one of {', '.join(map(repr, HEADS))}."
-        )
-    if head == "softmax" and num_classes == 1:
-        raise ValueError(
-            "head='softmax' with num_classes=1 always outputs 1.0; use head='sigmoid' "
-            "for a single foreground class, or num_classes >= 2."
-        )
-    if (
-        isinstance(dropout, bool)
-        or not isinstance(dropout, (int, float))
-        or not 0 <= dropout < 1
-    ):
-        raise ValueError(
-            f"dropout={dropout!r} must be a rate in [0, 1); the paper used 0.5, 0 "
-            "turns it off."
-        )
-    input_shape = _check_input_shape(input_shape, depth, padding)
-
-    inputs = keras.Input(shape=input_shape, name="image")
-    x = inputs
-    skips = []
-    for k in range(1, depth + 1):
-        skip, x = encoder_block(
-            x,
-            base_filters * 2 ** (k - 1),
-            padding=padding,
-            batch_norm=batch_norm,
-            name=f"enc{k}",
-        )
-        skips.append(skip)
-    x = conv_block(
-        x,
-        base_filters * 2**depth,
-        padding=padding,
-        batch_norm=batch_norm,
-        name="bottleneck",
+    input_shape = check_unet_arguments(
+        input_shape, num_classes, base_filters, depth, padding, head, dropout
     )
+    opts = dict(padding=padding, batch_norm=batch_norm)
+    x = inputs = keras.Input(shape=input_shape, name="image")
+    skips = []
+    for k in range(1, depth + 1):  # down: channels double, the map halves
+        skip, x = encoder_block(x, base_filters * 2 ** (k - 1), name=f"enc{k}", **opts)
+        skips.append(skip)
+    x = conv_block(x, base_filters * 2**depth, name="bottleneck", **opts)
     if dropout:
         x = layers.Dropout(dropout, name="bottleneck_dropout")(x)
-    for k in range(depth, 0, -1):
-        x = decoder_block(
-            x,
-            skips[k - 1] if skip_connections else None,
-            base_filters * 2 ** (k - 1),
-            padding=padding,
-            batch_norm=batch_norm,
-            name=f"dec{k}",
-        )
-    # The head runs in float32 even under mixed precision, so logits are stable.
+    for k in range(depth, 0, -1):  # up: each level joins its encoder level
+        skip = skips[k - 1] if skip_connections else None
+        x = decoder_block(x, skip, base_filters * 2 ** (k - 1), name=f"dec{k}", **opts)
+    # float32 even under mixed precision, so the logits are stable
     outputs = layers.Conv2D(num_classes, 1, name="head_conv", dtype="float32")(x)
     if head != "logits":
         outputs = layers.Activation(head, name=f"head_{head}", dtype="float32")(outputs)

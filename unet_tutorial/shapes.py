@@ -22,7 +22,8 @@ from .checks import is_whole
 PADDINGS = ("same", "valid")
 
 
-def _check_padding(padding: str) -> None:
+def check_padding(padding: str) -> None:
+    """Raise ``ValueError`` unless ``padding`` is one of ``PADDINGS``."""
     if padding not in PADDINGS:
         raise ValueError(
             f"padding={padding!r} is not supported; use 'same' (output size = input "
@@ -41,7 +42,8 @@ range).
 """
 
 
-def _check_depth(depth: int) -> None:
+def check_depth(depth: int) -> None:
+    """Raise ``ValueError`` unless ``depth`` is an integer from 1 to ``MAX_DEPTH``."""
     if not is_whole(depth, 1):
         raise ValueError(
             f"depth={depth!r} must be a positive integer (the number of pooling "
@@ -129,8 +131,8 @@ def is_valid_input_size(size: int, depth: int = 4, padding: str = "same") -> boo
         ``True`` if every pooled map has an even size (and, for valid padding,
         no map shrinks to nothing).
     """
-    _check_depth(depth)
-    _check_padding(padding)
+    check_depth(depth)
+    check_padding(padding)
     if not is_whole(size, 1):
         return False
     return _trace(size, depth, padding) is not None
@@ -147,8 +149,8 @@ def valid_input_sizes(
         >>> 572 in valid_input_sizes(depth=4, padding="valid")
         True
     """
-    _check_depth(depth)
-    _check_padding(padding)
+    check_depth(depth)
+    check_padding(padding)
     first, step = _progression(depth, padding)
     start = (
         first if min_size <= first else first + -(-(min_size - first) // step) * step
@@ -171,8 +173,8 @@ def nearest_valid_sizes(size: int, depth: int = 4, padding: str = "same") -> lis
     Used to turn "this size does not work" into "try 128 or 144". Computed from
     the progression of valid sizes, so it answers at once for any size.
     """
-    _check_depth(depth)
-    _check_padding(padding)
+    check_depth(depth)
+    check_padding(padding)
     first, step = _progression(depth, padding)
     if size <= first:
         return [first]
@@ -259,7 +261,7 @@ def receptive_fields(depth: int = 4, kernel_size: int = 3) -> list[ReceptiveFiel
         One ``ReceptiveField`` per encoder level (after its two convolutions)
         and one for the bottleneck.
     """
-    _check_depth(depth)
+    check_depth(depth)
     if kernel_size < 1 or kernel_size % 2 == 0:
         raise ValueError(f"kernel_size={kernel_size!r} must be a positive odd integer.")
     size, jump, out = 1, 1, []

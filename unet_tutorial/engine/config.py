@@ -1,61 +1,31 @@
-"""Settings, without TensorFlow: ``TrainConfig`` and its presets, ``AugmentConfig``.
+"""Settings of a run, without TensorFlow: ``TrainConfig`` and its presets.
 
 Kept free of TensorFlow so that the command line can read its defaults (and
-answer ``--help``) at once; ``unet_tutorial.training`` and
-``unet_tutorial.data`` use these classes and re-export them.
+answer ``--help``) at once. ``TrainConfig`` is the core's ``FitConfig`` (how
+the model learns) with the data, model, augmentation and run settings added;
+its fields are flat, so that a preset, the command line and ``config.json``
+all name a setting the same way. ``augment_config()`` and ``fit_config()``
+hand the core the parts it takes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
-from .checks import is_whole
-from .shapes import check_input_size
+from ..checks import ON_CORRUPT, check_choice, check_positive_int, check_rate, is_whole
+from ..settings import AugmentConfig, FitConfig
+from ..shapes import check_input_size
 
-LOSSES = ("ce", "dice", "ce_dice")
-"""The loss names ``get_loss`` knows."""
+STRATEGIES = ("default", "mirrored", "multiworker")
+"""The names ``make_strategy`` (and ``unet-tutorial train --strategy``) accept."""
 
-
-@dataclass(frozen=True)
-class AugmentConfig:
-    """Settings of ``augment_pair``.
-
-    Attributes:
-        flip: random horizontal flip (pets are left-right symmetric; a
-            vertical flip would put them on their backs).
-        min_scale: the random crop keeps a square of ``min_scale`` to 1 times
-            the side, then resizes it back (a zoom of up to ``1/min_scale``).
-        jitter: random brightness, contrast and saturation (image only).
-        elastic: the paper's elastic deformation: random displacements on a
-            coarse 3 × 3 grid, drawn from a Gaussian with this standard
-            deviation (a share of the image side), smoothed to every pixel by
-            bicubic interpolation. The paper used 10 px on 572 px tiles,
-            ``PAPER_ELASTIC`` (about 0.017); 0 turns it off.
-    """
-
-    flip: bool = True
-    min_scale: float = 0.75
-    jitter: bool = False
-    elastic: float = 0.0
-
-    def __post_init__(self):
-        if not 0.1 <= self.min_scale <= 1.0:
-            raise ValueError(
-                f"min_scale={self.min_scale!r} must be in [0.1, 1] (1 turns the crop "
-                "off)."
-            )
-        if not 0.0 <= self.elastic <= 0.2:
-            raise ValueError(
-                f"elastic={self.elastic!r} must be in [0, 0.2], a share of the side "
-                f"(the paper's: {PAPER_ELASTIC:.3f})."
-            )
-
-
-PAPER_ELASTIC = 10 / 572
-"""The paper's elastic deformation: a 10 px standard deviation on 572 px tiles, as a
-share of the side.
+COLLECTIVES = ("auto", "ring", "nccl")
+"""How workers all-reduce: ``"ring"`` over gRPC (CPUs), ``"nccl"`` (NVIDIA GPUs),
+``"auto"`` picks (``make_strategy(collective=...)``).
 """
 
+CHECKPOINTS = ("auto", "best", "final")
+"""Which checkpoint ``train`` scores on the test split (``test_checkpoint``)."""
 
 PRESETS: dict[str, dict] = {
     # Oxford-IIIT Pet on a GPU: the paper's widths (base 64, 31 M parameters).
@@ -102,8 +72,9 @@ PRESETS: dict[str, dict] = {
 
 
 @dataclass
-class TrainConfig:
-    """Settings of a training run.
+class TrainConfig(FitConfig):
+    """Settings of a training run: a ``FitConfig`` plus data, model, augmentation and
+    run settings.
 
     The defaults are a small CPU setting. Named settings come from
     ``TrainConfig.preset("full" | "cpu" | "cpu-synthetic")``.
@@ -112,27 +83,20 @@ class TrainConfig:
         base_filters: channels at the top level of the U-Net.
         depth: pooling steps.
         image_size: side length of the training images (a multiple of ``2**depth``).
-        epochs: passes over the training split.
         batch_size: global batch size (split across replicas by a strategy).
-        learning_rate: Adam's (peak) step size.
-        lr_schedule: ``"constant"``, or ``"cosine"``: a linear warm-up over
-            the first epoch, then a cosine decay to zero at the last step.
-        loss: ``"ce"``, ``"dice"`` or ``"ce_dice"``.
         source: data source (``"auto"``, ``"oxford"``, ``"tfds"``,
             ``"synthetic"`` or a folder; see ``resolve_source``).
         data_dir: tfds data folder.
         output_dir: where checkpoints, history and snapshots go.
         seed: seeds everything (``set_seed``).
-        jit_compile: XLA-compile the train step. Needs ``deterministic=False``
-            (with op determinism on, Keras turns XLA off without an error).
         deterministic: TensorFlow's deterministic ops (``set_seed``): the
             same seed gives the same run, at some cost in speed on GPUs.
         mixed_precision: ``mixed_float16`` compute (for GPUs with tensor cores).
-        steps_per_epoch: cap on the batches per epoch (``None``: the whole split).
-        validation_steps: cap on the validation batches.
         num_examples: sizes of the synthetic splits ``(train, validation, test)``.
-        augment: paired augmentation of the training split.
-        min_scale: the augmentation's random crop keeps ``min_scale`` to 1 of the side.
+        augment: paired augmentation of the training split; the four fields
+            after it are its ``AugmentConfig`` (``augment_config()``).
+        flip: random horizontal flips.
+        min_scale: the random crop keeps ``min_scale`` to 1 of the side.
         jitter: random brightness, contrast and saturation.
         elastic: the paper's elastic deformation, as a share of the side
             (``AugmentConfig.elastic``; ``PAPER_ELASTIC`` is the paper's; 0: off).
@@ -148,27 +112,25 @@ class TrainConfig:
             and a small validation split picks noise between its last epochs),
             the best one otherwise. Decided before training, never by the test
             score.
+
+    The ``FitConfig`` fields (``epochs``, ``learning_rate``, ``lr_schedule``,
+    ``loss``, ``optimizer``, ``weight_decay``, ``steps_per_epoch``,
+    ``validation_steps``, ``jit_compile``) come first.
     """
 
     base_filters: int = 16
     depth: int = 4
     image_size: int = 128
-    epochs: int = 5
     batch_size: int = 16
-    learning_rate: float = 1e-3
-    lr_schedule: str = "constant"
-    loss: str = "ce_dice"
     source: str = "auto"
     data_dir: str | None = None
     output_dir: str = "runs/unet"
     seed: int = 0
-    jit_compile: bool = False
     deterministic: bool = True
     mixed_precision: bool = False
-    steps_per_epoch: int | None = None
-    validation_steps: int | None = None
     num_examples: tuple[int, int, int] | None = None
     augment: bool = True
+    flip: bool = True
     min_scale: float = 0.75
     jitter: bool = False
     elastic: float = 0.0
@@ -207,11 +169,7 @@ class TrainConfig:
         Raises:
             ValueError: an unknown name.
         """
-        if name not in PRESETS:
-            raise ValueError(
-                f"preset {name!r} is not known; use one of "
-                f"{', '.join(map(repr, PRESETS))}."
-            )
+        check_choice("preset", name, PRESETS)
         return cls(**{**PRESETS[name], **overrides})
 
     @classmethod
@@ -221,45 +179,12 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise ``ValueError`` for a setting that cannot work, naming it."""
-        for name in (
-            "base_filters",
-            "depth",
-            "epochs",
-            "batch_size",
-            "snapshot_images",
-        ):
-            v = getattr(self, name)
-            if not is_whole(v, 0 if name == "snapshot_images" else 1):
-                raise ValueError(f"{name}={v!r} must be a positive integer.")
-        for name in ("steps_per_epoch", "validation_steps"):
-            v = getattr(self, name)
-            if v is not None and not is_whole(v, 1):
-                raise ValueError(f"{name}={v!r} must be a positive integer or None.")
-        if not (
-            isinstance(self.learning_rate, (int, float)) and 0 < self.learning_rate < 1
-        ):
-            raise ValueError(
-                f"learning_rate={self.learning_rate!r} must be in (0, 1), e.g. 1e-3."
-            )
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(
-                f"lr_schedule={self.lr_schedule!r} must be one of "
-                f"{', '.join(map(repr, LR_SCHEDULES))}."
-            )
-        if self.loss not in LOSSES:
-            raise ValueError(
-                f"loss={self.loss!r} is not known; use one of "
-                f"{', '.join(map(repr, LOSSES))}."
-            )
-        if self.test_checkpoint not in ("auto", "best", "final"):
-            raise ValueError(
-                f"test_checkpoint={self.test_checkpoint!r} must be 'auto', 'best' or "
-                "'final'."
-            )
-        if self.on_corrupt not in ("raise", "skip"):
-            raise ValueError(
-                f"on_corrupt={self.on_corrupt!r} must be 'raise' or 'skip'."
-            )
+        super().validate()
+        for name in ("base_filters", "depth", "batch_size"):
+            check_positive_int(name, getattr(self, name))
+        check_positive_int("snapshot_images", self.snapshot_images, 0)
+        check_choice("test_checkpoint", self.test_checkpoint, CHECKPOINTS)
+        check_choice("on_corrupt", self.on_corrupt, ON_CORRUPT)
         if self.num_examples is not None and (
             len(self.num_examples) != 3
             or any(not is_whole(n, 1) for n in self.num_examples)
@@ -268,34 +193,22 @@ class TrainConfig:
                 f"num_examples={self.num_examples!r} must be three positive integers "
                 "(train, validation, test)."
             )
-        if (
-            isinstance(self.dropout, bool)
-            or not isinstance(self.dropout, (int, float))
-            or not 0 <= self.dropout < 1
-        ):
-            raise ValueError(
-                f"dropout={self.dropout!r} must be a rate in [0, 1); the paper used "
-                "0.5, 0 turns it off."
-            )
+        check_rate("dropout", self.dropout, "the paper used 0.5, 0 turns it off")
         if self.jit_compile and self.deterministic:
             raise ValueError(
                 "jit_compile=True needs deterministic=False: with TensorFlow's op "
                 "determinism on, Keras turns XLA off without an error (on the command "
                 "line, --xla does both)."
             )
-        # checks them
-        AugmentConfig(
-            min_scale=self.min_scale, jitter=self.jitter, elastic=self.elastic
-        )
+        self.augment_settings()  # AugmentConfig checks its own fields
         check_input_size(self.image_size, self.depth, "same")
+
+    def augment_settings(self) -> AugmentConfig:
+        """The ``AugmentConfig`` that this config's flat fields describe."""
+        return AugmentConfig(
+            **{f.name: getattr(self, f.name) for f in fields(AugmentConfig)}
+        )
 
     def augment_config(self) -> AugmentConfig | bool:
         """The training split's augmentation: an ``AugmentConfig``, or ``False``."""
-        if not self.augment:
-            return False
-        return AugmentConfig(
-            min_scale=self.min_scale, jitter=self.jitter, elastic=self.elastic
-        )
-
-
-LR_SCHEDULES = ("constant", "cosine")
+        return self.augment_settings() if self.augment else False

@@ -20,31 +20,26 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import shutil
 import tempfile
-import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from .checks import is_whole
-from .config import LR_SCHEDULES, TrainConfig
-from .data import NUM_CLASSES, DataInfo, load_dataset
+from ..evaluation import Evaluation, evaluate
+from ..fit import compile_and_fit, set_seed, shard_by_data, synchronize_batch_norm
+from ..labels import NUM_CLASSES
+from ..model import build_unet
+from .config import TrainConfig
+from .datasets import DataInfo, load_dataset
 from .distribute import (
     prepare_multi_worker_fit,
-    shard_by_data,
-    synchronize_batch_norm,
     worker_role,
     worker_scratch_dir,
 )
-from .evaluation import Evaluation, evaluate
-from .losses import get_loss
-from .metrics import segmentation_metrics
-from .model import build_unet
 from .runs import (
     RUN_FILES,
     EpochCSVLogger,
@@ -58,62 +53,6 @@ from .runs import (
     run_state,
 )
 from .sources import resolve_source
-
-
-def set_seed(seed: int, deterministic: bool = True) -> None:
-    """Seed Python, NumPy, TensorFlow and Keras; optionally make TensorFlow's ops
-    deterministic.
-
-    With the same seed and ``deterministic=True``, two runs on the same
-    machine and software give the same losses. Determinism costs speed on GPUs
-    (deterministic kernels), raises for the few ops that have no deterministic
-    version, and **turns XLA off**: Keras silently compiles nothing while op
-    determinism is on. ``deterministic=False`` turns it off again, so that
-    ``jit_compile=True`` really compiles; runs then agree only closely.
-    """
-    if not is_whole(seed, None):
-        raise ValueError(f"seed={seed!r} must be an integer.")
-    os.environ["PYTHONHASHSEED"] = str(seed)
-    random.seed(seed)
-    np.random.seed(seed)
-    keras.utils.set_random_seed(seed)  # Python, NumPy and the TensorFlow backend
-    if deterministic:
-        tf.config.experimental.enable_op_determinism()
-    else:
-        from tensorflow.python.framework import config as tf_config
-
-        tf_config.disable_op_determinism()
-
-
-def learning_rate_schedule(
-    peak: float, schedule: str, steps_per_epoch: int, epochs: int
-):
-    """Adam's step size: a number (``"constant"``) or a Keras schedule (``"cosine"``).
-
-    ``"cosine"`` warms up linearly from 0 over the first epoch (Adam's early
-    steps, with BN statistics still moving, are the least reliable), then
-    decays along a half cosine to 0 at the last step: large steps while the
-    model is far off, small ones to settle in a good minimum. On the CPU
-    recipe this stops the validation score swinging from epoch to epoch.
-
-    Args:
-        peak: the largest step size.
-        schedule: ``"constant"`` or ``"cosine"``.
-        steps_per_epoch: batches per epoch.
-        epochs: epochs of the run.
-    """
-    if schedule == "constant":
-        return peak
-    if schedule != "cosine":
-        raise ValueError(
-            f"schedule={schedule!r} must be one of "
-            f"{', '.join(map(repr, LR_SCHEDULES))}."
-        )
-    warmup = max(1, steps_per_epoch)
-    total = max(warmup + 1, steps_per_epoch * epochs)
-    return keras.optimizers.schedules.CosineDecay(
-        0.0, total - warmup, alpha=0.0, warmup_target=peak, warmup_steps=warmup
-    )
 
 
 @dataclass
@@ -140,43 +79,6 @@ class TrainResult:
     paths: dict[str, Path]
     data: DataInfo
     test: Evaluation | None = None
-    extra: dict = field(default_factory=dict)
-
-
-class EpochLog(keras.callbacks.Callback):
-    """Print one short line per finished epoch: time, loss and the validation scores
-    that matter.
-
-    Keras' own ``verbose=2`` line lists every metric twice; in a notebook this
-    log shows the run progressing, epoch by epoch, as it happens, e.g.
-    ``epoch  7/40   70 s  loss 1.099 | val mIoU 0.446  acc 0.712  border 0.210``.
-
-    Args:
-        metrics: ``{validation metric: short label}`` to show.
-    """
-
-    def __init__(self, metrics: dict[str, str] | None = None):
-        super().__init__()
-        self.metrics = metrics or {
-            "mean_iou": "mIoU",
-            "pixel_accuracy": "acc",
-            "iou_border": "border",
-        }
-
-    def on_train_begin(self, logs=None):
-        self._start = time.monotonic()
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        total = self.params.get("epochs", "?")
-        elapsed, loss = time.monotonic() - self._start, logs.get("loss", float("nan"))
-        head = f"epoch {epoch + 1:>2}/{total} {elapsed:5.0f} s  loss {loss:.3f}"
-        scores = [
-            f"{label} {logs[f'val_{m}']:.3f}"
-            for m, label in self.metrics.items()
-            if f"val_{m}" in logs
-        ]
-        print(head + (" | val " + "  ".join(scores) if scores else ""), flush=True)
 
 
 class _EpochRecorder(keras.callbacks.Callback):
@@ -481,16 +383,6 @@ def _train_locked(
             if strategy.num_replicas_in_sync > 1:
                 # every replica keeps the same moving statistics
                 synchronize_batch_norm(model)
-            steps = config.steps_per_epoch or -(-info.num_examples // config.batch_size)
-            lr = learning_rate_schedule(
-                config.learning_rate, config.lr_schedule, steps, config.epochs
-            )
-            model.compile(
-                optimizer=keras.optimizers.Adam(lr),
-                loss=get_loss(config.loss, NUM_CLASSES),
-                metrics=segmentation_metrics(NUM_CLASSES),
-                jit_compile=config.jit_compile,
-            )
         prepare_multi_worker_fit(model, strategy, train_ds.element_spec)
         paths = run_paths(out)
         # a resumed run keeps the best score of its finished epochs; a new run starts
@@ -540,16 +432,15 @@ def _train_locked(
                 indent=2,
             )
         )
-        model.fit(
-            train_ds,
-            epochs=config.epochs,
-            steps_per_epoch=config.steps_per_epoch,
-            validation_data=val_ds,
-            validation_steps=config.validation_steps,
-            callbacks=cbs + list(callbacks or []),
-            verbose=verbose,
-            shuffle=False,  # the dataset shuffles itself (seeded)
-        )
+        with strategy.scope():  # the optimizer's variables live on every replica
+            compile_and_fit(
+                model,
+                train_ds,
+                val_ds,
+                config.fit_config(),
+                cbs + list(callbacks or []),
+                verbose,
+            )
         if guard.at is not None:
             raise _diverged(config, paths, *guard.at)
         model.save(paths["final"])
@@ -579,7 +470,7 @@ def _diverged(
 
 def _score_test(config: TrainConfig, data, paths: dict[str, Path]) -> Evaluation:
     """Score the chosen checkpoint on the test split, once, and write ``test.json``."""
-    from . import losses, metrics  # noqa: F401  (registers the custom objects)
+    from .. import losses, metrics  # noqa: F401  (registers the custom objects)
 
     sizes = config.num_examples or (None, None, None)
     test_ds, test_info = load_dataset(

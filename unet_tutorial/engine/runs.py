@@ -375,7 +375,7 @@ def load_run_model(path: str | os.PathLike):
         FileNotFoundError: no such file.
         ValueError: a folder, or a file that is not a loadable ``.keras`` model.
     """
-    from . import losses, metrics  # noqa: F401  (registers the custom objects)
+    from .. import losses, metrics  # noqa: F401  (registers the custom objects)
 
     path = Path(path)
     if path.is_dir():

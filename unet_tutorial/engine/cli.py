@@ -11,6 +11,12 @@ import argparse
 import os
 import sys
 
+# TensorFlow-free: --help answers at once
+from ..checks import ON_CORRUPT, SPLITS
+from ..settings import LOSSES, LR_SCHEDULES, OPTIMIZERS
+from ..shapes import PADDINGS
+from .config import COLLECTIVES, PRESETS, STRATEGIES
+
 
 def _defaults():
     """``TrainConfig()``: the one place the command line takes its defaults from."""
@@ -43,7 +49,7 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--padding",
-        choices=["same", "valid"],
+        choices=PADDINGS,
         default="same",
         help="convolution padding",
     )
@@ -55,7 +61,7 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
 
 
 def _build_from_args(args: argparse.Namespace):
-    from .model import build_unet
+    from ..model import build_unet
 
     return build_unet(
         (args.size, args.size, args.channels),
@@ -74,7 +80,7 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 
 
 def _cmd_sizes(args: argparse.Namespace) -> int:
-    from .shapes import level_sizes, valid_input_sizes
+    from ..shapes import level_sizes, valid_input_sizes
 
     if args.size is None:
         sizes = valid_input_sizes(args.depth, args.padding, max_size=args.max_size)
@@ -146,6 +152,9 @@ _TRAIN_ARGS = {  # command-line option -> TrainConfig field
     "steps_per_epoch": "steps_per_epoch",
     "validation_steps": "validation_steps",
     "synthetic_examples": "num_examples",
+    "optimizer": "optimizer",
+    "weight_decay": "weight_decay",
+    "flip": "flip",
     "min_scale": "min_scale",
     "elastic": "elastic",
     "jitter": "jitter",
@@ -244,8 +253,8 @@ def _load_model(path: str):
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from .data import load_dataset
-    from .evaluation import evaluate
+    from ..evaluation import evaluate
+    from .datasets import load_dataset
 
     model = _load_model(args.model)
     size = model.input_shape[1]
@@ -284,8 +293,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
     from PIL import Image
 
-    from .evaluation import check_image, load_image, predict_mask
-    from .figures import mask_to_rgb, overlay_mask
+    from ..evaluation import check_image, load_image, predict_mask
+    from ..pictures.figures import mask_to_rgb, overlay_mask
 
     paths = [Path(p) for p in args.images]
     for path in paths:  # every file checked (not decoded) before the model loads
@@ -324,7 +333,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
     import tensorflow as tf
     import tensorflow_datasets as tfds
 
-    from . import __version__
+    from .. import __version__
     from .sources import OXFORD_DIR_ENV, oxford_pets_prepared, resolve_source
 
     print(f"unet-tutorial {__version__}")
@@ -352,11 +361,11 @@ def _cmd_info(args: argparse.Namespace) -> int:
 def _cmd_animate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from . import animation
+    from ..pictures import animation
 
     image = None
     if args.image:  # read (and check) the image before any model work
-        from .evaluation import load_image
+        from ..evaluation import load_image
 
         image = (
             animation.load_example_image()
@@ -392,7 +401,7 @@ def _cmd_animate(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``unet-tutorial`` (also used by the docs)."""
-    from . import __version__
+    from .. import __version__
 
     parser = argparse.ArgumentParser(
         prog="unet-tutorial", description="Companion tool of the U-Net tutorial book."
@@ -423,7 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--padding",
-        choices=["same", "valid"],
+        choices=PADDINGS,
         default="same",
         help="convolution padding",
     )
@@ -441,7 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--preset",
-        choices=["full", "cpu", "cpu-synthetic"],
+        choices=list(PRESETS),
         default=None,
         help="start from a named setting (TrainConfig.preset): full (GPU), "
         "cpu (real pets on a CPU in minutes), cpu-synthetic",
@@ -486,17 +495,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--learning-rate",
         type=float,
         default=None,
-        help=f"peak Adam step (default {d.learning_rate:g})",
+        help=f"peak step size (default {d.learning_rate:g})",
     )
     p.add_argument(
         "--lr-schedule",
-        choices=["constant", "cosine"],
+        choices=LR_SCHEDULES,
         default=None,
         help=f"learning-rate schedule (default {d.lr_schedule})",
     )
     p.add_argument(
         "--loss",
-        choices=["ce", "dice", "ce_dice"],
+        choices=LOSSES,
         default=None,
         help=f"loss (default {d.loss})",
     )
@@ -514,6 +523,24 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive,
         default=None,
         help="cap on validation batches",
+    )
+    p.add_argument(
+        "--optimizer",
+        choices=OPTIMIZERS,
+        default=None,
+        help=f"optimizer (default {d.optimizer})",
+    )
+    p.add_argument(
+        "--weight-decay",
+        type=float,
+        default=None,
+        help=f"decoupled weight decay per step (default {d.weight_decay:g})",
+    )
+    p.add_argument(
+        "--flip",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help=f"augmentation: random horizontal flips (default {d.flip})",
     )
     p.add_argument(
         "--min-scale",
@@ -540,7 +567,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--on-corrupt",
-        choices=["raise", "skip"],
+        choices=ON_CORRUPT,
         default=None,
         help="a folder's corrupt files: stop (raise, default) or leave them out (skip)",
     )
@@ -580,7 +607,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--strategy",
-        choices=["default", "mirrored", "multiworker"],
+        choices=STRATEGIES,
         default="default",
         help="default: one device; mirrored: every GPU of this machine; multiworker: "
         "one process per worker, the cluster read from TF_CONFIG (start the same "
@@ -588,7 +615,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--collective",
-        choices=["auto", "ring", "nccl"],
+        choices=COLLECTIVES,
         default="auto",
         help="multiworker: how gradients are summed: ring (CPUs, gRPC), nccl (NVIDIA "
         "GPUs), auto",
@@ -614,13 +641,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--split",
-        choices=["train", "validation", "test"],
+        choices=SPLITS,
         default="test",
         help="split (default test)",
     )
     p.add_argument(
         "--on-corrupt",
-        choices=["raise", "skip"],
+        choices=ON_CORRUPT,
         default="raise",
         help="a folder's corrupt files",
     )

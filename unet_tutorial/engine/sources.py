@@ -10,37 +10,23 @@ agree on which data a run used. The order for ``"auto"``:
 3. a TensorFlow Datasets download, if the Oxford server answers;
 4. the synthetic stand-in (announced wherever it is used).
 
-Oxford-IIIT Pet has two official lists, ``trainval`` and ``test``. The
-package holds out a **validation** split from ``trainval`` (stratified by
-breed, seeded, fixed: ``validation_holdout``), so that checkpoints and early
-decisions never look at the test split.
+The validation hold-out that every route uses is the core's
+``validation_holdout`` (``unet_tutorial.data``).
 """
 
 from __future__ import annotations
 
 import os
 import urllib.request
-from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-
-import numpy as np
 
 OXFORD_DIR_ENV = "UNET_TUTORIAL_OXFORD_DIR"
 """Environment variable that names a folder in the official Oxford-IIIT Pet layout."""
 
 OXFORD_TFDS_NAME = "oxford_iiit_pet"
 OXFORD_TFDS_VERSION = "4.*.*"
-
-SOURCE_KINDS = ("tfds", "directory", "synthetic")
-
-VALIDATION_FRACTION = 0.1
-"""Share of each breed's ``trainval`` images held out for validation."""
-VALIDATION_SEED = 2015
-"""Seed of the validation hold-out. Fixed, so the split never changes with a run's seed.
-"""
 
 
 class DataUnavailableError(RuntimeError):
@@ -252,64 +238,3 @@ def resolve_source(
             "Oxford server does not answer.",
         )
     raise DataUnavailableError(HOW_TO_GET_OXFORD)
-
-
-# ----------------------------------------------------------------- the validation split
-
-
-def validation_holdout(
-    names: Iterable[str],
-    groups: Iterable,
-    fraction: float = VALIDATION_FRACTION,
-    seed: int = VALIDATION_SEED,
-) -> set[str]:
-    """Pick the validation names out of ``trainval``: the same share of every breed,
-    always the same ones.
-
-    Within each group (breed), the names are sorted, shuffled by a generator
-    seeded with ``seed``, and the first ``round(fraction * n)`` are held out.
-    If that rounds to nothing at all, one name of the largest group is held
-    out, so a tiny folder still has a validation split.
-
-    Args:
-        names: image names, e.g. ``"Abyssinian_100"``.
-        groups: the breed (class id or name) of each name.
-        fraction: share held out, in ``(0, 0.5]``.
-        seed: the generator's seed.
-
-    Returns:
-        The set of held-out names.
-
-    Raises:
-        ValueError: a bad ``fraction``, mismatched lengths, or fewer than two names.
-    """
-    names, groups = list(names), list(groups)
-    if not 0 < fraction <= 0.5:
-        raise ValueError(f"fraction={fraction!r} must be in (0, 0.5].")
-    if len(names) != len(groups):
-        raise ValueError(f"{len(names)} names but {len(groups)} groups.")
-    if len(set(names)) < 2:
-        raise ValueError(
-            "a validation split needs at least two trainval images; this list has "
-            "fewer."
-        )
-    by_group: dict = defaultdict(list)
-    for name, group in zip(names, groups, strict=True):
-        by_group[str(group)].append(name)
-    rng = np.random.default_rng(seed)
-    held: set[str] = set()
-    for group in sorted(by_group):
-        members = sorted(set(by_group[group]))
-        k = int(np.floor(fraction * len(members) + 0.5))
-        held.update(rng.permutation(members)[:k].tolist())
-    if not held:
-        largest = max(sorted(by_group), key=lambda g: len(by_group[g]))
-        held.add(str(rng.permutation(sorted(by_group[largest]))[0]))
-    return held
-
-
-def breed_of(name: str) -> str:
-    """The breed in an Oxford image name: ``"american_bulldog_12"`` ->
-    ``"american_bulldog"``.
-    """
-    return name.rsplit("_", 1)[0]

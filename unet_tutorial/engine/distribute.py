@@ -38,20 +38,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import keras
 import tensorflow as tf
 
-STRATEGIES = ("default", "mirrored", "multiworker")
-"""The names ``make_strategy`` (and ``unet-tutorial train --strategy``) accept."""
-
-COLLECTIVES = {
-    "auto": tf.distribute.experimental.CommunicationImplementation.AUTO,
-    "ring": tf.distribute.experimental.CommunicationImplementation.RING,
-    "nccl": tf.distribute.experimental.CommunicationImplementation.NCCL,
-}
-"""How workers all-reduce: ``"ring"`` over gRPC (CPUs), ``"nccl"`` (NVIDIA GPUs),
-``"auto"`` picks.
-"""
+# the names, TensorFlow-free, live with the settings (the command line lists them)
+from .config import COLLECTIVES as COLLECTIVES
+from .config import STRATEGIES as STRATEGIES
 
 
 @dataclass(frozen=True)
@@ -162,7 +153,9 @@ def make_strategy(
         return tf.distribute.MirroredStrategy()
     parse_tf_config()
     options = tf.distribute.experimental.CommunicationOptions(
-        implementation=COLLECTIVES[collective]
+        implementation=tf.distribute.experimental.CommunicationImplementation[
+            collective.upper()
+        ]
     )
     return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
 
@@ -202,47 +195,6 @@ def worker_scratch_dir(output_dir: str | os.PathLike, role: WorkerRole) -> Path:
     return out.parent / f".{out.name}.{role.task_type}-{role.task_id}"
 
 
-def shard_by_data(dataset: tf.data.Dataset) -> tf.data.Dataset:
-    """``dataset`` set to be split between workers by element, not by input file.
-
-    A distributed ``fit`` splits each global batch between the replicas;
-    between *workers* tf.data's automatic sharding would first try to give
-    each worker whole input files, which fails or is uneven when there are
-    fewer files than workers (a tfds split of a few TFRecord files, one
-    array). ``DATA`` makes every worker run the same seeded pipeline and
-    keep its own share of it. The setting does nothing without distribution.
-    """
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = (
-        tf.data.experimental.AutoShardPolicy.DATA
-    )
-    return dataset.with_options(options)
-
-
-def synchronize_batch_norm(model) -> int:
-    """Make every ``BatchNormalization`` layer of ``model`` use the statistics of the
-    global batch.
-
-    With *n* replicas each one normalises its own 1/n of the batch and, left
-    alone, also keeps its own moving mean and variance: after training, the
-    workers of one run would hold different ``moving_mean`` weights (measured:
-    the trainable weights agree bit for bit, the moving statistics differ by
-    up to 3e-2). ``synchronized=True`` all-reduces the batch mean and variance
-    across replicas at every step (one small all-reduce per layer), so every
-    replica normalises with, and averages, the statistics of the whole global
-    batch, as one device would.
-
-    Returns:
-        How many layers were switched.
-    """
-    count = 0
-    for layer in model._flatten_layers(include_self=False):
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.synchronized = True
-            count += 1
-    return count
-
-
 def prepare_multi_worker_fit(
     model, strategy: tf.distribute.Strategy, element_spec
 ) -> None:
@@ -260,16 +212,22 @@ def prepare_multi_worker_fit(
        workers; ``_mean_across_workers`` averages them with ``axis=None``, as
        every single-process strategy does.
 
-    Call it after ``model.compile`` and before ``model.fit``; it does nothing
-    for other strategies.
+    Call it before ``model.fit`` (before or after ``model.compile``): the state
+    is built when ``fit`` starts, after ``compile`` has made the optimizer. It
+    does nothing for other strategies.
     """
     if not is_multi_worker(strategy):
         return
     _mean_across_workers()
-    with strategy.scope():
-        model._symbolic_build(data_batch=element_spec)
-        model.optimizer.build(model.trainable_variables)
-    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+
+    def build_from_spec(iterator=None, data_batch=None) -> None:
+        with strategy.scope():
+            model._symbolic_build(data_batch=element_spec)
+            model.optimizer.build(model.trainable_variables)
+        # built: later calls (fit's evaluation, a second fit) have nothing to do
+        model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+
+    model._maybe_symbolic_build = build_from_spec
 
 
 def _mean_across_workers() -> None:

@@ -15,7 +15,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from .data import CLASS_NAMES
+from ..labels import CLASS_NAMES
+from ..tiling import mirror_pad, tile_layout
 
 CLASS_COLORS = np.array([[230, 159, 0], [0, 60, 120], [240, 228, 66]], dtype=np.uint8)
 """RGB colour per class: pet (orange), background (dark blue), border (yellow)."""
@@ -379,3 +380,148 @@ def captioned(figure: Figure, caption: str, *, alt: str) -> Drawing:
             "y label)."
         )
     return drawing
+
+
+def draw_overlap_tiles(
+    image: np.ndarray,
+    input_size: int,
+    output_size: int,
+    *,
+    highlight: tuple[int, ...] = (0, 1),
+    caption: str = "",
+):
+    """The overlap-tile layout on a real image: the mirrored border, the output grid and
+    a few input windows.
+
+    Args:
+        image: ``(H, W, 3)`` (or ``(H, W)``) ``uint8`` or float in ``[0, 1]``.
+        input_size: the model's input tile size.
+        output_size: the size it predicts from one tile.
+        highlight: indices (row by row) of the tiles whose input window is drawn.
+        caption: a caption shown under the figure in a notebook.
+
+    Returns:
+        A ``Drawing`` (a matplotlib figure that shows itself in a notebook).
+    """
+    from matplotlib import patheffects
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch, Rectangle
+
+    image = np.asarray(image)
+    tiles, pads = tile_layout(image.shape[0], image.shape[1], input_size, output_size)
+    canvas = mirror_pad(image, pads)
+    top, _, left, _ = pads
+    width_in = 7.0
+    height_in = width_in * canvas.shape[0] / canvas.shape[1] + 1.4
+    fig = _figure((width_in, height_in), dpi=100)
+    ax = fig.add_axes((0.02, 1.0 / height_in, 0.96, (height_in - 1.4) / height_in))
+    ax.imshow(canvas, cmap="gray" if canvas.ndim == 2 else None)
+    ax.set_axis_off()
+    for t in tiles:  # the output grid, in image coordinates shifted by the padding
+        y0, x0, y1, x1 = t.output_box
+        ax.add_patch(
+            Rectangle(
+                (x0 + left - 0.5, y0 + top - 0.5),
+                x1 - x0,
+                y1 - y0,
+                fill=False,
+                ec="white",
+                lw=1.0,
+                ls=":",
+            )
+        )
+    outline = [patheffects.withStroke(linewidth=4.2, foreground="black")]
+    ax.add_patch(
+        Rectangle(
+            (left - 0.5, top - 0.5),
+            image.shape[1],
+            image.shape[0],
+            fill=False,
+            ec="white",
+            lw=2.2,
+            path_effects=outline,
+        )
+    )
+    colours = ["#F2C14E", "#4CC9F0", "#F72585", "#80ED99"]
+    handles = [
+        Line2D(
+            [],
+            [],
+            color="white",
+            lw=2.2,
+            path_effects=outline,
+            label="the image (outside it: mirrored)",
+        ),
+        Line2D(
+            [],
+            [],
+            color="black",
+            lw=1.0,
+            ls=":",
+            label=f"output squares, {output_size} px (white)",
+        ),
+    ]
+    for k, index in enumerate(i for i in highlight if 0 <= i < len(tiles)):
+        t, colour = tiles[index], colours[k % len(colours)]
+        y0, x0, y1, x1 = t.input_box
+        ax.add_patch(
+            Rectangle(
+                (x0 - 0.5, y0 - 0.5),
+                x1 - x0,
+                y1 - y0,
+                fill=False,
+                ec=colour,
+                lw=2.4,
+                ls="--",
+            )
+        )
+        y0, x0, y1, x1 = t.output_box
+        ax.add_patch(
+            Rectangle(
+                (x0 + left - 0.5, y0 + top - 0.5),
+                x1 - x0,
+                y1 - y0,
+                fc=colour,
+                alpha=0.28,
+                ec=colour,
+                lw=2.0,
+            )
+        )
+        handles.append(
+            Patch(
+                fc="none",
+                ec=colour,
+                ls="--",
+                lw=2.0,
+                label=f"tile ({t.row}, {t.col}): {input_size} px input",
+            )
+        )
+        handles.append(
+            Patch(
+                fc=colour,
+                alpha=0.5,
+                ec=colour,
+                label=f"tile ({t.row}, {t.col}): its output",
+            )
+        )
+    fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=9.5, frameon=False)
+    title = (
+        f"Overlap-tile: {len(tiles)} tiles of {input_size} px in, {output_size} px "
+        f"out; {(input_size - output_size) // 2} px of context on every side"
+    )
+    fig.text(
+        0.5,
+        1 - 0.12 / height_in,
+        title,
+        ha="center",
+        va="top",
+        fontsize=10.5,
+        fontweight="bold",
+    )
+    alt = (
+        f"An image of {image.shape[1]}×{image.shape[0]} pixels with a mirrored border "
+        f"of {(input_size - output_size) // 2} pixels, cut into {len(tiles)} output "
+        f"squares of {output_size} pixels; dashed frames show the larger {input_size} "
+        "pixel input windows that overlap their neighbours."
+    )
+    return Drawing(fig, alt, caption)

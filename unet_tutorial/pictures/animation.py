@@ -32,7 +32,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
-from .anatomy import (
+from ..anatomy import (
     Step,
     decoder_steps,
     encoder_steps,
@@ -41,7 +41,7 @@ from .anatomy import (
     shape_label,
     unet_depth,
 )
-from .checks import is_whole
+from ..checks import is_whole
 from .figures import (
     DISPLAY_PX,
     MIN_TEXT_PX,
@@ -556,7 +556,7 @@ def load_example_image() -> np.ndarray:
 
 
 def _prepare_image(model: keras.Model, image: np.ndarray) -> np.ndarray:
-    from .data import resize_image
+    from ..data import resize_image
 
     image = np.asarray(image)
     want = model.input_shape[-1]
@@ -772,7 +772,7 @@ def animate_training(
         credit: a line along the bottom of every frame (``data_credit(...)``).
         max_frames: at most this many epochs shown, evenly spaced.
     """
-    from .runs import load_snapshots
+    from ..engine.runs import load_snapshots
 
     images, masks, preds = load_snapshots(snapshots)
     return write_gif(

@@ -29,8 +29,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..pictures.figures import data_credit
 from .config import PRESETS, TrainConfig
-from .figures import data_credit
 from .sources import DataSource, resolve_source
 
 PROFILES = tuple(PRESETS)
@@ -115,15 +115,14 @@ class BookProfile:
         fewer breeds is named as the subset it is, and the stand-in as what it
         is, e.g. ``"the Oxford-IIIT Pet subset (3 of the 37 breeds)"``.
         """
-        from .data import describe_source, is_full_oxford
+        from .datasets import OXFORD_BREEDS, source_facts
 
         if self.is_stand_in:
             return "the synthetic stand-in (generated shapes, not real pets)"
-        what = describe_source(self.data)
-        if is_full_oxford(self.data.kind, what):
+        facts = source_facts(self.data)
+        if facts.is_full:
             return "Oxford-IIIT Pet (the full official splits)"
-        found = re.search(r"of (\d+) breeds?\b", what)
-        breeds = f"{found.group(1)} of the 37 breeds" if found else "some breeds"
+        breeds = f"{facts.num_breeds} of the {OXFORD_BREEDS} breeds"
         return f"the Oxford-IIIT Pet subset ({breeds})"
 
     @property
@@ -153,7 +152,7 @@ class BookProfile:
         """``load_dataset`` on this profile's data, image size and batch size:
         ``(dataset, info)``.
         """
-        from .data import load_dataset
+        from .datasets import load_dataset
 
         sizes = dict(
             zip(
@@ -173,7 +172,7 @@ class BookProfile:
 
     def banner(self) -> str:
         """A Markdown paragraph that says which data and settings this page used."""
-        from .data import describe_source, is_full_oxford
+        from .datasets import source_facts
 
         sizes = dict(
             zip(
@@ -182,13 +181,14 @@ class BookProfile:
                 strict=False,
             )
         )
-        what = describe_source(self.data, sizes or None)
+        facts = source_facts(self.data, sizes or None)
+        what = facts.description
         if self.is_stand_in:
             data = (
                 f"**Data: {what}.** Every image and number below comes from generated "
                 "pets, so no figure on this page is an Oxford-IIIT Pet result."
             )
-        elif not is_full_oxford(self.data.kind, what):
+        elif not facts.is_full:
             data = (
                 f"**Data: {what}** (real pets; {self.data.reason}) A score on this "
                 "subset is not an Oxford-IIIT Pet result in the usual sense: that "
@@ -259,9 +259,9 @@ def book_profile(name: str | None = None) -> BookProfile:
         )
     config = TrainConfig.preset(name, source=data.source)
     if name == "cpu" and not data.is_stand_in:
-        from .data import describe_source, is_full_oxford
+        from .datasets import source_facts
 
-        if is_full_oxford(data.kind, describe_source(data)):
+        if source_facts(data).is_full:
             config = dataclasses.replace(config, steps_per_epoch=CPU_STEPS_PER_EPOCH)
             reason += (
                 f" On the full dataset an epoch is {CPU_STEPS_PER_EPOCH} steps (the "
@@ -305,7 +305,7 @@ class SourceCode:
 
 
 def _version() -> str:
-    from . import __version__
+    from .. import __version__
 
     return __version__
 

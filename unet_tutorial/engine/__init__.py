@@ -1,0 +1,48 @@
+"""The engine: everything a long, real training run needs that a lesson does not.
+
+The chapters describe it in prose and never list its code:
+
+* ``config``: ``TrainConfig`` (the core's ``FitConfig`` plus data, model,
+  augmentation and run settings) and its presets;
+* ``sources`` and ``datasets``: which data ``"auto"`` means, and the routes
+  (TensorFlow Datasets, an official-layout folder, the synthetic stand-in)
+  that end in the core's pipeline; ``download``: the checked download;
+* ``runs``: run folders that are never mixed up, a lock, the history and
+  the prediction snapshots;
+* ``training``: ``train`` (``compile_and_fit`` plus resume, lock, NaN guard
+  and the test score) and ``train_or_load``;
+* ``distribute``: strategies and multi-worker roles;
+* ``cli``: the ``unet-tutorial`` command line; ``book``: the book's page
+  helpers (``book_profile``, ``show_source``, ``say``).
+
+``unet_tutorial.engine.NAME`` reaches every public name of these modules;
+the ones the chapters use are also at the top level (``ut.train``).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_MODULES = (
+    "book",
+    "cli",
+    "config",
+    "datasets",
+    "distribute",
+    "download",
+    "runs",
+    "sources",
+    "training",
+)
+
+
+def __getattr__(name: str):
+    if name in _MODULES:
+        return importlib.import_module(f".{name}", __name__)
+    for module in _MODULES:
+        mod = importlib.import_module(f".{module}", __name__)
+        if not name.startswith("_") and name in vars(mod):
+            value = getattr(mod, name)
+            globals()[name] = value
+            return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -180,16 +180,9 @@ def compile_and_fit(
 ) -> keras.callbacks.History:
     """Compile ``model`` with the loss and metrics of ``config``, then train it.
 
-    Args:
-        model: a U-Net with ``num_classes`` logits out (``build_unet``).
-        train_ds: batches ``(images (batch, H, W, C), masks (batch, H, W))``.
-        val_ds: validation batches of the same form (never the test split).
-        config: epochs, step size, loss, optimizer (``FitConfig``).
-        callbacks: Keras callbacks, e.g. ``[EpochLog()]``.
-        verbose: Keras' progress display.
-
-    Returns:
-        The ``History`` of ``fit``: one value per epoch of every metric.
+    ``train_ds`` and ``val_ds`` (never the test split) hold batches of images
+    ``(batch, H, W, C)`` and masks ``(batch, H, W)``; ``callbacks`` are Keras
+    callbacks, e.g. ``[EpochLog()]``. Returns the ``History`` of ``fit``.
     """
     num_classes = model.output_shape[-1]
     steps = config.steps_per_epoch or int(train_ds.cardinality())

@@ -50,14 +50,14 @@ def conv_block(
     Args:
         x: input feature map, shape ``(batch, H, W, C_in)``.
         filters: output channels ``C_out`` of both convolutions.
-        padding: ``"same"`` keeps ``H, W``; ``"valid"`` trims 2 pixels per
-            convolution, so the block returns ``(batch, H-4, W-4, C_out)``.
+        padding: ``"same"`` keeps ``H, W``; ``"valid"`` trims 1 pixel per side
+            per convolution: ``(batch, H-4, W-4, C_out)`` out.
         batch_norm: ``BatchNormalization`` after each convolution (the 2015
             paper had none; it makes training from scratch robust).
         name: prefix of the layer names, e.g. ``"enc1"`` gives ``enc1_conv1``.
 
     Returns:
-        Feature map of shape ``(batch, H', W', filters)``.
+        ``(batch, H', W', filters)``.
     """
     _check_filters(filters)
     check_padding(padding)

@@ -43,9 +43,8 @@ def conv_block(
     """Two 3x3 convolutions, each followed by batch normalization and a ReLU.
 
     The workhorse of every U-Net level. The second convolution reads the first
-    one's output (the blog post fed it the block's input). No bias before batch
-    normalization: BN subtracts each channel's mean, which cancels a bias, and
-    adds its own offset (beta).
+    one's output (the blog post fed it the block's input). No bias before BN:
+    BN subtracts each channel's mean, which cancels a bias.
 
     Args:
         x: input feature map, shape ``(batch, H, W, C_in)``.
@@ -55,9 +54,7 @@ def conv_block(
         batch_norm: ``BatchNormalization`` after each convolution (the 2015
             paper had none; it makes training from scratch robust).
         name: prefix of the layer names, e.g. ``"enc1"`` gives ``enc1_conv1``.
-
-    Returns:
-        ``(batch, H', W', filters)``.
+    Returns ``(batch, H', W', filters)``.
     """
     _check_filters(filters)
     check_padding(padding)
@@ -66,7 +63,7 @@ def conv_block(
             filters,
             3,
             padding=padding,
-            use_bias=not batch_norm,
+            use_bias=not batch_norm,  # BN's offset (beta) replaces a bias
             kernel_initializer="he_normal",
             name=f"{name}_conv{i}",
         )(x)

@@ -57,26 +57,6 @@ TINY = dict(
 )
 """The smallest useful training settings: a U-Net of 4 base filters on 16 synthetic 32 px images."""
 
-_TRAINS = ("ut.train(", "train_or_load(", '"train",', "tiny_run", "trained", "finished")
-
-
-def pytest_collection_modifyitems(items):
-    """Mark every test that trains a model (or uses a trained fixture) as ``slow``: ``-m "not slow"`` skips them."""
-    import inspect
-
-    for item in items:
-        try:
-            source = inspect.getsource(item.function)
-        except (OSError, TypeError):
-            continue
-        if any(word in source for word in _TRAINS) or {
-            "tiny_run",
-            "trained",
-            "finished",
-        } & set(item.fixturenames):
-            item.add_marker(pytest.mark.slow)
-
-
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
     """One tiny finished run (``TINY``, 2 epochs), shared by every test that only reads a trained run."""
@@ -147,7 +127,7 @@ def mock_oxford_tfds(monkeypatch):
 @pytest.fixture
 def offline(monkeypatch):
     """No tfds data prepared, no folder named, no network: what an offline machine sees."""
-    from unet_tutorial import sources
+    from unet_tutorial.engine import sources
 
     monkeypatch.setattr(sources, "oxford_pets_prepared", lambda data_dir=None: False)
     monkeypatch.setattr(sources, "oxford_server_reachable", lambda timeout=3.0: False)

@@ -33,7 +33,7 @@ def main() -> None:
 
     import unet_tutorial as ut  # the strategy must exist before any other TensorFlow work
 
-    strategy = ut.make_strategy("multiworker", collective="ring")
+    strategy = ut.engine.make_strategy("multiworker", collective="ring")
     import keras
     import numpy as np
 
@@ -51,7 +51,7 @@ def main() -> None:
     own = Path(args.own_dir)
     own.mkdir(parents=True, exist_ok=True)
     np.savez(own / "weights.npz", *result.model.get_weights())
-    role = ut.worker_role(strategy)
+    role = ut.engine.worker_role(strategy)
     (own / "result.json").write_text(
         json.dumps(
             {

@@ -8,7 +8,7 @@ from conftest import TINY
 from PIL import Image, ImageSequence
 
 import unet_tutorial as ut
-from unet_tutorial import animation as A
+from unet_tutorial.pictures import animation as A
 
 
 def _gif_frames(path):

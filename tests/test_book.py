@@ -1,8 +1,9 @@
-"""The page helpers (unet_tutorial.book): profiles, shared runs, show_source and say."""
+"""The page helpers (unet_tutorial.engine.book): profiles, shared runs, show_source and say."""
 
 import pytest
 
 import unet_tutorial as ut
+from unet_tutorial.engine import book, sources, training
 
 
 def test_book_profile_choices(offline):
@@ -13,18 +14,18 @@ def test_book_profile_choices(offline):
     )
     # the profile wraps the preset, no copy
     assert p.config == ut.TrainConfig.preset("cpu-synthetic")
-    offline.setattr(ut.sources, "oxford_pets_prepared", lambda data_dir=None: True)
+    offline.setattr(sources, "oxford_pets_prepared", lambda data_dir=None: True)
     full = ut.book_profile("full")
     assert not full.is_stand_in and full.train_config().base_filters == 64
     assert full.config == ut.TrainConfig.preset("full", source="tfds")
     assert "Oxford-IIIT Pet 4.x" in full.banner() and "37 breeds" in full.banner()
-    offline.setattr(ut.book, "_has_gpu", lambda: False)
+    offline.setattr(book, "_has_gpu", lambda: False)
     # full Oxford, no GPU: the CPU recipe's budget, not an hour of training
     cpu = ut.book_profile()
     assert (
-        cpu.name == "cpu" and cpu.config.steps_per_epoch == ut.book.CPU_STEPS_PER_EPOCH
+        cpu.name == "cpu" and cpu.config.steps_per_epoch == book.CPU_STEPS_PER_EPOCH
     )
-    assert f"{ut.book.CPU_STEPS_PER_EPOCH} steps per epoch" in cpu.banner()
+    assert f"{book.CPU_STEPS_PER_EPOCH} steps per epoch" in cpu.banner()
     offline.setenv("UNET_TUTORIAL_PROFILE", "cpu")
     assert ut.book_profile().config.base_filters == ut.PRESETS["cpu"]["base_filters"]
     with pytest.raises(ValueError, match="profile 'huge'"):
@@ -70,7 +71,7 @@ def test_show_source_is_the_installed_source_verbatim():
 
 
 def test_show_source_slices_and_refuses_unknown_markers():
-    fn = ut.training._train_locked  # the slice the scaling chapter shows
+    fn = training._train_locked  # the slice the scaling chapter shows
     whole = ut.source_of(fn).code
     part = ut.source_of(
         fn, start_at="with strategy.scope():", end_before="paths = run_paths("
@@ -100,7 +101,7 @@ def test_the_profile_names_its_data_for_captions_as_what_it_is(offline):
 
     assert "synthetic stand-in" in ut.book_profile("cpu-synthetic").data_label
     mini = Path(__file__).parent / "fixtures" / "oxford-pets-mini"
-    offline.setenv(ut.sources.OXFORD_DIR_ENV, str(mini))
+    offline.setenv(sources.OXFORD_DIR_ENV, str(mini))
     subset = ut.book_profile("cpu")
     breeds = len(
         {
@@ -117,8 +118,8 @@ def test_the_profile_names_its_data_for_captions_as_what_it_is(offline):
     assert subset.data_label == (
         f"the Oxford-IIIT Pet subset ({breeds} of the 37 breeds)"
     )
-    offline.delenv(ut.sources.OXFORD_DIR_ENV)
-    offline.setattr(ut.sources, "oxford_pets_prepared", lambda data_dir=None: True)
+    offline.delenv(sources.OXFORD_DIR_ENV)
+    offline.setattr(sources, "oxford_pets_prepared", lambda data_dir=None: True)
     assert ut.book_profile("full").data_label == (
         "Oxford-IIIT Pet (the full official splits)"
     )

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import unet_tutorial as ut
-from unet_tutorial import cli
+from unet_tutorial.engine import cli
 
 
 def test_sizes_traces_the_paper_tile(capsys):
@@ -358,7 +358,7 @@ def test_help_needs_no_tensorflow_and_commands_start_quietly(tmp_path):
     import subprocess
     import sys
 
-    probe = "import sys; from unet_tutorial import cli; cli.build_parser(); print('tensorflow' in sys.modules)"
+    probe = "import sys; from unet_tutorial.engine import cli; cli.build_parser(); print('tensorflow' in sys.modules)"
     out = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout

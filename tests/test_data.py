@@ -13,7 +13,7 @@ import tensorflow as tf
 from conftest import MOCK_TFDS_TEST, MOCK_TFDS_TRAIN
 
 import unet_tutorial as ut
-from unet_tutorial import sources as S
+from unet_tutorial.engine import sources as S
 
 
 def _collect(ds):
@@ -296,7 +296,7 @@ def test_sixteen_bit_folder_files_scale_and_never_wrap(pets_dir):
     Image.fromarray(np.full((h, w), 257 * 128, np.uint16)).save(
         image_path, format="PNG"
     )
-    from unet_tutorial.data import PetRecord, _read_pair
+    from unet_tutorial.engine.datasets import PetRecord, _read_pair
 
     image, trimap = _read_pair(PetRecord("pug_3", image_path, trimap_path))
     # scaled, not clipped to white
@@ -304,236 +304,7 @@ def test_sixteen_bit_folder_files_scale_and_never_wrap(pets_dir):
     np.testing.assert_array_equal(trimap, good)
 
 
-# --------------------------------------------------------------------------- download and extraction
-
-
-def _tar_gz(path: Path, files: dict[str, bytes]) -> tuple[int, str]:
-    with tarfile.open(path, "w:gz") as tar:
-        for name, payload in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(payload)
-            tar.addfile(info, io.BytesIO(payload))
-    from unet_tutorial.download import sha256_of
-
-    return path.stat().st_size, sha256_of(path)
-
-
-def test_download_verifies_extracts_and_skips_verified(pets_dir, tmp_path, capsys):
-    server = tmp_path / "server"
-    server.mkdir()
-    with tarfile.open(server / "images.tar.gz", "w:gz") as tar:
-        tar.add(pets_dir / "images", arcname="images")
-    with tarfile.open(server / "annotations.tar.gz", "w:gz") as tar:
-        tar.add(pets_dir / "annotations", arcname="annotations")
-    from unet_tutorial.download import sha256_of
-
-    archives = {
-        n: ((server / n).stat().st_size, sha256_of(server / n))
-        for n in ("images.tar.gz", "annotations.tar.gz")
-    }
-    dest = tmp_path / "dest"
-    ut.download_oxford_pets(
-        dest, base_url=server.as_uri(), archives=archives, progress=None
-    )
-    x, _ = _collect(ut.load_pets_directory(dest, "train", image_size=32))
-    assert x.shape[0] == 2  # 3 trainval images, 1 held out for validation
-    import sys
-
-    ut.download_oxford_pets(
-        dest, base_url=server.as_uri(), archives=archives, progress=sys.stdout
-    )
-    assert capsys.readouterr().out.count("already downloaded and verified") == 2
-
-
-def test_download_keeps_edits_a_bad_local_copy_and_no_part_file(
-    tmp_path, capsys, monkeypatch
-):
-    import sys
-
-    from unet_tutorial import download
-
-    server = tmp_path / "server"
-    server.mkdir()
-    size, sha = _tar_gz(
-        server / "annotations.tar.gz", {"annotations/test.txt": b"x 1 1 1\n"}
-    )
-    archives = {"annotations.tar.gz": (size, sha)}
-    dest = tmp_path / "dest"
-    ut.download_oxford_pets(
-        dest, base_url=server.as_uri(), archives=archives, progress=None
-    )
-    edited = dest / "annotations" / "test.txt"
-    edited.write_text("my edit\n")
-    ut.download_oxford_pets(
-        dest, base_url=server.as_uri(), archives=archives, progress=sys.stdout
-    )
-    assert (
-        edited.read_text() == "my edit\n"
-        and "already extracted" in capsys.readouterr().out
-    )
-    ut.download_oxford_pets(
-        dest,
-        base_url=server.as_uri(),
-        archives=archives,
-        progress=None,
-        re_extract=True,
-    )
-    assert edited.read_text() == "x 1 1 1\n"
-    # a wrong local copy is set aside, not deleted, until a good one has arrived
-    (dest / "annotations.tar.gz").write_bytes(b"not the archive")
-    (server / "annotations.tar.gz").rename(server / "gone.tar.gz")
-    with pytest.raises(OSError):
-        ut.download_oxford_pets(
-            dest, base_url=server.as_uri(), archives=archives, progress=sys.stdout
-        )
-    assert (dest / "annotations.tar.gz.bad").read_bytes() == b"not the archive"
-    assert "kept as annotations.tar.gz.bad" in capsys.readouterr().out
-    assert not list(dest.glob("*.part"))
-    (server / "gone.tar.gz").rename(server / "annotations.tar.gz")
-    ut.download_oxford_pets(
-        dest, base_url=server.as_uri(), archives=archives, progress=None
-    )
-    assert (
-        not (dest / "annotations.tar.gz.bad").exists()
-        and (dest / "annotations.tar.gz").stat().st_size == size
-    )
-
-    class Stalled:  # sends one chunk, then nothing: the socket times out
-        def __init__(self, *a, **k):
-            self.sent = False
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
-
-        def read(self, n):
-            if self.sent:
-                raise TimeoutError("timed out")
-            self.sent = True
-            return b"x" * 1000
-
-    monkeypatch.setattr(download.urllib.request, "urlopen", Stalled)
-    with pytest.raises(OSError, match="the server sent nothing for 5 s after 0.0 MB"):
-        download.download_file("https://example.invalid/a.tar.gz", tmp_path / "a.tar.gz", 10, "0", progress=None,
-                               timeout=5)  # fmt: skip
-    assert (
-        not (tmp_path / "a.tar.gz.part").exists()
-        and not (tmp_path / "a.tar.gz").exists()
-    )
-
-
-def test_wrong_checksum_fails_and_leaves_nothing(tmp_path):
-    server = tmp_path / "server"
-    server.mkdir()
-    size, _ = _tar_gz(
-        server / "annotations.tar.gz", {"annotations/test.txt": b"x 1 1 1\n"}
-    )
-    dest = tmp_path / "dest"
-    with pytest.raises(ut.ChecksumError, match="sha256"):
-        ut.download_oxford_pets(
-            dest,
-            base_url=server.as_uri(),
-            archives={"annotations.tar.gz": (size, "0" * 64)},
-            progress=None,
-        )
-    assert list(dest.iterdir()) == []
-    with pytest.raises(ut.ChecksumError, match="size"):
-        ut.download_oxford_pets(
-            dest,
-            base_url=server.as_uri(),
-            archives={"annotations.tar.gz": (size + 1, "0" * 64)},
-            progress=None,
-        )
-
-
-@pytest.mark.parametrize(
-    "evil",
-    [
-        "../escape.txt",
-        "/abs/escape.txt",
-        "annotations/../../escape.txt",
-        "annotations\\..\\..\\escape.txt",
-        "\\abs\\escape.txt",
-        "C:/escape.txt",
-    ],
-)
-def test_malicious_member_is_refused_and_nothing_is_extracted(tmp_path, evil):
-    archive = tmp_path / "evil.tar.gz"
-    _tar_gz(archive, {"annotations/ok.txt": b"fine", evil: b"gotcha"})
-    dest = tmp_path / "out"
-    with pytest.raises(ValueError, match="points outside"):
-        ut.safe_extract(archive, dest)
-    assert not dest.exists() or list(dest.rglob("*")) == []
-    assert not (tmp_path / "escape.txt").exists()
-
-
-def test_members_named_dot_or_empty_are_the_folder_itself(tmp_path):
-    archive = tmp_path / "dots.tar"
-    with tarfile.open(archive, "w") as tar:
-        for name in (".", "./"):
-            info = tarfile.TarInfo(name)
-            info.type = tarfile.DIRTYPE
-            tar.addfile(info)
-        data = b"fine"
-        info = tarfile.TarInfo("./annotations/ok.txt")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-    assert ut.safe_extract(archive, tmp_path / "out") == ["./annotations/ok.txt"]
-    assert (tmp_path / "out" / "annotations" / "ok.txt").read_bytes() == b"fine"
-
-
-def test_symlink_member_is_refused(tmp_path):
-    archive = tmp_path / "link.tar"
-    with tarfile.open(archive, "w") as tar:
-        info = tarfile.TarInfo("images/link.jpg")
-        info.type = tarfile.SYMTYPE
-        info.linkname = "/etc/passwd"
-        tar.addfile(info)
-    with pytest.raises(ValueError, match="link or special file"):
-        ut.safe_extract(archive, tmp_path / "out")
-
-
-# --------------------------------------------------------------------------- synthetic stand-in
-
-
-def test_synthetic_is_deterministic_with_the_right_dtypes_and_ranges():
-    a = ut.make_synthetic_pets(4, 64, seed=3)
-    b = ut.make_synthetic_pets(4, 64, seed=3)
-    c = ut.make_synthetic_pets(4, 64, seed=4)
-    np.testing.assert_array_equal(a[0], b[0])
-    np.testing.assert_array_equal(a[1], b[1])
-    assert not np.array_equal(a[0], c[0])
-    images, masks = a
-    assert images.dtype == np.float32 and images.shape == (4, 64, 64, 3)
-    assert images.min() >= 0 and images.max() <= 1
-    assert masks.dtype == np.int32 and masks.shape == (4, 64, 64)
-    for m in masks:
-        assert set(np.unique(m)) == {0, 1, 2}
-
-
-def test_synthetic_border_is_a_thin_band_between_pet_and_background():
-    _, masks = ut.make_synthetic_pets(8, 128, seed=0)
-    for m in masks:
-        pet, border = m == 0, m == 2
-        # pet and background never touch: the border band always lies between them
-        bg_next_to_pet = (m[1:, :] == 1) & pet[:-1, :] | (m[:-1, :] == 1) & pet[1:, :]
-        assert not bg_next_to_pet.any()
-        assert 0.005 < border.mean() < 0.15
-
-
-def test_colour_alone_does_not_separate_pet_from_background():
-    images, masks = ut.make_synthetic_pets(64, 64, seed=1)
-    q = (np.clip(images, 0, 0.999) * 8).astype(int)
-    key = (q[..., 0] * 64 + q[..., 1] * 8 + q[..., 2])[masks != 2]
-    lab = masks[masks != 2]
-    pet = np.bincount(key[lab == 0], minlength=512)
-    bg = np.bincount(key[lab == 1], minlength=512)
-    # Bayes-optimal per-colour rule
-    best_colour_only = np.maximum(pet, bg).sum() / lab.size
-    majority = max((lab == 0).mean(), (lab == 1).mean())
-    assert best_colour_only < majority + 0.05
+# --------------------------------------------------------------------------- one entry point
 
 
 def test_load_dataset_reports_the_stand_in(capsys, monkeypatch):
@@ -557,7 +328,8 @@ def test_load_dataset_uses_oxford_when_tfds_has_it(
 ):
     monkeypatch.setattr(S, "oxford_pets_prepared", lambda data_dir=None: True)
     ds, info = ut.load_dataset("auto", "test", image_size=32, batch_size=2)
-    assert info.source == "tfds" and not info.is_stand_in and info.is_full_oxford
+    assert info.source == "tfds" and not info.is_stand_in and info.is_full
+    assert info.num_breeds == 37
     assert "Oxford-IIIT Pet 4.x" in capsys.readouterr().out
     assert _collect(ds)[1].shape == (MOCK_TFDS_TEST, 32, 32)
 
@@ -571,8 +343,12 @@ def test_load_dataset_reads_a_directory_and_refuses_unknown_sources(pets_dir):
     )
     assert (
         "2 train / 1 validation / 2 test images of 5 breeds" in info.description
-        and not info.is_full_oxford
+        and not info.is_full
+        and info.num_breeds == 5
     )
+    # a folder is named by its last part, never by a path of this machine
+    assert "folder oxford_pets:" in info.description
+    assert str(pets_dir.parent) not in info.description
     with pytest.raises(ValueError, match="source='kaggle' is not known"):
         ut.load_dataset("kaggle")
     with pytest.raises(ValueError, match="split='val'"):

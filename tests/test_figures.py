@@ -1,4 +1,4 @@
-"""Static figures (unet_tutorial.figures)."""
+"""Static figures (unet_tutorial.pictures.figures)."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ def test_figures_carry_the_data_credit():
     assert not fig.texts
     plt.close(fig)
     assert "not Oxford-IIIT Pet" in ut.data_credit(True)
-    with_credit = ut.animation.training_frames(x, y, [y], credit=ut.ATTRIBUTION)[0]
-    without = ut.animation.training_frames(x, y, [y])[0]
+    with_credit = ut.pictures.animation.training_frames(x, y, [y], credit=ut.ATTRIBUTION)[0]
+    without = ut.pictures.animation.training_frames(x, y, [y])[0]
     assert with_credit.shape == without.shape and not np.array_equal(
         with_credit, without
     )

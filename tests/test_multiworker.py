@@ -1,6 +1,6 @@
 """Multi-worker training, proven with two worker processes on this machine.
 
-The two-process tests (marked ``slow``: they train, about 20 s each) start
+Every test here is ``slow`` (they train, about 20 s each): they start
 ``tests/multiworker_job.py`` twice, each with its own ``TF_CONFIG`` (free
 localhost ports, the CPU ring all-reduce), training one ``TINY`` run together
 into one folder.
@@ -22,6 +22,10 @@ import pytest
 from conftest import TINY
 
 import unet_tutorial as ut
+from unet_tutorial.engine.distribute import local_cluster, run_local_workers
+from unet_tutorial.engine.runs import run_state
+
+pytestmark = pytest.mark.slow  # every test here starts two training processes
 
 JOB = Path(__file__).with_name("multiworker_job.py")
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,7 +62,7 @@ def _run_job(
 ):
     """Start both workers of one job; worker i kills itself at epoch ``kill[i]``. Returns (procs, logs)."""
     procs, logs = [], []
-    for i, tf_config in enumerate(ut.local_cluster(2)):
+    for i, tf_config in enumerate(local_cluster(2)):
         log = tmp / f"{tag}-worker{i}.log"
         extra = ["--kill-at", str(kill[i])] if kill and i in kill else []
         args = [
@@ -98,7 +102,6 @@ def _assert_same_weights(a: Path, b: Path) -> None:
         np.testing.assert_array_equal(x, y)
 
 
-@pytest.mark.slow
 def test_two_workers_train_one_run_and_end_with_the_same_weights(tmp_path):
     run_dir = tmp_path / "run"
     procs, logs = _run_job(tmp_path, run_dir, epochs=2, tag="a")
@@ -107,7 +110,7 @@ def test_two_workers_train_one_run_and_end_with_the_same_weights(tmp_path):
 
     # one history, written once, one row per epoch; the run is finished and has one config
     assert _history_epochs(run_dir) == [0, 1]
-    assert ut.run_state(run_dir) == "finished"
+    assert run_state(run_dir) == "finished"
     assert json.loads((run_dir / "config.json").read_text())["replicas"] == 2
     assert (run_dir / "test.json").is_file() and (run_dir / "best.keras").is_file()
     # the other worker wrote to its own scratch folder and removed it
@@ -130,7 +133,6 @@ def test_two_workers_train_one_run_and_end_with_the_same_weights(tmp_path):
         np.testing.assert_array_equal(x, y)
 
 
-@pytest.mark.slow
 def test_a_killed_worker_and_a_restart_of_both_resume_from_the_last_finished_epoch(
     tmp_path,
 ):
@@ -147,7 +149,7 @@ def test_a_killed_worker_and_a_restart_of_both_resume_from_the_last_finished_epo
     procs[0].wait()
     assert json.loads(metadata.read_text())["epoch"] == 2
     assert _history_epochs(run_dir) == [0, 1]
-    assert ut.run_state(run_dir) == "unfinished"
+    assert run_state(run_dir) == "unfinished"
 
     procs, logs = _run_job(tmp_path, run_dir, epochs=4, tag="r")
     codes = _wait(procs, logs)
@@ -158,7 +160,7 @@ def test_a_killed_worker_and_a_restart_of_both_resume_from_the_last_finished_epo
     ]
     assert results[0]["epochs_run"] == results[1]["epochs_run"] == [2, 3]
     assert _history_epochs(run_dir) == [0, 1, 2, 3]
-    assert ut.run_state(run_dir) == "finished"
+    assert run_state(run_dir) == "finished"
     assert not (run_dir / "backup").exists()
     # the crashed worker's scratch folder was cleared and removed
     assert not list(tmp_path.glob(".run.*"))
@@ -167,19 +169,18 @@ def test_a_killed_worker_and_a_restart_of_both_resume_from_the_last_finished_epo
     )
 
 
-@pytest.mark.slow
 def test_the_cli_trains_with_two_workers(tmp_path):
     """``unet-tutorial train --strategy multiworker`` with TF_CONFIG from the environment."""
     run_dir = tmp_path / "cli-run"
-    cli = [sys.executable, "-m", "unet_tutorial.cli", "train", "--strategy", "multiworker", "--collective", "ring",
+    cli = [sys.executable, "-m", "unet_tutorial.engine.cli", "train", "--strategy", "multiworker", "--collective", "ring",
            "--source", "synthetic", "--epochs", "1", "--base-filters", "4", "--depth", "2", "--size", "32",
            "--batch-size", "8", "--synthetic-examples", "16", "8", "8", "--output", str(run_dir)]  # fmt: skip
-    runs = ut.run_local_workers(cli, 2, timeout=240)
+    runs = run_local_workers(cli, 2, timeout=240)
     assert [r.returncode for r in runs] == [0, 0], "\n".join(
         r.output[-3000:] for r in runs
     )
     assert _history_epochs(run_dir) == [0]
-    assert ut.run_state(run_dir) == "finished"
+    assert run_state(run_dir) == "finished"
     assert "worker 0 of 2 workers, the chief: writes the run folder" in runs[0].output
     assert (
         "worker 1 of 2 workers: trains with the chief and writes nothing"
@@ -191,128 +192,7 @@ def test_the_cli_trains_with_two_workers(tmp_path):
     )
     # again, without --overwrite: both refuse the finished run (a worker that went on would wait forever)
     finished = sorted((p.name, p.stat().st_mtime_ns) for p in run_dir.iterdir())
-    again = ut.run_local_workers(cli, 2, timeout=240)
+    again = run_local_workers(cli, 2, timeout=240)
     assert [r.returncode for r in again] == [2, 2]
     assert all("holds a finished run" in r.output for r in again)
     assert sorted((p.name, p.stat().st_mtime_ns) for p in run_dir.iterdir()) == finished
-
-
-# ---- the pieces, without a cluster ------------------------------------------------------------------
-
-
-def test_tf_config_is_checked_with_a_message_that_shows_the_form():
-    good = ut.local_cluster(2)[1]
-    assert ut.parse_tf_config(good)["task"]["index"] == 1
-    for bad, says in [
-        ("", "needs TF_CONFIG"),
-        ("{not json", "not valid JSON"),
-        ('{"task": {"type": "worker", "index": 0}}', "'cluster'"),
-        (
-            '{"cluster": {"worker": ["a:1"]}, "task": {"type": "ps", "index": 0}}',
-            "must name a job",
-        ),
-        (
-            '{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": 1}}',
-            "0 .. 0",
-        ),
-        (
-            '{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": true}}',
-            "0 .. 0",
-        ),
-    ]:
-        with pytest.raises(ValueError, match=says) as err:
-            ut.parse_tf_config(bad)
-        assert '"cluster"' in str(err.value) or "index" in str(err.value)
-
-
-def test_make_strategy_refuses_bad_names_and_a_missing_tf_config(monkeypatch):
-    with pytest.raises(ValueError, match="default, mirrored, multiworker"):
-        ut.make_strategy("horovod")
-    with pytest.raises(ValueError, match="auto, ring, nccl"):
-        ut.make_strategy("multiworker", collective="gloo")
-    monkeypatch.delenv("TF_CONFIG", raising=False)
-    with pytest.raises(ValueError, match="needs TF_CONFIG"):
-        ut.make_strategy("multiworker")
-
-
-def test_a_local_cluster_gives_each_worker_its_own_port_and_index():
-    configs = [json.loads(c) for c in ut.local_cluster(3)]
-    hosts = configs[0]["cluster"]["worker"]
-    assert len(set(hosts)) == 3 and all(
-        c["cluster"]["worker"] == hosts for c in configs
-    )
-    assert [c["task"] for c in configs] == [
-        {"type": "worker", "index": i} for i in range(3)
-    ]
-    for bad in (0, -1, 1.5, True):
-        with pytest.raises(ValueError, match="positive integer"):
-            ut.local_cluster(bad)
-
-
-def test_run_local_workers_starts_one_process_per_worker_and_stops_them_at_the_timeout(
-    tmp_path,
-):
-    echo = [
-        sys.executable,
-        "-c",
-        "import json, os; print(json.loads(os.environ['TF_CONFIG'])['task']['index'])",
-    ]
-    runs = ut.run_local_workers(echo, 3, timeout=60)
-    assert [(r.index, r.returncode, r.output.strip()) for r in runs] == [
-        (i, 0, str(i)) for i in range(3)
-    ]
-    # workers that would write a file after 3 s are stopped at the 1 s timeout: the file never appears
-    late = "import json, os, time; time.sleep(3); open(os.environ['MARK'] + os.environ['TF_CONFIG'][-3], 'w')"
-    with pytest.raises(TimeoutError, match="still ran after 1 s"):
-        ut.run_local_workers(
-            [sys.executable, "-c", late],
-            2,
-            timeout=1,
-            env={"MARK": str(tmp_path / "late-")},
-        )
-    time.sleep(4)
-    assert not list(tmp_path.glob("late-*"))
-
-
-def test_one_process_is_its_own_chief():
-    import tensorflow as tf
-
-    role = ut.worker_role(tf.distribute.get_strategy())
-    assert role == ut.WorkerRole(None, 0, True, 1)
-    assert ut.worker_scratch_dir(
-        "runs/pets", ut.WorkerRole("worker", 1, False, 2)
-    ) == Path("runs/.pets.worker-1")
-
-
-class _Captured(Exception):
-    pass
-
-
-@pytest.mark.parametrize("source", ["synthetic", "folder"])
-def test_train_gives_fit_datasets_sharded_by_data_for_every_source(
-    source, pets_dir, tmp_path, monkeypatch
-):
-    """Between workers, what ``train`` hands ``fit`` is split by element (never by file), whatever the source."""
-    import keras
-    import tensorflow as tf
-
-    seen = {}
-
-    def fake_fit(self, x, *args, validation_data=None, **kwargs):
-        seen.update(train=x, validation=validation_data)
-        raise _Captured
-
-    monkeypatch.setattr(keras.Model, "fit", fake_fit)
-    settings = {**TINY, "source": str(pets_dir) if source == "folder" else "synthetic"}
-    if source == "folder":
-        settings["num_examples"] = None
-    with pytest.raises(_Captured):
-        ut.train(
-            ut.TrainConfig(epochs=1, output_dir=str(tmp_path / "run"), **settings),
-            verbose=0,
-        )
-    data = tf.data.experimental.AutoShardPolicy.DATA
-    assert seen["train"].options().experimental_distribute.auto_shard_policy == data
-    assert (
-        seen["validation"].options().experimental_distribute.auto_shard_policy == data
-    )

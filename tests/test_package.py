@@ -23,6 +23,6 @@ def test_the_package_loads_lazily_and_every_public_name_resolves():
     )
     for name in ut.__all__:
         assert getattr(ut, name) is not None, name
-    assert ut.training.train is ut.train  # submodules resolve too
+    assert ut.engine.training.train is ut.train  # submodules resolve too
     with pytest.raises(AttributeError, match="no attribute 'no_such_name'"):
         ut.no_such_name  # noqa: B018

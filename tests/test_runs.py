@@ -1,4 +1,4 @@
-"""The run folder (unet_tutorial.runs): finished runs kept, foreign folders refused, one writer, NaN, XLA."""
+"""The run folder (unet_tutorial.engine.runs): finished runs kept, foreign folders refused, one writer, NaN, XLA."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ import pytest
 from conftest import TINY
 
 import unet_tutorial as ut
-from unet_tutorial import cli
+from unet_tutorial.engine import cli, training
+from unet_tutorial.engine.runs import RunFolderError, RunLock, load_snapshots, run_state
 
 
 def _config(out: Path, **kw) -> ut.TrainConfig:
@@ -37,17 +38,17 @@ def finished(tiny_run) -> Path:
 
 
 def test_run_state_tells_the_kinds_of_folder_apart(tmp_path, finished):
-    assert ut.run_state(tmp_path / "missing") == "empty"
-    assert ut.run_state(tmp_path) == "empty"
+    assert run_state(tmp_path / "missing") == "empty"
+    assert run_state(tmp_path) == "empty"
     (tmp_path / ".DS_Store").write_text("")  # hidden files are nobody's work
-    assert ut.run_state(tmp_path) == "empty"
-    assert ut.run_state(finished) == "finished"
+    assert run_state(tmp_path) == "empty"
+    assert run_state(finished) == "finished"
     (tmp_path / "notes.txt").write_text("mine")
-    assert ut.run_state(tmp_path) == "foreign"
+    assert run_state(tmp_path) == "foreign"
     other = tmp_path / "other"
     other.mkdir()
     (other / "config.json").write_text('{"name": "another program"}')
-    assert ut.run_state(other) == "foreign"
+    assert run_state(other) == "foreign"
 
 
 def test_a_finished_run_is_never_changed_without_overwrite(tmp_path, finished):
@@ -61,7 +62,7 @@ def test_a_finished_run_is_never_changed_without_overwrite(tmp_path, finished):
         _config(out),
         _config(out, epochs=3),
     ):
-        with pytest.raises(ut.RunFolderError, match="finished run.*--overwrite"):
+        with pytest.raises(RunFolderError, match="finished run.*--overwrite"):
             ut.train(cfg, verbose=0)
     assert _fingerprint(out) == before
     code = cli.main(["train", "--source", "synthetic", "--output", str(out), "--size", "32", "--depth", "2",
@@ -74,9 +75,9 @@ def test_a_foreign_folder_is_refused_and_left_as_it_was(tmp_path):
     (tmp_path / "history.csv").write_text("a,b\n1,2\n")
     (tmp_path / "notes.txt").write_text("keep me")
     before = _fingerprint(tmp_path)
-    with pytest.raises(ut.RunFolderError, match="not part of a run.*notes.txt"):
+    with pytest.raises(RunFolderError, match="not part of a run.*notes.txt"):
         ut.train(_config(tmp_path), verbose=0)
-    with pytest.raises(ut.RunFolderError, match="not part of a run"):
+    with pytest.raises(RunFolderError, match="not part of a run"):
         # overwrite never touches foreign files
         ut.train(_config(tmp_path), verbose=0, overwrite=True)
     assert _fingerprint(tmp_path) == before
@@ -91,7 +92,7 @@ def test_resuming_with_other_settings_is_refused_and_names_them(tmp_path, finish
     (out / "backup").mkdir()  # what a killed run leaves: unfinished
     before = _fingerprint(out)
     with pytest.raises(
-        ut.RunFolderError,
+        RunFolderError,
         match=r"other settings \(base_filters: 4 -> 8; image_size: 32 -> 64\)",
     ):
         ut.train(_config(out, image_size=64, base_filters=8), verbose=0)
@@ -99,12 +100,12 @@ def test_resuming_with_other_settings_is_refused_and_names_them(tmp_path, finish
 
 
 def test_one_training_at_a_time_writes_to_a_folder(tmp_path):
-    with ut.RunLock(tmp_path):
+    with RunLock(tmp_path):
         with pytest.raises(
-            ut.RunFolderError, match=f"pid {os.getpid()}.*is writing to"
+            RunFolderError, match=f"pid {os.getpid()}.*is writing to"
         ):
             ut.train(_config(tmp_path), verbose=0)
-        assert ut.run_state(tmp_path) == "empty"  # the lock alone is not a run
+        assert run_state(tmp_path) == "empty"  # the lock alone is not a run
     assert not (tmp_path / "run.lock").exists()
 
 
@@ -117,7 +118,7 @@ def test_a_stale_lock_is_taken_over(tmp_path, capsys):
     import socket
 
     (tmp_path / "run.lock").write_text(f"{socket.gethostname()} {int(dead.stdout)}")
-    with ut.RunLock(tmp_path):
+    with RunLock(tmp_path):
         pass
     assert "stale lock" in capsys.readouterr().out
 
@@ -145,9 +146,9 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
     best = ut.load_run_model(out / "best.keras")
     # epoch 0's checkpoint, not NaN
     assert all(np.isfinite(w).all() for w in best.get_weights())
-    assert (out / "backup").is_dir() and ut.run_state(out) == "unfinished"
+    assert (out / "backup").is_dir() and run_state(out) == "unfinished"
     # no snapshot of the NaN epoch
-    assert len(ut.load_snapshots(out / "snapshots")[2]) == 1
+    assert len(load_snapshots(out / "snapshots")[2]) == 1
 
 
 def test_the_cli_says_so_when_a_run_diverges(tmp_path, monkeypatch, capsys):
@@ -156,7 +157,7 @@ def test_the_cli_says_so_when_a_run_diverges(tmp_path, monkeypatch, capsys):
             "the loss became NaN or infinite at epoch 0, batch 3; training stopped."
         )
 
-    monkeypatch.setattr(ut.training, "train", diverge)
+    monkeypatch.setattr(training, "train", diverge)
     code = cli.main(
         [
             "train",
@@ -175,7 +176,7 @@ def test_ctrl_c_prints_one_line_and_exits_130(monkeypatch, capsys, tmp_path):
     def interrupted(config, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(ut.training, "train", interrupted)
+    monkeypatch.setattr(training, "train", interrupted)
     code = cli.main(
         [
             "train",
@@ -270,7 +271,7 @@ def test_a_worker_falls_back_to_the_chiefs_previous_backup_and_changes_nothing(
     """A non-chief restores read-only from the chief's backup: when the latest is
     damaged it takes the copy of the epoch before (a ``.bkp`` file, which Keras
     will not load under that name), and no file of the chief's changes."""
-    from unet_tutorial.training import _SafeBackup
+    from unet_tutorial.engine.training import _SafeBackup
 
     out = tmp_path / "run"
     cfg = _config(out, epochs=3, snapshot_images=0)
@@ -302,4 +303,4 @@ def test_a_backup_with_no_readable_copy_starts_again_and_says_so(tmp_path, capsy
     (out / "backup" / "training_metadata.json").write_text("")
     result = ut.train(cfg, verbose=0)
     assert "starting again at epoch 0" in capsys.readouterr().out
-    assert result.epochs_run == [0, 1] and ut.run_state(out) == "finished"
+    assert result.epochs_run == [0, 1] and run_state(out) == "finished"

@@ -1,4 +1,4 @@
-"""train() and its pieces (unet_tutorial.training): files, resume after a kill, determinism, strategies, presets."""
+"""train() and its pieces (unet_tutorial.engine.training): files, resume after a kill, determinism, strategies, presets."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 from conftest import TINY
 
 import unet_tutorial as ut
+from unet_tutorial.engine.runs import RunFolderError, load_snapshots
 
 # --------------------------------------------------------------------------- training
 
@@ -23,7 +24,7 @@ def test_train_writes_its_files_and_reloads_safely(tiny_run):
     assert result.data.is_stand_in
     for key in ("best", "final", "history", "config"):
         assert result.paths[key].is_file(), key
-    images, masks, preds = ut.load_snapshots(result.paths["snapshots"])
+    images, masks, preds = load_snapshots(result.paths["snapshots"])
     assert (
         images.shape == (4, 32, 32, 3)
         and masks.shape == (4, 32, 32)
@@ -131,41 +132,6 @@ def test_a_killed_run_resumes_at_the_next_epoch_and_loses_nothing(tmp_path):
     assert not (out / "backup").exists()  # a finished run cleans its backup
 
 
-MIRRORED = textwrap.dedent(
-    """
-    import sys
-    import tensorflow as tf
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    import unet_tutorial as ut
-
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    cfg = ut.TrainConfig(epochs=1, output_dir=sys.argv[1], base_filters=4, depth=2, image_size=32,
-                         batch_size=8, source="synthetic", num_examples=(16, 8, 8), snapshot_images=2)
-    result = ut.train(cfg, strategy=strategy, verbose=0)
-    print("REPLICAS", strategy.num_replicas_in_sync)
-    print("LOSS", result.history["loss"][0])
-    """
-)
-
-
-def test_training_runs_unchanged_under_a_mirrored_strategy_on_two_cpus(tmp_path):
-    script = tmp_path / "mirrored.py"
-    script.write_text(MIRRORED)
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    proc = subprocess.run(
-        [sys.executable, str(script), str(tmp_path / "run")],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "REPLICAS 2" in proc.stdout
-    loss = float(proc.stdout.split("LOSS")[1].split()[0])
-    assert np.isfinite(loss)
-
-
 def test_overwrite_replaces_a_finished_run_from_scratch(tmp_path):
     out = str(tmp_path / "run")
     ut.train(ut.TrainConfig(epochs=3, output_dir=out, **TINY), verbose=0)
@@ -178,7 +144,7 @@ def test_overwrite_replaces_a_finished_run_from_scratch(tmp_path):
         overwrite=True,
     )
     assert again.history["epoch"] == [0]  # the old run's three rows are gone
-    _, _, preds = ut.load_snapshots(again.paths["snapshots"])
+    _, _, preds = load_snapshots(again.paths["snapshots"])
     assert len(preds) == 1  # and so are its later snapshots
     # the new run wrote its own best model
     assert again.paths["best"].stat().st_mtime >= started
@@ -200,7 +166,7 @@ def test_train_or_load_reuses_a_finished_run(tmp_path):
         again.model.predict(x, verbose=0), first.model.predict(x, verbose=0), atol=1e-6
     )
     # other settings never replace a finished run
-    with pytest.raises(ut.RunFolderError, match="finished run"):
+    with pytest.raises(RunFolderError, match="finished run"):
         ut.train_or_load(ut.TrainConfig(**{**cfg.__dict__, "seed": 1}), verbose=0)
 
 

@@ -12,8 +12,46 @@ module only builds; the animation module only draws.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import keras
+if TYPE_CHECKING:  # TensorFlow-free at import: shapes.py and the CLI use the names
+    import keras
+
+BOTTLENECK = "bottleneck"
+"""The level at the bottom of the U."""
+HEAD = "head"
+"""The final 1×1 convolution's level (``head_conv``)."""
+
+
+def level_name(side: str, k: int, depth: int) -> str:
+    """The name of level ``k`` on one side of a depth-``depth`` U.
+
+    ``level_name("enc", 1, 4)`` → ``"enc1"`` (the top, full resolution);
+    ``level_name("enc", 5, 4)`` → ``"bottleneck"``; ``level_name("dec", 2, 4)``
+    → ``"dec2"``, the decoder level that joins ``enc2``.
+    """
+    if side not in ("enc", "dec"):
+        raise ValueError(f"side={side!r} must be 'enc' or 'dec'.")
+    return BOTTLENECK if k == depth + 1 else f"{side}{k}"
+
+
+def level_output(level: str) -> str:
+    """The layer whose output is a level's feature map: its second ReLU,
+    ``"enc2"`` → ``"enc2_relu2"``.
+    """
+    return f"{level}_relu2"
+
+
+def is_level_output(layer_name: str) -> bool:
+    """Whether ``layer_name`` is some level's feature map (``level_output``)."""
+    return layer_name == level_output(layer_level(layer_name))
+
+
+def first_conv(model: keras.Model) -> keras.layers.Layer:
+    """The first 3×3 convolution (``enc1_conv1``): its ``filters`` are the base
+    width, its ``padding`` the model's.
+    """
+    return model.get_layer("enc1_conv1")
 
 
 def unet_depth(model: keras.Model) -> int:
@@ -22,7 +60,7 @@ def unet_depth(model: keras.Model) -> int:
     depth = 0
     while f"enc{depth + 1}_pool" in names:
         depth += 1
-    if depth == 0 or "bottleneck_relu2" not in names:
+    if depth == 0 or level_output(BOTTLENECK) not in names:
         raise ValueError(
             f"model {model.name!r} has no enc1_pool / bottleneck_relu2 layers; pass a "
             "model built by unet_tutorial.build_unet."
@@ -33,11 +71,9 @@ def unet_depth(model: keras.Model) -> int:
 def level_names(model: keras.Model) -> list[str]:
     """Level names in data-flow order: ``enc1 .. encN, bottleneck, decN .. dec1``."""
     depth = unet_depth(model)
-    return (
-        [f"enc{k}" for k in range(1, depth + 1)]
-        + ["bottleneck"]
-        + [f"dec{k}" for k in range(depth, 0, -1)]
-    )
+    return [level_name("enc", k, depth) for k in range(1, depth + 2)] + [
+        level_name("dec", k, depth) for k in range(depth, 0, -1)
+    ]
 
 
 def layer_level(layer_name: str) -> str:
@@ -57,10 +93,12 @@ def feature_model(model: keras.Model) -> keras.Model:
         ``{"enc1": (batch, H, W, C1), ..., "bottleneck": ..., "dec1": ..., "head":
         ...}``.
     """
+    import keras
+
     outputs = {
-        lvl: model.get_layer(f"{lvl}_relu2").output for lvl in level_names(model)
+        lvl: model.get_layer(level_output(lvl)).output for lvl in level_names(model)
     }
-    outputs["head"] = model.get_layer("head_conv").output
+    outputs[HEAD] = model.get_layer(f"{HEAD}_conv").output
     return keras.Model(model.input, outputs, name=f"{model.name}_features")
 
 
@@ -88,7 +126,7 @@ def feature_maps(model: keras.Model, images) -> dict:
             f"*{expected}); resize them first or build the model for this size."
         )
     out = feature_model(model)(images, training=False)
-    order = level_names(model) + ["head"]
+    order = level_names(model) + [HEAD]
     return {k: np.asarray(out[k]) for k in order}
 
 
@@ -99,7 +137,7 @@ def parameters_by_level(model: keras.Model) -> dict[str, int]:
     The values add up to ``model.count_params()``.
     """
     counts = {lvl: 0 for lvl in level_names(model)}
-    counts["head"] = 0
+    counts[HEAD] = 0
     for layer in model.layers:
         key = layer_level(layer.name)
         if key not in counts:
@@ -179,7 +217,7 @@ def encoder_steps(model: keras.Model) -> list[Step]:
     inp = tuple(int(d) for d in model.input_shape[1:])
     steps = [Step("input", 1, "image", inp, f"input image {shape_label(inp)}")]
     for k in range(1, depth + 2):
-        lvl = f"enc{k}" if k <= depth else "bottleneck"
+        lvl = level_name("enc", k, depth)
         steps += _conv_steps(model, lvl, k)
         if k <= depth:
             s = _shape(model, f"{lvl}_pool")
@@ -205,7 +243,7 @@ def decoder_steps(model: keras.Model) -> list[Step]:
     names = {layer.name for layer in model.layers}
     steps = []
     for k in range(depth, 0, -1):
-        lvl = f"dec{k}"
+        lvl, enc = level_name("dec", k, depth), level_name("enc", k, depth)
         s = _shape(model, f"{lvl}_upconv")
         steps.append(
             Step(
@@ -217,7 +255,7 @@ def decoder_steps(model: keras.Model) -> list[Step]:
             )
         )
         if f"{lvl}_concat" in names:
-            src = _shape(model, f"enc{k}_relu2")
+            src = _shape(model, level_output(enc))
             s = _shape(model, f"{lvl}_concat")
             crop = f", cropped {src[0]}→{s[0]}" if src[0] != s[0] else ""
             steps.append(
@@ -226,18 +264,18 @@ def decoder_steps(model: keras.Model) -> list[Step]:
                     k,
                     f"{lvl}_concat",
                     s,
-                    f"{lvl}: copy enc{k} ({shape_label(src)}{crop}) and concatenate → "
+                    f"{lvl}: copy {enc} ({shape_label(src)}{crop}) and concatenate → "
                     f"{shape_label(s)}",
-                    skip_from=(f"enc{k}_relu2", src),
+                    skip_from=(level_output(enc), src),
                 )
             )
         steps += _conv_steps(model, lvl, k)
-    s = _shape(model, "head_conv")
+    s = _shape(model, f"{HEAD}_conv")
     steps.append(
         Step(
             "head",
             1,
-            "head_conv",
+            f"{HEAD}_conv",
             s,
             f"head: 1×1 convolution to {s[-1]} class scores → {shape_label(s)}",
         )

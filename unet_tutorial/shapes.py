@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .anatomy import level_name
 from .checks import is_whole
 
 PADDINGS = ("same", "valid")
@@ -102,19 +103,19 @@ def _trace(size: int, depth: int, padding: str) -> list[LevelSize] | None:
         out = s - trim
         if out < 2 or out % 2:
             return None
-        levels.append(LevelSize(f"enc{k}", s, out))
+        levels.append(LevelSize(level_name("enc", k, depth), s, out))
         s = out // 2
     out = s - trim
     if out < 1:
         return None
-    levels.append(LevelSize("bottleneck", s, out))
+    levels.append(LevelSize(level_name("enc", depth + 1, depth), s, out))
     s = out
     for k in range(depth, 0, -1):
         up = 2 * s
         out = up - trim
         if out < 1:
             return None
-        levels.append(LevelSize(f"dec{k}", up, out))
+        levels.append(LevelSize(level_name("dec", k, depth), up, out))
         s = out
     return levels
 
@@ -267,9 +268,7 @@ def receptive_fields(depth: int = 4, kernel_size: int = 3) -> list[ReceptiveFiel
     size, jump, out = 1, 1, []
     for k in range(1, depth + 2):
         size += 2 * (kernel_size - 1) * jump  # two convolutions
-        out.append(
-            ReceptiveField(f"enc{k}" if k <= depth else "bottleneck", size, jump)
-        )
+        out.append(ReceptiveField(level_name("enc", k, depth), size, jump))
         if k <= depth:
             size += jump  # 2x2 pooling, stride 2
             jump *= 2

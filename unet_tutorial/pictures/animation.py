@@ -37,6 +37,8 @@ from ..anatomy import (
     decoder_steps,
     encoder_steps,
     feature_maps,
+    first_conv,
+    is_level_output,
     level_names,
     shape_label,
     unet_depth,
@@ -344,7 +346,7 @@ def _draw_u(
 
 
 def _model_title(model: keras.Model, what: str) -> str:
-    conv = model.get_layer("enc1_conv1")
+    conv = first_conv(model)
     pad = "unpadded (valid)" if conv.padding == "valid" else "same-padded"
     return f"U-Net {what}: depth {unet_depth(model)}, base {conv.filters}, {pad}"
 
@@ -434,7 +436,7 @@ def draw_unet(
     )
     _draw_u(canvas, boxes, set(range(len(boxes))), None, colours)
     levels = [
-        b.step for b in boxes if b.side == "enc" and b.step.layer.endswith("relu2")
+        b.step for b in boxes if b.side == "enc" and is_level_output(b.step.layer)
     ]
     alt = (
         f"Diagram of a U-Net of depth {unet_depth(model)}: input {shape_label(inp)}, "

@@ -340,20 +340,6 @@ def test_explicit_oxford_offline_fails_fast_with_the_way_to_get_it(
     assert "Traceback" not in err and not (tmp_path / "run").exists()
 
 
-def test_cli_defaults_come_from_train_config():
-    defaults = ut.TrainConfig()
-    summary = cli.build_parser().parse_args(["summary"])
-    assert (summary.base_filters, summary.depth, summary.size) == (
-        defaults.base_filters,
-        defaults.depth,
-        defaults.image_size,
-    )
-    args = cli.build_parser().parse_args(["train"])
-    assert cli._train_config(args) == defaults
-    args = cli.build_parser().parse_args(["train", "--preset", "cpu", "--epochs", "2"])
-    assert cli._train_config(args) == ut.TrainConfig.preset("cpu", epochs=2)
-
-
 def test_help_needs_no_tensorflow_and_commands_start_quietly(tmp_path):
     import subprocess
     import sys

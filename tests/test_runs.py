@@ -195,16 +195,6 @@ def test_ctrl_c_prints_one_line_and_exits_130(monkeypatch, capsys, tmp_path):
     )
 
 
-def test_xla_needs_determinism_off_and_the_cli_flag_does_both():
-    with pytest.raises(ValueError, match="jit_compile=True needs deterministic=False"):
-        ut.TrainConfig(jit_compile=True).validate()
-    ut.TrainConfig(jit_compile=True, deterministic=False).validate()
-    ut.TrainConfig.preset("full").validate()
-    args = cli.build_parser().parse_args(["train", "--xla"])
-    config = cli._train_config(args)
-    assert config.jit_compile and not config.deterministic
-
-
 def test_xla_really_compiles_when_determinism_is_off():
     import tensorflow as tf
     from tensorflow.python.framework.config import is_op_determinism_enabled

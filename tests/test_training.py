@@ -170,15 +170,6 @@ def test_train_or_load_reuses_a_finished_run(tmp_path):
         ut.train_or_load(ut.TrainConfig(**{**cfg.__dict__, "seed": 1}), verbose=0)
 
 
-def test_presets_are_the_one_place_for_settings():
-    assert ut.TrainConfig.full_size() == ut.TrainConfig.preset("full")
-    assert ut.TrainConfig.preset("cpu", epochs=3).epochs == 3
-    for name in ut.PRESETS:
-        ut.TrainConfig.preset(name).validate()
-    with pytest.raises(ValueError, match="preset 'huge'"):
-        ut.TrainConfig.preset("huge")
-
-
 def test_epoch_log_prints_one_line_per_epoch(tmp_path, capsys):
     cfg = ut.TrainConfig(epochs=2, base_filters=4, depth=2, image_size=32, batch_size=8, source="synthetic",
                          num_examples=(16, 8, 8), output_dir=str(tmp_path / "run"), snapshot_images=0)  # fmt: skip
@@ -194,14 +185,3 @@ def test_epoch_log_prints_one_line_per_epoch(tmp_path, capsys):
     assert result.test is not None and result.test.num_images == 8
     ut.train_or_load(cfg, verbose=0)
     assert "Loaded the finished run in" in capsys.readouterr().out
-
-
-def test_the_tested_checkpoint_is_fixed_before_training():
-    assert ut.TrainConfig(lr_schedule="cosine").tested_checkpoint() == "final"
-    assert ut.TrainConfig(lr_schedule="constant").tested_checkpoint() == "best"
-    assert (
-        ut.TrainConfig(lr_schedule="cosine", test_checkpoint="best").tested_checkpoint()
-        == "best"
-    )
-    with pytest.raises(ValueError, match="test_checkpoint"):
-        ut.TrainConfig(test_checkpoint="latest").validate()

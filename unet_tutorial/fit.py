@@ -173,7 +173,7 @@ def synchronize_batch_norm(model) -> int:
 def compile_and_fit(
     model: keras.Model,
     train_ds: tf.data.Dataset,
-    val_ds: tf.data.Dataset,
+    val_ds: tf.data.Dataset | None,
     config: FitConfig,
     callbacks: list | tuple = (),
     verbose: int | str = "auto",

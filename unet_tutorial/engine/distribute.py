@@ -40,6 +40,8 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from ..checks import is_whole
+
 # the names, TensorFlow-free, live with the settings (the command line lists them)
 from .config import COLLECTIVES as COLLECTIVES
 from .config import STRATEGIES as STRATEGIES
@@ -106,11 +108,7 @@ def parse_tf_config(text: str | None = None) -> dict:
             f"as 'type', got {task!r}; expected e.g. {example}"
         )
     index = task.get("index")
-    if (
-        not isinstance(index, int)
-        or isinstance(index, bool)
-        or not 0 <= index < len(cluster[task["type"]])
-    ):
+    if not is_whole(index, 0) or index >= len(cluster[task["type"]]):
         raise ValueError(
             f"TF_CONFIG's task index must be 0 .. {len(cluster[task['type']]) - 1} for "
             f"job {task['type']!r}, got {index!r}"
@@ -267,11 +265,7 @@ def local_cluster(num_workers: int = 2) -> list[str]:
     ``cluster``. (A port is free when asked for; another program could
     still take it before the workers start, which a rerun fixes.)
     """
-    if (
-        isinstance(num_workers, bool)
-        or not isinstance(num_workers, int)
-        or num_workers < 1
-    ):
+    if not is_whole(num_workers, 1):
         raise ValueError(f"num_workers must be a positive integer, got {num_workers!r}")
     socks = [socket.socket() for _ in range(num_workers)]
     try:

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..checks import is_whole
+
 _COUNTER = itertools.count()
 
 _SCRIPT = """
@@ -125,11 +127,7 @@ class FrameStepper:
             raise ValueError(
                 f"frames differ in size: {sorted({np.shape(f) for f in frames})}."
             )
-        if (
-            isinstance(frame_ms, bool)
-            or not isinstance(frame_ms, (int, np.integer))
-            or frame_ms < 20
-        ):
+        if not is_whole(frame_ms, 20, numpy_ok=True):
             raise ValueError(
                 f"frame_ms={frame_ms!r} must be a whole number of milliseconds, at "
                 "least 20."

@@ -39,7 +39,7 @@ def worker(args: argparse.Namespace) -> None:
     """One training process; writes its epoch seconds to ``args.report``."""
     import unet_tutorial as ut
 
-    strategy = ut.make_strategy(args.strategy, collective="ring")
+    strategy = ut.engine.make_strategy(args.strategy, collective="ring")
     import keras
 
     class EpochTimer(keras.callbacks.Callback):
@@ -92,7 +92,7 @@ def _launch(n: int, args: argparse.Namespace, tmp: Path) -> list[dict]:
     cmd = [sys.executable, __file__, "--worker", "--strategy", strategy, "--run-dir", str(tmp / f"run{n}"),
            "--report", str(tmp / f"n{n}"), "--steps", str(args.steps), "--epochs", str(args.epochs),
            "--batch", str(args.batch)]  # fmt: skip
-    runs = ut.run_local_workers(cmd, n, timeout=1200)
+    runs = ut.engine.run_local_workers(cmd, n, timeout=1200)
     if any(r.returncode for r in runs):
         raise SystemExit(
             "a worker failed:\n" + "\n".join(r.output[-3000:] for r in runs)

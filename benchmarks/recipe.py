@@ -100,7 +100,7 @@ def unseen_breed_folder(root: str, breed: str, tmp: str) -> str:
     ):
         lines = (root / "annotations" / f"{name}.txt").read_text().splitlines()
         rows = [line for line in lines if line.strip() and not line.startswith("#")]
-        kept = [line for line in rows if keep(ut.sources.breed_of(line.split()[0]))]
+        kept = [line for line in rows if keep(ut.breed_of(line.split()[0]))]
         if not kept:
             raise SystemExit(
                 f"{name}.txt keeps no image for --unseen-breed {breed!r}; is the breed name right?"

@@ -25,47 +25,6 @@ def small():
     return ut.build_unet((64, 64, 3), base_filters=8, depth=3)
 
 
-def test_step_labels_match_the_model_shapes(small):
-    enc = A.encoder_steps(small)
-    assert [s.label for s in enc[:4]] == ["64×64×3", "64×64×8", "64×64×8", "32×32×8"]
-    assert enc[-1].layer == "bottleneck_relu2" and enc[-1].label == "8×8×64"
-    for step in enc + A.decoder_steps(small):
-        assert step.shape == tuple(small.get_layer(step.layer).output.shape[1:])
-        assert step.label in step.text
-    dec = A.decoder_steps(small)
-    assert [s.kind for s in dec[:4]] == ["upconv", "concat", "conv", "conv"]
-    assert (
-        dec[1].skip_from == ("enc3_relu2", (16, 16, 32)) and dec[1].label == "16×16×64"
-    )
-    assert dec[-1].kind == "head" and dec[-1].label == "64×64×3"
-
-
-def test_step_counts_follow_the_depth():
-    d3 = ut.build_unet((64, 64, 3), base_filters=4, depth=3)
-    d4 = ut.build_unet((64, 64, 3), base_filters=4, depth=4)
-    assert (
-        len(A.encoder_steps(d3))
-        == 1 + 3 * 3 + 2
-        < len(A.encoder_steps(d4))
-        == 1 + 3 * 4 + 2
-    )
-    assert len(A.decoder_steps(d3)) == 4 * 3 + 1
-    no_skip = ut.build_unet(
-        (64, 64, 3), base_filters=4, depth=3, skip_connections=False
-    )
-    assert len(A.decoder_steps(no_skip)) == 3 * 3 + 1
-
-
-def test_valid_padding_steps_show_shrinking_sizes_and_the_crop():
-    model = ut.build_unet((572, 572, 1), 2, base_filters=2, padding="valid")
-    enc = A.encoder_steps(model)
-    assert [s.label for s in enc[1:3]] == ["570×570×2", "568×568×2"]
-    concat = [s for s in A.decoder_steps(model) if s.kind == "concat"]
-    assert concat[0].skip_from[1][0] == 64 and concat[0].shape[0] == 56
-    assert "cropped 64→56" in concat[0].text
-    assert A.decoder_steps(model)[-1].label == "388×388×2"
-
-
 def test_encoder_and_decoder_gifs(small, tmp_path):
     for fn, steps in (
         (A.animate_encoder, A.encoder_steps),
@@ -129,11 +88,6 @@ def test_training_animation_from_snapshots(tmp_path):
     path = A.animate_training(result.paths["snapshots"], tmp_path / "training.gif")
     frames, durations, loop = _gif_frames(path)
     assert len(frames) == 3 and loop == 0 and durations[0] == 800
-
-
-def test_an_unsized_model_cannot_be_drawn():
-    with pytest.raises(ValueError, match="not fixed"):
-        A.encoder_steps(ut.build_unet((None, None, 3), base_filters=2, depth=2))
 
 
 def test_static_figures():

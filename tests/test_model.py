@@ -122,21 +122,6 @@ def test_heads():
     )
 
 
-def test_level_names_and_feature_maps():
-    model = ut.build_unet((32, 32, 3), base_filters=4, depth=2)
-    assert ut.level_names(model) == ["enc1", "enc2", "bottleneck", "dec2", "dec1"]
-    levels = {ut.layer_level(layer.name) for layer in model.layers}
-    assert levels - {model.layers[0].name} == {*ut.level_names(model), "head"}
-    assert ut.layer_level("dec2_upconv") == "dec2"
-    maps = ut.feature_maps(model, np.zeros((1, 32, 32, 3)))
-    assert list(maps) == ["enc1", "enc2", "bottleneck", "dec2", "dec1", "head"]
-    assert maps["enc2"].shape == (1, 16, 16, 8)
-    assert maps["bottleneck"].shape == (1, 8, 8, 16)
-    assert maps["head"].shape == (1, 32, 32, 3)
-    with pytest.raises(ValueError, match="channels|do not fit"):
-        ut.feature_maps(model, np.zeros((1, 32, 32, 1)))
-
-
 def test_save_and_reload_gives_identical_predictions(tmp_path):
     model = ut.build_unet((32, 32, 3), base_filters=4, depth=2)
     path = tmp_path / "unet.keras"
@@ -210,11 +195,3 @@ def test_dropout_at_the_end_of_the_contracting_path_is_optional_and_named():
             ut.build_unet((32, 32, 3), base_filters=4, depth=2, dropout=bad)
     with pytest.raises(ValueError, match="dropout=1.5"):
         ut.TrainConfig(dropout=1.5).validate()
-
-
-def test_parameters_by_level_add_up():
-    model = ut.build_unet((32, 32, 3), base_filters=4, depth=2)
-    counts = ut.parameters_by_level(model)
-    assert list(counts) == ["enc1", "enc2", "bottleneck", "dec2", "dec1", "head"]
-    assert sum(counts.values()) == model.count_params()
-    assert counts["head"] == 4 * 3 + 3

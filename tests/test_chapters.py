@@ -8,7 +8,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "book").glob("*.ipynb"))
-SHOW = re.compile(r"ut\.show_source\(([\w.]+)")
+SHOW = re.compile(r"ut\.show_source\(\s*([\w.]+)")
 # MyST-only syntax, which Colab and plain Jupyter show as raw text: a directive fence (backticks or
 # colons, then {name}) or a role ({name} then a backtick).
 MYST_DIRECTIVE = re.compile(r"^\s*(`{3,}|:{3,})\s*\{[\w:-]+\}", re.M)
@@ -96,6 +96,95 @@ def test_every_shown_source_names_a_package_object_and_hides_the_call_in_the_boo
         source = "".join(cell["source"])
         shown = eval(source.replace("ut.show_source(", "ut.source_of(", 1), {"ut": ut})
         assert shown.code.strip(), f"{path.name}: {source} shows nothing"
+
+
+MAX_SHOWN_LINES = 40
+"""The longest listing a chapter may show (docstring included)."""
+
+
+def _resolve(name: str):
+    """The object that ``ut.a.b`` names, by attribute lookup on the package."""
+    import unet_tutorial as ut
+
+    obj = ut
+    for part in name.split(".")[1:]:
+        obj = getattr(obj, part)
+    return obj
+
+
+def test_every_shown_object_is_public_short_and_outside_the_engine():
+    """A listing is a public object of the core or the pictures, at most 40 lines.
+
+    The engine (run folders, locks, workers, the command line) is described in
+    prose; a private name (``_x`` anywhere in the path) is no API for a reader.
+    """
+    import inspect
+
+    engine = (ROOT / "unet_tutorial" / "engine").resolve()
+    problems = []
+    for path, _, name in _shown_sources():
+        where = f"{path.name}: ut.show_source({name})"
+        if any(part.startswith("_") for part in name.split(".")):
+            problems.append(f"{where}: a private name")
+            continue
+        obj = _resolve(name)
+        lines = len(inspect.getsourcelines(obj)[0])
+        if lines > MAX_SHOWN_LINES:
+            problems.append(f"{where}: {lines} lines (at most {MAX_SHOWN_LINES})")
+        source = Path(inspect.getsourcefile(obj)).resolve()
+        if source.is_relative_to(engine):
+            problems.append(
+                f"{where}: engine code ({source.name}); describe it in prose"
+            )
+    assert not problems, "\n".join(problems)
+
+
+def _show_source_calls():
+    """(chapter, call node) of every ``ut.show_source(...)`` call in a code cell."""
+    import ast
+
+    for path in CHAPTERS:
+        for cell in _cells(path):
+            if cell["cell_type"] != "code":
+                continue
+            # IPython magics (%pip, !cmd) are not Python: a pass in their place
+            code = "\n".join(
+                re.sub(r"^(\s*)[%!].*", r"\1pass", line)
+                for line in "".join(cell["source"]).splitlines()
+            )
+            for node in ast.walk(ast.parse(code)):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "show_source"
+                    and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id == "ut"
+                ):
+                    yield path, node
+
+
+def test_show_source_calls_show_whole_objects_without_text_markers():
+    calls = list(_show_source_calls())
+    assert len(calls) == len(list(_shown_sources())), (
+        "the regex SHOW and the parser disagree on the show_source calls"
+    )
+    for path, call in calls:
+        markers = [k.arg for k in call.keywords if k.arg in ("start_at", "end_before")]
+        assert not markers, (
+            f"{path.name}: ut.show_source(..., {markers[0]}=...) shows part of an "
+            "object; show a whole, short object instead"
+        )
+
+
+def test_shown_sources_say_the_blog_post():
+    """The chapters call the post the book grew from "the blog post"; listings too."""
+    import inspect
+
+    for path, _, name in _shown_sources():
+        source = inspect.getsource(_resolve(name))
+        assert "seed post" not in source.lower(), (
+            f"{path.name}: {name} says 'seed post'; say 'the blog post'"
+        )
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
@@ -217,3 +306,24 @@ def test_every_chapter_shows_package_source(path):
     assert any(p == path for p, _, _ in _shown_sources()), (
         f"{path.name} shows no package source (ut.show_source)"
     )
+
+
+def test_the_api_page_lists_every_module_of_the_package_once():
+    """book/api.md documents each module: none missing, none twice, none that is gone."""
+    import importlib
+
+    text = (ROOT / "book" / "api.md").read_text(encoding="utf-8")
+    listed = re.findall(r"^\.\. automodule:: (\S+)", text, re.M)
+    package = ROOT / "unet_tutorial"
+    modules = {
+        ".".join(("unet_tutorial", *p.relative_to(package).with_suffix("").parts))
+        for p in package.rglob("*.py")
+        if p.name != "__init__.py"
+    }
+    with_members = set(
+        re.findall(r"^\.\. automodule:: (\S+)\n   :members:", text, re.M)
+    )
+    assert len(listed) == len(set(listed)), "a module is listed twice in api.md"
+    assert modules <= with_members, f"not in api.md: {sorted(modules - with_members)}"
+    for name in listed:
+        importlib.import_module(name)  # every listed module exists

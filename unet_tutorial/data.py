@@ -140,41 +140,32 @@ def finish_pipeline(
     seed: int = 0,
     num_examples: int | None = None,
 ) -> tf.data.Dataset:
-    """Cache, shuffle, augment, batch and prefetch a dataset of preprocessed pairs.
+    """Cache, shuffle, augment, batch and prefetch the pairs of one split.
 
-    The order matters: decoding and resizing happen *before* ``cache`` (once),
-    random augmentation *after* it (fresh every epoch), and ``prefetch`` last
-    so the next batch is prepared while the model trains on this one.
+    Decoding and resizing come *before* ``cache`` (they run once), random
+    augmentation *after* it (new draws every epoch), ``prefetch`` last.
 
     Args:
-        ds: elements ``(float32 (S, S, 3), int32 (S, S))``.
-        split: ``"train"`` or ``"test"``; sets the defaults of ``augment``
-            and ``shuffle`` (on for train, off for test).
-        batch_size: examples per batch.
-        augment: ``False``, ``True`` (default ``AugmentConfig``), or a config.
-        shuffle: shuffle the examples every epoch.
-        seed: seeds the shuffle and the augmentation; the same seed gives the
-            same batches in the same order.
+        ds: pairs ``(float32 (H, W, 3), int32 (H, W))``.
+        split: ``"train"`` turns ``augment`` and ``shuffle`` on by default.
+        augment: ``True`` (a default ``AugmentConfig``), ``False`` or a config.
+        seed: seeds the shuffle and every example's augmentation draw.
         num_examples: size of ``ds``, for a full shuffle buffer (default 1024).
 
     Returns:
-        Batches ``(float32 (B, S, S, 3), int32 (B, S, S))``.
+        Batches ``(float32 (batch, H, W, 3), int32 (batch, H, W))``.
     """
-    train = split == "train"
-    augment = train if augment is None else augment
-    shuffle = train if shuffle is None else shuffle
+    augment = split == "train" if augment is None else augment
+    shuffle = split == "train" if shuffle is None else shuffle
     ds = ds.cache()
     if shuffle:
         buffer = min(num_examples or 1024, 4096)
         ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
     if augment:
         config = augment if isinstance(augment, AugmentConfig) else AugmentConfig()
-        # one stateless seed per example, different every epoch, reproducible per `seed`
-        seeds = tf.data.Dataset.random(
-            seed=seed, rerandomize_each_iteration=True
-        ).batch(2)
-        ds = tf.data.Dataset.zip((ds, seeds)).map(
-            lambda pair, s: augment_pair(pair[0], pair[1], s, config),
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+        ds = tf.data.Dataset.zip((ds, seeds.batch(2))).map(  # a stateless seed each
+            lambda pair, s: augment_pair(*pair, s, config),
             num_parallel_calls=tf.data.AUTOTUNE,
             deterministic=True,
         )

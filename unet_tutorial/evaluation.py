@@ -82,16 +82,15 @@ def evaluate(
 ) -> Evaluation:
     """Per-class IoU, mean IoU, pixel accuracy and Dice of ``model`` on ``dataset``.
 
-    Uses the same Keras metric objects as training (``segmentation_metrics``),
-    accumulated over the whole dataset (not averaged per batch).
+    The same Keras metrics as in training (``segmentation_metrics``),
+    accumulated over the whole dataset, not averaged per batch.
 
     Args:
-        model: returns logits ``(B, H, W, C)``.
-        dataset: batches ``(image, mask)`` or ``(image, mask, weights)``
-            (weights are ignored).
+        model: returns logits ``(batch, H, W, C)``.
+        dataset: batches ``(image, mask)``, or ``(image, mask, weights)``.
         class_names: one name per class.
-        flip: score the mean of the predictions for each image and its mirror
-            image (``flip_averaged_logits``) instead of one prediction.
+        flip: score the mean of each image's and its mirror image's prediction
+            (``flip_averaged_logits``) instead of one prediction.
 
     Returns:
         An ``Evaluation``; ``print`` it for the table.
@@ -99,8 +98,7 @@ def evaluate(
     _check_same_padding(model, "evaluate")
     metrics = segmentation_metrics(len(class_names), class_names)
     n = 0
-    for batch in dataset:
-        x, y = batch[0], batch[1]
+    for x, y, *_ in dataset:  # sample weights, if any, are ignored
         logits = flip_averaged_logits(model, x) if flip else model(x, training=False)
         for m in metrics:
             m.update_state(y, logits)
@@ -196,14 +194,12 @@ class _open_image:
 def predict_mask(model: keras.Model, image: np.ndarray) -> np.ndarray:
     """Predicted class per pixel for an image of any size.
 
-    * A **same-padding** model (output size = input size, the book's
-      models) sees the whole image resized (bilinearly) to its input size, as
-      in training; its ``argmax`` mask is resized back (nearest neighbour)
-      to the image's own size.
+    * A **same-padding** model (output size = input size, the book's models)
+      sees the whole image resized (bilinearly) to its input size, as in
+      training; its ``argmax`` mask is resized back (nearest neighbour).
     * An **unpadded** model (the paper's, e.g. 572 px in, 388 px out)
-      predicts the image at its own resolution by **overlap-tile** (see
-      ``unet_tutorial.tiling``): output squares side by side, each fed with
-      its surrounding context, the image mirrored at its borders.
+      predicts the image at its own resolution by **overlap-tile**
+      (``predict_tiles``), the image mirrored at its borders.
 
     Args:
         model: a U-Net returning logits or probabilities.
@@ -213,6 +209,30 @@ def predict_mask(model: keras.Model, image: np.ndarray) -> np.ndarray:
     Returns:
         ``int32 (H, W)`` class indices (0 = pet, 1 = background, 2 = border
         for the book's models).
+    """
+    image = _check_image_for(model, image)
+    size_in, size_out = model.input_shape[1], model.output_shape[1]
+    if size_in is not None and size_out is not None and size_out != size_in:
+        from .tiling import predict_tiles
+
+        x = image.astype(np.float32) / (255.0 if image.dtype == np.uint8 else 1.0)
+        return np.argmax(predict_tiles(model, x), axis=-1).astype(np.int32)
+    size = size_in or 128
+    x = resize_image(image, size)[tf.newaxis]
+    logits = model(x, training=False)
+    if logits.shape[1] != size:  # no fixed input size, and unpadded after all
+        raise ValueError(
+            f"this model maps {size} px to {logits.shape[1]} px (unpadded "
+            "convolutions) but has no fixed input size, so its tiles cannot be laid "
+            "out; rebuild it with a fixed input size, e.g. (572, 572, 3)."
+        )
+    pred = tf.argmax(logits[0], axis=-1, output_type=tf.int32)
+    return resize_mask(pred, image.shape[:2]).numpy()
+
+
+def _check_image_for(model: keras.Model, image) -> np.ndarray:
+    """``image`` as an array ``(H, W, C)`` that ``model`` takes, or a ``ValueError``
+    that says what to change.
     """
     image = np.asarray(image)
     channels = model.input_shape[-1]
@@ -231,28 +251,7 @@ def predict_mask(model: keras.Model, image: np.ndarray) -> np.ndarray:
         )
     if image.dtype != np.uint8 and (image.min() < 0 or image.max() > 1):
         raise ValueError("a float image must be in [0, 1]; pass uint8 for [0, 255].")
-    size_in, size_out = model.input_shape[1], model.output_shape[1]
-    if size_in is not None and size_out is not None and size_out != size_in:
-        from .tiling import predict_tiles
-
-        x = (
-            image.astype(np.float32) / 255.0
-            if image.dtype == np.uint8
-            else image.astype(np.float32)
-        )
-        return np.argmax(predict_tiles(model, x), axis=-1).astype(np.int32)
-    size = size_in or 128
-    x = resize_image(image, size)[tf.newaxis]
-    logits = model(x, training=False)
-    # a model of unknown input size that turned out to be unpadded
-    if logits.shape[1] != size:
-        raise ValueError(
-            f"this model maps {size} px to {logits.shape[1]} px (unpadded "
-            "convolutions) but has no fixed input size, so its tiles cannot be laid "
-            "out; rebuild it with a fixed input size, e.g. (572, 572, 3)."
-        )
-    pred = tf.argmax(logits[0], axis=-1, output_type=tf.int32)
-    return resize_mask(pred, image.shape[:2]).numpy()
+    return image
 
 
 def boundary_band(mask: np.ndarray, width: int = 2) -> np.ndarray:

@@ -205,4 +205,5 @@ def compile_and_fit(
         validation_steps=config.validation_steps,
         callbacks=list(callbacks),
         verbose=verbose,
+        shuffle=False,  # the dataset shuffles itself, seeded (finish_pipeline)
     )

@@ -132,54 +132,56 @@ def unet_weight_map(
 ) -> np.ndarray:
     """The U-Net paper's pixel weight map (Ronneberger et al. 2015, eq. 2).
 
-    ``w(x) = w_c(x) + w0 * exp(-(d1(x) + d2(x))**2 / (2 sigma**2))``
-
-    * ``w_c`` balances the class frequencies (by default ``median / frequency``
-      of the classes present in this mask);
-    * ``d1`` and ``d2`` are the distances from ``x`` to the nearest and the
-      second-nearest object, where objects are the connected regions of
-      ``object_class``. The border term is added on pixels outside the objects,
-      so it is largest in the narrow gaps that separate touching objects:
-      the paper's way of forcing the network to learn those separations.
-      With fewer than two objects there is no gap and ``w = w_c``.
+    ``w(x) = w_c(x) + w0 * exp(-(d1(x) + d2(x))**2 / (2 sigma**2))``: ``w_c``
+    balances the class frequencies, ``d1`` and ``d2`` are the distances to the
+    nearest and second-nearest object (connected region of ``object_class``).
+    Outside the objects, the second term peaks in the gaps between touching ones.
 
     Args:
         mask: integer labels ``(H, W)``.
-        object_class: the label whose connected regions are the objects
-            (0 = pet for the trimaps).
+        object_class: the label of the objects (0 = pet for the trimaps).
         w0: height of the border term (10 in the paper).
         sigma: its width in pixels (about 5 in the paper).
-        class_weights: ``w_c`` per class; ``None`` for median-frequency
-            balancing of this mask.
+        class_weights: ``w_c`` per class; by default median / frequency in ``mask``.
 
     Returns:
         ``float32 (H, W)`` weights, usable as Keras sample weights.
     """
+    labels = _weight_map_labels(mask, sigma)
+    if class_weights is None:
+        wc_table = _median_frequency_weights(labels)
+    else:
+        wc_table = np.asarray(class_weights, dtype=np.float64)
+    w = wc_table[labels].astype(np.float64)
+    objects, n = ndimage.label(labels == object_class)
+    if n >= 2:  # each pixel's distance to every object, nearest first
+        dists = np.stack(
+            [ndimage.distance_transform_edt(objects != k) for k in range(1, n + 1)]
+        )
+        d1, d2 = np.sort(dists, axis=0)[:2]
+        border = w0 * np.exp(-((d1 + d2) ** 2) / (2 * sigma**2))
+        w += np.where(objects == 0, border, 0.0)
+    return w.astype(np.float32)
+
+
+def _weight_map_labels(mask, sigma: float) -> np.ndarray:
+    """``unet_weight_map``'s checks; the mask as ``int64`` labels."""
     mask = np.asarray(mask)
     if mask.ndim != 2:
         raise ValueError(f"mask must be 2-D (H, W); got shape {mask.shape}.")
     if sigma <= 0:
         raise ValueError(f"sigma={sigma!r} must be positive.")
-    labels = mask.astype(np.int64)
-    if class_weights is None:
-        counts = np.bincount(labels.ravel())
-        present = counts > 0
-        freq = counts / counts.sum()
-        wc_table = np.zeros(len(counts))
-        wc_table[present] = np.median(freq[present]) / freq[present]
-    else:
-        wc_table = np.asarray(class_weights, dtype=np.float64)
-    w = wc_table[labels].astype(np.float64)
-    objects, n = ndimage.label(labels == object_class)
-    if n >= 2:
-        dists = np.stack(
-            [ndimage.distance_transform_edt(objects != k) for k in range(1, n + 1)]
-        )
-        dists.sort(axis=0)
-        d1, d2 = dists[0], dists[1]
-        border = w0 * np.exp(-((d1 + d2) ** 2) / (2 * sigma**2))
-        w += np.where(objects == 0, border, 0.0)
-    return w.astype(np.float32)
+    return mask.astype(np.int64)
+
+
+def _median_frequency_weights(labels: np.ndarray) -> np.ndarray:
+    """``median / frequency`` of each class present in ``labels``; 0 for the others."""
+    counts = np.bincount(labels.ravel())
+    present = counts > 0
+    freq = counts / counts.sum()
+    table = np.zeros(len(counts))
+    table[present] = np.median(freq[present]) / freq[present]
+    return table
 
 
 def add_unet_weight_maps(dataset, **kwargs):

@@ -22,6 +22,8 @@ weights, which needs no network.
 
 from __future__ import annotations
 
+import contextlib
+
 import keras
 from keras import layers
 
@@ -53,27 +55,43 @@ def build_pretrained_unet(
     """A U-Net with a MobileNetV2 encoder, pretrained on ImageNet or not.
 
     Args:
-        input_shape: ``(H, W, 3)``; ``H`` and ``W`` multiples of 32 (with
-            ImageNet weights: square, one of ``IMAGENET_SIZES``). Images come
-            in ``[0, 1]``, like the book's data; the model rescales them to
-            MobileNetV2's ``[-1, 1]``.
+        input_shape: ``(H, W, 3)``, ``H`` and ``W`` multiples of 32 (with
+            ImageNet weights: square, one of ``IMAGENET_SIZES``), for images in
+            ``[0, 1]`` (the model rescales them to MobileNetV2's ``[-1, 1]``).
         num_classes: output channels (logits), 3 for the trimap classes.
-        weights: ``"imagenet"`` (downloaded once) or ``None`` (random; no
-            network needed).
-        freeze_encoder: keep the encoder's weights fixed while training, so
-            only the decoder learns (set
-            ``model.get_layer("encoder").trainable = True`` later to fine-tune).
+        weights: ``"imagenet"`` (downloaded once) or ``None`` (random, offline).
+        freeze_encoder: train only the decoder, not the nested ``"encoder"`` layer.
         decoder_filters: channels of the four decoder levels, deepest first.
 
     Returns:
-        A Keras model ``(batch, H, W, 3) -> (batch, H, W, num_classes)``; the
-        encoder is one nested layer named ``"encoder"``, the decoder levels are
-        ``dec4`` … ``dec1`` as in ``build_unet``.
+        Logits ``(batch, H, W, num_classes)``; decoder levels ``dec4`` … ``dec1``.
+    """
+    _check_pretrained_arguments(input_shape, num_classes, weights, decoder_filters)
+    with _offline_hint(weights):  # a failed download says what to do offline
+        base = keras.applications.MobileNetV2(
+            input_shape=tuple(input_shape), include_top=False, weights=weights
+        )
+    names = [*MOBILENET_V2_SKIPS, MOBILENET_V2_BOTTLENECK]
+    encoder = keras.Model(
+        base.input, [base.get_layer(n).output for n in names], name="encoder"
+    )
+    encoder.trainable = not freeze_encoder
+    inputs = keras.Input(tuple(input_shape), name="image")
+    x = layers.Rescaling(2.0, offset=-1.0, name="to_minus1_1")(inputs)
+    *skips, x = encoder(x, training=False)  # frozen batch norms stay in inference mode
+    for i, skip in enumerate(reversed(skips)):  # dec4 (deepest) ... dec1
+        x = decoder_block(x, skip, decoder_filters[i], name=f"dec{4 - i}")
+    x = layers.Conv2DTranspose(decoder_filters[-1], 2, strides=2, name="dec0_upconv")(x)
+    outputs = layers.Conv2D(num_classes, 1, name="head_conv", dtype="float32")(x)
+    return keras.Model(inputs, outputs, name="mobilenetv2_unet")
+
+
+def _check_pretrained_arguments(input_shape, num_classes, weights, decoder_filters):
+    """``build_pretrained_unet``'s checks, before anything is built or downloaded.
 
     Raises:
-        ValueError: a shape, class count or weights value that cannot work.
-        OSError: ``weights="imagenet"`` and the weights cannot be downloaded
-            (the message says what to do offline).
+        ValueError: a shape, class count, weights value or decoder width that
+            cannot work (the message says what would).
     """
     if (
         not isinstance(input_shape, (tuple, list))
@@ -111,11 +129,16 @@ def build_pretrained_unet(
             f"decoder_filters={decoder_filters!r} must be four positive integers, "
             "deepest level first."
         )
+
+
+@contextlib.contextmanager
+def _offline_hint(weights):
+    """Turn a failed download of the ImageNet weights into an ``OSError`` that says
+    what to do offline (Keras raises a bare ``Exception``).
+    """
     try:
-        base = keras.applications.MobileNetV2(
-            input_shape=tuple(input_shape), include_top=False, weights=weights
-        )
-    except Exception as err:  # Keras raises a bare Exception when the download fails
+        yield
+    except Exception as err:
         if weights is None:
             raise
         raise OSError(
@@ -123,19 +146,3 @@ def build_pretrained_unet(
             "network, use weights=None, or copy the file once into ~/.keras/models "
             "from a machine that has network."
         ) from err
-    names = [*MOBILENET_V2_SKIPS, MOBILENET_V2_BOTTLENECK]
-    encoder = keras.Model(
-        base.input, [base.get_layer(n).output for n in names], name="encoder"
-    )
-    encoder.trainable = not freeze_encoder
-
-    inputs = keras.Input(tuple(input_shape), name="image")
-    x = layers.Rescaling(2.0, offset=-1.0, name="to_minus1_1")(inputs)
-    *skips, x = encoder(x, training=False)  # frozen batch norms stay in inference mode
-    for level, skip, filters in zip(
-        (4, 3, 2, 1), reversed(skips), decoder_filters, strict=True
-    ):
-        x = decoder_block(x, skip, filters, name=f"dec{level}")
-    x = layers.Conv2DTranspose(decoder_filters[-1], 2, strides=2, name="dec0_upconv")(x)
-    outputs = layers.Conv2D(num_classes, 1, name="head_conv", dtype="float32")(x)
-    return keras.Model(inputs, outputs, name="mobilenetv2_unet")

@@ -353,7 +353,7 @@ def source_of(
                 f"source of {name}."
             )
         stop = hits[0]
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # unet_tutorial/
     try:
         shown = file.resolve().relative_to(package.parent).as_posix()
     except ValueError:

@@ -57,6 +57,31 @@ TINY = dict(
 )
 """The smallest useful training settings: a U-Net of 4 base filters on 16 synthetic 32 px images."""
 
+TRAINED_FIXTURES = {"tiny_run", "trained", "finished", "ce_dice_model"}
+"""Fixtures that train (or load) a model in another step: a test that uses one must be
+marked ``slow`` itself.
+"""
+
+
+def pytest_collection_modifyitems(items):
+    """Refuse to run a test that uses a trained fixture without ``@pytest.mark.slow``.
+
+    Nothing is marked here: every slow test says so itself. This only keeps
+    ``-m "not slow"`` from training a model through a forgotten mark.
+    """
+    unmarked = [
+        item.nodeid
+        for item in items
+        if TRAINED_FIXTURES & set(getattr(item, "fixturenames", ()))
+        and item.get_closest_marker("slow") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "these tests use a trained fixture but are not marked slow:\n  "
+            + "\n  ".join(unmarked)
+        )
+
+
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
     """One tiny finished run (``TINY``, 2 epochs), shared by every test that only reads a trained run."""
@@ -64,6 +89,44 @@ def tiny_run(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("tiny") / "run"
     return ut.train(ut.TrainConfig(epochs=2, output_dir=str(out), **TINY), verbose=0)
+
+
+SAVE_CE_DICE = """
+import sys
+
+import numpy as np
+
+import unet_tutorial as ut
+
+model = ut.build_unet((32, 32, 3), 3, base_filters=4, depth=2)
+model.compile(optimizer="adam", loss=ut.CEDiceLoss(3), metrics=ut.segmentation_metrics(3))
+rng = np.random.default_rng(0)
+x = rng.uniform(size=(2, 32, 32, 3)).astype("float32")
+y = rng.integers(0, 3, (2, 32, 32)).astype("int32")
+model.fit(x, y, batch_size=2, epochs=1, verbose=0)
+model.save(sys.argv[1])
+"""
+
+
+@pytest.fixture(scope="session")
+def ce_dice_model(tmp_path_factory) -> Path:
+    """A tiny U-Net compiled with ``CEDiceLoss`` and the package's metrics, fitted one
+    step and saved to a ``.keras`` file by another process (so nothing of this one's
+    Keras registrations is in it).
+    """
+    import subprocess
+    import sys
+
+    path = tmp_path_factory.mktemp("ce_dice") / "ce_dice.keras"
+    proc = subprocess.run(
+        [sys.executable, "-c", SAVE_CE_DICE, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""},
+    )
+    assert proc.returncode == 0 and path.is_file(), proc.stderr[-3000:]
+    return path
 
 
 def logits_for(pred: np.ndarray, num_classes: int = 3) -> np.ndarray:

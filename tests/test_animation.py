@@ -25,6 +25,7 @@ def small():
     return ut.build_unet((64, 64, 3), base_filters=8, depth=3)
 
 
+@pytest.mark.slow
 def test_encoder_and_decoder_gifs(small, tmp_path):
     for fn, steps in (
         (A.animate_encoder, A.encoder_steps),
@@ -45,6 +46,7 @@ def test_encoder_and_decoder_gifs(small, tmp_path):
         assert path.stat().st_size < 2_000_000
 
 
+@pytest.mark.slow
 def test_gifs_are_deterministic_and_change_with_the_model(small, tmp_path):
     a = A.animate_encoder(small, tmp_path / "a.gif").read_bytes()
     b = A.animate_encoder(small, tmp_path / "b.gif").read_bytes()
@@ -61,6 +63,7 @@ def test_write_gif_refuses_seconds_and_mixed_sizes(tmp_path):
         A.write_gif(tmp_path / "x.gif", [frame, np.zeros((12, 10, 3), np.uint8)])
 
 
+@pytest.mark.slow
 def test_feature_map_animation_on_the_bundled_cat(small, tmp_path):
     cat = A.load_example_image()
     assert cat.shape == (300, 451, 3) and cat.dtype == np.uint8
@@ -78,6 +81,7 @@ def test_feature_map_animation_rejects_wrong_channels(small, tmp_path, shape):
         A.animate_feature_maps(small, np.zeros(shape, np.uint8), tmp_path / "f.gif")
 
 
+@pytest.mark.slow
 def test_training_animation_from_snapshots(tmp_path):
     result = ut.train(
         ut.TrainConfig(
@@ -171,6 +175,7 @@ def _texts(fig):
     return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("padding", ["same", "valid"])
 def test_every_text_of_the_u_is_legible_and_horizontal_at_the_page_width(padding):
     """At least 11 px high when the page shows the figure (at most DISPLAY_PX wide), never rotated."""

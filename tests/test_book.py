@@ -22,9 +22,7 @@ def test_book_profile_choices(offline):
     offline.setattr(book, "_has_gpu", lambda: False)
     # full Oxford, no GPU: the CPU recipe's budget, not an hour of training
     cpu = ut.book_profile()
-    assert (
-        cpu.name == "cpu" and cpu.config.steps_per_epoch == book.CPU_STEPS_PER_EPOCH
-    )
+    assert cpu.name == "cpu" and cpu.config.steps_per_epoch == book.CPU_STEPS_PER_EPOCH
     assert f"{book.CPU_STEPS_PER_EPOCH} steps per epoch" in cpu.banner()
     offline.setenv("UNET_TUTORIAL_PROFILE", "cpu")
     assert ut.book_profile().config.base_filters == ut.PRESETS["cpu"]["base_filters"]
@@ -83,6 +81,8 @@ def test_show_source_slices_and_refuses_unknown_markers():
         "paths = run_paths(" not in part.code
         and part.first_line > ut.source_of(fn).first_line
     )
+    assert ut.source_of(fn).path == "unet_tutorial/engine/training.py"
+    assert ut.source_of(ut.draw_unet).path == "unet_tutorial/pictures/animation.py"
     with pytest.raises(ValueError, match="start_at='no such line'"):
         ut.source_of(fn, start_at="no such line")
     with pytest.raises(ValueError, match="no Python source"):

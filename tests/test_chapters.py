@@ -233,6 +233,7 @@ def test_the_myst_check_catches_directives_and_roles():
         assert not (MYST_DIRECTIVE.search(fine) or MYST_ROLE.search(fine)), fine
 
 
+@pytest.mark.slow
 def test_a_failing_cell_fails_the_build(tmp_path):
     """Copy the book's configuration with one chapter, inject a failing cell, build: it must fail."""
     import shutil

@@ -82,11 +82,13 @@ def trained(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_train_command_writes_the_run(trained):
     for name in ("best.keras", "final.keras", "history.csv", "config.json"):
         assert (trained / name).is_file()
 
 
+@pytest.mark.slow
 def test_evaluate_command_prints_the_table_and_the_stand_in_note(trained, capsys):
     assert cli.main(["evaluate", str(trained / "best.keras"), "--source", "synthetic",
                      "--synthetic-examples", "8"]) == 0  # fmt: skip
@@ -94,6 +96,7 @@ def test_evaluate_command_prints_the_table_and_the_stand_in_note(trained, capsys
     assert "| mean IoU |" in out and "SYNTHETIC STAND-IN" in out
 
 
+@pytest.mark.slow
 def test_predict_command_writes_masks_and_overlays_at_the_image_size(
     trained, tmp_path, capsys
 ):
@@ -113,6 +116,7 @@ def test_predict_command_writes_masks_and_overlays_at_the_image_size(
     assert np.asarray(Image.open(out / "cat_overlay.png")).shape == (45, 70, 3)
 
 
+@pytest.mark.slow
 def test_predict_names_a_missing_or_non_image_file(trained, tmp_path, capsys):
     model = str(trained / "best.keras")
     assert cli.main(["predict", model, str(tmp_path / "missing.jpg")]) == 1
@@ -126,6 +130,7 @@ def test_predict_names_a_missing_or_non_image_file(trained, tmp_path, capsys):
     assert cli.main(["predict", str(tmp_path / "nomodel.keras"), str(text)]) == 2
 
 
+@pytest.mark.slow
 def test_predict_keeps_inputs_with_the_same_name_apart_and_says_when_it_replaces(
     trained, tmp_path, capsys
 ):
@@ -151,6 +156,7 @@ def test_predict_keeps_inputs_with_the_same_name_apart_and_says_when_it_replaces
     assert "NOTE: replacing" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_predict_decodes_one_image_at_a_time(trained, tmp_path, monkeypatch):
     from PIL import Image
 
@@ -186,6 +192,7 @@ def test_predict_decodes_one_image_at_a_time(trained, tmp_path, monkeypatch):
     assert calls == ["load", "predict"] * 3  # never all images in memory at once
 
 
+@pytest.mark.slow
 def test_predict_and_evaluate_explain_folders_and_unusable_models(
     trained, tmp_path, capsys
 ):
@@ -208,6 +215,26 @@ def test_predict_and_evaluate_explain_folders_and_unusable_models(
         ut.predict_mask(grey, np.zeros((40, 40, 3), np.uint8))
 
 
+@pytest.mark.slow
+def test_evaluate_and_predict_read_a_model_trained_with_ce_dice_elsewhere(
+    ce_dice_model, tmp_path, capsys
+):
+    """A ``.keras`` file compiled with ``CEDiceLoss`` by another program, not by ``train``."""
+    from PIL import Image
+
+    assert cli.main(["evaluate", str(ce_dice_model), "--source", "synthetic",
+                     "--synthetic-examples", "4", "--batch-size", "2"]) == 0  # fmt: skip
+    assert "| mean IoU |" in capsys.readouterr().out
+    photo = tmp_path / "dog.png"
+    Image.fromarray(np.full((40, 50, 3), 128, np.uint8)).save(photo)
+    out = tmp_path / "pred"
+    assert (
+        cli.main(["predict", str(ce_dice_model), str(photo), "--output", str(out)]) == 0
+    )
+    mask = np.asarray(Image.open(out / "dog_mask.png"))
+    assert mask.shape == (40, 50) and set(np.unique(mask)) <= {0, 1, 2}
+
+
 def test_evaluate_names_a_missing_model(tmp_path, capsys):
     assert (
         cli.main(["evaluate", str(tmp_path / "none.keras"), "--source", "synthetic"])
@@ -225,15 +252,20 @@ def test_info_command(capsys):
 def test_console_script_is_installed():
     import shutil
     import subprocess
+    import sys
 
-    exe = shutil.which("unet-tutorial")
+    # beside this Python (a virtualenv used without activating it), else on PATH
+    beside = Path(sys.executable).parent / "unet-tutorial"
+    exe = str(beside) if beside.exists() else shutil.which("unet-tutorial")
     assert exe, "pip install the package to get the unet-tutorial console script"
+    assert "unet_tutorial.engine.cli import main" in Path(exe).read_text()
     proc = subprocess.run(
         [exe, "--version"], capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 0 and "unet-tutorial" in proc.stdout
 
 
+@pytest.mark.slow
 def test_animate_command_writes_the_gifs(tmp_path, capsys):
     out = tmp_path / "anim"
     args = [
@@ -274,6 +306,7 @@ def test_animate_command_names_a_bad_image(tmp_path, capsys):
     assert "none.png does not exist" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_train_on_a_real_folder_validates_on_the_hold_out_and_scores_test_once(
     tmp_path, capsys, offline
 ):
@@ -340,7 +373,7 @@ def test_explicit_oxford_offline_fails_fast_with_the_way_to_get_it(
     assert "Traceback" not in err and not (tmp_path / "run").exists()
 
 
-def test_help_needs_no_tensorflow_and_commands_start_quietly(tmp_path):
+def test_help_needs_no_tensorflow():
     import subprocess
     import sys
 
@@ -350,6 +383,13 @@ def test_help_needs_no_tensorflow_and_commands_start_quietly(tmp_path):
     ).stdout
     # --help and the defaults come from TensorFlow-free modules
     assert out.strip() == "False"
+
+
+@pytest.mark.slow
+def test_commands_start_quietly(tmp_path):
+    import subprocess
+    import sys
+
     exe = Path(sys.executable).parent / "unet-tutorial"
     if not exe.exists():
         pytest.skip("the console script is not installed in this environment")

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import tarfile
-from pathlib import Path
-
 import keras
 import numpy as np
 import pytest
@@ -172,6 +168,11 @@ def test_tfds_test_split_is_not_augmented_or_shuffled(mock_oxford_tfds):
 def test_oxford_version_3_is_refused_with_a_clear_error():
     with pytest.raises(ValueError, match="3.x no longer loads"):
         ut.load_oxford_pets(version="3.*.*")
+    from unet_tutorial.engine.datasets import check_oxford_version
+
+    check_oxford_version("4.*.*")
+    with pytest.raises(ValueError, match="version '3.0.0' is not supported"):
+        check_oxford_version("3.0.0")
     import tensorflow_datasets as tfds
 
     with pytest.raises(Exception, match=r"only: 4\."):
@@ -376,6 +377,7 @@ def test_class_frequencies_and_weights():
     np.testing.assert_allclose(weighted[2].numpy()[1, 3], [3.0] * 4)
 
 
+@pytest.mark.slow
 def test_class_weight_is_refused_for_pixel_targets_and_sample_weights_work():
     model = ut.build_unet((16, 16, 3), 3, base_filters=2, depth=1)
     model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
@@ -436,3 +438,20 @@ def test_augment_pair_applies_elastic_only_when_asked():
     assert ut.TrainConfig(
         elastic=ut.PAPER_ELASTIC
     ).augment_config().elastic == pytest.approx(10 / 572)
+
+
+def test_to_rgb8_and_check_split():
+    from PIL import Image
+
+    from unet_tutorial.data import check_split
+
+    grey16 = Image.fromarray(np.full((2, 3), 65535, np.uint16))
+    rgba = Image.fromarray(np.full((2, 3, 4), 200, np.uint8), mode="RGBA")
+    for im in (grey16, rgba, Image.fromarray(np.zeros((2, 3), np.uint8))):
+        out = ut.to_rgb8(im)
+        assert out.shape == (2, 3, 3) and out.dtype == np.uint8
+    assert (ut.to_rgb8(grey16) == 255).all()  # scaled, not wrapped
+    for split in ut.SPLITS:
+        check_split(split)
+    with pytest.raises(ValueError, match="split='val' is not known"):
+        check_split("val")

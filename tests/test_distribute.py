@@ -34,7 +34,6 @@ from unet_tutorial.engine.distribute import (
 )
 
 
-
 def test_tf_config_is_checked_with_a_message_that_shows_the_form():
     good = local_cluster(2)[1]
     assert parse_tf_config(good)["task"]["index"] == 1
@@ -84,6 +83,7 @@ def test_a_local_cluster_gives_each_worker_its_own_port_and_index():
             local_cluster(bad)
 
 
+@pytest.mark.slow
 def test_run_local_workers_starts_one_process_per_worker_and_stops_them_at_the_timeout(
     tmp_path,
 ):
@@ -114,9 +114,9 @@ def test_one_process_is_its_own_chief():
 
     role = worker_role(tf.distribute.get_strategy())
     assert role == WorkerRole(None, 0, True, 1)
-    assert worker_scratch_dir(
-        "runs/pets", WorkerRole("worker", 1, False, 2)
-    ) == Path("runs/.pets.worker-1")
+    assert worker_scratch_dir("runs/pets", WorkerRole("worker", 1, False, 2)) == Path(
+        "runs/.pets.worker-1"
+    )
 
 
 class _Captured(Exception):
@@ -158,7 +158,9 @@ def test_the_names_are_the_settings_names():
 
     assert STRATEGIES is config.STRATEGIES and COLLECTIVES is config.COLLECTIVES
     assert COLLECTIVES == ("auto", "ring", "nccl")
-    assert ut.engine.STRATEGIES == STRATEGIES and ut.engine.make_strategy is make_strategy
+    assert (
+        ut.engine.STRATEGIES == STRATEGIES and ut.engine.make_strategy is make_strategy
+    )
 
 
 def test_one_process_needs_no_multi_worker_workaround():

@@ -22,7 +22,6 @@ def _collect(ds):
     return np.concatenate(xs), np.concatenate(ys)
 
 
-
 def _tar_gz(path: Path, files: dict[str, bytes]) -> tuple[int, str]:
     with tarfile.open(path, "w:gz") as tar:
         for name, payload in files.items():
@@ -199,3 +198,23 @@ def test_symlink_member_is_refused(tmp_path):
         tar.addfile(info)
     with pytest.raises(ValueError, match="link or special file"):
         safe_extract(archive, tmp_path / "out")
+
+
+def test_verify_file_checks_size_then_sha256_and_the_official_list_is_complete(
+    tmp_path,
+):
+    import hashlib
+
+    path = tmp_path / "a.bin"
+    path.write_bytes(b"pets")
+    digest = hashlib.sha256(b"pets").hexdigest()
+    assert sha256_of(path) == digest
+    download.verify_file(path, 4, digest)  # no error
+    with pytest.raises(ChecksumError, match="size 4 bytes, expected 5"):
+        download.verify_file(path, 5, digest)
+    with pytest.raises(ChecksumError, match="sha256 .* expected 0+; the file is"):
+        download.verify_file(path, 4, "0" * 64)
+    assert set(download.OXFORD_ARCHIVES) == {"images.tar.gz", "annotations.tar.gz"}
+    for size, sha in download.OXFORD_ARCHIVES.values():
+        assert size > 0 and len(sha) == 64 and int(sha, 16) >= 0
+    assert ut.engine.ChecksumError is ChecksumError

@@ -20,7 +20,9 @@ def test_figures_carry_the_data_credit():
     assert not fig.texts
     plt.close(fig)
     assert "not Oxford-IIIT Pet" in ut.data_credit(True)
-    with_credit = ut.pictures.animation.training_frames(x, y, [y], credit=ut.ATTRIBUTION)[0]
+    with_credit = ut.pictures.animation.training_frames(
+        x, y, [y], credit=ut.ATTRIBUTION
+    )[0]
     without = ut.pictures.animation.training_frames(x, y, [y])[0]
     assert with_credit.shape == without.shape and not np.array_equal(
         with_credit, without

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 from conftest import logits_for
 
@@ -51,6 +52,7 @@ def test_weight_map_is_at_least_the_class_weight_everywhere():
     np.testing.assert_allclose(ut.unet_weight_map(single, class_weights=wc), wc[single])
 
 
+@pytest.mark.slow
 def test_weight_maps_work_as_sample_weights():
     x, y = ut.make_synthetic_pets(4, 32, seed=0)
     ds = ut.add_unet_weight_maps(tf.data.Dataset.from_tensor_slices((x, y)).batch(2))
@@ -61,6 +63,7 @@ def test_weight_maps_work_as_sample_weights():
     assert np.isfinite(model.fit(ds, epochs=1, verbose=0).history["loss"][0])
 
 
+@pytest.mark.slow
 def test_ce_dice_goes_down_over_a_tiny_fit():
     ut.set_seed(0)
     x, y = ut.make_synthetic_pets(16, 32, seed=0)

@@ -133,6 +133,7 @@ def test_save_and_reload_gives_identical_predictions(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_tiny_model_fits_random_data_and_loss_goes_down():
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TINY
 
 import unet_tutorial as ut
 from unet_tutorial.engine.distribute import local_cluster, run_local_workers

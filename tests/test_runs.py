@@ -37,6 +37,7 @@ def finished(tiny_run) -> Path:
     return tiny_run.paths["config"].parent
 
 
+@pytest.mark.slow
 def test_run_state_tells_the_kinds_of_folder_apart(tmp_path, finished):
     assert run_state(tmp_path / "missing") == "empty"
     assert run_state(tmp_path) == "empty"
@@ -51,6 +52,7 @@ def test_run_state_tells_the_kinds_of_folder_apart(tmp_path, finished):
     assert run_state(other) == "foreign"
 
 
+@pytest.mark.slow
 def test_a_finished_run_is_never_changed_without_overwrite(tmp_path, finished):
     import shutil
 
@@ -83,6 +85,7 @@ def test_a_foreign_folder_is_refused_and_left_as_it_was(tmp_path):
     assert _fingerprint(tmp_path) == before
 
 
+@pytest.mark.slow
 def test_resuming_with_other_settings_is_refused_and_names_them(tmp_path, finished):
     import shutil
 
@@ -101,9 +104,7 @@ def test_resuming_with_other_settings_is_refused_and_names_them(tmp_path, finish
 
 def test_one_training_at_a_time_writes_to_a_folder(tmp_path):
     with RunLock(tmp_path):
-        with pytest.raises(
-            RunFolderError, match=f"pid {os.getpid()}.*is writing to"
-        ):
+        with pytest.raises(RunFolderError, match=f"pid {os.getpid()}.*is writing to"):
             ut.train(_config(tmp_path), verbose=0)
         assert run_state(tmp_path) == "empty"  # the lock alone is not a run
     assert not (tmp_path / "run.lock").exists()
@@ -135,6 +136,7 @@ class _Poison(keras.callbacks.Callback):
         self._epoch = epoch
 
 
+@pytest.mark.slow
 def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
     out = tmp_path / "run"
     with pytest.raises(
@@ -241,6 +243,7 @@ class _StopAt(keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
+@pytest.mark.slow
 def test_a_damaged_backup_falls_back_to_the_epoch_before_it(tmp_path, capsys):
     out = tmp_path / "run"
     cfg = _config(out, epochs=3, snapshot_images=0)
@@ -255,6 +258,7 @@ def test_a_damaged_backup_falls_back_to_the_epoch_before_it(tmp_path, capsys):
     assert [r["epoch"] for r in ut.read_history(out / "history.csv")] == ["0", "1", "2"]
 
 
+@pytest.mark.slow
 def test_a_worker_falls_back_to_the_chiefs_previous_backup_and_changes_nothing(
     tmp_path,
 ):
@@ -282,6 +286,7 @@ def test_a_worker_falls_back_to_the_chiefs_previous_backup_and_changes_nothing(
     assert _fingerprint(chief) == before
 
 
+@pytest.mark.slow
 def test_a_backup_with_no_readable_copy_starts_again_and_says_so(tmp_path, capsys):
     out = tmp_path / "run"
     cfg = _config(out, epochs=2, snapshot_images=0)

@@ -109,3 +109,21 @@ def test_receptive_field_by_hand():
     ]
     with pytest.raises(ValueError, match="odd"):
         ut.receptive_fields(kernel_size=2)
+
+
+def test_the_padding_and_depth_checks_are_public_and_name_the_value():
+    from unet_tutorial.shapes import MAX_DEPTH, check_depth, check_padding
+
+    check_padding("same")
+    check_padding("valid")
+    with pytest.raises(ValueError, match="padding='full' is not supported"):
+        check_padding("full")
+    check_depth(1)
+    check_depth(MAX_DEPTH)
+    for bad, says in (
+        (0, "depth=0"),
+        (True, "depth=True"),
+        (MAX_DEPTH + 1, "more than"),
+    ):
+        with pytest.raises(ValueError, match=says):
+            check_depth(bad)

@@ -207,7 +207,8 @@ def test_tfds_offline_fails_fast_and_leaves_nothing(tmp_path, monkeypatch):
     import tensorflow_datasets as tfds
 
     monkeypatch.setattr(
-        "unet_tutorial.engine.datasets.oxford_server_reachable", lambda timeout=3.0: False
+        "unet_tutorial.engine.datasets.oxford_server_reachable",
+        lambda timeout=3.0: False,
     )
 
     def must_not_run(*args, **kwargs):

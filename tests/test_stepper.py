@@ -87,6 +87,7 @@ def test_from_gif_reads_the_frames_and_their_duration(tmp_path):
     np.testing.assert_array_equal(stepper.frames[1], _frames(3, 16)[1])
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     shutil.which("chromium") is None, reason="Debian's chromium is not installed"
 )

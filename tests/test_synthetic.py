@@ -15,7 +15,6 @@ def _collect(ds):
     return np.concatenate(xs), np.concatenate(ys)
 
 
-
 def test_synthetic_is_deterministic_with_the_right_dtypes_and_ranges():
     a = ut.make_synthetic_pets(4, 64, seed=3)
     b = ut.make_synthetic_pets(4, 64, seed=3)

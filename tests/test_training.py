@@ -18,6 +18,7 @@ from unet_tutorial.engine.runs import RunFolderError, load_snapshots
 # --------------------------------------------------------------------------- training
 
 
+@pytest.mark.slow
 def test_train_writes_its_files_and_reloads_safely(tiny_run):
     result = tiny_run
     assert result.epochs_run == [0, 1] and result.history["epoch"] == [0, 1]
@@ -39,6 +40,7 @@ def test_train_writes_its_files_and_reloads_safely(tiny_run):
     )
 
 
+@pytest.mark.slow
 def test_two_runs_with_the_same_seed_give_identical_losses(tmp_path):
     a = ut.train(
         ut.TrainConfig(epochs=2, output_dir=str(tmp_path / "a"), seed=3, **TINY),
@@ -88,6 +90,7 @@ RUNNER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_at_the_next_epoch_and_loses_nothing(tmp_path):
     script = tmp_path / "runner.py"
     script.write_text(RUNNER)
@@ -132,6 +135,7 @@ def test_a_killed_run_resumes_at_the_next_epoch_and_loses_nothing(tmp_path):
     assert not (out / "backup").exists()  # a finished run cleans its backup
 
 
+@pytest.mark.slow
 def test_overwrite_replaces_a_finished_run_from_scratch(tmp_path):
     out = str(tmp_path / "run")
     ut.train(ut.TrainConfig(epochs=3, output_dir=out, **TINY), verbose=0)
@@ -150,6 +154,7 @@ def test_overwrite_replaces_a_finished_run_from_scratch(tmp_path):
     assert again.paths["best"].stat().st_mtime >= started
 
 
+@pytest.mark.slow
 def test_train_or_load_reuses_a_finished_run(tmp_path):
     cfg = ut.TrainConfig(epochs=1, base_filters=4, depth=2, image_size=32, batch_size=8, source="synthetic",
                          num_examples=(16, 8, 8), output_dir=str(tmp_path / "run"), snapshot_images=0)  # fmt: skip
@@ -170,6 +175,7 @@ def test_train_or_load_reuses_a_finished_run(tmp_path):
         ut.train_or_load(ut.TrainConfig(**{**cfg.__dict__, "seed": 1}), verbose=0)
 
 
+@pytest.mark.slow
 def test_epoch_log_prints_one_line_per_epoch(tmp_path, capsys):
     cfg = ut.TrainConfig(epochs=2, base_filters=4, depth=2, image_size=32, batch_size=8, source="synthetic",
                          num_examples=(16, 8, 8), output_dir=str(tmp_path / "run"), snapshot_images=0)  # fmt: skip

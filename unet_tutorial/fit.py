@@ -79,12 +79,13 @@ def make_optimizer(name: str, learning_rate, weight_decay: float = 0.0):
     """``"adam"`` or ``"adamw"``, with a step size (a number or a schedule).
 
     Keras applies ``weight_decay`` decoupled from the gradient for both (each
-    step shrinks every weight by ``learning_rate * weight_decay`` of itself);
-    AdamW differs only in decaying by default.
+    step shrinks every weight by ``learning_rate * weight_decay`` of itself),
+    so ``"adamw"`` with a decay of 0 is Adam.
     """
     check_choice("optimizer", name, OPTIMIZERS)
-    kind = keras.optimizers.AdamW if name == "adamw" else keras.optimizers.Adam
-    return kind(learning_rate, weight_decay=weight_decay or None)
+    if name == "adamw":
+        return keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay)
+    return keras.optimizers.Adam(learning_rate, weight_decay=weight_decay or None)
 
 
 class EpochLog(keras.callbacks.Callback):

@@ -68,23 +68,16 @@ def test_show_source_is_the_installed_source_verbatim():
     )
 
 
-def test_show_source_slices_and_refuses_unknown_markers():
-    fn = training._train_locked  # the slice the scaling chapter shows
-    whole = ut.source_of(fn).code
-    part = ut.source_of(
-        fn, start_at="with strategy.scope():", end_before="paths = run_paths("
-    )
-    assert part.code in whole and part.code.lstrip().startswith(
-        "with strategy.scope():"
-    )
-    assert (
-        "paths = run_paths(" not in part.code
-        and part.first_line > ut.source_of(fn).first_line
-    )
-    assert ut.source_of(fn).path == "unet_tutorial/engine/training.py"
+def test_source_of_shows_whole_objects_named_from_the_package_root():
+    fn = training.train
+    code = ut.source_of(fn)
+    assert code.code.startswith("def train(") and code.first_line > 1
+    assert code.path == "unet_tutorial/engine/training.py"
     assert ut.source_of(ut.draw_unet).path == "unet_tutorial/pictures/animation.py"
-    with pytest.raises(ValueError, match="start_at='no such line'"):
-        ut.source_of(fn, start_at="no such line")
+    assert ut.source_of(ut.build_unet).path == "unet_tutorial/model.py"
+    # a listing is a whole object: no markers to cut a slice out of one
+    with pytest.raises(TypeError):
+        ut.source_of(fn, start_at="with strategy.scope():")
     with pytest.raises(ValueError, match="no Python source"):
         ut.source_of(3)
 

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .checks import is_whole
+
 
 @dataclass(frozen=True)
 class Tile:
@@ -74,11 +76,7 @@ def tile_layout(
         ("input_size", input_size),
         ("output_size", output_size),
     ):
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, np.integer))
-            or value < 1
-        ):
+        if not is_whole(value, 1, numpy_ok=True):
             raise ValueError(f"{name}={value!r} must be a positive integer.")
     if output_size >= input_size or (input_size - output_size) % 2:
         raise ValueError(

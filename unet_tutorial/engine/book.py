@@ -310,24 +310,21 @@ def _version() -> str:
     return __version__
 
 
-def source_of(
-    obj, *, start_at: str | None = None, end_before: str | None = None
-) -> SourceCode:
+def source_of(obj) -> SourceCode:
     """The real source of a package function or class, read from the installed files.
+
+    The whole object, always: a listing that shows a slice would hide what the
+    rest of it does.
 
     Args:
         obj: a function, class or method, e.g. ``ut.conv_block``.
-        start_at: show from the first line that contains this text (default:
-            the first line of the object).
-        end_before: stop before the first line after the start that contains
-            this text (default: the object's last line).
 
     Returns:
         A ``SourceCode``: lines copied verbatim from the file the object was
         loaded from, so what you read is what runs.
 
     Raises:
-        ValueError: ``obj`` has no source file, or a marker is not found.
+        ValueError: ``obj`` has no source file.
     """
     try:
         lines, first = inspect.getsourcelines(obj)
@@ -337,33 +334,15 @@ def source_of(
             f"{obj!r} has no Python source to show ({err}); pass a function or class."
         ) from err
     name = getattr(obj, "__qualname__", getattr(obj, "__name__", repr(obj)))
-    start, stop = 0, len(lines)
-    if start_at is not None:
-        hits = [i for i, line in enumerate(lines) if start_at in line]
-        if not hits:
-            raise ValueError(
-                f"start_at={start_at!r} does not occur in the source of {name}."
-            )
-        start = hits[0]
-    if end_before is not None:
-        hits = [i for i in range(start + 1, stop) if end_before in lines[i]]
-        if not hits:
-            raise ValueError(
-                f"end_before={end_before!r} does not occur after the start in the "
-                f"source of {name}."
-            )
-        stop = hits[0]
     package = Path(__file__).resolve().parents[1]  # unet_tutorial/
     try:
         shown = file.resolve().relative_to(package.parent).as_posix()
     except ValueError:
         shown = file.name
-    return SourceCode(name, shown, first + start, "".join(lines[start:stop]))
+    return SourceCode(name, shown, first, "".join(lines))
 
 
-def show_source(
-    obj, *, start_at: str | None = None, end_before: str | None = None
-) -> None:
+def show_source(obj) -> None:
     """Display the real source of ``obj`` from the installed package (see
     ``source_of``).
 
@@ -371,7 +350,7 @@ def show_source(
     hidden and only the highlighted source shows; in Colab or Jupyter the
     output of the cell is the same highlighted source.
     """
-    _display(source_of(obj, start_at=start_at, end_before=end_before))
+    _display(source_of(obj))
 
 
 def say(markdown: str) -> None:

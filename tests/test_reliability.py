@@ -152,16 +152,24 @@ def test_an_atomic_write_cut_short_leaves_the_old_file_and_no_temporary(tmp_path
 
 def test_a_history_row_cut_short_is_not_glued_to_the_next_one(tmp_path):
     path = tmp_path / "history.csv"
-    path.write_text("epoch,loss\n0,0.9\n1,0.7\n2,0.5")  # killed while writing row 2
+    # killed while writing row 2
+    path.write_text("epoch,loss,val_loss\n0,0.9,0.8\n1,0.7,0.6\n2,0.5")
     logger = runs.EpochCSVLogger(path)
     logger.on_epoch_begin(2)
-    logger.on_epoch_end(2, {"loss": 0.4})
+    logger.on_epoch_end(2, {"loss": 0.4, "val_loss": 0.3})
     rows = ut.read_history(path)
     assert [(r["epoch"], r["loss"]) for r in rows] == [
         ("0", "0.9"),
         ("1", "0.7"),
         ("2", "0.4"),
     ]
+
+
+def test_a_last_history_row_without_its_line_end_is_left_out(tmp_path):
+    path = tmp_path / "history.csv"
+    # every field there, but the last number may be cut short (0.61 -> 0.6)
+    path.write_text("epoch,loss,val_loss\n0,0.9,0.8\n1,0.7,0.6")
+    assert [r["epoch"] for r in ut.read_history(path)] == ["0"]
 
 
 # ------------------------------------------------------- kills at a save (cases 2-5)

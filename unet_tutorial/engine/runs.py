@@ -229,14 +229,18 @@ class EpochCSVLogger(keras.callbacks.Callback):
 def read_history(path: str | os.PathLike) -> list[dict]:
     """Rows of a ``history.csv``: ``[{"epoch": "0", "loss": "...", ...}, ...]``.
 
-    A last row cut short (a kill while it was being written) is left out.
+    A last row cut short (a kill while it was being written) is left out: one
+    without its line end may have been cut inside a number.
     """
     with open(path, newline="") as f:
-        return [
-            row
-            for row in csv.DictReader(f)
-            if None not in row.values() and None not in row
-        ]
+        text = f.read()
+    if text and not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]
+    return [
+        row
+        for row in csv.DictReader(text.splitlines(keepends=True))
+        if None not in row.values() and None not in row
+    ]
 
 
 class PredictionSnapshots(keras.callbacks.Callback):

@@ -415,3 +415,27 @@ def test_case9_a_recycled_pid_is_not_a_live_training(tmp_path, capsys):
     finally:
         holder.kill()
         holder.wait()
+
+
+# ------------------------------------------------------ silently wrong (14, 15)
+
+
+def test_case14_evaluate_refuses_a_model_of_another_class_count():
+    import tensorflow as tf
+
+    data = tf.data.Dataset.from_tensor_slices(
+        (np.zeros((2, 32, 32, 3), np.float32), np.zeros((2, 32, 32), np.int32))
+    ).batch(2)
+    for classes in (5, 1):
+        model = ut.build_unet((32, 32, 3), classes, base_filters=4, depth=2)
+        with pytest.raises(ValueError, match=f"predicts {classes} classes.* has 3"):
+            ut.evaluate(model, data)
+
+
+def test_case15_predict_mask_refuses_non_finite_input():
+    model = ut.build_unet((32, 32, 3), 3, base_filters=4, depth=2)
+    for bad in (np.nan, np.inf):
+        image = np.full((40, 40, 3), 0.5, np.float32)
+        image[3, 4, 1] = bad
+        with pytest.raises(ValueError, match="NaN or infinite"):
+            ut.predict_mask(model, image)

@@ -439,3 +439,21 @@ def test_case15_predict_mask_refuses_non_finite_input():
         image[3, 4, 1] = bad
         with pytest.raises(ValueError, match="NaN or infinite"):
             ut.predict_mask(model, image)
+
+
+# ------------------------------------------------------------------ clear messages
+
+
+def test_a_damaged_keras_file_is_named_as_damaged_not_missing(
+    tmp_path, tiny_run, capsys
+):
+    from unet_tutorial.engine import cli
+
+    cut = tmp_path / "cut.keras"
+    whole = tiny_run.paths["best"].read_bytes()
+    cut.write_bytes(whole[: len(whole) // 2])
+    code = cli.main(["evaluate", str(cut), "--source", "synthetic"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert "cut.keras is not a loadable .keras model: it is damaged" in err
+    assert "not found" not in err

@@ -645,6 +645,13 @@ def load_run_model(path: str | os.PathLike):
         )
     if not path.is_file():
         raise FileNotFoundError(f"model file {path} does not exist.")
+    if path.suffix == ".keras" and not is_whole_keras_file(path):
+        # Keras would say "File not found" for a file that is there
+        raise ValueError(
+            f"{path} is not a loadable .keras model: it is damaged, cut short or "
+            "not a .keras file. Name another model (a finished run's final.keras or "
+            "best.keras), or train again."
+        )
     try:
         return keras.saving.load_model(path, safe_mode=True)
     except Exception as err:  # Keras raises several kinds for a damaged or foreign file

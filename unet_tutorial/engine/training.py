@@ -395,11 +395,13 @@ class _BestCheckpoint(keras.callbacks.Callback):
                 best.unlink()
             return None
         top = min(scores, key=lambda e: (-scores[e], e))  # the first of the best
-        if best.is_file() and record.get("epoch") == top:
-            return scores[top]
         if top == start - 1:
-            # the model restored from the backup is that epoch's
+            # the model restored from the backup is that epoch's: saved again, also
+            # when the file holds it already (every worker of a run decides alike,
+            # from the history alone: saving is a collective step)
             self._save(top, scores[top])
+            return scores[top]
+        if best.is_file() and record.get("epoch") == top:
             return scores[top]
         if best.is_file() and state is None:
             return scores[top]  # a run written before state.json existed

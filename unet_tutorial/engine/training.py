@@ -355,9 +355,10 @@ class _BestCheckpoint(keras.callbacks.Callback):
 
     monitor = "val_mean_iou"
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, collective: bool = False):
         super().__init__()
         self.folder = folder
+        self.collective = collective
         self.paths = run_paths(folder)
         self.best: float | None = None
 
@@ -395,13 +396,14 @@ class _BestCheckpoint(keras.callbacks.Callback):
                 best.unlink()
             return None
         top = min(scores, key=lambda e: (-scores[e], e))  # the first of the best
-        if top == start - 1:
-            # the model restored from the backup is that epoch's: saved again, also
-            # when the file holds it already (every worker of a run decides alike,
-            # from the history alone: saving is a collective step)
+        kept = best.is_file() and record.get("epoch") == top
+        if top == start - 1 and (self.collective or not kept):
+            # the model restored from the backup is that epoch's. Several workers
+            # save it alike (saving is a collective step there), deciding from the
+            # history alone, also when the file holds it already
             self._save(top, scores[top])
             return scores[top]
-        if best.is_file() and record.get("epoch") == top:
+        if kept:
             return scores[top]
         if best.is_file() and state is None:
             return scores[top]  # a run written before state.json existed
@@ -672,7 +674,10 @@ def _fit(
     )
     cbs += [
         _UnlessDiverged(backup, guard),
-        _UnlessDiverged(_BestCheckpoint(out), guard),
+        _UnlessDiverged(
+            _BestCheckpoint(out, collective=worker_role(strategy).num_workers > 1),
+            guard,
+        ),
         recorder,
     ]
     with strategy.scope():  # the optimizer's variables live on every replica

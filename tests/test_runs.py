@@ -296,6 +296,8 @@ def test_a_backup_with_no_readable_copy_starts_again_and_says_so(tmp_path, capsy
         extra.unlink()
     # empty: killed mid-write
     (out / "backup" / "training_metadata.json").write_text("")
+    # and no best.keras to resume after (test_reliability covers that fallback)
+    (out / "best.keras").unlink()
     result = ut.train(cfg, verbose=0)
     assert "starting again at epoch 0" in capsys.readouterr().out
     assert result.epochs_run == [0, 1] and run_state(out) == "finished"

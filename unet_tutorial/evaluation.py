@@ -94,8 +94,19 @@ def evaluate(
 
     Returns:
         An ``Evaluation``; ``print`` it for the table.
+
+    Raises:
+        ValueError: the model predicts another number of classes than
+            ``class_names`` holds.
     """
     _check_same_padding(model, "evaluate")
+    classes = model.output_shape[-1]
+    if classes is not None and classes != len(class_names):
+        raise ValueError(
+            f"the model predicts {classes} classes but the data has "
+            f"{len(class_names)} ({', '.join(class_names)}); evaluate a model trained "
+            f"for these {len(class_names)} classes."
+        )
     metrics = segmentation_metrics(len(class_names), class_names)
     n = 0
     for x, y, *_ in dataset:  # sample weights, if any, are ignored
@@ -209,6 +220,10 @@ def predict_mask(model: keras.Model, image: np.ndarray) -> np.ndarray:
     Returns:
         ``int32 (H, W)`` class indices (0 = pet, 1 = background, 2 = border
         for the book's models).
+
+    Raises:
+        ValueError: an image of the wrong shape, out of range, or holding NaN
+            or infinite values.
     """
     image = _check_image_for(model, image)
     size_in, size_out = model.input_shape[1], model.output_shape[1]
@@ -248,6 +263,11 @@ def _check_image_for(model: keras.Model, image) -> np.ndarray:
                 if channels == 3
                 else ""
             )
+        )
+    if image.dtype.kind in "fc" and not np.isfinite(image).all():
+        raise ValueError(
+            "the image holds NaN or infinite values; a mask predicted from them "
+            "would mean nothing. Check how the image was made or loaded."
         )
     if image.dtype != np.uint8 and (image.min() < 0 or image.max() > 1):
         raise ValueError("a float image must be in [0, 1]; pass uint8 for [0, 255].")

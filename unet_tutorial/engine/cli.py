@@ -1,8 +1,10 @@
 """The ``unet-tutorial`` command line.
 
 Every sub-command has ``--help``. Bad arguments (argparse's own checks and the
-package's ``ValueError``) give a one-line error and exit code 2; a missing or
-unreadable file gives a one-line error and exit code 1. Never a traceback.
+package's ``ValueError``, among them a model file that is damaged or not a
+``.keras`` model) give a one-line error and exit code 2; a missing file, or
+one that cannot be read or written, gives a one-line error and exit code 1.
+Never a traceback.
 """
 
 from __future__ import annotations

@@ -8,12 +8,19 @@ What ``train`` writes to ``config.output_dir``:
 * ``snapshots/``: the predictions on a fixed validation batch after every
   epoch (``reference.npz`` holds the images and true masks), for the training
   animation;
-* ``backup/``: ``BackupAndRestore``'s state while a run is unfinished;
+* ``backup/``: ``BackupAndRestore``'s state until the run is finished;
 * ``config.json``: the settings and the data used;
+* ``state.json``: how far the run got, and which epoch ``best.keras`` holds;
 * ``test.json``: the test-split scores of one checkpoint
   (``TrainConfig.test_checkpoint``: the final model after a cosine decay,
   ``best.keras`` otherwise), computed once, after training (checkpoints
   and early decisions only ever look at the validation split).
+
+A run goes ``training`` (epochs, each committed by its backup) ->
+``trained`` (``final.keras`` saved) -> ``finished`` (``test.json`` written,
+the backup deleted). A kill anywhere leaves files that are whole (see
+``runs.atomic_write``), and a rerun of the same command completes the step
+that was cut without training a finished epoch again.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import json
 import os
 import shutil
 import tempfile
+import zlib
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -44,13 +52,22 @@ from .runs import (
     RUN_FILES,
     EpochCSVLogger,
     PredictionSnapshots,
+    RunFolderError,
     RunLock,
+    atomic_copy,
+    atomic_write,
+    atomic_write_text,
     differing_settings,
+    is_whole_test_file,
     load_run_model,
     prepare_run_folder,
     read_history,
+    read_state,
+    remove_partial_files,
     run_paths,
     run_state,
+    save_model_atomic,
+    write_state,
 )
 from .sources import resolve_source
 
@@ -155,29 +172,82 @@ def train(
         return _train_as_worker(
             config, data, strategy, role, out, callbacks, verbose, overwrite
         )
-    # refuses before anything is written
-    prepare_run_folder(out, asdict(config), overwrite=overwrite)
+    # refuses before anything is written; deletes nothing yet (--overwrite clears
+    # only once it holds the lock, never under a running training)
+    prepare_run_folder(out, asdict(config), overwrite=overwrite, clear=False)
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    with RunLock(out):
+    try:
+        lock = RunLock(out).__enter__()
+    except RunFolderError:
+        if created and not any(out.iterdir()):
+            out.rmdir()
+        raise
+    try:
         # again, now that no other training can write here
-        prepare_run_folder(out, asdict(config))
+        prepare_run_folder(out, asdict(config), overwrite=overwrite)
         return _train_locked(config, data, strategy, out, callbacks, verbose)
+    finally:
+        lock.__exit__(None, None, None)
+
+
+def _crc32(path: str | os.PathLike) -> int:
+    """The CRC-32 of a file's bytes (read in pieces)."""
+    crc = 0
+    with open(path, "rb") as f:
+        while piece := f.read(1 << 20):
+            crc = zlib.crc32(piece, crc)
+    return crc
 
 
 class _SafeBackup(keras.callbacks.BackupAndRestore):
-    """``BackupAndRestore`` that survives a damaged backup.
+    """``BackupAndRestore`` that survives a kill while it writes and a damaged backup.
 
-    It keeps the previous epoch's state beside the latest one
-    (``double_checkpoint``). If the latest is damaged (a kill while it was
-    written: a truncated ``latest.weights.h5``, an empty
-    ``training_metadata.json``), the run resumes from the previous one; if
-    that is damaged or missing too, it starts again from epoch 0. Either way
-    it says which file was damaged. A damaged backup never blocks resuming.
+    Every file is written atomically, and ``training_metadata.json`` records
+    the checksum of the weights it goes with, so that a mismatched or damaged
+    pair is recognised (h5py may read a damaged file without an error). It
+    keeps the previous epoch's state beside the latest one (``.bkp``). If the
+    latest is damaged, the run resumes from the previous one; if that is
+    damaged too, from ``best.keras`` (the last epoch whose whole model was
+    kept, named in ``state.json``); else it starts again at epoch 0. Each
+    time a one-line NOTE says which file was damaged. The backup is kept at
+    the end of training: ``train`` deletes it once the run is finished.
     """
 
-    def __init__(self, backup_dir, restore_from=None):
-        super().__init__(str(backup_dir), double_checkpoint=True)
+    def __init__(self, backup_dir, restore_from=None, run_folder=None):
+        super().__init__(
+            str(backup_dir), double_checkpoint=True, delete_checkpoint=False
+        )
         self.restore_from = restore_from
+        self.run_folder = run_folder
+
+    def _save_model(self):
+        """Write the latest state beside the old one, then rename it into place."""
+        os.makedirs(self.backup_dir, exist_ok=True)
+        latest = Path(self._weights_path), Path(self._training_metadata_path)
+        previous = (
+            Path(self._prev_weights_path),
+            Path(self._prev_training_metadata_path),
+        )
+        crc = {}
+
+        def write_weights(part: Path) -> None:
+            self.model.save_weights(filepath=str(part), overwrite=True)
+            crc["weights"] = _crc32(part)
+
+        # the old pair is copied to .bkp, then the new pair written (each file
+        # atomically): a kill between leaves one pair whose checksum does not match,
+        # which is read as damaged, and the other pair whole
+        if all(p.exists() for p in latest):
+            for src, dst in zip(latest, previous, strict=True):
+                atomic_copy(src, dst)
+        atomic_write(latest[0], write_weights)
+        meta = {
+            "epoch": self._current_epoch,
+            "batch": self._last_batch_seen,
+            "weights_crc32": crc["weights"],
+        }
+        atomic_write_text(latest[1], json.dumps(meta))
 
     def on_train_begin(self, logs=None):
         latest = self._weights_path, self._training_metadata_path
@@ -198,20 +268,47 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
         if all(map(os.path.exists, previous)) and self._try_load(*previous) is None:
             # the next backup moves the latest files to .bkp: they must be good ones
             for prev, last in zip(previous, latest, strict=True):
-                shutil.copyfile(prev, last)
+                atomic_copy(prev, last)
             print(
-                f"NOTE: the latest backup was damaged ({damaged}); resuming from "
-                "the epoch before it."
+                f"NOTE: the latest backup was damaged or incomplete ({damaged}); "
+                "resuming from the epoch before it."
             )
             return
         for path in (*latest, *previous):
             if os.path.exists(path):
                 os.remove(path)
+        epoch = self._restore_best()
+        if epoch is not None:
+            print(
+                f"NOTE: the backup was damaged or incomplete ({damaged}) and so was "
+                f"its previous copy; resuming after epoch {epoch}, the last one whose "
+                "whole model was kept (best.keras)."
+            )
+            return
         self.model._initial_epoch = 0
         print(
-            f"NOTE: the backup was damaged ({damaged}) and no earlier copy is "
-            "readable; starting again at epoch 0."
+            f"NOTE: the backup was damaged or incomplete ({damaged}) and no earlier "
+            "copy is readable; starting again at epoch 0."
         )
+
+    def _restore_best(self) -> int | None:
+        """Load ``best.keras`` (weights and optimizer) and return its epoch, named in
+        ``state.json``; ``None`` if there is none, or it is unreadable.
+        """
+        if self.run_folder is None:
+            return None
+        record = (read_state(self.run_folder) or {}).get("best") or {}
+        best = run_paths(self.run_folder)["best"]
+        if not isinstance(record.get("epoch"), int) or not best.is_file():
+            return None
+        if self.model.optimizer is not None and not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)
+        try:
+            self.model.load_weights(str(best))
+        except (OSError, ValueError, KeyError, RuntimeError):
+            return None
+        self.model._initial_epoch = record["epoch"] + 1
+        return record["epoch"]
 
     def _try_load(self, weights: str, metadata: str) -> Exception | None:
         """Restore the state saved in ``weights`` and ``metadata`` (Keras's
@@ -219,6 +316,17 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
         The callback's own paths are left as they were.
         """
         own = self._weights_path, self._training_metadata_path
+        there = os.path.exists(weights), os.path.exists(metadata)
+        if there[0] != there[1]:
+            missing = metadata if there[0] else weights
+            return FileNotFoundError(f"{missing} is missing")
+        if there[1]:
+            try:
+                expected = json.loads(Path(metadata).read_text()).get("weights_crc32")
+            except (OSError, ValueError, AttributeError) as err:
+                return err
+            if expected is not None and _crc32(weights) != expected:
+                return ValueError(f"{weights} does not match its checksum")
         with tempfile.TemporaryDirectory() as tmp:
             if not weights.endswith(".weights.h5") and os.path.exists(weights):
                 # Keras loads only files named *.weights.h5, not the .bkp copies
@@ -226,11 +334,87 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
             self._weights_path, self._training_metadata_path = str(weights), metadata
             try:
                 self._load_model()
-            except (OSError, ValueError, KeyError) as err:
+            # h5py raises RuntimeError (e.g. "wrong B-tree signature") or OSError
+            except (OSError, ValueError, KeyError, RuntimeError) as err:
                 return err
             finally:
                 self._weights_path, self._training_metadata_path = own
         return None
+
+
+class _BestCheckpoint(keras.callbacks.Callback):
+    """Keep ``best.keras``: the model of the epoch with the best validation mean IoU.
+
+    It runs after the backup, so an epoch is committed before its model can
+    become ``best.keras``; the file is written atomically and its epoch and
+    score recorded in ``state.json``. On resume it makes ``best.keras`` agree
+    with the history of the finished epochs: the model of an epoch that will
+    be trained again is never kept, and when the backup's epoch is the best
+    one but its save was cut short, it is saved again from the backup.
+    """
+
+    monitor = "val_mean_iou"
+
+    def __init__(self, folder: Path, collective: bool = False):
+        super().__init__()
+        self.folder = folder
+        self.collective = collective
+        self.paths = run_paths(folder)
+        self.best: float | None = None
+
+    def on_train_begin(self, logs=None):
+        start = getattr(self.model, "_initial_epoch", None) or 0
+        self.best = self._reconcile(start)
+
+    def on_epoch_end(self, epoch, logs=None):
+        score = (logs or {}).get(self.monitor)
+        if score is None or not np.isfinite(float(score)):
+            return
+        if self.best is None or float(score) > self.best:
+            self._save(epoch, float(score))
+
+    def _save(self, epoch: int, score: float) -> None:
+        save_model_atomic(self.model, self.paths["best"])
+        write_state(self.folder, best={"epoch": epoch, self.monitor: score})
+        self.best = score
+
+    def _reconcile(self, start: int) -> float | None:
+        """The best score of the epochs before ``start``, with ``best.keras`` made to
+        hold that epoch's model (or removed when no file can).
+        """
+        best = self.paths["best"]
+        history = self.paths["history"]
+        scores = {}
+        for row in read_history(history) if history.is_file() else []:
+            epoch, score = int(row["epoch"]), float(row.get(self.monitor) or "nan")
+            if epoch < start and np.isfinite(score):
+                scores[epoch] = score
+        state = read_state(self.folder)
+        record = (state or {}).get("best") or {}
+        if not scores:
+            if best.exists():  # the model of an epoch that will be trained again
+                best.unlink()
+            return None
+        top = min(scores, key=lambda e: (-scores[e], e))  # the first of the best
+        kept = best.is_file() and record.get("epoch") == top
+        if top == start - 1 and (self.collective or not kept):
+            # the model restored from the backup is that epoch's. Several workers
+            # save it alike (saving is a collective step there), deciding from the
+            # history alone, also when the file holds it already
+            self._save(top, scores[top])
+            return scores[top]
+        if kept:
+            return scores[top]
+        if best.is_file() and state is None:
+            return scores[top]  # a run written before state.json existed
+        if best.exists():
+            best.unlink()
+            print(
+                f"NOTE: {best} held the model of an epoch that is trained again; it "
+                f"is removed, and written again when an epoch beats epoch {top} "
+                f"({self.monitor} {scores[top]:.5f})."
+            )
+        return scores[top]
 
 
 class TrainingDiverged(RuntimeError):
@@ -371,85 +555,143 @@ def _train_locked(
         if config.steps_per_epoch:
             train_ds = train_ds.repeat()
         train_ds, val_ds = shard_by_data(train_ds), shard_by_data(val_ds)
-        with strategy.scope():
-            model = build_unet(
-                (config.image_size, config.image_size, 3),
-                NUM_CLASSES,
-                config.base_filters,
-                config.depth,
-                skip_connections=config.skip_connections,
-                dropout=config.dropout,
-            )
-            if strategy.num_replicas_in_sync > 1:
-                # every replica keeps the same moving statistics
-                synchronize_batch_norm(model)
-        prepare_multi_worker_fit(model, strategy, train_ds.element_spec)
         paths = run_paths(out)
-        # a resumed run keeps the best score of its finished epochs; a new run starts
-        # afresh
-        resuming = run_paths(resume_from or out)["backup"].exists()
-        previous = _history_dict(paths["history"]) if resuming else {}
-        best_so_far = max(previous.get("val_mean_iou", []), default=None)
-        recorder, guard = _EpochRecorder(), _NaNGuard()
-        cbs = [
-            guard,
-            # a NaN epoch is logged: the history says what happened
-            EpochCSVLogger(paths["history"]),
-            _UnlessDiverged(
-                keras.callbacks.ModelCheckpoint(
-                    paths["best"],
-                    monitor="val_mean_iou",
-                    mode="max",
-                    save_best_only=True,
-                    initial_value_threshold=best_so_far,
-                ),
-                guard,
-            ),
-            recorder,
-        ]
-        if config.snapshot_images:
-            images, masks = next(iter(val_ds.unbatch().batch(config.snapshot_images)))
-            cbs.append(
-                _UnlessDiverged(
-                    PredictionSnapshots(
-                        images.numpy(), masks.numpy(), paths["snapshots"]
-                    ),
-                    guard,
-                )
-            )
-        # last, so that an epoch counts as done only once everything above has been
-        # written
-        restore_from = run_paths(resume_from)["backup"] if resume_from else None
-        cbs.append(_UnlessDiverged(_SafeBackup(paths["backup"], restore_from), guard))
-        paths["config"].write_text(
-            json.dumps(
-                {
-                    **asdict(config),
-                    "data": asdict(info),
-                    "validation": asdict(val_info),
-                    "replicas": strategy.num_replicas_in_sync,
-                },
-                indent=2,
-            )
-        )
-        with strategy.scope():  # the optimizer's variables live on every replica
-            compile_and_fit(
-                model,
+        remove_partial_files(out)
+        settings = {
+            **asdict(config),
+            "data": asdict(info),
+            "validation": asdict(val_info),
+            "replicas": strategy.num_replicas_in_sync,
+        }
+        # config.json first, and whole: the folder reads as this run from now on
+        atomic_write_text(paths["config"], json.dumps(settings, indent=2))
+        state = read_state(out) or {}
+        write_state(out, state=state.get("state", "training"), settings=settings)
+        recorder = _EpochRecorder()
+        model = _trained_model(paths)
+        trained_now = model is None
+        if trained_now:
+            model = _fit(
+                config,
+                strategy,
                 train_ds,
                 val_ds,
-                config.fit_config(),
-                cbs + list(callbacks or []),
+                paths,
+                out,
+                callbacks,
                 verbose,
+                recorder,
+                resume_from,
             )
-        if guard.at is not None:
-            raise _diverged(config, paths, *guard.at)
-        model.save(paths["final"])
-        test = _score_test(config, data, paths) if config.evaluate_test else None
+            save_model_atomic(model, paths["final"])
+            write_state(out, state="trained")
+        test = None
+        if config.evaluate_test:
+            if trained_now or not is_whole_test_file(paths["test"]):
+                test = _score_test(config, data, paths)
+            else:
+                test = read_test_scores(paths["test"])
+        # the backup goes before the run is marked finished: a kill between leaves
+        # a run whose rerun only writes state.json
+        shutil.rmtree(paths["backup"], ignore_errors=True)
+        write_state(out, state="finished")
     finally:
         keras.mixed_precision.set_global_policy(previous_policy)
     return TrainResult(
         _history_dict(paths["history"]), recorder.epochs, model, paths, info, test
     )
+
+
+def _trained_model(paths: dict[str, Path]) -> keras.Model | None:
+    """The model of ``final.keras`` when training is over (a rerun after a kill
+    during the test scoring); ``None`` when it still has to train. A damaged
+    ``final.keras`` is removed, with a NOTE: the backup makes it again.
+    """
+    if not paths["final"].exists():
+        return None
+    try:
+        model = load_run_model(paths["final"])
+    except ValueError as err:
+        paths["final"].unlink()
+        print(
+            f"NOTE: {err} It is removed and written again from the backup of the last "
+            "epoch."
+        )
+        return None
+    print(
+        f"NOTE: training of {paths['final'].parent} was over (final.keras); completing "
+        "the run without training again."
+    )
+    return model
+
+
+def _fit(
+    config: TrainConfig,
+    strategy,
+    train_ds,
+    val_ds,
+    paths: dict[str, Path],
+    out: Path,
+    callbacks,
+    verbose,
+    recorder: _EpochRecorder,
+    resume_from: Path | None,
+) -> keras.Model:
+    """Build the model and train (or resume) it; return it after the last epoch.
+
+    Raises:
+        TrainingDiverged: the loss became NaN or infinite.
+    """
+    with strategy.scope():
+        model = build_unet(
+            (config.image_size, config.image_size, 3),
+            NUM_CLASSES,
+            config.base_filters,
+            config.depth,
+            skip_connections=config.skip_connections,
+            dropout=config.dropout,
+        )
+        if strategy.num_replicas_in_sync > 1:
+            # every replica keeps the same moving statistics
+            synchronize_batch_norm(model)
+    prepare_multi_worker_fit(model, strategy, train_ds.element_spec)
+    guard = _NaNGuard()
+    # a NaN epoch is logged: the history says what happened
+    cbs = [guard, EpochCSVLogger(paths["history"])]
+    if config.snapshot_images:
+        images, masks = next(iter(val_ds.unbatch().batch(config.snapshot_images)))
+        cbs.append(
+            _UnlessDiverged(
+                PredictionSnapshots(images.numpy(), masks.numpy(), paths["snapshots"]),
+                guard,
+            )
+        )
+    # the backup commits an epoch: everything above is written before it, and
+    # best.keras only after it (so that best.keras always holds a finished epoch)
+    restore_from = run_paths(resume_from)["backup"] if resume_from else None
+    backup = _SafeBackup(
+        paths["backup"], restore_from, run_folder=None if resume_from else out
+    )
+    cbs += [
+        _UnlessDiverged(backup, guard),
+        _UnlessDiverged(
+            _BestCheckpoint(out, collective=worker_role(strategy).num_workers > 1),
+            guard,
+        ),
+        recorder,
+    ]
+    with strategy.scope():  # the optimizer's variables live on every replica
+        compile_and_fit(
+            model,
+            train_ds,
+            val_ds,
+            config.fit_config(),
+            cbs + list(callbacks or []),
+            verbose,
+        )
+    if guard.at is not None:
+        raise _diverged(config, paths, *guard.at)
+    return model
 
 
 def _diverged(
@@ -486,8 +728,9 @@ def _score_test(config: TrainConfig, data, paths: dict[str, Path]) -> Evaluation
     which = which if paths[which].is_file() else "final"
     model = load_run_model(paths[which])
     ev = evaluate(model, test_ds)
-    paths["test"].write_text(
-        json.dumps({"model": which, "data": asdict(test_info), **asdict(ev)}, indent=2)
+    atomic_write_text(
+        paths["test"],
+        json.dumps({"model": which, "data": asdict(test_info), **asdict(ev)}, indent=2),
     )
     return ev
 

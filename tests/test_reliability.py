@@ -1,0 +1,459 @@
+"""Reliability, round 2 (issue 24): a run folder survives a kill at every save.
+
+Faults are injected at the save level: a subprocess trains with Keras' save
+(or the test scoring) wrapped so that it writes half a file, or nothing, and
+then SIGKILLs itself at a chosen save. The rerun is the same ``train`` call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+from conftest import TINY
+
+import unet_tutorial as ut
+from unet_tutorial.engine import runs, training
+from unet_tutorial.engine.runs import RunFolderError, RunLock, run_state
+
+SETTINGS = {**TINY, "epochs": 3}
+"""The tiny settings of every run here (3 epochs)."""
+
+RUNNER = textwrap.dedent(
+    """
+    import json, os, signal, sys
+    import keras
+    import unet_tutorial as ut
+    from unet_tutorial.engine import training
+
+    out, spec, settings = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+    what, nth, how = spec.split(":")  # e.g. best:2:half
+    seen = [0]
+
+    def die(path=None):
+        if how == "half" and path and os.path.exists(path):
+            with open(path, "r+b") as f:
+                f.truncate(os.path.getsize(path) // 2)
+        print("KILLED", spec, flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    def chosen():
+        seen[0] += 1
+        return seen[0] == int(nth)
+
+    def wrap(original, matches):
+        def save(self, filepath, *args, **kwargs):
+            hit = matches(os.path.basename(str(filepath))) and chosen()
+            if hit and how == "before":
+                die()
+            result = original(self, filepath, *args, **kwargs)
+            if hit:
+                die(str(filepath))
+            return result
+        return save
+
+    if what in ("best", "final"):
+        keras.Model.save = wrap(keras.Model.save, lambda name: what in name)
+    elif what == "backup":
+        keras.Model.save_weights = wrap(
+            keras.Model.save_weights, lambda name: "latest" in name
+        )
+    elif what == "test":
+        evaluate = training.evaluate
+        def scored(*args, **kwargs):
+            if chosen():
+                die()
+            return evaluate(*args, **kwargs)
+        training.evaluate = scored
+    settings["num_examples"] = tuple(settings["num_examples"])
+    ut.train(ut.TrainConfig(output_dir=out, **settings), verbose=0)
+    print("NOT KILLED", flush=True)
+    """
+)
+
+
+def _killed_run(tmp_path: Path, spec: str) -> Path:
+    """Train ``SETTINGS`` in a subprocess that kills itself at the save ``spec``
+    (``what:nth:how``); return the run folder it leaves.
+    """
+    script = tmp_path / "runner.py"
+    script.write_text(RUNNER)
+    out = tmp_path / "run"
+    done = subprocess.run(
+        [sys.executable, str(script), str(out), spec, json.dumps(SETTINGS)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        timeout=600,
+    )
+    assert done.returncode == -signal.SIGKILL, done.stdout + done.stderr[-2000:]
+    assert f"KILLED {spec}" in done.stdout
+    return out
+
+
+def _config(out: Path) -> ut.TrainConfig:
+    return ut.TrainConfig(output_dir=str(out), **SETTINGS)
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _fingerprint(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): _digest(p)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _assert_whole_and_finished(out: Path) -> None:
+    """The rerun left a finished run whose every file loads."""
+    assert run_state(out) == "finished"
+    for name in ("best.keras", "final.keras"):
+        ut.load_run_model(out / name)
+    training.read_test_scores(out / "test.json")
+    assert [r["epoch"] for r in ut.read_history(out / "history.csv")] == [
+        "0",
+        "1",
+        "2",
+    ]
+    assert not (out / "backup").exists()
+    assert not [p for p in out.rglob(f".*{runs.PART_MARK}*")]
+
+
+# ------------------------------------------------------------------ atomic writes
+
+
+def test_an_atomic_write_cut_short_leaves_the_old_file_and_no_temporary(tmp_path):
+    path = tmp_path / "config.json"
+    runs.atomic_write_text(path, '{"old": true}')
+
+    def half_then_fail(part: Path) -> None:
+        part.write_text('{"new": ')
+        raise OSError("disk gone")
+
+    with pytest.raises(OSError, match="disk gone"):
+        runs.atomic_write(path, half_then_fail)
+    assert json.loads(path.read_text()) == {"old": True}
+    assert [p.name for p in tmp_path.iterdir()] == ["config.json"]
+
+
+def test_a_history_row_cut_short_is_not_glued_to_the_next_one(tmp_path):
+    path = tmp_path / "history.csv"
+    # killed while writing row 2
+    path.write_text("epoch,loss,val_loss\n0,0.9,0.8\n1,0.7,0.6\n2,0.5")
+    logger = runs.EpochCSVLogger(path)
+    logger.on_epoch_begin(2)
+    logger.on_epoch_end(2, {"loss": 0.4, "val_loss": 0.3})
+    rows = ut.read_history(path)
+    assert [(r["epoch"], r["loss"]) for r in rows] == [
+        ("0", "0.9"),
+        ("1", "0.7"),
+        ("2", "0.4"),
+    ]
+
+
+def test_a_last_history_row_without_its_line_end_is_left_out(tmp_path):
+    path = tmp_path / "history.csv"
+    # every field there, but the last number may be cut short (0.61 -> 0.6)
+    path.write_text("epoch,loss,val_loss\n0,0.9,0.8\n1,0.7,0.6")
+    assert [r["epoch"] for r in ut.read_history(path)] == ["0"]
+
+
+# ------------------------------------------------------- kills at a save (cases 2-5)
+
+
+@pytest.mark.slow
+def test_case2_a_kill_half_way_through_best_keras_keeps_the_previous_best(tmp_path):
+    out = _killed_run(tmp_path, "best:2:half")
+    ut.load_run_model(out / "best.keras")  # the first best, whole
+    assert run_state(out) == "unfinished"
+    ut.train(_config(out), verbose=0)
+    _assert_whole_and_finished(out)
+
+
+@pytest.mark.slow
+def test_case3_a_kill_half_way_through_final_keras_is_completed_not_retrained(
+    tmp_path,
+):
+    out = _killed_run(tmp_path, "final:1:half")
+    assert run_state(out) == "unfinished" and not (out / "final.keras").exists()
+    history = _digest(out / "history.csv")
+    result = ut.train(_config(out), verbose=0)
+    assert result.epochs_run == []  # nothing trained again
+    assert _digest(out / "history.csv") == history
+    _assert_whole_and_finished(out)
+
+
+@pytest.mark.slow
+def test_case4_a_kill_before_final_keras_never_retrains_finished_epochs(tmp_path):
+    out = _killed_run(tmp_path, "final:1:before")
+    assert run_state(out) == "unfinished"
+    kept = {
+        k: v
+        for k, v in _fingerprint(out).items()
+        if k.startswith(("history", "best", "snapshots"))
+    }
+    result = ut.train(_config(out), verbose=0)
+    assert result.epochs_run == []
+    after = _fingerprint(out)
+    assert {k: after[k] for k in kept} == kept  # best, history, snapshots unchanged
+    _assert_whole_and_finished(out)
+
+
+@pytest.mark.slow
+def test_case5_a_kill_while_the_test_split_is_scored_is_scored_on_rerun(tmp_path):
+    out = _killed_run(tmp_path, "test:1:before")
+    assert run_state(out) == "unfinished" and not (out / "test.json").exists()
+    final = _digest(out / "final.keras")
+    result = ut.train(_config(out), verbose=0)
+    assert result.epochs_run == [] and result.test is not None
+    assert _digest(out / "final.keras") == final
+    _assert_whole_and_finished(out)
+    # and a finished run is left alone
+    with pytest.raises(RunFolderError, match="finished run"):
+        ut.train(_config(out), verbose=0)
+
+
+class _BorderEverywhere(keras.callbacks.Callback):
+    """Make every validation predict "border": the worst score an epoch can have."""
+
+    def on_test_begin(self, logs=None):
+        head = self.model.get_layer("head_conv")
+        head.kernel.assign(np.zeros(head.kernel.shape, np.float32))
+        head.bias.assign(np.array([-10.0, -10.0, 10.0], np.float32))
+
+
+def _validation_mean_iou(path: Path) -> float:
+    from unet_tutorial.engine.datasets import load_dataset
+    from unet_tutorial.engine.sources import resolve_source
+
+    cfg = _config(path.parent)
+    val, _ = load_dataset(
+        resolve_source(cfg.source, None),
+        "validation",
+        cfg.image_size,
+        cfg.batch_size,
+        seed=cfg.seed,
+        num_examples=cfg.num_examples[1],
+        verbose=False,
+    )
+    scores = ut.load_run_model(path).evaluate(val, verbose=0, return_dict=True)
+    return float(scores["mean_iou"])
+
+
+@pytest.mark.slow
+def test_case8_best_keras_always_matches_a_history_row(tmp_path):
+    # killed right after the second best.keras; the epochs trained again score worse
+    out = _killed_run(tmp_path, "best:2:after")
+    ut.train(_config(out), verbose=0, callbacks=[_BorderEverywhere()])
+    rows = [float(r["val_mean_iou"]) for r in ut.read_history(out / "history.csv")]
+    best = _validation_mean_iou(out / "best.keras")
+    assert np.isclose(best, max(rows), atol=1e-5), (best, rows)
+    state = json.loads((out / "state.json").read_text())
+    assert state["state"] == "finished"
+    assert rows[state["best"]["epoch"]] == max(rows)
+
+
+# ---------------------------------------------------------- damaged backup (case 6)
+
+
+def _interrupted(out: Path, at_epoch: int) -> ut.TrainConfig:
+    """An unfinished run in ``out``: interrupted as epoch ``at_epoch`` begins."""
+
+    class Stop(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == at_epoch:
+                raise KeyboardInterrupt
+
+    cfg = ut.TrainConfig(output_dir=str(out), **{**SETTINGS, "snapshot_images": 0})
+    with pytest.raises(KeyboardInterrupt):
+        ut.train(cfg, verbose=0, callbacks=[Stop()])
+    return cfg
+
+
+def _damage_in_place(path: Path) -> None:
+    """Overwrite h5py's structure signatures: the file keeps its length."""
+    data = bytearray(path.read_bytes())
+    size = len(data)
+    for signature in (b"TREE", b"HEAP", b"SNOD"):
+        at = data.find(signature)
+        while at >= 0:
+            data[at : at + 4] = b"XXXX"
+            at = data.find(signature, at + 4)
+    assert len(data) == size
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.slow
+def test_case6_a_full_length_damaged_backup_falls_back_to_its_previous_copy(
+    tmp_path, capsys
+):
+    out = tmp_path / "run"
+    cfg = _interrupted(out, 2)
+    _damage_in_place(out / "backup" / "latest.weights.h5")
+    result = ut.train(cfg, verbose=0)
+    note = [line for line in capsys.readouterr().out.splitlines() if "NOTE" in line]
+    assert len(note) == 1 and "latest backup was damaged" in note[0]
+    assert result.epochs_run == [1, 2]  # from epoch 1's copy, not from scratch
+    assert run_state(out) == "finished"
+
+
+@pytest.mark.slow
+def test_case6_both_backups_damaged_resume_after_the_last_kept_epoch(tmp_path, capsys):
+    out = tmp_path / "run"
+    cfg = _interrupted(out, 2)
+    best_epoch = json.loads((out / "state.json").read_text())["best"]["epoch"]
+    for name in ("latest.weights.h5", "latest.weights.h5.bkp"):
+        _damage_in_place(out / "backup" / name)
+    result = ut.train(cfg, verbose=0)
+    assert "resuming after epoch" in capsys.readouterr().out
+    assert result.epochs_run == list(range(best_epoch + 1, 3))
+    assert [r["epoch"] for r in ut.read_history(out / "history.csv")] == [
+        "0",
+        "1",
+        "2",
+    ]
+
+
+# ------------------------------------------------------- config.json torn (case 7)
+
+
+@pytest.mark.slow
+def test_case7_a_torn_or_missing_config_json_resumes_or_is_overwritten(tmp_path):
+    out = tmp_path / "run"
+    cfg = _interrupted(out, 2)
+    config = out / "config.json"
+    config.write_text(config.read_text()[:40])  # cut short by a kill
+    assert run_state(out) == "unfinished"
+    result = ut.train(cfg, verbose=0)  # settings recovered from state.json
+    assert result.epochs_run == [2] and json.loads(config.read_text())["epochs"] == 3
+
+    other = tmp_path / "other"
+    cfg = _interrupted(other, 1)
+    (other / "config.json").unlink()
+    (other / "state.json").write_text("")  # and no copy of the settings either
+    with pytest.raises(RunFolderError, match="config.json is missing.*--overwrite"):
+        ut.train(cfg, verbose=0)
+    assert ut.train(cfg, verbose=0, overwrite=True).epochs_run == [0, 1, 2]
+
+
+# ---------------------------------------------------------------- locks (1, 9)
+
+
+def test_case1_overwrite_takes_the_lock_before_deleting_anything(tmp_path, tiny_run):
+    out = tmp_path / "run"
+    shutil.copytree(tiny_run.paths["config"].parent, out)
+    before = _fingerprint(out)
+    cfg = ut.TrainConfig(output_dir=str(out), epochs=2, **TINY)
+    with RunLock(out):  # a training writes there
+        with pytest.raises(RunFolderError, match="is writing to"):
+            ut.train(cfg, verbose=0, overwrite=True)
+    assert _fingerprint(out) == before
+
+
+def test_case9_a_lock_of_an_earlier_process_with_my_pid_is_stale(tmp_path, capsys):
+    # a container restart: the killed training ran as this very PID
+    lock = tmp_path / "run.lock"
+    lock.write_text(f"{socket.gethostname()} {os.getpid()}")
+    with RunLock(tmp_path):
+        pass
+    lock.write_text(
+        json.dumps(
+            {
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "started": "another boot:1",
+                "token": "abc",
+            }
+        )
+    )
+    with RunLock(tmp_path):
+        pass
+    assert capsys.readouterr().out.count("stale lock") == 2
+
+
+@pytest.mark.slow
+def test_case9_a_recycled_pid_is_not_a_live_training(tmp_path, capsys):
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from unet_tutorial.engine.runs import RunLock\n"
+            "with RunLock(sys.argv[1]):\n"
+            "    print('HELD', flush=True)\n"
+            "    time.sleep(600)\n",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "HELD"
+        with pytest.raises(RunFolderError, match=f"pid {holder.pid}"):
+            RunLock(tmp_path).__enter__()
+        # the same PID, but a process started at another time: not that training
+        stored = json.loads((tmp_path / "run.lock").read_text())
+        stored["started"] = "another boot:1"
+        (tmp_path / "run.lock").write_text(json.dumps(stored))
+        with RunLock(tmp_path):
+            pass
+        assert "stale lock" in capsys.readouterr().out
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+# ------------------------------------------------------ silently wrong (14, 15)
+
+
+def test_case14_evaluate_refuses_a_model_of_another_class_count():
+    import tensorflow as tf
+
+    data = tf.data.Dataset.from_tensor_slices(
+        (np.zeros((2, 32, 32, 3), np.float32), np.zeros((2, 32, 32), np.int32))
+    ).batch(2)
+    for classes in (5, 1):
+        model = ut.build_unet((32, 32, 3), classes, base_filters=4, depth=2)
+        with pytest.raises(ValueError, match=f"predicts {classes} classes.* has 3"):
+            ut.evaluate(model, data)
+
+
+def test_case15_predict_mask_refuses_non_finite_input():
+    model = ut.build_unet((32, 32, 3), 3, base_filters=4, depth=2)
+    for bad in (np.nan, np.inf):
+        image = np.full((40, 40, 3), 0.5, np.float32)
+        image[3, 4, 1] = bad
+        with pytest.raises(ValueError, match="NaN or infinite"):
+            ut.predict_mask(model, image)
+
+
+# ------------------------------------------------------------------ clear messages
+
+
+def test_a_damaged_keras_file_is_named_as_damaged_not_missing(
+    tmp_path, tiny_run, capsys
+):
+    from unet_tutorial.engine import cli
+
+    cut = tmp_path / "cut.keras"
+    whole = tiny_run.paths["best"].read_bytes()
+    cut.write_bytes(whole[: len(whole) // 2])
+    code = cli.main(["evaluate", str(cut), "--source", "synthetic"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert "cut.keras is not a loadable .keras model: it is damaged" in err
+    assert "not found" not in err

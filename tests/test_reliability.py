@@ -353,6 +353,7 @@ def test_case7_a_torn_or_missing_config_json_resumes_or_is_overwritten(tmp_path)
 # ---------------------------------------------------------------- locks (1, 9)
 
 
+@pytest.mark.slow
 def test_case1_overwrite_takes_the_lock_before_deleting_anything(tmp_path, tiny_run):
     out = tmp_path / "run"
     shutil.copytree(tiny_run.paths["config"].parent, out)
@@ -444,6 +445,7 @@ def test_case15_predict_mask_refuses_non_finite_input():
 # ------------------------------------------------------------------ clear messages
 
 
+@pytest.mark.slow
 def test_a_damaged_keras_file_is_named_as_damaged_not_missing(
     tmp_path, tiny_run, capsys
 ):

@@ -71,6 +71,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "boundary_accuracy",
         "boundary_band",
         "check_image",
+        "check_model_for_data",
         "evaluate",
         "Evaluation",
         "flip_averaged_logits",

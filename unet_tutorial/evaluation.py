@@ -86,7 +86,7 @@ def evaluate(
     accumulated over the whole dataset, not averaged per batch.
 
     Args:
-        model: returns logits ``(batch, H, W, C)``.
+        model: returns logits ``(batch, H, W, C)`` (``check_model_for_data``).
         dataset: batches ``(image, mask)``, or ``(image, mask, weights)``.
         class_names: one name per class.
         flip: score the mean of each image's and its mirror image's prediction
@@ -94,19 +94,8 @@ def evaluate(
 
     Returns:
         An ``Evaluation``; ``print`` it for the table.
-
-    Raises:
-        ValueError: the model predicts another number of classes than
-            ``class_names`` holds.
     """
-    _check_same_padding(model, "evaluate")
-    classes = model.output_shape[-1]
-    if classes is not None and classes != len(class_names):
-        raise ValueError(
-            f"the model predicts {classes} classes but the data has "
-            f"{len(class_names)} ({', '.join(class_names)}); evaluate a model trained "
-            f"for these {len(class_names)} classes."
-        )
+    check_model_for_data(model, class_names, "evaluate")
     metrics = segmentation_metrics(len(class_names), class_names)
     n = 0
     for x, y, *_ in dataset:  # sample weights, if any, are ignored
@@ -222,8 +211,7 @@ def predict_mask(model: keras.Model, image: np.ndarray) -> np.ndarray:
         for the book's models).
 
     Raises:
-        ValueError: an image of the wrong shape, out of range, or holding NaN
-            or infinite values.
+        ValueError: a wrong shape, values out of range, NaN or infinity.
     """
     image = _check_image_for(model, image)
     size_in, size_out = model.input_shape[1], model.output_shape[1]
@@ -312,6 +300,24 @@ def boundary_accuracy(true: np.ndarray, pred: np.ndarray, width: int = 2) -> flo
     if not band.any():
         raise ValueError("the true masks have no boundaries to score.")
     return float((true[band] == pred[band]).mean())
+
+
+def check_model_for_data(
+    model: keras.Model, class_names: tuple[str, ...], what: str = "evaluate"
+) -> None:
+    """Raise ``ValueError`` unless ``model`` can be scored on masks of ``class_names``.
+
+    It must predict one score per class, and keep the input size
+    (``padding="same"``), so that its masks line up with full-size labels.
+    """
+    classes = model.output_shape[-1]
+    if classes is not None and classes != len(class_names):
+        raise ValueError(
+            f"the model predicts {classes} classes but the data has "
+            f"{len(class_names)} ({', '.join(class_names)}); {what} a model trained "
+            f"for these {len(class_names)} classes."
+        )
+    _check_same_padding(model, what)
 
 
 def _check_same_padding(model: keras.Model, what: str) -> None:

@@ -153,7 +153,8 @@ def synchronize_batch_norm(model) -> int:
     workers of one run would hold different ``moving_mean`` weights (measured:
     the trainable weights agree bit for bit, the moving statistics differ by
     up to 3e-2). ``synchronized=True`` all-reduces the batch mean and variance
-    across replicas at every step (one small all-reduce per layer), so every
+    across replicas at every step (three small all-reduces per layer: the sum,
+    the sum of squares and the count), so every
     replica normalises with, and averages, the statistics of the whole global
     batch, as one device would.
 

@@ -134,7 +134,7 @@ def train(
 
     A run that is killed resumes from its last finished epoch when started
     again with the same settings and ``output_dir`` (``BackupAndRestore``).
-    The folder rules of ``unet_tutorial.runs`` keep runs apart: a finished
+    The folder rules of ``unet_tutorial.engine.runs`` keep runs apart: a finished
     run is never changed (unless ``overwrite``), a folder with other files is
     refused, an unfinished run resumes only with its own settings, and one
     training at a time writes to a folder.

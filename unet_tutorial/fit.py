@@ -189,7 +189,7 @@ def compile_and_fit(
     num_classes = model.output_shape[-1]
     steps = config.steps_per_epoch or int(train_ds.cardinality())
     if steps < 1:  # an endless or unknown-size dataset
-        raise ValueError("train_ds has no known size; set config.steps_per_epoch.")
+        raise ValueError("set config.steps_per_epoch: train_ds has no known size")
     lr = learning_rate_schedule(
         config.learning_rate, config.lr_schedule, steps, config.epochs
     )
@@ -207,5 +207,5 @@ def compile_and_fit(
         validation_steps=config.validation_steps,
         callbacks=list(callbacks),
         verbose=verbose,
-        shuffle=False,  # the dataset shuffles itself, seeded (finish_pipeline)
+        shuffle=False,  # the dataset shuffles itself (finish_pipeline)
     )

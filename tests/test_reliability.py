@@ -459,3 +459,147 @@ def test_a_damaged_keras_file_is_named_as_damaged_not_missing(
     assert code == 2 and err.count("\n") == 1
     assert "cut.keras is not a loadable .keras model: it is damaged" in err
     assert "not found" not in err
+
+
+# --------------------------------------------------- hang: peers and SIGTERM (10)
+
+
+def _closed_port() -> int:
+    """A 127.0.0.1 port that nothing listens on (free when asked for)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _unreachable_cluster() -> str:
+    """``TF_CONFIG`` of worker 0 in a cluster whose worker 1 never answers."""
+    cluster = [f"localhost:{_closed_port()}", f"127.0.0.1:{_closed_port()}"]
+    return json.dumps(
+        {"cluster": {"worker": cluster}, "task": {"type": "worker", "index": 0}}
+    )
+
+
+TINY_CLI = [
+    "--source",
+    "synthetic",
+    "--synthetic-examples",
+    "16",
+    "8",
+    "8",
+    "--size",
+    "32",
+    "--base-filters",
+    "4",
+    "--depth",
+    "2",
+    "--batch-size",
+    "8",
+]
+"""``TINY`` on the command line."""
+
+
+def _cli(args: list[str], **env: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "unet_tutorial.engine.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env},
+    )
+
+
+def test_case10_wait_for_peers_names_the_peer_that_does_not_answer(capsys):
+    from unet_tutorial.engine.distribute import (
+        cluster_peers,
+        parse_tf_config,
+        wait_for_peers,
+    )
+
+    cfg = parse_tf_config(_unreachable_cluster())
+    peer = cfg["cluster"]["worker"][1]
+    with pytest.raises(TimeoutError, match=f"worker 1 at {peer} did not answer within"):
+        wait_for_peers(cfg["cluster"]["worker"][0], cluster_peers(cfg), 0.3)
+    assert f"waiting up to 0.3 s (--connect-timeout) for worker 1 at {peer}" in (
+        capsys.readouterr().out
+    )
+
+
+@pytest.mark.slow
+def test_case10_an_unreachable_peer_fails_within_the_connect_timeout(tmp_path):
+    out = tmp_path / "run"
+    tf_config = _unreachable_cluster()
+    peer = json.loads(tf_config)["cluster"]["worker"][1]
+    args = ["train", "--strategy", "multiworker", "--connect-timeout", "2"]
+    proc = _cli([*args, *TINY_CLI, "--output", str(out)], TF_CONFIG=tf_config)
+    try:
+        stdout, stderr = proc.communicate(timeout=180)
+    finally:
+        proc.kill()
+    assert proc.returncode == 1, stdout + stderr
+    assert stderr.count("\n") == 1
+    assert f"worker 1 at {peer} did not answer within 2 s" in stderr
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_case10_sigterm_ends_the_wait_for_peers_with_a_message(tmp_path):
+    args = ["train", "--strategy", "multiworker", "--connect-timeout", "600"]
+    proc = _cli(
+        [*args, *TINY_CLI, "--output", str(tmp_path / "run")],
+        TF_CONFIG=_unreachable_cluster(),
+    )
+    try:
+        assert "waiting up to 600 s" in proc.stdout.readline()
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143
+    assert stderr == (
+        "unet-tutorial train: terminated (SIGTERM); run the same command to resume\n"
+    )
+
+
+@pytest.mark.slow
+def test_case10_sigterm_during_a_training_ends_it_resumably(tmp_path):
+    out = tmp_path / "run"
+    args = ["train", *TINY_CLI, "--epochs", "500", "--output", str(out)]
+    proc = _cli([*args, "--verbose", "2"])
+    try:
+        for line in proc.stdout:
+            if line.startswith("Epoch 2/"):
+                break
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143
+    assert stderr.endswith(
+        "unet-tutorial train: terminated (SIGTERM); run the same command to resume\n"
+    )
+    assert "Traceback" not in stderr
+    assert run_state(out) == "unfinished"
+    assert not (out / "run.lock").exists()
+    assert (out / "backup").exists()  # what a rerun resumes from
+
+
+# ------------------------------------------------------- malformed TF_CONFIG (13)
+
+
+def test_case13_a_malformed_cluster_address_is_one_clear_line(
+    tmp_path, monkeypatch, capsys
+):
+    from unet_tutorial.engine import cli
+    from unet_tutorial.engine.distribute import parse_tf_config
+
+    for bad in ("not a host", "localhost", "localhost:0", "localhost:99999", 12345):
+        cfg = {"cluster": {"worker": ["localhost:1234", bad]}}
+        cfg["task"] = {"type": "worker", "index": 0}
+        with pytest.raises(ValueError, match=f"address of worker 1, {bad!r}, is not"):
+            parse_tf_config(json.dumps(cfg))
+    monkeypatch.setenv("TF_CONFIG", json.dumps(cfg))
+    out = tmp_path / "run"
+    code = cli.main(["train", "--strategy", "multiworker", "--output", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "'host:port'" in err
+    assert not out.exists()

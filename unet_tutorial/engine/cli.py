@@ -4,14 +4,17 @@ Every sub-command has ``--help``. Bad arguments (argparse's own checks and the
 package's ``ValueError``, among them a model file that is damaged or not a
 ``.keras`` model) give a one-line error and exit code 2; a missing file, or
 one that cannot be read or written, gives a one-line error and exit code 1.
-Never a traceback.
+Ctrl-C ends a command with a one-line message and exit code 130, SIGTERM with
+exit code 143 (a training stays resumable). Never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 
 # TensorFlow-free: --help answers at once
 from ..checks import ON_CORRUPT, SPLITS
@@ -136,6 +139,23 @@ def _positive(text: str) -> int:
     return value
 
 
+def _positive_seconds(text: str) -> float:
+    value = float(text)
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be a positive number of seconds")
+    return value
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: raised like Ctrl-C, so that a training stops the same way
+    (its lock released, its run left resumable).
+    """
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 _TRAIN_ARGS = {  # command-line option -> TrainConfig field
     "base_filters": "base_filters",
     "depth": "depth",
@@ -200,7 +220,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     config = _train_config(args)
     # before any other TensorFlow work
-    strategy = make_strategy(args.strategy, collective=args.collective)
+    strategy = make_strategy(
+        args.strategy, collective=args.collective, connect_timeout=args.connect_timeout
+    )
     role = worker_role(strategy)
     if role.num_workers > 1:
         who = f"{role.task_type} {role.task_id} of {role.num_workers} workers"
@@ -623,6 +645,14 @@ def build_parser() -> argparse.ArgumentParser:
         "GPUs), auto",
     )
     p.add_argument(
+        "--connect-timeout",
+        type=_positive_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="multiworker: how long to wait for the other workers to answer "
+        "(default 60)",
+    )
+    p.add_argument(
         "--verbose",
         type=int,
         choices=[0, 1, 2],
@@ -716,14 +746,18 @@ def main(argv: list[str] | None = None) -> int:
     debug = args.debug or os.environ.get(DEBUG_ENV, "") not in ("", "0")
     if not debug and args.command not in _NO_TENSORFLOW:
         _start_tensorflow_quietly()  # --debug shows TensorFlow's start-up lines too
+    # SIGTERM (a scheduler, `kill`, a container stop) ends a command like Ctrl-C does
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main else None
     try:
         return args.func(args)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         if debug:
             raise
         resume = "; run the same command to resume" if args.command == "train" else ""
-        print(f"unet-tutorial {args.command}: interrupted{resume}", file=sys.stderr)
-        return 130
+        what = "terminated (SIGTERM)" if isinstance(err, Terminated) else "interrupted"
+        print(f"unet-tutorial {args.command}: {what}{resume}", file=sys.stderr)
+        return 143 if isinstance(err, Terminated) else 130
     except ValueError as err:  # a bad argument value: argparse's exit code
         if debug:
             raise
@@ -734,6 +768,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"unet-tutorial {args.command}: error: {err}", file=sys.stderr)
         return 1
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -603,3 +603,29 @@ def test_case13_a_malformed_cluster_address_is_one_clear_line(
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "'host:port'" in err
     assert not out.exists()
+
+
+# ------------------------------------------------- a decompression bomb (11)
+
+
+def test_case11_an_image_over_pillows_pixel_limit_is_named_and_skipped(
+    tmp_path, monkeypatch
+):
+    from conftest import make_trimap, write_official_layout
+    from PIL import Image
+
+    from unet_tutorial.engine.datasets import load_pets_directory
+
+    root = write_official_layout(tmp_path, ["cat_1"], ["cat_2", "dog_2"])
+    big = np.zeros((200, 200, 3), np.uint8)
+    Image.fromarray(big).save(root / "images" / "cat_2.jpg")
+    Image.fromarray(make_trimap(200, 200, 10, 12, 30, 40)).save(
+        root / "annotations" / "trimaps" / "cat_2.png"
+    )
+    # 200 x 200 is over twice this limit: Pillow's DecompressionBombError
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10_000)
+    with pytest.raises(ValueError, match=r"cat_2.jpg is too large to decode safely"):
+        load_pets_directory(root, "test", image_size=32)
+    with pytest.warns(UserWarning, match=r"skipped 1 corrupt.*cat_2"):
+        ds = load_pets_directory(root, "test", image_size=32, on_corrupt="skip")
+    assert sum(len(x) for x, _ in ds) == 1

@@ -349,6 +349,14 @@ def describe_directory(root: str | os.PathLike) -> str:
     return str(count_directory(root))
 
 
+def _too_large(what: str, path: Path, err: Exception) -> str:
+    """The message for a file over Pillow's decompression-bomb limit."""
+    return (
+        f"{what} {path} is too large to decode safely ({err}); shrink it, or leave "
+        "it out with on_corrupt='skip' (--on-corrupt skip)"
+    )
+
+
 def _read_pair(
     rec: PetRecord, *, check_only: bool = False
 ) -> tuple[np.ndarray, np.ndarray] | None:
@@ -370,11 +378,15 @@ def _read_pair(
             # a few official "jpg" files are PNG, CMYK or have an alpha channel: RGB
             # fixes all; a 16-bit image is scaled to 8 bits, not clipped
             image = to_rgb8(im)
+    except Image.DecompressionBombError as err:
+        raise ValueError(_too_large("image", rec.image_path, err)) from None
     except (UnidentifiedImageError, OSError, SyntaxError) as err:
         raise ValueError(f"cannot decode image {rec.image_path}: {err}") from err
     try:
         with Image.open(rec.trimap_path) as im:
             trimap = np.asarray(im)
+    except Image.DecompressionBombError as err:
+        raise ValueError(_too_large("trimap", rec.trimap_path, err)) from None
     except (UnidentifiedImageError, OSError, SyntaxError) as err:
         raise ValueError(f"cannot decode trimap {rec.trimap_path}: {err}") from err
     if trimap.ndim == 3:

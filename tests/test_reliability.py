@@ -629,3 +629,54 @@ def test_case11_an_image_over_pillows_pixel_limit_is_named_and_skipped(
     with pytest.warns(UserWarning, match=r"skipped 1 corrupt.*cat_2"):
         ds = load_pets_directory(root, "test", image_size=32, on_corrupt="skip")
     assert sum(len(x) for x, _ in ds) == 1
+
+
+# ------------------------------------------- sizes beyond the machine (12)
+
+
+@pytest.mark.parametrize(
+    "base_filters, depth, channels, classes, skips",
+    [(4, 2, 3, 3, True), (16, 4, 3, 3, True), (8, 3, 1, 5, False), (6, 1, 4, 1, True)],
+)
+def test_case12_the_parameter_count_in_closed_form_is_keras_count(
+    base_filters, depth, channels, classes, skips
+):
+    from unet_tutorial.footprint import unet_parameters
+
+    model = ut.build_unet(
+        (32, 32, channels),
+        classes,
+        base_filters=base_filters,
+        depth=depth,
+        skip_connections=skips,
+    )
+    assert model.count_params() == unet_parameters(
+        base_filters, depth, channels, classes, skip_connections=skips
+    )
+
+
+@pytest.mark.parametrize(
+    "args, lower",
+    [
+        (["summary", "--depth", "10", "--size", "1024"], "--base-filters or --depth"),
+        (["summary", "--depth", "12", "--size", "4096"], "--base-filters or --depth"),
+        (["summary", "--base-filters", "100000"], "--base-filters or --depth"),
+        (["train", "--size", "100000"], "--size, --batch-size"),
+    ],
+)
+def test_case12_sizes_beyond_the_machine_are_refused_at_once(
+    args, lower, tmp_path, monkeypatch, capsys
+):
+    from unet_tutorial.engine import cli
+
+    monkeypatch.setattr("unet_tutorial.footprint.machine_memory", lambda: 16e9)
+    out = tmp_path / "run"
+    extra = ["--output", str(out)] if args[0] == "train" else []
+    assert cli.main(args + extra) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "GB of memory, more than this machine's 16.0 GB; lower " + lower in err
+    assert not out.exists()
+    # what the presets ask for fits
+    for preset in ("full", "cpu", "cpu-synthetic"):
+        ut.TrainConfig.preset(preset).validate()

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from ..checks import ON_CORRUPT, check_choice, check_positive_int, check_rate, is_whole
+from ..footprint import check_training_fits
 from ..settings import AugmentConfig, FitConfig
 from ..shapes import check_input_size
 
@@ -202,6 +203,13 @@ class TrainConfig(FitConfig):
             )
         self.augment_settings()  # AugmentConfig checks its own fields
         check_input_size(self.image_size, self.depth, "same")
+        check_training_fits(
+            self.image_size,
+            self.batch_size,
+            self.base_filters,
+            self.depth,
+            mixed_precision=self.mixed_precision,
+        )
 
     def augment_settings(self) -> AugmentConfig:
         """The ``AugmentConfig`` that this config's flat fields describe."""

@@ -405,3 +405,55 @@ def test_commands_start_quietly(tmp_path):
     assert proc.returncode == 0 and "unet-tutorial" in proc.stdout
     for noise in ("oneDNN", "cuInit", "absl::InitializeLog", "cpu_feature_guard"):
         assert noise not in proc.stderr, proc.stderr[-2000:]
+
+
+# ------------------------------------------- clear messages (issue 24, round 2)
+
+
+@pytest.mark.parametrize("seed", ["-5", str(2**32)])
+def test_issue24_the_seed_range_message_names_seed_and_leaves_no_folder(
+    seed, tmp_path, capsys
+):
+    out = tmp_path / "run"
+    args = ["train", "--source", "synthetic", "--seed", seed, "--output", str(out)]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "(--seed) must be an integer from 0 to" in err
+    assert not out.exists()
+
+
+def test_issue24_a_latin1_list_file_is_named_and_a_bom_is_stripped(pets_dir):
+    from unet_tutorial.engine.datasets import read_split_file
+
+    test_list = pets_dir / "annotations" / "test.txt"
+    text = test_list.read_text()
+    test_list.write_bytes(b"\xef\xbb\xbf" + text.encode())  # a UTF-8 BOM
+    assert [r.name for r in read_split_file(pets_dir, "test")] == [
+        "Bengal_4",
+        "boxer_5",
+    ]
+    test_list.write_bytes(text.encode() + "# café\n".encode("latin-1"))
+    with pytest.raises(
+        ValueError, match=r"test.txt is not UTF-8 \(line 4 has the byte"
+    ):
+        read_split_file(pets_dir, "test")
+
+
+def test_issue24_an_image_in_both_test_and_trainval_gives_a_warning(pets_dir):
+    from unet_tutorial.engine.datasets import read_split_file
+
+    trainval = pets_dir / "annotations" / "trainval.txt"
+    trainval.write_text(trainval.read_text() + "boxer_5 1 1 1\n")
+    with pytest.warns(UserWarning, match=r"1 image\(s\) .* both test.txt and trainval"):
+        read_split_file(pets_dir, "test")
+
+
+def test_issue24_a_refusal_inside_train_leaves_no_empty_folder(
+    pets_dir, tmp_path, capsys
+):
+    (pets_dir / "images" / "pug_3.jpg").write_bytes(b"not a jpeg")  # corrupt
+    out = tmp_path / "run"
+    args = ["train", "--source", str(pets_dir), "--size", "32", "--depth", "2"]
+    assert cli.main([*args, "--output", str(out)]) == 2
+    assert "cannot decode image" in capsys.readouterr().err
+    assert not out.exists()

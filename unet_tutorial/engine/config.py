@@ -184,6 +184,10 @@ class TrainConfig(FitConfig):
         for name in ("base_filters", "depth", "batch_size"):
             check_positive_int(name, getattr(self, name))
         check_positive_int("snapshot_images", self.snapshot_images, 0)
+        if not is_whole(self.seed, 0) or self.seed >= 2**32:
+            raise ValueError(
+                f"seed={self.seed!r} (--seed) must be an integer from 0 to 2**32 - 1"
+            )
         check_choice("test_checkpoint", self.test_checkpoint, CHECKPOINTS)
         check_choice("on_corrupt", self.on_corrupt, ON_CORRUPT)
         if self.num_examples is not None and (

@@ -457,3 +457,86 @@ def test_issue24_a_refusal_inside_train_leaves_no_empty_folder(
     assert cli.main([*args, "--output", str(out)]) == 2
     assert "cannot decode image" in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("command", ["train", "predict", "animate"])
+def test_issue24_an_empty_output_is_refused(command, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    given = {"train": [], "predict": ["m.keras", "a.png"], "animate": []}[command]
+    # and a bad value after it, so that an --output "" let through fails at once
+    bad = {"train": ["--epochs", "0"], "predict": [], "animate": ["--frame-ms", "0"]}
+    with pytest.raises(SystemExit) as exc:
+        cli.main([command, *given, "--output", "", *bad[command]])
+    assert exc.value.code == 2
+    assert "--output: is empty; name a folder" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(ValueError, match=r"output_dir \(--output\) is empty"):
+        ut.TrainConfig(output_dir=" ").validate()
+
+
+@pytest.mark.parametrize("command", ["predict", "animate"])
+def test_issue24_an_output_that_is_a_file_is_named(command, tmp_path, capsys):
+    from PIL import Image
+
+    photo = tmp_path / "a.png"
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(photo)
+    taken = tmp_path / "taken"
+    taken.write_text("mine")
+    given = {"predict": ["m.keras", str(photo)], "animate": []}[command]
+    assert cli.main([command, *given, "--output", str(taken)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert f"--output {taken} is a file, not a folder; name a folder" in err
+    assert taken.read_text() == "mine"
+
+
+def test_issue24_evaluate_asks_for_a_size_never_image_size_none(tmp_path, capsys):
+    model = ut.build_unet((None, None, 3), 3, base_filters=4, depth=2)
+    path = tmp_path / "any.keras"
+    model.save(path)
+    args = ["evaluate", str(path), "--source", "synthetic", "--synthetic-examples", "4"]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert "image_size=None" not in err
+    assert "takes images of any size; give the size to score at with --size" in err
+    assert cli.main([*args, "--size", "32"]) == 0
+    assert "mean IoU" in capsys.readouterr().out
+
+
+def test_issue24_a_grey_model_is_never_told_to_convert_to_rgb(tmp_path):
+    from unet_tutorial.pictures import animation
+
+    model = ut.build_unet((32, 32, 1), 3, base_filters=4, depth=2)
+    with pytest.raises(ValueError, match=r"grey; convert it first.*'L'") as err:
+        animation.animate_feature_maps(model, np.zeros((8, 8, 3)), tmp_path / "f.gif")
+    assert "RGB" not in str(err.value)
+
+
+def test_issue24_animate_leaves_no_part_file_after_a_full_disk(tmp_path, monkeypatch):
+    import errno
+
+    from unet_tutorial.pictures import animation
+
+    def half_then_full(self, data):
+        with open(self, "wb") as f:
+            f.write(data[: len(data) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", half_then_full)
+    frames = [np.zeros((8, 8, 3), np.uint8)] * 2
+    with pytest.raises(OSError, match="cannot write .*encoder.gif: No space left"):
+        animation.write_gif(tmp_path / "encoder.gif", frames)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_issue24_info_reports_a_bad_oxford_dir_and_goes_on(
+    tmp_path, capsys, monkeypatch
+):
+    from unet_tutorial.engine.sources import OXFORD_DIR_ENV
+
+    monkeypatch.setenv(OXFORD_DIR_ENV, str(tmp_path))
+    assert cli.main(["info"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert "tensorflow" in captured.out  # the report, whole
+    assert f"--source auto would fail: {OXFORD_DIR_ENV}=" in captured.out

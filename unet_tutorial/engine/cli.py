@@ -139,6 +139,21 @@ def _positive(text: str) -> int:
     return value
 
 
+def _folder(text: str) -> str:
+    """An ``--output`` folder, not empty (``""`` would mean the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "is empty; name a folder (use . for the current one)"
+        )
+    return text
+
+
+def _check_output_folder(path) -> None:
+    """Refuse an ``--output`` that exists but is not a folder, before any work."""
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"--output {path} is a file, not a folder; name a folder")
+
+
 def _positive_seconds(text: str) -> float:
     value = float(text)
     if not 0 < value < float("inf"):
@@ -276,12 +291,27 @@ def _load_model(path: str):
     return load_run_model(path)
 
 
+def _evaluation_size(fixed: int | None, given: int | None, model: str) -> int:
+    """The image size to score at: the model's own, else ``--size``."""
+    if fixed is None and given is None:
+        raise ValueError(
+            f"{model} takes images of any size; give the size to score at with --size "
+            "(e.g. the size it was trained at)"
+        )
+    if fixed is not None and given not in (None, fixed):
+        raise ValueError(
+            f"{model} takes {fixed} x {fixed} images; leave out --size or give "
+            f"--size {fixed}"
+        )
+    return fixed or given
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from ..evaluation import evaluate
     from .datasets import load_dataset
 
     model = _load_model(args.model)
-    size = model.input_shape[1]
+    size = _evaluation_size(model.input_shape[1], args.size, args.model)
     ds, info = load_dataset(
         args.source,
         args.split,
@@ -323,8 +353,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     paths = [Path(p) for p in args.images]
     for path in paths:  # every file checked (not decoded) before the model loads
         check_image(path)
-    model = _load_model(args.model)
     out = Path(args.output)
+    _check_output_folder(out)
+    model = _load_model(args.model)
     out.mkdir(parents=True, exist_ok=True)
     for path, stem in zip(paths, _output_stems(paths), strict=True):
         if stem != path.stem:
@@ -377,7 +408,11 @@ def _cmd_info(args: argparse.Namespace) -> int:
         f"{'yes' if prepared else 'no'}"
     )
     print(f"{OXFORD_DIR_ENV}: {os.environ.get(OXFORD_DIR_ENV) or '(not set)'}")
-    data = resolve_source("auto", args.data_dir)
+    try:
+        data = resolve_source("auto", args.data_dir)
+    except (ValueError, OSError) as err:  # reported with the rest, not instead of it
+        print(f"--source auto would fail: {err}")
+        return 1
     print(f"--source auto would use: {data.kind} ({data.reason})")
     return 0
 
@@ -396,8 +431,9 @@ def _cmd_animate(args: argparse.Namespace) -> int:
             if args.image == "cat"
             else load_image(args.image)
         )
-    model = _load_model(args.model) if args.model else _build_from_args(args)
     out = Path(args.output)
+    _check_output_folder(out)
+    model = _load_model(args.model) if args.model else _build_from_args(args)
     jobs = [
         (
             "encoder.gif",
@@ -486,7 +522,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--data-dir", default=None, help="TensorFlow Datasets data folder")
     p.add_argument(
-        "--output", default=None, help=f"output folder (default {d.output_dir})"
+        "--output",
+        type=_folder,
+        default=None,
+        help=f"output folder (default {d.output_dir})",
     )
     p.add_argument(
         "--size",
@@ -688,6 +727,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch-size", type=_positive, default=16, help="batch size (default 16)"
     )
     p.add_argument(
+        "--size",
+        type=_positive,
+        default=None,
+        help="image size to score at (default: the model's; needed for a model that "
+        "takes any size)",
+    )
+    p.add_argument(
         "--synthetic-examples",
         type=_positive,
         default=None,
@@ -699,7 +745,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="a .keras file written by train")
     p.add_argument("images", nargs="+", help="image files (any size; JPEG, PNG, ...)")
     p.add_argument(
-        "--output", default="predictions", help="output folder (default predictions)"
+        "--output",
+        type=_folder,
+        default="predictions",
+        help="output folder (default predictions)",
     )
     p.set_defaults(func=_cmd_predict)
 
@@ -719,7 +768,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="an image file for the feature-map GIF ('cat': the bundled photo)",
     )
     p.add_argument(
-        "--output", default="animations", help="output folder (default animations)"
+        "--output",
+        type=_folder,
+        default="animations",
+        help="output folder (default animations)",
     )
     p.add_argument(
         "--frame-ms",

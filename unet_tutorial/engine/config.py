@@ -184,6 +184,10 @@ class TrainConfig(FitConfig):
         for name in ("base_filters", "depth", "batch_size"):
             check_positive_int(name, getattr(self, name))
         check_positive_int("snapshot_images", self.snapshot_images, 0)
+        if not str(self.output_dir).strip():
+            raise ValueError(
+                "output_dir (--output) is empty; name a folder (. for the current one)"
+            )
         if not is_whole(self.seed, 0) or self.seed >= 2**32:
             raise ValueError(
                 f"seed={self.seed!r} (--seed) must be an integer from 0 to 2**32 - 1"

@@ -680,3 +680,20 @@ def test_case12_sizes_beyond_the_machine_are_refused_at_once(
     # what the presets ask for fits
     for preset in ("full", "cpu", "cpu-synthetic"):
         ut.TrainConfig.preset(preset).validate()
+
+
+def test_a_full_disk_names_the_file_and_says_the_run_resumes(tmp_path):
+    import errno
+
+    def full(part: Path) -> None:
+        part.write_bytes(b"half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError) as err:
+        runs.atomic_write(tmp_path / "best.keras", full)
+    assert err.value.errno == errno.ENOSPC
+    assert f"while writing {tmp_path / 'best.keras'}" in str(err.value)
+    assert "run the same command again (a run resumes where it stopped)" in str(
+        err.value
+    )
+    assert list(tmp_path.iterdir()) == []

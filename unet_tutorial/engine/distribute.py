@@ -262,18 +262,21 @@ def make_strategy(
         collective: for ``"multiworker"``, how gradients are all-reduced (a
             key of ``COLLECTIVES``).
         connect_timeout: for ``"multiworker"``, seconds to wait for every other
-            worker of ``TF_CONFIG`` to answer and the cluster to form.
+            worker of ``TF_CONFIG`` to answer (``wait_for_peers``).
 
     Create the strategy before any other TensorFlow work in the process:
     ``MultiWorkerMirroredStrategy`` sets up the collective operations at
-    start-up and cannot be created afterwards.
+    start-up and cannot be created afterwards. It then waits for the cluster
+    in C++, without a limit and deaf to signals; so every peer is first
+    waited for here, in Python, where the limit holds and SIGTERM or Ctrl-C
+    end the wait.
 
     Raises:
         ValueError: an unknown name or collective, a ``connect_timeout`` that is
             not positive, or a missing or malformed ``TF_CONFIG`` for
             ``"multiworker"``.
-        TimeoutError: a worker did not answer, or the cluster did not form,
-            within ``connect_timeout`` seconds (the message names the worker).
+        TimeoutError: a worker did not answer within ``connect_timeout``
+            seconds (the message names it).
     """
     if name not in STRATEGIES:
         raise ValueError(

@@ -573,7 +573,7 @@ def test_case10_sigterm_during_a_training_ends_it_resumably(tmp_path):
         _, stderr = proc.communicate(timeout=120)
     finally:
         proc.kill()
-    assert proc.returncode == 143
+    assert proc.returncode == 143, stderr[-3000:]
     assert stderr.endswith(
         "unet-tutorial train: terminated (SIGTERM); run the same command to resume\n"
     )

@@ -167,8 +167,49 @@ class Terminated(KeyboardInterrupt):
     """
 
 
+class _Sigterm:
+    """While Keras trains, SIGTERM waits for the end of the current step."""
+
+    defer = False
+    pending = False
+
+
 def _raise_terminated(signum: int, frame: object) -> None:
+    if _Sigterm.defer:
+        _Sigterm.pending = True  # raised by _stop_on_sigterm, between two steps
+        return
     raise Terminated
+
+
+def _stop_on_sigterm():
+    """A Keras callback that raises ``Terminated`` at the end of the training or
+    validation step that SIGTERM arrived in: in Python, never inside TensorFlow's
+    C++ (an exception there can abort the process), and never half-way through a
+    save.
+    """
+    import keras
+
+    class StopOnSigterm(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None) -> None:
+            _Sigterm.defer = True
+
+        def on_train_batch_end(self, batch, logs=None) -> None:
+            self._raise_if_pending()
+
+        def on_test_batch_end(self, batch, logs=None) -> None:
+            self._raise_if_pending()
+
+        def on_train_end(self, logs=None) -> None:
+            _Sigterm.defer = False
+            self._raise_if_pending()
+
+        @staticmethod
+        def _raise_if_pending() -> None:
+            if _Sigterm.pending:
+                _Sigterm.defer = _Sigterm.pending = False
+                raise Terminated
+
+    return StopOnSigterm()
 
 
 _TRAIN_ARGS = {  # command-line option -> TrainConfig field
@@ -254,7 +295,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
                 flush=True,
             )
     result = train(
-        config, strategy=strategy, verbose=args.verbose, overwrite=args.overwrite
+        config,
+        strategy=strategy,
+        callbacks=[_stop_on_sigterm()],
+        verbose=args.verbose,
+        overwrite=args.overwrite,
     )
     if not role.is_chief:
         print(
@@ -823,6 +868,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if in_main:
             signal.signal(signal.SIGTERM, previous)
+        _Sigterm.defer = _Sigterm.pending = False
 
 
 if __name__ == "__main__":  # pragma: no cover

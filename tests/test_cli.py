@@ -405,3 +405,138 @@ def test_commands_start_quietly(tmp_path):
     assert proc.returncode == 0 and "unet-tutorial" in proc.stdout
     for noise in ("oneDNN", "cuInit", "absl::InitializeLog", "cpu_feature_guard"):
         assert noise not in proc.stderr, proc.stderr[-2000:]
+
+
+# ------------------------------------------- clear messages (issue 24, round 2)
+
+
+@pytest.mark.parametrize("seed", ["-5", str(2**32)])
+def test_issue24_the_seed_range_message_names_seed_and_leaves_no_folder(
+    seed, tmp_path, capsys
+):
+    out = tmp_path / "run"
+    args = ["train", "--source", "synthetic", "--seed", seed, "--output", str(out)]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "(--seed) must be an integer from 0 to" in err
+    assert not out.exists()
+
+
+def test_issue24_a_latin1_list_file_is_named_and_a_bom_is_stripped(pets_dir):
+    from unet_tutorial.engine.datasets import read_split_file
+
+    test_list = pets_dir / "annotations" / "test.txt"
+    text = test_list.read_text()
+    test_list.write_bytes(b"\xef\xbb\xbf" + text.encode())  # a UTF-8 BOM
+    assert [r.name for r in read_split_file(pets_dir, "test")] == [
+        "Bengal_4",
+        "boxer_5",
+    ]
+    test_list.write_bytes(text.encode() + "# café\n".encode("latin-1"))
+    with pytest.raises(
+        ValueError, match=r"test.txt is not UTF-8 \(line 4 has the byte"
+    ):
+        read_split_file(pets_dir, "test")
+
+
+def test_issue24_an_image_in_both_test_and_trainval_gives_a_warning(pets_dir):
+    from unet_tutorial.engine.datasets import read_split_file
+
+    trainval = pets_dir / "annotations" / "trainval.txt"
+    trainval.write_text(trainval.read_text() + "boxer_5 1 1 1\n")
+    with pytest.warns(UserWarning, match=r"1 image\(s\) .* both test.txt and trainval"):
+        read_split_file(pets_dir, "test")
+
+
+def test_issue24_a_refusal_inside_train_leaves_no_empty_folder(
+    pets_dir, tmp_path, capsys
+):
+    (pets_dir / "images" / "pug_3.jpg").write_bytes(b"not a jpeg")  # corrupt
+    out = tmp_path / "run"
+    args = ["train", "--source", str(pets_dir), "--size", "32", "--depth", "2"]
+    assert cli.main([*args, "--output", str(out)]) == 2
+    assert "cannot decode image" in capsys.readouterr().err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("command", ["train", "predict", "animate"])
+def test_issue24_an_empty_output_is_refused(command, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    given = {"train": [], "predict": ["m.keras", "a.png"], "animate": []}[command]
+    # and a bad value after it, so that an --output "" let through fails at once
+    bad = {"train": ["--epochs", "0"], "predict": [], "animate": ["--frame-ms", "0"]}
+    with pytest.raises(SystemExit) as exc:
+        cli.main([command, *given, "--output", "", *bad[command]])
+    assert exc.value.code == 2
+    assert "--output: is empty; name a folder" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(ValueError, match=r"output_dir \(--output\) is empty"):
+        ut.TrainConfig(output_dir=" ").validate()
+
+
+@pytest.mark.parametrize("command", ["predict", "animate"])
+def test_issue24_an_output_that_is_a_file_is_named(command, tmp_path, capsys):
+    from PIL import Image
+
+    photo = tmp_path / "a.png"
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(photo)
+    taken = tmp_path / "taken"
+    taken.write_text("mine")
+    given = {"predict": ["m.keras", str(photo)], "animate": []}[command]
+    assert cli.main([command, *given, "--output", str(taken)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert f"--output {taken} is a file, not a folder; name a folder" in err
+    assert taken.read_text() == "mine"
+
+
+def test_issue24_evaluate_asks_for_a_size_never_image_size_none(tmp_path, capsys):
+    model = ut.build_unet((None, None, 3), 3, base_filters=4, depth=2)
+    path = tmp_path / "any.keras"
+    model.save(path)
+    args = ["evaluate", str(path), "--source", "synthetic", "--synthetic-examples", "4"]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert "image_size=None" not in err
+    assert "takes images of any size; give the size to score at with --size" in err
+    assert cli.main([*args, "--size", "32"]) == 0
+    assert "mean IoU" in capsys.readouterr().out
+
+
+def test_issue24_a_grey_model_is_never_told_to_convert_to_rgb(tmp_path):
+    from unet_tutorial.pictures import animation
+
+    model = ut.build_unet((32, 32, 1), 3, base_filters=4, depth=2)
+    with pytest.raises(ValueError, match=r"grey; convert it first.*'L'") as err:
+        animation.animate_feature_maps(model, np.zeros((8, 8, 3)), tmp_path / "f.gif")
+    assert "RGB" not in str(err.value)
+
+
+def test_issue24_animate_leaves_no_part_file_after_a_full_disk(tmp_path, monkeypatch):
+    import errno
+
+    from unet_tutorial.pictures import animation
+
+    def half_then_full(self, data):
+        with open(self, "wb") as f:
+            f.write(data[: len(data) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", half_then_full)
+    frames = [np.zeros((8, 8, 3), np.uint8)] * 2
+    with pytest.raises(OSError, match="cannot write .*encoder.gif: No space left"):
+        animation.write_gif(tmp_path / "encoder.gif", frames)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_issue24_info_reports_a_bad_oxford_dir_and_goes_on(
+    tmp_path, capsys, monkeypatch
+):
+    from unet_tutorial.engine.sources import OXFORD_DIR_ENV
+
+    monkeypatch.setenv(OXFORD_DIR_ENV, str(tmp_path))
+    assert cli.main(["info"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert "tensorflow" in captured.out  # the report, whole
+    assert f"--source auto would fail: {OXFORD_DIR_ENV}=" in captured.out

@@ -459,3 +459,241 @@ def test_a_damaged_keras_file_is_named_as_damaged_not_missing(
     assert code == 2 and err.count("\n") == 1
     assert "cut.keras is not a loadable .keras model: it is damaged" in err
     assert "not found" not in err
+
+
+# --------------------------------------------------- hang: peers and SIGTERM (10)
+
+
+def _closed_port() -> int:
+    """A 127.0.0.1 port that nothing listens on (free when asked for)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _unreachable_cluster() -> str:
+    """``TF_CONFIG`` of worker 0 in a cluster whose worker 1 never answers."""
+    cluster = [f"localhost:{_closed_port()}", f"127.0.0.1:{_closed_port()}"]
+    return json.dumps(
+        {"cluster": {"worker": cluster}, "task": {"type": "worker", "index": 0}}
+    )
+
+
+TINY_CLI = [
+    "--source",
+    "synthetic",
+    "--synthetic-examples",
+    "16",
+    "8",
+    "8",
+    "--size",
+    "32",
+    "--base-filters",
+    "4",
+    "--depth",
+    "2",
+    "--batch-size",
+    "8",
+]
+"""``TINY`` on the command line."""
+
+
+def _cli(args: list[str], **env: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "unet_tutorial.engine.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **env},
+    )
+
+
+def test_case10_wait_for_peers_names_the_peer_that_does_not_answer(capsys):
+    from unet_tutorial.engine.distribute import (
+        cluster_peers,
+        parse_tf_config,
+        wait_for_peers,
+    )
+
+    cfg = parse_tf_config(_unreachable_cluster())
+    peer = cfg["cluster"]["worker"][1]
+    with pytest.raises(TimeoutError, match=f"worker 1 at {peer} did not answer within"):
+        wait_for_peers(cfg["cluster"]["worker"][0], cluster_peers(cfg), 0.3)
+    assert f"waiting up to 0.3 s (--connect-timeout) for worker 1 at {peer}" in (
+        capsys.readouterr().out
+    )
+
+
+@pytest.mark.slow
+def test_case10_an_unreachable_peer_fails_within_the_connect_timeout(tmp_path):
+    out = tmp_path / "run"
+    tf_config = _unreachable_cluster()
+    peer = json.loads(tf_config)["cluster"]["worker"][1]
+    args = ["train", "--strategy", "multiworker", "--connect-timeout", "2"]
+    proc = _cli([*args, *TINY_CLI, "--output", str(out)], TF_CONFIG=tf_config)
+    try:
+        stdout, stderr = proc.communicate(timeout=180)
+    finally:
+        proc.kill()
+    assert proc.returncode == 1, stdout + stderr
+    assert stderr.count("\n") == 1
+    assert f"worker 1 at {peer} did not answer within 2 s" in stderr
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_case10_sigterm_ends_the_wait_for_peers_with_a_message(tmp_path):
+    args = ["train", "--strategy", "multiworker", "--connect-timeout", "600"]
+    proc = _cli(
+        [*args, *TINY_CLI, "--output", str(tmp_path / "run")],
+        TF_CONFIG=_unreachable_cluster(),
+    )
+    try:
+        assert "waiting up to 600 s" in proc.stdout.readline()
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143
+    assert stderr == (
+        "unet-tutorial train: terminated (SIGTERM); run the same command to resume\n"
+    )
+
+
+@pytest.mark.slow
+def test_case10_sigterm_during_a_training_ends_it_resumably(tmp_path):
+    out = tmp_path / "run"
+    args = ["train", *TINY_CLI, "--epochs", "500", "--output", str(out)]
+    proc = _cli([*args, "--verbose", "2"])
+    try:
+        for line in proc.stdout:
+            if line.startswith("Epoch 2/"):
+                break
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, stderr[-3000:]
+    assert stderr.endswith(
+        "unet-tutorial train: terminated (SIGTERM); run the same command to resume\n"
+    )
+    assert "Traceback" not in stderr
+    assert run_state(out) == "unfinished"
+    assert not (out / "run.lock").exists()
+    assert (out / "backup").exists()  # what a rerun resumes from
+
+
+# ------------------------------------------------------- malformed TF_CONFIG (13)
+
+
+def test_case13_a_malformed_cluster_address_is_one_clear_line(
+    tmp_path, monkeypatch, capsys
+):
+    from unet_tutorial.engine import cli
+    from unet_tutorial.engine.distribute import parse_tf_config
+
+    for bad in ("not a host", "localhost", "localhost:0", "localhost:99999", 12345):
+        cfg = {"cluster": {"worker": ["localhost:1234", bad]}}
+        cfg["task"] = {"type": "worker", "index": 0}
+        with pytest.raises(ValueError, match=f"address of worker 1, {bad!r}, is not"):
+            parse_tf_config(json.dumps(cfg))
+    monkeypatch.setenv("TF_CONFIG", json.dumps(cfg))
+    out = tmp_path / "run"
+    code = cli.main(["train", "--strategy", "multiworker", "--output", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "'host:port'" in err
+    assert not out.exists()
+
+
+# ------------------------------------------------- a decompression bomb (11)
+
+
+def test_case11_an_image_over_pillows_pixel_limit_is_named_and_skipped(
+    tmp_path, monkeypatch
+):
+    from conftest import make_trimap, write_official_layout
+    from PIL import Image
+
+    from unet_tutorial.engine.datasets import load_pets_directory
+
+    root = write_official_layout(tmp_path, ["cat_1"], ["cat_2", "dog_2"])
+    big = np.zeros((200, 200, 3), np.uint8)
+    Image.fromarray(big).save(root / "images" / "cat_2.jpg")
+    Image.fromarray(make_trimap(200, 200, 10, 12, 30, 40)).save(
+        root / "annotations" / "trimaps" / "cat_2.png"
+    )
+    # 200 x 200 is over twice this limit: Pillow's DecompressionBombError
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10_000)
+    with pytest.raises(ValueError, match=r"cat_2.jpg is too large to decode safely"):
+        load_pets_directory(root, "test", image_size=32)
+    with pytest.warns(UserWarning, match=r"skipped 1 corrupt.*cat_2"):
+        ds = load_pets_directory(root, "test", image_size=32, on_corrupt="skip")
+    assert sum(len(x) for x, _ in ds) == 1
+
+
+# ------------------------------------------- sizes beyond the machine (12)
+
+
+@pytest.mark.parametrize(
+    "base_filters, depth, channels, classes, skips",
+    [(4, 2, 3, 3, True), (16, 4, 3, 3, True), (8, 3, 1, 5, False), (6, 1, 4, 1, True)],
+)
+def test_case12_the_parameter_count_in_closed_form_is_keras_count(
+    base_filters, depth, channels, classes, skips
+):
+    from unet_tutorial.footprint import unet_parameters
+
+    model = ut.build_unet(
+        (32, 32, channels),
+        classes,
+        base_filters=base_filters,
+        depth=depth,
+        skip_connections=skips,
+    )
+    assert model.count_params() == unet_parameters(
+        base_filters, depth, channels, classes, skip_connections=skips
+    )
+
+
+@pytest.mark.parametrize(
+    "args, lower",
+    [
+        (["summary", "--depth", "10", "--size", "1024"], "--base-filters or --depth"),
+        (["summary", "--depth", "12", "--size", "4096"], "--base-filters or --depth"),
+        (["summary", "--base-filters", "100000"], "--base-filters or --depth"),
+        (["train", "--size", "100000"], "--size, --batch-size"),
+    ],
+)
+def test_case12_sizes_beyond_the_machine_are_refused_at_once(
+    args, lower, tmp_path, monkeypatch, capsys
+):
+    from unet_tutorial.engine import cli
+
+    monkeypatch.setattr("unet_tutorial.footprint.machine_memory", lambda: 16e9)
+    out = tmp_path / "run"
+    extra = ["--output", str(out)] if args[0] == "train" else []
+    assert cli.main(args + extra) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "GB of memory, more than this machine's 16.0 GB; lower " + lower in err
+    assert not out.exists()
+    # what the presets ask for fits
+    for preset in ("full", "cpu", "cpu-synthetic"):
+        ut.TrainConfig.preset(preset).validate()
+
+
+def test_a_full_disk_names_the_file_and_says_the_run_resumes(tmp_path):
+    import errno
+
+    def full(part: Path) -> None:
+        part.write_bytes(b"half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError) as err:
+        runs.atomic_write(tmp_path / "best.keras", full)
+    assert err.value.errno == errno.ENOSPC
+    assert f"while writing {tmp_path / 'best.keras'}" in str(err.value)
+    assert "run the same command again (a run resumes where it stopped)" in str(
+        err.value
+    )
+    assert list(tmp_path.iterdir()) == []

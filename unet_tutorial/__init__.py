@@ -90,6 +90,13 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "synchronize_batch_norm",
     ),
     "flops": ("conv2d_flops", "conv2d_transpose_flops", "layer_flops", "model_flops"),
+    "footprint": (
+        "check_model_fits",
+        "check_training_fits",
+        "machine_memory",
+        "unet_activations",
+        "unet_parameters",
+    ),
     "labels": ("CLASS_NAMES", "NUM_CLASSES", "TRIMAP_VALUES"),
     "losses": (
         "add_unet_weight_maps",

@@ -34,8 +34,8 @@ def set_seed(seed: int, deterministic: bool = True) -> None:
     determinism is on. ``deterministic=False`` turns it off again, so that
     ``jit_compile=True`` really compiles; runs then agree only closely.
     """
-    if not is_whole(seed, None):
-        raise ValueError(f"seed={seed!r} must be an integer.")
+    if not is_whole(seed, 0) or seed >= 2**32:
+        raise ValueError(f"seed={seed!r} must be an integer from 0 to 2**32 - 1.")
     os.environ["PYTHONHASHSEED"] = str(seed)
     random.seed(seed)
     np.random.seed(seed)

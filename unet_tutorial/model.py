@@ -20,6 +20,7 @@ import keras
 from keras import layers
 
 from .checks import check_choice, check_rate, is_whole
+from .footprint import check_model_fits
 from .shapes import check_depth, check_input_size, check_padding
 
 HEADS = ("logits", "softmax", "sigmoid")
@@ -257,6 +258,7 @@ def build_unet(
     input_shape = check_unet_arguments(
         input_shape, num_classes, base_filters, depth, padding, head, dropout
     )
+    check_model_fits(base_filters, depth, input_shape[2], num_classes)
     opts = dict(padding=padding, batch_norm=batch_norm)
     x = inputs = keras.Input(shape=input_shape, name="image")
     skips = []

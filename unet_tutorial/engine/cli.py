@@ -4,14 +4,17 @@ Every sub-command has ``--help``. Bad arguments (argparse's own checks and the
 package's ``ValueError``, among them a model file that is damaged or not a
 ``.keras`` model) give a one-line error and exit code 2; a missing file, or
 one that cannot be read or written, gives a one-line error and exit code 1.
-Never a traceback.
+Ctrl-C ends a command with a one-line message and exit code 130, SIGTERM with
+exit code 143 (a training stays resumable). Never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 
 # TensorFlow-free: --help answers at once
 from ..checks import ON_CORRUPT, SPLITS
@@ -136,6 +139,79 @@ def _positive(text: str) -> int:
     return value
 
 
+def _folder(text: str) -> str:
+    """An ``--output`` folder, not empty (``""`` would mean the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "is empty; name a folder (use . for the current one)"
+        )
+    return text
+
+
+def _check_output_folder(path) -> None:
+    """Refuse an ``--output`` that exists but is not a folder, before any work."""
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"--output {path} is a file, not a folder; name a folder")
+
+
+def _positive_seconds(text: str) -> float:
+    value = float(text)
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be a positive number of seconds")
+    return value
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: raised like Ctrl-C, so that a training stops the same way
+    (its lock released, its run left resumable).
+    """
+
+
+class _Sigterm:
+    """While Keras trains, SIGTERM waits for the end of the current step."""
+
+    defer = False
+    pending = False
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    if _Sigterm.defer:
+        _Sigterm.pending = True  # raised by _stop_on_sigterm, between two steps
+        return
+    raise Terminated
+
+
+def _stop_on_sigterm():
+    """A Keras callback that raises ``Terminated`` at the end of the training or
+    validation step that SIGTERM arrived in: in Python, never inside TensorFlow's
+    C++ (an exception there can abort the process), and never half-way through a
+    save.
+    """
+    import keras
+
+    class StopOnSigterm(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None) -> None:
+            _Sigterm.defer = True
+
+        def on_train_batch_end(self, batch, logs=None) -> None:
+            self._raise_if_pending()
+
+        def on_test_batch_end(self, batch, logs=None) -> None:
+            self._raise_if_pending()
+
+        def on_train_end(self, logs=None) -> None:
+            _Sigterm.defer = False
+            self._raise_if_pending()
+
+        @staticmethod
+        def _raise_if_pending() -> None:
+            if _Sigterm.pending:
+                _Sigterm.defer = _Sigterm.pending = False
+                raise Terminated
+
+    return StopOnSigterm()
+
+
 _TRAIN_ARGS = {  # command-line option -> TrainConfig field
     "base_filters": "base_filters",
     "depth": "depth",
@@ -200,7 +276,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     config = _train_config(args)
     # before any other TensorFlow work
-    strategy = make_strategy(args.strategy, collective=args.collective)
+    strategy = make_strategy(
+        args.strategy, collective=args.collective, connect_timeout=args.connect_timeout
+    )
     role = worker_role(strategy)
     if role.num_workers > 1:
         who = f"{role.task_type} {role.task_id} of {role.num_workers} workers"
@@ -217,7 +295,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
                 flush=True,
             )
     result = train(
-        config, strategy=strategy, verbose=args.verbose, overwrite=args.overwrite
+        config,
+        strategy=strategy,
+        callbacks=[_stop_on_sigterm()],
+        verbose=args.verbose,
+        overwrite=args.overwrite,
     )
     if not role.is_chief:
         print(
@@ -254,12 +336,27 @@ def _load_model(path: str):
     return load_run_model(path)
 
 
+def _evaluation_size(fixed: int | None, given: int | None, model: str) -> int:
+    """The image size to score at: the model's own, else ``--size``."""
+    if fixed is None and given is None:
+        raise ValueError(
+            f"{model} takes images of any size; give the size to score at with --size "
+            "(e.g. the size it was trained at)"
+        )
+    if fixed is not None and given not in (None, fixed):
+        raise ValueError(
+            f"{model} takes {fixed} x {fixed} images; leave out --size or give "
+            f"--size {fixed}"
+        )
+    return fixed or given
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from ..evaluation import evaluate
     from .datasets import load_dataset
 
     model = _load_model(args.model)
-    size = model.input_shape[1]
+    size = _evaluation_size(model.input_shape[1], args.size, args.model)
     ds, info = load_dataset(
         args.source,
         args.split,
@@ -301,8 +398,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     paths = [Path(p) for p in args.images]
     for path in paths:  # every file checked (not decoded) before the model loads
         check_image(path)
-    model = _load_model(args.model)
     out = Path(args.output)
+    _check_output_folder(out)
+    model = _load_model(args.model)
     out.mkdir(parents=True, exist_ok=True)
     for path, stem in zip(paths, _output_stems(paths), strict=True):
         if stem != path.stem:
@@ -355,7 +453,11 @@ def _cmd_info(args: argparse.Namespace) -> int:
         f"{'yes' if prepared else 'no'}"
     )
     print(f"{OXFORD_DIR_ENV}: {os.environ.get(OXFORD_DIR_ENV) or '(not set)'}")
-    data = resolve_source("auto", args.data_dir)
+    try:
+        data = resolve_source("auto", args.data_dir)
+    except (ValueError, OSError) as err:  # reported with the rest, not instead of it
+        print(f"--source auto would fail: {err}")
+        return 1
     print(f"--source auto would use: {data.kind} ({data.reason})")
     return 0
 
@@ -374,8 +476,9 @@ def _cmd_animate(args: argparse.Namespace) -> int:
             if args.image == "cat"
             else load_image(args.image)
         )
-    model = _load_model(args.model) if args.model else _build_from_args(args)
     out = Path(args.output)
+    _check_output_folder(out)
+    model = _load_model(args.model) if args.model else _build_from_args(args)
     jobs = [
         (
             "encoder.gif",
@@ -464,7 +567,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--data-dir", default=None, help="TensorFlow Datasets data folder")
     p.add_argument(
-        "--output", default=None, help=f"output folder (default {d.output_dir})"
+        "--output",
+        type=_folder,
+        default=None,
+        help=f"output folder (default {d.output_dir})",
     )
     p.add_argument(
         "--size",
@@ -623,6 +729,14 @@ def build_parser() -> argparse.ArgumentParser:
         "GPUs), auto",
     )
     p.add_argument(
+        "--connect-timeout",
+        type=_positive_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="multiworker: how long to wait for the other workers to answer "
+        "(default 60)",
+    )
+    p.add_argument(
         "--verbose",
         type=int,
         choices=[0, 1, 2],
@@ -658,6 +772,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch-size", type=_positive, default=16, help="batch size (default 16)"
     )
     p.add_argument(
+        "--size",
+        type=_positive,
+        default=None,
+        help="image size to score at (default: the model's; needed for a model that "
+        "takes any size)",
+    )
+    p.add_argument(
         "--synthetic-examples",
         type=_positive,
         default=None,
@@ -669,7 +790,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="a .keras file written by train")
     p.add_argument("images", nargs="+", help="image files (any size; JPEG, PNG, ...)")
     p.add_argument(
-        "--output", default="predictions", help="output folder (default predictions)"
+        "--output",
+        type=_folder,
+        default="predictions",
+        help="output folder (default predictions)",
     )
     p.set_defaults(func=_cmd_predict)
 
@@ -689,7 +813,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="an image file for the feature-map GIF ('cat': the bundled photo)",
     )
     p.add_argument(
-        "--output", default="animations", help="output folder (default animations)"
+        "--output",
+        type=_folder,
+        default="animations",
+        help="output folder (default animations)",
     )
     p.add_argument(
         "--frame-ms",
@@ -716,14 +843,18 @@ def main(argv: list[str] | None = None) -> int:
     debug = args.debug or os.environ.get(DEBUG_ENV, "") not in ("", "0")
     if not debug and args.command not in _NO_TENSORFLOW:
         _start_tensorflow_quietly()  # --debug shows TensorFlow's start-up lines too
+    # SIGTERM (a scheduler, `kill`, a container stop) ends a command like Ctrl-C does
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main else None
     try:
         return args.func(args)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         if debug:
             raise
         resume = "; run the same command to resume" if args.command == "train" else ""
-        print(f"unet-tutorial {args.command}: interrupted{resume}", file=sys.stderr)
-        return 130
+        what = "terminated (SIGTERM)" if isinstance(err, Terminated) else "interrupted"
+        print(f"unet-tutorial {args.command}: {what}{resume}", file=sys.stderr)
+        return 143 if isinstance(err, Terminated) else 130
     except ValueError as err:  # a bad argument value: argparse's exit code
         if debug:
             raise
@@ -734,6 +865,10 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"unet-tutorial {args.command}: error: {err}", file=sys.stderr)
         return 1
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
+        _Sigterm.defer = _Sigterm.pending = False
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 from ..checks import ON_CORRUPT, check_choice, check_positive_int, check_rate, is_whole
+from ..footprint import check_training_fits
 from ..settings import AugmentConfig, FitConfig
 from ..shapes import check_input_size
 
@@ -183,6 +184,14 @@ class TrainConfig(FitConfig):
         for name in ("base_filters", "depth", "batch_size"):
             check_positive_int(name, getattr(self, name))
         check_positive_int("snapshot_images", self.snapshot_images, 0)
+        if not str(self.output_dir).strip():
+            raise ValueError(
+                "output_dir (--output) is empty; name a folder (. for the current one)"
+            )
+        if not is_whole(self.seed, 0) or self.seed >= 2**32:
+            raise ValueError(
+                f"seed={self.seed!r} (--seed) must be an integer from 0 to 2**32 - 1"
+            )
         check_choice("test_checkpoint", self.test_checkpoint, CHECKPOINTS)
         check_choice("on_corrupt", self.on_corrupt, ON_CORRUPT)
         if self.num_examples is not None and (
@@ -202,6 +211,13 @@ class TrainConfig(FitConfig):
             )
         self.augment_settings()  # AugmentConfig checks its own fields
         check_input_size(self.image_size, self.depth, "same")
+        check_training_fits(
+            self.image_size,
+            self.batch_size,
+            self.base_filters,
+            self.depth,
+            mixed_precision=self.mixed_precision,
+        )
 
     def augment_settings(self) -> AugmentConfig:
         """The ``AugmentConfig`` that this config's flat fields describe."""

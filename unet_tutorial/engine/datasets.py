@@ -232,6 +232,47 @@ class PetRecord:
     trimap_path: Path
 
 
+def _list_names(list_file: Path) -> list[tuple[int, str]]:
+    """``(line number, name)`` of every entry of a split list (UTF-8, a BOM allowed).
+
+    Raises:
+        ValueError: the file is not UTF-8 (the message names it and the line).
+    """
+    data = list_file.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")  # a byte-order mark is not part of a name
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise ValueError(
+            f"split file {list_file} is not UTF-8 (line {line} has the byte "
+            f"{data[err.start]:#04x}); save it as UTF-8"
+        ) from None
+    entries = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if line and not line.startswith("#"):
+            entries.append((lineno, line.split()[0]))
+    return entries
+
+
+def _warn_about_shared_names(root: Path) -> None:
+    """Warn when an image is listed both in ``test.txt`` and in ``trainval.txt``."""
+    import warnings
+
+    lists = [root / "annotations" / f"{name}.txt" for name in ("test", "trainval")]
+    if not all(f.is_file() for f in lists):
+        return  # a missing list is reported where it is read
+    test, trainval = ({name for _, name in _list_names(f)} for f in lists)
+    shared = sorted(test & trainval)
+    if shared:
+        warnings.warn(
+            f"{len(shared)} image(s) of {root} are listed in both test.txt and "
+            f"trainval.txt (e.g. {shared[0]}): the test scores are not those of unseen "
+            "images; remove them from one of the lists",
+            stacklevel=3,
+        )
+
+
 def _read_list(root: Path, list_name: str) -> list[tuple[PetRecord, str]]:
     """``(record, breed)`` for every line of ``annotations/<list_name>.txt``, checking
     that its files exist.
@@ -243,11 +284,7 @@ def _read_list(root: Path, list_name: str) -> list[tuple[PetRecord, str]]:
             "annotations/."
         )
     rows = []
-    for lineno, line in enumerate(list_file.read_text().splitlines(), 1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        name = line.split()[0]
+    for lineno, name in _list_names(list_file):
         rec = PetRecord(
             name,
             root / "images" / f"{name}.jpg",
@@ -278,10 +315,15 @@ def read_split_file(root: str | os.PathLike, split: str = "train") -> list[PetRe
     Raises:
         FileNotFoundError: the folder, the split file, or a file it names is
             missing; the message names the path.
-        ValueError: an unknown split, or an empty list.
+        ValueError: an unknown split, an empty list, or one that is not UTF-8.
+
+    Warns:
+        UserWarning: an image is listed both in ``test.txt`` and in
+            ``trainval.txt``.
     """
     root = check_oxford_directory(root)
     check_split(split)
+    _warn_about_shared_names(root)
     if split == "test":
         return [rec for rec, _ in _read_list(root, "test")]
     rows = _read_list(root, "trainval")
@@ -349,6 +391,14 @@ def describe_directory(root: str | os.PathLike) -> str:
     return str(count_directory(root))
 
 
+def _too_large(what: str, path: Path, err: Exception) -> str:
+    """The message for a file over Pillow's decompression-bomb limit."""
+    return (
+        f"{what} {path} is too large to decode safely ({err}); shrink it, or leave "
+        "it out with on_corrupt='skip' (--on-corrupt skip)"
+    )
+
+
 def _read_pair(
     rec: PetRecord, *, check_only: bool = False
 ) -> tuple[np.ndarray, np.ndarray] | None:
@@ -370,11 +420,15 @@ def _read_pair(
             # a few official "jpg" files are PNG, CMYK or have an alpha channel: RGB
             # fixes all; a 16-bit image is scaled to 8 bits, not clipped
             image = to_rgb8(im)
+    except Image.DecompressionBombError as err:
+        raise ValueError(_too_large("image", rec.image_path, err)) from None
     except (UnidentifiedImageError, OSError, SyntaxError) as err:
         raise ValueError(f"cannot decode image {rec.image_path}: {err}") from err
     try:
         with Image.open(rec.trimap_path) as im:
             trimap = np.asarray(im)
+    except Image.DecompressionBombError as err:
+        raise ValueError(_too_large("trimap", rec.trimap_path, err)) from None
     except (UnidentifiedImageError, OSError, SyntaxError) as err:
         raise ValueError(f"cannot decode trimap {rec.trimap_path}: {err}") from err
     if trimap.ndim == 3:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import tempfile
@@ -113,11 +114,143 @@ def parse_tf_config(text: str | None = None) -> dict:
             f"TF_CONFIG's task index must be 0 .. {len(cluster[task['type']]) - 1} for "
             f"job {task['type']!r}, got {index!r}"
         )
+    for job, addresses in cluster.items():
+        for i, address in enumerate(addresses):
+            if split_address(address) is None:
+                raise ValueError(
+                    f"TF_CONFIG's address of {job} {i}, {address!r}, is not "
+                    "'host:port' (a host name or IP address, a colon, a port 1-65535), "
+                    "e.g. 'localhost:12345'"
+                )
     return cfg
 
 
+_ADDRESS = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})")
+"""``host:port``: a host name, an IPv4 address or a bracketed IPv6 address."""
+
+
+def split_address(address: object) -> tuple[str, int] | None:
+    """``(host, port)`` of a ``TF_CONFIG`` address such as ``localhost:12345``.
+
+    Returns:
+        ``None`` when ``address`` is not a ``host:port`` string with a port in
+        1 .. 65535 (``"not a host"``, ``"host"``, ``"host:0"``).
+    """
+    match = _ADDRESS.fullmatch(address) if isinstance(address, str) else None
+    if match is None or not 1 <= int(match.group(2)) <= 65535:
+        return None
+    return match.group(1).strip("[]"), int(match.group(2))
+
+
+@dataclass(frozen=True)
+class Peer:
+    """Another task of the cluster: its job, index and ``host:port``."""
+
+    job: str
+    index: int
+    address: str
+
+    def __str__(self) -> str:
+        return f"{self.job} {self.index} at {self.address}"
+
+
+def cluster_peers(cfg: dict) -> list[Peer]:
+    """Every task of a checked ``TF_CONFIG`` (``parse_tf_config``) but this one."""
+    me = (cfg["task"]["type"], cfg["task"]["index"])
+    return [
+        Peer(job, i, address)
+        for job, addresses in cfg["cluster"].items()
+        for i, address in enumerate(addresses)
+        if (job, i) != me
+    ]
+
+
+def answers(address: str, timeout: float = 1.0) -> bool:
+    """Whether something accepts a TCP connection at ``host:port`` within
+    ``timeout`` seconds.
+    """
+    host, port = split_address(address) or ("", 0)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _placeholder(address: str) -> socket.socket | None:
+    """Listen on this worker's own port until TensorFlow takes it, so that its peers,
+    waiting the same way, see it answer; ``None`` if the port cannot be had.
+    """
+    _, port = split_address(address) or ("", 0)
+    sock = socket.socket()
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("", port))
+        sock.listen()
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        return None
+    return sock
+
+
+def wait_for_peers(own: str, peers: list[Peer], timeout: float) -> None:
+    """Wait until every peer answers at its address, for at most ``timeout`` seconds.
+
+    TensorFlow waits for the cluster in C++, holding the interpreter: nothing
+    can stop it, not even SIGTERM, and it has no limit. This wait, before it,
+    stays in Python. Meanwhile this worker answers at ``own`` (its address in
+    ``TF_CONFIG``), so that two workers waiting for each other both go on.
+
+    Raises:
+        TimeoutError: a peer did not answer in time (the message names it).
+    """
+    deadline = time.monotonic() + timeout
+    silent, said = list(peers), False
+    listener = _placeholder(own)
+    try:
+        while True:
+            silent = [p for p in silent if not answers(p.address, 0.5)]
+            if not silent:
+                return
+            if not said:
+                print(
+                    f"waiting up to {timeout:g} s (--connect-timeout) for "
+                    + ", ".join(map(str, silent)),
+                    flush=True,
+                )
+                said = True
+            if time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"{silent[0]} did not answer within {timeout:g} s: start the same "
+                    "command there (with its own TF_CONFIG), check the address and "
+                    "the firewall, or raise --connect-timeout"
+                )
+            _answer_and_close(listener)
+            time.sleep(0.2)
+    finally:
+        if listener is not None:
+            listener.close()
+
+
+def _answer_and_close(listener: socket.socket | None) -> None:
+    while listener is not None:
+        try:
+            conn, _ = listener.accept()
+        except OSError:  # nobody waiting
+            return
+        conn.close()
+
+
+CONNECT_TIMEOUT = 60.0
+"""Seconds ``make_strategy("multiworker")`` waits for the other workers by default."""
+
+
 def make_strategy(
-    name: str = "default", *, collective: str = "auto"
+    name: str = "default",
+    *,
+    collective: str = "auto",
+    connect_timeout: float = CONNECT_TIMEOUT,
 ) -> tf.distribute.Strategy:
     """The ``tf.distribute`` strategy for a name.
 
@@ -128,14 +261,22 @@ def make_strategy(
             read from ``TF_CONFIG``).
         collective: for ``"multiworker"``, how gradients are all-reduced (a
             key of ``COLLECTIVES``).
+        connect_timeout: for ``"multiworker"``, seconds to wait for every other
+            worker of ``TF_CONFIG`` to answer (``wait_for_peers``).
 
     Create the strategy before any other TensorFlow work in the process:
     ``MultiWorkerMirroredStrategy`` sets up the collective operations at
-    start-up and cannot be created afterwards.
+    start-up and cannot be created afterwards. It then waits for the cluster
+    in C++, without a limit and deaf to signals; so every peer is first
+    waited for here, in Python, where the limit holds and SIGTERM or Ctrl-C
+    end the wait.
 
     Raises:
-        ValueError: an unknown name or collective, or a missing or malformed
-            ``TF_CONFIG`` for ``"multiworker"``.
+        ValueError: an unknown name or collective, a ``connect_timeout`` that is
+            not positive, or a missing or malformed ``TF_CONFIG`` for
+            ``"multiworker"``.
+        TimeoutError: a worker did not answer within ``connect_timeout``
+            seconds (the message names it).
     """
     if name not in STRATEGIES:
         raise ValueError(
@@ -149,13 +290,25 @@ def make_strategy(
         return tf.distribute.get_strategy()
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
-    parse_tf_config()
+    if isinstance(connect_timeout, bool) or not (
+        isinstance(connect_timeout, int | float) and 0 < connect_timeout < float("inf")
+    ):
+        raise ValueError(
+            f"connect_timeout (--connect-timeout) must be a positive number of "
+            f"seconds, got {connect_timeout!r}"
+        )
+    cfg = parse_tf_config()
     options = tf.distribute.experimental.CommunicationOptions(
         implementation=tf.distribute.experimental.CommunicationImplementation[
             collective.upper()
         ]
     )
+    wait_for_peers(_own_address(cfg), cluster_peers(cfg), connect_timeout)
     return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+
+
+def _own_address(cfg: dict) -> str:
+    return cfg["cluster"][cfg["task"]["type"]][cfg["task"]["index"]]
 
 
 def is_multi_worker(strategy: tf.distribute.Strategy) -> bool:

@@ -189,6 +189,8 @@ def train(
         return _train_locked(config, data, strategy, out, callbacks, verbose)
     finally:
         lock.__exit__(None, None, None)
+        if created and not any(out.iterdir()):  # refused before it wrote a file
+            out.rmdir()
 
 
 def _crc32(path: str | os.PathLike) -> int:

@@ -494,12 +494,13 @@ def write_gif(
     data = iio.imwrite(
         "<bytes>", np.stack(frames), extension=".gif", duration=durations, loop=0
     )
+    part = path.with_name(path.name + ".part")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        part = path.with_name(path.name + ".part")
         part.write_bytes(data)
         part.replace(path)  # never a half-written GIF under the final name
     except OSError as err:
+        part.unlink(missing_ok=True)  # a full disk leaves no half GIF behind
         raise OSError(
             f"cannot write {path}: {err.strerror or err}; choose a folder you can "
             "write to."
@@ -557,6 +558,15 @@ def load_example_image() -> np.ndarray:
         return np.asarray(im.convert("RGB"))
 
 
+def _kind_and_advice(channels: int) -> str:
+    """What images of ``channels`` channels are, and how to get one."""
+    if channels == 3:
+        return "RGB; convert it first, e.g. PIL's .convert('RGB')"
+    if channels == 1:
+        return "grey; convert it first, e.g. PIL's .convert('L')"
+    return f"{channels} channels; give it {channels} channels"
+
+
 def _prepare_image(model: keras.Model, image: np.ndarray) -> np.ndarray:
     from ..data import resize_image
 
@@ -565,8 +575,7 @@ def _prepare_image(model: keras.Model, image: np.ndarray) -> np.ndarray:
     if image.ndim != 3 or image.shape[-1] != want:
         raise ValueError(
             f"image of shape {image.shape} does not fit this model, which takes (H, W, "
-            f"{want}) images ({'RGB' if want == 3 else f'{want} channels'}); convert "
-            "it first (e.g. PIL's .convert('RGB'))."
+            f"{want}) images ({_kind_and_advice(want)})."
         )
     h, w = model.input_shape[1:3]
     return resize_image(image, (h or image.shape[0], w or image.shape[1])).numpy()

@@ -658,10 +658,10 @@ def test_case12_the_parameter_count_in_closed_form_is_keras_count(
 @pytest.mark.parametrize(
     "args, lower",
     [
-        (["summary", "--depth", "10", "--size", "1024"], "--base-filters or --depth"),
-        (["summary", "--depth", "12", "--size", "4096"], "--base-filters or --depth"),
-        (["summary", "--base-filters", "100000"], "--base-filters or --depth"),
-        (["train", "--size", "100000"], "--size, --batch-size"),
+        (["summary", "--depth", "10", "--size", "1024"], "base_filters or depth"),
+        (["summary", "--depth", "12", "--size", "4096"], "base_filters or depth"),
+        (["summary", "--base-filters", "100000"], "base_filters or depth"),
+        (["train", "--size", "100000"], "image_size, batch_size, base_filters"),
     ],
 )
 def test_case12_sizes_beyond_the_machine_are_refused_at_once(

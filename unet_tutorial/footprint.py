@@ -107,7 +107,7 @@ def _refuse_beyond_memory(need: float, what: str, lower: str) -> None:
     if have is not None and need > have:
         raise ValueError(
             f"{what} needs about {_gb(need)} of memory, more than this machine's "
-            f"{_gb(have)}; lower {lower}"
+            f"{_gb(have)}; lower {lower}."
         )
 
 
@@ -130,7 +130,7 @@ def check_model_fits(
         4 * (params + largest),
         f"a U-Net of base_filters={base_filters}, depth={depth} ({params:,} "
         "parameters)",
-        "--base-filters or --depth",
+        "base_filters or depth (--base-filters, --depth)",
     )
 
 
@@ -163,5 +163,6 @@ def check_training_fits(
         f"training at image_size={image_size}, batch_size={batch_size}, "
         f"base_filters={base_filters}, depth={depth} ({_gb(maps * 4)} of feature "
         "maps per batch)",
-        "--size, --batch-size, --base-filters or --depth",
+        "image_size, batch_size, base_filters or depth (--size, --batch-size, "
+        "--base-filters, --depth)",
     )

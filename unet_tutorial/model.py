@@ -233,6 +233,7 @@ def check_unet_arguments(
             )
         if side is not None:
             check_input_size(side, depth, padding)
+    check_model_fits(base_filters, depth, c, num_classes)  # fits in memory?
     return (h, w, c)
 
 
@@ -258,7 +259,6 @@ def build_unet(
     input_shape = check_unet_arguments(
         input_shape, num_classes, base_filters, depth, padding, head, dropout
     )
-    check_model_fits(base_filters, depth, input_shape[2], num_classes)
     opts = dict(padding=padding, batch_norm=batch_norm)
     x = inputs = keras.Input(shape=input_shape, name="image")
     skips = []

@@ -81,7 +81,13 @@ def main() -> None:
         fresh = build(env)
         chapters = chapter_seconds()
         cached = build(env)
-    data = os.environ.get("UNET_TUTORIAL_OXFORD_DIR") or "auto (see the page banners)"
+    oxford = os.environ.get("UNET_TUTORIAL_OXFORD_DIR")
+    # the folder's name, never this machine's path to it
+    data = (
+        f"UNET_TUTORIAL_OXFORD_DIR={Path(oxford).name}"
+        if oxford
+        else "auto (see the page banners)"
+    )
     times_file = ROOT / "benchmarks" / "results" / "chapter_times.json"
     times = json.loads(times_file.read_text()) if times_file.is_file() else {}
     key = "gpu_s" if args.gpu else "cpu_s"

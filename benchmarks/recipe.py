@@ -25,6 +25,7 @@ import os
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _common import machine_info, write_results  # noqa: E402
@@ -86,8 +87,6 @@ def render(results: dict) -> str:
 
 def unseen_breed_folder(root: str, breed: str, tmp: str) -> str:
     """An official-layout folder, linking ``root``'s files: trainval without ``breed``, test with ``breed`` alone."""
-    from pathlib import Path
-
     import unet_tutorial as ut
 
     root, out = Path(root).resolve(), Path(tmp) / "unseen"
@@ -173,7 +172,12 @@ def main() -> None:
     results = {
         "preset": args.preset,
         "data": data,
-        "config": {k: v for k, v in asdict(config).items() if k != "output_dir"},
+        # a folder is named by its last part: results never show this machine's paths
+        "config": {
+            k: (Path(v).name if k == "source" and os.path.isdir(v) else v)
+            for k, v in asdict(config).items()
+            if k != "output_dir"
+        },
         "result": row,
         "verdict": verdict(row),
         "machine": machine_info(),

@@ -57,6 +57,22 @@ TINY = dict(
 )
 """The smallest useful training settings: a U-Net of 4 base filters on 16 synthetic 32 px images."""
 
+TINY_CLI = [
+    "--source",
+    TINY["source"],
+    "--synthetic-examples",
+    *map(str, TINY["num_examples"]),
+    "--size",
+    str(TINY["image_size"]),
+    "--base-filters",
+    str(TINY["base_filters"]),
+    "--depth",
+    str(TINY["depth"]),
+    "--batch-size",
+    str(TINY["batch_size"]),
+]
+"""``TINY`` on the command line."""
+
 TRAINED_FIXTURES = {"tiny_run", "trained", "finished", "ce_dice_model"}
 """Fixtures that train (or load) a model in another step: a test that uses one must be
 marked ``slow`` itself.

@@ -21,7 +21,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-from conftest import TINY
+from conftest import TINY, TINY_CLI
 
 import unet_tutorial as ut
 from unet_tutorial.engine import runs, training
@@ -477,25 +477,6 @@ def _unreachable_cluster() -> str:
     return json.dumps(
         {"cluster": {"worker": cluster}, "task": {"type": "worker", "index": 0}}
     )
-
-
-TINY_CLI = [
-    "--source",
-    "synthetic",
-    "--synthetic-examples",
-    "16",
-    "8",
-    "8",
-    "--size",
-    "32",
-    "--base-filters",
-    "4",
-    "--depth",
-    "2",
-    "--batch-size",
-    "8",
-]
-"""``TINY`` on the command line."""
 
 
 def _cli(args: list[str], **env: str) -> subprocess.Popen:

@@ -13,6 +13,7 @@ import numpy as np
 from keras import ops
 from scipy import ndimage
 
+from .data import class_weights_from_frequencies
 from .settings import LOSSES
 
 
@@ -148,11 +149,11 @@ def unet_weight_map(
         ``float32 (H, W)`` weights, usable as Keras sample weights.
     """
     labels = _weight_map_labels(mask, sigma)
-    if class_weights is None:
-        wc_table = _median_frequency_weights(labels)
-    else:
-        wc_table = np.asarray(class_weights, dtype=np.float64)
-    w = wc_table[labels].astype(np.float64)
+    if class_weights is None:  # median-frequency balancing of this mask
+        class_weights = class_weights_from_frequencies(
+            np.bincount(labels.ravel()) / labels.size
+        )
+    w = np.asarray(class_weights, dtype=np.float64)[labels]
     objects, n = ndimage.label(labels == object_class)
     if n >= 2:  # each pixel's distance to every object, nearest first
         dists = np.stack(
@@ -172,16 +173,6 @@ def _weight_map_labels(mask, sigma: float) -> np.ndarray:
     if sigma <= 0:
         raise ValueError(f"sigma={sigma!r} must be positive.")
     return mask.astype(np.int64)
-
-
-def _median_frequency_weights(labels: np.ndarray) -> np.ndarray:
-    """``median / frequency`` of each class present in ``labels``; 0 for the others."""
-    counts = np.bincount(labels.ravel())
-    present = counts > 0
-    freq = counts / counts.sum()
-    table = np.zeros(len(counts))
-    table[present] = np.median(freq[present]) / freq[present]
-    return table
 
 
 def add_unet_weight_maps(dataset, **kwargs):

@@ -8,7 +8,7 @@ answer ``--help``) at once. ``augment_pair`` takes an ``AugmentConfig``,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from .checks import check_choice, check_positive_int, check_rate, is_whole
 
@@ -116,6 +116,4 @@ class FitConfig:
 
     def fit_config(self) -> FitConfig:
         """Only the ``FitConfig`` fields (a ``TrainConfig`` has more)."""
-        from dataclasses import fields
-
         return FitConfig(**{f.name: getattr(self, f.name) for f in fields(FitConfig)})

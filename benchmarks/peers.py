@@ -173,16 +173,17 @@ def race_verdict(
     if t_ours is None:
         return f"Ours did not reach {target} in its {budget:.0f} s budget, so the comparison is undecided."
     reached = [t for t in peer_times if t is not None]
+    half = "**Ours in at most half the time:**"
     if not reached:
         return (
-            f"**Target met:** ours reached {target} in {t_ours:.0f} s; no peer reached it within "
+            f"{half} ours reached {target} in {t_ours:.0f} s; no peer reached it within "
             f"{peer_budget:.0f} s (twice ours), so ours took at most half the best peer's time."
         )
     best = min(reached)
-    met = "met" if t_ours <= 0.5 * best else "not met"
+    lead = half if t_ours <= 0.5 * best else "**Ours not in half the time:**"
     return (
-        f"**Target {met}:** ours reached {target} in {t_ours:.0f} s, the fastest peer in {best:.0f} s "
-        f"({t_ours / best:.2f}x)."
+        f"{lead} ours reached {target} in {t_ours:.0f} s, the fastest peer in {best:.0f} s "
+        f"({t_ours / best:.2f}x its time)."
     )
 
 

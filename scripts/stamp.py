@@ -6,7 +6,8 @@
   ``__version__`` in ``unet_tutorial/__init__.py`` (the version, defined
   once) and ``benchmarks/results/chapter_times.json`` (measured by
   ``benchmarks/book_build.py``; CPU, and GPU where one was at hand).
-* **The repository URL** in ``README.md`` and ``pyproject.toml``, from
+* **The repository URL** in ``README.md``, ``pyproject.toml`` and
+  ``book/benchmarks.md``, from
   ``repository.url`` in ``_config.yml`` (which the launch buttons use).
 
 Usage (from the repository root)::
@@ -55,9 +56,11 @@ def _with_url(text: str, url: str) -> str:
 
 
 def stamp_url(check: bool = False) -> list[str]:
-    """Set the repository URL in README.md and pyproject.toml; return the stale files."""
+    """Set the repository URL in README.md, pyproject.toml and the benchmarks page (its
+    link to the full trial table); return the stale files.
+    """
     url, stale = repository_url(), []
-    for name in ("README.md", "pyproject.toml"):
+    for name in ("README.md", "pyproject.toml", "book/benchmarks.md"):
         path = ROOT / name
         text = path.read_text(encoding="utf-8")
         if url not in text:
@@ -81,7 +84,7 @@ def package_version() -> str:
 
 def _duration(seconds: float | None) -> str:
     if seconds is None:
-        return "not measured yet"
+        return "not timed"
     if seconds < 90:
         return f"about {max(5, round(seconds / 5) * 5):.0f} s"
     return f"about {round(seconds / 60):.0f} min"
@@ -106,11 +109,7 @@ def install_cell(
     """
     cpu_s, gpu_s = times.get("cpu_s", {}), times.get("gpu_s", {})
     cpu_where = times.get("cpu_machine", "2 CPU cores")
-    gpu = (
-        _duration(gpu_s.get(chapter))
-        if chapter in gpu_s
-        else "not measured yet (no GPU was at hand)"
-    )
+    gpu = _duration(gpu_s.get(chapter))
     text = (
         f"Colab: run this cell first. It installs unet-tutorial=={version}, the version this book was built "
         "with (elsewhere the package is already installed). For a GPU in Colab, before running anything: "

@@ -17,14 +17,11 @@ import unet_tutorial as ut  # noqa: E402
 
 def test_race_verdict_covers_every_outcome():
     assert "undecided" in peers.race_verdict(None, [None, 50.0], 0.9, 600, 600)
-    assert peers.race_verdict(100.0, [None, None], 0.9, 600, 200).startswith(
-        "**Target met:**"
-    )
-    assert peers.race_verdict(100.0, [None, 250.0], 0.9, 600, 200).startswith(
-        "**Target met:**"
-    )
+    half = "**Ours in at most half the time:**"
+    assert peers.race_verdict(100.0, [None, None], 0.9, 600, 200).startswith(half)
+    assert peers.race_verdict(100.0, [None, 250.0], 0.9, 600, 200).startswith(half)
     slow = peers.race_verdict(100.0, [150.0, None], 0.9, 600, 200)
-    assert slow.startswith("**Target not met:**") and "0.67x" in slow
+    assert slow.startswith("**Ours not in half the time:**") and "0.67x" in slow
 
 
 def test_convs_alone_counts_every_convolution_by_level():
@@ -48,21 +45,17 @@ def test_train_step_table_renders_from_results():
     assert "| enc1 | 18% |" in table
 
 
-def test_recipe_verdict_and_table():
+def test_recipe_table():
     import recipe
 
     row = {"train_minutes": 5.9, "best_val_mean_iou": 0.7, "test_mean_iou": 0.69, "test_pixel_accuracy": 0.9,
            "test_per_class_iou": {"pet": 0.8, "background": 0.85, "border": 0.42}}  # fmt: skip
-    assert recipe.verdict(row) == {
-        "test_mean_iou": False,
-        "test_pixel_accuracy": True,
-        "train_minutes": True,
-    }
     results = {"preset": "cpu", "data": "a folder", "config": {"epochs": 40, "output_dir": "x"}, "result": row,
                "machine": {"cpu": "c", "cores": 2, "date": "d"}}  # fmt: skip
     table = recipe.render(results)
     assert (
-        "| test mean IoU (subset) | 0.690 | ≥ 0.7 | no |" in table
+        "| test mean IoU | 0.690 |" in table
+        and "| test IoU border | 0.420 |" in table
         and "output_dir" not in table
     )
 
@@ -76,5 +69,42 @@ def test_unseen_breed_folder_keeps_the_breed_out_of_training(tmp_path):
     assert names["test"] == ["Bengal_192"]
     assert not any(n.startswith("Bengal") for n in names["train"] + names["validation"])
     assert len(names["train"]) + len(names["validation"]) == 6
+    said = recipe.unseen_breed_data(str(mini), folder, "Bengal")
+    assert said.startswith("Oxford-IIIT Pet, folder oxford-pets-mini: trained on ")
+    assert "of 2 breeds (Abyssinian, american_bulldog), without Bengal" in said
+    assert said.endswith("tested on the 1 test images of Bengal alone")
+    assert str(tmp_path) not in said
     with pytest.raises(SystemExit, match="no image"):
         recipe.unseen_breed_folder(str(mini), "pug", str(tmp_path / "again"))
+
+
+def test_short_trial_table_has_seven_columns_and_names_what_changed():
+    import recipe_trials
+
+    base = {"train_images": 270, "size": 96, "base": 16, "depth": 4, "batch": 8, "lr": 0.003, "sched": "cosine",
+            "loss": "ce_dice", "min_scale": 0.75, "elastic": 0.0, "jitter": 1, "epochs": 60, "train_s": 300,
+            "test_miou": 0.6, "test_acc": 0.8, "per_class": {"pet": 0.7, "background": 0.8, "border": 0.4}}  # fmt: skip
+    rows = [
+        {**base, "tag": "a"},
+        {**base, "tag": "b", "test_miou": 0.61},
+        {**base, "tag": "c", "lr": 0.006, "wd": 1e-4, "test_miou": 0.5, "clean": False},
+    ]
+    table = recipe_trials.render_short(rows).splitlines()
+    assert all(line.count("|") == 8 for line in table if line.startswith("|"))
+    assert table[2].startswith("| b | - | 60 | 300 | 0.610 |")
+    assert table[4].startswith(
+        "| c | learning rate 0.006, AdamW wd 0.0001 | 60 | 300\\* |"
+    )
+    assert "learning rate 0.003" in "\n".join(table[5:])
+
+
+def test_recorded_results_name_no_path_of_a_machine():
+    import re
+
+    results = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+    # an absolute path (POSIX, home-relative or a Windows drive), or a relative one
+    # that climbs out of the repository
+    path = re.compile(r"(?<![\w.:/])(/[\w.-]+/[\w.-]+|~/|\b[A-Za-z]:\\|\.\./)")
+    for f in sorted([*results.glob("*.md"), *results.glob("*.json")]):
+        found = path.findall(f.read_text(encoding="utf-8"))
+        assert not found, f"{f.name} names a path of the machine: {found[:3]}"

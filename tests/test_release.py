@@ -139,7 +139,7 @@ def test_install_cell_pins_the_version_and_gives_gpu_and_time(tmp_path):
             path.name
         )
         measured = times.get("cpu_s", {}).get(path.stem)
-        said = "not measured yet" if measured is None else stamp._duration(measured)
+        said = "not timed" if measured is None else stamp._duration(measured)
         assert f"built: {said} on" in comment, (
             f"{path.name}: the time is not the measured one"
         )
@@ -151,6 +151,12 @@ def test_install_cell_pins_the_version_and_gives_gpu_and_time(tmp_path):
         "gpu_s": {"x": 40.0},
         "cpu_machine": "2 CPU cores",
     }
+    # written for readers: an unmeasured time says so, nothing about the build
+    bare = stamp.install_cell("y", "9.9.9", {})
+    assert "With a GPU: not timed." in " ".join(
+        line.removeprefix("# ") for line in bare.splitlines()
+    )
+    assert "at hand" not in bare and "yet" not in bare
     cell = stamp.install_cell("x", "9.9.9", times, reuses="t")
     cell = " ".join(line.removeprefix("# ") for line in cell.splitlines())
     assert (

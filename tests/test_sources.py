@@ -75,7 +75,8 @@ def test_explicit_choices_and_errors(offline, tmp_path):
 def test_info_source_selects_the_same_data_again(offline):
     offline.setenv(S.OXFORD_DIR_ENV, str(MINI))
     _, info = ut.load_dataset("auto", "test", 32, 4, verbose=False)
-    assert (info.kind, info.source) == ("directory", str(MINI))
+    # the variable's name, not this machine's path: it selects the same folder again
+    assert (info.kind, info.source) == ("directory", S.OXFORD_DIR_SOURCE)
     _, again = ut.load_dataset(info.source, "test", 32, 4, verbose=False)
     assert again == info
     _, syn = ut.load_dataset(
@@ -93,7 +94,8 @@ def test_the_page_profile_follows_the_resolved_source(offline):
     profile = ut.book_profile()
     assert (
         profile.name == "cpu"
-        and profile.config.source == str(MINI)
+        and profile.config.source == S.OXFORD_DIR_SOURCE
+        and profile.data.path == str(MINI)
         and not profile.is_stand_in
     )
     banner = profile.banner()
@@ -102,11 +104,48 @@ def test_the_page_profile_follows_the_resolved_source(offline):
         and "folder oxford-pets-mini:" in banner
     )
     assert "not an Oxford-IIIT Pet result in the usual sense" in banner
+    assert str(MINI.parent) not in banner and "oxford-pets-mini" in banner
     offline.setattr("unet_tutorial.engine.book._has_gpu", lambda: True)
     assert ut.book_profile().name == "full"
     assert ut.book_profile(
         "cpu-synthetic"
     ).is_stand_in  # forcing the stand-in ignores the folder
+
+
+def _no_path(text: str, *folders: Path) -> bool:
+    """Whether ``text`` names none of ``folders`` by path (nor any absolute path)."""
+    return not any(str(f) in text or str(f.resolve()) in text for f in folders) and (
+        os.sep + "tmp" + os.sep not in text
+    )
+
+
+def test_the_folder_named_by_the_variable_is_recorded_by_name(offline, tmp_path):
+    with pytest.raises(ut.DataUnavailableError, match="not set here"):
+        ut.resolve_source(ut.OXFORD_DIR_SOURCE)
+    offline.setenv(S.OXFORD_DIR_ENV, str(MINI))
+    for asked in ("auto", "oxford", ut.OXFORD_DIR_SOURCE):
+        data = ut.resolve_source(asked)
+        assert (data.kind, data.path, data.env) == (
+            "directory",
+            str(MINI),
+            S.OXFORD_DIR_ENV,
+        )
+        assert data.source == "$" + S.OXFORD_DIR_ENV
+        assert "oxford-pets-mini" in data.reason and _no_path(data.reason, MINI)
+    # a folder asked for by its path keeps that path as its source= value, but the
+    # sentences a page prints name it by its last part
+    asked = ut.resolve_source(MINI)
+    assert asked.source == str(MINI) and asked.env is None
+    assert _no_path(asked.reason, MINI) and "oxford-pets-mini" in asked.reason
+    for source in ("auto", MINI, "."):
+        if source == ".":
+            offline.chdir(MINI)
+        for split in ("train", "validation", "test"):
+            _, info = ut.load_dataset(source, split, 32, 4, verbose=False)
+            for text in (info.description, info.notice):
+                assert _no_path(text, MINI) and "oxford-pets-mini" in text, text
+            if source == "auto":
+                assert not os.path.isabs(info.source)
 
 
 # --------------------------------------------------------------------------- the validation hold-out

@@ -176,6 +176,36 @@ def test_train_or_load_reuses_a_finished_run(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_run_names_its_data_and_itself_without_machine_paths(
+    tmp_path, monkeypatch, capsys
+):
+    import json
+    from pathlib import Path
+
+    mini = Path(__file__).parent / "fixtures" / "oxford-pets-mini"
+    monkeypatch.setenv(ut.OXFORD_DIR_ENV, str(mini))
+    settings = {k: v for k, v in TINY.items() if k not in ("source", "num_examples")}
+    cfg = ut.TrainConfig(
+        epochs=1,
+        source=ut.OXFORD_DIR_SOURCE,
+        output_dir=str(tmp_path / "run"),
+        snapshot_images=0,
+        **settings,
+    )
+    result = ut.train_or_load(cfg, verbose=0)
+    again = ut.train_or_load(cfg, verbose=0)
+    assert again.epochs_run == [] and not again.data.is_stand_in
+    said = capsys.readouterr().out
+    stored = json.loads(result.paths["test"].read_text())
+    data = json.loads(result.paths["config"].read_text())["data"]
+    for text in (json.dumps(stored), json.dumps(data), said):
+        assert str(mini) not in text and str(tmp_path) not in text, text
+    assert stored["data"]["source"] == ut.OXFORD_DIR_SOURCE
+    assert "oxford-pets-mini" in stored["data"]["description"]
+    assert "Loaded the finished run run " in said
+
+
+@pytest.mark.slow
 def test_epoch_log_prints_one_line_per_epoch(tmp_path, capsys):
     cfg = ut.TrainConfig(epochs=2, base_filters=4, depth=2, image_size=32, batch_size=8, source="synthetic",
                          num_examples=(16, 8, 8), output_dir=str(tmp_path / "run"), snapshot_images=0)  # fmt: skip

@@ -193,6 +193,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "DataSource",
         "DataUnavailableError",
         "OXFORD_DIR_ENV",
+        "OXFORD_DIR_SOURCE",
         "resolve_source",
     ),
     "engine.training": (

@@ -86,7 +86,8 @@ class TrainConfig(FitConfig):
         image_size: side length of the training images (a multiple of ``2**depth``).
         batch_size: global batch size (split across replicas by a strategy).
         source: data source (``"auto"``, ``"oxford"``, ``"tfds"``,
-            ``"synthetic"`` or a folder; see ``resolve_source``).
+            ``"synthetic"``, a folder, or ``"$UNET_TUTORIAL_OXFORD_DIR"`` for the
+            folder that variable names; see ``resolve_source``).
         data_dir: tfds data folder.
         output_dir: where checkpoints, history and snapshots go.
         seed: seeds everything (``set_seed``).

@@ -661,7 +661,7 @@ def source_facts(
     """
     if data.kind == "directory":
         counts = count_directory(data.path)
-        where = Path(data.path).name or data.path
+        where = Path(data.path).name or Path(data.path).resolve().name or data.path
         return SourceFacts(
             f"Oxford-IIIT Pet, folder {where}: {counts}", counts.breeds, counts.is_full
         )

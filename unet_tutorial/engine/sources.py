@@ -25,6 +25,14 @@ from pathlib import Path
 OXFORD_DIR_ENV = "UNET_TUTORIAL_OXFORD_DIR"
 """Environment variable that names a folder in the official Oxford-IIIT Pet layout."""
 
+OXFORD_DIR_SOURCE = "$" + OXFORD_DIR_ENV
+"""The ``source=`` value for "the folder named by ``$UNET_TUTORIAL_OXFORD_DIR``".
+
+``resolve_source("auto")`` records a folder found through the variable under
+this name rather than its path, so that run folders, ``test.json`` and the
+book's pages name the variable, never a path of the machine that ran them.
+"""
+
 OXFORD_TFDS_NAME = "oxford_iiit_pet"
 OXFORD_TFDS_VERSION = "4.*.*"
 
@@ -59,20 +67,28 @@ class DataSource:
             (``None``: tfds' default) of a ``"tfds"`` source.
         download: a ``"tfds"`` source that is not prepared yet and will be
             downloaded.
-        reason: one sentence on why this source was chosen.
+        reason: one sentence on why this source was chosen (a folder is named
+            by its last part, never by its full path).
+        env: the environment variable that named the folder of a
+            ``"directory"`` source (``OXFORD_DIR_ENV``), else ``None``.
     """
 
     kind: str
     path: str | None = None
     download: bool = False
     reason: str = ""
+    env: str | None = None
 
     @property
     def source(self) -> str:
-        """The ``source=`` value that selects this data again: ``"tfds"``, the folder,
-        or ``"synthetic"``.
+        """The ``source=`` value that selects this data again: ``"tfds"``,
+        ``"synthetic"``, the folder as it was asked for, or ``OXFORD_DIR_SOURCE``
+        for the folder named by ``$UNET_TUTORIAL_OXFORD_DIR`` (no path of this
+        machine).
         """
-        return self.path if self.kind == "directory" else self.kind
+        if self.kind != "directory":
+            return self.kind
+        return f"${self.env}" if self.env else self.path
 
     @property
     def is_stand_in(self) -> bool:
@@ -164,6 +180,20 @@ def _env_directory() -> Path | None:
         ) from err
 
 
+def _name(folder: Path) -> str:
+    """A folder's last part (``oxford-pets-subset``), for messages a page shows."""
+    return folder.name or folder.resolve().name or str(folder)
+
+
+def _env_source(folder: Path) -> DataSource:
+    return DataSource(
+        "directory",
+        str(folder),
+        reason=f"{OXFORD_DIR_ENV} names the folder {_name(folder)}.",
+        env=OXFORD_DIR_ENV,
+    )
+
+
 def resolve_source(
     source: str | os.PathLike = "auto",
     data_dir: str | os.PathLike | None = None,
@@ -174,9 +204,11 @@ def resolve_source(
         source: ``"auto"`` (Oxford-IIIT Pet wherever it can be had, else the
             stand-in), ``"oxford"`` (Oxford-IIIT Pet wherever it can be had,
             else an error), ``"tfds"`` (only TensorFlow Datasets),
-            ``"synthetic"``, or the path of a folder in the official layout.
-            The order tried is: tfds prepared, ``$UNET_TUTORIAL_OXFORD_DIR``,
-            a tfds download if the Oxford server answers, the stand-in.
+            ``"synthetic"``, the path of a folder in the official layout, or
+            ``OXFORD_DIR_SOURCE`` (``"$UNET_TUTORIAL_OXFORD_DIR"``: the folder
+            that variable names). The order tried is: tfds prepared,
+            ``$UNET_TUTORIAL_OXFORD_DIR``, a tfds download if the Oxford server
+            answers, the stand-in.
         data_dir: TensorFlow Datasets' data folder (``None``: its default).
 
     Returns:
@@ -187,9 +219,20 @@ def resolve_source(
         FileNotFoundError: a folder (or ``$UNET_TUTORIAL_OXFORD_DIR``) that is
             not in the official layout.
         DataUnavailableError: ``"oxford"`` or ``"tfds"`` asked for and not to
-            be had (decided within seconds: one short request to the server).
+            be had (decided within seconds: one short request to the server),
+            or ``OXFORD_DIR_SOURCE`` with the variable unset.
     """
     tfds_dir = None if data_dir is None else os.fspath(data_dir)
+    if source == OXFORD_DIR_SOURCE:
+        env_dir = _env_directory()
+        if env_dir is None:
+            raise DataUnavailableError(
+                f"source={OXFORD_DIR_SOURCE!r} means the folder named by "
+                f"{OXFORD_DIR_ENV}, which is not set here. Set it to the folder of "
+                "the extracted Oxford-IIIT Pet archives, or pass that folder itself "
+                "as the source."
+            )
+        return _env_source(env_dir)
     if isinstance(source, os.PathLike) or (
         isinstance(source, str)
         and source not in ("auto", "oxford", "tfds", "synthetic")
@@ -208,7 +251,7 @@ def resolve_source(
             )
         root = check_oxford_directory(path)
         return DataSource(
-            "directory", str(root), reason=f"the folder {root} was asked for."
+            "directory", str(root), reason=f"the folder {_name(root)} was asked for."
         )
     if source == "synthetic":
         return DataSource("synthetic", reason="the synthetic stand-in was asked for.")
@@ -221,9 +264,7 @@ def resolve_source(
     if source != "tfds":
         env_dir = _env_directory()
         if env_dir is not None:
-            return DataSource(
-                "directory", str(env_dir), reason=f"{OXFORD_DIR_ENV} names {env_dir}."
-            )
+            return _env_source(env_dir)
     if _server_reachable_once():
         return DataSource(
             "tfds",

@@ -756,7 +756,8 @@ def train_or_load(config: TrainConfig, *, say: bool = True, **kwargs) -> TrainRe
 
     Args:
         config: the settings.
-        say: print whether the run was loaded or is being trained, and where.
+        say: print whether the run was loaded or is being trained, naming the
+            run by its folder's name (``result.paths`` holds its files' paths).
         **kwargs: passed to ``train`` when it has to train.
     """
     out = Path(config.output_dir)
@@ -767,9 +768,10 @@ def train_or_load(config: TrainConfig, *, say: bool = True, **kwargs) -> TrainRe
             model = load_run_model(paths["final"])
             test = read_test_scores(paths["test"]) if paths["test"].is_file() else None
             if say:
+                # the run's name, not this machine's path (result.paths has the files)
                 print(
-                    f"Loaded the finished run in {out.resolve()} (trained earlier with "
-                    "exactly these settings)."
+                    f"Loaded the finished run {out.resolve().name} (trained earlier "
+                    "with exactly these settings)."
                 )
             return TrainResult(
                 _history_dict(paths["history"]),
@@ -781,6 +783,7 @@ def train_or_load(config: TrainConfig, *, say: bool = True, **kwargs) -> TrainRe
             )
     if say:
         print(
-            f"No finished run with these settings in {out.resolve()}: training it now."
+            f"No finished run {out.resolve().name} with these settings yet: training "
+            "it now."
         )
     return train(config, **kwargs)

@@ -640,7 +640,14 @@ def check_folder(
     table, problem = _infer_classes(given, found, ignore_value)
     class_pixels, ignored = {}, 0
     if problem:
-        problems.append(problem)
+        holders = {}
+        for stem, (values, _) in mask_stats.items():
+            for v in values.tolist():
+                holders.setdefault(int(v), []).append(f"masks/{pairs[stem][1]}")
+        where = "; ".join(
+            f"value {v}: {_some(files, 3)}" for v, files in sorted(holders.items())
+        )
+        problems.append(f"{problem} ({where})")
     if table is not None:
         allowed = set(table.values) | (
             {table.ignore_value} if table.ignore_value is not None else set()

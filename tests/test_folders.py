@@ -545,3 +545,21 @@ def test_the_package_holds_the_upstream_sums():
     for n in range(30):
         assert f"data/membrane/train/image/{n}.png" in sums
         assert f"data/membrane/train/label/{n}.png" in sums
+
+
+def test_evaluate_leaves_ignored_pixels_out(tmp_path):
+    import tensorflow as tf
+
+    masks = masks_of((0, 1, 255), size=16)
+    root = write_folder(tmp_path / "d", masks, classes="a\nb\nignore 255\n")
+    ds, info = ut.load_dataset(root, "test", image_size=None, verbose=False)
+    model = ut.build_unet((16, 16, 1), num_classes=2, base_filters=2, depth=1)
+    names = info.class_names
+    x, y, w = collect(ds)
+    flipped = np.where(w == 0, 1 - y, y)  # other labels where nothing is scored
+    other = tf.data.Dataset.from_tensors((x, flipped, w))
+    a, b = ut.evaluate(model, ds, names), ut.evaluate(model, other, names)
+    assert a.pixel_accuracy == pytest.approx(b.pixel_accuracy)
+    assert a.mean_iou == pytest.approx(b.mean_iou)
+    pairs = ut.evaluate(model, tf.data.Dataset.from_tensors((x, flipped)), names)
+    assert pairs.pixel_accuracy != pytest.approx(a.pixel_accuracy)

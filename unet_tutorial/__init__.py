@@ -52,6 +52,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "augmentation_params",
         "elastic_field",
         "elastic_warp",
+        "random_crop_pair",
+        "random_view",
     ),
     "checks": ("SPLITS",),
     "data": (
@@ -106,6 +108,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "get_loss",
         "unet_weight_map",
     ),
+    "masks": ("binary_to_class_mask", "palette_to_class_mask", "rgb_to_class_mask"),
     "metrics": ("MeanDice", "segmentation_metrics"),
     "model": (
         "build_unet",
@@ -187,7 +190,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "load_synthetic_pets",
         "read_split_file",
     ),
-    "engine.download": ("download_oxford_pets",),
+    "engine.download": ("download_isbi2012", "download_oxford_pets"),
+    "engine.folders": ("check_folder", "FolderReport", "load_mask_folder"),
     "engine.runs": ("load_run_model", "read_history"),
     "engine.sources": (
         "DataSource",

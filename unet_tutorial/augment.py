@@ -23,6 +23,8 @@ __all__ = [
     "augmentation_params",
     "elastic_field",
     "elastic_warp",
+    "random_crop_pair",
+    "random_view",
 ]
 
 
@@ -135,6 +137,42 @@ def apply_geometry(
     return image, tf.cast(mask, tf.int32)
 
 
+def random_crop_pair(
+    image: tf.Tensor, mask: tf.Tensor, size: int, seed: tf.Tensor
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """Cut the *same* random ``size`` × ``size`` window out of an image and its mask.
+
+    Training at native resolution (thin EM membranes, large microscope
+    images) feeds the network random crops instead of shrunken images. The
+    window's corner is drawn once, from a stateless ``seed``, and both
+    tensors are sliced there, so the crop of the mask still labels the crop
+    of the image pixel for pixel.
+
+    Args:
+        image: ``float32 (H, W, C)`` with ``H, W >= size``.
+        mask: ``int32 (H, W)``.
+        size: side of the window.
+        seed: ``int (2,)`` stateless seed.
+
+    Returns:
+        ``(float32 (size, size, C), int32 (size, size))``.
+    """
+    height, width = tf.shape(mask)[0], tf.shape(mask)[1]
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 2)
+    top = tf.random.stateless_uniform(
+        [], seeds[0], maxval=height - size + 1, dtype=tf.int32
+    )
+    left = tf.random.stateless_uniform(
+        [], seeds[1], maxval=width - size + 1, dtype=tf.int32
+    )
+    image = image[top : top + size, left : left + size]
+    mask = mask[top : top + size, left : left + size]
+    return (
+        tf.ensure_shape(image, (size, size, image.shape[-1])),
+        tf.ensure_shape(mask, (size, size)),
+    )
+
+
 def augment_pair(
     image: tf.Tensor,
     mask: tf.Tensor,
@@ -170,6 +208,33 @@ def augment_pair(
         s = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64) + 7, 3)
         image = tf.image.stateless_random_brightness(image, 0.1, s[0])
         image = tf.image.stateless_random_contrast(image, 0.8, 1.2, s[1])
-        image = tf.image.stateless_random_saturation(image, 0.8, 1.2, s[2])
+        if image.shape[-1] == 3:  # saturation needs colour; grayscale has none
+            image = tf.image.stateless_random_saturation(image, 0.8, 1.2, s[2])
         image = tf.clip_by_value(image, 0.0, 1.0)
+    return image, mask
+
+
+def random_view(
+    image: tf.Tensor,
+    mask: tf.Tensor,
+    seed: tf.Tensor,
+    config: AugmentConfig | None = AugmentConfig(),
+    crop_size: int | None = None,
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """One random training view of a pair: a crop (``random_crop_pair``), then
+    ``augment_pair``.
+
+    Args:
+        image: ``float32 (H, W, C)``.
+        mask: ``int32 (H, W)``.
+        seed: ``int (2,)`` stateless seed; the crop draws from ``seed + 101``,
+            so without a crop the augmentation is the same as ``augment_pair``'s.
+        config: the augmentation, or ``None`` for none.
+        crop_size: side of the random crop, or ``None`` to keep the whole image.
+    """
+    if crop_size is not None:
+        seed_crop = tf.cast(seed, tf.int64) + 101
+        image, mask = random_crop_pair(image, mask, crop_size, seed_crop)
+    if config is not None:
+        image, mask = augment_pair(image, mask, seed, config)
     return image, mask

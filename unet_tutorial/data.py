@@ -22,7 +22,7 @@ from collections.abc import Iterable
 import numpy as np
 import tensorflow as tf
 
-from .augment import augment_pair
+from .augment import random_view
 from .checks import SPLITS
 from .labels import NUM_CLASSES, TRIMAP_OFFSET
 from .settings import AugmentConfig
@@ -139,21 +139,21 @@ def finish_pipeline(
     shuffle: bool | None = None,
     seed: int = 0,
     num_examples: int | None = None,
+    crop_size: int | None = None,
 ) -> tf.data.Dataset:
-    """Cache, shuffle, augment, batch and prefetch the pairs of one split.
-
-    Decoding and resizing come *before* ``cache`` (they run once), random
-    augmentation *after* it (new draws every epoch), ``prefetch`` last.
+    """Cache, shuffle, crop and augment, batch and prefetch the pairs of one split.
 
     Args:
-        ds: pairs ``(float32 (H, W, 3), int32 (H, W))``.
+        ds: decoded pairs ``(float32 (H, W, C), int32 (H, W))``, cached once;
+            the random draws come *after* the cache, so they change every epoch.
         split: ``"train"`` turns ``augment`` and ``shuffle`` on by default.
         augment: ``True`` (a default ``AugmentConfig``), ``False`` or a config.
-        seed: seeds the shuffle and every example's augmentation draw.
+        seed: seeds the shuffle and every example's crop and augmentation draw.
         num_examples: size of ``ds``, for a full shuffle buffer (default 1024).
+        crop_size: train on random ``crop_size`` squares (``random_view``).
 
     Returns:
-        Batches ``(float32 (batch, H, W, 3), int32 (batch, H, W))``.
+        Batches ``(float32 (batch, H, W, C), int32 (batch, H, W))``.
     """
     augment = split == "train" if augment is None else augment
     shuffle = split == "train" if shuffle is None else shuffle
@@ -161,11 +161,11 @@ def finish_pipeline(
     if shuffle:
         buffer = min(num_examples or 1024, 4096)
         ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
-    if augment:
+    if augment or crop_size:
         config = augment if isinstance(augment, AugmentConfig) else AugmentConfig()
         seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
         ds = tf.data.Dataset.zip((ds, seeds.batch(2))).map(  # a stateless seed each
-            lambda pair, s: augment_pair(*pair, s, config),
+            lambda p, s: random_view(*p, s, config if augment else None, crop_size),
             num_parallel_calls=tf.data.AUTOTUNE,
             deterministic=True,
         )

@@ -87,7 +87,7 @@ def evaluate(
 
     Args:
         model: returns logits ``(batch, H, W, C)`` (``check_model_for_data``).
-        dataset: batches ``(image, mask)``, or ``(image, mask, weights)``.
+        dataset: ``(image, mask)`` or ``(image, mask, weights)`` (weight 0: unscored).
         class_names: one name per class.
         flip: score the mean of each image's and its mirror image's prediction
             (``flip_averaged_logits``) instead of one prediction.
@@ -98,10 +98,10 @@ def evaluate(
     check_model_for_data(model, class_names, "evaluate")
     metrics = segmentation_metrics(len(class_names), class_names)
     n = 0
-    for x, y, *_ in dataset:  # sample weights, if any, are ignored
+    for x, y, *w in dataset:  # pixels of weight 0 (an ignore value) are left out
         logits = flip_averaged_logits(model, x) if flip else model(x, training=False)
         for m in metrics:
-            m.update_state(y, logits)
+            m.update_state(y, logits, None if not w else tf.cast(w[0] > 0, tf.int32))
         n += int(x.shape[0])
     if n == 0:
         raise ValueError("the dataset is empty; nothing to evaluate.")

@@ -6,7 +6,9 @@ The chapters describe it in prose and never list its code:
   augmentation and run settings) and its presets;
 * ``sources`` and ``datasets``: which data ``"auto"`` means, and the routes
   (TensorFlow Datasets, an official-layout folder, the synthetic stand-in)
-  that end in the core's pipeline; ``download``: the checked download;
+  that end in the core's pipeline; ``folders``: your own ``images/`` +
+  ``masks/`` (checked, split, cropped); ``download``: the checked downloads
+  (Oxford-IIIT Pet, ISBI 2012);
 * ``runs``: run folders that are never mixed up, a lock, the history and
   the prediction snapshots;
 * ``training``: ``train`` (``compile_and_fit`` plus resume, lock, NaN guard
@@ -30,6 +32,7 @@ _MODULES = (
     "datasets",
     "distribute",
     "download",
+    "folders",
     "runs",
     "sources",
     "training",

@@ -104,7 +104,7 @@ DEBUG_ENV = "UNET_TUTORIAL_DEBUG"
 ``--debug``.
 """
 
-_NO_TENSORFLOW = {"sizes"}
+_NO_TENSORFLOW = {"sizes", "check-data"}
 """Commands that never need TensorFlow."""
 
 
@@ -460,6 +460,19 @@ def _cmd_info(args: argparse.Namespace) -> int:
         return 1
     print(f"--source auto would use: {data.kind} ({data.reason})")
     return 0
+
+
+def _cmd_check_data(args: argparse.Namespace) -> int:
+    from .folders import check_folder
+
+    report = check_folder(
+        args.path,
+        ignore_value=args.ignore_value,
+        channels=args.channels,
+        crop_size=args.crop_size,
+    )
+    print(report)
+    return 0 if report.ok else 1
 
 
 def _cmd_animate(args: argparse.Namespace) -> int:
@@ -825,6 +838,36 @@ def build_parser() -> argparse.ArgumentParser:
         help="milliseconds per frame (default 700)",
     )
     p.set_defaults(func=_cmd_animate)
+
+    p = sub.add_parser(
+        "check-data",
+        help="check a folder of your own images/ and masks/ before training",
+        description="Reads every image header and mask of PATH (images/<stem>.png|jpg"
+        "|tif, masks/<stem>.png, optional classes.txt and train/validation/test.txt) "
+        "and reports pairs, sizes, classes with their pixel shares and the splits. "
+        "Exits 1 and lists every bad file if the folder cannot be loaded.",
+    )
+    p.add_argument("path", help="the folder holding images/ and masks/")
+    p.add_argument(
+        "--ignore-value",
+        type=int,
+        default=None,
+        help="a mask value that is no class (left out of loss and metrics)",
+    )
+    p.add_argument(
+        "--channels",
+        type=int,
+        choices=(1, 3),
+        default=None,
+        help="convert the images to 1 (grayscale) or 3 (RGB) channels",
+    )
+    p.add_argument(
+        "--crop-size",
+        type=_positive,
+        default=None,
+        help="report images smaller than this training crop",
+    )
+    p.set_defaults(func=_cmd_check_data)
 
     p = sub.add_parser(
         "info",

@@ -7,6 +7,7 @@ Every route ends in the core's ``finish_pipeline`` and yields batches of
 * ``load_pets_directory``: the official archives, extracted (for example by
   ``download_oxford_pets``).
 * ``load_synthetic_pets``: the synthetic stand-in for offline machines.
+* ``engine.folders.load_mask_folder``: your own ``images/`` + ``masks/``.
 * ``load_dataset``: one entry point that picks a route (``resolve_source``)
   and says which data it used (``DataInfo``).
 """
@@ -30,7 +31,7 @@ from ..data import (
     to_rgb8,
     validation_holdout,
 )
-from ..labels import TRIMAP_VALUES
+from ..labels import CLASS_NAMES, NUM_CLASSES, TRIMAP_VALUES
 from ..settings import AugmentConfig
 from ..synthetic import make_synthetic_pets
 from .sources import (
@@ -603,15 +604,16 @@ def load_synthetic_pets(
 
 @dataclass(frozen=True)
 class DataInfo:
-    """Which data a ``load_dataset`` call used.
+    """Which data a ``load_dataset`` call used, and what a model for it needs.
 
     Attributes:
         source: the ``source=`` value that loads this data again: ``"tfds"``,
             ``"synthetic"``, or the folder's path.
-        kind: ``"tfds"``, ``"directory"`` or ``"synthetic"``.
+        kind: ``"tfds"``, ``"directory"`` (Oxford's layout), ``"folder"``
+            (``images/`` + ``masks/``) or ``"synthetic"``.
         split: ``"train"``, ``"validation"`` or ``"test"``.
         num_examples: examples in the split.
-        image_size: side length of the images.
+        image_size: side length of the images; ``None``: native size.
         is_stand_in: ``True`` for the synthetic stand-in: results on it are
             not Oxford-IIIT Pet results.
         description: which data exactly, e.g. "Oxford-IIIT Pet, folder
@@ -621,18 +623,32 @@ class DataInfo:
         num_breeds: breeds in the data (``None`` for the stand-in).
         is_full: the complete official splits (37 breeds), where scores are
             Oxford-IIIT Pet results in the usual sense.
+        num_classes: classes of the masks (the model's outputs).
+        channels: image channels (the model's inputs): 1 grayscale, 3 RGB.
+        class_names: the name of each class index.
+        ignore_value: the folder's pixel value that is no class; when it is
+            set, batches are ``(image, mask, weights)`` with weight 0 there.
+        crop_size: side of the random training crops, or ``None``.
+        batch_size: the batch size used: 1 for whole images of different
+            sizes (validation and test at native size), else as asked.
     """
 
     source: str
     kind: str
     split: str
     num_examples: int
-    image_size: int
+    image_size: int | None
     is_stand_in: bool
     description: str
     notice: str
     num_breeds: int | None = None
     is_full: bool = False
+    num_classes: int = NUM_CLASSES
+    channels: int = 3
+    class_names: tuple[str, ...] = CLASS_NAMES
+    ignore_value: int | None = None
+    crop_size: int | None = None
+    batch_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -659,6 +675,10 @@ def source_facts(
         data: a resolved source (``resolve_source``).
         num_examples: synthetic split sizes ``{"train": n, ...}`` (defaults otherwise).
     """
+    if data.kind == "folder":
+        from .folders import check_folder
+
+        return SourceFacts(check_folder(data.path).summary(), None, False)
     if data.kind == "directory":
         counts = count_directory(data.path)
         where = Path(data.path).name or Path(data.path).resolve().name or data.path
@@ -702,7 +722,7 @@ def describe_source(
 def load_dataset(
     source: str | os.PathLike | DataSource = "auto",
     split: str = "train",
-    image_size: int = 128,
+    image_size: int | None = 128,
     batch_size: int = 16,
     *,
     data_dir: str | os.PathLike | None = None,
@@ -712,43 +732,82 @@ def load_dataset(
     num_examples: int | None = None,
     on_corrupt: str = "raise",
     verbose: bool = True,
+    crop_size: int | None = None,
+    classes=None,
+    ignore_value: int | None = None,
+    channels: int | None = None,
 ) -> tuple[tf.data.Dataset, DataInfo]:
     """Load ``(image, mask)`` batches from the source asked for, and say which one it
     was.
 
     Args:
         source: ``"auto"``, ``"oxford"``, ``"tfds"``, ``"synthetic"``, a
-            folder in the official layout, or a ``DataSource``; see
-            ``resolve_source`` for the order ``"auto"`` tries
-            (``$UNET_TUTORIAL_OXFORD_DIR`` among it).
-        split: ``"train"``, ``"validation"`` (both held out of the trainval
-            list) or ``"test"``.
-        image_size: output side length.
+            folder, or a ``DataSource``; see ``resolve_source`` for the order
+            ``"auto"`` tries (``$UNET_TUTORIAL_OXFORD_DIR`` among it). The
+            layout of a folder decides its route: ``images/`` + ``masks/`` is
+            your own data (``engine.folders``), ``images/`` +
+            ``annotations/trimaps/`` is Oxford-IIIT Pet.
+        split: ``"train"``, ``"validation"`` or ``"test"``.
+        image_size: output side length; ``None`` keeps the native size (a
+            folder of images + masks only).
         batch_size: examples per batch.
         data_dir: tfds data folder.
         augment: default ``True`` for train only.
         shuffle: default ``True`` for train only.
         seed: seeds shuffling, augmentation and the synthetic images.
         num_examples: size of a synthetic split (default 512 / 64 / 128).
-        on_corrupt: for a folder: ``"raise"`` at the first corrupt file, or
-            ``"skip"`` corrupt examples with a warning.
+        on_corrupt: for an Oxford folder: ``"raise"`` at the first corrupt
+            file, or ``"skip"`` corrupt examples with a warning.
         verbose: print the one-line notice.
+        crop_size: images + masks folder: train on random crops of this side.
+        classes: images + masks folder: class names, or ``{name: pixel
+            value}``, instead of its ``classes.txt``.
+        ignore_value: images + masks folder: the pixel value that is no class.
+        channels: images + masks folder: 1 or 3 to convert the images.
 
     Returns:
         ``(dataset, info)``; ``info.description`` says exactly which data it
-        is, and ``info.is_stand_in`` whether it is the synthetic stand-in.
+        is, ``info.is_stand_in`` whether it is the synthetic stand-in, and
+        ``info.num_classes``, ``info.channels``, ``info.class_names`` what a
+        model for it needs.
 
     Raises:
-        ValueError: an unknown source or split, or a bad setting.
+        ValueError: an unknown source or split, a bad setting, or a folder
+            with problems (every one listed).
         DataUnavailableError: ``"oxford"`` or ``"tfds"`` was asked for and
             cannot be loaded; the message says how to get it.
     """
-    _check_common(split, image_size, batch_size)
     check_choice("on_corrupt", on_corrupt, ON_CORRUPT)
     data = (
         source if isinstance(source, DataSource) else resolve_source(source, data_dir)
     )
     kwargs = dict(augment=augment, shuffle=shuffle, seed=seed)
+    if data.kind == "folder":
+        return _load_folder(
+            data,
+            split,
+            image_size,
+            batch_size,
+            crop_size=crop_size,
+            classes=classes,
+            ignore_value=ignore_value,
+            channels=channels,
+            verbose=verbose,
+            **kwargs,
+        )
+    _check_common(split, image_size, batch_size)
+    only_folder = dict(
+        crop_size=crop_size,
+        classes=classes,
+        ignore_value=ignore_value,
+        channels=channels,
+    )
+    for name, value in only_folder.items():
+        if value is not None:
+            raise ValueError(
+                f"{name}= is for a folder of images/ and masks/; the {data.kind} "
+                "source does not take it."
+            )
     if data.kind == "tfds":
         ds = load_oxford_pets(
             split, image_size, batch_size, data_dir=data.path, **kwargs
@@ -788,9 +847,76 @@ def load_dataset(
         notice,
         facts.num_breeds,
         facts.is_full,
+        batch_size=batch_size,
     )
+    _print_notice(info, verbose)
+    return ds, info
+
+
+def _print_notice(info: DataInfo, verbose: bool) -> None:
     if verbose:
         import textwrap
 
         print(textwrap.fill(info.notice, 78, subsequent_indent="  "))
+
+
+def _load_folder(
+    data: DataSource,
+    split: str,
+    image_size: int | None,
+    batch_size: int,
+    *,
+    crop_size: int | None,
+    classes,
+    ignore_value: int | None,
+    channels: int | None,
+    verbose: bool,
+    augment,
+    shuffle: bool | None,
+    seed: int,
+) -> tuple[tf.data.Dataset, DataInfo]:
+    """``load_dataset`` for a folder of images + masks (``engine.folders``)."""
+    from .folders import _folder_dataset, check_folder
+
+    check_split(split)
+    report = check_folder(
+        data.path,
+        classes=classes,
+        ignore_value=ignore_value,
+        channels=channels,
+        crop_size=crop_size if image_size is None else None,
+    )
+    ds, used = _folder_dataset(
+        report, split, image_size, batch_size, crop_size, augment, shuffle, seed
+    )
+    n = len(report.splits[split])
+    description = report.summary()
+    how = ""
+    if split == "train" and crop_size is not None:
+        how = f", random {crop_size}x{crop_size} crops"
+    elif image_size is None:
+        how = ", whole images" + (
+            " one at a time (their sizes differ)" if used < batch_size else ""
+        )
+    notice = f"Data: {description}. This is the {split} split ({n} images{how})."
+    table = report.classes
+    info = DataInfo(
+        data.source,
+        data.kind,
+        split,
+        n,
+        image_size,
+        False,
+        description,
+        notice,
+        None,
+        False,
+        num_classes=table.num_classes,
+        channels=report.channels,
+        class_names=table.names,
+        ignore_value=table.ignore_value,
+        crop_size=crop_size if split == "train" else None,
+        batch_size=used,
+    )
+    _print_notice(info, verbose)
     return ds, info

@@ -261,3 +261,146 @@ def download_oxford_pets(
 def _say(stream, text: str) -> None:
     if stream is not None:
         stream.write(text)
+
+
+# ------------------------------------------------------------ ISBI 2012 EM segmentation
+
+ISBI2012_COMMIT = "b45af4d458437d8281cc218a07fd4380818ece4a"
+"""The commit of ``zhixuhao/unet`` whose raw files ``download_isbi2012`` reads."""
+
+ISBI2012_BASE_URL = f"https://raw.githubusercontent.com/zhixuhao/unet/{ISBI2012_COMMIT}"
+"""Raw files of that commit: ``{base}/data/membrane/train/image/N.png`` and
+``label/N.png``.
+"""
+
+ISBI2012_SLICES = 30
+"""Slices of the challenge's public training stack (512 x 512, 8-bit grayscale)."""
+
+ISBI2012_SPLITS = {
+    "train": range(0, 18),
+    "validation": range(18, 20),
+    "test": range(20, 24),
+}
+"""The split lists ``download_isbi2012`` writes: slices 00-17 train, 18-19
+validation, 20-23 test (by position: neighbouring sections look alike). They
+are the default split of the first 24 slices, so a download and a 24-slice
+copy give the same splits; slices 24-29 are in no list.
+"""
+
+ISBI2012_CLASSES = "membrane 0\ncell 255\n"
+"""``classes.txt`` of the EM folder: 0 = membrane, 255 = cell interior."""
+
+ISBI2012_CITATION = (
+    "ISBI 2012 challenge 'Segmentation of neuronal structures in EM stacks', "
+    "training stack (serial-section TEM of the Drosophila first-instar larva ventral "
+    "nerve cord), as redistributed in github.com/zhixuhao/unet (commit b45af4d). "
+    "No licence file accompanies the data. Cite: A. Cardona et al., PLoS Biology "
+    "8(10): e1000502, 2010; I. Arganda-Carreras et al., Frontiers in Neuroanatomy "
+    "9:142, 2015."
+)
+
+
+def isbi2012_sums() -> dict[str, str]:
+    """``{upstream path: sha256}`` of the 60 upstream files (a copy in the package)."""
+    from importlib.resources import files
+
+    text = files("unet_tutorial.assets").joinpath("isbi2012_upstream_sha256sums.txt")
+    sums = {}
+    for line in text.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            digest, path = line.split()
+            sums[path] = digest
+    return sums
+
+
+def _fetch(url: str, timeout: float) -> bytes:
+    with urllib.request.urlopen(url, timeout=timeout) as resp:
+        return resp.read()
+
+
+def download_isbi2012(
+    dest: str | os.PathLike = "data/isbi2012-em",
+    *,
+    base_url: str = ISBI2012_BASE_URL,
+    sums: dict[str, str] | None = None,
+    split_lists: bool = True,
+    timeout: float = 20.0,
+    progress=sys.stderr,
+) -> Path:
+    """Fetch the ISBI 2012 EM training stack (30 slices and labels) into ``dest``.
+
+    Reads ``{base_url}/data/membrane/train/image/N.png`` and ``label/N.png``
+    (the public repository ``zhixuhao/unet``, pinned to commit b45af4d),
+    checks each file's SHA-256 against the copy of the upstream sums in the
+    package, and writes the images + masks layout: ``images/slice_NN.png``,
+    ``masks/slice_NN.png`` (0 = membrane, 255 = cell), ``classes.txt``, the
+    split lists (``ISBI2012_SPLITS``) and a ``README.txt`` with the citation.
+    A file already there with the right sum is not fetched again. About
+    12 MB in all.
+
+    Args:
+        dest: the folder to write.
+        base_url: where the files are (a mirror, or a local server for tests).
+        sums: ``{"data/membrane/train/image/0.png": sha256, ...}``; default
+            the package's copy of the upstream sums (``isbi2012_sums``).
+        split_lists: write ``train.txt``, ``validation.txt`` and ``test.txt``.
+        timeout: seconds to wait for the server.
+        progress: a text stream for progress lines, or ``None``.
+
+    Returns:
+        ``dest``, ready for ``load_dataset(dest, split, image_size=None)``.
+
+    Raises:
+        OSError: the server cannot be reached (checked with the first file,
+            so an offline machine fails at once).
+        ChecksumError: a file does not match its sum (nothing is written for it).
+    """
+    dest = Path(dest)
+    sums = isbi2012_sums() if sums is None else sums
+    base = base_url.rstrip("/")
+    jobs = []
+    for folder, upstream in (("images", "image"), ("masks", "label")):
+        for n in range(ISBI2012_SLICES):
+            path = f"data/membrane/train/{upstream}/{n}.png"
+            if path in sums:
+                jobs.append((path, dest / folder / f"slice_{n:02d}.png"))
+    if not jobs:
+        raise ValueError("sums names none of the upstream files; nothing to fetch.")
+    for folder in ("images", "masks"):
+        (dest / folder).mkdir(parents=True, exist_ok=True)
+    fetched = 0
+    for i, (path, target) in enumerate(jobs, 1):
+        if target.is_file() and sha256_of(target) == sums[path]:
+            continue
+        try:
+            data = _fetch(f"{base}/{path}", timeout)
+        except (OSError, ValueError) as err:
+            raise OSError(
+                f"cannot download {base}/{path} ({err}). The ISBI 2012 slices need "
+                "internet access once; on an offline machine copy a downloaded folder "
+                "and pass its path instead."
+            ) from err
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != sums[path]:
+            raise ChecksumError(
+                f"{base}/{path}: sha256 {digest}, expected {sums[path]}; not the "
+                "published file (nothing written)."
+            )
+        part = target.with_name(target.name + ".part")
+        part.write_bytes(data)
+        part.replace(target)
+        fetched += 1
+        _say(progress, f"\rISBI 2012: {i}/{len(jobs)} files")
+    _say(
+        progress,
+        f"\rISBI 2012: {fetched} fetched, {len(jobs) - fetched} already "
+        f"there, in {dest.name}\n",
+    )
+    (dest / "classes.txt").write_text(ISBI2012_CLASSES, encoding="utf-8")
+    if split_lists:
+        for split, slices in ISBI2012_SPLITS.items():
+            (dest / f"{split}.txt").write_text(
+                "".join(f"slice_{n:02d}\n" for n in slices), encoding="utf-8"
+            )
+    (dest / "README.txt").write_text(ISBI2012_CITATION + "\n", encoding="utf-8")
+    return dest

@@ -61,9 +61,11 @@ class DataSource:
 
     Attributes:
         kind: ``"tfds"`` (TensorFlow Datasets' ``oxford_iiit_pet`` 4.x),
-            ``"directory"`` (a folder in the official layout) or
+            ``"directory"`` (a folder in the official layout), ``"folder"``
+            (your own ``images/`` + ``masks/``, see ``engine.folders``) or
             ``"synthetic"`` (the stand-in).
-        path: the folder of a ``"directory"`` source; the tfds ``data_dir``
+        path: the folder of a ``"directory"`` or ``"folder"`` source; the tfds
+            ``data_dir``
             (``None``: tfds' default) of a ``"tfds"`` source.
         download: a ``"tfds"`` source that is not prepared yet and will be
             downloaded.
@@ -86,7 +88,7 @@ class DataSource:
         for the folder named by ``$UNET_TUTORIAL_OXFORD_DIR`` (no path of this
         machine).
         """
-        if self.kind != "directory":
+        if self.kind not in ("directory", "folder"):
             return self.kind
         return f"${self.env}" if self.env else self.path
 
@@ -204,11 +206,13 @@ def resolve_source(
         source: ``"auto"`` (Oxford-IIIT Pet wherever it can be had, else the
             stand-in), ``"oxford"`` (Oxford-IIIT Pet wherever it can be had,
             else an error), ``"tfds"`` (only TensorFlow Datasets),
-            ``"synthetic"``, the path of a folder in the official layout, or
-            ``OXFORD_DIR_SOURCE`` (``"$UNET_TUTORIAL_OXFORD_DIR"``: the folder
-            that variable names). The order tried is: tfds prepared,
-            ``$UNET_TUTORIAL_OXFORD_DIR``, a tfds download if the Oxford server
-            answers, the stand-in.
+            ``"synthetic"``, the path of a folder, or ``OXFORD_DIR_SOURCE``
+            (``"$UNET_TUTORIAL_OXFORD_DIR"``: the folder that variable names).
+            A folder with ``images/`` + ``masks/`` is your own data
+            (``engine.folders``), one with ``images/`` + ``annotations/trimaps/``
+            the official Oxford-IIIT Pet layout. The order tried is: tfds
+            prepared, ``$UNET_TUTORIAL_OXFORD_DIR``, a tfds download if the
+            Oxford server answers, the stand-in.
         data_dir: TensorFlow Datasets' data folder (``None``: its default).
 
     Returns:
@@ -216,8 +220,8 @@ def resolve_source(
 
     Raises:
         ValueError: an unknown ``source``.
-        FileNotFoundError: a folder (or ``$UNET_TUTORIAL_OXFORD_DIR``) that is
-            not in the official layout.
+        FileNotFoundError: a folder (or ``$UNET_TUTORIAL_OXFORD_DIR``) in
+            neither layout.
         DataUnavailableError: ``"oxford"`` or ``"tfds"`` asked for and not to
             be had (decided within seconds: one short request to the server),
             or ``OXFORD_DIR_SOURCE`` with the variable unset.
@@ -249,7 +253,21 @@ def resolve_source(
                 "'synthetic', or the path of a folder holding the extracted "
                 "Oxford-IIIT Pet archives (images/ and annotations/)."
             )
-        root = check_oxford_directory(path)
+        from .folders import is_mask_folder
+
+        if is_mask_folder(path) and not (path / "annotations").is_dir():
+            return DataSource(
+                "folder",
+                str(path),
+                reason=f"the folder {path.name} (images/ and masks/) was asked for.",
+            )
+        try:
+            root = check_oxford_directory(path)
+        except FileNotFoundError as err:
+            raise FileNotFoundError(
+                f"{err} For your own data, use images/<stem>.png|jpg|tif and "
+                "masks/<stem>.png instead."
+            ) from None
         return DataSource(
             "directory", str(root), reason=f"the folder {_name(root)} was asked for."
         )

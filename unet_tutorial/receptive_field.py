@@ -28,54 +28,50 @@ def effective_receptive_field(
     """``|∂ feature / ∂ input|``: how strongly each input pixel moves one feature.
 
     The feature is the sum over channels of ``layer_name``'s output at
-    ``position``. The gradient's magnitude is summed over the input channels
-    and averaged over the images; it is exactly zero outside the theoretical
-    receptive field, because no path connects those pixels to the feature.
+    ``position`` (default: the map's centre, ``(h // 2, w // 2)``). The
+    gradient is exactly zero outside the theoretical receptive field: no path
+    connects those pixels to the feature.
 
     Args:
         model: a Keras model with a fixed input size ``(batch, H, W, C)``.
         layer_name: the layer whose feature is traced, e.g. ``"bottleneck_relu2"``.
         images: ``(batch, H, W, C)`` inputs; by default ``samples`` images of
-            standard Gaussian noise (``seed``), as in Luo et al. (2016).
-        position: ``(row, col)`` in the layer's output map; by default its centre
-            ``(h // 2, w // 2)``.
-        samples: how many noise images to average over when ``images`` is None.
-        seed: the seed of the noise images.
+            Gaussian noise (``seed``), as in Luo et al. (2016).
+        position: ``(row, col)`` in the layer's output map.
 
     Returns:
-        An ``(H, W)`` array of non-negative gradient magnitudes.
-
-    Raises:
-        ValueError: if the model has no fixed input size, the layer's map has no
-            fixed size, or ``position`` lies outside it.
+        An ``(H, W)`` map: the gradient's magnitude, summed over the input
+        channels and averaged over the images.
     """
-    _, height, width, channels = model.input_shape
-    if None in (height, width):
-        raise ValueError(
-            f"model {model.name!r} has no fixed input size; build it with one, "
-            "e.g. build_unet((128, 128, 3))."
-        )
-    feature = model.get_layer(layer_name).output  # (batch, h, w, c)
-    h, w = feature.shape[1:3]
-    if None in (h, w):
-        raise ValueError(f"layer {layer_name!r} has no fixed output size.")
-    row, col = position if position is not None else (h // 2, w // 2)
-    if not (0 <= row < h and 0 <= col < w):
-        raise ValueError(
-            f"position={position!r} lies outside {layer_name!r}'s {h}×{w} map; "
-            f"pass a (row, col) with 0 <= row < {h} and 0 <= col < {w}."
-        )
+    tap = keras.Model(model.input, model.get_layer(layer_name).output)
+    row, col = _feature_position(tap, position)
     if images is None:
         rng = np.random.default_rng(seed)
-        images = rng.standard_normal((samples, height, width, channels))
+        images = rng.standard_normal((samples, *tap.input_shape[1:]))
     x = tf.convert_to_tensor(np.asarray(images, dtype="float32"))
-    tap = keras.Model(model.input, feature)
     with tf.GradientTape() as tape:
         tape.watch(x)
         # each image's feature depends on that image only: one summed gradient is all
         target = tf.reduce_sum(tap(x, training=False)[:, row, col, :])
     grad = tape.gradient(target, x).numpy()  # (batch, H, W, C)
     return np.abs(grad).sum(axis=-1).mean(axis=0)
+
+
+def _feature_position(tap: keras.Model, position) -> tuple[int, int]:
+    """``position`` checked against ``tap``'s output map; its centre when None."""
+    (_, height, width, _), (_, h, w, _) = tap.input_shape, tap.output_shape
+    if None in (height, width, h, w):
+        raise ValueError(
+            f"model {tap.name!r} has no fixed input size; build it with one, "
+            "e.g. build_unet((128, 128, 3))."
+        )
+    row, col = position if position is not None else (h // 2, w // 2)
+    if not (0 <= row < h and 0 <= col < w):
+        raise ValueError(
+            f"position={position!r} lies outside the layer's {h}×{w} map; pass a "
+            f"(row, col) with 0 <= row < {h} and 0 <= col < {w}."
+        )
+    return row, col
 
 
 def central_square(field: np.ndarray, fraction: float = 0.5) -> tuple[int, int, int]:

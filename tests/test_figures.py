@@ -88,3 +88,25 @@ def test_captioned_refuses_text_a_page_would_show_too_small_or_rotated():
     ax.set_ylabel("sideways", rotation=0)
     assert ut.illegible_texts(fig) == []
     plt.close(fig)
+
+
+def test_receptive_field_figure_boxes_the_non_zero_window_and_the_central_square():
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    field = np.zeros((20, 20))
+    field[3:12, 5:16] = 1.0  # a flat window: its box is the whole non-zero region
+    field[7, 10] = 100.0  # a sharp peak that holds most of the total
+    fig = ut.plot_receptive_fields({"flat window, sharp peak": field}, fraction=0.5)
+    boxes = sorted(
+        (p.get_xy(), p.get_width(), p.get_height())
+        for p in fig.axes[0].patches
+        if isinstance(p, Rectangle)
+    )
+    assert ((4.5, 2.5), 11, 9) in boxes  # columns 5..15, rows 3..11
+    top, left, width = ut.central_square(field, 0.5)
+    assert width == 1 and ((left - 0.5, top - 0.5), 1, 1) in boxes
+    assert not ut.illegible_texts(fig)
+    plt.close(fig)
+    with pytest.raises(ValueError, match="empty"):
+        ut.plot_receptive_fields({})

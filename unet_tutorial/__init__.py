@@ -91,7 +91,13 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "shard_by_data",
         "synchronize_batch_norm",
     ),
-    "flops": ("conv2d_flops", "conv2d_transpose_flops", "layer_flops", "model_flops"),
+    "flops": (
+        "conv2d_flops",
+        "conv2d_transpose_flops",
+        "flops_by_level",
+        "layer_flops",
+        "model_flops",
+    ),
     "footprint": (
         "check_model_fits",
         "check_training_fits",
@@ -119,6 +125,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "encoder_block",
     ),
     "pretrained": ("build_pretrained_unet", "IMAGENET_SIZES"),
+    "receptive_field": ("central_square", "effective_receptive_field"),
     "settings": (
         "AugmentConfig",
         "FitConfig",
@@ -166,6 +173,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "mask_to_rgb",
         "overlay_mask",
         "plot_learning_curves",
+        "plot_receptive_fields",
         "plot_samples",
     ),
     "pictures.stepper": ("FrameStepper",),

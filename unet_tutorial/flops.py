@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import keras
 
+from .anatomy import HEAD, layer_level, level_names
+
 
 def conv2d_flops(h_out: int, w_out: int, kernel: int, c_in: int, c_out: int) -> int:
     """FLOPs of a ``kernel × kernel`` convolution producing ``(h_out, w_out, c_out)``.
@@ -67,3 +69,33 @@ def model_flops(model: keras.Model) -> int:
         ValueError: if the model was built without a fixed input size.
     """
     return int(sum(layer_flops(layer) for layer in model.layers))
+
+
+def flops_by_level(model: keras.Model) -> dict[str, int]:
+    """Forward-pass FLOPs of one image at each level of a ``build_unet`` model.
+
+    Each convolution counts toward the level its name starts with
+    (``enc2_conv1`` → ``enc2``, ``dec2_upconv`` → ``dec2``, ``head_conv`` →
+    ``head``), as ``parameters_by_level`` counts parameters.
+
+    Returns:
+        ``{"enc1": ..., "bottleneck": ..., "dec1": ..., "head": ...}`` in
+        data-flow order; the values add up to ``model_flops(model)``.
+
+    Raises:
+        ValueError: if the model was not built by ``build_unet``, or without a
+            fixed input size.
+    """
+    counts = dict.fromkeys(level_names(model), 0)
+    counts[HEAD] = 0
+    for layer in model.layers:
+        flops = layer_flops(layer)
+        if flops:
+            level = layer_level(layer.name)
+            if level not in counts:
+                raise ValueError(
+                    f"layer {layer.name!r} does not follow build_unet's naming; pass a "
+                    "model built by unet_tutorial.build_unet."
+                )
+            counts[level] += flops
+    return counts

@@ -525,3 +525,87 @@ def draw_overlap_tiles(
         "pixel input windows that overlap their neighbours."
     )
     return Drawing(fig, alt, caption)
+
+
+def plot_receptive_fields(fields: dict[str, np.ndarray], fraction: float = 0.5):
+    """Effective receptive fields side by side, with the window they can reach.
+
+    Each panel shows one ``(H, W)`` map from ``effective_receptive_field``,
+    scaled to its own maximum. The dashed box is where the map is non-zero:
+    the theoretical receptive field, cut off by the image's edges. The solid
+    box is ``central_square(field, fraction)``, the square that holds
+    ``fraction`` of the gradient.
+
+    Args:
+        fields: ``{panel title: (H, W) field}``.
+        fraction: the share of each field the solid box encloses.
+
+    Returns:
+        The matplotlib ``Figure``.
+    """
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Rectangle
+
+    from ..receptive_field import central_square
+
+    if not fields:
+        raise ValueError("fields is empty; pass {title: field}, one per panel.")
+    with plt.rc_context({"font.size": 12}):
+        fig, axes = plt.subplots(
+            1, len(fields), figsize=(3.4 * len(fields), 4.0), squeeze=False
+        )
+        for ax, (title, field) in zip(axes[0], fields.items(), strict=True):
+            field = np.asarray(field, dtype="float64")
+            ax.imshow(field / field.max(), cmap="magma", vmin=0, vmax=1)
+            rows, cols = np.flatnonzero(field.any(1)), np.flatnonzero(field.any(0))
+            ax.add_patch(
+                Rectangle(
+                    (cols[0] - 0.5, rows[0] - 0.5),
+                    cols[-1] - cols[0] + 1,
+                    rows[-1] - rows[0] + 1,
+                    fill=False,
+                    ec="white",
+                    lw=1.5,
+                    ls="--",
+                )
+            )
+            top, left, width = central_square(field, fraction)
+            ax.add_patch(
+                Rectangle(
+                    (left - 0.5, top - 0.5),
+                    width,
+                    width,
+                    fill=False,
+                    ec="#56B4E9",
+                    lw=2,
+                )
+            )
+            ax.set_xlim(-0.5, field.shape[1] - 0.5)
+            ax.set_ylim(field.shape[0] - 0.5, -0.5)
+            ax.set_title(title)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        fig.legend(
+            handles=[
+                Line2D(
+                    [],
+                    [],
+                    color="black",
+                    lw=1.5,
+                    ls="--",
+                    label="non-zero gradient (white, dashed)",
+                ),
+                Line2D(
+                    [],
+                    [],
+                    color="#56B4E9",
+                    lw=2,
+                    label=f"{fraction:.0%} of the gradient",
+                ),
+            ],
+            loc="lower center",
+            ncol=2,
+            frameon=False,
+        )
+        fig.tight_layout(rect=(0, 0.1, 1, 1))
+    return fig

@@ -11,6 +11,8 @@ import unet_tutorial as ut
 def test_figures_carry_the_data_credit():
     import matplotlib.pyplot as plt
 
+    from unet_tutorial.pictures import animation
+
     x = np.zeros((2, 16, 16, 3), np.float32)
     y = np.zeros((2, 16, 16), np.int32)
     fig = ut.plot_samples(x, y, credit=ut.data_credit(False))
@@ -20,10 +22,8 @@ def test_figures_carry_the_data_credit():
     assert not fig.texts
     plt.close(fig)
     assert "not Oxford-IIIT Pet" in ut.data_credit(True)
-    with_credit = ut.pictures.animation.training_frames(
-        x, y, [y], credit=ut.ATTRIBUTION
-    )[0]
-    without = ut.pictures.animation.training_frames(x, y, [y])[0]
+    with_credit = animation.training_frames(x, y, [y], credit=ut.ATTRIBUTION)[0]
+    without = animation.training_frames(x, y, [y])[0]
     assert with_credit.shape == without.shape and not np.array_equal(
         with_credit, without
     )

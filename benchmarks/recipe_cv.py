@@ -212,9 +212,9 @@ def render(rows: list[dict]) -> str:
             f"{_mean_sd(border)} | {deltas} |"
         )
     chosen = choose(by)
+    if chosen:
+        lines += ["", f"Chosen by the one-standard-error rule: **{chosen}**."]
     lines += [
-        "",
-        f"Chosen by the one-standard-error rule: **{chosen}**." if chosen else "",
         "",
         f"{FOLDS}-fold cross-validation over the trainval list (breed-stratified, fixed "
         "folds); every fit starts from seed 0. The test split is not read.",

@@ -88,3 +88,26 @@ def test_captioned_refuses_text_a_page_would_show_too_small_or_rotated():
     ax.set_ylabel("sideways", rotation=0)
     assert ut.illegible_texts(fig) == []
     plt.close(fig)
+
+
+def test_class_colours_are_distinct_okabe_ito_colours_in_class_order():
+    okabe_ito = set(ut.OKABE_ITO.values())
+    assert len(okabe_ito) == 8
+    colours = [tuple(int(v) for v in c) for c in ut.CLASS_COLORS]
+    assert len(colours) == len(ut.CLASS_NAMES)
+    assert all(c in okabe_ito for c in colours), colours
+    assert len(set(colours)) == len(colours), "two classes share a colour"
+    for k, name in enumerate(ut.CLASS_NAMES):
+        assert colours[k] == ut.OKABE_ITO[ut.CLASS_COLOR_NAMES[name]]
+    # apart in lightness too (relative luminance, sRGB), so they differ without hue
+    lin = np.asarray(colours) / 255.0
+    lin = np.where(lin <= 0.04045, lin / 12.92, ((lin + 0.055) / 1.055) ** 2.4)
+    luminance = np.sort(lin @ np.array([0.2126, 0.7152, 0.0722]))
+    assert np.diff(luminance).min() > 0.1, luminance
+    # every mask and overlay is coloured from them
+    np.testing.assert_array_equal(
+        ut.mask_to_rgb(np.arange(len(colours))[None])[0], ut.CLASS_COLORS
+    )
+    image = np.zeros((1, len(colours), 3), np.uint8)
+    over = ut.overlay_mask(image, np.arange(len(colours))[None], alpha=1.0)
+    np.testing.assert_array_equal(over[0], ut.CLASS_COLORS)

@@ -1,9 +1,11 @@
 """Static figures with one colour per class everywhere in the book.
 
-Colours: pet = orange, background = dark blue, border = yellow
-(``CLASS_COLORS``), chosen to stay distinct for the common forms of colour
-blindness. The plotting functions use pyplot, so they show inline in Jupyter;
-without a display matplotlib falls back to its headless Agg backend.
+Colours: pet = orange, background = blue, border = black (``CLASS_COLORS``), all
+three from the Okabe–Ito palette (``OKABE_ITO``), which was designed to stay
+distinct for the common forms of colour blindness; they also differ in
+lightness, so they stay apart in greyscale. The plotting functions use pyplot, so
+they show inline in Jupyter; without a display matplotlib falls back to its
+headless Agg backend.
 """
 
 from __future__ import annotations
@@ -18,8 +20,34 @@ from matplotlib.patches import Patch
 from ..labels import CLASS_NAMES
 from ..tiling import mirror_pad, tile_layout
 
-CLASS_COLORS = np.array([[230, 159, 0], [0, 60, 120], [240, 228, 66]], dtype=np.uint8)
-"""RGB colour per class: pet (orange), background (dark blue), border (yellow)."""
+OKABE_ITO: dict[str, tuple[int, int, int]] = {
+    "black": (0, 0, 0),
+    "orange": (230, 159, 0),
+    "sky blue": (86, 180, 233),
+    "bluish green": (0, 158, 115),
+    "yellow": (240, 228, 66),
+    "blue": (0, 114, 178),
+    "vermillion": (213, 94, 0),
+    "reddish purple": (204, 121, 167),
+}
+"""The eight colours of Okabe & Ito's colour-blind-safe palette, by name (RGB)."""
+
+CLASS_COLOR_NAMES: dict[str, str] = {
+    "pet": "orange",
+    "background": "blue",
+    "border": "black",
+}
+"""The ``OKABE_ITO`` colour of each class, in the order of ``CLASS_NAMES``: a figure
+or caption that names a class's colour reads it here.
+"""
+
+CLASS_COLORS = np.array(
+    [OKABE_ITO[CLASS_COLOR_NAMES[name]] for name in CLASS_NAMES], dtype=np.uint8
+)
+"""RGB colour per class ``(num_classes, 3)`` ``uint8``, row ``k`` for label ``k``:
+pet (orange), background (blue), border (black). Every mask and overlay of the
+package is coloured from it.
+"""
 
 ATTRIBUTION = (
     "Images and trimaps: Oxford-IIIT Pet "
@@ -442,7 +470,10 @@ def draw_overlap_tiles(
             path_effects=outline,
         )
     )
-    colours = ["#F2C14E", "#4CC9F0", "#F72585", "#80ED99"]
+    colours = [
+        "#{:02X}{:02X}{:02X}".format(*OKABE_ITO[name])
+        for name in ("yellow", "sky blue", "reddish purple", "bluish green")
+    ]
     handles = [
         Line2D(
             [],

@@ -48,6 +48,11 @@ class Evaluation:
     def __str__(self) -> str:
         return self.table()
 
+    def _repr_markdown_(self) -> str:
+        # displayed (the last line of a cell, or display(ev)), Jupyter, Colab and
+        # the book render the table; print(ev) shows its Markdown source
+        return self.table()
+
 
 def flip_averaged_logits(model: keras.Model, images: tf.Tensor) -> tf.Tensor:
     """Test-time augmentation with a mirror: the mean of the predictions for an image

@@ -308,7 +308,9 @@ class Drawing:
 
     A bare ``Figure`` made without pyplot shows only as text in a notebook;
     a ``Drawing`` returns a PNG (``_repr_png_``) and, where HTML is shown, an
-    ``<img>`` with ``alt`` text and a ``<figcaption>``. Everything else
+    ``<img>`` with ``alt`` text and a ``<figcaption>``. The HTML image is an
+    SVG, laid out at the PNG's width: its text and lines stay sharp when a
+    phone shrinks the page or a reader zooms in. Everything else
     (``savefig``, ``legends``, ``get_figwidth`` ...) is the wrapped
     ``figure``'s.
 
@@ -336,14 +338,32 @@ class Drawing:
         self.figure.savefig(buf, format="png", dpi=self.figure.dpi, **tight)
         return buf.getvalue()
 
+    def svg(self) -> bytes:
+        """The figure as SVG bytes (text drawn as shapes, no date: the same figure
+        gives the same bytes).
+        """
+        buf = io.BytesIO()
+        tight = {"bbox_inches": "tight", "pad_inches": 0.05} if self.tight else {}
+        with plt.rc_context({"svg.hashsalt": "unet-tutorial"}):
+            self.figure.savefig(
+                buf, format="svg", dpi=self.figure.dpi, metadata={"Date": None}, **tight
+            )
+        return buf.getvalue()
+
     def _repr_png_(self) -> bytes:
         return self.png()
 
     def _repr_html_(self) -> str:
         import base64
         import html
+        import re
 
-        data = base64.b64encode(self.png()).decode("ascii")
+        svg = self.svg()
+        # the SVG's size is in points; the PNG has figure.dpi pixels per inch
+        points = re.search(rb'<svg[^>]*\bwidth="([\d.]+)pt"', svg)
+        width = round(float(points.group(1)) * self.figure.dpi / 72) if points else None
+        data = base64.b64encode(svg).decode("ascii")
+        size = f'width="{width}" ' if width else ""
         cap = (
             f"<figcaption "
             f'style="font-size:14px">{html.escape(self.caption)}</figcaption>'
@@ -351,7 +371,8 @@ class Drawing:
             else ""
         )
         return (
-            f'<figure style="margin:0 0 1em 0"><img src="data:image/png;base64,{data}" '
+            '<figure style="margin:0 0 1em 0">'
+            f'<img src="data:image/svg+xml;base64,{data}" {size}'
             f'alt="{html.escape(self.alt)}" '
             f'style="max-width:100%;height:auto">{cap}</figure>'
         )

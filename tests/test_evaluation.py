@@ -59,6 +59,10 @@ def test_a_displayed_evaluation_is_a_markdown_table():
     assert lines[0] == "| metric | value |" and lines[1] == "|---|---:|"
     assert "| IoU background | 0.750 |" in lines and "| images | 3 |" in lines
     assert data["text/markdown"] == str(ev)
+    # the book's pages render an output's HTML first: the same rows, as a table
+    page = data["text/html"]
+    assert page.startswith("<table>") and page.count("<tr>") == 1 + len(ev.rows())
+    assert '<td>IoU background</td><td style="text-align:right">0.750</td>' in page
 
 
 def test_sixteen_bit_images_are_scaled_not_clipped(tmp_path):

@@ -48,6 +48,23 @@ def test_evaluate_matches_hand_numbers():
     assert "| IoU pet | 0.600 |" in ev.table()
 
 
+def test_a_displayed_evaluation_is_a_markdown_table():
+    # a notebook (and the book) renders the text/markdown of a displayed result;
+    # a printed table would show as raw "| metric | value |" text
+    from IPython.core.formatters import DisplayFormatter
+
+    ev = ut.Evaluation({"pet": 0.5, "background": 0.75}, 0.625, 0.8, 0.7, 3)
+    data, _ = DisplayFormatter().format(ev)
+    lines = data["text/markdown"].splitlines()
+    assert lines[0] == "| metric | value |" and lines[1] == "|---|---:|"
+    assert "| IoU background | 0.750 |" in lines and "| images | 3 |" in lines
+    assert data["text/markdown"] == str(ev)
+    # the book's pages render an output's HTML first: the same rows, as a table
+    page = data["text/html"]
+    assert page.startswith("<table>") and page.count("<tr>") == 1 + len(ev.rows())
+    assert '<td>IoU background</td><td style="text-align:right">0.750</td>' in page
+
+
 def test_sixteen_bit_images_are_scaled_not_clipped(tmp_path):
     grey = np.array([[0, 257 * 100, 65535]], np.uint16).repeat(4, axis=0)
     path = tmp_path / "deep.png"

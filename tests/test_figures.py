@@ -110,3 +110,50 @@ def test_receptive_field_figure_boxes_the_non_zero_window_and_the_central_square
     plt.close(fig)
     with pytest.raises(ValueError, match="empty"):
         ut.plot_receptive_fields({})
+
+
+def test_class_colours_are_distinct_okabe_ito_colours_in_class_order():
+    okabe_ito = set(ut.OKABE_ITO.values())
+    assert len(okabe_ito) == 8
+    colours = [tuple(int(v) for v in c) for c in ut.CLASS_COLORS]
+    assert len(colours) == len(ut.CLASS_NAMES)
+    assert all(c in okabe_ito for c in colours), colours
+    assert len(set(colours)) == len(colours), "two classes share a colour"
+    for k, name in enumerate(ut.CLASS_NAMES):
+        assert colours[k] == ut.OKABE_ITO[ut.CLASS_COLOR_NAMES[name]]
+    # apart in lightness too (relative luminance, sRGB), so they differ without hue
+    lin = np.asarray(colours) / 255.0
+    lin = np.where(lin <= 0.04045, lin / 12.92, ((lin + 0.055) / 1.055) ** 2.4)
+    luminance = np.sort(lin @ np.array([0.2126, 0.7152, 0.0722]))
+    assert np.diff(luminance).min() > 0.1, luminance
+    # every mask and overlay is coloured from them
+    np.testing.assert_array_equal(
+        ut.mask_to_rgb(np.arange(len(colours))[None])[0], ut.CLASS_COLORS
+    )
+    image = np.zeros((1, len(colours), 3), np.uint8)
+    over = ut.overlay_mask(image, np.arange(len(colours))[None], alpha=1.0)
+    np.testing.assert_array_equal(over[0], ut.CLASS_COLORS)
+
+
+def test_a_drawing_shows_as_an_svg_laid_out_at_the_png_width():
+    """Pages get vector figures (sharp when a phone shrinks them), as wide as the PNG."""
+    import base64
+    import io
+    import re
+
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    fig, ax = plt.subplots(figsize=(4, 2), dpi=90)
+    ax.plot([0, 1], [1, 0])
+    ax.set_title("a falling line")
+    shown = ut.captioned(fig, "A falling line, made up for this test.", alt="A line")
+    page = shown._repr_html_()
+    data = re.search(r'<img src="data:image/svg\+xml;base64,([^"]+)"', page)
+    assert data, page[:200]
+    svg = base64.b64decode(data.group(1))
+    assert svg.lstrip().startswith(b"<?xml") and b"<svg" in svg
+    png_width = Image.open(io.BytesIO(shown.png())).size[0]
+    width = int(re.search(r'<img [^>]*\bwidth="(\d+)"', page).group(1))
+    assert abs(width - png_width) <= 1, (width, png_width)
+    assert shown.svg() == svg  # no date or random ids: the same figure, the same bytes

@@ -261,3 +261,27 @@ def test_the_references_are_labelled_like_the_citations():
     assert all(
         re.fullmatch(r"[^,]+, (\d{4}|n\.d\.)[a-z]?", label) for label in labels
     ), labels
+
+
+def test_maths_is_served_with_the_site_not_from_a_cdn():
+    """A page with equations loads MathJax from the site's own _static folder, so it renders offline."""
+    with_maths = 0
+    for page in _pages():
+        text = page.read_text(encoding="utf-8")
+        for src in re.findall(r'<script[^>]*\bsrc="([^"]*mathjax[^"]*)"', text, re.I):
+            with_maths += 1
+            assert not re.match(r"(https?:)?//", src), f"{page.name} loads {src}"
+            path = unquote(src.split("?")[0])  # Sphinx may add ?v=<hash>
+            assert (page.parent / path).resolve().is_file(), (page.name, src)
+    assert with_maths, "no page loads MathJax; do the chapters have no equations?"
+
+
+def test_every_page_carries_the_figure_style_sheet():
+    """_static/figures.css (figures on white, dark captions in the dark theme) is linked from every page."""
+    css = ROOT / "_static" / "figures.css"
+    assert (HTML / "_static" / css.name).read_text() == css.read_text()
+    for page in _pages():
+        text = page.read_text(encoding="utf-8")
+        if 'http-equiv="Refresh"' in text:  # index.html only redirects to the first chapter
+            continue
+        assert re.search(r'<link[^>]*href="[^"]*_static/figures\.css', text), page.name

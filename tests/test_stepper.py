@@ -54,11 +54,39 @@ def test_the_html_embeds_every_frame_and_the_five_controls():
         ),
         (dict(frames=_frames(2), frame_ms=0.7), "milliseconds"),
         (dict(frames=_frames(2), step_captions=["one"]), "one per frame"),
+        (dict(frames=_frames(3), start=3), "not a frame"),
+        (dict(frames=_frames(3), start=-4), "not a frame"),
+        (dict(frames=_frames(3), start=1.0), "not a frame"),
     ],
 )
 def test_bad_arguments_are_refused(kwargs, says):
     with pytest.raises(ValueError, match=says):
         ut.FrameStepper(**kwargs)
+
+
+def _opening(page: str) -> tuple[str, str, str, str, str]:
+    """What a page shows before any script runs: image, alt, slider, counter, step."""
+    img = re.search(r'<img src="data:image/\w+;base64,([^"]+)" alt="([^"]*)"', page)
+    slider = re.search(r'<input type="range"[^>]* value="(\d+)"', page).group(1)
+    count = re.search(r'class="ut-count"[^>]*>([^<]*)<', page).group(1)
+    step = re.search(r'class="ut-step"[^>]*>([^<]*)<', page).group(1)
+    return img.group(1), img.group(2), slider, " ".join(count.split()), step
+
+
+def test_the_stepper_opens_on_the_chosen_frame():
+    frames = _frames(5)
+    captions = [f"step {i}" for i in range(5)]
+    # default: the last frame, the finished picture
+    last = ut.FrameStepper(frames, alt="a", step_captions=captions).html()
+    first = ut.FrameStepper(frames, alt="a", step_captions=captions, start=0).html()
+    mid = ut.FrameStepper(frames, alt="a", step_captions=captions, start=-3).html()
+    embedded = re.search(r"var frames = (\[[^\]]*\])", first).group(1)
+    frame_data = re.findall(r'"([^"]+)"', embedded)
+    assert len(frame_data) == 5
+    assert _opening(last) == (frame_data[4], "a (frame 5 of 5)", "4", "5 / 5", "step 4")
+    assert _opening(first) == (frame_data[0], "a (frame 1 of 5)", "0", "1 / 5", "step 0")
+    assert _opening(mid) == (frame_data[2], "a (frame 3 of 5)", "2", "3 / 5", "step 2")
+    assert len(set(frame_data)) == 5  # the frames differ, so the image is the right one
 
 
 def test_drawings_are_embedded_as_png_and_photographs_as_jpeg():

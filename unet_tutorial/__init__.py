@@ -160,7 +160,9 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "pictures.figures": (
         "ATTRIBUTION",
+        "CLASS_COLOR_NAMES",
         "CLASS_COLORS",
+        "OKABE_ITO",
         "add_credit",
         "captioned",
         "class_legend",

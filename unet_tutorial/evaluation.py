@@ -33,20 +33,42 @@ class Evaluation:
     dice: float
     num_images: int
 
+    def rows(self) -> list[tuple[str, str]]:
+        """``(metric, value)`` pairs, the values formatted for a table."""
+        rows = [(f"IoU {name}", f"{v:.3f}") for name, v in self.per_class_iou.items()]
+        return rows + [
+            ("mean IoU", f"{self.mean_iou:.3f}"),
+            ("pixel accuracy", f"{self.pixel_accuracy:.3f}"),
+            ("mean Dice", f"{self.dice:.3f}"),
+            ("images", str(self.num_images)),
+        ]
+
     def table(self) -> str:
         """A small Markdown table of the scores."""
         rows = ["| metric | value |", "|---|---:|"]
-        rows += [f"| IoU {name} | {v:.3f} |" for name, v in self.per_class_iou.items()]
-        rows += [
-            f"| mean IoU | {self.mean_iou:.3f} |",
-            f"| pixel accuracy | {self.pixel_accuracy:.3f} |",
-            f"| mean Dice | {self.dice:.3f} |",
-            f"| images | {self.num_images} |",
-        ]
+        rows += [f"| {metric} | {value} |" for metric, value in self.rows()]
         return "\n".join(rows)
 
     def __str__(self) -> str:
         return self.table()
+
+    # displayed (the last line of a cell, or display(ev)), the scores show as a
+    # table in Jupyter, Colab and the book; print(ev) shows the Markdown source
+    def _repr_markdown_(self) -> str:
+        return self.table()
+
+    def _repr_html_(self) -> str:
+        import html
+
+        cells = "".join(
+            f'<tr><td>{html.escape(m)}</td><td style="text-align:right">{v}</td></tr>'
+            for m, v in self.rows()
+        )
+        return (
+            "<table><thead><tr><th>metric</th>"
+            '<th style="text-align:right">value</th></tr></thead>'
+            f"<tbody>{cells}</tbody></table>"
+        )
 
 
 def flip_averaged_logits(model: keras.Model, images: tf.Tensor) -> tf.Tensor:

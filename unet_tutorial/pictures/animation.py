@@ -47,6 +47,7 @@ from ..checks import is_whole
 from .figures import (
     DISPLAY_PX,
     MIN_TEXT_PX,
+    OKABE_ITO,
     Drawing,
     _figure,
     add_credit,
@@ -60,7 +61,14 @@ HOLD_MS = 2000
 restarts.
 """
 
-_ENC, _DEC = "#4C72B0", "#55A868"
+def _okabe_ito(name: str, tint: float = 0.0) -> str:
+    """An ``OKABE_ITO`` colour as ``#RRGGBB``, mixed with ``tint`` of white."""
+    rgb = [round(v + (255 - v) * tint) for v in OKABE_ITO[name]]
+    return "#{:02X}{:02X}{:02X}".format(*rgb)
+
+
+# the U's colours, from the same colour-blind-safe palette as the classes
+_ENC, _DEC = _okabe_ito("blue"), _okabe_ito("bluish green")
 
 
 # ------------------------------------------------------------------------ drawing the U
@@ -70,8 +78,10 @@ _DPI = 100
 _UNIT_PX = 45  # pixels per layout unit
 _PITCH = 1.6  # layout units from one column of the U to the next
 _ROW = 1.75  # layout units from one level to the next
-_GHOST, _GHOST_EDGE, _FAINT_ENC, _NOW = "#F2F2F2", "#C8C8C8", "#C8D3E6", "#F2C14E"
-_POOL, _UP, _HEAD = "#C44E52", "#8172B2", "#DD8452"
+_GHOST, _GHOST_EDGE = "#F2F2F2", "#C8C8C8"
+_FAINT_ENC, _NOW = _okabe_ito("blue", tint=0.75), _okabe_ito("yellow")
+_POOL, _UP = _okabe_ito("vermillion"), _okabe_ito("reddish purple")
+_HEAD = _okabe_ito("orange")
 
 
 @dataclass

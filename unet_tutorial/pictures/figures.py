@@ -1,9 +1,11 @@
 """Static figures with one colour per class everywhere in the book.
 
-Colours: pet = orange, background = dark blue, border = yellow
-(``CLASS_COLORS``), chosen to stay distinct for the common forms of colour
-blindness. The plotting functions use pyplot, so they show inline in Jupyter;
-without a display matplotlib falls back to its headless Agg backend.
+Colours: pet = orange, background = blue, border = black (``CLASS_COLORS``), all
+three from the Okabe–Ito palette (``OKABE_ITO``), which was designed to stay
+distinct for the common forms of colour blindness; they also differ in
+lightness, so they stay apart in greyscale. The plotting functions use pyplot, so
+they show inline in Jupyter; without a display matplotlib falls back to its
+headless Agg backend.
 """
 
 from __future__ import annotations
@@ -18,8 +20,34 @@ from matplotlib.patches import Patch
 from ..labels import CLASS_NAMES
 from ..tiling import mirror_pad, tile_layout
 
-CLASS_COLORS = np.array([[230, 159, 0], [0, 60, 120], [240, 228, 66]], dtype=np.uint8)
-"""RGB colour per class: pet (orange), background (dark blue), border (yellow)."""
+OKABE_ITO: dict[str, tuple[int, int, int]] = {
+    "black": (0, 0, 0),
+    "orange": (230, 159, 0),
+    "sky blue": (86, 180, 233),
+    "bluish green": (0, 158, 115),
+    "yellow": (240, 228, 66),
+    "blue": (0, 114, 178),
+    "vermillion": (213, 94, 0),
+    "reddish purple": (204, 121, 167),
+}
+"""The eight colours of Okabe & Ito's colour-blind-safe palette, by name (RGB)."""
+
+CLASS_COLOR_NAMES: dict[str, str] = {
+    "pet": "orange",
+    "background": "blue",
+    "border": "black",
+}
+"""The ``OKABE_ITO`` colour of each class, in the order of ``CLASS_NAMES``: a figure
+or caption that names a class's colour reads it here.
+"""
+
+CLASS_COLORS = np.array(
+    [OKABE_ITO[CLASS_COLOR_NAMES[name]] for name in CLASS_NAMES], dtype=np.uint8
+)
+"""RGB colour per class ``(num_classes, 3)`` ``uint8``, row ``k`` for label ``k``:
+pet (orange), background (blue), border (black). Every mask and overlay of the
+package is coloured from it.
+"""
 
 ATTRIBUTION = (
     "Images and trimaps: Oxford-IIIT Pet "
@@ -280,7 +308,9 @@ class Drawing:
 
     A bare ``Figure`` made without pyplot shows only as text in a notebook;
     a ``Drawing`` returns a PNG (``_repr_png_``) and, where HTML is shown, an
-    ``<img>`` with ``alt`` text and a ``<figcaption>``. Everything else
+    ``<img>`` with ``alt`` text and a ``<figcaption>``. The HTML image is an
+    SVG, laid out at the PNG's width: its text and lines stay sharp when a
+    phone shrinks the page or a reader zooms in. Everything else
     (``savefig``, ``legends``, ``get_figwidth`` ...) is the wrapped
     ``figure``'s.
 
@@ -308,14 +338,32 @@ class Drawing:
         self.figure.savefig(buf, format="png", dpi=self.figure.dpi, **tight)
         return buf.getvalue()
 
+    def svg(self) -> bytes:
+        """The figure as SVG bytes (text drawn as shapes, no date: the same figure
+        gives the same bytes).
+        """
+        buf = io.BytesIO()
+        tight = {"bbox_inches": "tight", "pad_inches": 0.05} if self.tight else {}
+        with plt.rc_context({"svg.hashsalt": "unet-tutorial"}):
+            self.figure.savefig(
+                buf, format="svg", dpi=self.figure.dpi, metadata={"Date": None}, **tight
+            )
+        return buf.getvalue()
+
     def _repr_png_(self) -> bytes:
         return self.png()
 
     def _repr_html_(self) -> str:
         import base64
         import html
+        import re
 
-        data = base64.b64encode(self.png()).decode("ascii")
+        svg = self.svg()
+        # the SVG's size is in points; the PNG has figure.dpi pixels per inch
+        points = re.search(rb'<svg[^>]*\bwidth="([\d.]+)pt"', svg)
+        width = round(float(points.group(1)) * self.figure.dpi / 72) if points else None
+        data = base64.b64encode(svg).decode("ascii")
+        size = f'width="{width}" ' if width else ""
         cap = (
             f"<figcaption "
             f'style="font-size:14px">{html.escape(self.caption)}</figcaption>'
@@ -323,7 +371,8 @@ class Drawing:
             else ""
         )
         return (
-            f'<figure style="margin:0 0 1em 0"><img src="data:image/png;base64,{data}" '
+            '<figure style="margin:0 0 1em 0">'
+            f'<img src="data:image/svg+xml;base64,{data}" {size}'
             f'alt="{html.escape(self.alt)}" '
             f'style="max-width:100%;height:auto">{cap}</figure>'
         )
@@ -442,7 +491,10 @@ def draw_overlap_tiles(
             path_effects=outline,
         )
     )
-    colours = ["#F2C14E", "#4CC9F0", "#F72585", "#80ED99"]
+    colours = [
+        "#{:02X}{:02X}{:02X}".format(*OKABE_ITO[name])
+        for name in ("yellow", "sky blue", "reddish purple", "bluish green")
+    ]
     handles = [
         Line2D(
             [],

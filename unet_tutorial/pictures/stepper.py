@@ -5,8 +5,9 @@ cannot stop it. ``FrameStepper`` shows the same frames with buttons (first,
 previous, play, pause, next) and a slider. It is plain HTML with a few lines
 of JavaScript and the frames embedded as PNG, so it needs no server and no
 widget library: it works on the static book site, in Colab, in Jupyter and in
-VS Code. Where scripts do not run (a notebook viewer that strips them), the
-last frame, the finished picture, is still shown.
+VS Code. It opens on the frame named by ``start`` (the last, the finished
+picture, unless told otherwise), which is also the one shown where scripts do
+not run (a notebook viewer that strips them).
 """
 
 from __future__ import annotations
@@ -105,10 +106,15 @@ class FrameStepper:
         image_format: how frames are embedded: ``"png"``, ``"jpeg"``, or
             ``"auto"``: PNG, unless it is over twice the size of JPEG
             (photographs), to keep the page light.
+        start: the frame the stepper opens on, counted from 0 (negative: from
+            the end, ``-1`` the last). Choose one that says something alone:
+            the finished drawing of the U, or the first feature maps rather
+            than the head of an untrained model.
 
     Raises:
         ValueError: no frames, frames of different sizes, a duration under
-            20 ms, or ``step_captions`` of the wrong length.
+            20 ms, ``step_captions`` of the wrong length, or ``start`` outside
+            the frames.
     """
 
     def __init__(
@@ -120,6 +126,7 @@ class FrameStepper:
         caption: str = "",
         step_captions: list[str] | None = None,
         image_format: str = "auto",
+        start: int = -1,
     ):
         if len(frames) == 0:
             raise ValueError("no frames to show.")
@@ -145,6 +152,12 @@ class FrameStepper:
                 f"image_format must be 'auto', 'png' or 'jpeg', got {image_format!r}"
             )
         self.image_format = image_format
+        if not is_whole(start, -len(frames), numpy_ok=True) or start >= len(frames):
+            raise ValueError(
+                f"start={start!r} is not a frame: give an integer from 0 to "
+                f"{len(frames) - 1} (or -1 to -{len(frames)}, counted from the end)."
+            )
+        self.start = int(start) % len(frames)
 
     @classmethod
     def from_gif(cls, path: str | os.PathLike, **kwargs) -> FrameStepper:
@@ -163,12 +176,16 @@ class FrameStepper:
         """The stepper as one self-contained HTML fragment (image, controls, caption,
         script).
         """
-        *rest, final = self.frames
-        if self.image_format == "auto":  # the last frame decides, and is kept
-            fmt, final_bytes = _choose_format(final)
+        first = self.start
+        if self.image_format == "auto":  # the opening frame decides, and is kept
+            fmt, first_bytes = _choose_format(self.frames[first])
         else:
-            fmt, final_bytes = self.image_format, _encode(final, self.image_format)
-        raw = [_encode(f, fmt) for f in rest] + [final_bytes]
+            fmt = self.image_format
+            first_bytes = _encode(self.frames[first], fmt)
+        raw = [
+            first_bytes if i == first else _encode(f, fmt)
+            for i, f in enumerate(self.frames)
+        ]
         encoded = [base64.b64encode(b).decode("ascii") for b in raw]
         digest = hashlib.sha1("".join(encoded).encode()).hexdigest()[:10]
         uid = f"ut-stepper-{digest}-{next(_COUNTER)}"
@@ -191,7 +208,7 @@ class FrameStepper:
         captions = self.step_captions or [""] * len(encoded)
         step = (
             '<div class="ut-step" style="font-size:14px;margin-top:4px">'
-            f"{esc(captions[last])}</div>"
+            f"{esc(captions[first])}</div>"
         )
         script = _SCRIPT % {
             "id": json.dumps(uid),
@@ -203,16 +220,16 @@ class FrameStepper:
         }
         return (
             f'<figure id="{uid}" class="ut-stepper" style="margin:0 0 1em 0"><img '
-            f'src="data:image/{fmt};base64,{encoded[last]}" alt="{esc(self.alt)} '
-            f'(frame {last + 1} of {last + 1})" '
+            f'src="data:image/{fmt};base64,{encoded[first]}" alt="{esc(self.alt)} '
+            f'(frame {first + 1} of {last + 1})" '
             'style="max-width:100%;height:auto;display:block">'
             "<div "
             'style="display:flex;flex-wrap:wrap;gap:4px;align-items:center;margin-top:4px;font-size:14px">'
-            f'{buttons}<input type="range" min="0" max="{last}" value="{last}" '
+            f'{buttons}<input type="range" min="0" max="{last}" value="{first}" '
             'aria-label="frame" '
             'style="flex:1;min-width:80px">'
-            f'<span class="ut-count" style="min-width:4em;text-align:right">{last + 1} '
-            f"/ {last + 1}</span></div>"
+            '<span class="ut-count" style="min-width:4em;text-align:right">'
+            f"{first + 1} / {last + 1}</span></div>"
             + (step if self.step_captions else "")
             + (
                 f"<figcaption "

@@ -230,3 +230,15 @@ def test_training_runs_unchanged_under_a_mirrored_strategy_on_two_cpus(tmp_path)
     assert "REPLICAS 2" in proc.stdout
     loss = float(proc.stdout.split("LOSS")[1].split()[0])
     assert np.isfinite(loss)
+
+
+def test_chief_decision_outside_a_cluster_passes_the_decision_through():
+    import tensorflow as tf
+
+    from unet_tutorial.engine.distribute import chief_decision
+
+    strategy = tf.distribute.get_strategy()
+    assert chief_decision(strategy, 2) == (2, 0)
+    assert chief_decision(strategy, 2, refused=True) == (0, 1)
+    with pytest.raises(ValueError, match="decision must be an integer >= 0"):
+        chief_decision(strategy, -1)

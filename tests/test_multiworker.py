@@ -57,13 +57,21 @@ def _wait(
 
 
 def _run_job(
-    tmp: Path, run_dir: Path, epochs: int, tag: str, kill: dict[int, int] | None = None
+    tmp: Path,
+    run_dir: Path,
+    epochs: int,
+    tag: str,
+    kill: dict[int, int] | None = None,
+    options: dict[int, list[str]] | None = None,
 ):
-    """Start both workers of one job; worker i kills itself at epoch ``kill[i]``. Returns (procs, logs)."""
+    """Start both workers of one job; worker i kills itself at epoch ``kill[i]`` and
+    gets the extra arguments ``options[i]``. Returns (procs, logs).
+    """
     procs, logs = [], []
     for i, tf_config in enumerate(local_cluster(2)):
         log = tmp / f"{tag}-worker{i}.log"
         extra = ["--kill-at", str(kill[i])] if kill and i in kill else []
+        extra += (options or {}).get(i, [])
         args = [
             sys.executable,
             str(JOB),
@@ -165,6 +173,42 @@ def test_a_killed_worker_and_a_restart_of_both_resume_from_the_last_finished_epo
     assert not list(tmp_path.glob(".run.*"))
     _assert_same_weights(
         tmp_path / "r-own0" / "weights.npz", tmp_path / "r-own1" / "weights.npz"
+    )
+
+
+def test_a_kill_while_the_chief_scores_the_test_split_is_completed_by_both_workers(
+    tmp_path,
+):
+    """The chief dies after the last epoch, in the test scoring; the rerun of both
+    workers only scores the test split (no worker trains again) and both exit.
+    """
+    run_dir = tmp_path / "run"
+    procs, logs = _run_job(
+        tmp_path, run_dir, epochs=2, tag="t", options={0: ["--kill-in-test"]}
+    )
+    codes = _wait(procs, logs)
+    assert codes[0] == -signal.SIGKILL, logs[0].read_text()[-3000:]
+    assert "KILLED in the test scoring" in logs[0].read_text()
+    assert run_state(run_dir) == "unfinished"
+    assert (run_dir / "final.keras").is_file() and not (run_dir / "test.json").exists()
+    history = (run_dir / "history.csv").read_bytes()
+    final = (run_dir / "final.keras").read_bytes()
+
+    procs, logs = _run_job(tmp_path, run_dir, epochs=2, tag="u")
+    codes = _wait(procs, logs, timeout=180)
+    assert codes == [0, 0], "\n".join(log.read_text()[-3000:] for log in logs)
+    results = [
+        json.loads((tmp_path / f"u-own{i}" / "result.json").read_text())
+        for i in range(2)
+    ]
+    assert results[0]["epochs_run"] == results[1]["epochs_run"] == []
+    assert run_state(run_dir) == "finished" and (run_dir / "test.json").is_file()
+    assert (run_dir / "history.csv").read_bytes() == history
+    assert (run_dir / "final.keras").read_bytes() == final
+    assert not (run_dir / "backup").exists()
+    assert not list(tmp_path.glob(".run.*"))
+    _assert_same_weights(
+        tmp_path / "u-own0" / "weights.npz", tmp_path / "u-own1" / "weights.npz"
     )
 
 

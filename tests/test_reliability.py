@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import keras
@@ -539,6 +540,82 @@ def test_case10_sigterm_ends_the_wait_for_peers_with_a_message(tmp_path):
     assert stderr == (
         "unet-tutorial train: terminated (SIGTERM); run the same command to resume\n"
     )
+
+
+def _silent_peer() -> socket.socket:
+    """A peer whose port answers (the kernel accepts TCP connections for it) but that
+    never speaks gRPC: the cluster cannot form.
+    """
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    return sock
+
+
+def _cluster_with(peer: socket.socket) -> str:
+    """``TF_CONFIG`` of worker 0 in a cluster whose worker 1 is ``peer``."""
+    cluster = [f"127.0.0.1:{_closed_port()}", f"127.0.0.1:{peer.getsockname()[1]}"]
+    return json.dumps(
+        {"cluster": {"worker": cluster}, "task": {"type": "worker", "index": 0}}
+    )
+
+
+@pytest.mark.slow
+def test_a_cluster_that_never_forms_ends_within_the_connect_timeout(tmp_path):
+    out = tmp_path / "run"
+    with _silent_peer() as peer:
+        tf_config = _cluster_with(peer)
+        args = ["train", "--strategy", "multiworker", "--connect-timeout", "5"]
+        proc = _cli([*args, *TINY_CLI, "--output", str(out)], TF_CONFIG=tf_config)
+        try:
+            stdout, stderr = proc.communicate(timeout=180)
+        finally:
+            proc.kill()
+    address = json.loads(tf_config)["cluster"]["worker"][1]
+    assert proc.returncode == -signal.SIGKILL, stdout + stderr[-3000:]
+    assert (
+        stderr.strip()
+        .splitlines()[-1]
+        .startswith(
+            f"the cluster did not form within 5 s: worker 1 at {address} answered but "
+            "did not join"
+        )
+    ), stderr[-3000:]
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_ctrl_c_ends_a_cluster_that_is_forming_with_a_message(tmp_path):
+    """SIGINT while TensorFlow forms the cluster (SIGTERM cannot: TensorFlow takes
+    it over there, see ``watch_cluster_forming``; the timeout still holds).
+    """
+    children = Path("/proc/self/task").exists()
+    if not children:
+        pytest.skip("needs /proc to see the watchdog process")
+    with _silent_peer() as peer:
+        args = ["train", "--strategy", "multiworker", "--connect-timeout", "600"]
+        proc = _cli(
+            [*args, *TINY_CLI, "--output", str(tmp_path / "run")],
+            TF_CONFIG=_cluster_with(peer),
+        )
+        try:
+            # the watchdog process is started once the peer has answered
+            kids = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+            for _ in range(1200):
+                if proc.poll() is not None or kids.read_text().split():
+                    break
+                time.sleep(0.1)
+            time.sleep(1.0)  # into TensorFlow's wait
+            proc.send_signal(signal.SIGINT)
+            _, stderr = proc.communicate(timeout=60)
+        finally:
+            proc.kill()
+    assert proc.returncode == -signal.SIGINT, stderr[-3000:]
+    assert (
+        stderr.strip()
+        .splitlines()[-1]
+        .startswith("stopped (Ctrl-C or a kill) while the cluster with worker 1 at")
+    ), stderr[-3000:]
 
 
 @pytest.mark.slow

@@ -29,13 +29,18 @@ machine:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -242,6 +247,83 @@ def _answer_and_close(listener: socket.socket | None) -> None:
         conn.close()
 
 
+_WATCHDOG = """
+import os, select, signal, sys, time
+pid, timeout, done = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
+late, ended = sys.argv[4], sys.argv[5]
+ready = select.select([done], [], [], timeout)[0]
+if not ready:  # still forming: end the process, which nothing else can
+    print(late, file=sys.stderr, flush=True)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+elif not os.read(done, 16):  # the process ended while it waited
+    print(ended, file=sys.stderr, flush=True)
+"""
+"""The watchdog of ``watch_cluster_forming``: a separate process, because the one
+it watches holds the interpreter while TensorFlow forms the cluster.
+"""
+
+
+@contextlib.contextmanager
+def watch_cluster_forming(peers: list[Peer], timeout: float) -> Iterator[None]:
+    """Bound the step in which TensorFlow forms the cluster to ``timeout`` seconds.
+
+    The peers' ports may answer (``wait_for_peers``) while the cluster still
+    never forms: a peer that runs another program, an old TensorFlow, or a
+    different ``TF_CONFIG``. TensorFlow then waits in C++ with the
+    interpreter held, so no Python thread, timer or signal handler can run
+    until it returns. A small watchdog *process* watches instead: if the
+    ``with`` block has not ended after ``timeout`` seconds, it prints one
+    line naming the peers and ends this process (``SIGKILL``). Meanwhile
+    Ctrl-C (SIGINT) ends the process at once (its default action; nothing
+    has been written yet), and the watchdog says so in one line. SIGTERM
+    cannot: while the cluster forms, TensorFlow installs a SIGTERM handler of
+    its own in C++ (its preemption notice), which only records the signal;
+    the timeout still ends the wait.
+
+    Args:
+        peers: the other tasks of the cluster (``cluster_peers``).
+        timeout: seconds the block may take.
+    """
+    names = ", ".join(map(str, peers)) or "the other workers"
+    late = (
+        f"the cluster did not form within {timeout:g} s: {names} answered but did "
+        "not join (is the same command running there, with its own TF_CONFIG and "
+        "the same cluster?); stopped. Start every worker again, or raise "
+        "--connect-timeout"
+    )
+    ended = (
+        f"stopped (Ctrl-C or a kill) while the cluster with {names} was "
+        "forming; nothing was written. Run the same command to start again"
+    )
+    read, write = os.pipe()
+    try:
+        watchdog = subprocess.Popen(
+            [sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(timeout)]
+            + [str(read), late, ended],
+            pass_fds=(read,),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+        )
+    finally:
+        os.close(read)
+    main = threading.current_thread() is threading.main_thread()
+    handlers = {}
+    if main:  # Python's handlers cannot run until TensorFlow returns
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            handlers[sig] = signal.signal(sig, signal.SIG_DFL)
+    try:
+        yield
+    finally:
+        os.write(write, b"done")  # formed, or failed with an error of its own
+        os.close(write)
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+        watchdog.wait()
+
+
 CONNECT_TIMEOUT = 60.0
 """Seconds ``make_strategy("multiworker")`` waits for the other workers by default."""
 
@@ -262,14 +344,17 @@ def make_strategy(
         collective: for ``"multiworker"``, how gradients are all-reduced (a
             key of ``COLLECTIVES``).
         connect_timeout: for ``"multiworker"``, seconds to wait for every other
-            worker of ``TF_CONFIG`` to answer (``wait_for_peers``).
+            worker of ``TF_CONFIG`` to answer (``wait_for_peers``), and then
+            again, at most, for the cluster to form (``watch_cluster_forming``).
 
     Create the strategy before any other TensorFlow work in the process:
     ``MultiWorkerMirroredStrategy`` sets up the collective operations at
     start-up and cannot be created afterwards. It then waits for the cluster
-    in C++, without a limit and deaf to signals; so every peer is first
-    waited for here, in Python, where the limit holds and SIGTERM or Ctrl-C
-    end the wait.
+    in C++, without a limit and deaf to Python's signal handlers; so every
+    peer is first waited for here, in Python, where the limit holds and
+    SIGTERM or Ctrl-C end the wait, and the forming itself is bounded by a
+    watchdog process (``watch_cluster_forming``), which ends this process
+    with one line if the cluster does not form in time.
 
     Raises:
         ValueError: an unknown name or collective, a ``connect_timeout`` that is
@@ -303,8 +388,10 @@ def make_strategy(
             collective.upper()
         ]
     )
-    wait_for_peers(_own_address(cfg), cluster_peers(cfg), connect_timeout)
-    return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+    peers = cluster_peers(cfg)
+    wait_for_peers(_own_address(cfg), peers, connect_timeout)
+    with watch_cluster_forming(peers, connect_timeout):
+        return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
 
 
 def _own_address(cfg: dict) -> str:
@@ -332,6 +419,44 @@ def worker_role(strategy: tf.distribute.Strategy) -> WorkerRole:
     )
     count = sum(len(jobs.get(job, [])) for job in ("chief", "worker"))
     return WorkerRole(task_type, task_id, chief, count)
+
+
+def chief_decision(
+    strategy: tf.distribute.Strategy, decision: int, *, refused: bool = False
+) -> tuple[int, int]:
+    """The chief's ``decision``, the same on every worker, and how many workers refused.
+
+    Each worker looks at the run folder at its own moment, so two workers can
+    see it in different states (the chief may have finished a step the other
+    has not seen). A decision that changes which collective steps a worker
+    takes, such as "train" or "training is over", must therefore be the
+    chief's alone: every worker calls this at the same point, and all of them
+    leave with the chief's number. A worker that cannot go on (its folder was
+    refused, its data failed) calls it with ``refused=True``, so that no
+    other worker waits for it in a collective step that it will never take.
+
+    Args:
+        strategy: the strategy; outside a multi-worker cluster nothing is
+            exchanged and ``(decision, int(refused))`` comes back.
+        decision: a small non-negative integer; only the chief's counts.
+        refused: this worker gives up (its ``decision`` is then ignored).
+
+    Returns:
+        ``(the chief's decision, how many workers refused)``; the decision is
+        ``0`` when the chief refused.
+    """
+    if not is_whole(decision, 0):
+        raise ValueError(f"decision must be an integer >= 0, got {decision!r}")
+    role = worker_role(strategy)
+    if role.num_workers <= 1:
+        return (0 if refused else decision), int(refused)
+    mine = tf.constant(
+        [0.0 if refused or not role.is_chief else float(decision), float(refused)]
+    )
+    total = strategy.reduce(
+        "SUM", strategy.run(lambda: tf.identity(mine)), axis=None
+    ).numpy()
+    return int(round(total[0])), int(round(total[1]))
 
 
 def worker_scratch_dir(output_dir: str | os.PathLike, role: WorkerRole) -> Path:

@@ -25,6 +25,7 @@ that was cut without training a finished epoch again.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -44,6 +45,7 @@ from ..model import build_unet
 from .config import TrainConfig
 from .datasets import DataInfo, load_dataset
 from .distribute import (
+    chief_decision,
     prepare_multi_worker_fit,
     worker_role,
     worker_scratch_dir,
@@ -168,10 +170,61 @@ def train(
     strategy = strategy or tf.distribute.get_strategy()
     out = Path(config.output_dir)
     role = worker_role(strategy)
-    if not role.is_chief:
-        return _train_as_worker(
-            config, data, strategy, role, out, callbacks, verbose, overwrite
+    agreement = _Agreement(strategy)
+    try:
+        if not role.is_chief:
+            return _train_as_worker(
+                config,
+                data,
+                strategy,
+                role,
+                out,
+                callbacks,
+                verbose,
+                overwrite,
+                agreement,
+            )
+        return _train_as_chief(
+            config, data, strategy, out, callbacks, verbose, overwrite, agreement
         )
+    except Exception:
+        if not agreement.reached:  # the other workers must not wait for this one
+            with contextlib.suppress(Exception):  # the first error is the one to say
+                agreement.reach(_Agreement.TRAIN, refused=True)
+        raise
+
+
+class _Agreement:
+    """The one point where the workers of a cluster take the chief's decision
+    (``chief_decision``): train, or complete a run whose training is over.
+    Outside a cluster it only passes the decision through.
+    """
+
+    TRAIN, OVER = 1, 2
+
+    def __init__(self, strategy):
+        self.strategy = strategy
+        self.reached = False
+
+    def reach(self, decision: int, *, refused: bool = False) -> int:
+        """The chief's decision; raises ``RunFolderError`` when another worker
+        refused.
+        """
+        self.reached = True
+        chief, refusals = chief_decision(self.strategy, decision, refused=refused)
+        if refusals and not refused:
+            raise RunFolderError(
+                f"{refusals} other worker(s) of the cluster could not start this run "
+                "(their output says why); nothing was trained. Fix that and start "
+                "the same command on every worker again."
+            )
+        return chief
+
+
+def _train_as_chief(
+    config, data, strategy, out: Path, callbacks, verbose, overwrite, agreement
+) -> TrainResult:
+    """The chief (or the only process): it writes the run folder, under its lock."""
     # refuses before anything is written; deletes nothing yet (--overwrite clears
     # only once it holds the lock, never under a running training)
     prepare_run_folder(out, asdict(config), overwrite=overwrite, clear=False)
@@ -186,7 +239,9 @@ def train(
     try:
         # again, now that no other training can write here
         prepare_run_folder(out, asdict(config), overwrite=overwrite)
-        return _train_locked(config, data, strategy, out, callbacks, verbose)
+        return _train_locked(
+            config, data, strategy, out, callbacks, verbose, agreement=agreement
+        )
     finally:
         lock.__exit__(None, None, None)
         if created and not any(out.iterdir()):  # refused before it wrote a file
@@ -479,7 +534,7 @@ for _name in (
 
 
 def _train_as_worker(
-    config, data, strategy, role, out: Path, callbacks, verbose, overwrite
+    config, data, strategy, role, out: Path, callbacks, verbose, overwrite, agreement
 ) -> TrainResult:
     """A non-chief worker: the same training, written to its scratch folder, resumed
     from the chief's backup.
@@ -505,6 +560,8 @@ def _train_as_worker(
             callbacks,
             verbose,
             resume_from=out if resume else None,
+            agreement=agreement,
+            chief=out,
         )
     shutil.rmtree(scratch)
     return TrainResult(
@@ -520,7 +577,13 @@ def _train_locked(
     callbacks,
     verbose,
     resume_from: Path | None = None,
+    agreement: _Agreement | None = None,
+    chief: Path | None = None,
 ) -> TrainResult:
+    """Train into ``out`` (the run folder, or a worker's scratch folder), or complete
+    a run whose training is over. ``agreement`` makes every worker of a cluster
+    take the chief's decision; ``chief`` is the chief's run folder (for a worker).
+    """
     set_seed(config.seed, config.deterministic)
     previous_policy = keras.mixed_precision.global_policy().name
     if config.mixed_precision:
@@ -572,6 +635,15 @@ def _train_locked(
         recorder = _EpochRecorder()
         model = _trained_model(paths)
         trained_now = model is None
+        if agreement is not None:
+            # the chief's decision, on every worker: a worker that trained while
+            # the chief completes the run would wait for it in vain
+            decision = agreement.reach(
+                _Agreement.TRAIN if trained_now else _Agreement.OVER
+            )
+            trained_now = decision == _Agreement.TRAIN
+            if not trained_now and model is None:  # a worker: the chief's model
+                model = load_run_model(run_paths(chief or out)["final"])
         if trained_now:
             model = _fit(
                 config,

@@ -208,8 +208,9 @@ def test_predict_and_evaluate_explain_folders_and_unusable_models(
         padding="valid",
         batch_norm=False,
     )
-    with pytest.raises(ValueError, match="needs a same-padding model.*188x188 to"):
-        ut.evaluate(paper, ut.load_synthetic_pets("test", 188, 2, num_examples=2))
+    # an unpadded model is scored on whole images by overlap-tile
+    scored = ut.evaluate(paper, ut.load_synthetic_pets("test", 188, 2, num_examples=2))
+    assert scored.num_images == 2
     grey = ut.build_unet((32, 32, 1), num_classes=3, base_filters=4, depth=2)
     with pytest.raises(ValueError, match="1-channel images"):
         ut.predict_mask(grey, np.zeros((40, 40, 3), np.uint8))
@@ -540,3 +541,49 @@ def test_issue24_info_reports_a_bad_oxford_dir_and_goes_on(
     assert captured.err == ""
     assert "tensorflow" in captured.out  # the report, whole
     assert f"--source auto would fail: {OXFORD_DIR_ENV}=" in captured.out
+
+
+@pytest.mark.slow
+def test_train_and_evaluate_an_unpadded_model_on_an_em_folder(tmp_path, capsys):
+    em = Path(__file__).parent / "fixtures" / "isbi2012-em-mini"
+    out = tmp_path / "em"
+    args = [
+        "train",
+        "--source",
+        str(em),
+        "--crop-size",
+        "92",
+        "--padding",
+        "valid",
+        "--depth",
+        "2",
+        "--base-filters",
+        "4",
+        "--batch-size",
+        "2",
+        "--epochs",
+        "1",
+        "--steps-per-epoch",
+        "2",
+        "--weight-map",
+        "--rotate90",
+        "--elastic-px",
+        "10",
+        "--loss",
+        "ce",
+        "--output",
+        str(out),
+        "--verbose",
+        "0",
+    ]
+    assert cli.main(args) == 0
+    printed = " ".join(capsys.readouterr().out.split())  # lines joined
+    assert "test split" in printed and "random 92x92 crops" in printed
+    stored = json.loads((out / "config.json").read_text())
+    assert stored["image_size"] is None and stored["padding"] == "valid"
+    assert (
+        cli.main(["evaluate", str(out / "final.keras"), "--source", str(em), "--em"])
+        == 0
+    )
+    printed = capsys.readouterr().out
+    assert "IoU membrane" in printed and "adapted Rand error" in printed

@@ -99,7 +99,13 @@ def test_every_augment_config_field_is_a_train_config_field_and_is_carried():
         assert f.name in train_fields, f.name
         assert train_fields[f.name].default == f.default, f.name  # the same defaults
     assert TrainConfig().augment_settings() == AugmentConfig()
-    changed = {"flip": False, "min_scale": 0.5, "jitter": True, "elastic": 0.02}
+    changed = {
+        "flip": False,
+        "min_scale": 0.5,
+        "jitter": True,
+        "elastic": 0.02,
+        "rotate90": True,
+    }
     assert set(changed) == {f.name for f in fields(AugmentConfig)}
     config = TrainConfig(**changed)
     assert config.augment_settings() == AugmentConfig(**changed)
@@ -248,3 +254,31 @@ def test_every_train_option_names_a_train_config_field():
     assert set(cli._TRAIN_ARGS.values()) <= names
     parsed = vars(cli.build_parser().parse_args(["train"]))
     assert set(cli._TRAIN_ARGS) <= set(parsed)
+
+
+def test_isbi_preset_is_the_papers_setting_at_cpu_scale():
+    config = TrainConfig.preset("isbi", source="em", output_dir="runs/em")
+    config.validate()
+    assert (config.padding, config.image_size, config.channels) == ("valid", None, 1)
+    assert config.num_classes == 2 and config.weight_map and config.loss == "ce"
+    assert config.rotate90 and config.flip and config.min_scale == 1.0
+    assert config.source == "em" and TrainConfig.preset("isbi").source == (
+        "$UNET_TUTORIAL_ISBI_DIR"
+    )
+    # 10 px on the input crop, as in the paper
+    assert config.augment_settings().elastic * config.crop_size == pytest.approx(10)
+    assert ut.is_valid_input_size(config.crop_size, config.depth, "valid")
+
+
+def test_crop_size_is_the_input_size_and_must_fit_the_depth():
+    with pytest.raises(ValueError, match=r"crop_size=250 .* sizes are 244 and 252"):
+        TrainConfig(image_size=None, crop_size=250, padding="valid", depth=3).validate()
+    TrainConfig(image_size=None, crop_size=96, padding="same", depth=4).validate()
+    with pytest.raises(ValueError, match="needs crop_size"):
+        TrainConfig(image_size=None).validate()
+    with pytest.raises(ValueError, match="loss='ce'"):
+        TrainConfig(weight_map=True, loss="dice").validate()
+    with pytest.raises(ValueError, match="both set"):
+        TrainConfig(elastic=0.02, elastic_px=10.0).validate()
+    with pytest.raises(ValueError, match="channels"):
+        TrainConfig(channels=2).validate()

@@ -455,3 +455,16 @@ def test_to_rgb8_and_check_split():
         check_split(split)
     with pytest.raises(ValueError, match="split='val' is not known"):
         check_split("val")
+
+
+def test_quarter_turns_move_image_and_mask_together():
+    rng = np.random.default_rng(0)
+    mask = rng.integers(0, 3, (16, 16)).astype(np.int32)
+    image = tf.constant(mask[..., None].astype(np.float32) / 2)
+    config = ut.AugmentConfig(flip=False, min_scale=1.0, rotate90=True)
+    turns = set()
+    for s in range(12):
+        x, y = ut.augment_pair(image, tf.constant(mask), tf.constant([s, 1]), config)
+        np.testing.assert_allclose(x.numpy()[..., 0] * 2, y.numpy())  # still paired
+        turns.add(next(k for k in range(4) if (np.rot90(mask, k) == y.numpy()).all()))
+    assert len(turns) > 1

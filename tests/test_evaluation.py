@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
@@ -143,3 +145,37 @@ def test_flip_averaging_means_the_two_views():
         ((plain + mirrored) / 2).numpy(),
         atol=1e-5,
     )
+
+
+EM = Path(__file__).parent / "fixtures" / "isbi2012-em-mini"
+
+
+def test_evaluate_scores_an_unpadded_model_on_whole_slices_by_overlap_tile():
+    model = ut.build_unet((64, 64, 1), 2, base_filters=2, depth=2, padding="valid")
+    ds, info = ut.load_dataset(EM, "test", image_size=None, verbose=False)
+    ev = ut.evaluate(model, ds, info.class_names)
+    images, truths, preds = ut.predict_dataset(model, ds)
+    assert preds.shape == truths.shape == (info.num_examples, 128, 128)
+    tiled = np.argmax(ut.predict_tiles(model, images[0]), axis=-1)
+    np.testing.assert_array_equal(preds[0], tiled)
+    assert ev.pixel_accuracy == pytest.approx(np.mean(preds == truths), abs=1e-6)
+    assert ev.num_images == info.num_examples
+    em = ut.em_scores(model, ds)
+    assert em.pixel_error == pytest.approx(1 - ev.pixel_accuracy, abs=1e-6)
+    assert em.membrane_iou == pytest.approx(ev.per_class_iou["membrane"], abs=1e-5)
+
+
+def test_em_scores_of_given_predictions():
+    ds, _ = ut.load_dataset(EM, "validation", image_size=None, verbose=False)
+    truths = [m for _, y in ds for m in np.asarray(y)]
+    perfect = ut.em_scores(truths, ds)
+    assert (perfect.pixel_error, perfect.rand_error, perfect.membrane_iou) == (
+        0.0,
+        0.0,
+        1.0,
+    )
+    all_cell = ut.em_scores([np.ones_like(t) for t in truths], ds)
+    assert all_cell.pixel_error == pytest.approx(np.mean(np.stack(truths) == 0))
+    assert all_cell.rand_error > 0.5 and all_cell.membrane_iou == 0.0
+    with pytest.raises(ValueError, match="one predicted mask per image"):
+        ut.em_scores(truths[:0], ds)

@@ -37,3 +37,38 @@ def test_a_class_predicted_but_absent_from_the_truth_counts_as_zero():
     m.update_state(true, logits_for(pred))
     # pet IoU 3/4, border IoU 0/1 = 0 (it was predicted), background left out
     assert float(m.result()) == pytest.approx((3 / 4 + 0) / 2)
+
+
+# ------------------------------------------------------- the EM scores (ISBI 2012)
+
+
+def test_pixel_error_and_class_iou_by_hand():
+    true = np.array([[0, 1, 1], [0, 0, 1]])
+    pred = np.array([[0, 1, 0], [1, 0, 1]])
+    assert ut.pixel_error(pred, true) == pytest.approx(2 / 6)
+    # membrane (0): TP 2, FP 1, FN 1 -> 2 / 4
+    assert ut.class_iou(pred, true, 0) == pytest.approx(0.5)
+    assert np.isnan(ut.class_iou(pred, true, 2))
+    with pytest.raises(ValueError, match="different shapes"):
+        ut.pixel_error(pred, true[:1])
+
+
+def test_cell_instances_are_the_connected_cell_regions():
+    mask = np.array([[1, 0, 1], [1, 0, 1], [0, 1, 0]])
+    labels = ut.cell_instances(mask)
+    assert labels.max() == 3  # left, right, and the bottom cell (diagonals part)
+    assert (labels[mask == 0] == 0).all()
+    assert labels[0, 0] == labels[1, 0] != labels[0, 2]
+
+
+def test_rand_error_by_hand():
+    true = np.array([[1, 1, 0, 1, 1]])  # two cells parted by one membrane pixel
+    assert ut.rand_error(true, true) == 0.0
+    # the membrane missed: both cells merge. Over the 4 true cell pixels, pairs in
+    # one true cell also share the predicted one (precision 1), but of the
+    # 12 ordered pairs in the predicted cell only 4 share a true cell (recall
+    # 1/3): 1 - F = 1 - 2 (1/3) / (4/3) = 0.5
+    merged = np.ones_like(true)
+    assert ut.rand_error(merged, true) == pytest.approx(0.5)
+    # the pixel error of that merge is tiny: one pixel in five
+    assert ut.pixel_error(merged, true) == pytest.approx(0.2)

@@ -274,3 +274,35 @@ def test_tfds_builder_reaches_the_download_step(tmp_path, monkeypatch):
     builder = tfds.builder("oxford_iiit_pet:4.*.*", data_dir=os.fspath(tmp_path))
     with pytest.raises(ReachedDownload):
         builder.download_and_prepare()
+
+
+EM = Path(__file__).parent / "fixtures" / "isbi2012-em-mini"
+
+
+def test_the_isbi_variable_names_the_em_folder_without_its_path(monkeypatch):
+    monkeypatch.delenv(S.ISBI_DIR_ENV, raising=False)
+    with pytest.raises(S.DataUnavailableError, match="UNET_TUTORIAL_ISBI_DIR"):
+        S.resolve_source(S.ISBI_DIR_SOURCE)
+    monkeypatch.setenv(S.ISBI_DIR_ENV, str(EM))
+    data = S.resolve_source(S.ISBI_DIR_SOURCE)
+    assert data.kind == "folder" and data.source == "$UNET_TUTORIAL_ISBI_DIR"
+    assert str(EM.parent) not in data.reason
+    assert S.isbi_source(verbose=False) == S.ISBI_DIR_SOURCE
+    monkeypatch.setenv(S.ISBI_DIR_ENV, str(EM / "images"))
+    with pytest.raises(FileNotFoundError, match="no images/ and masks/"):
+        S.resolve_source(S.ISBI_DIR_SOURCE)
+
+
+def test_isbi_source_falls_back_to_an_announced_stand_in(monkeypatch, tmp_path, capsys):
+    from unet_tutorial.engine import download
+
+    monkeypatch.delenv(S.ISBI_DIR_ENV, raising=False)
+
+    def offline(*args, **kwargs):
+        raise OSError("cannot download it. offline")
+
+    monkeypatch.setattr(download, "download_isbi2012", offline)
+    source = S.isbi_source(tmp_path)
+    assert "SYNTHETIC STAND-IN" in capsys.readouterr().out
+    report = ut.check_folder(source)
+    assert report.ok and report.classes.names == ("membrane", "cell")

@@ -85,3 +85,15 @@ def test_make_trimap_puts_a_band_on_both_sides_of_the_outline():
 def test_make_synthetic_pets_refuses_bad_sizes(kwargs, message):
     with pytest.raises(ValueError, match=message):
         ut.make_synthetic_pets(**kwargs)
+
+
+def test_synthetic_cells_are_cells_parted_by_dark_membranes():
+    image, mask = ut.make_synthetic_cells(96, num_cells=12, seed=3)
+    assert image.shape == mask.shape == (96, 96) and image.dtype == np.uint8
+    assert set(np.unique(mask)) == {0, 1}
+    assert image[mask == 0].mean() < image[mask == 1].mean()  # membranes are darker
+    assert ut.cell_instances(mask).max() >= 6  # most cells stay apart
+    again, _ = ut.make_synthetic_cells(96, num_cells=12, seed=3)
+    assert (again == image).all()
+    with pytest.raises(ValueError, match="num_cells"):
+        ut.make_synthetic_cells(96, num_cells=1)

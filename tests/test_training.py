@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -221,3 +222,44 @@ def test_epoch_log_prints_one_line_per_epoch(tmp_path, capsys):
     assert result.test is not None and result.test.num_images == 8
     ut.train_or_load(cfg, verbose=0)
     assert "Loaded the finished run in" in capsys.readouterr().out
+
+
+EM = Path(__file__).parent / "fixtures" / "isbi2012-em-mini"
+
+
+@pytest.mark.slow
+def test_an_unpadded_model_trains_on_em_crops_and_is_scored_by_overlap_tile(tmp_path):
+    config = ut.TrainConfig(
+        source=str(EM),
+        output_dir=str(tmp_path / "em"),
+        image_size=None,
+        crop_size=92,
+        padding="valid",
+        depth=2,
+        base_filters=4,
+        batch_size=2,
+        epochs=2,
+        steps_per_epoch=2,
+        loss="ce",
+        weight_map=True,
+        rotate90=True,
+        min_scale=1.0,
+        elastic_px=ut.PAPER_ELASTIC_PX,
+        snapshot_images=2,
+        test_checkpoint="final",
+    )
+    result = ut.train(config, verbose=0)
+    model = result.model
+    assert model.input_shape == (None, 92, 92, 1)
+    assert model.output_shape == (None, 52, 52, 2)
+    assert result.data.class_names == ("membrane", "cell")
+    assert len(result.history["val_mean_iou"]) == 2
+    # the test split is scored on whole 128 px slices, by overlap-tile
+    test_ds, info = ut.load_dataset(EM, "test", image_size=None, verbose=False)
+    again = ut.evaluate(model, test_ds, info.class_names)
+    assert result.test.num_images == info.num_examples == again.num_images
+    assert result.test.pixel_accuracy == pytest.approx(again.pixel_accuracy, abs=1e-6)
+    from unet_tutorial.engine.runs import load_snapshots
+
+    images, masks, preds = load_snapshots(result.paths["snapshots"])
+    assert images.shape[1:3] == masks.shape[1:] == preds[0].shape[1:] == (52, 52)

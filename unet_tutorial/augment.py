@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from .settings import PAPER_ELASTIC, AugmentConfig
+from .settings import PAPER_ELASTIC, PAPER_ELASTIC_PX, AugmentConfig
 
 __all__ = [
     "PAPER_ELASTIC",
+    "PAPER_ELASTIC_PX",
     "AugmentConfig",
     "apply_geometry",
     "augment_pair",
@@ -24,6 +25,7 @@ __all__ = [
     "elastic_field",
     "elastic_warp",
     "random_crop_pair",
+    "random_quarter_turn",
     "random_view",
 ]
 
@@ -173,6 +175,21 @@ def random_crop_pair(
     )
 
 
+def random_quarter_turn(
+    image: tf.Tensor, mask: tf.Tensor, seed: tf.Tensor
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """Turn a square image and its mask by the same random 0, 90, 180 or 270 degrees.
+
+    The number of turns is drawn from ``seed + 29``, apart from the other
+    draws of ``augment_pair``, which stay as they are without it.
+    """
+    k = tf.random.stateless_uniform(
+        [], tf.cast(seed, tf.int64) + 29, maxval=4, dtype=tf.int32
+    )
+    image = tf.image.rot90(image, k)
+    return image, tf.image.rot90(mask[..., tf.newaxis], k)[..., 0]
+
+
 def augment_pair(
     image: tf.Tensor,
     mask: tf.Tensor,
@@ -194,11 +211,12 @@ def augment_pair(
         config: which transforms to apply.
 
     Returns:
-        ``(image, mask)``, same shapes; the mask keeps its values, the image
-        stays in ``[0, 1]``.
+        ``(image, mask)``, same shapes and value ranges (the mask keeps its labels).
     """
     flip, box = augmentation_params(seed, config)
     image, mask = apply_geometry(image, mask, flip, box)
+    if config.rotate90:
+        image, mask = random_quarter_turn(image, mask, seed)
     if config.elastic > 0:
         field = elastic_field(
             tf.cast(seed, tf.int64) + 13, tf.shape(mask)[0], config.elastic

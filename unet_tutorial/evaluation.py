@@ -95,6 +95,47 @@ def flip_averaged_logits(model: keras.Model, images: tf.Tensor) -> tf.Tensor:
     return tf.math.log((plain + mirrored) / 2 + 1e-7)
 
 
+def is_unpadded(model: keras.Model) -> bool:
+    """Whether ``model`` maps a fixed input size to a smaller output (unpadded):
+    such a model segments whole images by overlap-tile (``predict_tiles``).
+    """
+    size_in, size_out = model.input_shape[1], model.output_shape[1]
+    return None not in (size_in, size_out) and size_out < size_in
+
+
+def whole_image_logits(model: keras.Model, images, *, flip: bool = False) -> tf.Tensor:
+    """The model's logits for every pixel of a batch of whole images.
+
+    A same-padding model sees the batch as it is. An unpadded model sees each
+    image tile by tile (``predict_tiles``: overlap-tile, mirrored borders), so
+    its output covers the image pixel for pixel, whatever the image size.
+
+    Args:
+        model: returns logits ``(batch, h, w, C)``.
+        images: ``float32 (B, H, W, channels)``.
+        flip: average with the prediction of the mirrored image
+            (``flip_averaged_logits``).
+
+    Returns:
+        ``(B, H, W, C)`` logits (log-probabilities with ``flip``).
+    """
+    if not is_unpadded(model):
+        if flip:
+            return flip_averaged_logits(model, images)
+        return model(images, training=False)
+    from .tiling import predict_tiles
+
+    out = []
+    for image in np.asarray(images, np.float32):
+        logits = predict_tiles(model, image)
+        if flip:
+            mirrored = predict_tiles(model, image[:, ::-1])[:, ::-1]
+            probs = tf.nn.softmax(logits) + tf.nn.softmax(mirrored)
+            logits = np.log(probs.numpy() / 2 + 1e-7)
+        out.append(logits)
+    return tf.constant(np.stack(out))
+
+
 def evaluate(
     model: keras.Model,
     dataset: tf.data.Dataset,
@@ -105,7 +146,7 @@ def evaluate(
     """Per-class IoU, mean IoU, pixel accuracy and Dice of ``model`` on ``dataset``.
 
     The same Keras metrics as in training (``segmentation_metrics``),
-    accumulated over the whole dataset, not averaged per batch.
+    accumulated over the whole dataset (overlap-tile if unpadded), not per batch.
 
     Args:
         model: returns logits ``(batch, H, W, C)`` (``check_model_for_data``).
@@ -121,7 +162,7 @@ def evaluate(
     metrics = segmentation_metrics(len(class_names), class_names)
     n = 0
     for x, y, *w in dataset:  # pixels of weight 0 (an ignore value) are left out
-        logits = flip_averaged_logits(model, x) if flip else model(x, training=False)
+        logits = whole_image_logits(model, x, flip=flip)
         for m in metrics:
             m.update_state(y, logits, None if not w else tf.cast(w[0] > 0, tf.int32))
         n += int(x.shape[0])
@@ -329,8 +370,8 @@ def check_model_for_data(
 ) -> None:
     """Raise ``ValueError`` unless ``model`` can be scored on masks of ``class_names``.
 
-    It must predict one score per class, and keep the input size
-    (``padding="same"``), so that its masks line up with full-size labels.
+    It must predict one score per class. An unpadded model (``padding="valid"``)
+    needs a fixed input size, so that overlap-tile can lay out its tiles.
     """
     classes = model.output_shape[-1]
     if classes is not None and classes != len(class_names):
@@ -344,24 +385,27 @@ def check_model_for_data(
 
 def _check_same_padding(model: keras.Model, what: str) -> None:
     inp, out = tuple(model.input_shape[1:3]), tuple(model.output_shape[1:3])
-    if None not in inp and inp != out:
+    if None in inp and None not in out:
         raise ValueError(
-            f"{what} needs a same-padding model (output size = input size); this one "
-            f"maps {inp[0]}x{inp[1]} to {out[0]}x{out[1]} (the paper's unpadded "
-            "convolutions), so its masks cannot be scored against full-size labels. "
-            "Train it with padding='same'."
+            f"{what} needs a model with a fixed input size when it is unpadded "
+            f"(output {out[0]}x{out[1]}): overlap-tile lays out tiles of the input "
+            "size. Build it with e.g. input_shape=(572, 572, 1)."
         )
 
 
 def predict_dataset(
     model: keras.Model, dataset: tf.data.Dataset
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """All ``(images, true masks, predicted masks)`` of a dataset, as NumPy arrays."""
+    """All ``(images, true masks, predicted masks)`` of a dataset, as NumPy arrays.
+
+    Whole images; an unpadded model predicts them by overlap-tile
+    (``whole_image_logits``).
+    """
     _check_same_padding(model, "predict_dataset")
     xs, ys, ps = [], [], []
     for batch in dataset:
         x, y = batch[0], batch[1]
-        ps.append(np.argmax(model(x, training=False), axis=-1))
+        ps.append(np.argmax(whole_image_logits(model, x), axis=-1))
         xs.append(np.asarray(x))
         ys.append(np.asarray(y))
     if not xs:
@@ -385,3 +429,84 @@ def per_image_mean_iou(
                 ious.append(np.logical_and(t == c, p == c).sum() / union)
         scores[i] = np.mean(ious)
     return scores
+
+
+@dataclass
+class EMScores:
+    """The scores of the paper's EM experiment (ISBI 2012) on whole slices.
+
+    Attributes:
+        pixel_error: share of wrong pixels, ``1 - pixel accuracy``
+            (``metrics.pixel_error``), over all slices' pixels.
+        rand_error: adapted Rand error on cell instances
+            (``metrics.rand_error``), the mean over slices.
+        membrane_iou: IoU of the membrane class over all pixels.
+        num_images: slices scored.
+    """
+
+    pixel_error: float
+    rand_error: float
+    membrane_iou: float
+    num_images: int
+
+    def table(self) -> str:
+        """A small Markdown table of the scores."""
+        return "\n".join(
+            [
+                "| metric | value |",
+                "|---|---:|",
+                f"| pixel error | {self.pixel_error:.4f} |",
+                f"| adapted Rand error | {self.rand_error:.4f} |",
+                f"| membrane IoU | {self.membrane_iou:.3f} |",
+                f"| slices | {self.num_images} |",
+            ]
+        )
+
+    def __str__(self) -> str:
+        return self.table()
+
+
+def em_scores(
+    model_or_predictions,
+    dataset: tf.data.Dataset,
+    *,
+    membrane_class: int = 0,
+    cell_class: int = 1,
+) -> EMScores:
+    """Pixel error, adapted Rand error and membrane IoU on whole EM slices.
+
+    Args:
+        model_or_predictions: a model (an unpadded one predicts by
+            overlap-tile), or the predicted class masks ``(H, W)`` of the
+            dataset's images, in order.
+        dataset: ``(image, mask)`` batches of whole slices (a folder's
+            validation or test split at ``image_size=None``).
+        membrane_class: the class of the membranes (0 in the EM folder).
+        cell_class: the class of the cell interiors (1).
+
+    Returns:
+        An ``EMScores``; ``print`` it for the table.
+    """
+    from .metrics import class_iou, pixel_error, rand_error
+
+    truths = [m for batch in dataset for m in np.asarray(batch[1])]
+    if isinstance(model_or_predictions, keras.Model):
+        _, _, preds = predict_dataset(model_or_predictions, dataset)
+    else:
+        preds = [np.asarray(p) for p in model_or_predictions]
+    if not truths or len(preds) != len(truths):
+        raise ValueError(
+            f"{len(preds)} predictions for {len(truths)} slices; give one predicted "
+            "mask per image of the dataset, in order."
+        )
+    pred, true = np.stack(preds), np.stack(truths)
+    return EMScores(
+        pixel_error=pixel_error(pred, true),
+        rand_error=float(
+            np.mean(
+                [rand_error(p, t, cell_class) for p, t in zip(pred, true, strict=True)]
+            )
+        ),
+        membrane_iou=class_iou(pred, true, membrane_class),
+        num_images=len(true),
+    )

@@ -26,6 +26,10 @@ PAPER_ELASTIC = 10 / 572
 share of the side.
 """
 
+PAPER_ELASTIC_PX = 10.0
+"""The same in pixels: the standard deviation of the paper's coarse-grid displacements.
+"""
+
 
 @dataclass(frozen=True)
 class AugmentConfig:
@@ -41,16 +45,22 @@ class AugmentConfig:
             coarse 3 × 3 grid, drawn from a Gaussian with this standard
             deviation (a share of the image side), smoothed to every pixel by
             bicubic interpolation. The paper used 10 px on 572 px tiles,
-            ``PAPER_ELASTIC`` (about 0.017); 0 turns it off.
+            ``PAPER_ELASTIC`` (about 0.017); 0 turns it off. On native-resolution
+            crops, ``PAPER_ELASTIC_PX / crop_size`` is the paper's 10 px.
+        rotate90: random quarter turns (0, 90, 180 or 270 degrees). With
+            ``flip`` they give all eight symmetries of a square: right for
+            data without an up or down, such as microscope images; wrong for
+            pets, who would stand on their heads.
     """
 
     flip: bool = True
     min_scale: float = 0.75
     jitter: bool = False
     elastic: float = 0.0
+    rotate90: bool = False
 
     def __post_init__(self):
-        for name in ("flip", "jitter"):
+        for name in ("flip", "jitter", "rotate90"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(
                     f"{name}={getattr(self, name)!r} must be True or False."

@@ -238,6 +238,11 @@ _TRAIN_ARGS = {  # command-line option -> TrainConfig field
     "jitter": "jitter",
     "dropout": "dropout",
     "on_corrupt": "on_corrupt",
+    "crop_size": "crop_size",
+    "padding": "padding",
+    "weight_map": "weight_map",
+    "rotate90": "rotate90",
+    "elastic_px": "elastic_px",
 }
 
 
@@ -256,6 +261,8 @@ def _train_config(args: argparse.Namespace):
         given["num_examples"] = tuple(given["num_examples"])
     if args.no_augment:
         given["augment"] = False
+    if "crop_size" in given and args.size is None and args.preset is None:
+        given["image_size"] = None  # crops of a folder's images at native size
     if given.get("jit_compile"):
         given["deterministic"] = (
             False  # op determinism would turn XLA off (see TrainConfig.deterministic)
@@ -354,11 +361,16 @@ def _evaluation_size(fixed: int | None, given: int | None, model: str) -> int:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from ..evaluation import evaluate
     from .datasets import load_dataset
+    from .sources import resolve_source
 
     model = _load_model(args.model)
-    size = _evaluation_size(model.input_shape[1], args.size, args.model)
+    data = resolve_source(args.source, args.data_dir)
+    if data.kind == "folder":  # whole images at native size unless --size
+        size = args.size
+    else:
+        size = _evaluation_size(model.input_shape[1], args.size, args.model)
     ds, info = load_dataset(
-        args.source,
+        data,
         args.split,
         size,
         args.batch_size,
@@ -366,7 +378,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         num_examples=args.synthetic_examples,
         on_corrupt=args.on_corrupt,
     )
-    print(evaluate(model, ds).table())
+    print(evaluate(model, ds, info.class_names).table())
+    if args.em:
+        from ..evaluation import em_scores
+
+        print(em_scores(model, ds).table())
     if info.is_stand_in:
         print(
             "NOTE: these scores are on the SYNTHETIC STAND-IN, not on Oxford-IIIT Pet."
@@ -390,6 +406,7 @@ def _output_stems(paths: list) -> list[str]:
 def _cmd_predict(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    import numpy as np
     from PIL import Image
 
     from ..evaluation import check_image, load_image, predict_mask
@@ -409,6 +426,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                 f"{stem}_*.png"
             )
         image = load_image(path)  # one image in memory at a time
+        if model.input_shape[-1] == 1:  # a grayscale model (e.g. EM slices)
+            image = np.asarray(Image.fromarray(image).convert("L"))
         mask = predict_mask(model, image)
         files = {
             f"{stem}_mask.png": mask.astype("uint8"),
@@ -571,7 +590,39 @@ def build_parser() -> argparse.ArgumentParser:
         choices=list(PRESETS),
         default=None,
         help="start from a named setting (TrainConfig.preset): full (GPU), "
-        "cpu (real pets on a CPU in minutes), cpu-synthetic",
+        "cpu (real pets on a CPU in minutes), cpu-synthetic, isbi (the paper's EM "
+        "experiment; its source is $UNET_TUTORIAL_ISBI_DIR unless --source)",
+    )
+    p.add_argument(
+        "--crop-size",
+        type=_positive,
+        default=None,
+        help="train on random crops of this side (the model's input), at a folder's "
+        "native size unless --size resizes first",
+    )
+    p.add_argument(
+        "--padding",
+        choices=("same", "valid"),
+        default=None,
+        help=f"same, or valid: the paper's unpadded U-Net (default {d.padding})",
+    )
+    p.add_argument(
+        "--weight-map",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the paper's weight map on the training crops (objects: class 1)",
+    )
+    p.add_argument(
+        "--rotate90",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="random quarter turns (for data without an up, e.g. microscopy)",
+    )
+    p.add_argument(
+        "--elastic-px",
+        type=float,
+        default=None,
+        help="elastic deformation in pixels (the paper's: 10); replaces --elastic",
     )
     p.add_argument(
         "--source",
@@ -796,6 +847,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive,
         default=None,
         help="size of a synthetic split",
+    )
+    p.add_argument(
+        "--em",
+        action="store_true",
+        help="also the EM scores (pixel error, adapted Rand error, membrane IoU) of a "
+        "2-class membrane (0) / cell (1) folder",
     )
     p.set_defaults(func=_cmd_evaluate)
 

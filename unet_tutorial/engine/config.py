@@ -14,8 +14,9 @@ from dataclasses import dataclass, fields
 
 from ..checks import ON_CORRUPT, check_choice, check_positive_int, check_rate, is_whole
 from ..footprint import check_training_fits
-from ..settings import AugmentConfig, FitConfig
-from ..shapes import check_input_size
+from ..settings import PAPER_ELASTIC_PX, AugmentConfig, FitConfig
+from ..shapes import check_input_size, check_padding, nearest_valid_sizes
+from .sources import ISBI_DIR_SOURCE
 
 STRATEGIES = ("default", "mirrored", "multiworker")
 """The names ``make_strategy`` (and ``unet-tutorial train --strategy``) accept."""
@@ -67,6 +68,33 @@ PRESETS: dict[str, dict] = {
         source="synthetic",
         num_examples=(512, 64, 128),
     ),
+    # The paper's EM experiment (ISBI 2012) on two CPU cores in about 8 minutes:
+    # unpadded, native-resolution crops, weight map, elastic + flips + quarter turns.
+    # Sized by a timing of the real slices (benchmarks/isbi_timing.py): an epoch of
+    # 20 steps took 34 s (the first 53 s, with tracing) on 2 busy CPU cores.
+    "isbi": dict(
+        source=ISBI_DIR_SOURCE,
+        output_dir="runs/isbi",
+        padding="valid",
+        base_filters=16,
+        depth=3,
+        image_size=None,
+        crop_size=252,
+        channels=1,
+        num_classes=2,
+        batch_size=4,
+        epochs=14,
+        steps_per_epoch=20,
+        learning_rate=1e-3,
+        lr_schedule="cosine",
+        loss="ce",
+        weight_map=True,
+        flip=True,
+        rotate90=True,
+        min_scale=1.0,
+        elastic_px=PAPER_ELASTIC_PX,
+        snapshot_images=2,
+    ),
 }
 """Named settings for ``TrainConfig.preset``: the one place where they are written down.
 """
@@ -78,12 +106,14 @@ class TrainConfig(FitConfig):
     run settings.
 
     The defaults are a small CPU setting. Named settings come from
-    ``TrainConfig.preset("full" | "cpu" | "cpu-synthetic")``.
+    ``TrainConfig.preset("full" | "cpu" | "cpu-synthetic" | "isbi")``.
 
     Attributes:
         base_filters: channels at the top level of the U-Net.
         depth: pooling steps.
-        image_size: side length of the training images (a multiple of ``2**depth``).
+        image_size: side length of the training images (a valid input size for
+            ``depth`` and ``padding``), or ``None``: a folder's images at their
+            native size, trained on random ``crop_size`` crops.
         batch_size: global batch size (split across replicas by a strategy).
         source: data source (``"auto"``, ``"oxford"``, ``"tfds"``,
             ``"synthetic"``, a folder, or ``"$UNET_TUTORIAL_OXFORD_DIR"`` for the
@@ -108,6 +138,31 @@ class TrainConfig(FitConfig):
         dropout: the paper's drop-out at the end of the contracting path
             (``build_unet(dropout=...)``); 0: none.
         evaluate_test: score a checkpoint on the test split once, after training.
+        crop_size: side of the random training crops (a folder of images +
+            masks): the model's *input* size. With ``padding="valid"`` the
+            model predicts a smaller centre (``ut.output_size``), and the
+            mask (and weights) of each crop are cut to it, as in the paper.
+        padding: ``"same"`` (output = input size) or ``"valid"`` (the
+            paper's unpadded convolutions). Validation and test score whole
+            images; an unpadded model predicts them by overlap-tile
+            (``whole_image_logits``). Its per-epoch validation scores the
+            overlap-tile tiles whose output lies wholly inside each image
+            (``engine.targets.overlap_tile_batches``).
+        num_classes: the model's outputs; ``None``: the data's (``DataInfo``).
+        channels: a folder's image channels (1 or 3; the images are
+            converted); ``None``: as the images are.
+        ignore_value: a folder's mask value that is no class (left out of
+            loss and metrics).
+        weight_map: train with the paper's weight map (``unet_weight_map``,
+            w0 = 10, sigma = 5 px) as per-pixel weights, computed on every
+            training crop: the objects are the connected regions of class 1
+            (the cells of the EM folder, whose class 0 is membrane), so the
+            thin gaps between touching cells weigh most.
+        rotate90: random quarter turns of the training images
+            (``AugmentConfig.rotate90``).
+        elastic_px: the elastic deformation's standard deviation in pixels of
+            the training image or crop (the paper's 10 px is
+            ``PAPER_ELASTIC_PX``); when set, it replaces ``elastic``.
         test_checkpoint: which one: ``"best"`` (best validation mean IoU),
             ``"final"``, or ``"auto"``: the final model when the learning rate
             decays to zero (``"cosine"``; the schedule is built to end there,
@@ -122,7 +177,7 @@ class TrainConfig(FitConfig):
 
     base_filters: int = 16
     depth: int = 4
-    image_size: int = 128
+    image_size: int | None = 128
     batch_size: int = 16
     source: str = "auto"
     data_dir: str | None = None
@@ -142,6 +197,24 @@ class TrainConfig(FitConfig):
     dropout: float = 0.0
     evaluate_test: bool = True
     test_checkpoint: str = "auto"
+    crop_size: int | None = None
+    padding: str = "same"
+    num_classes: int | None = None
+    channels: int | None = None
+    ignore_value: int | None = None
+    weight_map: bool = False
+    rotate90: bool = False
+    elastic_px: float | None = None
+
+    @property
+    def input_size(self) -> int | None:
+        """The model's input side: ``crop_size`` if set, else ``image_size``."""
+        return self.crop_size if self.crop_size is not None else self.image_size
+
+    def folder_options(self) -> dict:
+        """The ``load_dataset`` options of a folder of images + masks that are set."""
+        names = ("crop_size", "ignore_value", "channels")
+        return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
     def tested_checkpoint(self) -> str:
         """``"best"`` or ``"final"``: the checkpoint that ``train`` scores on the test
@@ -167,6 +240,15 @@ class TrainConfig(FitConfig):
           a cosine decay, flips, zooms and colour jitter; deterministic.
           Chosen by trials on the 3-breed subset; see ``benchmarks/recipe.py``.
         * ``"cpu-synthetic"``: the synthetic stand-in at 64 px, about a minute.
+        * ``"isbi"``: the paper's EM experiment (ISBI 2012 membranes) on two CPU
+          cores in about eight minutes: an unpadded base-16 U-Net of depth 3
+          on native-resolution 252 px grayscale crops (164 px predicted),
+          2 classes, 14 epochs of 20 batches of 4 crops (Adam 1e-3, cosine
+          decay), cross-entropy with the paper's weight map, elastic
+          deformation of 10 px on a 3 x 3 grid, flips and quarter turns, no
+          zoom. ``source`` is ``"$UNET_TUTORIAL_ISBI_DIR"``; pass
+          ``source=isbi_source()`` (the variable, else a download, else a
+          synthetic stand-in) or a folder.
 
         Raises:
             ValueError: an unknown name.
@@ -210,21 +292,74 @@ class TrainConfig(FitConfig):
                 "determinism on, Keras turns XLA off without an error (on the command "
                 "line, --xla does both)."
             )
+        self._validate_data_settings()
         self.augment_settings()  # AugmentConfig checks its own fields
-        check_input_size(self.image_size, self.depth, "same")
         check_training_fits(
-            self.image_size,
+            self.input_size,
             self.batch_size,
             self.base_filters,
             self.depth,
+            channels=self.channels or 3,
+            classes=self.num_classes or 3,
             mixed_precision=self.mixed_precision,
         )
 
+    def _validate_data_settings(self) -> None:
+        check_padding(self.padding)
+        for name in ("crop_size", "num_classes", "channels"):
+            if getattr(self, name) is not None:
+                check_positive_int(name, getattr(self, name))
+        if self.channels not in (None, 1, 3):
+            raise ValueError(f"channels={self.channels!r} must be 1, 3 or None.")
+        if self.num_classes is not None and self.num_classes < 2:
+            raise ValueError(f"num_classes={self.num_classes!r} must be at least 2.")
+        if self.image_size is None and self.crop_size is None:
+            raise ValueError(
+                "image_size=None (a folder's native size) needs crop_size= (--crop-size"
+                "), the side of the random training crops, e.g. 252."
+            )
+        if self.image_size is not None and not is_whole(self.image_size, 16):
+            raise ValueError(
+                f"image_size={self.image_size!r} must be an integer of at least 16, or "
+                "None for a folder's native size (with crop_size)."
+            )
+        if self.crop_size is not None and self.image_size is not None:
+            if self.crop_size > self.image_size:
+                raise ValueError(
+                    f"crop_size={self.crop_size} is larger than image_size="
+                    f"{self.image_size}; crop less, or use image_size=None."
+                )
+        try:
+            check_input_size(self.input_size, self.depth, self.padding)
+        except ValueError:
+            name = "crop_size" if self.crop_size is not None else "image_size"
+            near = nearest_valid_sizes(self.input_size, self.depth, self.padding)
+            raise ValueError(
+                f"{name}={self.input_size} is the model's input size, and a U-Net "
+                f"with depth={self.depth} and padding={self.padding!r} does not take "
+                f"it: the nearest valid sizes are {' and '.join(map(str, near))} "
+                "(ut.valid_input_sizes(depth, padding) lists them)."
+            ) from None
+        if self.weight_map and self.loss == "dice":
+            raise ValueError(
+                "weight_map=True weights every pixel's loss, and the Dice loss is not "
+                "per pixel; use loss='ce' (the paper's) or 'ce_dice'."
+            )
+        if self.elastic_px is not None and self.elastic > 0:
+            raise ValueError(
+                f"elastic={self.elastic!r} and elastic_px={self.elastic_px!r} both set "
+                "the elastic deformation; give one (elastic_px in pixels, elastic as "
+                "a share of the side)."
+            )
+
     def augment_settings(self) -> AugmentConfig:
-        """The ``AugmentConfig`` that this config's flat fields describe."""
-        return AugmentConfig(
-            **{f.name: getattr(self, f.name) for f in fields(AugmentConfig)}
-        )
+        """The ``AugmentConfig`` that this config's flat fields describe
+        (``elastic_px`` becomes a share of the training image's or crop's side).
+        """
+        settings = {f.name: getattr(self, f.name) for f in fields(AugmentConfig)}
+        if self.elastic_px is not None:
+            settings["elastic"] = self.elastic_px / self.input_size
+        return AugmentConfig(**settings)
 
     def augment_config(self) -> AugmentConfig | bool:
         """The training split's augmentation: an ``AugmentConfig``, or ``False``."""

@@ -248,7 +248,9 @@ class PredictionSnapshots(keras.callbacks.Callback):
 
     Writes ``reference.npz`` (``images``, ``masks``) once and
     ``epoch_NNN.npz`` (``pred``: ``uint8 (n, H, W)``) per epoch; the training
-    animation reads them with ``load_snapshots``.
+    animation reads them with ``load_snapshots``. For an unpadded model the
+    images are its input tiles and the masks the smaller squares it predicts;
+    ``reference.npz`` keeps the centre of each image that matches its mask.
     """
 
     def __init__(
@@ -259,9 +261,13 @@ class PredictionSnapshots(keras.callbacks.Callback):
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         masks = np.asarray(masks, np.uint8)
+        shown = self.images
+        m = (shown.shape[1] - masks.shape[1]) // 2
+        if m > 0:  # an unpadded model predicts the centre of each tile: keep that
+            shown = shown[:, m : m + masks.shape[1], m : m + masks.shape[2]]
         atomic_write(
             self.directory / "reference.npz",
-            lambda part: np.savez_compressed(part, images=self.images, masks=masks),
+            lambda part: np.savez_compressed(part, images=shown, masks=masks),
         )
 
     def on_train_begin(self, logs=None):

@@ -33,6 +33,14 @@ this name rather than its path, so that run folders, ``test.json`` and the
 book's pages name the variable, never a path of the machine that ran them.
 """
 
+ISBI_DIR_ENV = "UNET_TUTORIAL_ISBI_DIR"
+"""Environment variable that names the ISBI 2012 EM folder (images/ + masks/)."""
+
+ISBI_DIR_SOURCE = "$" + ISBI_DIR_ENV
+"""The ``source=`` value for "the EM folder named by ``$UNET_TUTORIAL_ISBI_DIR``";
+recorded under this name in run folders, never as a path of this machine.
+"""
+
 OXFORD_TFDS_NAME = "oxford_iiit_pet"
 OXFORD_TFDS_VERSION = "4.*.*"
 
@@ -196,6 +204,31 @@ def _env_source(folder: Path) -> DataSource:
     )
 
 
+def _isbi_env_source() -> DataSource:
+    from .folders import is_mask_folder
+
+    value = os.environ.get(ISBI_DIR_ENV, "").strip()
+    if not value:
+        raise DataUnavailableError(
+            f"source={ISBI_DIR_SOURCE!r} means the EM folder named by {ISBI_DIR_ENV}, "
+            "which is not set here. Set it to a folder of images/ and masks/, pass "
+            "the folder itself, or use isbi_source() (a download, else a synthetic "
+            "stand-in)."
+        )
+    folder = Path(value).expanduser()
+    if not is_mask_folder(folder):
+        raise FileNotFoundError(
+            f"{ISBI_DIR_ENV}={value!r} has no images/ and masks/ folders. Fix the "
+            "variable or unset it."
+        )
+    return DataSource(
+        "folder",
+        str(folder),
+        reason=f"{ISBI_DIR_ENV} names the folder {_name(folder)}.",
+        env=ISBI_DIR_ENV,
+    )
+
+
 def resolve_source(
     source: str | os.PathLike = "auto",
     data_dir: str | os.PathLike | None = None,
@@ -206,8 +239,9 @@ def resolve_source(
         source: ``"auto"`` (Oxford-IIIT Pet wherever it can be had, else the
             stand-in), ``"oxford"`` (Oxford-IIIT Pet wherever it can be had,
             else an error), ``"tfds"`` (only TensorFlow Datasets),
-            ``"synthetic"``, the path of a folder, or ``OXFORD_DIR_SOURCE``
-            (``"$UNET_TUTORIAL_OXFORD_DIR"``: the folder that variable names).
+            ``"synthetic"``, the path of a folder, ``OXFORD_DIR_SOURCE``
+            (``"$UNET_TUTORIAL_OXFORD_DIR"``: the folder that variable names),
+            or ``ISBI_DIR_SOURCE`` (``"$UNET_TUTORIAL_ISBI_DIR"``: the EM folder).
             A folder with ``images/`` + ``masks/`` is your own data
             (``engine.folders``), one with ``images/`` + ``annotations/trimaps/``
             the official Oxford-IIIT Pet layout. The order tried is: tfds
@@ -227,6 +261,8 @@ def resolve_source(
             or ``OXFORD_DIR_SOURCE`` with the variable unset.
     """
     tfds_dir = None if data_dir is None else os.fspath(data_dir)
+    if source == ISBI_DIR_SOURCE:
+        return _isbi_env_source()
     if source == OXFORD_DIR_SOURCE:
         env_dir = _env_directory()
         if env_dir is None:
@@ -297,3 +333,88 @@ def resolve_source(
             "Oxford server does not answer.",
         )
     raise DataUnavailableError(HOW_TO_GET_OXFORD)
+
+
+SYNTHETIC_EM_SLICES = 12
+"""Slices of the synthetic EM stand-in that ``isbi_source`` writes."""
+
+
+def write_synthetic_em(
+    dest: str | os.PathLike, slices: int = SYNTHETIC_EM_SLICES, size: int = 256
+) -> Path:
+    """Write the synthetic EM stand-in (``make_synthetic_cells``) as an images +
+    masks folder: ``slice_NN.png`` images, masks 0 = membrane / 255 = cell,
+    ``classes.txt`` and a README saying what it is.
+    """
+    from PIL import Image
+
+    from ..synthetic import make_synthetic_cells
+
+    dest = Path(dest)
+    for folder in ("images", "masks"):
+        (dest / folder).mkdir(parents=True, exist_ok=True)
+    for n in range(slices):
+        image, mask = make_synthetic_cells(size, num_cells=size // 4, seed=n)
+        Image.fromarray(image).save(dest / "images" / f"slice_{n:02d}.png")
+        Image.fromarray(mask * 255).save(dest / "masks" / f"slice_{n:02d}.png")
+    (dest / "classes.txt").write_text("membrane 0\ncell 255\n", encoding="utf-8")
+    (dest / "README.txt").write_text(
+        "A SYNTHETIC STAND-IN for the ISBI 2012 EM slices (Voronoi cells with dark "
+        "membranes, unet_tutorial.make_synthetic_cells): results on it are not "
+        "ISBI 2012 results.\n",
+        encoding="utf-8",
+    )
+    return dest
+
+
+def isbi_source(cache_dir: str | os.PathLike | None = None, *, verbose: bool = True):
+    """The ``source=`` of the EM data (ISBI 2012) on this machine, found once.
+
+    In this order:
+
+    1. ``ISBI_DIR_SOURCE`` (``"$UNET_TUTORIAL_ISBI_DIR"``) when that variable
+       names a folder: run folders then record the variable, not a path;
+    2. ``download_isbi2012`` into ``cache_dir/isbi2012-em`` (kept for later
+       calls);
+    3. the synthetic stand-in (``write_synthetic_em``) in
+       ``cache_dir/synthetic-em-stand-in``, announced loudly: its results are
+       not ISBI 2012 results.
+
+    Args:
+        cache_dir: where a download or the stand-in goes; default
+            ``runs_dir() / "data"``.
+        verbose: print which one was chosen, and why.
+
+    Returns:
+        A ``source=`` value for ``load_dataset`` and ``TrainConfig``.
+    """
+    from .download import download_isbi2012
+
+    def say(text: str) -> None:
+        if verbose:
+            print(text)
+
+    if os.environ.get(ISBI_DIR_ENV, "").strip():
+        folder = _isbi_env_source().path
+        say(f"EM data: the folder {_name(Path(folder))} named by {ISBI_DIR_ENV}.")
+        return ISBI_DIR_SOURCE
+    if cache_dir is None:
+        from .book import runs_dir
+
+        cache_dir = runs_dir() / "data"
+    cache = Path(cache_dir)
+    try:
+        folder = download_isbi2012(cache / "isbi2012-em", progress=None)
+        say("EM data: the ISBI 2012 slices, downloaded (or found) in the cache.")
+        return str(folder)
+    except OSError as err:
+        reason = str(err).split(". ")[0]
+    folder = cache / "synthetic-em-stand-in"
+    if not (folder / "classes.txt").is_file():
+        write_synthetic_em(folder)
+    print(
+        "NOTE: the ISBI 2012 EM slices are not available here "
+        f"({reason}); using a SYNTHETIC STAND-IN of Voronoi cells instead. Results "
+        "below are not ISBI 2012 results."
+    )
+    return str(folder)

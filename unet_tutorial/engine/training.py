@@ -40,7 +40,6 @@ import tensorflow as tf
 
 from ..evaluation import Evaluation, evaluate
 from ..fit import compile_and_fit, set_seed, shard_by_data, synchronize_batch_norm
-from ..labels import NUM_CLASSES
 from ..model import build_unet
 from .config import TrainConfig
 from .datasets import DataInfo, load_dataset
@@ -72,6 +71,7 @@ from .runs import (
     write_state,
 )
 from .sources import resolve_source
+from .targets import model_classes, model_input_shape, training_pairs
 
 
 @dataclass
@@ -600,6 +600,7 @@ def _train_locked(
             image_size=config.image_size,
             batch_size=config.batch_size,
             on_corrupt=config.on_corrupt,
+            **config.folder_options(),
         )
         train_ds, info = load_dataset(
             data,
@@ -617,6 +618,8 @@ def _train_locked(
             verbose=False,
             **common,
         )
+        model_classes(config, info)
+        train_ds, val_ds = training_pairs(config, train_ds, val_ds)
         if config.steps_per_epoch:
             train_ds = train_ds.repeat()
         train_ds, val_ds = shard_by_data(train_ds), shard_by_data(val_ds)
@@ -647,6 +650,7 @@ def _train_locked(
         if trained_now:
             model = _fit(
                 config,
+                info,
                 strategy,
                 train_ds,
                 val_ds,
@@ -701,6 +705,7 @@ def _trained_model(paths: dict[str, Path]) -> keras.Model | None:
 
 def _fit(
     config: TrainConfig,
+    info: DataInfo,
     strategy,
     train_ds,
     val_ds,
@@ -718,10 +723,11 @@ def _fit(
     """
     with strategy.scope():
         model = build_unet(
-            (config.image_size, config.image_size, 3),
-            NUM_CLASSES,
+            model_input_shape(config, info),
+            info.num_classes,
             config.base_filters,
             config.depth,
+            config.padding,
             skip_connections=config.skip_connections,
             dropout=config.dropout,
         )
@@ -733,7 +739,7 @@ def _fit(
     # a NaN epoch is logged: the history says what happened
     cbs = [guard, EpochCSVLogger(paths["history"])]
     if config.snapshot_images:
-        images, masks = next(iter(val_ds.unbatch().batch(config.snapshot_images)))
+        images, masks, *_ = next(iter(val_ds.unbatch().batch(config.snapshot_images)))
         cbs.append(
             _UnlessDiverged(
                 PredictionSnapshots(images.numpy(), masks.numpy(), paths["snapshots"]),
@@ -762,6 +768,7 @@ def _fit(
             config.fit_config(),
             cbs + list(callbacks or []),
             verbose,
+            info.class_names,
         )
     if guard.at is not None:
         raise _diverged(config, paths, *guard.at)
@@ -797,11 +804,12 @@ def _score_test(config: TrainConfig, data, paths: dict[str, Path]) -> Evaluation
         num_examples=sizes[2],
         on_corrupt=config.on_corrupt,
         verbose=False,
+        **config.folder_options(),
     )
     which = config.tested_checkpoint()
     which = which if paths[which].is_file() else "final"
     model = load_run_model(paths[which])
-    ev = evaluate(model, test_ds)
+    ev = evaluate(model, test_ds, test_info.class_names)  # overlap-tile if unpadded
     atomic_write_text(
         paths["test"],
         json.dumps({"model": which, "data": asdict(test_info), **asdict(ev)}, indent=2),

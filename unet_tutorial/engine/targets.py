@@ -1,0 +1,202 @@
+"""What a model is trained and validated against on a folder of images + masks.
+
+``train`` uses these on the batches of ``load_dataset``:
+
+* ``add_weight_maps``: the paper's weight map of every training crop, as
+  per-pixel weights (``unet_weight_map``), computed on the whole input crop
+  so that a cell cut by the crop's edge is still an object;
+* ``crop_targets``: an unpadded (``padding="valid"``) model predicts only the
+  centre of its input, so the mask (and weights) of each crop are cut to
+  that centre;
+* ``overlap_tile_batches``: the per-epoch validation of an unpadded model.
+  Each validation image is cut into the tiles of overlap-tile prediction
+  (``tile_layout``, the image mirrored at its borders), each with the mask
+  of the square it predicts; only the squares wholly inside the image are
+  kept. Keras' validation metrics are then overlap-tile scores on all of
+  each image but a strip narrower than one output square at its bottom and
+  right, every pixel counted once, with no weights needed (Keras'
+  ``metrics`` do not take sample weights). The test split is scored on every
+  pixel (``evaluate``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from ..losses import unet_weight_map
+from ..tiling import mirror_pad, tile_layout
+
+WEIGHT_MAP_OBJECT_CLASS = 1
+"""The class whose connected regions are the weight map's objects: the cells of the
+EM folder (class 0 membrane, class 1 cell).
+"""
+
+
+def _split(batch: tuple) -> tuple:
+    x, y, *w = batch
+    return x, y, (w[0] if w else None)
+
+
+def add_weight_maps(
+    dataset: tf.data.Dataset, object_class: int = WEIGHT_MAP_OBJECT_CLASS
+) -> tf.data.Dataset:
+    """``(x, y)`` or ``(x, y, w)`` batches -> ``(x, y, w * weight map)``.
+
+    The paper's values (w0 = 10, sigma = 5 px; ``unet_weight_map``), the
+    class weights balanced on each crop. Pixels of weight 0 (an ignore
+    value) stay 0.
+    """
+
+    def maps(masks: np.ndarray) -> np.ndarray:
+        return np.stack(
+            [unet_weight_map(m, object_class=object_class) for m in masks]
+        ).astype(np.float32)
+
+    def add(*batch):
+        x, y, w = _split(batch)
+        weights = tf.numpy_function(maps, [y], tf.float32)
+        weights.set_shape(y.shape)
+        return x, y, weights if w is None else weights * w
+
+    return dataset.map(add, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def crop_targets(dataset: tf.data.Dataset, output_size: int) -> tf.data.Dataset:
+    """Cut the masks (and weights) of ``(x, y[, w])`` batches to their centre
+    ``output_size`` square, the part an unpadded model predicts.
+    """
+
+    def crop(*batch):
+        x, y, w = _split(batch)
+        m = (tf.shape(y)[1] - output_size) // 2
+        y = y[:, m : m + output_size, m : m + output_size]
+        if w is None:
+            return x, y
+        return x, y, w[:, m : m + output_size, m : m + output_size]
+
+    return dataset.map(crop, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def image_tiles(
+    image: np.ndarray,
+    mask: np.ndarray,
+    input_size: int,
+    output_size: int,
+    weights: np.ndarray | None = None,
+) -> tuple[np.ndarray, ...]:
+    """The tiles of overlap-tile prediction whose output square lies inside the image.
+
+    The image is mirrored at its borders (``mirror_pad``) and cut as
+    ``tile_layout`` lays out the tiles; only the tiles whose ``output_size``
+    square lies wholly inside the image are kept, so that no pixel is scored
+    twice and none past the image is scored (a strip at the bottom and right,
+    narrower than ``output_size``, is left out).
+
+    Args:
+        image: ``(H, W, C)``, ``H, W >= output_size``.
+        mask: ``(H, W)`` class indices.
+        input_size: the model's input side.
+        output_size: the side it predicts.
+        weights: ``(H, W)`` per-pixel weights, or ``None``.
+
+    Returns:
+        ``(tiles (n, input_size, input_size, C), masks (n, output_size,
+        output_size))``, plus the weights of those squares if given.
+    """
+    h, w = mask.shape
+    tiles, pads = tile_layout(h, w, input_size, output_size)
+    canvas = mirror_pad(image, pads)
+    inside = [t for t in tiles if t.output_box[2] <= h and t.output_box[3] <= w]
+    if not inside:
+        raise ValueError(
+            f"a {h}x{w} image holds no whole {output_size} px output square; "
+            "validate on larger images or use a smaller input size."
+        )
+    out = [[], [], []]
+    for t in inside:
+        top, left, bottom, right = t.input_box
+        out[0].append(canvas[top:bottom, left:right])
+        top, left, bottom, right = t.output_box
+        out[1].append(mask[top:bottom, left:right])
+        if weights is not None:
+            out[2].append(weights[top:bottom, left:right])
+    arrays = (
+        np.stack(out[0]).astype(np.float32),
+        np.stack(out[1]).astype(np.int32),
+    )
+    if weights is None:
+        return arrays
+    return (*arrays, np.stack(out[2]).astype(np.float32))
+
+
+def overlap_tile_batches(
+    dataset: tf.data.Dataset, input_size: int, output_size: int, batch_size: int
+) -> tf.data.Dataset:
+    """Batches of whole images -> batches of their tiles ``(x, y[, w])``
+    (``image_tiles``), ``batch_size`` tiles at a time.
+    """
+
+    def to_tiles(*example):
+        x, y, w = _split(example)
+        types = (tf.float32, tf.int32) + ((tf.float32,) if w is not None else ())
+
+        def cut(*arrays):
+            return image_tiles(*arrays[:2], input_size, output_size, *arrays[2:])
+
+        args = [x, y] if w is None else [x, y, w]
+        parts = tf.numpy_function(cut, args, types)
+        parts[0].set_shape((None, input_size, input_size, x.shape[-1]))
+        for part in parts[1:]:
+            part.set_shape((None, output_size, output_size))
+        return tf.data.Dataset.from_tensor_slices(tuple(parts))
+
+    return (
+        dataset.unbatch()
+        .flat_map(to_tiles)
+        .batch(batch_size)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+def model_classes(config, info) -> int:
+    """The model's outputs: ``config.num_classes``, else the data's.
+
+    Raises:
+        ValueError: ``num_classes`` differs from the data's, or ``weight_map``
+            is asked for without a class 1 to find objects in.
+    """
+    if config.num_classes is not None and config.num_classes != info.num_classes:
+        raise ValueError(
+            f"num_classes={config.num_classes} but the data has {info.num_classes} "
+            f"classes ({', '.join(info.class_names)}); leave num_classes out (None) "
+            "to follow the data."
+        )
+    if config.weight_map and info.num_classes < 2:
+        raise ValueError("weight_map=True needs at least 2 classes (objects: class 1).")
+    return info.num_classes
+
+
+def model_input_shape(config, info) -> tuple:
+    """``(S, S, channels)``; ``(None, None, channels)`` for a same-padding model
+    trained on crops (it then takes whole images of any size).
+    """
+    if config.padding == "same" and config.image_size is None:
+        return (None, None, info.channels)
+    return (config.input_size, config.input_size, info.channels)
+
+
+def training_pairs(config, train_ds, val_ds):
+    """``(train_ds, val_ds)`` as the model of ``config`` is trained and validated on:
+    the weight map added, and for an unpadded model the targets cut to its
+    output and the validation images cut into overlap-tile tiles.
+    """
+    from ..shapes import output_size
+
+    if config.weight_map:
+        train_ds = add_weight_maps(train_ds)
+    if config.padding == "valid":
+        out = output_size(config.input_size, config.depth, "valid")
+        train_ds = crop_targets(train_ds, out)
+        val_ds = overlap_tile_batches(val_ds, config.input_size, out, config.batch_size)
+    return train_ds, val_ds

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import TINY, TINY_CLI
 
 import unet_tutorial as ut
 from unet_tutorial.engine import cli
@@ -86,6 +87,23 @@ def trained(tmp_path_factory):
 def test_train_command_writes_the_run(trained):
     for name in ("best.keras", "final.keras", "history.csv", "config.json"):
         assert (trained / name).is_file()
+
+
+@pytest.mark.slow
+def test_train_no_test_leaves_the_test_split_for_one_evaluate_at_the_end(
+    tmp_path, capsys
+):
+    out = tmp_path / "run"
+    args = ["train", *TINY_CLI, "--epochs", "1", "--output", str(out), "--verbose", "0"]
+    assert cli.main([*args, "--no-test"]) == 0
+    assert "test split" not in capsys.readouterr().out
+    assert (out / "final.keras").is_file() and not (out / "test.json").exists()
+    # the settings kept: the test split, scored once, by the evaluate command
+    test_size = TINY["num_examples"][2]
+    evaluate = ["evaluate", str(out / "final.keras"), "--split", "test"]
+    data = ["--source", TINY["source"], "--synthetic-examples", str(test_size)]
+    assert cli.main([*evaluate, *data]) == 0
+    assert f"this is the test split ({test_size})" in capsys.readouterr().out
 
 
 @pytest.mark.slow

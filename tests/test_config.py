@@ -216,6 +216,12 @@ def test_cli_defaults_come_from_train_config():
     assert cli._train_config(args) == TrainConfig.preset("cpu", epochs=2)
 
 
+def test_no_test_turns_the_test_score_off_and_changes_nothing_else():
+    assert _train_options().evaluate_test is True
+    config = _train_options("--preset", "full", "--no-test")
+    assert config == TrainConfig.preset("full", evaluate_test=False)
+
+
 def test_cli_choice_lists_are_the_constants():
     assert _choices("train", "--loss") == list(LOSSES)
     assert _choices("train", "--preset") == list(PRESETS)

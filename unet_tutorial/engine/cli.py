@@ -263,6 +263,8 @@ def _train_config(args: argparse.Namespace):
         given["augment"] = False
     if "crop_size" in given and args.size is None and args.preset is None:
         given["image_size"] = None  # crops of a folder's images at native size
+    if args.no_test:
+        given["evaluate_test"] = False
     if given.get("jit_compile"):
         given["deterministic"] = (
             False  # op determinism would turn XLA off (see TrainConfig.deterministic)
@@ -770,6 +772,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="delete a run already in --output (its files only) and train again from "
         "scratch",
+    )
+    p.add_argument(
+        "--no-test",
+        action="store_true",
+        help="do not score the test split after training (while choosing settings: "
+        "compare runs with 'evaluate --split validation', and score the test split "
+        "once, for the settings you keep)",
     )
     p.add_argument(
         "--mixed-precision",

@@ -242,3 +242,51 @@ def test_chief_decision_outside_a_cluster_passes_the_decision_through():
     assert chief_decision(strategy, 2, refused=True) == (0, 1)
     with pytest.raises(ValueError, match="decision must be an integer >= 0"):
         chief_decision(strategy, -1)
+
+
+_HOLDS_THE_INTERPRETER = textwrap.dedent(
+    """
+    import ctypes, signal, sys
+    from unet_tutorial.engine.distribute import Peer, watch_cluster_forming
+
+    peers = [Peer("worker", 1, "localhost:1")]
+    with watch_cluster_forming(peers, float(sys.argv[1]), program="prog train"):
+        # PyDLL keeps the interpreter held, as TensorFlow does while the cluster forms
+        ctypes.PyDLL(None).sleep(int(sys.argv[2]))
+    print("left the block", flush=True)
+    # after the block, SIGHUP is back to its default action
+    assert signal.getsignal(signal.SIGHUP) == signal.SIG_DFL
+    """
+)
+
+
+def _hold(timeout: float, seconds: int) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH", "")]
+    )
+    return subprocess.run(
+        [sys.executable, "-c", _HOLDS_THE_INTERPRETER, str(timeout), str(seconds)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the watchdog needs POSIX signals")
+def test_the_forming_watchdog_ends_a_held_process_with_one_error_line_and_status_1():
+    run = _hold(timeout=1, seconds=120)
+    assert run.returncode == 1, run.stderr[-3000:]
+    assert "left the block" not in run.stdout
+    line = run.stderr.strip().splitlines()[-1]
+    assert line.startswith(
+        "prog train: error: the cluster did not form within 1 s: worker 1 at "
+        "localhost:1 answered but did not join"
+    ), run.stderr[-3000:]
+    assert "raise --connect-timeout" in line
+    # a block that ends in time is left alone, and SIGHUP is given back
+    run = _hold(timeout=60, seconds=0)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "left the block" in run.stdout
+    assert "prog train" not in run.stderr

@@ -239,3 +239,54 @@ def test_the_cli_trains_with_two_workers(tmp_path):
     assert [r.returncode for r in again] == [2, 2]
     assert all("holds a finished run" in r.output for r in again)
     assert sorted((p.name, p.stat().st_mtime_ns) for p in run_dir.iterdir()) == finished
+
+
+@pytest.mark.parametrize("victim", [0, 1], ids=["chief", "other"])
+def test_sigterm_to_one_worker_ends_both_with_one_line_each_and_a_resumable_run(
+    tmp_path, victim
+):
+    """``kill -TERM`` of one worker of ``unet-tutorial train --strategy multiworker``.
+
+    TensorFlow's multi-worker runtime has a SIGTERM handler of its own (its
+    preemption notice, which only records the signal); the command line's
+    handler is installed again once the cluster has formed, so the signalled
+    worker stops after its current step with the usual message, and the
+    other, whose next collective step fails, stops with one line, not a
+    traceback.
+    """
+    run_dir = tmp_path / "run"
+    cli = [sys.executable, "-m", "unet_tutorial.engine.cli", "train", "--strategy", "multiworker", "--collective", "ring",
+           "--source", "synthetic", "--epochs", "500", "--base-filters", "4", "--depth", "2", "--size", "32",
+           "--batch-size", "8", "--synthetic-examples", "16", "8", "8", "--output", str(run_dir), "--verbose", "2"]  # fmt: skip
+    logs = [tmp_path / f"worker{i}.log" for i in range(2)]
+    procs = [
+        _start(cli, tf_config, log)
+        for tf_config, log in zip(local_cluster(2), logs, strict=True)
+    ]
+    try:
+        deadline = time.monotonic() + 240
+        while "Epoch 2/" not in logs[victim].read_text():  # epoch 0 is backed up
+            alive = time.monotonic() < deadline and procs[victim].poll() is None
+            assert alive, logs[victim].read_text()[-3000:]
+            time.sleep(0.2)
+        procs[victim].send_signal(signal.SIGTERM)
+        codes = _wait(procs, logs, timeout=180)
+    finally:
+        for p in procs:
+            p.kill()
+    texts = [log.read_text() for log in logs]
+    other = 1 - victim
+    assert codes[victim] == 143, texts[victim][-3000:]
+    assert texts[victim].endswith(
+        "unet-tutorial train: terminated (SIGTERM); run the same command to resume\n"
+    )
+    assert codes[other] == 1, texts[other][-3000:]
+    last = texts[other].strip().splitlines()[-1]
+    assert last.startswith(
+        "unet-tutorial train: error: another worker stopped or could not be reached "
+        "during training"
+    ), texts[other][-3000:]
+    assert "can be resumed" in last
+    assert not any("Traceback" in t for t in texts)
+    assert run_state(run_dir) == "unfinished"
+    assert not (run_dir / "run.lock").exists()

@@ -104,6 +104,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "model_flops",
     ),
     "footprint": (
+        "available_memory",
         "check_model_fits",
         "check_training_fits",
         "machine_memory",

@@ -98,30 +98,58 @@ def machine_memory() -> int | None:
     return None
 
 
+MEMINFO = "/proc/meminfo"
+"""Where Linux reports memory; ``available_memory`` reads its ``MemAvailable``."""
+
+
+def available_memory() -> int | None:
+    """Bytes that new allocations can take now without swapping, or ``None`` if unknown.
+
+    Linux's ``MemAvailable`` (``MEMINFO``): free memory plus the caches the
+    kernel can drop, less what other programs hold. Where it is not reported
+    (macOS, Windows, old kernels), the machine's total (``machine_memory``).
+    """
+    try:
+        with open(MEMINFO) as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return machine_memory()
+
+
 def _gb(n: float) -> str:
     return f"{n / 1e9:,.1f} GB"
 
 
 def _refuse_beyond_memory(need: float, what: str, lower: str) -> None:
-    have = machine_memory()
-    if have is not None and need > have:
-        raise ValueError(
-            f"{what} needs about {_gb(need)} of memory, more than this machine's "
-            f"{_gb(have)}; lower {lower}."
+    have, total = available_memory(), machine_memory()
+    if have is None or need <= have:
+        return
+    if total is not None and have < total:
+        where = (
+            f"the {_gb(have)} available now (this machine has {_gb(total)}; "
+            "other programs hold the rest)"
         )
+    else:
+        where = f"this machine's {_gb(have)}"
+    raise ValueError(
+        f"{what} needs about {_gb(need)} of memory, more than {where}; lower {lower}."
+    )
 
 
 def check_model_fits(
     base_filters: int, depth: int, channels: int = 3, classes: int = 3
 ) -> None:
-    """Refuse a U-Net whose weights alone would not fit in this machine's memory.
+    """Refuse a U-Net whose weights alone would not fit in the memory available now.
 
     Building needs the float32 weights and, while the largest kernel is
     initialized, a second copy of it.
 
     Raises:
         ValueError: naming the parameter count, the memory it needs, the
-            machine's, and the options to lower.
+            memory available (``available_memory``), and the options to lower.
     """
     params = unet_parameters(base_filters, depth, channels, classes)
     top = base_filters * 2**depth
@@ -144,15 +172,15 @@ def check_training_fits(
     classes: int = 3,
     mixed_precision: bool = False,
 ) -> None:
-    """Refuse training settings that would not fit in this machine's memory.
+    """Refuse training settings that would not fit in the memory available now.
 
     The estimate: the weights with their gradients and optimizer state
     (``OPTIMIZER_COPIES`` float32 numbers each), and one batch's feature maps
     (float16 under mixed precision, else float32).
 
     Raises:
-        ValueError: naming the estimate, the machine's memory, and the options
-            to lower.
+        ValueError: naming the estimate, the memory available
+            (``available_memory``), and the options to lower.
     """
     check_model_fits(base_filters, depth, channels, classes)
     params = unet_parameters(base_filters, depth, channels, classes)

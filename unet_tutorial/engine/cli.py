@@ -6,6 +6,21 @@ package's ``ValueError``, among them a model file that is damaged or not a
 one that cannot be read or written, gives a one-line error and exit code 1.
 Ctrl-C ends a command with a one-line message and exit code 130, SIGTERM with
 exit code 143 (a training stays resumable). Never a traceback.
+
+``train --strategy multiworker`` waits at most ``--connect-timeout`` seconds
+for the other workers to answer, and then at most as long again for the
+cluster to form; either wait that runs out gives a one-line error and exit
+code 1. While the cluster forms, TensorFlow holds the interpreter in C++, so
+the second limit is enforced by a small watchdog process that ends the
+worker from outside (with SIGHUP, whose handler is the C library's
+``_exit(1)``; where that cannot be installed, with SIGKILL, exit code 137,
+and the line says so). In that step Ctrl-C still ends the worker (130);
+SIGTERM waits for the limit. Once the cluster has formed, the command's own
+SIGTERM handler replaces any that TensorFlow installed meanwhile (its preemption
+notice, which only records the signal): SIGTERM to one worker ends it as it
+ends a single process (143, resumable), and the other workers, whose next
+collective step then fails, end with a one-line error and exit code 1. Start
+the same command on every worker to resume.
 """
 
 from __future__ import annotations
@@ -279,6 +294,24 @@ def _train_config(args: argparse.Namespace):
     return config
 
 
+def _is_op_error(err: BaseException) -> bool:
+    import tensorflow as tf
+
+    return isinstance(err, tf.errors.OpError)
+
+
+def _lost_worker(err: BaseException, output_dir: object) -> str:
+    """The one line for a multi-worker training whose collective step failed: another
+    worker stopped (SIGTERM, Ctrl-C, a crash) or cannot be reached.
+    """
+    return (
+        "another worker stopped or could not be reached during training (TensorFlow's "
+        f"{type(err).__name__}; that worker's output says why), so this one stopped "
+        f"too. The run in {output_dir} can be resumed: start the same command on "
+        "every worker again"
+    )
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from .distribute import make_strategy, worker_role, worker_scratch_dir
     from .training import train
@@ -286,7 +319,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
     config = _train_config(args)
     # before any other TensorFlow work
     strategy = make_strategy(
-        args.strategy, collective=args.collective, connect_timeout=args.connect_timeout
+        args.strategy,
+        collective=args.collective,
+        connect_timeout=args.connect_timeout,
+        program=f"unet-tutorial {args.command}",
     )
     role = worker_role(strategy)
     if role.num_workers > 1:
@@ -303,13 +339,18 @@ def _cmd_train(args: argparse.Namespace) -> int:
                 f"{worker_scratch_dir(config.output_dir, role)}, deleted at the end)",
                 flush=True,
             )
-    result = train(
-        config,
-        strategy=strategy,
-        callbacks=[_stop_on_sigterm()],
-        verbose=args.verbose,
-        overwrite=args.overwrite,
-    )
+    try:
+        result = train(
+            config,
+            strategy=strategy,
+            callbacks=[_stop_on_sigterm()],
+            verbose=args.verbose,
+            overwrite=args.overwrite,
+        )
+    except Exception as err:
+        if role.num_workers > 1 and _is_op_error(err):
+            raise RuntimeError(_lost_worker(err, config.output_dir)) from err
+        raise
     if not role.is_chief:
         print(
             f"trained epochs {result.epochs_run} with the chief; its run folder: "
@@ -806,8 +847,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_seconds,
         default=60.0,
         metavar="SECONDS",
-        help="multiworker: how long to wait for the other workers to answer "
-        "(default 60)",
+        help="multiworker: how long to wait for the other workers to answer, and "
+        "then for the cluster to form (default 60); either wait that runs out ends "
+        "the command with one line and exit code 1",
     )
     p.add_argument(
         "--verbose",

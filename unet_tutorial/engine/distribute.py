@@ -249,13 +249,17 @@ def _answer_and_close(listener: socket.socket | None) -> None:
 
 _WATCHDOG = """
 import os, select, signal, sys, time
-pid, timeout, done = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
-late, ended = sys.argv[4], sys.argv[5]
+pid, done, stop = (int(a) for a in sys.argv[1:4])
+timeout = float(sys.argv[4])
+late, ended = sys.argv[5], sys.argv[6]
 ready = select.select([done], [], [], timeout)[0]
 if not ready:  # still forming: end the process, which nothing else can
     print(late, file=sys.stderr, flush=True)
     try:
-        os.kill(pid, signal.SIGKILL)
+        os.kill(pid, stop)
+        # the pipe closes when the process has ended; SIGKILL if it has not
+        if stop != signal.SIGKILL and not select.select([done], [], [], 10)[0]:
+            os.kill(pid, signal.SIGKILL)
     except OSError:
         pass
 elif not os.read(done, 16):  # the process ended while it waited
@@ -266,50 +270,105 @@ it watches holds the interpreter while TensorFlow forms the cluster.
 """
 
 
+def _exit_1_on_sighup() -> int | None:
+    """Make SIGHUP end this process at once with exit status 1, even while C++ holds
+    the interpreter.
+
+    The signal's handler becomes the C library's ``_exit`` itself, with no
+    Python in between: the kernel calls it with the signal's number, and
+    SIGHUP's number is 1. Returns the previous handler's address, to give
+    back to ``_restore_sighup`` (``0`` for the default), or ``None`` where it
+    cannot be done (no SIGHUP, no C library); the caller then uses SIGKILL.
+    """
+    if getattr(signal, "SIGHUP", None) != 1:
+        return None
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        install, exit_now = libc.signal, libc._exit
+    except (OSError, AttributeError):
+        return None
+    install.restype = ctypes.c_void_p
+    install.argtypes = [ctypes.c_int, ctypes.c_void_p]
+    previous = install(1, ctypes.cast(exit_now, ctypes.c_void_p).value)
+    if previous == ctypes.c_void_p(-1).value:  # SIG_ERR
+        return None
+    return previous or 0
+
+
+def _restore_sighup(previous: int) -> None:
+    import ctypes
+
+    install = ctypes.CDLL(None).signal
+    install.restype = ctypes.c_void_p
+    install.argtypes = [ctypes.c_int, ctypes.c_void_p]
+    install(1, previous or None)
+
+
 @contextlib.contextmanager
-def watch_cluster_forming(peers: list[Peer], timeout: float) -> Iterator[None]:
+def watch_cluster_forming(
+    peers: list[Peer], timeout: float, *, program: str = "make_strategy"
+) -> Iterator[None]:
     """Bound the step in which TensorFlow forms the cluster to ``timeout`` seconds.
 
     The peers' ports may answer (``wait_for_peers``) while the cluster still
     never forms: a peer that runs another program, an old TensorFlow, or a
     different ``TF_CONFIG``. TensorFlow then waits in C++ with the
-    interpreter held, so no Python thread, timer or signal handler can run
-    until it returns. A small watchdog *process* watches instead: if the
-    ``with`` block has not ended after ``timeout`` seconds, it prints one
-    line naming the peers and ends this process (``SIGKILL``). Meanwhile
-    Ctrl-C (SIGINT) ends the process at once (its default action; nothing
-    has been written yet), and the watchdog says so in one line. SIGTERM
-    cannot: while the cluster forms, TensorFlow installs a SIGTERM handler of
-    its own in C++ (its preemption notice), which only records the signal;
-    the timeout still ends the wait.
+    interpreter held, so no Python thread, timer, exception or signal handler
+    can run until it returns. A small watchdog *process* watches instead: if
+    the ``with`` block has not ended after ``timeout`` seconds, it prints one
+    line, ``"{program}: error: the cluster did not form ..."`` naming the
+    peers, and ends this process with **exit status 1**: it sends SIGHUP,
+    whose handler here is the C library's ``_exit`` (``_exit_1_on_sighup``).
+    Where that handler cannot be installed (no SIGHUP), it ends it with
+    SIGKILL instead (exit status 137 in a shell, ``-9`` from ``subprocess``),
+    and the line says so. Either way no Python clean-up runs; nothing has
+    been written yet. Meanwhile Ctrl-C (SIGINT) ends the process at once (its
+    default action, exit status 130 in a shell), and the watchdog says so in
+    one line. SIGTERM cannot: while the cluster forms, TensorFlow installs a
+    SIGTERM handler of its own in C++ (its preemption notice), which only
+    records the signal; the timeout still ends the wait. When the block ends,
+    the SIGTERM and SIGINT handlers that were there before are installed
+    again, over TensorFlow's: the command line's SIGTERM handler then works
+    during training as it does in a single process.
 
     Args:
         peers: the other tasks of the cluster (``cluster_peers``).
         timeout: seconds the block may take.
+        program: what the lines start with, e.g. ``"unet-tutorial train"``.
     """
     names = ", ".join(map(str, peers)) or "the other workers"
+    main = threading.current_thread() is threading.main_thread()
+    previous_hup = _exit_1_on_sighup() if main else None
+    stop = signal.SIGKILL if previous_hup is None else signal.SIGHUP
+    how = "" if previous_hup is not None else " (killed: exit status 137)"
     late = (
-        f"the cluster did not form within {timeout:g} s: {names} answered but did "
-        "not join (is the same command running there, with its own TF_CONFIG and "
-        "the same cluster?); stopped. Start every worker again, or raise "
-        "--connect-timeout"
+        f"{program}: error: the cluster did not form within {timeout:g} s: {names} "
+        "answered but did not join (is the same command running there, with its "
+        f"own TF_CONFIG and the same cluster?); stopped{how}. Start every worker "
+        "again, or raise --connect-timeout"
     )
     ended = (
-        f"stopped (Ctrl-C or a kill) while the cluster with {names} was "
+        f"{program}: stopped (Ctrl-C or a kill) while the cluster with {names} was "
         "forming; nothing was written. Run the same command to start again"
     )
     read, write = os.pipe()
     try:
         watchdog = subprocess.Popen(
-            [sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(timeout)]
-            + [str(read), late, ended],
+            [sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(read)]
+            + [str(int(stop)), str(timeout), late, ended],
             pass_fds=(read,),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
         )
+    except BaseException:
+        os.close(write)
+        if previous_hup is not None:
+            _restore_sighup(previous_hup)
+        raise
     finally:
         os.close(read)
-    main = threading.current_thread() is threading.main_thread()
     handlers = {}
     if main:  # Python's handlers cannot run until TensorFlow returns
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -317,11 +376,14 @@ def watch_cluster_forming(peers: list[Peer], timeout: float) -> Iterator[None]:
     try:
         yield
     finally:
-        os.write(write, b"done")  # formed, or failed with an error of its own
+        with contextlib.suppress(OSError):  # a watchdog that died early
+            os.write(write, b"done")  # formed, or failed with an error of its own
         os.close(write)
+        watchdog.wait()  # after this, no SIGHUP can come from it
+        if previous_hup is not None:
+            _restore_sighup(previous_hup)
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
-        watchdog.wait()
 
 
 CONNECT_TIMEOUT = 60.0
@@ -333,6 +395,7 @@ def make_strategy(
     *,
     collective: str = "auto",
     connect_timeout: float = CONNECT_TIMEOUT,
+    program: str = "make_strategy",
 ) -> tf.distribute.Strategy:
     """The ``tf.distribute`` strategy for a name.
 
@@ -346,6 +409,8 @@ def make_strategy(
         connect_timeout: for ``"multiworker"``, seconds to wait for every other
             worker of ``TF_CONFIG`` to answer (``wait_for_peers``), and then
             again, at most, for the cluster to form (``watch_cluster_forming``).
+        program: for ``"multiworker"``, what the watchdog's one line starts
+            with (the command line passes ``"unet-tutorial train"``).
 
     Create the strategy before any other TensorFlow work in the process:
     ``MultiWorkerMirroredStrategy`` sets up the collective operations at
@@ -354,7 +419,7 @@ def make_strategy(
     peer is first waited for here, in Python, where the limit holds and
     SIGTERM or Ctrl-C end the wait, and the forming itself is bounded by a
     watchdog process (``watch_cluster_forming``), which ends this process
-    with one line if the cluster does not form in time.
+    with one line and exit status 1 if the cluster does not form in time.
 
     Raises:
         ValueError: an unknown name or collective, a ``connect_timeout`` that is
@@ -390,7 +455,7 @@ def make_strategy(
     )
     peers = cluster_peers(cfg)
     wait_for_peers(_own_address(cfg), peers, connect_timeout)
-    with watch_cluster_forming(peers, connect_timeout):
+    with watch_cluster_forming(peers, connect_timeout, program=program):
         return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
 
 

@@ -282,6 +282,8 @@ def test_every_page_carries_the_figure_style_sheet():
     assert (HTML / "_static" / css.name).read_text() == css.read_text()
     for page in _pages():
         text = page.read_text(encoding="utf-8")
-        if 'http-equiv="Refresh"' in text:  # index.html only redirects to the first chapter
+        if (
+            'http-equiv="Refresh"' in text
+        ):  # index.html only redirects to the first chapter
             continue
         assert re.search(r'<link[^>]*href="[^"]*_static/figures\.css', text), page.name

@@ -84,7 +84,13 @@ def test_the_stepper_opens_on_the_chosen_frame():
     frame_data = re.findall(r'"([^"]+)"', embedded)
     assert len(frame_data) == 5
     assert _opening(last) == (frame_data[4], "a (frame 5 of 5)", "4", "5 / 5", "step 4")
-    assert _opening(first) == (frame_data[0], "a (frame 1 of 5)", "0", "1 / 5", "step 0")
+    assert _opening(first) == (
+        frame_data[0],
+        "a (frame 1 of 5)",
+        "0",
+        "1 / 5",
+        "step 0",
+    )
     assert _opening(mid) == (frame_data[2], "a (frame 3 of 5)", "2", "3 / 5", "step 2")
     assert len(set(frame_data)) == 5  # the frames differ, so the image is the right one
 

@@ -61,6 +61,7 @@ HOLD_MS = 2000
 restarts.
 """
 
+
 def _okabe_ito(name: str, tint: float = 0.0) -> str:
     """An ``OKABE_ITO`` colour as ``#RRGGBB``, mixed with ``tint`` of white."""
     rgb = [round(v + (255 - v) * tint) for v in OKABE_ITO[name]]

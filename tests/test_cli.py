@@ -134,6 +134,27 @@ def test_predict_command_writes_masks_and_overlays_at_the_image_size(
     assert np.asarray(Image.open(out / "cat_overlay.png")).shape == (45, 70, 3)
 
 
+def test_predict_with_a_grayscale_two_class_model_overlays_and_names_indices(
+    tmp_path, capsys
+):
+    """An EM-like model (1 channel in, 2 classes out): the overlay is drawn on the
+    image in colour, and the message names class indices, not the pet classes."""
+    from PIL import Image
+
+    model = ut.build_unet((32, 32, 1), 2, base_filters=2, depth=1)
+    model.save(tmp_path / "em.keras")
+    slice_png = tmp_path / "slice.png"
+    Image.fromarray(np.full((40, 48), 120, np.uint8)).save(slice_png)  # grayscale
+    out = tmp_path / "pred"
+    args = ["predict", str(tmp_path / "em.keras"), str(slice_png), "--output", str(out)]
+    assert cli.main(args) == 0
+    printed = capsys.readouterr().out
+    assert "class indices 0 to 1" in printed and "pet" not in printed
+    mask = np.asarray(Image.open(out / "slice_mask.png"))
+    assert mask.shape == (40, 48) and set(np.unique(mask)) <= {0, 1}
+    assert np.asarray(Image.open(out / "slice_overlay.png")).shape == (40, 48, 3)
+
+
 @pytest.mark.slow
 def test_predict_names_a_missing_or_non_image_file(trained, tmp_path, capsys):
     model = str(trained / "best.keras")

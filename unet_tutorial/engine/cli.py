@@ -461,6 +461,12 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     out = Path(args.output)
     _check_output_folder(out)
     model = _load_model(args.model)
+    num_classes = model.output_shape[-1]
+    values = (  # the pet classes only for a pet model's three; else the indices
+        "values 0 pet, 1 background, 2 border"
+        if num_classes == 3
+        else f"class indices 0 to {num_classes - 1}"
+    )
     out.mkdir(parents=True, exist_ok=True)
     for path, stem in zip(paths, _output_stems(paths), strict=True):
         if stem != path.stem:
@@ -468,22 +474,23 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                 f"NOTE: another input is also named {path.stem}; {path} is written as "
                 f"{stem}_*.png"
             )
-        image = load_image(path)  # one image in memory at a time
+        rgb = load_image(path)  # one image in memory at a time
+        image = rgb
         if model.input_shape[-1] == 1:  # a grayscale model (e.g. EM slices)
-            image = np.asarray(Image.fromarray(image).convert("L"))
+            image = np.asarray(Image.fromarray(rgb).convert("L"))
         mask = predict_mask(model, image)
         files = {
             f"{stem}_mask.png": mask.astype("uint8"),
             f"{stem}_mask_color.png": mask_to_rgb(mask),
-            f"{stem}_overlay.png": overlay_mask(image, mask),
+            f"{stem}_overlay.png": overlay_mask(rgb, mask),
         }
         for name, array in files.items():
             if (out / name).exists():
                 print(f"NOTE: replacing {out / name}, written by an earlier run")
             Image.fromarray(array).save(out / name)
         print(
-            f"{path}: {out / (stem + '_mask.png')} (values 0 pet, 1 background, 2 "
-            f"border), {out / (stem + '_overlay.png')}"
+            f"{path}: {out / (stem + '_mask.png')} ({values}), "
+            f"{out / (stem + '_overlay.png')}"
         )
     return 0
 

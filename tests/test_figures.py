@@ -157,3 +157,13 @@ def test_a_drawing_shows_as_an_svg_laid_out_at_the_png_width():
     width = int(re.search(r'<img [^>]*\bwidth="(\d+)"', page).group(1))
     assert abs(width - png_width) <= 1, (width, png_width)
     assert shown.svg() == svg  # no date or random ids: the same figure, the same bytes
+
+
+def test_masks_of_up_to_eight_classes_get_distinct_okabe_ito_colours():
+    mask = np.arange(8).reshape(2, 4)
+    rgb = ut.mask_to_rgb(mask)
+    colours = {tuple(c) for c in rgb.reshape(-1, 3)}
+    assert len(colours) == 8 and colours == set(ut.OKABE_ITO.values())
+    np.testing.assert_array_equal(rgb[0, :3], ut.CLASS_COLORS)  # pets' classes first
+    with pytest.raises(ValueError, match="class indices 0..7"):
+        ut.mask_to_rgb(np.full((2, 2), 255))

@@ -176,6 +176,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "ATTRIBUTION",
         "CLASS_COLOR_NAMES",
         "CLASS_COLORS",
+        "MASK_COLORS",
         "OKABE_ITO",
         "add_credit",
         "captioned",

@@ -49,6 +49,15 @@ pet (orange), background (blue), border (black). Every mask and overlay of the
 package is coloured from it.
 """
 
+MASK_COLORS = np.array(
+    [*CLASS_COLORS]
+    + [c for n, c in OKABE_ITO.items() if n not in CLASS_COLOR_NAMES.values()],
+    dtype=np.uint8,
+)
+"""Colours for masks of up to 8 classes (your own data): ``CLASS_COLORS`` first,
+then the other Okabe-Ito colours.
+"""
+
 ATTRIBUTION = (
     "Images and trimaps: Oxford-IIIT Pet "
     "(Parkhi, Vedaldi, Zisserman & Jawahar, CVPR 2012), CC BY-SA 4.0."
@@ -152,20 +161,21 @@ def add_credit(fig, text: str | None, fontsize: float = 10) -> None:
 
 
 def mask_to_rgb(mask: np.ndarray) -> np.ndarray:
-    """Colour a label mask ``(H, W)`` with ``CLASS_COLORS``; returns
-    ``uint8 (H, W, 3)``.
+    """Colour a label mask ``(H, W)`` with ``MASK_COLORS`` (the pets' classes in
+    ``CLASS_COLORS``, up to 8 classes in all); returns ``uint8 (H, W, 3)``.
     """
     mask = np.asarray(mask)
     if mask.ndim == 3 and mask.shape[-1] == 1:
         mask = mask[..., 0]
     if mask.ndim != 2:
         raise ValueError(f"mask must be (H, W); got shape {mask.shape}.")
-    if mask.size and (mask.min() < 0 or mask.max() >= len(CLASS_COLORS)):
+    if mask.size and (mask.min() < 0 or mask.max() >= len(MASK_COLORS)):
         raise ValueError(
-            f"mask values must be in 0..{len(CLASS_COLORS) - 1}; got "
-            f"{mask.min()}..{mask.max()}."
+            f"mask values must be class indices 0..{len(MASK_COLORS) - 1} (one "
+            f"colour-blind-safe colour each); got {mask.min()}..{mask.max()}. Map "
+            "pixel values to class indices first (e.g. ut.binary_to_class_mask)."
         )
-    return CLASS_COLORS[mask.astype(np.int64)]
+    return MASK_COLORS[mask.astype(np.int64)]
 
 
 def _to_uint8(image: np.ndarray) -> np.ndarray:

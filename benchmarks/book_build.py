@@ -5,7 +5,7 @@ Run from the repository root with the book's environment active:
 the build an empty runs folder (``UNET_TUTORIAL_RUNS``), so no chapter reuses
 an earlier run. Writes ``results/book_build.json`` and ``.md``, and the
 execution time of every chapter (read from the build's jupyter-cache) to
-``results/chapter_times.json``, which ``scripts/stamp_chapters.py`` writes
+``results/chapter_times.json``, which ``scripts/stamp.py`` writes
 into each chapter's first cell. Run it on a GPU machine with ``--gpu`` to
 record the GPU column instead.
 """

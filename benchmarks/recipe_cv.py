@@ -40,19 +40,26 @@ from _common import RESULTS  # noqa: E402
 ROWS = RESULTS / "recipe_cv.jsonl"
 FOLDS = 3
 
-# the settings every candidate shares: the ``cpu`` preset's
-BASE = dict(
-    size=96,
-    base=16,
-    depth=4,
-    batch=8,
-    lr=3e-3,
-    epochs=60,
-    sched="cosine",
-    loss="ce_dice",
-    jitter=True,
-    min_scale=0.75,
-)
+
+def _preset_settings(name: str = "cpu") -> dict:
+    """The settings every candidate shares: the ``cpu`` preset's."""
+    import unet_tutorial as ut
+
+    c = ut.TrainConfig.preset(name)
+    return dict(
+        size=c.image_size,
+        base=c.base_filters,
+        depth=c.depth,
+        batch=c.batch_size,
+        lr=c.learning_rate,
+        epochs=c.epochs,
+        sched=c.lr_schedule,
+        loss=c.loss,
+        jitter=c.jitter,
+        min_scale=c.min_scale,
+    )
+
+
 CANDIDATES: dict[str, tuple[str, dict]] = {
     "recipe": ("the cpu preset (CE + Dice, colour jitter, 60 epochs)", {}),
     "ce": ("cross-entropy alone", dict(loss="ce")),
@@ -93,7 +100,7 @@ def _fold_root(source: Path, where: Path, lists: dict[str, list[str]]) -> Path:
 def run_fit(source: Path, candidate: str, fold: int) -> dict:
     import unet_tutorial as ut
 
-    settings = {**BASE, **CANDIDATES[candidate][1]}
+    settings = {**_preset_settings(), **CANDIDATES[candidate][1]}
     lines = [
         line
         for line in (source / "annotations" / "trainval.txt").read_text().splitlines()

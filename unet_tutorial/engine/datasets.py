@@ -234,26 +234,15 @@ class PetRecord:
 
 
 def _list_names(list_file: Path) -> list[tuple[int, str]]:
-    """``(line number, name)`` of every entry of a split list (UTF-8, a BOM allowed).
+    """``(line number, name)`` of every entry of a split list (UTF-8, a BOM allowed,
+    ``#`` comments): the first word of each line.
 
     Raises:
         ValueError: the file is not UTF-8 (the message names it and the line).
     """
-    data = list_file.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")  # a byte-order mark is not part of a name
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise ValueError(
-            f"split file {list_file} is not UTF-8 (line {line} has the byte "
-            f"{data[err.start]:#04x}); save it as UTF-8"
-        ) from None
-    entries = []
-    for lineno, line in enumerate(text.splitlines(), 1):
-        line = line.strip()
-        if line and not line.startswith("#"):
-            entries.append((lineno, line.split()[0]))
-    return entries
+    from .folders import read_text_lines
+
+    return [(lineno, line.split()[0]) for lineno, line in read_text_lines(list_file)]
 
 
 def _warn_about_shared_names(root: Path) -> None:

@@ -126,8 +126,10 @@ class ClassTable:
         return f"{len(self.names)} classes: {', '.join(parts)}{ignore}"
 
 
-def _read_text_lines(path: Path) -> list[tuple[int, str]]:
-    """``(line number, text)`` of the non-empty, non-comment lines of a UTF-8 file."""
+def read_text_lines(path: Path) -> list[tuple[int, str]]:
+    """``(line number, text)`` of the non-empty, non-comment (``#``) lines of a
+    UTF-8 file; a byte-order mark is not part of the first line.
+    """
     data = path.read_bytes()
     try:
         text = data.decode("utf-8-sig")
@@ -477,7 +479,7 @@ def _split_lists(
         stems = []
         if split in present:
             try:
-                entries = _read_text_lines(present[split])
+                entries = read_text_lines(present[split])
             except ValueError as err:
                 problems.append(str(err))
                 entries = []
@@ -556,7 +558,7 @@ def check_folder(
         given = parse_classes(classes, "classes=")
     elif (root / "classes.txt").is_file():
         given = parse_classes(
-            [t for _, t in _read_text_lines(root / "classes.txt")], "classes.txt"
+            [t for _, t in read_text_lines(root / "classes.txt")], "classes.txt"
         )
     else:
         given = None

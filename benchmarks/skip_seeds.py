@@ -57,7 +57,7 @@ def main() -> None:
     ]
     folder = Path(args.source).name
     lines = [
-        f"Folder `{folder}` (3-breed subset of Oxford-IIIT Pet), the CPU profile at "
+        f"{ut.describe_source(ut.resolve_source(args.source))}; the CPU profile at "
         f"{SHORTER['image_size']} px for {SHORTER['epochs']} epochs; best validation "
         f"mean IoU of each run, seeds {', '.join(map(str, args.seeds))}.",
         "",

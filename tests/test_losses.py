@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
@@ -9,6 +11,8 @@ import tensorflow as tf
 from conftest import logits_for
 
 import unet_tutorial as ut
+
+EM_MASKS = Path(__file__).parent / "fixtures" / "isbi2012-em-mini" / "masks"
 
 
 def _two_touching_squares():
@@ -71,3 +75,47 @@ def test_ce_dice_goes_down_over_a_tiny_fit():
     model.compile(keras.optimizers.Adam(3e-3), ut.CEDiceLoss(3))
     hist = model.fit(x, y, batch_size=8, epochs=10, verbose=0).history["loss"]
     assert hist[-1] < 0.8 * hist[0]
+
+
+def _brute_force_two_nearest(objects: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from scipy import ndimage
+
+    n = int(objects.max())
+    dists = np.stack(
+        [ndimage.distance_transform_edt(objects != k) for k in range(1, n + 1)]
+    )
+    d1, d2 = np.sort(dists, axis=0)[:2]
+    return d1, d2
+
+
+def test_two_nearest_distances_match_every_objects_full_distance_map():
+    from PIL import Image
+    from scipy import ndimage
+
+    mask = np.asarray(Image.open(EM_MASKS / "slice_00.png")) > 127  # 255 = cell
+    objects, n = ndimage.label(mask)
+    assert n >= 10  # many touching cells: a real test of the windows
+    want1, want2 = _brute_force_two_nearest(objects)
+    got1, got2 = ut.two_nearest_distances(objects)  # no reach: exact everywhere
+    np.testing.assert_allclose(got1, want1)
+    np.testing.assert_allclose(got2, want2)
+    near1, near2 = ut.two_nearest_distances(objects, reach=10)
+    for got, want in ((near1, want1), (near2, want2)):
+        close = want <= 10
+        np.testing.assert_allclose(got[close], want[close])  # exact within reach
+        assert (got[~close] > 10).all()  # never closer than the truth beyond it
+
+
+def test_weight_map_on_em_cells_matches_the_formula_with_all_distances():
+    from PIL import Image
+    from scipy import ndimage
+
+    mask = (np.asarray(Image.open(EM_MASKS / "slice_01.png")) > 127).astype(int)
+    w = ut.unet_weight_map(mask, object_class=1)
+    objects, _ = ndimage.label(mask == 1)
+    d1, d2 = _brute_force_two_nearest(objects)
+    counts = np.bincount(mask.ravel()) / mask.size
+    wc = np.median(counts) / counts
+    border = 10 * np.exp(-((d1 + d2) ** 2) / (2 * 5.0**2))
+    want = wc[mask] + np.where(objects == 0, border, 0.0)
+    np.testing.assert_allclose(w, want, atol=1e-5)

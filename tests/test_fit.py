@@ -95,9 +95,9 @@ def test_compile_and_fit_hands_fit_the_config_and_the_callbacks(monkeypatch):
     assert schedule.warmup_target == pytest.approx(2e-3)
     compiled = model.get_compile_config()
     assert compiled["jit_compile"] is False
-    assert "mean_iou" in str(compiled["metrics"]) and "iou_border" in str(
-        compiled["metrics"]
-    )
+    # weighted: a weight-0 pixel (an ignore value) counts in no metric
+    metrics = str(compiled["weighted_metrics"])
+    assert "mean_iou" in metrics and "iou_border" in metrics
 
 
 @pytest.mark.slow
@@ -134,3 +134,27 @@ def test_compile_and_fit_needs_steps_per_epoch_for_a_dataset_of_unknown_size():
     with pytest.raises(ValueError, match="steps_per_epoch"):
         ut.compile_and_fit(model, endless, _data(2), ut.FitConfig(epochs=1))
     assert not model.compiled  # refused before compiling
+
+
+def test_metrics_leave_out_pixels_of_weight_zero_and_count_the_others_once():
+    """An ignore value reaches fit as weight-0 pixels: they count in no metric. A
+    weight map weights the loss only: every other pixel counts once in the scores.
+    """
+    model = ut.build_unet((16, 16, 1), 2, base_filters=2, depth=1)
+    x = np.random.default_rng(0).random((2, 16, 16, 1)).astype("float32")
+    y0 = np.zeros((2, 16, 16), "int32")
+    ds = tf.data.Dataset.from_tensor_slices((x, y0)).batch(2)
+    ut.compile_and_fit(model, ds, None, ut.FitConfig(epochs=1), verbose=0)
+    pred = model.predict(x, verbose=0).argmax(-1).astype("int32")
+    y, w = 1 - pred, np.zeros(pred.shape, "float32")  # every pixel wrong ...
+    w[:, 8:, :8] = 3.0  # ... the bottom-left quarter labelled and weighted 3
+    y[:, 8:, 8:], w[:, 8:, 8:] = pred[:, 8:, 8:], 0.5  # right, and weighted 0.5
+    weighted = tf.data.Dataset.from_tensor_slices((x, y, w)).batch(2)
+    scores = model.evaluate(weighted, verbose=0, return_dict=True)
+    # half of the labelled pixels are right (weighted by w it would be 1/7)
+    assert scores["pixel_accuracy"] == pytest.approx(0.5)
+    plain = tf.data.Dataset.from_tensor_slices((x, y)).batch(2)
+    # without weights the top half counts too: a quarter of all pixels is right
+    assert model.evaluate(plain, verbose=0, return_dict=True)[
+        "pixel_accuracy"
+    ] == pytest.approx(0.25)

@@ -563,3 +563,45 @@ def test_evaluate_leaves_ignored_pixels_out(tmp_path):
     assert a.mean_iou == pytest.approx(b.mean_iou)
     pairs = ut.evaluate(model, tf.data.Dataset.from_tensors((x, flipped)), names)
     assert pairs.pixel_accuracy != pytest.approx(a.pixel_accuracy)
+
+
+def test_an_ignore_value_that_is_also_a_class_is_a_problem(tmp_path):
+    masks = {f"s{i}": np.full((8, 8), 255, np.uint8) for i in range(3)}
+    for m in masks.values():
+        m[:4] = 0
+    root = write_folder(tmp_path / "d", masks)
+    report = ut.check_folder(
+        root, classes={"membrane": 0, "cell": 255}, ignore_value=255
+    )
+    assert not report.ok
+    assert any(
+        "ignore value 255 is also the value of class 'cell'" in p
+        for p in report.problems
+    )
+    masks = {f"s{i}": np.full((8, 8), 1, np.uint8) for i in range(3)}
+    root = write_folder(tmp_path / "e", masks, classes="background\nroad\nignore 1\n")
+    report = ut.check_folder(root)
+    assert any("also the index of class 'road'" in p for p in report.problems)
+
+
+def test_a_damaged_image_is_named_by_check_folder_not_during_training(tmp_path):
+    masks = {f"s{i}": np.zeros((16, 16), np.uint8) for i in range(3)}
+    for m in masks.values():
+        m[:8] = 1
+    root = write_folder(tmp_path / "d", masks)
+    image = sorted((root / "images").iterdir())[0]
+    data = image.read_bytes()
+    image.write_bytes(data[: len(data) // 2])  # a truncated file: its header reads fine
+    report = ut.check_folder(root)
+    assert any(
+        p.startswith(f"images/{image.name}: cannot be read") for p in report.problems
+    )
+
+
+def test_float_images_are_scaled_not_truncated(tmp_path):
+    from unet_tutorial.engine.folders import read_image
+
+    ramp = np.linspace(0, 1, 64, dtype=np.float32).reshape(8, 8)
+    Image.fromarray(ramp, mode="F").save(tmp_path / "f.tif")
+    got = read_image(tmp_path / "f.tif", 1)[..., 0]
+    assert got.min() == 0 and got.max() == 255 and len(np.unique(got)) == 64

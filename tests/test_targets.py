@@ -56,3 +56,15 @@ def test_validation_tiles_are_overlap_tile_inside_the_image():
     assert [len(b) for b in batches] == [2, 2] and batches[0][0].shape[0] == 3
     with pytest.raises(ValueError, match="no whole"):
         T.image_tiles(image[:20, :20], mask[:20, :20], size_in, size_out)
+
+
+def test_an_ignore_value_needs_a_per_pixel_loss():
+    from types import SimpleNamespace
+
+    from unet_tutorial.engine.targets import model_classes
+
+    info = SimpleNamespace(ignore_value=255, num_classes=2, class_names=("a", "b"))
+    for loss in ("ce_dice", "dice"):
+        with pytest.raises(ValueError, match=r"ignore value 255.*loss='ce'"):
+            model_classes(ut.TrainConfig(loss=loss), info)
+    assert model_classes(ut.TrainConfig(loss="ce"), info) == 2

@@ -183,10 +183,11 @@ def compile_and_fit(
 ) -> keras.callbacks.History:
     """Compile ``model`` with the loss and metrics of ``config``, then train it.
 
-    ``train_ds`` and ``val_ds`` (never the test split) hold batches of images
-    ``(batch, H, W, C)`` and masks ``(batch, H, W)``; ``callbacks`` are Keras
-    callbacks, e.g. ``[EpochLog()]``; ``class_names`` name the per-class IoUs.
-    Returns the ``History`` of ``fit``.
+    ``train_ds`` and ``val_ds`` (never the test split) hold images ``(batch, H, W,
+    C)``, masks ``(batch, H, W)`` and optional pixel weights ``(batch, H, W)``:
+    they weight the loss, and a pixel of weight 0 (an ignore value) counts in
+    no metric. ``callbacks``: e.g. ``[EpochLog()]``; ``class_names`` name the
+    per-class IoUs. Returns the ``History`` of ``fit``.
     """
     num_classes = model.output_shape[-1]
     steps = config.steps_per_epoch or int(train_ds.cardinality())
@@ -198,7 +199,7 @@ def compile_and_fit(
     model.compile(
         optimizer=make_optimizer(config.optimizer, lr, config.weight_decay),
         loss=get_loss(config.loss, num_classes),
-        metrics=segmentation_metrics(num_classes, class_names),
+        weighted_metrics=segmentation_metrics(num_classes, class_names),
         jit_compile=config.jit_compile,
     )
     return model.fit(

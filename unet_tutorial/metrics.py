@@ -20,8 +20,37 @@ from scipy import ndimage
 from .labels import CLASS_NAMES
 
 
+class _EveryLabelledPixelOnce:
+    """Count a pixel of weight 0 (an ignore value) nowhere, and every other pixel
+    once, whatever its weight: a weight map weights the loss, not the scores.
+
+    Mixed into Keras metrics that ``compile(weighted_metrics=...)`` hands the
+    batches' pixel weights.
+    """
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        if sample_weight is not None:
+            sample_weight = ops.cast(ops.greater(sample_weight, 0), self.dtype)
+        return super().update_state(y_true, y_pred, sample_weight=sample_weight)
+
+
 @keras.saving.register_keras_serializable(package="unet_tutorial")
-class MeanDice(keras.metrics.MeanIoU):
+class PixelAccuracy(_EveryLabelledPixelOnce, keras.metrics.SparseCategoricalAccuracy):
+    """Share of labelled pixels whose ``argmax`` is the true class."""
+
+
+@keras.saving.register_keras_serializable(package="unet_tutorial")
+class ClassIoU(_EveryLabelledPixelOnce, keras.metrics.IoU):
+    """``keras.metrics.IoU`` over labelled pixels (``target_class_ids``: one class)."""
+
+
+@keras.saving.register_keras_serializable(package="unet_tutorial")
+class MeanClassIoU(_EveryLabelledPixelOnce, keras.metrics.MeanIoU):
+    """``keras.metrics.MeanIoU`` over labelled pixels."""
+
+
+@keras.saving.register_keras_serializable(package="unet_tutorial")
+class MeanDice(_EveryLabelledPixelOnce, keras.metrics.MeanIoU):
     """Mean Dice coefficient over classes, from the same confusion matrix as
     ``MeanIoU``.
 
@@ -45,14 +74,15 @@ class MeanDice(keras.metrics.MeanIoU):
 def segmentation_metrics(
     num_classes: int = 3, class_names: tuple[str, ...] | None = None
 ) -> list:
-    """The metrics the book reports, for ``model.compile(metrics=...)``.
+    """The metrics the book reports, for ``model.compile(weighted_metrics=...)``.
 
     * ``pixel_accuracy``: fraction of pixels whose ``argmax`` is right;
-    * ``mean_iou``: IoU averaged over classes (``keras.metrics.MeanIoU``);
-    * ``iou_<class>``: IoU of each class (``keras.metrics.IoU``);
+    * ``mean_iou``: IoU averaged over classes (as ``keras.metrics.MeanIoU``);
+    * ``iou_<class>``: IoU of each class (as ``keras.metrics.IoU``);
     * ``dice``: mean Dice over classes.
 
-    All take logits ``(batch, H, W, C)`` and integer masks ``(batch, H, W)``.
+    All take logits ``(batch, H, W, C)`` and integer masks ``(batch, H, W)``;
+    passed as ``weighted_metrics``, they leave out pixels of weight 0.
     ``class_names=None``: the pets' classes for 3, else ``class_0``, ``class_1``...
     """
     if class_names is None:
@@ -66,11 +96,11 @@ def segmentation_metrics(
             f"{len(class_names)} class names for num_classes={num_classes}."
         )
     metrics = [
-        keras.metrics.SparseCategoricalAccuracy(name="pixel_accuracy"),
-        keras.metrics.MeanIoU(num_classes, name="mean_iou", sparse_y_pred=False),
+        PixelAccuracy(name="pixel_accuracy"),
+        MeanClassIoU(num_classes, name="mean_iou", sparse_y_pred=False),
     ]
     metrics += [
-        keras.metrics.IoU(
+        ClassIoU(
             num_classes, target_class_ids=[c], name=f"iou_{n}", sparse_y_pred=False
         )
         for c, n in enumerate(class_names)

@@ -220,12 +220,24 @@ def _infer_classes(
         )
     ignore = ignore_value if ignore_value is not None else ignore
     real = sorted(found - {ignore})
+    if ignore is not None and values is not None and ignore in values:
+        return None, (
+            f"the ignore value {ignore} is also the value of class "
+            f"{names[values.index(ignore)]!r}; every pixel of that class would be "
+            "left out. Give the ignore value another number"
+        )
     if names and values is not None:
         return ClassTable(names, values, ignore, "values from classes.txt"), None
     if names:
         if len(names) == 2 and set(real) <= {0, 255} and 255 in real:
             rule = "classes.txt names; binary masks: 0 -> class 0, 255 -> class 1"
             return ClassTable(names, (0, 255), ignore, rule), None
+        if ignore is not None and 0 <= ignore < len(names):
+            return None, (
+                f"the ignore value {ignore} is also the index of class "
+                f"{names[ignore]!r}; every pixel of that class would be left out. "
+                "Give the ignore value another number"
+            )
         rule = "classes.txt names; the masks hold class indices"
         return ClassTable(names, tuple(range(len(names))), ignore, rule), None
     if set(real) <= {0, 255} and 255 in real:
@@ -380,10 +392,13 @@ def _list_files(folder: Path) -> tuple[dict[str, list[Path]], list[str]]:
 
 
 def _image_header(path: Path) -> tuple[tuple[int, int], int]:
-    """``((width, height), channels)`` of an image, read from its header."""
+    """``((width, height), channels)`` of an image. The whole file is decoded, so
+    that a truncated or damaged image is named here, not during training.
+    """
     from PIL import Image
 
     with Image.open(path) as im:
+        im.load()
         return im.size, 1 if im.mode in _GREY_MODES else 3
 
 
@@ -400,18 +415,32 @@ def _mask_values(path: Path) -> tuple[tuple[int, int], str, np.ndarray, np.ndarr
     return size, mode, values, counts
 
 
+def _floats_to_uint8(array: np.ndarray) -> np.ndarray:
+    """A float image to ``uint8``: values in ``[0, 1]`` times 255, any other range
+    stretched from its minimum to its maximum."""
+    array = np.nan_to_num(np.asarray(array, np.float64))
+    low, high = float(array.min()), float(array.max())
+    if low < 0 or high > 1:
+        array = (array - low) / (high - low) if high > low else np.zeros_like(array)
+    return np.round(array * 255).astype(np.uint8)
+
+
 def read_image(path: str | os.PathLike, channels: int) -> np.ndarray:
     """``uint8 (H, W, channels)`` of an image file: grayscale (1) or RGB (3).
 
-    16-bit grayscale is scaled to 8 bits, an alpha channel dropped.
+    16-bit grayscale is scaled to 8 bits, float images from ``[0, 1]`` (or
+    their own range), an alpha channel dropped.
     """
     from PIL import Image
 
     from ..data import to_rgb8
 
     with Image.open(path) as im:
-        if im.mode.startswith("I") or im.mode == "F":
-            rgb = to_rgb8(im.convert("I") if im.mode == "F" else im)
+        if im.mode == "F":  # floats: [0, 1] (or their own range) to 0 … 255
+            rgb = np.repeat(_floats_to_uint8(np.asarray(im))[..., None], 3, axis=-1)
+            return rgb[..., :1] if channels == 1 else rgb
+        if im.mode.startswith("I"):
+            rgb = to_rgb8(im)
             return rgb[..., :1] if channels == 1 else rgb
         if channels == 1:
             return np.asarray(im.convert("L"))[..., None]
@@ -736,9 +765,11 @@ def load_mask_folder(
     With an ignore value (``ignore_value=`` or ``ignore V`` in
     ``classes.txt``) the batches are ``(image, mask, weights)``: ``weights``
     is 0 on ignored pixels and 1 elsewhere, and the mask holds class 0 there.
-    Keras' ``fit`` and ``evaluate`` multiply every pixel's loss (and the
-    compiled metrics) by its weight, so ignored pixels count nowhere; losses
-    that are not per pixel (Dice) do not see the weights, so use ``"ce"``.
+    Keras' ``fit`` and ``evaluate`` multiply every pixel's loss by its weight,
+    and the package's metrics (``segmentation_metrics``, compiled as weighted
+    metrics) skip pixels of weight 0, so ignored pixels count nowhere. A Dice
+    term sums over all of an image's pixels, ignored ones too: ``train``
+    refuses it for such data, so use ``loss="ce"``.
 
     Args:
         root: the folder, or its ``check_folder`` report.

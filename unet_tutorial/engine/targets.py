@@ -14,9 +14,8 @@
   of the square it predicts; only the squares wholly inside the image are
   kept. Keras' validation metrics are then overlap-tile scores on all of
   each image but a strip narrower than one output square at its bottom and
-  right, every pixel counted once, with no weights needed (Keras'
-  ``metrics`` do not take sample weights). The test split is scored on every
-  pixel (``evaluate``).
+  right, every pixel counted once (the metrics skip only pixels of weight 0,
+  an ignore value). The test split is scored on every pixel (``evaluate``).
 """
 
 from __future__ import annotations
@@ -163,9 +162,18 @@ def model_classes(config, info) -> int:
     """The model's outputs: ``config.num_classes``, else the data's.
 
     Raises:
-        ValueError: ``num_classes`` differs from the data's, or ``weight_map``
-            is asked for without a class 1 to find objects in.
+        ValueError: ``num_classes`` differs from the data's, ``weight_map``
+            is asked for without a class 1 to find objects in, or the data has
+            an ignore value and the loss has a Dice term (Dice sums over every
+            pixel of an image, so it cannot leave pixels out).
     """
+    if info.ignore_value is not None and config.loss != "ce":
+        raise ValueError(
+            f"the data declares the ignore value {info.ignore_value}, and "
+            f"loss={config.loss!r} has a Dice term, which counts every pixel, the "
+            "ignored ones too; train with loss='ce' (--loss ce), whose per-pixel "
+            "weights leave them out."
+        )
     if config.num_classes is not None and config.num_classes != info.num_classes:
         raise ValueError(
             f"num_classes={config.num_classes} but the data has {info.num_classes} "

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import TINY, TINY_CLI
+from PIL import Image
 
 import unet_tutorial as ut
 from unet_tutorial.engine import cli
@@ -626,3 +627,20 @@ def test_train_and_evaluate_an_unpadded_model_on_an_em_folder(tmp_path, capsys):
     )
     printed = capsys.readouterr().out
     assert "IoU membrane" in printed and "adapted Rand error" in printed
+    # predict --source: the images of one split of the folder, whole, by overlap-tile
+    preds = tmp_path / "preds"
+    args = ["predict", str(out / "final.keras"), "--source", str(em), "--output"]
+    assert cli.main([*args, str(preds), "--split", "validation"]) == 0
+    assert sorted(p.name for p in preds.glob("*_mask.png")) == ["slice_04_mask.png"]
+    mask = np.asarray(Image.open(preds / "slice_04_mask.png"))
+    assert mask.shape == (128, 128) and set(np.unique(mask)) <= {0, 1}
+
+
+def test_predict_needs_images_or_a_folder_and_names_a_wrong_folder(tmp_path, capsys):
+    model = tmp_path / "m.keras"
+    ut.build_unet((32, 32, 3), 3, base_filters=4, depth=2).save(model)
+    assert cli.main(["predict", str(model)]) == 2
+    assert "no images to predict" in capsys.readouterr().err
+    assert cli.main(["predict", str(model), "--source", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "is not a folder with images/ and masks/" in err and "check-data" in err

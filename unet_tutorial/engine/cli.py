@@ -446,6 +446,29 @@ def _output_stems(paths: list) -> list[str]:
     return stems
 
 
+def _split_images(source: str | None, split: str) -> list:
+    """The image files of one split of an images + masks folder (``[]`` without one)."""
+    from pathlib import Path
+
+    if source is None:
+        return []
+    from .folders import check_folder, is_mask_folder
+
+    if not is_mask_folder(source):
+        raise ValueError(
+            f"--source {source} is not a folder with images/ and masks/; "
+            "run unet-tutorial check-data on it."
+        )
+    report = check_folder(source)
+    if not report.ok:
+        raise ValueError(
+            f"{source} has problems that stop loading it; run unet-tutorial "
+            f"check-data {source} and fix them first."
+        )
+    root = Path(source)
+    return [root / "images" / report.pairs[stem][0] for stem in report.splits[split]]
+
+
 def _cmd_predict(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -455,7 +478,12 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from ..evaluation import check_image, load_image, predict_mask
     from ..pictures.figures import mask_to_rgb, overlay_mask
 
-    paths = [Path(p) for p in args.images]
+    paths = [Path(p) for p in args.images] + _split_images(args.source, args.split)
+    if not paths:
+        raise ValueError(
+            "no images to predict; name image files, or a folder of images/ + "
+            "masks/ with --source (and --split)."
+        )
     for path in paths:  # every file checked (not decoded) before the model loads
         check_image(path)
     out = Path(args.output)
@@ -916,7 +944,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("predict", help="write mask and overlay PNGs for image files")
     p.add_argument("model", help="a .keras file written by train")
-    p.add_argument("images", nargs="+", help="image files (any size; JPEG, PNG, ...)")
+    p.add_argument("images", nargs="*", help="image files (any size; JPEG, PNG, ...)")
+    p.add_argument(
+        "--source",
+        default=None,
+        help="a folder of images/ + masks/: predict the images of its --split",
+    )
+    p.add_argument(
+        "--split",
+        choices=("train", "validation", "test"),
+        default="test",
+        help="with --source: which split's images (default test)",
+    )
     p.add_argument(
         "--output",
         type=_folder,

@@ -24,6 +24,10 @@ def test_book_profile_choices(offline):
     cpu = ut.book_profile()
     assert cpu.name == "cpu" and cpu.config.steps_per_epoch == book.CPU_STEPS_PER_EPOCH
     assert f"{book.CPU_STEPS_PER_EPOCH} steps per epoch" in cpu.banner()
+    # the pages train fewer epochs than the recipe, and say so
+    recipe = ut.PRESETS["cpu"]["epochs"]
+    assert cpu.config.epochs == book.BOOK_CPU_EPOCHS < recipe
+    assert f"{book.BOOK_CPU_EPOCHS} of the recipe's {recipe} epochs" in cpu.banner()
     offline.setenv("UNET_TUTORIAL_PROFILE", "cpu")
     assert ut.book_profile().config.base_filters == ut.PRESETS["cpu"]["base_filters"]
     with pytest.raises(ValueError, match="profile 'huge'"):
@@ -116,3 +120,25 @@ def test_the_profile_names_its_data_for_captions_as_what_it_is(offline):
     assert ut.book_profile("full").data_label == (
         "Oxford-IIIT Pet (the full official splits)"
     )
+
+
+def test_em_data_names_the_slices_and_what_a_page_trains(monkeypatch, tmp_path):
+    import shutil
+    from pathlib import Path
+
+    mini = Path(__file__).parent / "fixtures" / "isbi2012-em-mini"
+    monkeypatch.setattr(book, "_has_gpu", lambda: False)
+    monkeypatch.setenv(ut.ISBI_DIR_ENV, str(mini))
+    em = ut.em_data()
+    assert em.source == ut.ISBI_DIR_SOURCE and not em.is_stand_in
+    assert "6 slices of the ISBI 2012 EM training stack" in em.box
+    assert "Cardona" in em.credit and str(mini) not in em.box  # no machine path
+    assert em.epochs == book.BOOK_ISBI_EPOCHS < ut.PRESETS["isbi"]["epochs"]
+    monkeypatch.setattr(book, "_has_gpu", lambda: True)
+    assert ut.em_data().epochs == ut.PRESETS["isbi"]["epochs"]  # a GPU: all of them
+    # the stand-in, by the folder name isbi_source gives it: announced as such
+    stand_in = tmp_path / sources.EM_STAND_IN_FOLDER
+    shutil.copytree(mini, stand_in)
+    em = ut.em_data(str(stand_in))
+    assert em.is_stand_in and "synthetic stand-in" in em.box
+    assert "not ISBI 2012" in em.credit

@@ -15,8 +15,43 @@ from .labels import CLASS_NAMES
 from .metrics import segmentation_metrics
 
 
+class _ScoreTable:
+    """Shows a ``rows()`` method's ``(metric, value)`` pairs as a table: displayed in
+    Jupyter, Colab or the book (the last line of a cell, or ``display(scores)``)
+    it renders as a table; ``print(scores)`` shows the Markdown source.
+    """
+
+    def rows(self) -> list[tuple[str, str]]:
+        raise NotImplementedError
+
+    def table(self) -> str:
+        """A small Markdown table of the scores."""
+        rows = ["| metric | value |", "|---|---:|"]
+        rows += [f"| {metric} | {value} |" for metric, value in self.rows()]
+        return "\n".join(rows)
+
+    def __str__(self) -> str:
+        return self.table()
+
+    def _repr_markdown_(self) -> str:
+        return self.table()
+
+    def _repr_html_(self) -> str:
+        import html
+
+        cells = "".join(
+            f'<tr><td>{html.escape(m)}</td><td style="text-align:right">{v}</td></tr>'
+            for m, v in self.rows()
+        )
+        return (
+            "<table><thead><tr><th>metric</th>"
+            '<th style="text-align:right">value</th></tr></thead>'
+            f"<tbody>{cells}</tbody></table>"
+        )
+
+
 @dataclass
-class Evaluation:
+class Evaluation(_ScoreTable):
     """Scores of a model on a dataset.
 
     Attributes:
@@ -42,33 +77,6 @@ class Evaluation:
             ("mean Dice", f"{self.dice:.3f}"),
             ("images", str(self.num_images)),
         ]
-
-    def table(self) -> str:
-        """A small Markdown table of the scores."""
-        rows = ["| metric | value |", "|---|---:|"]
-        rows += [f"| {metric} | {value} |" for metric, value in self.rows()]
-        return "\n".join(rows)
-
-    def __str__(self) -> str:
-        return self.table()
-
-    # displayed (the last line of a cell, or display(ev)), the scores show as a
-    # table in Jupyter, Colab and the book; print(ev) shows the Markdown source
-    def _repr_markdown_(self) -> str:
-        return self.table()
-
-    def _repr_html_(self) -> str:
-        import html
-
-        cells = "".join(
-            f'<tr><td>{html.escape(m)}</td><td style="text-align:right">{v}</td></tr>'
-            for m, v in self.rows()
-        )
-        return (
-            "<table><thead><tr><th>metric</th>"
-            '<th style="text-align:right">value</th></tr></thead>'
-            f"<tbody>{cells}</tbody></table>"
-        )
 
 
 def flip_averaged_logits(model: keras.Model, images: tf.Tensor) -> tf.Tensor:
@@ -432,7 +440,7 @@ def per_image_mean_iou(
 
 
 @dataclass
-class EMScores:
+class EMScores(_ScoreTable):
     """The scores of the paper's EM experiment (ISBI 2012) on whole slices.
 
     Attributes:
@@ -449,21 +457,14 @@ class EMScores:
     membrane_iou: float
     num_images: int
 
-    def table(self) -> str:
-        """A small Markdown table of the scores."""
-        return "\n".join(
-            [
-                "| metric | value |",
-                "|---|---:|",
-                f"| pixel error | {self.pixel_error:.4f} |",
-                f"| adapted Rand error | {self.rand_error:.4f} |",
-                f"| membrane IoU | {self.membrane_iou:.3f} |",
-                f"| slices | {self.num_images} |",
-            ]
-        )
-
-    def __str__(self) -> str:
-        return self.table()
+    def rows(self) -> list[tuple[str, str]]:
+        """``(metric, value)`` pairs, the values formatted for a table."""
+        return [
+            ("pixel error", f"{self.pixel_error:.4f}"),
+            ("adapted Rand error", f"{self.rand_error:.4f}"),
+            ("membrane IoU", f"{self.membrane_iou:.3f}"),
+            ("slices", str(self.num_images)),
+        ]
 
 
 def em_scores(

@@ -31,7 +31,13 @@ from pathlib import Path
 
 from ..pictures.figures import data_credit
 from .config import PRESETS, TrainConfig
-from .sources import DataSource, resolve_source
+from .sources import (
+    EM_STAND_IN_FOLDER,
+    ISBI_DIR_SOURCE,
+    DataSource,
+    isbi_source,
+    resolve_source,
+)
 
 PROFILES = tuple(PRESETS)
 RUNS_ENV = "UNET_TUTORIAL_RUNS"
@@ -43,6 +49,23 @@ epoch, a few minutes for 60 epochs). On the full 3,312 training images an
 epoch would be 414 steps and the page would train for about an hour on a
 CPU; with 34 steps per epoch (over all of the shuffled images) it keeps the
 recipe's few minutes.
+"""
+
+
+BOOK_CPU_EPOCHS = 30
+"""Epochs that the book's pages train the ``"cpu"`` recipe for (the preset has 60).
+
+The book is built on two CPU cores with every chapter executed, and the
+recipe's 60 epochs alone would be the larger part of that time
+(``benchmarks/book_build.py`` times the chapters). The pages say so in their
+data box, and ``benchmarks/recipe.py`` scores the whole recipe.
+"""
+
+
+BOOK_ISBI_EPOCHS = 4
+"""Epochs that a page trains the ``"isbi"`` preset for without a GPU (the preset has
+14): the chapter on the paper's experiment shows the training, and
+``benchmarks/isbi.py`` scores the whole preset.
 """
 
 
@@ -261,6 +284,11 @@ def book_profile(name: str | None = None) -> BookProfile:
     if name == "cpu" and not data.is_stand_in:
         from .datasets import source_facts
 
+        reason += (
+            f" The pages train {BOOK_CPU_EPOCHS} of the recipe's {config.epochs} "
+            "epochs, to keep the book's build short."
+        )
+        config = dataclasses.replace(config, epochs=BOOK_CPU_EPOCHS)
         if source_facts(data).is_full:
             config = dataclasses.replace(config, steps_per_epoch=CPU_STEPS_PER_EPOCH)
             reason += (
@@ -269,6 +297,84 @@ def book_profile(name: str | None = None) -> BookProfile:
                 "in minutes."
             )
     return BookProfile(name, config, data, reason)
+
+
+EM_CITATION = (
+    "EM slices: ISBI 2012 training stack (Cardona et al. 2010; "
+    "Arganda-Carreras et al. 2015)."
+)
+
+
+@dataclass(frozen=True)
+class EMData:
+    """The EM slices (ISBI 2012) a page runs on, and how the page says so.
+
+    Attributes:
+        source: the ``source=`` value for ``load_dataset`` and ``TrainConfig``.
+        folder: the folder with ``images/`` and ``masks/``.
+        is_stand_in: ``True`` for the synthetic stand-in (generated cells).
+        box: a Markdown sentence that says which data the page used.
+        label: a few words for captions, e.g. ``"the ISBI 2012 EM slices"``.
+        credit: the credit line for figures of these slices.
+        epochs: how many epochs of the ``"isbi"`` preset a page trains: all of
+            them with a GPU, ``BOOK_ISBI_EPOCHS`` without one.
+    """
+
+    source: str
+    folder: Path
+    is_stand_in: bool
+    box: str
+    label: str
+    credit: str
+    epochs: int
+
+
+def em_data(source: str | None = None) -> EMData:
+    """Find the EM slices once (``isbi_source()``) and describe them for a page.
+
+    Args:
+        source: a ``source=`` value; default ``isbi_source()`` (the folder named
+            by ``$UNET_TUTORIAL_ISBI_DIR``, else a download, else the stand-in).
+
+    Returns:
+        An ``EMData``.
+    """
+    source = isbi_source() if source is None else source
+    folder = Path(resolve_source(source).path)
+    epochs = TrainConfig.preset("isbi").epochs
+    epochs = epochs if _has_gpu() else min(epochs, BOOK_ISBI_EPOCHS)
+    count = len(list((folder / "images").iterdir()))
+    if folder.name == EM_STAND_IN_FOLDER:
+        box = (
+            f"**Data: a synthetic stand-in for the EM slices** ({count} generated "
+            "images of Voronoi cells with dark borders): the ISBI 2012 slices were "
+            "neither in a folder named by `UNET_TUTORIAL_ISBI_DIR` nor downloadable "
+            "here. Every image and number below comes from generated cells, not from "
+            "electron microscopy."
+        )
+        return EMData(
+            source,
+            folder,
+            True,
+            box,
+            "the synthetic stand-in for the EM slices",
+            "Synthetic stand-in: generated cells, not ISBI 2012 EM slices.",
+            epochs,
+        )
+    if source == ISBI_DIR_SOURCE:
+        box = (
+            f"**Data: {count} slices of the ISBI 2012 EM training stack**, from the "
+            "folder named by `UNET_TUTORIAL_ISBI_DIR` (a local copy of the public "
+            "files)."
+        )
+    else:
+        box = (
+            f"**Data: the ISBI 2012 EM training stack, {count} slices**, downloaded "
+            "by `ut.download_isbi2012` and checked against their published checksums."
+        )
+    return EMData(
+        source, folder, False, box, "the ISBI 2012 EM slices", EM_CITATION, epochs
+    )
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,8 @@ ISBI_DIR_SOURCE = "$" + ISBI_DIR_ENV
 """The ``source=`` value for "the EM folder named by ``$UNET_TUTORIAL_ISBI_DIR``";
 recorded under this name in run folders, never as a path of this machine.
 """
+EM_STAND_IN_FOLDER = "synthetic-em-stand-in"
+"""The folder name of the synthetic EM stand-in that ``isbi_source`` writes."""
 
 OXFORD_TFDS_NAME = "oxford_iiit_pet"
 OXFORD_TFDS_VERSION = "4.*.*"
@@ -409,7 +411,7 @@ def isbi_source(cache_dir: str | os.PathLike | None = None, *, verbose: bool = T
         return str(folder)
     except OSError as err:
         reason = str(err).split(". ")[0]
-    folder = cache / "synthetic-em-stand-in"
+    folder = cache / EM_STAND_IN_FOLDER
     if not (folder / "classes.txt").is_file():
         write_synthetic_em(folder)
     print(

@@ -108,3 +108,46 @@ def test_recorded_results_name_no_path_of_a_machine():
     for f in sorted([*results.glob("*.md"), *results.glob("*.json")]):
         found = path.findall(f.read_text(encoding="utf-8"))
         assert not found, f"{f.name} names a path of the machine: {found[:3]}"
+
+
+def test_isbi_peer_is_the_described_design():
+    import isbi
+
+    peer = isbi.peer_unet()
+    # base 64, depth 4: about 31 M parameters, as the paper's widths
+    assert 30e6 < peer.count_params() < 32e6
+    dropouts = [layer for layer in peer.layers if "dropout" in layer.name]
+    assert len(dropouts) == 2 and peer.layers[-1].activation.__name__ == "sigmoid"
+    # padded: any size its depth divides, e.g. a whole 512 px slice, one channel
+    assert peer.compute_output_shape((1, 512, 512, 1)) == (1, 512, 512, 1)
+
+
+def test_isbi_table_says_how_many_seeds_and_whether_the_goal_is_met(
+    tmp_path, monkeypatch
+):
+    import isbi
+
+    def row(run, seed, fit_s, pixel):
+        scores = {
+            "pixel_error": pixel,
+            "rand_error": 0.3,
+            "membrane_iou": 0.6,
+            "slices": 4,
+        }
+        return {"run": run, "seed": seed, "fit_s": fit_s, "steps": 840, "test": scores,
+                "validation": scores, "machine": {"cpu": "c", "cores": 2, "tensorflow": "t"}}  # fmt: skip
+
+    written = {}
+    monkeypatch.setattr(
+        isbi, "write_results", lambda name, data, table: written.update(table=table)
+    )
+    rows = {
+        ("ours", 0): row("ours", 0, 450.0, 0.07),
+        ("ours", 1): row("ours", 1, 470.0, 0.08),
+    }
+    rows[("zhixuhao", 0)] = row("zhixuhao", 0, 460.0, 0.2)
+    isbi.summarize(rows)
+    table = written["table"]
+    assert "| ours | 2 | 460 ± 14 | 840 ± 0 | 0.0750 ± 0.0071 |" in table
+    assert "| zhixuhao | 1 | 460 | 840 | 0.2000 |" in table
+    assert "worst seed 0.0800, longest training 470 s (480 s allowed)" in table

@@ -70,8 +70,8 @@ PRESETS: dict[str, dict] = {
     ),
     # The paper's EM experiment (ISBI 2012) on two CPU cores in about 8 minutes:
     # unpadded, native-resolution crops, weight map, elastic + flips + quarter turns.
-    # Sized by a timing of the real slices (benchmarks/isbi_timing.py): an epoch of
-    # 20 steps took 34 s (the first 53 s, with tracing) on 2 busy CPU cores.
+    # 14 x 60 steps of 4 crops: about half a second a step on 2 cores
+    # (benchmarks/isbi.py records the time and the scores).
     "isbi": dict(
         source=ISBI_DIR_SOURCE,
         output_dir="runs/isbi",
@@ -84,7 +84,7 @@ PRESETS: dict[str, dict] = {
         num_classes=2,
         batch_size=4,
         epochs=14,
-        steps_per_epoch=20,
+        steps_per_epoch=60,
         learning_rate=1e-3,
         lr_schedule="cosine",
         loss="ce",
@@ -243,7 +243,7 @@ class TrainConfig(FitConfig):
         * ``"isbi"``: the paper's EM experiment (ISBI 2012 membranes) on two CPU
           cores in about eight minutes: an unpadded base-16 U-Net of depth 3
           on native-resolution 252 px grayscale crops (164 px predicted),
-          2 classes, 14 epochs of 20 batches of 4 crops (Adam 1e-3, cosine
+          2 classes, 14 epochs of 60 batches of 4 crops (Adam 1e-3, cosine
           decay), cross-entropy with the paper's weight map, elastic
           deformation of 10 px on a 3 x 3 grid, flips and quarter turns, no
           zoom. ``source`` is ``"$UNET_TUTORIAL_ISBI_DIR"``; pass

@@ -150,11 +150,12 @@ def run_peer(seed: int, source: str, budget_s: float) -> dict:
 
     import unet_tutorial as ut
 
-    # the same augmentation as ours (flips, quarter turns, elastic 10 px), on 256 px crops
-    ours = ut.TrainConfig.preset("isbi", source=source, seed=seed)
-    augment = ut.TrainConfig.preset(
-        "isbi", source=source, crop_size=PEER_CROP, padding="same", depth=4
-    ).augment_config()
+    # ours' settings on the peer's 256 px crops: the same augmentation (flips,
+    # quarter turns, elastic 10 px) and the same seeding
+    ours = ut.TrainConfig.preset(
+        "isbi", source=source, seed=seed, crop_size=PEER_CROP, padding="same", depth=4
+    )
+    augment = ours.augment_config()
     ut.set_seed(seed, deterministic=ours.deterministic)
     train_ds, _ = ut.load_dataset(
         source,

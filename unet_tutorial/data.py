@@ -108,8 +108,16 @@ def preprocess_pair(
 
 def to_rgb8(im) -> np.ndarray:
     """``uint8 (H, W, 3)`` from a Pillow image of any mode, 16-bit grey scaled rather
-    than clipped.
+    than clipped, float grey (mode ``F``) from ``[0, 1]`` (any other range stretched
+    from its minimum to its maximum) rather than truncated.
     """
+    if im.mode == "F":
+        grey = np.nan_to_num(np.asarray(im, np.float64))
+        low, high = float(grey.min()), float(grey.max())
+        if low < 0 or high > 1:
+            grey = (grey - low) / (high - low) if high > low else np.zeros_like(grey)
+        grey = np.round(grey * 255).astype(np.uint8)
+        return np.repeat(grey[..., None], 3, axis=-1)
     if im.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
         grey = np.asarray(im).astype(np.float64)
         top = 65535.0 if im.mode.startswith("I;16") or grey.max() > 255 else 255.0

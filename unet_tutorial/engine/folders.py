@@ -415,16 +415,6 @@ def _mask_values(path: Path) -> tuple[tuple[int, int], str, np.ndarray, np.ndarr
     return size, mode, values, counts
 
 
-def _floats_to_uint8(array: np.ndarray) -> np.ndarray:
-    """A float image to ``uint8``: values in ``[0, 1]`` times 255, any other range
-    stretched from its minimum to its maximum."""
-    array = np.nan_to_num(np.asarray(array, np.float64))
-    low, high = float(array.min()), float(array.max())
-    if low < 0 or high > 1:
-        array = (array - low) / (high - low) if high > low else np.zeros_like(array)
-    return np.round(array * 255).astype(np.uint8)
-
-
 def read_image(path: str | os.PathLike, channels: int) -> np.ndarray:
     """``uint8 (H, W, channels)`` of an image file: grayscale (1) or RGB (3).
 
@@ -436,10 +426,7 @@ def read_image(path: str | os.PathLike, channels: int) -> np.ndarray:
     from ..data import to_rgb8
 
     with Image.open(path) as im:
-        if im.mode == "F":  # floats: [0, 1] (or their own range) to 0 … 255
-            rgb = np.repeat(_floats_to_uint8(np.asarray(im))[..., None], 3, axis=-1)
-            return rgb[..., :1] if channels == 1 else rgb
-        if im.mode.startswith("I"):
+        if im.mode.startswith("I") or im.mode == "F":  # scaled, not clipped
             rgb = to_rgb8(im)
             return rgb[..., :1] if channels == 1 else rgb
         if channels == 1:

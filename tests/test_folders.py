@@ -605,3 +605,48 @@ def test_float_images_are_scaled_not_truncated(tmp_path):
     Image.fromarray(ramp, mode="F").save(tmp_path / "f.tif")
     got = read_image(tmp_path / "f.tif", 1)[..., 0]
     assert got.min() == 0 and got.max() == 255 and len(np.unique(got)) == 64
+
+
+def test_split_lists_read_stems_with_spaces_whole(tmp_path):
+    masks = {
+        name: m
+        for name, m in zip(
+            ("my cat 01", "my cat 02", "my cat 03", "dog 1", "dog 2"),
+            masks_of((0, 1)).values(),
+            strict=True,
+        )
+    }
+    lists = {
+        "train.txt": "my cat 01\n  my cat 02  \r\n",
+        "validation.txt": "my cat 03  # a comment after the stem\n",
+        "test.txt": "dog 1\ndog 3\ndog 2.png\n",
+    }
+    report = ut.check_folder(write_folder(tmp_path / "d", masks, lists=lists))
+    assert report.splits["train"] == ("my cat 01", "my cat 02")
+    assert report.splits["validation"] == ("my cat 03",)
+    assert report.splits["test"] == ("dog 1",)
+    assert "test.txt line 2 names 'dog 3', which has no image and mask pair" in (
+        report.problems
+    )
+    assert any(
+        p.startswith("test.txt line 3 names 'dog 2.png'") and "'dog 2'" in p
+        for p in report.problems
+    ), report.problems
+    assert len(report.problems) == 2
+
+
+def test_image_and_mask_sizes_are_checked_on_every_split(tmp_path):
+    masks = masks_of((0, 1), n=5, size=16)
+    lists = {"train.txt": "m0\nm1\n", "validation.txt": "m2\n", "test.txt": "m3\n"}
+    root = write_folder(tmp_path / "d", masks, lists=lists)
+    for stem in ("m2", "m3", "m4"):  # validation, test, and a pair in no list
+        Image.fromarray(np.zeros((16, 20), np.uint8)).save(
+            root / "images" / f"{stem}.png"
+        )
+    report = ut.check_folder(root)
+    for stem in ("m2", "m3", "m4"):
+        assert f"images/{stem}.png is 20x16 but masks/{stem}.png is 16x16" in (
+            report.problems
+        ), report.problems
+    with pytest.raises(ValueError, match="masks/m3.png is 16x16"):
+        ut.load_dataset(root, "train", image_size=None, verbose=False)

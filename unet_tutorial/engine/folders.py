@@ -6,8 +6,9 @@ The layout (the same stem names an image and its mask)::
     root/masks/<stem>.png    (one class per pixel; PNG, never JPEG)
     root/classes.txt         (optional: the class names, and their pixel values)
     root/train.txt           (optional, with validation.txt and test.txt:
-    root/validation.txt       one stem per line, UTF-8, # starts a comment;
-    root/test.txt             all three or none)
+    root/validation.txt       one stem per line, spaces in it kept, UTF-8;
+    root/test.txt             # starts a comment (after a space, if not at
+                              the line's start); all three or none)
 
 ``classes.txt`` has one class per line, in class-index order: a name alone
 (``background``), or a name and the pixel value that stands for it in the
@@ -458,6 +459,33 @@ def read_mask(path: str | os.PathLike, classes: ClassTable) -> np.ndarray:
 # ------------------------------------------------------------------------ the check
 
 
+_INLINE_COMMENT = re.compile(r"\s+#")
+
+
+def list_entry(line: str) -> str:
+    """The stem a split-list line names: the whole line, spaces inside it kept
+    (``my cat 01``), less the whitespace around it and a comment that starts
+    with whitespace and ``#`` (``m3  # a note`` names ``m3``).
+
+    Args:
+        line: one line of ``train.txt``, ``validation.txt`` or ``test.txt``.
+
+    Returns:
+        The stem, e.g. ``"my cat 01"``.
+    """
+    return _INLINE_COMMENT.split(line, maxsplit=1)[0].strip()
+
+
+def _stem_hint(entry: str, known: set[str]) -> str:
+    """A hint for a split-list entry that names no pair: a file name whose stem
+    is a pair (``cat.png``) is named by its stem.
+    """
+    stem, suffix = os.path.splitext(entry)
+    if suffix.lower() in IMAGE_SUFFIXES and stem in known:
+        return f"; list stems without the file ending: {stem!r}"
+    return ""
+
+
 def _split_lists(
     root: Path, pairs: Sequence[str]
 ) -> tuple[dict[str, tuple[str, ...]], str, list[str], list[str]]:
@@ -500,12 +528,12 @@ def _split_lists(
                 problems.append(str(err))
                 entries = []
             for lineno, line in entries:
-                stem = line.split()[0]
+                stem = list_entry(line)
                 name = _LIST_NAMES[split]
                 if stem not in known:
                     problems.append(
                         f"{name} line {lineno} names {stem!r}, which has no image and "
-                        "mask pair"
+                        f"mask pair{_stem_hint(stem, known)}"
                     )
                 elif stem in seen:
                     problems.append(

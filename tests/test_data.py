@@ -468,3 +468,29 @@ def test_quarter_turns_move_image_and_mask_together():
         np.testing.assert_allclose(x.numpy()[..., 0] * 2, y.numpy())  # still paired
         turns.add(next(k for k in range(4) if (np.rot90(mask, k) == y.numpy()).all()))
     assert len(turns) > 1
+
+
+def test_16_bit_images_are_scaled_by_the_bit_depth_their_values_use(tmp_path):
+    """12-bit microscope data in a 16-bit PNG (0..4095) is read bright, not nearly
+    black (4095 / 65535 * 255 = 16); an 8-bit image stored in 16 bits keeps its
+    values; a full 16-bit image is scaled by 65535. Nothing is clipped.
+    """
+    from PIL import Image
+
+    from unet_tutorial.engine.folders import read_image
+
+    ramp = np.arange(4096, dtype=np.uint16).reshape(64, 64)  # 12-bit: 0 .. 4095
+    Image.fromarray(ramp).save(tmp_path / "twelve.png")
+    Image.fromarray(ramp.astype(np.int32), mode="I").save(tmp_path / "twelve.tif")
+    for name in ("twelve.png", "twelve.tif"):
+        with Image.open(tmp_path / name) as im:
+            assert im.mode.startswith("I")  # read as more than 8 bits
+            grey = ut.to_rgb8(im)[..., 0]
+        assert grey.min() == 0 and grey.max() == 255, name
+        assert grey[32, 0] == round(2048 * 255 / 4095), name  # the middle is mid-grey
+        np.testing.assert_array_equal(read_image(tmp_path / name, 1)[..., 0], grey)
+    cases = {200: 200, 1000: round(1000 * 255 / 1023), 60000: round(60000 / 257)}
+    for top, expected in cases.items():
+        image = np.linspace(0, top, 16).astype(np.uint16).reshape(4, 4)
+        grey = ut.to_rgb8(Image.fromarray(image))[..., 0]
+        assert grey.max() == expected, top

@@ -106,10 +106,46 @@ def preprocess_pair(
     )
 
 
+BIT_DEPTHS = (8, 10, 12, 14, 16)
+"""The bit depths ``to_rgb8`` assumes an integer image of more than 8 bits was
+recorded at: those of cameras and microscopes, whose 10-, 12- or 14-bit data are
+stored in 16-bit files.
+"""
+
+
+def used_bit_depth(high: int) -> int:
+    """The smallest of ``BIT_DEPTHS`` whose range holds ``high`` (the image's
+    brightest value); beyond 16 bits, the bits ``high`` needs.
+
+    Example:
+        >>> used_bit_depth(4095), used_bit_depth(4096), used_bit_depth(200)
+        (12, 14, 8)
+    """
+    for bits in BIT_DEPTHS:
+        if high < 2**bits:
+            return bits
+    return int(high).bit_length()
+
+
 def to_rgb8(im) -> np.ndarray:
-    """``uint8 (H, W, 3)`` from a Pillow image of any mode, 16-bit grey scaled rather
-    than clipped, float grey (mode ``F``) from ``[0, 1]`` (any other range stretched
-    from its minimum to its maximum) rather than truncated.
+    """``uint8 (H, W, 3)`` from a Pillow image of any mode, scaled rather than
+    clipped or truncated.
+
+    * Integer grey of more than 8 bits (modes ``I;16``, ``I;16B``, ``I``, e.g.
+      a 16-bit PNG or TIFF) is divided by the largest value of the bit depth
+      it uses (``used_bit_depth`` of its brightest pixel: 8, 10, 12, 14 or 16
+      bits) and multiplied by 255. So 12-bit microscope data in a 16-bit file
+      (0 … 4095) maps 4095 to 255 instead of turning nearly black (4095 /
+      65535), a full 16-bit image maps 65535 to 255, and an 8-bit image saved
+      as 16 bits keeps its values. The rule looks at each image alone: an
+      image that is much darker than the sensor's range (a 12-bit image whose
+      brightest pixel is below 1024) is read as 10-bit, brighter than its
+      neighbours; convert such a stack to 8 bits with one scale yourself.
+      Negative values (mode ``I``) become 0.
+    * Float grey (mode ``F``) is read from ``[0, 1]``; any other range is
+      stretched from its minimum to its maximum.
+    * Every other mode goes through Pillow's ``convert("RGB")`` (a 16-bit RGB
+      PNG is already reduced to its 8 high bits by Pillow when it opens it).
     """
     if im.mode == "F":
         grey = np.nan_to_num(np.asarray(im, np.float64))
@@ -119,9 +155,9 @@ def to_rgb8(im) -> np.ndarray:
         grey = np.round(grey * 255).astype(np.uint8)
         return np.repeat(grey[..., None], 3, axis=-1)
     if im.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
-        grey = np.asarray(im).astype(np.float64)
-        top = 65535.0 if im.mode.startswith("I;16") or grey.max() > 255 else 255.0
-        grey = np.clip(np.round(grey * 255.0 / top), 0, 255).astype(np.uint8)
+        grey = np.clip(np.asarray(im).astype(np.float64), 0, None)
+        top = 2.0 ** used_bit_depth(int(grey.max(initial=0))) - 1
+        grey = np.round(grey * (255.0 / top)).astype(np.uint8)
         return np.repeat(grey[..., None], 3, axis=-1)
     return np.asarray(im.convert("RGB"))
 

@@ -203,8 +203,9 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
 
     * The EXIF orientation of phone photos is applied, so a predicted mask
       lies on the photo as it is displayed.
-    * 16-bit images (e.g. PNGs with values up to 65535) are scaled to
-      ``[0, 255]``, not clipped.
+    * 16-bit images are scaled to ``[0, 255]`` by the bit depth their values
+      use (12-bit data in a 16-bit PNG: 4095 becomes 255; see ``to_rgb8``),
+      not clipped.
     * Images over Pillow's decompression-bomb limit are refused with a
       message, not decoded.
 

@@ -419,8 +419,9 @@ def _mask_values(path: Path) -> tuple[tuple[int, int], str, np.ndarray, np.ndarr
 def read_image(path: str | os.PathLike, channels: int) -> np.ndarray:
     """``uint8 (H, W, channels)`` of an image file: grayscale (1) or RGB (3).
 
-    16-bit grayscale is scaled to 8 bits, float images from ``[0, 1]`` (or
-    their own range), an alpha channel dropped.
+    Grey of more than 8 bits is scaled by the bit depth it uses (12-bit data
+    in a 16-bit PNG: 4095 becomes 255; ``to_rgb8`` gives the rule), float
+    images from ``[0, 1]`` (or their own range), an alpha channel dropped.
     """
     from PIL import Image
 

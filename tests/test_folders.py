@@ -650,3 +650,45 @@ def test_image_and_mask_sizes_are_checked_on_every_split(tmp_path):
         ), report.problems
     with pytest.raises(ValueError, match="masks/m3.png is 16x16"):
         ut.load_dataset(root, "train", image_size=None, verbose=False)
+
+
+def _rotated_jpeg(path: Path, stored: np.ndarray, orientation: int = 6) -> None:
+    """A JPEG whose pixels are stored as ``stored`` and whose EXIF Orientation tag
+    tells viewers to turn it (6: a quarter turn clockwise), as phones save photos.
+    """
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(stored).save(path, exif=exif, quality=100)
+
+
+def test_jpeg_exif_orientation_is_applied_wherever_images_are_read(tmp_path):
+    from unet_tutorial.engine.folders import read_image
+    from unet_tutorial.evaluation import load_image
+
+    stored = np.zeros((24, 40, 3), np.uint8)  # stored 40 wide, 24 high
+    stored[:, :20] = 255  # the left half white
+    masks = {f"p{i}": np.zeros((40, 24), np.uint8) for i in range(3)}  # upright
+    for m in masks.values():
+        m[:20] = 1  # turned clockwise, the white left half is the top half
+    root = write_folder(tmp_path / "d", masks)
+    for stem in masks:
+        (root / "images" / f"{stem}.png").unlink()
+        _rotated_jpeg(root / "images" / f"{stem}.jpg", stored)
+    report = ut.check_folder(root)
+    assert report.ok, report.problems
+    assert report.sizes["p0"] == (24, 40)  # (width, height) as displayed
+    image = read_image(root / "images" / "p0.jpg", 3)
+    assert image.shape == (40, 24, 3)
+    assert image[:18].min() > 200 and image[22:].max() < 50  # upright: white on top
+    np.testing.assert_array_equal(image, load_image(root / "images" / "p0.jpg"))
+    ds, _ = ut.load_dataset(root, "test", image_size=None, verbose=False)
+    x, y = collect(ds)
+    assert x.shape[1:3] == y.shape[1:] == (40, 24)
+    # a mask drawn on the stored (unturned) pixels does not fit the upright image
+    Image.fromarray(np.zeros((24, 40), np.uint8)).save(root / "masks" / "p1.png")
+    problems = ut.check_folder(root).problems
+    assert any(
+        p.startswith("images/p1.jpg is 24x40 but masks/p1.png is 40x24")
+        and "EXIF orientation" in p
+        for p in problems
+    ), problems

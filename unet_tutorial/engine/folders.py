@@ -10,6 +10,10 @@ The layout (the same stem names an image and its mask)::
     root/test.txt             # starts a comment (after a space, if not at
                               the line's start); all three or none)
 
+Images are read upright: the EXIF orientation a phone records in a photo is
+applied (as image viewers and ``predict`` do), so a mask must be drawn on the
+upright image and have its size.
+
 ``classes.txt`` has one class per line, in class-index order: a name alone
 (``background``), or a name and the pixel value that stands for it in the
 masks (``membrane 0`` / ``cell 255``). A line ``ignore 255`` declares a
@@ -392,15 +396,38 @@ def _list_files(folder: Path) -> tuple[dict[str, list[Path]], list[str]]:
     return by_stem, other
 
 
-def _image_header(path: Path) -> tuple[tuple[int, int], int]:
-    """``((width, height), channels)`` of an image. The whole file is decoded, so
-    that a truncated or damaged image is named here, not during training.
+_TURNS = {5, 6, 7, 8}
+"""EXIF orientations that turn an image a quarter: width and height swap."""
+
+
+def _image_header(path: Path) -> tuple[tuple[int, int], int, int]:
+    """``((width, height), channels, EXIF orientation)`` of an image, the size
+    upright, as viewers show it and ``read_image`` reads it. The whole file is
+    decoded, so that a truncated or damaged image is named here, not during
+    training.
     """
     from PIL import Image
 
     with Image.open(path) as im:
         im.load()
-        return im.size, 1 if im.mode in _GREY_MODES else 3
+        orientation = exif_orientation(im)
+        width, height = im.size
+        size = (height, width) if orientation in _TURNS else (width, height)
+        return size, 1 if im.mode in _GREY_MODES else 3, orientation
+
+
+def exif_orientation(im) -> int:
+    """The EXIF Orientation tag of a Pillow image (1, upright, if it has none).
+
+    Phones store a photo as the sensor saw it and record in this tag how to
+    turn it upright (6: a quarter turn clockwise); ``ImageOps.exif_transpose``
+    applies it.
+    """
+    try:
+        value = im.getexif().get(0x0112, 1)
+    except Exception:  # a damaged EXIF block: the pixels as stored
+        return 1
+    return value if value in range(1, 9) else 1
 
 
 def _mask_values(path: Path) -> tuple[tuple[int, int], str, np.ndarray, np.ndarray]:
@@ -417,17 +444,20 @@ def _mask_values(path: Path) -> tuple[tuple[int, int], str, np.ndarray, np.ndarr
 
 
 def read_image(path: str | os.PathLike, channels: int) -> np.ndarray:
-    """``uint8 (H, W, channels)`` of an image file: grayscale (1) or RGB (3).
+    """``uint8 (H, W, channels)`` of an image file: grayscale (1) or RGB (3),
+    upright (its EXIF orientation applied, as in ``evaluation.load_image``).
 
     Grey of more than 8 bits is scaled by the bit depth it uses (12-bit data
     in a 16-bit PNG: 4095 becomes 255; ``to_rgb8`` gives the rule), float
     images from ``[0, 1]`` (or their own range), an alpha channel dropped.
     """
-    from PIL import Image
+    from PIL import Image, ImageOps
 
     from ..data import to_rgb8
 
     with Image.open(path) as im:
+        if exif_orientation(im) != 1:
+            im = ImageOps.exif_transpose(im)
         if im.mode.startswith("I") or im.mode == "F":  # scaled, not clipped
             rgb = to_rgb8(im)
             return rgb[..., :1] if channels == 1 else rgb
@@ -645,7 +675,7 @@ def check_folder(
         image_path, mask_path = images[stem][0], masks[stem][0]
         pairs[stem] = (image_path.name, mask_path.name)
         try:
-            size, kinds[stem] = _image_header(image_path)
+            size, kinds[stem], orientation = _image_header(image_path)
         except Exception as err:  # Pillow raises several kinds
             problems.append(f"images/{image_path.name}: cannot be read ({err})")
             continue
@@ -663,9 +693,16 @@ def check_folder(
             )
             continue
         if mask_size != size:
+            turned = ""
+            if orientation in _TURNS and mask_size == size[::-1]:
+                turned = (
+                    f" (its EXIF orientation {orientation} turns the image's stored "
+                    f"{size[1]}x{size[0]} pixels upright, as viewers show it and as "
+                    "it is read; draw the mask on the upright image)"
+                )
             problems.append(
                 f"images/{image_path.name} is {size[0]}x{size[1]} but "
-                f"masks/{mask_path.name} is {mask_size[0]}x{mask_size[1]}"
+                f"masks/{mask_path.name} is {mask_size[0]}x{mask_size[1]}{turned}"
             )
         mask_stats[stem] = (values, counts)
         if crop_size is not None and min(size) < crop_size:

@@ -2,7 +2,7 @@
 ablation repeated, so that its one-seed difference can be read against seed noise.
 
 Each seed trains the book's CPU profile with the chapter's shortening (64 px,
-12 epochs), once with and once without skip connections, through ``train``
+8 epochs), once with and once without skip connections, through ``train``
 (the same code path as the page), and records the best validation mean IoU
 of each run (the validation hold-out; the test split is not used to compare).
 Writes ``results/skip_seeds.json`` and ``.md``.
@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from _common import machine_info, write_results  # noqa: E402
 
 # what the chapter changes in the CPU profile for its two runs
-SHORTER = dict(image_size=64, epochs=12)
+SHORTER = dict(image_size=64, epochs=8)
 
 
 def main() -> None:

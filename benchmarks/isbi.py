@@ -185,31 +185,40 @@ def run_peer(seed: int, source: str, budget_s: float) -> dict:
 
 
 def scores(model, source: str, sigmoid: bool = False) -> dict:
+    """Scores on the validation and test slices: at the argmax (threshold 0.5), and
+    on the test slices again at the membrane threshold chosen on the validation
+    slices (``ut.choose_threshold``; the test slices never choose it)."""
     import numpy as np
 
     import unet_tutorial as ut
+
+    def table(s) -> dict:
+        return {
+            "pixel_error": round(s.pixel_error, 4),
+            "rand_error": round(s.rand_error, 4),
+            "membrane_iou": round(s.membrane_iou, 4),
+            "slices": s.num_images,
+        }
 
     out = {}
     for split in ("validation", "test"):
         ds, _ = ut.load_dataset(
             source, split, image_size=None, batch_size=1, channels=1, verbose=False
         )
-        if sigmoid:
-            preds = [
-                (np.asarray(model.predict(x, verbose=0))[0, ..., 0] > 0.5).astype(
-                    np.uint8
-                )
-                for x, _ in ds
+        if sigmoid:  # the peer's sigmoid is p(cell)
+            probs = [
+                1 - np.asarray(model.predict(x, verbose=0))[0, ..., 0] for x, _ in ds
             ]
-            s = ut.em_scores(preds, ds)
         else:
-            s = ut.em_scores(model, ds)
-        out[split] = {
-            "pixel_error": round(s.pixel_error, 4),
-            "rand_error": round(s.rand_error, 4),
-            "membrane_iou": round(s.membrane_iou, 4),
-            "slices": s.num_images,
-        }
+            probs = ut.membrane_probabilities(model, ds)
+        out[split] = table(ut.em_scores(probs, ds, threshold=0.5))
+        if split == "validation":
+            threshold = ut.choose_threshold(probs, ds)
+        else:
+            out["test_at_validation_threshold"] = {
+                "threshold": threshold,
+                **table(ut.em_scores(probs, ds, threshold=threshold)),
+            }
     return out
 
 
@@ -231,14 +240,17 @@ def summarize(rows: dict[tuple[str, int], dict]) -> None:
         "Mean ± sd over seeds (one value: one seed).",
         "",
         "| run | seeds | training (s) | steps | test pixel error | test adapted Rand error "
-        "| test membrane IoU | validation pixel error |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| test membrane IoU | validation pixel error | threshold (validation) "
+        "| test pixel error at it | test adapted Rand error at it |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     summary = {}
     for name in names:
         mine = [r for k, r in sorted(rows.items()) if k[0] == name]
 
         def stat(values, digits):
+            if not values:
+                return "-"
             if len(values) == 1:
                 return f"{values[0]:.{digits}f}"
             return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
@@ -251,24 +263,44 @@ def summarize(rows: dict[tuple[str, int], dict]) -> None:
             "iou": [r["test"]["membrane_iou"] for r in mine],
             "val": [r["validation"]["pixel_error"] for r in mine],
         }
+        # rows recorded before the threshold was chosen on validation have no such scores
+        tuned = [
+            r["test_at_validation_threshold"]
+            for r in mine
+            if "test_at_validation_threshold" in r
+        ]
+        col |= {
+            "threshold": [t["threshold"] for t in tuned],
+            "pixel_at_threshold": [t["pixel_error"] for t in tuned],
+            "rand_at_threshold": [t["rand_error"] for t in tuned],
+        }
         summary[name] = {"seeds": [r["seed"] for r in mine], **col}
         lines.append(
             f"| {name} | {len(mine)} | {stat(col['seconds'], 0)} | {stat(col['steps'], 0)} "
             f"| {stat(col['pixel'], 4)} | {stat(col['rand'], 4)} | {stat(col['iou'], 3)} "
-            f"| {stat(col['val'], 4)} |"
+            f"| {stat(col['val'], 4)} | {stat(col['threshold'], 2)} "
+            f"| {stat(col['pixel_at_threshold'], 4)} | {stat(col['rand_at_threshold'], 4)} |"
         )
     if "ours" in summary:
         ours = summary["ours"]
+        # the goal is judged at the threshold chosen on validation once every seed has one
+        tuned = len(ours["pixel_at_threshold"]) == len(ours["pixel"])
+        pixels = ours["pixel_at_threshold"] if tuned else ours["pixel"]
         met = (
-            max(ours["pixel"]) <= TARGET_PIXEL_ERROR
+            max(pixels) <= TARGET_PIXEL_ERROR
             and max(ours["seconds"]) <= 60 * TARGET_MINUTES
         )
         lines += [
             "",
             f"Goal: test pixel error at most {TARGET_PIXEL_ERROR} with at most "
-            f"{TARGET_MINUTES:g} minutes of training. The `isbi` preset "
-            f"{'reaches it on every seed' if met else 'does not reach it on every seed'}: "
-            f"worst seed {max(ours['pixel']):.4f}, longest training "
+            f"{TARGET_MINUTES:g} minutes of training, "
+            + (
+                "at the membrane threshold chosen on the validation slices"
+                if tuned
+                else "at the argmax"
+            )
+            + f". The `isbi` preset {'reaches it on every seed' if met else 'does not reach it on every seed'}: "
+            f"worst seed {max(pixels):.4f}, longest training "
             f"{max(ours['seconds']):.0f} s ({60 * TARGET_MINUTES:.0f} s allowed).",
         ]
     machine = next(iter(rows.values()))["machine"]

@@ -7,6 +7,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+import scipy.ndimage
 import tensorflow as tf
 from conftest import logits_for
 from PIL import Image
@@ -179,3 +180,43 @@ def test_em_scores_of_given_predictions():
     assert all_cell.rand_error > 0.5 and all_cell.membrane_iou == 0.0
     with pytest.raises(ValueError, match="one predicted mask per image"):
         ut.em_scores(truths[:0], ds)
+
+
+def test_a_threshold_chosen_on_held_out_slices_thins_thick_membranes():
+    ds, _ = ut.load_dataset(EM, "validation", image_size=None, verbose=False)
+    truths = [m for _, y in ds for m in np.asarray(y)]
+    # a network that draws membranes too thick: p(membrane) is 0.9 on membrane,
+    # 0.6 on the cell pixels next to it, and 0.1 deep inside the cells
+    probs = []
+    for t in truths:
+        membrane = (t == 0).astype(np.uint8)
+        near = scipy.ndimage.binary_dilation(membrane, iterations=2) & ~membrane.astype(
+            bool
+        )
+        probs.append(
+            np.where(membrane, 0.9, np.where(near, 0.6, 0.1)).astype(np.float32)
+        )
+    argmax = ut.em_scores(probs, ds, threshold=0.5)
+    assert argmax.pixel_error > 0.05
+    chosen = ut.choose_threshold(probs, ds)
+    assert 0.6 < chosen <= 0.9
+    thinned = ut.em_scores(probs, ds, threshold=chosen)
+    assert thinned.pixel_error == 0.0 and thinned.membrane_iou == 1.0
+    np.testing.assert_array_equal(ut.at_threshold(probs, chosen)[0], truths[0])
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        ut.at_threshold(probs, 1.0)
+
+
+def test_membrane_probabilities_threshold_at_one_half_is_the_argmax():
+    model = ut.build_unet((64, 64, 1), 2, base_filters=2, depth=2, padding="valid")
+    ds, _ = ut.load_dataset(EM, "test", image_size=None, verbose=False)
+    probs = ut.membrane_probabilities(model, ds)
+    _, truths, preds = ut.predict_dataset(model, ds)
+    assert [p.shape for p in probs] == [t.shape for t in truths]
+    assert all(0.0 <= p.min() and p.max() <= 1.0 for p in probs)
+    # ties at exactly 0.5 aside, the 0.5 threshold is the two-class argmax
+    agree = np.mean(np.stack(ut.at_threshold(probs, 0.5)) == preds)
+    assert agree > 0.999
+    assert ut.em_scores(model, ds, threshold=0.5).pixel_error == pytest.approx(
+        ut.em_scores(model, ds).pixel_error, abs=1e-3
+    )

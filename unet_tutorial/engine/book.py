@@ -52,7 +52,7 @@ recipe's few minutes.
 """
 
 
-BOOK_CPU_EPOCHS = 30
+BOOK_CPU_EPOCHS = 20
 """Epochs that the book's pages train the ``"cpu"`` recipe for (the preset has 60).
 
 The book is built on two CPU cores with every chapter executed, and the
@@ -62,7 +62,7 @@ data box, and ``benchmarks/recipe.py`` scores the whole recipe.
 """
 
 
-BOOK_ISBI_EPOCHS = 4
+BOOK_ISBI_EPOCHS = 3
 """Epochs that a page trains the ``"isbi"`` preset for without a GPU (the preset has
 14): the chapter on the paper's experiment shows the training, and
 ``benchmarks/isbi.py`` scores the whole preset.

@@ -35,12 +35,18 @@ subset) the same protocol runs on real pets: the folder's train split
 ``results/peers_real.*``. A subset result is not an Oxford-IIIT Pet result
 in the usual sense.
 
-Run: ``python benchmarks/peers.py [--budget 600]``. Writes ``results/peers.json`` and ``.md``.
+``--seed N`` (default 0) seeds the weights, the data order and the
+augmentation of every training in the run. Each run also appends one row to
+``results/<name>.jsonl``, and ``results/<name>_seeds.md`` tabulates the race
+over every seed recorded (the latest row of each seed).
+
+Run: ``python benchmarks/peers.py [--budget 600] [--seed 1]``. Writes ``results/peers.json`` and ``.md``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -49,7 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-from _common import machine_info, write_results  # noqa: E402
+from _common import RESULTS, machine_info, write_results  # noqa: E402
 from keras import layers  # noqa: E402
 
 import unet_tutorial as ut  # noqa: E402
@@ -126,8 +132,8 @@ def val_miou(model, images, masks) -> float:
 
 
 def run(name: str, lr: float, data, args, budget: float) -> dict:
-    """Train one model from seed 0 for ``budget`` seconds (or until ``args.target``), checking val mIoU."""
-    keras.utils.set_random_seed(0)
+    """Train one model from ``args.seed`` for ``budget`` seconds (or until ``args.target``), checking val mIoU."""
+    keras.utils.set_random_seed(args.seed)
     train_ds, (vx, vy) = data
     model = MODELS[name](args.size)
     model.compile(keras.optimizers.Adam(lr), ut.cross_entropy_loss())
@@ -212,6 +218,14 @@ def main() -> None:
     )
     p.add_argument("--models", nargs="+", default=list(MODELS))
     p.add_argument(
+        "--seed", type=int, default=0, help="weights, data order, augmentation"
+    )
+    p.add_argument(
+        "--seeds-table-only",
+        action="store_true",
+        help="rebuild <name>_seeds.md from the recorded rows, train nothing",
+    )
+    p.add_argument(
         "--source",
         default=None,
         help="an official-layout folder of real pets (default: the stand-in)",
@@ -221,8 +235,14 @@ def main() -> None:
         p.error(
             "--models must start with 'ours': the peers' budget is set from ours' time"
         )
+    if args.seeds_table_only:
+        name = "peers_real" if args.source else "peers"
+        write_seed_table(name, latest_seed_rows(name))
+        return
     if args.source:
-        train_ds, info = ut.load_dataset(args.source, "train", args.size, args.batch)
+        train_ds, info = ut.load_dataset(
+            args.source, "train", args.size, args.batch, seed=args.seed
+        )
         val_ds, _ = ut.load_dataset(
             args.source, "validation", args.size, 64, verbose=False
         )
@@ -237,7 +257,7 @@ def main() -> None:
         train_ds = train_ds.repeat()
     else:
         train_ds = ut.load_synthetic_pets(
-            "train", args.size, args.batch, num_examples=512, seed=0
+            "train", args.size, args.batch, num_examples=512, seed=args.seed
         ).repeat()
         vx, vy = ut.make_synthetic_pets(128, args.size, seed=1_000_003)
         data_line, result_name = "Synthetic stand-in (not Oxford-IIIT Pet)", "peers"
@@ -288,11 +308,78 @@ def main() -> None:
         for name, r in races.items()
     ]
     lines += ["", verdict]
-    results = {"machine": machine_info(), "settings": vars(args), "chosen_lr": chosen, "peer_budget_s": peer_budget,
+    # the data folder by its name only: no path of this machine in the results
+    settings = {**vars(args), "source": Path(args.source).name if args.source else None}
+    results = {"machine": machine_info(), "settings": settings, "chosen_lr": chosen, "peer_budget_s": peer_budget,
                "search": search, "races": races, "verdict": verdict}  # fmt: skip
-    path = write_results(result_name, results, "\n".join(lines))
+    # every seed's rows go to <name>.jsonl; the detailed table is kept for seed 0 and
+    # written beside it for any other seed
+    detail = result_name if args.seed == 0 else f"{result_name}_seed{args.seed}"
+    path = write_results(detail, results, "\n".join(lines))
     print("\n".join(lines))
     print(f"wrote {path}")
+    row = {k: v for k, v in results.items() if k not in ("search", "races")}
+    row["seed"] = args.seed
+    row["races"] = {
+        n: {k: v for k, v in r.items() if k != "curve"} for n, r in races.items()
+    }
+    with (RESULTS / f"{result_name}.jsonl").open("a") as f:
+        f.write(json.dumps(row) + "\n")
+    write_seed_table(result_name, latest_seed_rows(result_name))
+
+
+def latest_seed_rows(name: str) -> dict[int, dict]:
+    """The latest recorded row of each seed in ``results/<name>.jsonl``."""
+    rows = {}
+    path = RESULTS / f"{name}.jsonl"
+    if path.exists():
+        for line in path.read_text().splitlines():
+            if line.strip():
+                row = json.loads(line)
+                rows[row["seed"]] = row
+    return dict(sorted(rows.items()))
+
+
+def seed_table(rows: dict[int, dict]) -> str:
+    """The race over seeds: each model's seconds to the target and best validation
+    mean IoU per seed, and on how many seeds ours took at most half the best
+    peer's time (the verdict of each seed, ``race_verdict``)."""
+    if not rows:
+        return "No seeds recorded yet."
+    first = next(iter(rows.values()))
+    target, models = first["settings"]["target"], list(first["races"])
+    lines = [
+        f"The race over {len(rows)} seed{'s' if len(rows) > 1 else ''} "
+        f"({', '.join(map(str, rows))}): each model's training seconds to a validation "
+        f'mean IoU of {target} ("> N": not reached within its budget of N s) and, '
+        "in brackets, its best validation mean IoU.",
+        "",
+        "| seed | " + " | ".join(models) + " | ours in at most half the time |",
+        "|---:|" + "---:|" * len(models) + "---|",
+    ]
+    wins = 0
+    for seed, row in rows.items():
+        cells = []
+        for m in models:
+            r = row["races"][m]
+            t = r["seconds_to_target"]
+            time_s = f"{t:.0f}" if t is not None else f"> {r['budget_s']:.0f}"
+            cells.append(f"{time_s} ({r['best_val_miou']:.3f})")
+        win = row["verdict"].startswith("**Ours in at most half the time:**")
+        wins += win
+        lines.append(
+            f"| {seed} | " + " | ".join(cells) + f" | {'yes' if win else 'no'} |"
+        )
+    lines += [
+        "",
+        f"Ours took at most half the best peer's time to {target} on {wins} of "
+        f"{len(rows)} seed{'s' if len(rows) > 1 else ''}.",
+    ]
+    return "\n".join(lines)
+
+
+def write_seed_table(name: str, rows: dict[int, dict]) -> None:
+    (RESULTS / f"{name}_seeds.md").write_text(seed_table(rows) + "\n")
 
 
 if __name__ == "__main__":

@@ -105,7 +105,9 @@ def test_recorded_results_name_no_path_of_a_machine():
     # an absolute path (POSIX, home-relative or a Windows drive), or a relative one
     # that climbs out of the repository
     path = re.compile(r"(?<![\w.:/])(/[\w.-]+/[\w.-]+|~/|\b[A-Za-z]:\\|\.\./)")
-    for f in sorted([*results.glob("*.md"), *results.glob("*.json")]):
+    for f in sorted(
+        [*results.glob("*.md"), *results.glob("*.json"), *results.glob("*.jsonl")]
+    ):
         found = path.findall(f.read_text(encoding="utf-8"))
         assert not found, f"{f.name} names a path of the machine: {found[:3]}"
 
@@ -185,3 +187,22 @@ def test_skip_seeds_repeats_the_chapters_settings_and_its_results_match_them():
         (root / "benchmarks" / "results" / "skip_seeds.json").read_text()
     )
     assert recorded["settings"] == skip_seeds.SHORTER
+
+
+def test_peer_race_over_seeds_counts_the_seeds_ours_won():
+    def race(t, best):
+        return {"seconds_to_target": t, "budget_s": 200.0, "best_val_miou": best}
+
+    def row(seed, ours, peer, verdict):
+        return {"seed": seed, "settings": {"target": 0.6}, "verdict": verdict,
+                "races": {"ours": race(ours, 0.62), "keras_io": race(peer, 0.55)}}  # fmt: skip
+
+    won = peers.race_verdict(80.0, [None], 0.6, 600, 160)
+    lost = peers.race_verdict(100.0, [150.0], 0.6, 600, 200)
+    table = peers.seed_table(
+        {0: row(0, 80.0, None, won), 1: row(1, 100.0, 150.0, lost)}
+    )
+    assert "| 0 | 80 (0.620) | > 200 (0.550) | yes |" in table
+    assert "| 1 | 100 (0.620) | 150 (0.550) | no |" in table
+    assert "on 1 of 2 seeds." in table
+    assert peers.seed_table({}) == "No seeds recorded yet."

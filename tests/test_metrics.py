@@ -72,3 +72,34 @@ def test_rand_error_by_hand():
     assert ut.rand_error(merged, true) == pytest.approx(0.5)
     # the pixel error of that merge is tiny: one pixel in five
     assert ut.pixel_error(merged, true) == pytest.approx(0.2)
+
+
+def test_pixel_accuracy_counts_every_pixel_once_over_images_of_any_size():
+    """Whole images of different sizes (and padded ones) count by their pixels:
+    Keras' own accuracy averaged each image first.
+    """
+    small = np.zeros((1, 2, 2), np.int32)  # 4 pixels, all right
+    large = np.zeros((1, 4, 4), np.int32)  # 16 pixels, 4 right
+    wrong = np.ones((1, 4, 4), np.int32)
+    wrong[0, 0] = 0
+    metric = ut.segmentation_metrics(2)[0]
+    assert metric.name == "pixel_accuracy"
+    metric.update_state(small, logits_for(small, 2))
+    metric.update_state(large, logits_for(wrong, 2))
+    assert float(metric.result()) == pytest.approx(8 / 20)
+    # the same large image padded by a row and a column of weight 0
+    padded, pad_wrong = np.zeros((1, 5, 5), np.int32), np.ones((1, 5, 5), np.int32)
+    pad_wrong[0, :4, :4] = wrong[0]
+    weights = np.zeros((1, 5, 5), np.float32)
+    weights[0, :4, :4] = 1
+    metric.reset_state()
+    metric.update_state(small, logits_for(small, 2), np.ones((1, 2, 2)))
+    metric.update_state(padded, logits_for(pad_wrong, 2), weights)
+    assert float(metric.result()) == pytest.approx(8 / 20)
+    metric.reset_state()
+    metric.update_state(
+        np.concatenate([large, large]),
+        logits_for(np.concatenate([wrong, large]), 2),
+        np.array([1.0, 0.0]),
+    )  # per image
+    assert float(metric.result()) == pytest.approx(4 / 16)

@@ -36,7 +36,30 @@ class _EveryLabelledPixelOnce:
 
 @keras.saving.register_keras_serializable(package="unet_tutorial")
 class PixelAccuracy(_EveryLabelledPixelOnce, keras.metrics.SparseCategoricalAccuracy):
-    """Share of labelled pixels whose ``argmax`` is the true class."""
+    """Share of labelled pixels whose ``argmax`` is the true class.
+
+    Every pixel is one sample: Keras would average each image's accuracy
+    first, so a small image (or one mostly ignored or padded) would count as
+    much as a large one, and batches of whole images of different sizes
+    would not give the share of all their pixels.
+    """
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = ops.convert_to_tensor(y_pred)
+        shape = ops.shape(y_pred)
+        y_true = ops.reshape(y_true, shape[:-1])  # also (batch, H, W, 1)
+        if sample_weight is not None:  # per pixel, or per image
+            sample_weight = ops.convert_to_tensor(sample_weight)
+            while len(sample_weight.shape) < len(y_true.shape):
+                sample_weight = ops.expand_dims(sample_weight, -1)
+            sample_weight = ops.reshape(
+                ops.broadcast_to(sample_weight, shape[:-1]), (-1,)
+            )
+        return super().update_state(
+            ops.reshape(y_true, (-1,)),
+            ops.reshape(y_pred, (-1, shape[-1])),
+            sample_weight=sample_weight,
+        )
 
 
 @keras.saving.register_keras_serializable(package="unet_tutorial")

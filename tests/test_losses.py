@@ -119,3 +119,22 @@ def test_weight_map_on_em_cells_matches_the_formula_with_all_distances():
     border = 10 * np.exp(-((d1 + d2) ** 2) / (2 * 5.0**2))
     want = wc[mask] + np.where(objects == 0, border, 0.0)
     np.testing.assert_allclose(w, want, atol=1e-5)
+
+
+def test_dice_loss_leaves_pixels_of_weight_zero_out():
+    """Per-pixel weights (the padding of a whole validation image, an ignore value)
+    took Keras' Dice loss down with a shape error deep inside TensorFlow; the
+    pixels of weight 0 are now left out of Dice.
+    """
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, (2, 8, 8)).astype(np.int32)
+    logits = rng.normal(size=(2, 8, 8, 3)).astype(np.float32)
+    w = np.ones((2, 8, 8), np.float32)
+    w[:, :, 5:] = 0  # the right three columns count nowhere
+    loss = ut.DiceLoss(3)
+    left = float(loss(y[:, :, :5], logits[:, :, :5]))
+    assert float(loss(y, logits, sample_weight=w)) == pytest.approx(left, rel=1e-6)
+    other = np.where(w == 0, (y + 1) % 3, y)  # other labels where nothing counts
+    assert float(loss(other, logits, sample_weight=w)) == pytest.approx(left, rel=1e-6)
+    assert float(loss(y, logits, sample_weight=2 * w)) == pytest.approx(left, rel=1e-6)
+    assert float(loss(y, logits)) != pytest.approx(left, rel=1e-3)

@@ -38,9 +38,15 @@ def cross_entropy_loss() -> keras.losses.Loss:
 
 
 def _soft_dice_per_image(y_true, y_pred, num_classes: int):
-    """``1 - mean_c Dice_c`` per image, on softmax probabilities; shape ``(batch,)``."""
-    probs = ops.softmax(ops.cast(y_pred, "float32"), axis=-1)
-    onehot = ops.one_hot(_sparse(y_true), num_classes)
+    """``1 - mean_c Dice_c`` per image, on softmax probabilities; shape ``(batch,)``.
+
+    Pixels labelled -1 (``DiceLoss`` marks pixels of weight 0 so) count in
+    neither the prediction's nor the mask's share.
+    """
+    labels = _sparse(y_true)
+    counted = ops.cast(ops.greater_equal(labels, 0), "float32")[..., None]
+    probs = ops.softmax(ops.cast(y_pred, "float32"), axis=-1) * counted
+    onehot = ops.one_hot(ops.maximum(labels, 0), num_classes) * counted
     per_class = keras.losses.dice(onehot, probs, axis=(1, 2))  # (batch, C): 1 - Dice_c
     return ops.mean(per_class, axis=-1)
 
@@ -55,6 +61,11 @@ class DiceLoss(keras.losses.Loss):
     Averaging over classes makes the thin border class count as much as the
     large background, which plain cross-entropy does not.
 
+    Per-pixel sample weights ``(batch, H, W)`` (an ignore value, or the
+    padding of a whole validation image) say which pixels count: Dice is
+    computed over the pixels of weight above 0 alone. Their size does not
+    matter, since Dice is no sum of per-pixel losses to weight.
+
     Args:
         num_classes: channels of the logits.
     """
@@ -62,6 +73,13 @@ class DiceLoss(keras.losses.Loss):
     def __init__(self, num_classes: int = 3, name: str = "dice_loss", **kwargs):
         super().__init__(name=name, **kwargs)
         self.num_classes = num_classes
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        if sample_weight is not None and len(ops.shape(sample_weight)) == 3:
+            # pixels of weight 0 are marked -1: Dice leaves them out
+            counted = ops.greater(ops.convert_to_tensor(sample_weight), 0)
+            y_true, sample_weight = ops.where(counted, _sparse(y_true), -1), None
+        return super().__call__(y_true, y_pred, sample_weight)
 
     def call(self, y_true, y_pred):
         return _soft_dice_per_image(y_true, y_pred, self.num_classes)

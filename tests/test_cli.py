@@ -644,3 +644,39 @@ def test_predict_needs_images_or_a_folder_and_names_a_wrong_folder(tmp_path, cap
     assert cli.main(["predict", str(model), "--source", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "is not a folder with images/ and masks/" in err and "check-data" in err
+
+
+def test_evaluate_and_predict_a_folder_of_odd_sizes_with_a_model_of_any_size(
+    tmp_path, capsys
+):
+    """A same-padding model trained at native size (input (None, None, C)) on
+    whole images of 21x30 and 19x27 px: evaluate used to fail inside Keras, and
+    predict resized every image to 128 px. Both now work at the images' own size.
+    """
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    root = tmp_path / "odd"
+    for part in ("images", "masks"):
+        (root / part).mkdir(parents=True)
+    sizes = {"a": (21, 30), "b": (19, 27), "c": (21, 30)}
+    for stem, (h, w) in sizes.items():
+        image = rng.integers(0, 256, (h, w), dtype=np.uint8)
+        Image.fromarray(image).save(root / "images" / f"{stem}.png")
+        Image.fromarray((image > 127).astype(np.uint8)).save(
+            root / "masks" / f"{stem}.png"
+        )
+    for split, stem in (("train", "a"), ("validation", "b"), ("test", "c")):
+        (root / f"{split}.txt").write_text(f"{stem}\n")
+    model = ut.build_unet((None, None, 1), 2, base_filters=4, depth=3)
+    model.save(tmp_path / "m.keras")
+    assert cli.main(["evaluate", str(tmp_path / "m.keras"), "--source", str(root),
+                     "--split", "validation"]) == 0  # fmt: skip
+    assert "mean IoU" in capsys.readouterr().out
+    out = tmp_path / "pred"
+    assert cli.main(["predict", str(tmp_path / "m.keras"), "--source", str(root),
+                     "--split", "validation", "--output", str(out)]) == 0  # fmt: skip
+    mask = np.asarray(Image.open(out / "b_mask.png"))
+    image = np.asarray(Image.open(root / "images" / "b.png"), np.float32) / 255
+    logits = ut.whole_image_logits(model, image[None, ..., None])
+    np.testing.assert_array_equal(mask, np.argmax(logits[0], axis=-1))

@@ -692,3 +692,17 @@ def test_jpeg_exif_orientation_is_applied_wherever_images_are_read(tmp_path):
         and "EXIF orientation" in p
         for p in problems
     ), problems
+
+
+def test_predict_dataset_refuses_whole_images_of_different_sizes_by_name(tmp_path):
+    masks = masks_of((0, 1), n=10)
+    masks["m9"] = np.zeros((40, 24), np.uint8)
+    masks["m9"][:5] = 1
+    masks["m8"] = np.ones((36, 32), np.uint8)
+    masks["m8"][:5] = 0
+    ds, _ = ut.load_dataset(
+        write_folder(tmp_path / "d", masks), "test", image_size=None, verbose=False
+    )
+    model = ut.build_unet((None, None, 1), 2, base_filters=2, depth=2)
+    with pytest.raises(ValueError, match=r"different sizes \(32x36 and 24x40 px"):
+        ut.predict_dataset(model, ds)

@@ -93,3 +93,36 @@ def test_the_tile_figure_names_its_parts():
         "tile (0, 1): its output",
     } <= labels
     assert "12 pixels" in fig.alt and "12 output squares of 20 pixels" in fig.alt
+
+
+def test_a_same_padding_model_of_any_size_predicts_whole_images_of_odd_sizes():
+    """500x375 and the like: a model trained on crops at native size used to fail
+    at a Concatenate inside Keras (decoder and skip maps one pixel apart). The image
+    is mirrored up to multiples of 2**depth, and the output cut back to it.
+    """
+    import tensorflow as tf
+
+    from unet_tutorial.tiling import pad_for_model, same_padding_pads
+
+    assert same_padding_pads(375, 500, 4) == (0, 9, 0, 12)
+    assert same_padding_pads(64, 48, 4) == (0, 0, 0, 0)
+    model = ut.build_unet((None, None, 1), 2, base_filters=4, depth=3)
+    image = np.random.default_rng(0).random((37, 50, 1)).astype(np.float32)
+    padded, size = pad_for_model(model, image[None])
+    assert padded.shape == (1, 40, 56, 1) and size == (37, 50)
+    np.testing.assert_array_equal(padded[0], ut.mirror_pad(image, (0, 3, 0, 6)))
+    logits = np.asarray(ut.whole_image_logits(model, image[None]))
+    assert logits.shape == (1, 37, 50, 2)
+    expected = np.asarray(model(padded, training=False))[:, :37, :50]
+    np.testing.assert_allclose(logits, expected, atol=1e-5)
+    flipped = ut.whole_image_logits(model, image[None], flip=True)
+    assert flipped.shape == (1, 37, 50, 2)
+    # predict_mask keeps the image's own resolution (it used to resize to 128 px)
+    mask = ut.predict_mask(model, image)
+    np.testing.assert_array_equal(mask, np.argmax(logits[0], axis=-1))
+    ds = tf.data.Dataset.from_tensors((image[None], mask[None]))
+    assert ut.evaluate(model, ds, ("a", "b")).pixel_accuracy == 1.0
+    images, truths, preds = ut.predict_dataset(model, ds)
+    assert preds.shape == truths.shape == (1, 37, 50)
+    fixed = ut.build_unet((32, 32, 1), 2, base_filters=4, depth=3)
+    assert pad_for_model(fixed, image[None])[0].shape == (1, 37, 50, 1)  # unchanged

@@ -114,9 +114,12 @@ def is_unpadded(model: keras.Model) -> bool:
 def whole_image_logits(model: keras.Model, images, *, flip: bool = False) -> tf.Tensor:
     """The model's logits for every pixel of a batch of whole images.
 
-    A same-padding model sees the batch as it is. An unpadded model sees each
-    image tile by tile (``predict_tiles``: overlap-tile, mirrored borders), so
-    its output covers the image pixel for pixel, whatever the image size.
+    A same-padding model sees the batch as it is; one that takes any size
+    (trained at native resolution) sees it mirrored at the bottom and right up
+    to sides it takes (``pad_for_model``: multiples of ``2**depth``), and its
+    output is cut back to the images. An unpadded model sees each image tile
+    by tile (``predict_tiles``: overlap-tile, mirrored borders). Either way the
+    output covers the images pixel for pixel, whatever their size.
 
     Args:
         model: returns logits ``(batch, h, w, C)``.
@@ -128,9 +131,12 @@ def whole_image_logits(model: keras.Model, images, *, flip: bool = False) -> tf.
         ``(B, H, W, C)`` logits (log-probabilities with ``flip``).
     """
     if not is_unpadded(model):
+        from .tiling import pad_for_model
+
+        padded, (height, width) = pad_for_model(model, images)
         if flip:
-            return flip_averaged_logits(model, images)
-        return model(images, training=False)
+            return flip_averaged_logits(model, padded)[:, :height, :width]
+        return model(padded, training=False)[:, :height, :width]
     from .tiling import predict_tiles
 
     out = []
@@ -269,6 +275,10 @@ def predict_mask(model: keras.Model, image: np.ndarray) -> np.ndarray:
     * A **same-padding** model (output size = input size, the book's models)
       sees the whole image resized (bilinearly) to its input size, as in
       training; its ``argmax`` mask is resized back (nearest neighbour).
+    * A same-padding model that takes **any size** (``input_shape`` ``(None,
+      None, C)``, trained on crops of a folder at native resolution) sees the
+      image at its own resolution, mirrored up to sides it takes
+      (``whole_image_logits``).
     * An **unpadded** model (the paper's, e.g. 572 px in, 388 px out)
       predicts the image at its own resolution by **overlap-tile**
       (``predict_tiles``), the image mirrored at its borders.
@@ -292,14 +302,19 @@ def predict_mask(model: keras.Model, image: np.ndarray) -> np.ndarray:
 
         x = image.astype(np.float32) / (255.0 if image.dtype == np.uint8 else 1.0)
         return np.argmax(predict_tiles(model, x), axis=-1).astype(np.int32)
-    size = size_in or 128
-    x = resize_image(image, size)[tf.newaxis]
-    logits = model(x, training=False)
-    if logits.shape[1] != size:  # no fixed input size, and unpadded after all
+    if size_in is None:  # any size: the resolution it was trained at
+        x = image.astype(np.float32) / (255.0 if image.dtype == np.uint8 else 1.0)
+        logits = whole_image_logits(model, x[np.newaxis])
+        size = x.shape[:2]
+    else:
+        size = (size_in, size_in)
+        logits = model(resize_image(image, size_in)[tf.newaxis], training=False)
+    if tuple(logits.shape[1:3]) != size:  # no fixed input size, and unpadded
         raise ValueError(
-            f"this model maps {size} px to {logits.shape[1]} px (unpadded "
-            "convolutions) but has no fixed input size, so its tiles cannot be laid "
-            "out; rebuild it with a fixed input size, e.g. (572, 572, 3)."
+            f"this model maps {size[0]}x{size[1]} px to {logits.shape[1]}x"
+            f"{logits.shape[2]} px (unpadded convolutions) but has no fixed input "
+            "size, so its tiles cannot be laid out; rebuild it with a fixed input "
+            "size, e.g. (572, 572, 3)."
         )
     pred = tf.argmax(logits[0], axis=-1, output_type=tf.int32)
     return resize_mask(pred, image.shape[:2]).numpy()
@@ -409,11 +424,23 @@ def predict_dataset(
 
     Whole images; an unpadded model predicts them by overlap-tile
     (``whole_image_logits``).
+
+    Raises:
+        ValueError: an empty dataset, or images of different sizes (no one
+            array holds them).
     """
     _check_same_padding(model, "predict_dataset")
     xs, ys, ps = [], [], []
     for batch in dataset:
         x, y = batch[0], batch[1]
+        if ys and tuple(y.shape[1:]) != ys[0].shape[1:]:
+            raise ValueError(
+                f"the dataset's images have different sizes ({ys[0].shape[2]}x"
+                f"{ys[0].shape[1]} and {y.shape[2]}x{y.shape[1]} px, width x "
+                "height), and predict_dataset returns one array of each kind; load "
+                "the data with image_size= (one size), or call whole_image_logits "
+                "batch by batch."
+            )
         ps.append(np.argmax(whole_image_logits(model, x), axis=-1))
         xs.append(np.asarray(x))
         ys.append(np.asarray(y))

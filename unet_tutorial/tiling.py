@@ -18,6 +18,14 @@ the paper (Ronneberger et al., 2015, Fig. 2) predicts it tile by tile:
 The output squares tile the image without overlap; the *input* tiles
 overlap by ``2 * margin`` pixels, hence the name. ``draw_overlap_tiles``
 (``unet_tutorial.pictures``) draws the layout on an image.
+
+A same-padding ("same") U-Net that takes any size (``input_shape=(None,
+None, C)``: trained on crops of a folder at native resolution) needs no
+tiles, but its input sides must be multiples of ``2**depth``: every pooling
+halves them, and a decoder map must meet its skip map at the same size.
+``pad_for_model`` mirrors a whole image at its bottom and right up to the
+next such sides (``same_padding_pads``); the prediction is cut back to the
+image with ``[:H, :W]``.
 """
 
 from __future__ import annotations
@@ -126,6 +134,70 @@ def mirror_pad(image: np.ndarray, pads: tuple[int, int, int, int]) -> np.ndarray
     top, bottom, left, right = pads
     widths = [(top, bottom), (left, right)] + [(0, 0)] * (image.ndim - 2)
     return np.pad(image, widths, mode="reflect")
+
+
+def pooling_depth(model) -> int:
+    """How many 2x2 poolings ``model`` has: the ``depth`` of a U-Net, ``0`` for a
+    model without any. A same-padding model takes sides that are multiples of
+    ``2**depth``.
+    """
+    import keras
+
+    return sum(isinstance(layer, keras.layers.MaxPooling2D) for layer in model.layers)
+
+
+def same_padding_pads(height: int, width: int, depth: int) -> tuple[int, int, int, int]:
+    """``(top, bottom, left, right)`` that bring a ``height`` × ``width`` image to
+    the next sides a same-padding U-Net of ``depth`` takes (multiples of
+    ``2**depth``; ``nearest_valid_sizes``).
+
+    All the padding goes to the bottom and right, so the image keeps its
+    top-left corner and a prediction is cut back with ``[:height, :width]``.
+
+    Example:
+        >>> same_padding_pads(375, 500, 4)
+        (0, 9, 0, 12)
+
+    Raises:
+        ValueError: a side that is not a positive integer, or a bad ``depth``.
+    """
+    from .shapes import nearest_valid_sizes
+
+    for name, value in (("height", height), ("width", width)):
+        if not is_whole(value, 1, numpy_ok=True):
+            raise ValueError(f"{name}={value!r} must be a positive integer.")
+    if depth == 0:
+        return (0, 0, 0, 0)
+    bottom = nearest_valid_sizes(int(height), depth, "same")[-1] - height
+    right = nearest_valid_sizes(int(width), depth, "same")[-1] - width
+    return (0, int(bottom), 0, int(right))
+
+
+def pad_for_model(model, images) -> tuple[np.ndarray, tuple[int, int]]:
+    """A batch of whole images, mirrored (``mirror_pad``) at the bottom and right
+    up to sides ``model`` takes, and the ``(H, W)`` to cut its output back to.
+
+    Only a same-padding model that takes any size (``input_shape`` ``(None,
+    None, C)``) needs it, when ``H`` or ``W`` is not a multiple of
+    ``2**pooling_depth(model)``; otherwise the batch comes back as it is.
+
+    Args:
+        model: the model that will see the batch.
+        images: ``(B, H, W, C)``, an array or a tensor.
+
+    Returns:
+        ``(padded batch, (H, W))``.
+    """
+    height, width = int(images.shape[1]), int(images.shape[2])
+    if tuple(model.input_shape[1:3]) != (None, None):
+        return images, (height, width)
+    pads = same_padding_pads(height, width, pooling_depth(model))
+    if not any(pads):
+        return images, (height, width)
+    batch = np.asarray(images)
+    if not len(batch):
+        return batch, (height, width)
+    return np.stack([mirror_pad(image, pads) for image in batch]), (height, width)
 
 
 def predict_tiles(model, image: np.ndarray, *, batch_size: int = 4) -> np.ndarray:

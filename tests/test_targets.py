@@ -68,3 +68,47 @@ def test_an_ignore_value_needs_a_per_pixel_loss():
         with pytest.raises(ValueError, match=r"ignore value 255.*loss='ce'"):
             model_classes(ut.TrainConfig(loss=loss), info)
     assert model_classes(ut.TrainConfig(loss="ce"), info) == 2
+
+
+def test_whole_validation_images_are_padded_to_the_depth_with_zero_weights():
+    rng = np.random.default_rng(0)
+    x = rng.random((2, 21, 30, 1)).astype(np.float32)
+    y = rng.integers(0, 2, (2, 21, 30)).astype(np.int32)
+    ignore = np.ones((2, 21, 30), np.float32)
+    ignore[:, 0] = 0  # an ignore value in the first row
+    for batch in ((x, y), (x, y, ignore)):
+        ds = T.pad_whole_images(tf.data.Dataset.from_tensors(batch), depth=3)
+        px, py, pw = (np.asarray(t) for t in next(iter(ds)))
+        assert px.shape == (2, 24, 32, 1) and py.shape == pw.shape == (2, 24, 32)
+        np.testing.assert_array_equal(px[:, :21, :30], x)
+        np.testing.assert_array_equal(py[:, :21, :30], y)
+        np.testing.assert_array_equal(px[0], ut.mirror_pad(x[0], (0, 3, 0, 2)))
+        np.testing.assert_array_equal(py[1], ut.mirror_pad(y[1], (0, 3, 0, 2)))
+        assert (pw[:, 21:] == 0).all() and (pw[:, :, 30:] == 0).all()
+        np.testing.assert_array_equal(
+            pw[:, :21, :30], batch[2] if len(batch) > 2 else 1
+        )
+    fits = T.pad_whole_images(
+        tf.data.Dataset.from_tensors((x[:, :16, :24], y[:, :16, :24])), 3
+    )
+    px, _, pw = next(iter(fits))
+    assert px.shape == (2, 16, 24, 1) and (np.asarray(pw) == 1).all()
+
+
+def test_snapshot_examples_of_different_sizes_are_cut_to_one_size():
+    sizes = [(21, 30), (25, 18), (19, 27)]
+    ds = tf.data.Dataset.from_generator(
+        lambda: (
+            (np.full((1, h, w, 1), k, np.float32), np.full((1, h, w), k, np.int32))
+            for k, (h, w) in enumerate(sizes)
+        ),
+        output_signature=(
+            tf.TensorSpec((None, None, None, 1), tf.float32),
+            tf.TensorSpec((None, None, None), tf.int32),
+        ),
+    )
+    images, masks = T.snapshot_examples(ds, 3)
+    assert images.shape == (3, 19, 18, 1) and masks.shape == (3, 19, 18)
+    assert [int(m[0, 0]) for m in masks] == [0, 1, 2]
+    images, masks = T.snapshot_examples(ds, 2)
+    assert images.shape == (2, 21, 18, 1)

@@ -265,3 +265,71 @@ def test_an_unpadded_model_trains_on_em_crops_and_is_scored_by_overlap_tile(tmp_
 
     images, masks, preds = load_snapshots(result.paths["snapshots"])
     assert images.shape[1:3] == masks.shape[1:] == preds[0].shape[1:] == (52, 52)
+
+
+def _odd_folder(root: Path) -> Path:
+    """Grey images + masks whose sides are no multiples of 4 (and differ in the
+    validation and test splits), split by lists.
+    """
+    from PIL import Image
+
+    sizes = {f"t{i}": (21, 30) for i in range(4)}
+    sizes |= {"v0": (21, 30), "v1": (25, 18), "e0": (19, 27), "e1": (21, 30)}
+    rng = np.random.default_rng(0)
+    for part in ("images", "masks"):
+        (root / part).mkdir(parents=True)
+    for stem, (h, w) in sizes.items():
+        image = rng.integers(0, 256, (h, w), dtype=np.uint8)
+        Image.fromarray(image).save(root / "images" / f"{stem}.png")
+        Image.fromarray((image > 127).astype(np.uint8)).save(
+            root / "masks" / f"{stem}.png"
+        )
+    (root / "train.txt").write_text("t0\nt1\nt2\nt3\n")
+    (root / "validation.txt").write_text("v0\nv1\n")
+    (root / "test.txt").write_text("e0\ne1\n")
+    return root
+
+
+@pytest.mark.slow
+def test_a_same_padding_model_validates_and_tests_on_whole_images_of_odd_sizes(
+    tmp_path,
+):
+    """Whole images of 21x30, 25x18 and 19x27 px at native size: validation,
+    snapshots and the test scores used to fail inside Keras (a Concatenate of
+    maps one pixel apart). They are mirrored up to multiples of 2**depth, and the
+    added pixels count in no loss and no metric.
+    """
+    root = _odd_folder(tmp_path / "odd")
+    config = ut.TrainConfig(
+        source=str(root),
+        output_dir=str(tmp_path / "run"),
+        image_size=None,
+        crop_size=16,
+        depth=2,
+        base_filters=4,
+        batch_size=2,
+        epochs=1,
+        loss="ce_dice",
+        snapshot_images=2,
+        test_checkpoint="final",
+    )
+    result = ut.train(config, verbose=0)
+    assert result.model.input_shape == (None, None, None, 1)
+    val_ds, info = ut.load_dataset(root, "validation", image_size=None, verbose=False)
+    scores = ut.evaluate(result.model, val_ds, info.class_names)
+    # Keras' validation left the padding out: the same scores as on the images alone
+    assert result.history["val_pixel_accuracy"][0] == pytest.approx(
+        scores.pixel_accuracy, abs=1e-5
+    )
+    assert result.history["val_mean_iou"][0] == pytest.approx(scores.mean_iou, abs=1e-5)
+    assert result.test is not None and result.test.num_images == 2
+    test_ds, _ = ut.load_dataset(root, "test", image_size=None, verbose=False)
+    again = ut.evaluate(result.model, test_ds, info.class_names)
+    assert result.test.pixel_accuracy == pytest.approx(again.pixel_accuracy, abs=1e-6)
+    images, masks, preds = load_snapshots(result.paths["snapshots"])
+    # 21x30 and 25x18 cut to the 21x18 they share
+    assert images.shape == (2, 21, 18, 1) and masks.shape == preds[0].shape == (
+        2,
+        21,
+        18,
+    )

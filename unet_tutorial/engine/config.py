@@ -147,7 +147,10 @@ class TrainConfig(FitConfig):
             images; an unpadded model predicts them by overlap-tile
             (``whole_image_logits``). Its per-epoch validation scores the
             overlap-tile tiles whose output lies wholly inside each image
-            (``engine.targets.overlap_tile_batches``).
+            (``engine.targets.overlap_tile_batches``). A same-padding model
+            sees whole images of any size mirrored up to multiples of
+            ``2**depth`` (``engine.targets.pad_whole_images``), the added
+            pixels counted nowhere.
         num_classes: the model's outputs; ``None``: the data's (``DataInfo``).
         channels: a folder's image channels (1 or 3; the images are
             converted); ``None``: as the images are.

@@ -283,7 +283,11 @@ class PredictionSnapshots(keras.callbacks.Callback):
                     old.unlink()
 
     def on_epoch_end(self, epoch, logs=None):
-        logits = self.model.predict(self.images, verbose=0)
+        from ..tiling import pad_for_model
+
+        # a model that takes any size sees the images mirrored up to sides it takes
+        images, (height, width) = pad_for_model(self.model, self.images)
+        logits = self.model.predict(images, verbose=0)[:, :height, :width]
         pred = np.argmax(logits, axis=-1).astype(np.uint8)
         atomic_write(
             self.directory / f"epoch_{epoch:03d}.npz",

@@ -16,6 +16,12 @@
   each image but a strip narrower than one output square at its bottom and
   right, every pixel counted once (the metrics skip only pixels of weight 0,
   an ignore value). The test split is scored on every pixel (``evaluate``).
+* ``pad_whole_images``: the per-epoch validation of a same-padding model on
+  whole images at native size. Each batch is mirrored at its bottom and right
+  up to sides that are multiples of ``2**depth`` (``same_padding_pads``), and
+  the added pixels get weight 0, so they count in no loss and no metric.
+* ``snapshot_examples``: the validation examples whose predictions
+  ``train`` keeps after every epoch, as arrays of one size.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..losses import unet_weight_map
-from ..tiling import mirror_pad, tile_layout
+from ..tiling import mirror_pad, same_padding_pads, tile_layout
 
 WEIGHT_MAP_OBJECT_CLASS = 1
 """The class whose connected regions are the weight map's objects: the cells of the
@@ -158,6 +164,88 @@ def overlap_tile_batches(
     )
 
 
+def pad_whole_images(dataset: tf.data.Dataset, depth: int) -> tf.data.Dataset:
+    """Batches of whole images ``(x, y[, w])`` -> ``(x, y, w)`` whose height and
+    width are multiples of ``2**depth``, as a same-padding U-Net of that depth
+    takes them.
+
+    Image and mask are mirrored at the bottom and right (``mirror_pad``, by
+    ``same_padding_pads``); the weights are 0 on the added pixels (and where
+    they were 0), 1 (or as they were) elsewhere. Keras multiplies each pixel's
+    loss by its weight, and the package's metrics skip pixels of weight 0, so
+    the added pixels count nowhere; a Dice term is computed on the pixels of
+    weight above 0 alone (``DiceLoss``) or, in ``ce_dice``, over the mirrored
+    mask too. A batch whose sides fit already gets all-one weights.
+
+    Args:
+        dataset: batches of whole images of one size each.
+        depth: the U-Net's depth (its number of poolings).
+
+    Returns:
+        The padded batches, with weights.
+    """
+
+    def pad(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, ...]:
+        pads = same_padding_pads(y.shape[1], y.shape[2], depth)
+        top, bottom, left, right = pads
+        zeros = [(0, 0), (top, bottom), (left, right)]
+        return (
+            np.stack([mirror_pad(image, pads) for image in x]).astype(np.float32),
+            np.stack([mirror_pad(mask, pads) for mask in y]).astype(np.int32),
+            np.pad(w, zeros).astype(np.float32),
+        )
+
+    def padded(*batch):
+        x, y, w = _split(batch)
+        w = tf.ones_like(y, tf.float32) if w is None else w
+        parts = tf.numpy_function(pad, [x, y, w], (tf.float32, tf.int32, tf.float32))
+        parts[0].set_shape((x.shape[0], None, None, x.shape[-1]))
+        for part in parts[1:]:
+            part.set_shape((y.shape[0], None, None))
+        return tuple(parts)
+
+    return dataset.map(padded, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def snapshot_examples(
+    dataset: tf.data.Dataset, count: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``count`` examples of ``(x, y[, w])`` batches as ``(images,
+    masks)`` arrays of one size.
+
+    Examples of different sizes (whole images at native size) are cut, from
+    their centre, to the height and width they all have.
+
+    Args:
+        dataset: batches of images and masks.
+        count: how many examples.
+
+    Returns:
+        ``(float32 (n, h, w, C), int32 (n, h, w))``, ``n <= count``.
+    """
+    images, masks = [], []
+    for batch in dataset:
+        for x, y in zip(np.asarray(batch[0]), np.asarray(batch[1]), strict=True):
+            images.append(x)
+            masks.append(y)
+        if len(images) >= count:
+            break
+    images, masks = images[:count], masks[:count]
+    if not images:
+        raise ValueError("the validation split is empty; no snapshot images.")
+    height = min(m.shape[0] for m in masks)
+    width = min(m.shape[1] for m in masks)
+
+    def centre(a: np.ndarray) -> np.ndarray:
+        top, left = (a.shape[0] - height) // 2, (a.shape[1] - width) // 2
+        return a[top : top + height, left : left + width]
+
+    return (
+        np.stack([centre(x) for x in images]).astype(np.float32),
+        np.stack([centre(y) for y in masks]).astype(np.int32),
+    )
+
+
 def model_classes(config, info) -> int:
     """The model's outputs: ``config.num_classes``, else the data's.
 
@@ -196,8 +284,10 @@ def model_input_shape(config, info) -> tuple:
 
 def training_pairs(config, train_ds, val_ds):
     """``(train_ds, val_ds)`` as the model of ``config`` is trained and validated on:
-    the weight map added, and for an unpadded model the targets cut to its
-    output and the validation images cut into overlap-tile tiles.
+    the weight map added, for an unpadded model the targets cut to its output
+    and the validation images cut into overlap-tile tiles, and for a
+    same-padding model at native size the whole validation images padded to
+    sides it takes (``pad_whole_images``).
     """
     from ..shapes import output_size
 
@@ -207,4 +297,6 @@ def training_pairs(config, train_ds, val_ds):
         out = output_size(config.input_size, config.depth, "valid")
         train_ds = crop_targets(train_ds, out)
         val_ds = overlap_tile_batches(val_ds, config.input_size, out, config.batch_size)
+    elif config.image_size is None:  # whole images of any size
+        val_ds = pad_whole_images(val_ds, config.depth)
     return train_ds, val_ds

@@ -71,7 +71,12 @@ from .runs import (
     write_state,
 )
 from .sources import resolve_source
-from .targets import model_classes, model_input_shape, training_pairs
+from .targets import (
+    model_classes,
+    model_input_shape,
+    snapshot_examples,
+    training_pairs,
+)
 
 
 @dataclass
@@ -619,7 +624,10 @@ def _train_locked(
             **common,
         )
         model_classes(config, info)
+        shown = val_ds  # the whole validation images, for the snapshots
         train_ds, val_ds = training_pairs(config, train_ds, val_ds)
+        if config.padding == "valid":  # the tiles and the squares they predict
+            shown = val_ds
         if config.steps_per_epoch:
             train_ds = train_ds.repeat()
         train_ds, val_ds = shard_by_data(train_ds), shard_by_data(val_ds)
@@ -660,6 +668,7 @@ def _train_locked(
                 verbose,
                 recorder,
                 resume_from,
+                shown,
             )
             save_model_atomic(model, paths["final"])
             write_state(out, state="trained")
@@ -715,8 +724,12 @@ def _fit(
     verbose,
     recorder: _EpochRecorder,
     resume_from: Path | None,
+    shown=None,
 ) -> keras.Model:
     """Build the model and train (or resume) it; return it after the last epoch.
+
+    ``shown`` holds the validation examples whose predictions are kept after
+    every epoch (``val_ds`` if ``None``).
 
     Raises:
         TrainingDiverged: the loss became NaN or infinite.
@@ -739,11 +752,13 @@ def _fit(
     # a NaN epoch is logged: the history says what happened
     cbs = [guard, EpochCSVLogger(paths["history"])]
     if config.snapshot_images:
-        images, masks, *_ = next(iter(val_ds.unbatch().batch(config.snapshot_images)))
+        # whole images of different sizes are cut to one size
+        images, masks = snapshot_examples(
+            val_ds if shown is None else shown, config.snapshot_images
+        )
         cbs.append(
             _UnlessDiverged(
-                PredictionSnapshots(images.numpy(), masks.numpy(), paths["snapshots"]),
-                guard,
+                PredictionSnapshots(images, masks, paths["snapshots"]), guard
             )
         )
     # the backup commits an epoch: everything above is written before it, and

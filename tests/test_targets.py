@@ -112,3 +112,11 @@ def test_snapshot_examples_of_different_sizes_are_cut_to_one_size():
     assert [int(m[0, 0]) for m in masks] == [0, 1, 2]
     images, masks = T.snapshot_examples(ds, 2)
     assert images.shape == (2, 21, 18, 1)
+
+
+def test_snapshot_examples_keep_tiles_larger_than_their_masks():
+    tiles = np.zeros((3, 92, 92, 1), np.float32)
+    squares = np.zeros((3, 52, 52), np.int32)
+    ds = tf.data.Dataset.from_tensor_slices((tiles, squares)).batch(2)
+    images, masks = T.snapshot_examples(ds, 3)
+    assert images.shape == (3, 92, 92, 1) and masks.shape == (3, 52, 52)

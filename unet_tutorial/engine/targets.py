@@ -214,7 +214,9 @@ def snapshot_examples(
     masks)`` arrays of one size.
 
     Examples of different sizes (whole images at native size) are cut, from
-    their centre, to the height and width they all have.
+    their centre, to the height and width they all have; images and masks
+    each on their own (an unpadded model's tiles are larger than the squares
+    of mask they predict).
 
     Args:
         dataset: batches of images and masks.
@@ -230,20 +232,25 @@ def snapshot_examples(
             masks.append(y)
         if len(images) >= count:
             break
-    images, masks = images[:count], masks[:count]
     if not images:
         raise ValueError("the validation split is empty; no snapshot images.")
-    height = min(m.shape[0] for m in masks)
-    width = min(m.shape[1] for m in masks)
-
-    def centre(a: np.ndarray) -> np.ndarray:
-        top, left = (a.shape[0] - height) // 2, (a.shape[1] - width) // 2
-        return a[top : top + height, left : left + width]
-
     return (
-        np.stack([centre(x) for x in images]).astype(np.float32),
-        np.stack([centre(y) for y in masks]).astype(np.int32),
+        _centres(images[:count]).astype(np.float32),
+        _centres(masks[:count]).astype(np.int32),
     )
+
+
+def _centres(arrays: list[np.ndarray]) -> np.ndarray:
+    """The arrays stacked, each cut from its centre to the height and width they
+    all have.
+    """
+    height = min(a.shape[0] for a in arrays)
+    width = min(a.shape[1] for a in arrays)
+    cut = []
+    for a in arrays:
+        top, left = (a.shape[0] - height) // 2, (a.shape[1] - width) // 2
+        cut.append(a[top : top + height, left : left + width])
+    return np.stack(cut)
 
 
 def model_classes(config, info) -> int:

@@ -56,6 +56,8 @@ def render(results: dict) -> str:
         f"| test pixel accuracy | {r['test_pixel_accuracy']:.3f} |",
     ]
     lines += [f"| test IoU {k} | {v:.3f} |" for k, v in r["test_per_class_iou"].items()]
+    if results.get("note"):  # e.g. how the machine was loaded while it ran
+        lines += ["", results["note"]]
     return "\n".join(lines)
 
 

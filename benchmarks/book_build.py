@@ -48,11 +48,11 @@ def build(env: dict) -> float:
     return elapsed
 
 
-def chapter_seconds() -> dict[str, float]:
-    """Execution seconds of every chapter in the last build, from its jupyter-cache."""
+def chapter_seconds(root: Path = ROOT) -> dict[str, float]:
+    """Execution seconds of every chapter in the last build under ``root``, from its jupyter-cache."""
     from jupyter_cache import get_cache
 
-    cache = get_cache(ROOT / "_build" / ".jupyter_cache")
+    cache = get_cache(root / "_build" / ".jupyter_cache")
     return {
         Path(r.uri).stem: round(r.data["execution_seconds"], 1)
         for r in cache.list_cache_records()
@@ -64,7 +64,25 @@ def main() -> None:
     parser.add_argument(
         "--gpu", action="store_true", help="record the chapter times as GPU times"
     )
+    parser.add_argument(
+        "--from-build",
+        metavar="CHECKOUT",
+        help="only record the chapter times of a fresh build already made in "
+        "CHECKOUT (e.g. the clean clone that .ci/run built); build nothing",
+    )
     args = parser.parse_args()
+    if args.from_build:
+        times_file = ROOT / "benchmarks" / "results" / "chapter_times.json"
+        times = json.loads(times_file.read_text())
+        key = "gpu_s" if args.gpu else "cpu_s"
+        times[key] = chapter_seconds(Path(args.from_build))
+        times[key.replace("_s", "_measured")] = {
+            "machine": machine_info(),
+            "data": "the build of .ci/run (its data folders)",
+        }
+        times_file.write_text(json.dumps(times, indent=2, sort_keys=True) + "\n")
+        print(json.dumps(times[key], indent=1))
+        return
     table_file = ROOT / "benchmarks" / "results" / "book_build.md"
     # the benchmarks page includes this file; say honestly that it is pending
     if not table_file.exists():

@@ -286,10 +286,19 @@ def summarize(rows: dict[tuple[str, int], dict]) -> None:
         # the goal is judged at the threshold chosen on validation once every seed has one
         tuned = len(ours["pixel_at_threshold"]) == len(ours["pixel"])
         pixels = ours["pixel_at_threshold"] if tuned else ours["pixel"]
-        met = (
-            max(pixels) <= TARGET_PIXEL_ERROR
-            and max(ours["seconds"]) <= 60 * TARGET_MINUTES
+        limit_s = 60 * TARGET_MINUTES
+        reached = sum(
+            p <= TARGET_PIXEL_ERROR and t <= limit_s
+            for p, t in zip(pixels, ours["seconds"], strict=True)
         )
+        missed = [
+            name
+            for name, ok in (
+                ("the pixel error", max(pixels) <= TARGET_PIXEL_ERROR),
+                ("the training time", max(ours["seconds"]) <= limit_s),
+            )
+            if not ok
+        ]
         lines += [
             "",
             f"Goal: test pixel error at most {TARGET_PIXEL_ERROR} with at most "
@@ -299,9 +308,14 @@ def summarize(rows: dict[tuple[str, int], dict]) -> None:
                 if tuned
                 else "at the argmax"
             )
-            + f". The `isbi` preset {'reaches it on every seed' if met else 'does not reach it on every seed'}: "
-            f"worst seed {max(pixels):.4f}, longest training "
-            f"{max(ours['seconds']):.0f} s ({60 * TARGET_MINUTES:.0f} s allowed).",
+            + f". The `isbi` preset reaches it on {reached} of {len(pixels)} seeds"
+            + (
+                f" ({' and '.join(missed)} over the limit on some seed)"
+                if missed
+                else ""
+            )
+            + f": worst seed {max(pixels):.4f}, longest training "
+            f"{max(ours['seconds']):.0f} s ({limit_s:.0f} s allowed).",
         ]
     machine = next(iter(rows.values()))["machine"]
     lines += [

@@ -186,7 +186,8 @@ def main() -> None:
         "data": data,
         # a folder is named by its last part: results never show this machine's paths
         "config": {
-            k: (Path(v).name if k == "source" and os.path.isdir(v) else v)
+            # (the unseen-breed folder is gone by now: test the value, not the disk)
+            k: (Path(v).name if k == "source" and os.sep in str(v) else v)
             for k, v in asdict(config).items()
             if k != "output_dir"
         },

@@ -152,7 +152,10 @@ def test_isbi_table_says_how_many_seeds_and_whether_the_goal_is_met(
     table = written["table"]
     assert "| ours | 2 | 460 ± 14 | 840 ± 0 | 0.0750 ± 0.0071 |" in table
     assert "| zhixuhao | 1 | 460 | 840 | 0.2000 |" in table
-    assert "at the argmax. The `isbi` preset does not reach it on every seed" in table
+    assert (
+        "at the argmax. The `isbi` preset reaches it on 1 of 2 seeds "
+        "(the pixel error over the limit on some seed)" in table
+    )
     assert "worst seed 0.0800, longest training 470 s (480 s allowed)" in table
     # rows scored again at the threshold chosen on validation: the goal is judged there
     for seed, pixel in ((0, 0.06), (1, 0.07)):
@@ -162,7 +165,7 @@ def test_isbi_table_says_how_many_seeds_and_whether_the_goal_is_met(
     isbi.summarize(rows)
     table = written["table"]
     assert "| 0.70 ± 0.00 | 0.0650 ± 0.0071 | 0.2000 ± 0.0000 |" in table
-    assert "validation slices. The `isbi` preset reaches it on every seed" in table
+    assert "validation slices. The `isbi` preset reaches it on 2 of 2 seeds:" in table
     assert "worst seed 0.0700" in table
     # the peer, recorded without a chosen threshold, shows none
     assert (

@@ -13,6 +13,7 @@ import tensorflow as tf
 from .data import resize_image, resize_mask, to_rgb8
 from .labels import CLASS_NAMES
 from .metrics import segmentation_metrics
+from .tiling import pad_for_model, predict_tiles
 
 
 class _ScoreTable:
@@ -131,14 +132,10 @@ def whole_image_logits(model: keras.Model, images, *, flip: bool = False) -> tf.
         ``(B, H, W, C)`` logits (log-probabilities with ``flip``).
     """
     if not is_unpadded(model):
-        from .tiling import pad_for_model
-
         padded, (height, width) = pad_for_model(model, images)
         if flip:
             return flip_averaged_logits(model, padded)[:, :height, :width]
         return model(padded, training=False)[:, :height, :width]
-    from .tiling import predict_tiles
-
     out = []
     for image in np.asarray(images, np.float32):
         logits = predict_tiles(model, image)
@@ -272,16 +269,11 @@ class _open_image:
 def predict_mask(model: keras.Model, image: np.ndarray) -> np.ndarray:
     """Predicted class per pixel for an image of any size.
 
-    * A **same-padding** model (output size = input size, the book's models)
-      sees the whole image resized (bilinearly) to its input size, as in
-      training; its ``argmax`` mask is resized back (nearest neighbour).
-    * A same-padding model that takes **any size** (``input_shape`` ``(None,
-      None, C)``, trained on crops of a folder at native resolution) sees the
-      image at its own resolution, mirrored up to sides it takes
-      (``whole_image_logits``).
-    * An **unpadded** model (the paper's, e.g. 572 px in, 388 px out)
-      predicts the image at its own resolution by **overlap-tile**
-      (``predict_tiles``), the image mirrored at its borders.
+    A **same-padding** model of one input size (the book's) sees the image
+    resized (bilinearly) to it, as in training, and the mask is resized back
+    (nearest neighbour); one of **any size** sees the image at its own
+    resolution (``whole_image_logits``); an **unpadded** model (the paper's,
+    572 px in, 388 px out) predicts by **overlap-tile** (``predict_tiles``).
 
     Args:
         model: a U-Net returning logits or probabilities.
@@ -297,24 +289,19 @@ def predict_mask(model: keras.Model, image: np.ndarray) -> np.ndarray:
     """
     image = _check_image_for(model, image)
     size_in, size_out = model.input_shape[1], model.output_shape[1]
+    x = image.astype(np.float32) / (255.0 if image.dtype == np.uint8 else 1.0)
     if size_in is not None and size_out is not None and size_out != size_in:
-        from .tiling import predict_tiles
-
-        x = image.astype(np.float32) / (255.0 if image.dtype == np.uint8 else 1.0)
         return np.argmax(predict_tiles(model, x), axis=-1).astype(np.int32)
     if size_in is None:  # any size: the resolution it was trained at
-        x = image.astype(np.float32) / (255.0 if image.dtype == np.uint8 else 1.0)
-        logits = whole_image_logits(model, x[np.newaxis])
-        size = x.shape[:2]
+        logits, size = whole_image_logits(model, x[np.newaxis]), x.shape[:2]
     else:
         size = (size_in, size_in)
         logits = model(resize_image(image, size_in)[tf.newaxis], training=False)
     if tuple(logits.shape[1:3]) != size:  # no fixed input size, and unpadded
         raise ValueError(
             f"this model maps {size[0]}x{size[1]} px to {logits.shape[1]}x"
-            f"{logits.shape[2]} px (unpadded convolutions) but has no fixed input "
-            "size, so its tiles cannot be laid out; rebuild it with a fixed input "
-            "size, e.g. (572, 572, 3)."
+            f"{logits.shape[2]} px (unpadded) but has no fixed input size to lay "
+            "its tiles out; rebuild it with one, e.g. (572, 572, 3)."
         )
     pred = tf.argmax(logits[0], axis=-1, output_type=tf.int32)
     return resize_mask(pred, image.shape[:2]).numpy()
@@ -526,11 +513,17 @@ def at_threshold(
     """Class masks from membrane probabilities: membrane where ``p >= threshold``.
 
     Args:
-        probabilities: ``(H, W)`` membrane probabilities per image
-            (``membrane_probabilities``).
+        probabilities: one ``float (H, W)`` array of membrane probabilities
+            per image (``membrane_probabilities``).
         threshold: in ``(0, 1)``; 0.5 is the two-class argmax.
         membrane_class: the class value written where ``p >= threshold``.
         cell_class: the class value written elsewhere.
+
+    Returns:
+        One ``uint8 (H, W)`` class mask per image.
+
+    Raises:
+        ValueError: if ``threshold`` is not strictly between 0 and 1.
     """
     if not 0.0 < threshold < 1.0:
         raise ValueError(f"threshold={threshold}: give a probability between 0 and 1.")
@@ -553,13 +546,13 @@ def choose_threshold(
     """The membrane threshold with the lowest pixel error on held-out slices.
 
     A network trained with the weight map weighs membrane pixels far above
-    cell pixels, so it draws membranes too thick at the argmax (0.5); the
-    ISBI 2012 challenge scored a range of thresholds for the same reason.
-    Choose the threshold on the *validation* slices, then score the test
-    slices once with it.
+    cell pixels, so it tends to draw membranes too thick at the argmax
+    (0.5). Choose the threshold on the *validation* slices, then score the
+    test slices once with it.
 
     Args:
-        probabilities: membrane probabilities of the dataset's images.
+        probabilities: one ``float (H, W)`` array of membrane probabilities
+            per image of ``dataset`` (``membrane_probabilities``).
         dataset: the same images' ``(image, mask)`` batches (the truth).
         thresholds: the candidates; ties go to the one nearest 0.5.
         membrane_class: the membrane class in the masks.
@@ -571,23 +564,13 @@ def choose_threshold(
     from .metrics import pixel_error
 
     truths = np.concatenate([np.asarray(b[1]).ravel() for b in dataset])
-    errors = {
-        t: pixel_error(
-            np.concatenate(
-                [
-                    m.ravel()
-                    for m in at_threshold(
-                        probabilities,
-                        t,
-                        membrane_class=membrane_class,
-                        cell_class=cell_class,
-                    )
-                ]
-            ),
-            truths,
-        )
-        for t in thresholds
-    }
+    classes = dict(membrane_class=membrane_class, cell_class=cell_class)
+
+    def error(t: float) -> float:
+        masks = at_threshold(probabilities, t, **classes)
+        return pixel_error(np.concatenate([m.ravel() for m in masks]), truths)
+
+    errors = {t: error(t) for t in thresholds}
     return float(min(errors, key=lambda t: (errors[t], abs(t - 0.5))))
 
 

@@ -44,6 +44,27 @@ def write_results(name: str, results: dict, table: str) -> Path:
     return path
 
 
+def append_row(name: str, row: dict) -> None:
+    """Append one run's ``row`` to ``results/<name>.jsonl``."""
+    RESULTS.mkdir(exist_ok=True)
+    with (RESULTS / f"{name}.jsonl").open("a") as f:
+        f.write(json.dumps(row) + "\n")
+
+
+def latest_rows(name: str, key) -> dict:
+    """The rows of ``results/<name>.jsonl``, the latest of each ``key(row)``, sorted
+    by key (``{}`` before the first run).
+    """
+    rows = {}
+    path = RESULTS / f"{name}.jsonl"
+    if path.exists():
+        for line in path.read_text().splitlines():
+            if line.strip():
+                row = json.loads(line)
+                rows[key(row)] = row
+    return dict(sorted(rows.items()))
+
+
 def timed(fn, *args, repeat: int = 1, **kwargs) -> float:
     """Best wall time of ``repeat`` calls, in seconds."""
     best = float("inf")

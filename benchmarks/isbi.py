@@ -41,7 +41,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import RESULTS, machine_info, write_results  # noqa: E402
+from _common import append_row, machine_info, write_results  # noqa: E402
+from _common import latest_rows as _latest  # noqa: E402
 
 ABLATIONS = {
     "ours": {},
@@ -54,7 +55,6 @@ PEER_BATCH = 2
 PEER_LR = 1e-4
 TARGET_PIXEL_ERROR = 0.075
 TARGET_MINUTES = 8.0
-ROWS = RESULTS / "isbi.jsonl"
 
 
 class FitClock:
@@ -223,13 +223,8 @@ def scores(model, source: str, sigmoid: bool = False) -> dict:
 
 
 def latest_rows() -> dict[tuple[str, int], dict]:
-    rows = {}
-    if ROWS.exists():
-        for line in ROWS.read_text().splitlines():
-            if line.strip():
-                row = json.loads(line)
-                rows[(row["run"], row["seed"])] = row
-    return rows
+    """The latest recorded row of each ``(run, seed)`` in ``results/isbi.jsonl``."""
+    return _latest("isbi", lambda row: (row["run"], row["seed"]))
 
 
 def summarize(rows: dict[tuple[str, int], dict]) -> None:
@@ -367,8 +362,7 @@ def main() -> None:
                 row = run_ours(name, int(seed), args.source, tmp)
         row = {"run": name, "seed": int(seed), **row, "machine": machine_info()}
         print(json.dumps(row), flush=True)
-        with ROWS.open("a") as f:
-            f.write(json.dumps(row) + "\n")
+        append_row("isbi", row)
         summarize(latest_rows())
 
 

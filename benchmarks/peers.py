@@ -46,7 +46,6 @@ Run: ``python benchmarks/peers.py [--budget 600] [--seed 1]``. Writes ``results/
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -55,7 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-from _common import RESULTS, machine_info, write_results  # noqa: E402
+from _common import RESULTS, append_row, latest_rows, machine_info, write_results  # noqa: E402
 from keras import layers  # noqa: E402
 
 import unet_tutorial as ut  # noqa: E402
@@ -323,21 +322,13 @@ def main() -> None:
     row["races"] = {
         n: {k: v for k, v in r.items() if k != "curve"} for n, r in races.items()
     }
-    with (RESULTS / f"{result_name}.jsonl").open("a") as f:
-        f.write(json.dumps(row) + "\n")
+    append_row(result_name, row)
     write_seed_table(result_name, latest_seed_rows(result_name))
 
 
 def latest_seed_rows(name: str) -> dict[int, dict]:
     """The latest recorded row of each seed in ``results/<name>.jsonl``."""
-    rows = {}
-    path = RESULTS / f"{name}.jsonl"
-    if path.exists():
-        for line in path.read_text().splitlines():
-            if line.strip():
-                row = json.loads(line)
-                rows[row["seed"]] = row
-    return dict(sorted(rows.items()))
+    return latest_rows(name, lambda row: row["seed"])
 
 
 def seed_table(rows: dict[int, dict]) -> str:

@@ -624,10 +624,11 @@ def _train_locked(
             **common,
         )
         model_classes(config, info)
-        shown = val_ds  # the whole validation images, for the snapshots
+        whole = val_ds
         train_ds, val_ds = training_pairs(config, train_ds, val_ds)
-        if config.padding == "valid":  # the tiles and the squares they predict
-            shown = val_ds
+        # the snapshots: an unpadded model's tiles (and the squares they predict),
+        # otherwise the whole validation images, unpadded
+        shown = val_ds if config.padding == "valid" else whole
         if config.steps_per_epoch:
             train_ds = train_ds.repeat()
         train_ds, val_ds = shard_by_data(train_ds), shard_by_data(val_ds)
@@ -724,12 +725,12 @@ def _fit(
     verbose,
     recorder: _EpochRecorder,
     resume_from: Path | None,
-    shown=None,
+    shown: tf.data.Dataset,
 ) -> keras.Model:
     """Build the model and train (or resume) it; return it after the last epoch.
 
     ``shown`` holds the validation examples whose predictions are kept after
-    every epoch (``val_ds`` if ``None``).
+    every epoch.
 
     Raises:
         TrainingDiverged: the loss became NaN or infinite.
@@ -753,9 +754,7 @@ def _fit(
     cbs = [guard, EpochCSVLogger(paths["history"])]
     if config.snapshot_images:
         # whole images of different sizes are cut to one size
-        images, masks = snapshot_examples(
-            val_ds if shown is None else shown, config.snapshot_images
-        )
+        images, masks = snapshot_examples(shown, config.snapshot_images)
         cbs.append(
             _UnlessDiverged(
                 PredictionSnapshots(images, masks, paths["snapshots"]), guard

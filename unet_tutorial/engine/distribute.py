@@ -326,9 +326,11 @@ def watch_cluster_forming(
     and the line says so. Either way no Python clean-up runs; nothing has
     been written yet. Meanwhile Ctrl-C (SIGINT) ends the process at once (its
     default action, exit status 130 in a shell), and the watchdog says so in
-    one line. SIGTERM cannot: while the cluster forms, TensorFlow installs a
-    SIGTERM handler of its own in C++ (its preemption notice), which only
-    records the signal; the timeout still ends the wait. When the block ends,
+    one line (the watchdog runs in a session of its own, so the Ctrl-C of a
+    terminal reaches this process and not the watchdog). SIGTERM cannot: while
+    the cluster forms, TensorFlow installs a SIGTERM handler of its own in
+    C++ (its preemption notice), which only records the signal; the timeout
+    still ends the wait. When the block ends,
     the SIGTERM and SIGINT handlers that were there before are installed
     again, over TensorFlow's: the command line's SIGTERM handler then works
     during training as it does in a single process.
@@ -353,26 +355,35 @@ def watch_cluster_forming(
         f"{program}: stopped (Ctrl-C or a kill) while the cluster with {names} was "
         "forming; nothing was written. Run the same command to start again"
     )
+    # Python's handlers cannot run until TensorFlow returns. They go first, before
+    # the watchdog starts: a signal caught by Python's handler just before the
+    # swap would be dropped, as Python does not run a handler that is no longer
+    # there.
+    handlers = {}
+    if main:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            handlers[sig] = signal.signal(sig, signal.SIG_DFL)
     read, write = os.pipe()
     try:
+        # a session of its own: Ctrl-C in a terminal signals the whole foreground
+        # process group, and must end this process, not the watchdog
         watchdog = subprocess.Popen(
             [sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(read)]
             + [str(int(stop)), str(timeout), late, ended],
             pass_fds=(read,),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
+            start_new_session=True,
         )
     except BaseException:
         os.close(write)
         if previous_hup is not None:
             _restore_sighup(previous_hup)
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
         raise
     finally:
         os.close(read)
-    handlers = {}
-    if main:  # Python's handlers cannot run until TensorFlow returns
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            handlers[sig] = signal.signal(sig, signal.SIG_DFL)
     try:
         yield
     finally:

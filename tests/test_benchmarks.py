@@ -153,10 +153,12 @@ def test_isbi_table_says_how_many_seeds_and_whether_the_goal_is_met(
     assert "| ours | 2 | 460 ± 14 | 840 ± 0 | 0.0750 ± 0.0071 |" in table
     assert "| zhixuhao | 1 | 460 | 840 | 0.2000 |" in table
     assert (
-        "at the argmax. The `isbi` preset reaches it on 1 of 2 seeds "
-        "(the pixel error over the limit on some seed)" in table
+        "- the `isbi` preset, at the argmax: reaches it on 1 of 2 seeds "
+        "(the pixel error over the limit on some seed); worst seed 0.0800, "
+        "longest training 470 s." in table
     )
-    assert "worst seed 0.0800, longest training 470 s (480 s allowed)" in table
+    assert "(480 s)" in table
+    assert "zhixuhao, at" not in table  # the peer is not a candidate
     # rows scored again at the threshold chosen on validation: the goal is judged there
     for seed, pixel in ((0, 0.06), (1, 0.07)):
         rows[("ours", seed)]["test_at_validation_threshold"] = {
@@ -164,14 +166,33 @@ def test_isbi_table_says_how_many_seeds_and_whether_the_goal_is_met(
         }  # fmt: skip
     isbi.summarize(rows)
     table = written["table"]
-    assert "| 0.70 ± 0.00 | 0.0650 ± 0.0071 | 0.2000 ± 0.0000 |" in table
-    assert "validation slices. The `isbi` preset reaches it on 2 of 2 seeds:" in table
-    assert "worst seed 0.0700" in table
-    # the peer, recorded without a chosen threshold, shows none
+    assert "| ours | 0.70 ± 0.00 | 0.0650 ± 0.0071 | 0.2000 ± 0.0000 | - | - | - |" in table
     assert (
-        "| zhixuhao | 1 | 460 | 840 | 0.2000 | 0.3000 | 0.600 | 0.2000 | - | - | - |"
-        in table
+        "preset, at the threshold chosen on the validation slices: reaches it on "
+        "2 of 2 seeds; worst seed 0.0700" in table
     )
+    # the peer, recorded without a chosen threshold, shows none
+    assert "| zhixuhao | - | - | - | - | - | - |" in table
+    # a padded recipe over the 8 symmetries on one seed of two: judged where both are
+    rows[("padded", 0)] = row("padded", 0, 400.0, 0.08)
+    rows[("padded", 1)] = row("padded", 1, 500.0, 0.08)
+    for seed in (0, 1):
+        for key in ("test_at_validation_threshold", "test_symmetries_at_validation_threshold"):
+            rows[("padded", seed)][key] = {
+                "threshold": 0.45, "pixel_error": 0.074, "rand_error": 0.25, "membrane_iou": 0.7, "slices": 4
+            }  # fmt: skip
+    del rows[("padded", 1)]["test_symmetries_at_validation_threshold"]
+    isbi.summarize(rows)
+    table = written["table"]
+    assert (
+        "- `padded`, at the threshold chosen on the validation slices: reaches it on "
+        "1 of 2 seeds (the training time over the limit on some seed)" in table
+    )
+    rows[("padded", 1)]["test_symmetries_at_validation_threshold"] = {
+        "threshold": 0.45, "pixel_error": 0.074, "rand_error": 0.25, "membrane_iou": 0.7, "slices": 4
+    }  # fmt: skip
+    isbi.summarize(rows)
+    assert "- `padded`, over the 8 symmetries, at the threshold" in written["table"]
 
 
 def test_skip_seeds_repeats_the_chapters_settings_and_its_results_match_them():

@@ -220,3 +220,35 @@ def test_membrane_probabilities_threshold_at_one_half_is_the_argmax():
     assert ut.em_scores(model, ds, threshold=0.5).pixel_error == pytest.approx(
         ut.em_scores(model, ds).pixel_error, abs=1e-3
     )
+
+
+def test_symmetry_averaging_lines_the_8_views_up_pixel_for_pixel():
+    """Averaged over the 8 symmetries, any model's prediction turns with the image:
+    true only if every view is turned (and mirrored) back the right way."""
+    keras.utils.set_random_seed(0)
+    # an asymmetric 3 x 3 kernel and an unpadded model: plain predictions do not
+    # turn with the image, and overlap-tile sees every view
+    model = ut.build_unet((64, 64, 1), 2, base_filters=2, depth=2, padding="valid")
+    x = np.random.default_rng(0).random((1, 40, 56, 1)).astype("float32")  # not square
+    avg = ut.symmetry_averaged_probabilities(model, x).numpy()
+    assert avg.shape == (1, 40, 56, 2)
+    np.testing.assert_allclose(avg.sum(-1), 1.0, atol=1e-5)
+    turned = ut.symmetry_averaged_probabilities(model, np.rot90(x, 1, axes=(1, 2)))
+    np.testing.assert_allclose(turned.numpy(), np.rot90(avg, 1, axes=(1, 2)), atol=1e-5)
+    mirrored = ut.symmetry_averaged_probabilities(model, x[:, :, ::-1])
+    np.testing.assert_allclose(mirrored.numpy(), avg[:, :, ::-1], atol=1e-5)
+    plain = tf.nn.softmax(ut.whole_image_logits(model, x)).numpy()
+    plain_turned = tf.nn.softmax(
+        ut.whole_image_logits(model, np.rot90(x, 1, axes=(1, 2)).copy())
+    ).numpy()
+    assert not np.allclose(plain_turned, np.rot90(plain, 1, axes=(1, 2)), atol=1e-3)
+
+
+def test_membrane_probabilities_with_symmetries_are_their_mean():
+    model = ut.build_unet((64, 64, 1), 2, base_filters=2, depth=2, padding="valid")
+    ds, _ = ut.load_dataset(EM, "test", image_size=None, verbose=False)
+    probs = ut.membrane_probabilities(model, ds, symmetries=True)
+    x = next(iter(ds))[0]
+    expected = ut.symmetry_averaged_probabilities(model, x).numpy()[0, ..., 0]
+    np.testing.assert_allclose(probs[0], expected, atol=1e-6)
+    assert not np.allclose(probs[0], ut.membrane_probabilities(model, ds)[0], atol=1e-3)

@@ -88,6 +88,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "per_image_mean_iou",
         "predict_dataset",
         "predict_mask",
+        "symmetry_averaged_probabilities",
         "whole_image_logits",
     ),
     "fit": (

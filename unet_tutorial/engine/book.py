@@ -52,7 +52,7 @@ recipe's few minutes.
 """
 
 
-BOOK_CPU_EPOCHS = 20
+BOOK_CPU_EPOCHS = 15
 """Epochs that the book's pages train the ``"cpu"`` recipe for (the preset has 60).
 
 The book is built on two CPU cores with every chapter executed, and the

@@ -145,9 +145,9 @@ def stamp_chapters(check: bool = False) -> list[str]:
             raise SystemExit(
                 f"{path.name}: the first code cell is not the Colab install cell ({MARKER!r})"
             )
-        reuses = (
-            trainer if ("train_or_load(" in text and path.stem != trainer) else None
-        )
+        # a chapter that loads the shared run (and trains it when it is missing)
+        loads_shared = "shared_run(" in text and "train_or_load(" in text
+        reuses = trainer if (loads_shared and path.stem != trainer) else None
         wanted = _source(install_cell(path.stem, version, times, reuses))
         if cells[0]["source"] != wanted:
             stale.append(path.name)

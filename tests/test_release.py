@@ -148,6 +148,10 @@ def test_install_cell_pins_the_version_and_gives_gpu_and_time(tmp_path):
         assert max(map(len, lines)) <= 80, (
             f"{path.name}: the install cell is too wide for the page"
         )
+        # only a chapter that loads the shared run says it may train it first
+        text = path.read_text()
+        if "opened alone it first trains" in comment:
+            assert "shared_run(" in text and "train_or_load(" in text, path.name
     times = {
         "cpu_s": {"x": 300.0, "t": 61.0},
         "gpu_s": {"x": 40.0},

@@ -80,14 +80,10 @@ marked ``slow`` itself.
 
 
 def pytest_collection_modifyitems(items):
-    """Refuse to run a test that uses a trained fixture without ``@pytest.mark.slow``;
-    then put the slow tests first.
+    """Refuse to run a test that uses a trained fixture without ``@pytest.mark.slow``.
 
     Nothing is marked here: every slow test says so itself. This only keeps
-    ``-m "not slow"`` from training a model through a forgotten mark. Slow
-    tests first (a stable sort: each keeps its place among its kind), so that
-    with ``-n 2`` the last tests handed out are short ones, and one worker does
-    not run a long test alone while the other has finished.
+    ``-m "not slow"`` from training a model through a forgotten mark.
     """
     unmarked = [
         item.nodeid
@@ -100,7 +96,6 @@ def pytest_collection_modifyitems(items):
             "these tests use a trained fixture but are not marked slow:\n  "
             + "\n  ".join(unmarked)
         )
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(scope="session")

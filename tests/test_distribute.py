@@ -276,6 +276,7 @@ def _hold(timeout: float, seconds: int) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="the watchdog needs POSIX signals")
 def test_the_forming_watchdog_ends_a_held_process_with_one_error_line_and_status_1():
     run = _hold(timeout=1, seconds=120)

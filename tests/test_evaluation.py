@@ -244,6 +244,7 @@ def test_symmetry_averaging_lines_the_8_views_up_pixel_for_pixel():
     assert not np.allclose(plain_turned, np.rot90(plain, 1, axes=(1, 2)), atol=1e-3)
 
 
+@pytest.mark.slow
 def test_membrane_probabilities_with_symmetries_are_their_mean():
     model = ut.build_unet((64, 64, 1), 2, base_filters=2, depth=2, padding="valid")
     ds, _ = ut.load_dataset(EM, "test", image_size=None, verbose=False)

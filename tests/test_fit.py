@@ -136,6 +136,7 @@ def test_compile_and_fit_needs_steps_per_epoch_for_a_dataset_of_unknown_size():
     assert not model.compiled  # refused before compiling
 
 
+@pytest.mark.slow
 def test_metrics_leave_out_pixels_of_weight_zero_and_count_the_others_once():
     """An ignore value reaches fit as weight-0 pixels: they count in no metric. A
     weight map weights the loss only: every other pixel counts once in the scores.

@@ -185,6 +185,7 @@ def test_data_pages_say_which_data_at_the_top():
             )
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     shutil.which("chromium") is None, reason="Debian's chromium is not installed"
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -293,3 +294,36 @@ def test_the_forming_watchdog_ends_a_held_process_with_one_error_line_and_status
     assert run.returncode == 0, run.stderr[-3000:]
     assert "left the block" in run.stdout
     assert "prog train" not in run.stderr
+
+
+@pytest.mark.skipif(
+    not hasattr(signal, "SIGHUP") or not Path("/proc/self/status").exists(),
+    reason="needs POSIX signals and /proc",
+)
+def test_the_forming_watchdog_leaves_every_handler_as_it_was_when_it_cannot_start(
+    monkeypatch,
+):
+    from unet_tutorial.engine import distribute
+    from unet_tutorial.engine.distribute import Peer, watch_cluster_forming
+
+    def caught() -> str:  # the kernel's view: the signals this process handles
+        status = Path("/proc/self/status").read_text().splitlines()
+        return next((line for line in status if line.startswith("SigCgt:")), "")
+
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    kernel = caught()
+
+    def no_pipe():
+        raise OSError(24, "Too many open files")
+
+    for broken in ("pipe", "Popen"):
+        with monkeypatch.context() as m:
+            if broken == "pipe":
+                m.setattr(distribute.os, "pipe", no_pipe)
+            else:
+                m.setattr(distribute.subprocess, "Popen", lambda *a, **k: no_pipe())
+            with pytest.raises(OSError, match="Too many open files"):
+                with watch_cluster_forming([Peer("worker", 1, "127.0.0.1:1")], 5.0):
+                    pass
+        assert {s: signal.getsignal(s) for s in before} == before, broken
+        assert caught() == kernel, broken  # SIGHUP's handler is set in C

@@ -355,6 +355,12 @@ def watch_cluster_forming(
         f"{program}: stopped (Ctrl-C or a kill) while the cluster with {names} was "
         "forming; nothing was written. Run the same command to start again"
     )
+    try:
+        read, write = os.pipe()
+    except OSError:  # no file descriptor left: leave every handler as it was
+        if previous_hup is not None:
+            _restore_sighup(previous_hup)
+        raise
     # Python's handlers cannot run until TensorFlow returns. They go first, before
     # the watchdog starts: a signal caught by Python's handler just before the
     # swap would be dropped, as Python does not run a handler that is no longer
@@ -363,7 +369,6 @@ def watch_cluster_forming(
     if main:
         for sig in (signal.SIGTERM, signal.SIGINT):
             handlers[sig] = signal.signal(sig, signal.SIG_DFL)
-    read, write = os.pipe()
     try:
         # a session of its own: Ctrl-C in a terminal signals the whole foreground
         # process group, and must end this process, not the watchdog

@@ -48,6 +48,21 @@ def build(env: dict) -> float:
     return elapsed
 
 
+def build_table(title: str, totals: dict[str, float], chapters: dict[str, float]) -> str:
+    """The Markdown of ``results/book_build.md``: the build's totals, then each chapter."""
+    return "\n".join(
+        [
+            f"| {title} | seconds |",
+            "|---|---:|",
+            *(f"| {name} | {sec:.0f} |" for name, sec in totals.items()),
+            "",
+            "| chapter (fresh build) | seconds |",
+            "|---|---:|",
+            *(f"| {name} | {sec:.0f} |" for name, sec in sorted(chapters.items())),
+        ]
+    )
+
+
 def write_from_ci(chapters: dict[str, float], log: Path, measured: dict) -> None:
     """``results/book_build.md`` from a ``.ci/run`` build: its total (the virtual
     environment's install included) and its chapters' execution times."""
@@ -57,18 +72,13 @@ def write_from_ci(chapters: dict[str, float], log: Path, measured: dict) -> None
     if not found:
         raise SystemExit(f"{log.name}: no 'book built in N s' line; is it a .ci/run log?")
     total = int(found[-1])
-    rows = [f"| {name} | {sec:.0f} |" for name, sec in sorted(chapters.items())]
-    table = "\n".join(
-        [
-            "| book build in `.ci/run` on a clean clone | seconds |",
-            "|---|---:|",
-            f"| fresh, the install of its environment included | {total} |",
-            f"| of which the chapters executed | {sum(chapters.values()):.0f} |",
-            "",
-            "| chapter (fresh build) | seconds |",
-            "|---|---:|",
-            *rows,
-        ]
+    table = build_table(
+        "book build in `.ci/run` on a clean clone",
+        {
+            "fresh, the install of its environment included": total,
+            "of which the chapters executed": sum(chapters.values()),
+        },
+        chapters,
     )
     write_results(
         "book_build",
@@ -158,18 +168,10 @@ def main() -> None:
     if not args.gpu:
         times["cpu_machine"] = f"{machine['cores']} CPU cores"
     times_file.write_text(json.dumps(times, indent=2, sort_keys=True) + "\n")
-    rows = [f"| {name} | {sec:.0f} |" for name, sec in sorted(chapters.items())]
-    table = "\n".join(
-        [
-            "| book build (`jupyter-book build . -W`) | seconds |",
-            "|---|---:|",
-            f"| fresh: every chapter executed | {fresh:.0f} |",
-            f"| cached: nothing changed | {cached:.0f} |",
-            "",
-            "| chapter (fresh build) | seconds |",
-            "|---|---:|",
-            *rows,
-        ]
+    table = build_table(
+        "book build (`jupyter-book build . -W`)",
+        {"fresh: every chapter executed": fresh, "cached: nothing changed": cached},
+        chapters,
     )
     path = write_results(
         "book_build",

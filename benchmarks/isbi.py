@@ -69,6 +69,8 @@ ABLATIONS = {
 # the same with a fourth level (a wider view of each pixel's surroundings), at
 # about 1.17 times the cost of a step: 10 epochs
 ABLATIONS["padded_depth4"] = {**ABLATIONS["padded"], "depth": 4, "epochs": 10}
+CANDIDATES = ("ours", "padded", "padded_depth4")
+"""The runs that the goal is judged for (the others are ablations or the peer)."""
 PEER = "zhixuhao"
 PEER_CROP = 256
 PEER_BATCH = 2
@@ -207,7 +209,9 @@ def run_peer(seed: int, source: str, budget_s: float) -> dict:
 def scores(model, source: str, sigmoid: bool = False) -> dict:
     """Scores on the validation and test slices: at the argmax (threshold 0.5), and
     on the test slices again at the membrane threshold chosen on the validation
-    slices (``ut.choose_threshold``; the test slices never choose it)."""
+    slices (``ut.choose_threshold``; the test slices never choose it), from one
+    prediction per slice and, for ours (not the peer's sigmoid), from the mean over
+    the 8 quarter turns and mirrors."""
     import numpy as np
 
     import unet_tutorial as ut
@@ -220,35 +224,33 @@ def scores(model, source: str, sigmoid: bool = False) -> dict:
             "slices": s.num_images,
         }
 
-    out = {}
-    for symmetries in (False, True):
-        for split in ("validation", "test"):
-            ds, _ = ut.load_dataset(
-                source, split, image_size=None, batch_size=1, channels=1, verbose=False
-            )
-            if sigmoid:  # the peer's sigmoid is p(cell); no symmetries for the peer
-                if symmetries:
-                    return out
-                probs = [
-                    1 - np.asarray(model.predict(x, verbose=0))[0, ..., 0]
-                    for x, _ in ds
-                ]
-            else:
-                probs = ut.membrane_probabilities(model, ds, symmetries=symmetries)
-            if split == "validation":
-                threshold = ut.choose_threshold(probs, ds)
-                if not symmetries:
-                    out[split] = table(ut.em_scores(probs, ds, threshold=0.5))
-                continue
-            tuned = {
-                "threshold": threshold,
-                **table(ut.em_scores(probs, ds, threshold=threshold)),
-            }
-            if symmetries:  # the 8 quarter turns and mirrors of every slice, averaged
-                out["test_symmetries_at_validation_threshold"] = tuned
-            else:
-                out[split] = table(ut.em_scores(probs, ds, threshold=0.5))
-                out["test_at_validation_threshold"] = tuned
+    splits = ("validation", "test")
+    ds = {
+        split: ut.load_dataset(
+            source, split, image_size=None, batch_size=1, channels=1, verbose=False
+        )[0]
+        for split in splits
+    }
+
+    def probabilities(split: str, symmetries: bool) -> list:
+        if sigmoid:  # the peer's sigmoid is p(cell)
+            return [
+                1 - np.asarray(model.predict(x, verbose=0))[0, ..., 0]
+                for x, _ in ds[split]
+            ]
+        return ut.membrane_probabilities(model, ds[split], symmetries=symmetries)
+
+    def at_chosen_threshold(probs: dict) -> dict:
+        threshold = ut.choose_threshold(probs["validation"], ds["validation"])
+        scored = ut.em_scores(probs["test"], ds["test"], threshold=threshold)
+        return {"threshold": threshold, **table(scored)}
+
+    plain = {split: probabilities(split, False) for split in splits}
+    out = {s: table(ut.em_scores(plain[s], ds[s], threshold=0.5)) for s in splits}
+    out["test_at_validation_threshold"] = at_chosen_threshold(plain)
+    if not sigmoid:  # the 8 quarter turns and mirrors of every slice, averaged
+        averaged = {split: probabilities(split, True) for split in splits}
+        out["test_symmetries_at_validation_threshold"] = at_chosen_threshold(averaged)
     return out
 
 
@@ -366,7 +368,7 @@ def goal_lines(summary: dict) -> list[str]:
         "validation slices",
     }
     for name in summary:
-        if name != "ours" and not name.startswith("padded"):
+        if name not in CANDIDATES:
             continue  # the ablations and the peer are not candidates
         col = summary[name]
         n = len(col["seconds"])

@@ -79,6 +79,16 @@ marked ``slow`` itself.
 """
 
 
+def caught_signals(pid: int | str = "self") -> int:
+    """The signals process ``pid`` has a handler of its own for, as the kernel sees
+    them (``SigCgt`` in ``/proc``: bit ``n - 1`` for signal ``n``), including handlers
+    set in C, which Python's ``signal.getsignal`` does not see."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return int(line.split()[1], 16)
+    raise AssertionError(f"no SigCgt line for process {pid}")
+
+
 def pytest_collection_modifyitems(items):
     """Refuse to run a test that uses a trained fixture without ``@pytest.mark.slow``.
 

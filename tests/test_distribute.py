@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TINY
+from conftest import TINY, caught_signals
 
 import unet_tutorial as ut
 from unet_tutorial.engine.distribute import (
@@ -306,12 +306,8 @@ def test_the_forming_watchdog_leaves_every_handler_as_it_was_when_it_cannot_star
     from unet_tutorial.engine import distribute
     from unet_tutorial.engine.distribute import Peer, watch_cluster_forming
 
-    def caught() -> str:  # the kernel's view: the signals this process handles
-        status = Path("/proc/self/status").read_text().splitlines()
-        return next((line for line in status if line.startswith("SigCgt:")), "")
-
     before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    kernel = caught()
+    kernel = caught_signals()
 
     def no_pipe():
         raise OSError(24, "Too many open files")
@@ -326,4 +322,4 @@ def test_the_forming_watchdog_leaves_every_handler_as_it_was_when_it_cannot_star
                 with watch_cluster_forming([Peer("worker", 1, "127.0.0.1:1")], 5.0):
                     pass
         assert {s: signal.getsignal(s) for s in before} == before, broken
-        assert caught() == kernel, broken  # SIGHUP's handler is set in C
+        assert caught_signals() == kernel, broken  # SIGHUP's handler is set in C

@@ -22,7 +22,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-from conftest import TINY, TINY_CLI
+from conftest import TINY, TINY_CLI, caught_signals
 
 import unet_tutorial as ut
 from unet_tutorial.engine import runs, training
@@ -587,14 +587,6 @@ def test_a_cluster_that_never_forms_ends_within_the_connect_timeout(tmp_path):
     assert not out.exists()
 
 
-def _catches(pid: int, sig: int) -> bool:
-    """Whether process ``pid`` has a handler of its own for ``sig`` (``SigCgt``)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("SigCgt:"):
-            return bool(int(line.split()[1], 16) >> (sig - 1) & 1)
-    raise AssertionError(f"no SigCgt line for process {pid}")
-
-
 @pytest.mark.slow
 def test_ctrl_c_ends_a_cluster_that_is_forming_with_a_message(tmp_path):
     """SIGINT while TensorFlow forms the cluster (SIGTERM cannot: TensorFlow takes
@@ -618,7 +610,8 @@ def test_ctrl_c_ends_a_cluster_that_is_forming_with_a_message(tmp_path):
             kids = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
             for _ in range(1200):
                 if proc.poll() is not None or (
-                    kids.read_text().split() and not _catches(proc.pid, signal.SIGINT)
+                    kids.read_text().split()
+                    and not caught_signals(proc.pid) >> (signal.SIGINT - 1) & 1
                 ):
                     break
                 time.sleep(0.1)

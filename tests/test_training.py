@@ -203,7 +203,60 @@ def test_a_run_names_its_data_and_itself_without_machine_paths(
         assert str(mini) not in text and str(tmp_path) not in text, text
     assert stored["data"]["source"] == ut.OXFORD_DIR_SOURCE
     assert "oxford-pets-mini" in stored["data"]["description"]
-    assert "Loaded the finished run run " in said
+    assert "Loaded the finished run: trained earlier" in said
+
+
+@pytest.mark.slow
+def test_the_run_cache_never_reuses_a_run_made_on_other_data_or_by_another_version(
+    tmp_path, monkeypatch, capsys
+):
+    import json
+    import shutil
+
+    from PIL import Image
+
+    import unet_tutorial
+
+    data = tmp_path / "pets"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "oxford-pets-mini", data)
+    monkeypatch.setenv(ut.RUNS_ENV, str(tmp_path / "cache"))
+    settings = {k: v for k, v in TINY.items() if k not in ("source", "num_examples")}
+    cfg = ut.TrainConfig(epochs=1, source=str(data), snapshot_images=0, **settings)
+    cached = ut.in_run_cache(cfg, "pets")
+    assert Path(cached.output_dir).parent == tmp_path / "cache"
+    assert ut.in_run_cache(cfg, "pets") == cached  # the same run: the same folder
+    assert ut.train_or_load(cached, verbose=0).epochs_run == [0]
+    assert ut.train_or_load(cached, verbose=0).epochs_run == []  # reused
+    # a patch release reuses it; another minor version does not
+    monkeypatch.setattr(unet_tutorial, "__version__", "0.1.99")
+    assert ut.train_or_load(cached, verbose=0).epochs_run == []
+    monkeypatch.setattr(unet_tutorial, "__version__", "0.2.0")
+    capsys.readouterr()
+    with pytest.raises(RunFolderError, match="finished run"):
+        ut.train_or_load(cached, verbose=0)
+    assert "unet-tutorial version: 0.1.0 -> 0.2.0" in capsys.readouterr().out
+    monkeypatch.setattr(unet_tutorial, "__version__", "0.1.0")
+    # the data changes under the run: one trimap rewritten as all background
+    trimap = sorted((data / "annotations" / "trimaps").glob("*.png"))[0]
+    pixels = np.asarray(Image.open(trimap))
+    Image.fromarray(np.full_like(pixels, 2)).save(trimap)
+    with pytest.raises(RunFolderError, match="finished run"):
+        ut.train_or_load(cached, verbose=0)
+    said = capsys.readouterr().out
+    assert "is not reused: data: folder pets:" in said and str(tmp_path) not in said
+    # in the cache, changed data is another run, in another folder: it trains
+    again = ut.in_run_cache(cfg, "pets")
+    assert again.output_dir != cached.output_dir
+    assert ut.train_or_load(again, verbose=0).epochs_run == [0]
+    # a run that recorded no data (made before data was recorded) is not trusted
+    config = Path(again.output_dir) / "config.json"
+    stored = json.loads(config.read_text())
+    del stored["data_fingerprint"], stored["package_version"]
+    config.write_text(json.dumps(stored))
+    capsys.readouterr()
+    with pytest.raises(RunFolderError, match="finished run"):
+        ut.train_or_load(again, verbose=0)
+    assert "data: not recorded ->" in capsys.readouterr().out
 
 
 @pytest.mark.slow
@@ -222,8 +275,9 @@ def test_epoch_log_prints_one_line_per_epoch(tmp_path, capsys):
     assert result.test is not None and result.test.num_images == 8
     ut.train_or_load(cfg, verbose=0)
     said = capsys.readouterr().out
-    # the run is named by its folder's name, never by a path of this machine
-    assert "Loaded the finished run run (" in said and str(tmp_path) not in said
+    # one plain line, never a path of this machine
+    assert "Loaded the finished run: trained earlier" in said
+    assert str(tmp_path) not in said
 
 
 EM = Path(__file__).parent / "fixtures" / "isbi2012-em-mini"

@@ -33,14 +33,15 @@ from ..pictures.figures import data_credit
 from .config import PRESETS, TrainConfig
 from .sources import (
     EM_STAND_IN_FOLDER,
+    ISBI_DIR_ENV,
     ISBI_DIR_SOURCE,
     DataSource,
     isbi_source,
     resolve_source,
+    runs_dir,
 )
 
 PROFILES = tuple(PRESETS)
-RUNS_ENV = "UNET_TUTORIAL_RUNS"
 CPU_STEPS_PER_EPOCH = 34
 """Steps per epoch of the ``"cpu"`` profile on the full dataset: the recipe's budget.
 
@@ -67,20 +68,6 @@ BOOK_ISBI_EPOCHS = 3
 14): the chapter on the paper's experiment shows the training, and
 ``benchmarks/isbi.py`` scores the whole preset.
 """
-
-
-def runs_dir() -> Path:
-    """The folder where the book's pages keep the runs they share.
-
-    Every chapter executes on its own (in Colab, or in a temporary folder when
-    the book is built), so a run that a later page reuses cannot live next to
-    the notebook. It lives here: ``$UNET_TUTORIAL_RUNS`` if set, else
-    ``$XDG_CACHE_HOME/unet-tutorial/runs``, else ``~/.cache/unet-tutorial/runs``.
-    """
-    if os.environ.get(RUNS_ENV):
-        return Path(os.environ[RUNS_ENV]).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache) / "unet-tutorial" / "runs"
 
 
 def settings_digest(config: TrainConfig) -> str:
@@ -297,6 +284,77 @@ def book_profile(name: str | None = None) -> BookProfile:
                 "in minutes."
             )
     return BookProfile(name, config, data, reason)
+
+
+def data_note(data: DataSource | str) -> str:
+    """One line, in Markdown, that says which data a notebook uses, with the details
+    behind a dropdown (an HTML ``<details>``, which Jupyter, Colab and the book
+    all show folded).
+
+    Counted from the data, never assumed: a subset of Oxford-IIIT Pet is named
+    as the subset it is, and the synthetic stand-ins as what they are.
+
+    Args:
+        data: a resolved source, or a ``source=`` value (``resolve_source``).
+
+    Returns:
+        Markdown for ``say``.
+    """
+    from .datasets import OXFORD_BREEDS, source_facts
+
+    data = resolve_source(data) if isinstance(data, str) else data
+    facts = source_facts(data)
+    fuller = (
+        "The introduction says how to point the package at the full dataset, or at "
+        "a copy of your own."
+    )
+    if data.is_stand_in:
+        line = (
+            "**Data: the synthetic stand-in** (generated shapes, not real pets): "
+            "no number or figure on this page is an Oxford-IIIT Pet result."
+        )
+        more = f"{facts.description}. Chosen because {data.reason} {fuller}"
+    elif data.kind == "folder":
+        from .folders import check_folder
+
+        folder = Path(data.path)
+        splits = {k: len(v) for k, v in check_folder(folder).splits.items()}
+        counts = " / ".join(f"{n} {name}" for name, n in splits.items())
+        if folder.name == EM_STAND_IN_FOLDER:
+            line = (
+                f"**Data: a synthetic stand-in for the EM slices** ({counts} generated "
+                "images of cells, not electron microscopy): no number on this page "
+                "is an ISBI 2012 result."
+            )
+        elif data.env == ISBI_DIR_ENV or folder.name == "isbi2012-em":
+            line = (
+                f"**Data: {sum(splits.values())} slices of the ISBI 2012 EM training "
+                f"stack** ({counts}; Cardona et al. 2010, Arganda-Carreras et al. "
+                "2015)."
+            )
+        else:
+            line = f"**Data: the folder {folder.name}** ({counts})."
+        more = f"{facts.description}."
+    else:
+        pets = facts.description.split(": ", 1)[-1]
+        if facts.is_full:
+            line = f"**Data: Oxford-IIIT Pet**, the full official splits ({pets})."
+        else:
+            line = (
+                f"**Data: real Oxford-IIIT Pet images, a subset**: {pets} (of the "
+                f"{OXFORD_BREEDS}), so a score here is not an Oxford-IIIT Pet result "
+                "in the usual sense."
+            )
+        more = (
+            f"{facts.description}. The validation split is 10 % of every breed's "
+            "trainval images, held out with a fixed seed (`ut.validation_holdout`); "
+            "the test split is the official test list, scored once. "
+            f"{'' if facts.is_full else fuller}"
+        )
+    return (
+        f"{line}\n\n<details><summary>More about this data</summary>\n\n"
+        f"{more.strip()}\n\n</details>"
+    )
 
 
 EM_CITATION = (

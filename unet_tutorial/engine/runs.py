@@ -420,17 +420,48 @@ def run_state(folder: str | os.PathLike) -> str:
     return "finished" if _is_finished(folder, names, stored) else "unfinished"
 
 
+def run_settings(settings: dict, fingerprint: dict) -> dict:
+    """A run's settings as its ``config.json`` records them: ``settings`` (a
+    ``TrainConfig`` as a dict) with the fingerprint of its data
+    (``sources.data_fingerprint``) and the package version that trains it.
+    """
+    from .. import __version__
+
+    return {**settings, "data_fingerprint": fingerprint, "package_version": __version__}
+
+
+def _minor(version) -> str | None:
+    """``"0.1"`` of ``"0.1.0"``: runs are reused across patch releases only."""
+    return ".".join(str(version).split(".")[:2]) if version else None
+
+
 def differing_settings(stored: dict, settings: dict) -> list[str]:
     """``"name: old -> new"`` for every setting in ``settings`` whose stored value
     differs.
+
+    The data is compared by its fingerprint (``"data: folder em: 48 files, 11.2
+    MB -> ..."``) and the package by its major.minor version; a run that recorded
+    neither (written before they were recorded) differs in both.
     """
     # tuples become lists, as in the stored JSON
     fresh = json.loads(json.dumps(settings))
-    return [
-        f"{k}: {stored.get(k)!r} -> {v!r}"
-        for k, v in fresh.items()
-        if k != "output_dir" and stored.get(k) != v
-    ]
+    changed = []
+    for k, v in fresh.items():
+        old = stored.get(k)
+        if k == "output_dir":
+            continue
+        if k == "data_fingerprint":
+            if not isinstance(old, dict) or old.get("digest") != v.get("digest"):
+                was = old.get("summary") if isinstance(old, dict) else "not recorded"
+                same = " (same counts, other names, sizes or dates)"
+                same = same if was == v.get("summary") else ""
+                changed.append(f"data: {was} -> {v.get('summary')}{same}")
+        elif k == "package_version":
+            if _minor(old) != _minor(v):
+                changed.append(f"unet-tutorial version: {old or 'not recorded'} -> {v}")
+        elif old != v:
+            changed.append(f"{k}: {old!r} -> {v!r}")
+    return changed
 
 
 def prepare_run_folder(

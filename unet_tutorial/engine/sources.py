@@ -43,6 +43,69 @@ recorded under this name in run folders, never as a path of this machine.
 EM_STAND_IN_FOLDER = "synthetic-em-stand-in"
 """The folder name of the synthetic EM stand-in that ``isbi_source`` writes."""
 
+RUNS_ENV = "UNET_TUTORIAL_RUNS"
+"""Environment variable that names the run cache folder (``runs_dir``)."""
+
+
+def runs_dir() -> Path:
+    """The run cache: the folder where finished runs are kept for reuse.
+
+    A notebook executes in whatever folder it is opened in (Colab, Jupyter, a
+    temporary folder), so a run that a later notebook loads cannot live next to
+    it. It lives here: ``$UNET_TUTORIAL_RUNS`` if set, else
+    ``$XDG_CACHE_HOME/unet-tutorial/runs``, else ``~/.cache/unet-tutorial/runs``.
+    ``in_run_cache`` names a run's folder in it, and ``isbi_source`` keeps a
+    download of the EM slices in its ``data/`` folder.
+    """
+    if os.environ.get(RUNS_ENV):
+        return Path(os.environ[RUNS_ENV]).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "unet-tutorial" / "runs"
+
+
+def data_fingerprint(data: DataSource) -> dict:
+    """What identifies the data a run was trained on, so that a changed data set is
+    never mistaken for the old one.
+
+    A folder is fingerprinted by the sorted names of its files (hidden ones
+    aside) with their sizes and modification times: deleting, adding, renaming
+    or rewriting any file changes it, and reading it costs one ``stat`` per
+    file (no file is read). TensorFlow Datasets' Oxford-IIIT Pet by its name
+    and version; the synthetic stand-in by its name (its sizes and seed are
+    settings of the run).
+
+    Args:
+        data: a resolved source (``resolve_source``).
+
+    Returns:
+        ``{"summary": str, "digest": str}``: a few words a message can show
+        (``"folder em: 48 files, 11.2 MB"``) and a hex digest of everything
+        above.
+    """
+    import hashlib
+
+    if data.kind == "synthetic":
+        summary, text = "the synthetic stand-in", "synthetic"
+    elif data.kind == "tfds":
+        import tensorflow_datasets as tfds
+
+        version = tfds.builder(OXFORD_TFDS_NAME, data_dir=data.path).version
+        summary = text = f"tfds {OXFORD_TFDS_NAME} {version}"
+    else:
+        root = Path(data.path)
+        entries = []
+        for path in sorted(root.rglob("*")):
+            rel = path.relative_to(root)
+            if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+                continue
+            stat = path.stat()
+            entries.append(f"{rel.as_posix()}\t{stat.st_size}\t{stat.st_mtime_ns}")
+        size = sum(int(e.split("\t")[1]) for e in entries)
+        summary = f"folder {_name(root)}: {len(entries)} files, {size / 1e6:.1f} MB"
+        text = "\n".join(entries)
+    return {"summary": summary, "digest": hashlib.sha256(text.encode()).hexdigest()}
+
+
 OXFORD_TFDS_NAME = "oxford_iiit_pet"
 OXFORD_TFDS_VERSION = "4.*.*"
 
@@ -401,8 +464,6 @@ def isbi_source(cache_dir: str | os.PathLike | None = None, *, verbose: bool = T
         say(f"EM data: the folder {_name(Path(folder))} named by {ISBI_DIR_ENV}.")
         return ISBI_DIR_SOURCE
     if cache_dir is None:
-        from .book import runs_dir
-
         cache_dir = runs_dir() / "data"
     cache = Path(cache_dir)
     try:

@@ -66,11 +66,12 @@ from .runs import (
     read_state,
     remove_partial_files,
     run_paths,
+    run_settings,
     run_state,
     save_model_atomic,
     write_state,
 )
-from .sources import resolve_source
+from .sources import data_fingerprint, resolve_source, runs_dir
 from .targets import (
     model_classes,
     model_input_shape,
@@ -232,7 +233,7 @@ def _train_as_chief(
     """The chief (or the only process): it writes the run folder, under its lock."""
     # refuses before anything is written; deletes nothing yet (--overwrite clears
     # only once it holds the lock, never under a running training)
-    prepare_run_folder(out, asdict(config), overwrite=overwrite, clear=False)
+    prepare_run_folder(out, _settings(config, data), overwrite=overwrite, clear=False)
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     try:
@@ -243,7 +244,7 @@ def _train_as_chief(
         raise
     try:
         # again, now that no other training can write here
-        prepare_run_folder(out, asdict(config), overwrite=overwrite)
+        prepare_run_folder(out, _settings(config, data), overwrite=overwrite)
         return _train_locked(
             config, data, strategy, out, callbacks, verbose, agreement=agreement
         )
@@ -251,6 +252,11 @@ def _train_as_chief(
         lock.__exit__(None, None, None)
         if created and not any(out.iterdir()):  # refused before it wrote a file
             out.rmdir()
+
+
+def _settings(config: TrainConfig, data) -> dict:
+    """What a run folder records of ``config`` and of the data it trains on."""
+    return run_settings(asdict(config), data_fingerprint(data))
 
 
 def _crc32(path: str | os.PathLike) -> int:
@@ -546,7 +552,7 @@ def _train_as_worker(
     """
     # refuse what the chief refuses (it decides from the same folder) without changing
     # that folder
-    prepare_run_folder(out, asdict(config), overwrite=overwrite, clear=False)
+    prepare_run_folder(out, _settings(config, data), overwrite=overwrite, clear=False)
     chief, scratch = run_paths(out), worker_scratch_dir(out, role)
     # left by a crash: this worker resumes from the chief's backup
     shutil.rmtree(scratch, ignore_errors=True)
@@ -635,7 +641,7 @@ def _train_locked(
         paths = run_paths(out)
         remove_partial_files(out)
         settings = {
-            **asdict(config),
+            **_settings(config, data),
             "data": asdict(info),
             "validation": asdict(val_info),
             "replicas": strategy.num_replicas_in_sync,
@@ -837,35 +843,76 @@ def read_test_scores(path: str | os.PathLike) -> Evaluation:
     return Evaluation(**{k: stored[k] for k in Evaluation.__dataclass_fields__})
 
 
-def train_or_load(config: TrainConfig, *, say: bool = True, **kwargs) -> TrainResult:
-    """Reuse a finished run with exactly these settings in ``config.output_dir``;
-    otherwise ``train``.
+def in_run_cache(config: TrainConfig, name: str = "unet") -> TrainConfig:
+    """``config`` with its ``output_dir`` in the run cache (``runs_dir()``), in a
+    folder named by ``name`` and by what makes the run.
 
-    Re-running a notebook (or opening the evaluation chapter after the
-    training chapter) then costs nothing. A run that was interrupted is
-    resumed by ``train``. The result is the same either way (training is
-    seeded, and deterministic unless ``config.deterministic`` is off), so it
-    does not matter which page runs first. A finished run with *other*
-    settings in the folder is never replaced: ``train`` refuses it.
+    The folder is ``runs_dir() / f"{name}-{digest}"``, where the digest covers
+    every setting but ``output_dir``, the fingerprint of the data
+    (``data_fingerprint``) and the package's major.minor version. So two
+    notebooks that ask for the same run, on the same data, with the same
+    package, get the same folder, and ``train_or_load`` trains it once; other
+    settings, changed data or another version get another folder.
 
     Args:
         config: the settings.
-        say: print whether the run was loaded or is being trained, naming the
-            run by its folder's name (``result.paths`` holds its files' paths).
+        name: the first part of the folder's name, e.g. ``"pets"``.
+
+    Returns:
+        A copy of ``config``.
+
+    Raises:
+        ValueError: a ``name`` that is not a plain folder name.
+    """
+    import hashlib
+
+    if not isinstance(name, str) or not name or not name.replace("-", "").isalnum():
+        raise ValueError(
+            f"name={name!r} must be a short plain name of letters, digits and -, "
+            "e.g. 'pets'."
+        )
+    settings = run_settings(
+        asdict(replace(config, output_dir="")),
+        data_fingerprint(resolve_source(config.source, config.data_dir)),
+    )
+    settings["package_version"] = ".".join(settings["package_version"].split(".")[:2])
+    text = json.dumps(settings, sort_keys=True, default=str)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:10]
+    return replace(config, output_dir=str(runs_dir() / f"{name}-{digest}"))
+
+
+def train_or_load(config: TrainConfig, *, say: bool = True, **kwargs) -> TrainResult:
+    """Reuse the finished run in ``config.output_dir`` when it was made by exactly
+    these settings, on the same data, by this package's major.minor version;
+    otherwise ``train``.
+
+    Re-running a notebook (or opening a chapter that loads another chapter's
+    run, see ``in_run_cache``) then costs nothing. A run that was interrupted
+    is resumed by ``train``. The result is the same either way (training is
+    seeded, and deterministic unless ``config.deterministic`` is off), so it
+    does not matter which notebook runs first. A finished run made otherwise
+    (other settings, changed data, another version, or one that recorded no
+    data) is never reused and never replaced: ``train`` refuses it, after one
+    line that says what differs.
+
+    Args:
+        config: the settings.
+        say: print one line: whether the run was loaded or is being trained.
         **kwargs: passed to ``train`` when it has to train.
     """
     out = Path(config.output_dir)
+    data = resolve_source(config.source, config.data_dir)
     if run_state(out) == "finished":
         stored = json.loads((out / RUN_FILES["config"]).read_text())
-        if not differing_settings(stored, asdict(config)):
+        changed = differing_settings(stored, _settings(config, data))
+        if not changed:
             paths = run_paths(out)
             model = load_run_model(paths["final"])
             test = read_test_scores(paths["test"]) if paths["test"].is_file() else None
             if say:
-                # the run's name, not this machine's path (result.paths has the files)
                 print(
-                    f"Loaded the finished run {out.resolve().name} (trained earlier "
-                    "with exactly these settings)."
+                    "Loaded the finished run: trained earlier with these settings, "
+                    "on this data."
                 )
             return TrainResult(
                 _history_dict(paths["history"]),
@@ -875,9 +922,7 @@ def train_or_load(config: TrainConfig, *, say: bool = True, **kwargs) -> TrainRe
                 DataInfo(**stored["data"]),
                 test,
             )
-    if say:
-        print(
-            f"No finished run {out.resolve().name} with these settings yet: training "
-            "it now."
-        )
+        print(f"The finished run in {out.name} is not reused: {'; '.join(changed)}.")
+    elif say:
+        print("No finished run with these settings on this data yet: training it now.")
     return train(config, **kwargs)

@@ -2,10 +2,14 @@
 
 * **Every chapter's first code cell.** A chapter opened in Colab has nothing
   around it, so that cell installs exactly the package version the book was
-  built with, says how to get a GPU and how long the chapter runs. From:
-  ``__version__`` in ``unet_tutorial/__init__.py`` (the version, defined
-  once) and ``benchmarks/results/chapter_times.json`` (measured by
-  ``benchmarks/book_build.py``; CPU, and GPU where one was at hand).
+  built with (one comment, one line), and its comment says how long the
+  chapter runs and which cached runs (``ut.in_run_cache(config, "NAME")``) it
+  trains and which it loads from an earlier chapter. From: ``__version__`` in
+  ``unet_tutorial/__init__.py`` (the version, defined once), the chapters'
+  sources, and ``benchmarks/results/chapter_times.json`` (measured by
+  ``benchmarks/book_build.py``).
+* **The recorded results the chapters show** (``ut.recorded_results``):
+  copies of ``benchmarks/results/<name>.json`` in ``unet_tutorial/assets``.
 * **The repository URL** in ``README.md``, ``pyproject.toml`` and
   ``book/benchmarks.md``, from
   ``repository.url`` in ``_config.yml`` (which the launch buttons use).
@@ -29,7 +33,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 TIMES = ROOT / "benchmarks" / "results" / "chapter_times.json"
-MARKER = 'if "google.colab" in sys.modules:'
+MARKER = "%pip install -q unet-tutorial=="
+SKIP = "skip-execution"
+"""The install cell's tag: the book's build runs it not (it runs against the package
+it was built with); Colab and Jupyter ignore tags and run it."""
+RECORDED = ("isbi", "skip_seeds")
+"""``unet_tutorial.engine.book.RECORDED``: the results copied into the package."""
 
 
 def repository_url() -> str:
@@ -90,41 +99,65 @@ def _duration(seconds: float | None) -> str:
     return f"about {round(seconds / 60):.0f} min"
 
 
-def _trainer_of_shared_run() -> str | None:
-    """The chapter that trains the run other chapters reuse (it calls ``shared_run`` and ``ut.train``)."""
-    for path in sorted(BOOK.glob("*.ipynb")):
-        text = path.read_text(encoding="utf-8")
-        if "shared_run(" in text and "ut.train(" in text:
-            return path.stem
-    return None
+RUN_NAME = re.compile(r"in_run_cache\([^()]*(?:\([^()]*\)[^()]*)*,\s*\"([\w-]+)\"\)")
+"""``ut.in_run_cache(config, "pets")``: the name of a run in the run cache."""
+
+
+def cached_runs(text: str) -> list[str]:
+    """The names of the runs a chapter's source asks the run cache for, in order."""
+    return list(dict.fromkeys(RUN_NAME.findall(text)))
+
+
+def run_roles(chapters: dict[str, str]) -> dict[str, tuple[list[str], dict[str, str]]]:
+    """Per chapter (name -> source text, executed in name order): the cached runs it
+    trains (it is the first to ask for them) and those it loads, with the chapter
+    that trains each.
+    """
+    trainer: dict[str, str] = {}
+    roles = {}
+    for chapter in sorted(chapters):
+        trains, loads = [], {}
+        for run in cached_runs(chapters[chapter]):
+            if run in trainer:
+                loads[run] = trainer[run]
+            else:
+                trainer[run] = chapter
+                trains.append(run)
+        roles[chapter] = (trains, loads)
+    return roles
 
 
 def install_cell(
-    chapter: str, version: str, times: dict, reuses: str | None = None
+    chapter: str,
+    version: str,
+    times: dict,
+    trains: list[str] = (),
+    loads: dict[str, str] | None = None,
 ) -> str:
-    """The source of the first code cell of ``chapter`` (a notebook name without ``.ipynb``).
+    """The source of the first code cell of ``chapter`` (a notebook name without
+    ``.ipynb``): one comment and one line.
 
-    ``reuses`` names the chapter whose run this one loads when it exists (and
-    trains otherwise): its time is added for a chapter opened alone.
+    The comment gives the chapter's measured run time and which cached runs it
+    trains and which it loads (``trains``; ``loads``: run -> the chapter that trains
+    it, whose time is added for a chapter opened alone).
     """
-    cpu_s, gpu_s = times.get("cpu_s", {}), times.get("gpu_s", {})
-    cpu_where = times.get("cpu_machine", "2 CPU cores")
-    gpu = _duration(gpu_s.get(chapter))
-    text = (
-        f"Colab: run this cell first. It installs unet-tutorial=={version}, the version this book was built "
-        "with (elsewhere the package is already installed). For a GPU in Colab, before running anything: "
-        "Runtime > Change runtime type > a GPU (e.g. T4); the chapters then use the full-size settings. "
-        f"Run time, measured when the book was built: {_duration(cpu_s.get(chapter))} on {cpu_where}"
-    )
-    if reuses:
-        text += (
-            f" when the {reuses} chapter has run before on the same machine; opened alone it first trains that "
-            f"run ({_duration(cpu_s.get(reuses))} more)"
+    cpu_s = times.get("cpu_s", {})
+    where = times.get("cpu_machine", "2 CPU cores")
+    parts = [f"{_duration(cpu_s.get(chapter))} on {where}"]
+    if trains:
+        parts.append(f"trains the {' and '.join(trains)} run{'s' * (len(trains) > 1)}")
+    for run, by in (loads or {}).items():
+        parts.append(
+            f"loads the {run} run of the {by} chapter (opened alone, it trains it "
+            f"first: {_duration(cpu_s.get(by))} more)"
         )
-    text += f". With a GPU: {gpu}."
-    comment = textwrap.wrap(text, 74, break_on_hyphens=False)
-    code = ["import sys", "", MARKER, f"    %pip install -q unet-tutorial=={version}"]
-    return "\n".join(["# " + line for line in comment] + code)
+    text = "; ".join(parts)
+    text = (
+        f"Colab: run this cell first (the introduction explains). "
+        f"{text[0].upper()}{text[1:]}."
+    )
+    comment = textwrap.wrap(text, 76, break_on_hyphens=False)
+    return "\n".join([*("# " + line for line in comment), f"{MARKER}{version}"])
 
 
 def _source(text: str) -> list[str]:
@@ -133,30 +166,51 @@ def _source(text: str) -> list[str]:
 
 
 def stamp_chapters(check: bool = False) -> list[str]:
-    """Rewrite (or, with ``check``, compare) every chapter's install cell; return the stale chapters."""
+    """Rewrite (or, with ``check``, compare) every chapter's install cell; return the
+    stale chapters.
+    """
     version = package_version()
     times = json.loads(TIMES.read_text()) if TIMES.is_file() else {}
-    stale, trainer = [], _trainer_of_shared_run()
-    for path in sorted(BOOK.glob("*.ipynb")):
-        text = path.read_text(encoding="utf-8")
-        nb = json.loads(text)
+    paths = sorted(BOOK.glob("*.ipynb"))
+    texts = {p.stem: p.read_text(encoding="utf-8") for p in paths}
+    roles = run_roles(texts)
+    stale = []
+    for path in paths:
+        nb = json.loads(texts[path.stem])
         cells = [c for c in nb["cells"] if c["cell_type"] == "code"]
-        if not cells or MARKER not in "".join(cells[0]["source"]):
+        first = "".join(cells[0]["source"]) if cells else ""
+        if MARKER not in first and "google.colab" not in first:
             raise SystemExit(
                 f"{path.name}: the first code cell is not the Colab install cell ({MARKER!r})"
             )
-        # a chapter that loads the shared run (and trains it when it is missing)
-        loads_shared = "shared_run(" in text and "train_or_load(" in text
-        reuses = trainer if (loads_shared and path.stem != trainer) else None
-        wanted = _source(install_cell(path.stem, version, times, reuses))
-        if cells[0]["source"] != wanted:
+        wanted = _source(install_cell(path.stem, version, times, *roles[path.stem]))
+        tags = cells[0].setdefault("metadata", {}).get("tags", [])
+        if cells[0]["source"] != wanted or tags != [SKIP]:
             stale.append(path.name)
             if not check:
                 cells[0]["source"] = wanted
+                # the built book runs against the package it was built with
+                cells[0]["metadata"]["tags"] = [SKIP]
                 path.write_text(
                     json.dumps(nb, indent=1, ensure_ascii=False) + "\n",
                     encoding="utf-8",
                 )
+    return stale
+
+
+def stamp_recorded(check: bool = False) -> list[str]:
+    """Copy the benchmark results that the chapters show into the package
+    (``ut.recorded_results``); return the stale copies.
+    """
+    stale = []
+    for name in RECORDED:
+        source = ROOT / "benchmarks" / "results" / f"{name}.json"
+        copy = ROOT / "unet_tutorial" / "assets" / f"recorded_{name}.json"
+        text = source.read_text(encoding="utf-8")
+        if not copy.is_file() or copy.read_text(encoding="utf-8") != text:
+            stale.append(str(copy.relative_to(ROOT)))
+            if not check:
+                copy.write_text(text, encoding="utf-8")
     return stale
 
 
@@ -176,14 +230,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.print_version:
         print(package_version())
         return 0
-    stale = stamp_chapters(check=args.check) + stamp_url(check=args.check)
+    stale = (
+        stamp_chapters(check=args.check)
+        + stamp_url(check=args.check)
+        + stamp_recorded(check=args.check)
+    )
     if args.check and stale:
         print("stale (run python scripts/stamp.py): " + ", ".join(stale))
         return 1
     print(
         ("rewrote: " + ", ".join(stale))
         if stale
-        else "up to date: chapters' install cells, repository URL"
+        else "up to date: chapters' install cells, repository URL, recorded results"
     )
     return 0
 

@@ -114,16 +114,20 @@ def test_the_version_is_defined_once_and_the_changelog_has_it():
     )
 
 
-def test_chapters_and_repository_url_are_stamped():
+def test_chapters_repository_url_and_recorded_results_are_stamped():
     """Run ``python scripts/stamp.py`` when this fails: it rewrites what is stale."""
     stamp = _script("stamp")
     assert stamp.stamp_chapters(check=True) == [], "chapters' install cells are stale"
     assert stamp.stamp_url(check=True) == [], (
         "README.md / pyproject.toml name another repository"
     )
+    assert stamp.stamp_recorded(check=True) == [], "the package's recorded results"
+    import unet_tutorial as ut
+
+    assert stamp.RECORDED == ut.engine.book.RECORDED
 
 
-def test_install_cell_pins_the_version_and_gives_gpu_and_time(tmp_path):
+def test_install_cell_is_one_comment_and_one_line_with_the_measured_time():
     import unet_tutorial as ut
 
     stamp = _script("stamp")
@@ -133,44 +137,49 @@ def test_install_cell_pins_the_version_and_gives_gpu_and_time(tmp_path):
             c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"
         )
         lines = "".join(first["source"]).splitlines()
-        assert lines[-1] == f"    %pip install -q unet-tutorial=={ut.__version__}", (
-            path.name
-        )
-        comment = " ".join(line[2:] for line in lines if line.startswith("# "))
-        assert "Change runtime type" in comment and "Run time, measured" in comment, (
-            path.name
-        )
+        assert lines[-1] == f"%pip install -q unet-tutorial=={ut.__version__}", path.name
+        assert all(line.startswith("# ") for line in lines[:-1]) and len(lines) <= 4
+        assert first["metadata"].get("tags") == ["skip-execution"], path.name
+        comment = " ".join(line[2:] for line in lines[:-1])
         measured = times.get("cpu_s", {}).get(path.stem)
-        said = "not timed" if measured is None else stamp._duration(measured)
-        assert f"built: {said} on" in comment, (
-            f"{path.name}: the time is not the measured one"
-        )
-        assert max(map(len, lines)) <= 80, (
-            f"{path.name}: the install cell is too wide for the page"
-        )
-        # only a chapter that loads the shared run says it may train it first
-        text = path.read_text()
-        if "opened alone it first trains" in comment:
-            assert "shared_run(" in text and "train_or_load(" in text, path.name
-    times = {
-        "cpu_s": {"x": 300.0, "t": 61.0},
-        "gpu_s": {"x": 40.0},
-        "cpu_machine": "2 CPU cores",
-    }
-    # written for readers: an unmeasured time says so, nothing about the build
+        said = "Not timed" if measured is None else stamp._duration(measured)
+        assert f"{said.capitalize()} on" in comment, path.name
+        assert max(map(len, lines)) <= 80, f"{path.name}: too wide for the page"
+    times = {"cpu_s": {"x": 300.0, "t": 61.0}, "cpu_machine": "2 CPU cores"}
     bare = stamp.install_cell("y", "9.9.9", {})
-    assert "With a GPU: not timed." in " ".join(
-        line.removeprefix("# ") for line in bare.splitlines()
-    )
-    assert "at hand" not in bare and "yet" not in bare
-    cell = stamp.install_cell("x", "9.9.9", times, reuses="t")
+    assert "Not timed on" in bare and "build" not in bare
+    cell = stamp.install_cell("x", "9.9.9", times, ["pets"], {"em": "t"})
     cell = " ".join(line.removeprefix("# ") for line in cell.splitlines())
-    assert (
-        "unet-tutorial==9.9.9" in cell
-        and "about 5 min on 2 CPU cores" in cell
-        and "GPU: about 40 s" in cell
-    )
-    assert "first trains that run (about 60 s more)" in cell
+    assert "unet-tutorial==9.9.9" in cell and "About 5 min on 2 CPU cores" in cell
+    assert "trains the pets run" in cell
+    assert "loads the em run of the t chapter (opened alone, it trains it first: about 60 s more)" in cell
+
+
+def test_each_cached_run_is_trained_by_one_chapter_and_loaded_by_the_others():
+    stamp = _script("stamp")
+    texts = {p.stem: p.read_text() for p in sorted((ROOT / "book").glob("*.ipynb"))}
+    roles = stamp.run_roles(texts)
+    trained = [run for trains, _ in roles.values() for run in trains]
+    assert "pets" in trained and len(trained) == len(set(trained))
+    for chapter, (trains, loads) in roles.items():
+        first = next(
+            c
+            for c in json.loads(texts[chapter])["cells"]
+            if c["cell_type"] == "code"
+        )
+        comment = " ".join(
+            line.removeprefix("# ") for line in "".join(first["source"]).splitlines()
+        )
+        for run in trains:
+            assert f"trains the {run} run" in comment or f"trains the {run} and" in comment or f" and {run} runs" in comment, chapter
+        for run, by in loads.items():
+            assert f"loads the {run} run of the {by} chapter" in comment, chapter
+            # a chapter that reuses a run loads it, never trains a copy
+            assert "ut.train(" not in texts[chapter], chapter
+            assert "ut.train_or_load(" in texts[chapter], chapter
+    # the stamps follow the sources: a third chapter asking for pets loads it
+    extra = stamp.run_roles({**texts, "zz": 'ut.in_run_cache(config, "pets")'})
+    assert extra["zz"] == ([], {"pets": roles and next(c for c, (t, _) in roles.items() if "pets" in t)})
 
 
 def test_url_stamp_rewrites_every_form_of_the_repository_link():

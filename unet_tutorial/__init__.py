@@ -203,9 +203,11 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "engine.book": (
         "BookProfile",
         "book_profile",
-        "data_note",
+        "about_data",
+        "AboutData",
         "em_data",
         "EMData",
+        "recorded_results",
         "say",
         "show_source",
         "source_of",

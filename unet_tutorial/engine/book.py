@@ -286,10 +286,41 @@ def book_profile(name: str | None = None) -> BookProfile:
     return BookProfile(name, config, data, reason)
 
 
-def data_note(data: DataSource | str) -> str:
-    """One line, in Markdown, that says which data a notebook uses, with the details
-    behind a dropdown (an HTML ``<details>``, which Jupyter, Colab and the book
-    all show folded).
+EM_CITATION = (
+    "EM slices: ISBI 2012 training stack (Cardona et al. 2010; "
+    "Arganda-Carreras et al. 2015)."
+)
+
+
+@dataclass(frozen=True)
+class AboutData:
+    """Which data a notebook uses, said three ways (``about_data``).
+
+    Shown as the last expression of a cell, it displays ``note``.
+
+    Attributes:
+        note: one line of Markdown, with the details in a folded ``<details>``
+            (Jupyter, Colab and the book all show it folded).
+        label: a few words for captions, e.g. ``"the Oxford-IIIT Pet subset (3 of
+            the 37 breeds)"``.
+        credit: the credit line for figures that show this data.
+        is_stand_in: ``True`` for a synthetic stand-in (no real data).
+    """
+
+    note: str
+    label: str
+    credit: str
+    is_stand_in: bool
+
+    def _repr_markdown_(self) -> str:
+        return self.note
+
+    def __str__(self) -> str:
+        return self.note
+
+
+def about_data(data: DataSource | str) -> AboutData:
+    """Say which data a notebook uses: one line, a caption label and a credit line.
 
     Counted from the data, never assumed: a subset of Oxford-IIIT Pet is named
     as the subset it is, and the synthetic stand-ins as what they are.
@@ -298,17 +329,19 @@ def data_note(data: DataSource | str) -> str:
         data: a resolved source, or a ``source=`` value (``resolve_source``).
 
     Returns:
-        Markdown for ``say``.
+        An ``AboutData``.
     """
     from .datasets import OXFORD_BREEDS, source_facts
 
     data = resolve_source(data) if isinstance(data, str) else data
     facts = source_facts(data)
+    label, credit = "", data_credit(data.is_stand_in)
     fuller = (
         "The introduction says how to point the package at the full dataset, or at "
         "a copy of your own."
     )
     if data.is_stand_in:
+        label = "the synthetic stand-in (generated shapes, not real pets)"
         line = (
             "**Data: the synthetic stand-in** (generated shapes, not real pets): "
             "no number or figure on this page is an Oxford-IIIT Pet result."
@@ -320,13 +353,17 @@ def data_note(data: DataSource | str) -> str:
         folder = Path(data.path)
         splits = {k: len(v) for k, v in check_folder(folder).splits.items()}
         counts = " / ".join(f"{n} {name}" for name, n in splits.items())
+        label, credit = f"the folder {folder.name}", ""
         if folder.name == EM_STAND_IN_FOLDER:
+            label = "the synthetic stand-in for the EM slices"
+            credit = "Synthetic stand-in: generated cells, not ISBI 2012 EM slices."
             line = (
                 f"**Data: a synthetic stand-in for the EM slices** ({counts} generated "
                 "images of cells, not electron microscopy): no number on this page "
                 "is an ISBI 2012 result."
             )
         elif data.env == ISBI_DIR_ENV or folder.name == "isbi2012-em":
+            label, credit = "the ISBI 2012 EM slices", EM_CITATION
             line = (
                 f"**Data: {sum(splits.values())} slices of the ISBI 2012 EM training "
                 f"stack** ({counts}; Cardona et al. 2010, Arganda-Carreras et al. "
@@ -337,6 +374,12 @@ def data_note(data: DataSource | str) -> str:
         more = f"{facts.description}."
     else:
         pets = facts.description.split(": ", 1)[-1]
+        label = (
+            "Oxford-IIIT Pet (the full official splits)"
+            if facts.is_full
+            else f"the Oxford-IIIT Pet subset ({facts.num_breeds} of the "
+            f"{OXFORD_BREEDS} breeds)"
+        )
         if facts.is_full:
             line = f"**Data: Oxford-IIIT Pet**, the full official splits ({pets})."
         else:
@@ -351,16 +394,11 @@ def data_note(data: DataSource | str) -> str:
             "the test split is the official test list, scored once. "
             f"{'' if facts.is_full else fuller}"
         )
-    return (
+    note = (
         f"{line}\n\n<details><summary>More about this data</summary>\n\n"
         f"{more.strip()}\n\n</details>"
     )
-
-
-EM_CITATION = (
-    "EM slices: ISBI 2012 training stack (Cardona et al. 2010; "
-    "Arganda-Carreras et al. 2015)."
-)
+    return AboutData(note, label, credit, data.is_stand_in)
 
 
 @dataclass(frozen=True)
@@ -433,6 +471,40 @@ def em_data(source: str | None = None) -> EMData:
     return EMData(
         source, folder, False, box, "the ISBI 2012 EM slices", EM_CITATION, epochs
     )
+
+
+RECORDED = ("isbi", "skip_seeds")
+"""The benchmark results shipped with the package (``recorded_results``)."""
+
+
+def recorded_results(name: str) -> dict:
+    """Results that a benchmark script recorded, shipped with the package so that a
+    notebook can show them anywhere, Colab included.
+
+    They are copies of ``benchmarks/results/<name>.json`` in the repository
+    (each with the machine and date it was measured on), made by
+    ``scripts/stamp.py``. ``"skip_seeds"``: the skip-connection ablation over
+    three seeds (``benchmarks/skip_seeds.py``); ``"isbi"``: the runs of the
+    paper's EM experiment (``benchmarks/isbi.py``).
+
+    Args:
+        name: one of ``RECORDED``.
+
+    Returns:
+        The recorded JSON, as a dict.
+
+    Raises:
+        ValueError: an unknown ``name``.
+    """
+    import json
+    from importlib import resources
+
+    if name not in RECORDED:
+        raise ValueError(
+            f"no recorded results named {name!r}; the package ships {RECORDED}."
+        )
+    path = resources.files("unet_tutorial") / "assets" / f"recorded_{name}.json"
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 @dataclass(frozen=True)

@@ -6,47 +6,44 @@ import unet_tutorial as ut
 from unet_tutorial.engine import book, sources, training
 
 
-def test_book_profile_choices(offline):
-    p = ut.book_profile("cpu-synthetic")
-    assert p.is_stand_in and "SYNTHETIC STAND-IN, not Oxford-IIIT Pet" in p.banner()
-    assert (
-        p.train_config(epochs=2).epochs == 2 and p.train_config().source == "synthetic"
-    )
-    # the profile wraps the preset, no copy
-    assert p.config == ut.TrainConfig.preset("cpu-synthetic")
+def test_recipe_for_picks_the_preset_for_the_data_and_the_machine(offline, tmp_path):
+    from pathlib import Path
+
+    from unet_tutorial.engine import config
+
+    stand_in = ut.resolve_source("auto")
+    assert stand_in.is_stand_in
+    assert ut.recipe_for(stand_in) == ut.TrainConfig.preset("cpu-synthetic")
     offline.setattr(sources, "oxford_pets_prepared", lambda data_dir=None: True)
-    full = ut.book_profile("full")
-    assert not full.is_stand_in and full.train_config().base_filters == 64
-    assert full.config == ut.TrainConfig.preset("full", source="tfds")
-    assert "Oxford-IIIT Pet 4.x" in full.banner() and "37 breeds" in full.banner()
-    offline.setattr(book, "_has_gpu", lambda: False)
-    # full Oxford, no GPU: the CPU recipe's budget, not an hour of training
-    cpu = ut.book_profile()
-    assert cpu.name == "cpu" and cpu.config.steps_per_epoch == book.CPU_STEPS_PER_EPOCH
-    assert f"{book.CPU_STEPS_PER_EPOCH} steps per epoch" in cpu.banner()
-    # the pages train fewer epochs than the recipe, and say so
-    recipe = ut.PRESETS["cpu"]["epochs"]
-    assert cpu.config.epochs == book.BOOK_CPU_EPOCHS < recipe
-    assert f"{book.BOOK_CPU_EPOCHS} of the recipe's {recipe} epochs" in cpu.banner()
-    offline.setenv("UNET_TUTORIAL_PROFILE", "cpu")
-    assert ut.book_profile().config.base_filters == ut.PRESETS["cpu"]["base_filters"]
-    with pytest.raises(ValueError, match="profile 'huge'"):
-        ut.book_profile("huge")
+    full = ut.resolve_source("auto")
+    assert ut.recipe_for(full, gpu=True) == ut.TrainConfig.preset("full", source="tfds")
+    # the full dataset without a GPU: the CPU recipe's steps per epoch, not an hour
+    cpu = ut.recipe_for(full, gpu=False)
+    assert cpu.base_filters == ut.PRESETS["cpu"]["base_filters"]
+    assert cpu.steps_per_epoch == config.CPU_STEPS_PER_EPOCH
+    assert cpu.epochs == ut.PRESETS["cpu"]["epochs"]  # trained to its end
+    # a subset: the recipe as it was measured, every image every epoch
+    mini = Path(__file__).parent / "fixtures" / "oxford-pets-mini"
+    subset = ut.recipe_for(ut.resolve_source(str(mini)), gpu=False)
+    assert subset == ut.TrainConfig.preset("cpu", source=str(mini))
 
 
-def test_shared_runs_live_outside_the_page_and_are_named_by_their_settings(
-    offline, tmp_path
-):
+def test_the_run_cache_folder_is_named_by_settings_data_and_version(offline, tmp_path):
     offline.setenv(ut.RUNS_ENV, str(tmp_path / "runs"))
-    p = ut.book_profile("cpu-synthetic")
-    a, b = p.shared_run("book"), p.shared_run("book")
-    assert a == b and a.output_dir.startswith(str(tmp_path / "runs" / "book-"))
-    # other settings, other folder
-    assert p.shared_run("book", epochs=a.epochs + 1).output_dir != a.output_dir
-    assert p.shared_run("other").output_dir != a.output_dir
+    config = ut.TrainConfig.preset("cpu-synthetic")
+    a, b = ut.in_run_cache(config, "pets"), ut.in_run_cache(config, "pets")
+    assert a == b and a.output_dir.startswith(str(tmp_path / "runs" / "pets-"))
+    # other settings, other name: other folder
+    other = ut.TrainConfig.preset("cpu-synthetic", epochs=config.epochs + 1)
+    assert ut.in_run_cache(other, "pets").output_dir != a.output_dir
+    assert ut.in_run_cache(config, "other").output_dir != a.output_dir
+    # a patch release keeps the folder, another minor version does not
+    offline.setattr(ut, "__version__", ut.__version__ + ".1")
+    assert ut.in_run_cache(config, "pets").output_dir == a.output_dir
     offline.setattr(ut, "__version__", "99.0.0")
-    # another package version never reuses a run
-    assert p.shared_run("book").output_dir != a.output_dir
+    assert ut.in_run_cache(config, "pets").output_dir != a.output_dir
+    with pytest.raises(ValueError, match="plain name"):
+        ut.in_run_cache(config, "../up")
     offline.delenv(ut.RUNS_ENV)
     offline.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     assert ut.runs_dir() == tmp_path / "cache" / "unet-tutorial" / "runs"
@@ -93,52 +90,49 @@ def test_show_source_and_say_print_outside_ipython(capsys):
     assert out.startswith("def resize_mask(") and out.endswith("**3** pets\n")
 
 
-def test_the_profile_names_its_data_for_captions_as_what_it_is(offline):
-    from pathlib import Path
-
-    assert "synthetic stand-in" in ut.book_profile("cpu-synthetic").data_label
-    mini = Path(__file__).parent / "fixtures" / "oxford-pets-mini"
-    offline.setenv(sources.OXFORD_DIR_ENV, str(mini))
-    subset = ut.book_profile("cpu")
-    breeds = len(
-        {
-            line.split()[0].rsplit("_", 1)[0]
-            for line in open(mini / "annotations" / "trainval.txt")
-            if line.strip()
-        }
-        | {
-            line.split()[0].rsplit("_", 1)[0]
-            for line in open(mini / "annotations" / "test.txt")
-            if line.strip()
-        }
-    )
-    assert subset.data_label == (
-        f"the Oxford-IIIT Pet subset ({breeds} of the 37 breeds)"
-    )
-    offline.delenv(sources.OXFORD_DIR_ENV)
-    offline.setattr(sources, "oxford_pets_prepared", lambda data_dir=None: True)
-    assert ut.book_profile("full").data_label == (
-        "Oxford-IIIT Pet (the full official splits)"
-    )
-
-
-def test_em_data_names_the_slices_and_what_a_page_trains(monkeypatch, tmp_path):
+def test_about_data_names_the_data_as_what_it_is(offline, tmp_path):
     import shutil
     from pathlib import Path
 
-    mini = Path(__file__).parent / "fixtures" / "isbi2012-em-mini"
-    monkeypatch.setattr(book, "_has_gpu", lambda: False)
-    monkeypatch.setenv(ut.ISBI_DIR_ENV, str(mini))
-    em = ut.em_data()
-    assert em.source == ut.ISBI_DIR_SOURCE and not em.is_stand_in
-    assert "6 slices of the ISBI 2012 EM training stack" in em.box
-    assert "Cardona" in em.credit and str(mini) not in em.box  # no machine path
-    assert em.epochs == book.BOOK_ISBI_EPOCHS < ut.PRESETS["isbi"]["epochs"]
-    monkeypatch.setattr(book, "_has_gpu", lambda: True)
-    assert ut.em_data().epochs == ut.PRESETS["isbi"]["epochs"]  # a GPU: all of them
-    # the stand-in, by the folder name isbi_source gives it: announced as such
-    stand_in = tmp_path / sources.EM_STAND_IN_FOLDER
-    shutil.copytree(mini, stand_in)
-    em = ut.em_data(str(stand_in))
-    assert em.is_stand_in and "synthetic stand-in" in em.box
-    assert "not ISBI 2012" in em.credit
+    stand_in = ut.about_data("synthetic")
+    assert stand_in.is_stand_in and "synthetic stand-in" in stand_in.label
+    assert "not Oxford-IIIT Pet" in stand_in.credit
+    mini = Path(__file__).parent / "fixtures" / "oxford-pets-mini"
+    offline.setenv(sources.OXFORD_DIR_ENV, str(mini))
+    subset = ut.about_data(ut.resolve_source("auto"))
+    breeds = len(
+        {
+            line.split()[0].rsplit("_", 1)[0]
+            for name in ("trainval", "test")
+            for line in open(mini / "annotations" / f"{name}.txt")
+            if line.strip()
+        }
+    )
+    assert subset.label == f"the Oxford-IIIT Pet subset ({breeds} of the 37 breeds)"
+    line, details = subset.note.split("<details>")
+    assert "not an Oxford-IIIT Pet result in the usual sense" in line
+    assert len(line.strip().splitlines()) == 1  # one line, the rest folded
+    assert str(mini) not in subset.note and "UNET_TUTORIAL" not in subset.note
+    assert subset._repr_markdown_() == subset.note
+    # the EM slices, named by what they are, and their stand-in
+    em = Path(__file__).parent / "fixtures" / "isbi2012-em-mini"
+    offline.setenv(ut.ISBI_DIR_ENV, str(em))
+    slices = ut.about_data(ut.ISBI_DIR_SOURCE)
+    assert "6 slices of the ISBI 2012 EM training stack" in slices.note
+    assert "Cardona" in slices.credit and str(em) not in slices.note
+    fake = tmp_path / sources.EM_STAND_IN_FOLDER
+    shutil.copytree(em, fake)
+    assert ut.about_data(str(fake)).is_stand_in
+    assert "synthetic stand-in for the EM slices" in ut.about_data(str(fake)).note
+
+
+def test_recorded_results_are_the_benchmarks_own_files():
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    for name in book.RECORDED:
+        recorded = json.loads((root / "benchmarks" / "results" / f"{name}.json").read_text())
+        assert ut.recorded_results(name) == recorded
+    with pytest.raises(ValueError, match="no recorded results named"):
+        ut.recorded_results("nothing")

@@ -398,7 +398,10 @@ def about_data(data: DataSource | str) -> AboutData:
         f"{line}\n\n<details><summary>More about this data</summary>\n\n"
         f"{more.strip()}\n\n</details>"
     )
-    return AboutData(note, label, credit, data.is_stand_in)
+    stand_in = data.is_stand_in or (
+        data.kind == "folder" and Path(data.path).name == EM_STAND_IN_FOLDER
+    )
+    return AboutData(note, label, credit, stand_in)
 
 
 @dataclass(frozen=True)

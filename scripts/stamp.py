@@ -99,13 +99,19 @@ def _duration(seconds: float | None) -> str:
     return f"about {round(seconds / 60):.0f} min"
 
 
-RUN_NAME = re.compile(r"in_run_cache\([^()]*(?:\([^()]*\)[^()]*)*,\s*\"([\w-]+)\"\)")
+RUN_NAME = re.compile(r'in_run_cache\([^()]*(?:\([^()]*\)[^()]*)*,\s*"([\w-]+)"\s*\)')
 """``ut.in_run_cache(config, "pets")``: the name of a run in the run cache."""
 
 
 def cached_runs(text: str) -> list[str]:
     """The names of the runs a chapter's source asks the run cache for, in order."""
     return list(dict.fromkeys(RUN_NAME.findall(text)))
+
+
+def chapter_code(path: Path) -> str:
+    """The code cells of a chapter, joined: what it runs."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
 
 
 def run_roles(chapters: dict[str, str]) -> dict[str, tuple[list[str], dict[str, str]]]:
@@ -172,11 +178,10 @@ def stamp_chapters(check: bool = False) -> list[str]:
     version = package_version()
     times = json.loads(TIMES.read_text()) if TIMES.is_file() else {}
     paths = sorted(BOOK.glob("*.ipynb"))
-    texts = {p.stem: p.read_text(encoding="utf-8") for p in paths}
-    roles = run_roles(texts)
+    roles = run_roles({p.stem: chapter_code(p) for p in paths})
     stale = []
     for path in paths:
-        nb = json.loads(texts[path.stem])
+        nb = json.loads(path.read_text(encoding="utf-8"))
         cells = [c for c in nb["cells"] if c["cell_type"] == "code"]
         first = "".join(cells[0]["source"]) if cells else ""
         if MARKER not in first and "google.colab" not in first:

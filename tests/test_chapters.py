@@ -328,3 +328,27 @@ def test_the_api_page_lists_every_module_of_the_package_once():
     assert modules <= with_members, f"not in api.md: {sorted(modules - with_members)}"
     for name in listed:
         importlib.import_module(name)  # every listed module exists
+
+
+RETIRED = ("book_profile", "BookProfile", "shared_run", "em_data", "EMData")
+"""Helpers that made sense only inside this book; a chapter copied into a reader's
+notebook must not need them (and the package no longer has them)."""
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_chapters_call_only_public_names_a_reader_can_copy(path):
+    import unet_tutorial as ut
+
+    text = "\n".join(
+        "".join(c["source"])
+        for c in _cells(path)
+        if c["cell_type"] in ("code", "markdown")
+    )
+    for name in RETIRED:
+        assert name not in text, f"{path.name} uses the book-only {name}"
+        assert not hasattr(ut, name), f"the package still has the book-only {name}"
+    assert "profile." not in text, path.name
+    for name in set(re.findall(r"\but\.([A-Za-z_]\w*)", text)):
+        assert name in ut.__all__ or name in ("engine", "pictures"), (
+            f"{path.name}: ut.{name} is not a public name of the package"
+        )

@@ -157,14 +157,15 @@ def test_install_cell_is_one_comment_and_one_line_with_the_measured_time():
 
 def test_each_cached_run_is_trained_by_one_chapter_and_loaded_by_the_others():
     stamp = _script("stamp")
-    texts = {p.stem: p.read_text() for p in sorted((ROOT / "book").glob("*.ipynb"))}
+    paths = sorted((ROOT / "book").glob("*.ipynb"))
+    texts = {p.stem: stamp.chapter_code(p) for p in paths}
     roles = stamp.run_roles(texts)
     trained = [run for trains, _ in roles.values() for run in trains]
     assert "pets" in trained and len(trained) == len(set(trained))
     for chapter, (trains, loads) in roles.items():
         first = next(
             c
-            for c in json.loads(texts[chapter])["cells"]
+            for c in json.loads((ROOT / "book" / f"{chapter}.ipynb").read_text())["cells"]
             if c["cell_type"] == "code"
         )
         comment = " ".join(

@@ -87,29 +87,19 @@ def test_info_source_selects_the_same_data_again(offline):
     )
 
 
-def test_the_page_profile_follows_the_resolved_source(offline):
-    offline.setattr("unet_tutorial.engine.book._has_gpu", lambda: False)
-    assert ut.book_profile().name == "cpu-synthetic"
+def test_the_recipe_follows_the_resolved_source(offline):
+    assert ut.recipe_for(ut.resolve_source("auto"), gpu=False).source == "synthetic"
     offline.setenv(S.OXFORD_DIR_ENV, str(MINI))
-    profile = ut.book_profile()
-    assert (
-        profile.name == "cpu"
-        and profile.config.source == S.OXFORD_DIR_SOURCE
-        and profile.data.path == str(MINI)
-        and not profile.is_stand_in
-    )
-    banner = profile.banner()
-    assert (
-        "8 train / 1 validation / 3 test images of 3 breeds" in banner
-        and "folder oxford-pets-mini:" in banner
-    )
-    assert "not an Oxford-IIIT Pet result in the usual sense" in banner
-    assert str(MINI.parent) not in banner and "oxford-pets-mini" in banner
-    offline.setattr("unet_tutorial.engine.book._has_gpu", lambda: True)
-    assert ut.book_profile().name == "full"
-    assert ut.book_profile(
-        "cpu-synthetic"
-    ).is_stand_in  # forcing the stand-in ignores the folder
+    data = ut.resolve_source("auto")
+    config = ut.recipe_for(data, gpu=False)
+    assert config.source == S.OXFORD_DIR_SOURCE and data.path == str(MINI)
+    assert config.base_filters == ut.PRESETS["cpu"]["base_filters"]
+    note = ut.about_data(data).note
+    assert "8 train / 1 validation / 3 test images of 3 breeds" in note
+    assert "folder oxford-pets-mini:" in note  # in the folded details
+    assert "not an Oxford-IIIT Pet result in the usual sense" in note
+    assert str(MINI.parent) not in note
+    assert ut.recipe_for(data, gpu=True).base_filters == ut.PRESETS["full"]["base_filters"]
 
 
 def _no_path(text: str, *folders: Path) -> bool:

@@ -201,12 +201,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "pictures.stepper": ("FrameStepper",),
     # ----------------------------- the engine names that the chapters and README use
     "engine.book": (
-        "BookProfile",
-        "book_profile",
         "about_data",
         "AboutData",
-        "em_data",
-        "EMData",
         "recorded_results",
         "say",
         "show_source",

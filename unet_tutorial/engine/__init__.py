@@ -12,10 +12,10 @@ The chapters describe it in prose and never list its code:
 * ``runs``: run folders that are never mixed up, a lock, the history and
   the prediction snapshots;
 * ``training``: ``train`` (``compile_and_fit`` plus resume, lock, NaN guard
-  and the test score) and ``train_or_load``;
+  and the test score), ``train_or_load`` and the run cache (``in_run_cache``);
 * ``distribute``: strategies and multi-worker roles;
-* ``cli``: the ``unet-tutorial`` command line; ``book``: the book's page
-  helpers (``book_profile``, ``show_source``, ``say``).
+* ``cli``: the ``unet-tutorial`` command line; ``book``: notebook helpers
+  (``about_data``, ``recorded_results``, ``show_source``, ``say``).
 
 ``unet_tutorial.engine.NAME`` reaches every public name of these modules;
 the ones the chapters use are also at the top level (``ut.train``).
@@ -35,6 +35,7 @@ _MODULES = (
     "folders",
     "runs",
     "sources",
+    "targets",
     "training",
 )
 

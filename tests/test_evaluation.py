@@ -253,3 +253,98 @@ def test_membrane_probabilities_with_symmetries_are_their_mean():
     expected = ut.symmetry_averaged_probabilities(model, x).numpy()[0, ..., 0]
     np.testing.assert_allclose(probs[0], expected, atol=1e-6)
     assert not np.allclose(probs[0], ut.membrane_probabilities(model, ds)[0], atol=1e-3)
+
+
+def one_channel_model(head: str = "sigmoid", *, valid: bool = False) -> keras.Model:
+    """A one-class model whose output is surely class 1 where the red channel is
+    bright and surely class 0 where it is dark: logit ``20 * red - 10`` (a
+    probability of 0.99995 or 0.00005), through a sigmoid unless ``head`` is
+    ``"logits"``. ``valid``: an unpadded 5x5 head (16 px in, 12 px out), so that
+    whole images are predicted by overlap-tile.
+    """
+    size, kernel = (16, 5) if valid else (32, 1)
+    inp = keras.Input((size, size, 3))
+    conv = keras.layers.Conv2D(1, kernel, padding="valid", name="head_conv")
+    out = conv(inp)
+    weights = np.zeros((kernel, kernel, 3, 1), np.float32)
+    weights[kernel // 2, kernel // 2, 0, 0] = 20.0
+    conv.set_weights([weights, np.array([-10.0], np.float32)])
+    if head == "sigmoid":
+        out = keras.layers.Activation("sigmoid", name="head_sigmoid")(out)
+    return keras.Model(inp, out)
+
+
+def half_red(height: int = 40, width: int = 48) -> np.ndarray:
+    """An image whose left half is red (class 1 for ``one_channel_model``)."""
+    image = np.zeros((height, width, 3), np.uint8)
+    image[:, : width // 2, 0] = 255
+    return image
+
+
+@pytest.mark.parametrize(
+    "head, valid", [("sigmoid", False), ("logits", False), ("sigmoid", True)]
+)
+def test_a_one_class_model_predicts_both_classes_at_one_half(head, valid):
+    """One channel is the probability of class 1 (or its logit): thresholded at
+    0.5, never an argmax over one channel (always class 0)."""
+    model = one_channel_model(head, valid=valid)
+    assert ut.outputs_probabilities(model) == (head == "sigmoid")
+    mask = ut.predict_mask(model, half_red())
+    assert mask.shape == (40, 48)
+    assert (mask[:, :20] == 1).all() and (mask[:, 28:] == 0).all()
+    # the rule itself, for probabilities and for logits
+    np.testing.assert_array_equal(
+        ut.predicted_classes(model, np.array([[0.99995], [0.3]] if head == "sigmoid"
+                                             else [[2.0], [-0.5]])),  # fmt: skip
+        [1, 0],
+    )
+
+
+def test_evaluate_and_predict_dataset_score_a_one_class_model_as_two_classes():
+    model = one_channel_model()
+    image = half_red(32, 32).astype(np.float32) / 255
+    truth = (image[..., 0] > 0.5).astype(np.int32)
+    ds = tf.data.Dataset.from_tensor_slices((image[None], truth[None])).batch(1)
+    ev = ut.evaluate(model, ds)  # no class names: the model's two classes
+    assert list(ev.per_class_iou) == ["class_0", "class_1"]
+    assert ev.mean_iou == pytest.approx(1.0) and ev.pixel_accuracy == 1.0
+    assert ut.evaluate(model, ds, flip=True).mean_iou == pytest.approx(1.0)
+    _, _, preds = ut.predict_dataset(model, ds)
+    np.testing.assert_array_equal(preds[0], truth)
+
+
+def test_evaluate_takes_the_class_count_from_the_model_and_names_a_bad_mask():
+    model = ut.build_unet((32, 32, 1), 2, base_filters=2, depth=1)
+    masks = np.zeros((2, 32, 32), np.int32)
+    ds = tf.data.Dataset.from_tensor_slices((np.zeros((2, 32, 32, 1)), masks))
+    ev = ut.evaluate(model, ds.batch(2))  # was: "but the data has 3 (pet, ...)"
+    assert list(ev.per_class_iou) == ["class_0", "class_1"]
+    with pytest.raises(ValueError, match=r"predicts 2 classes but 3 class names were"):
+        ut.evaluate(model, ds.batch(2), ("pet", "background", "border"))
+    masks[1, 0, 0] = 2  # a mask value the model has no class for
+    ds = tf.data.Dataset.from_tensor_slices((np.zeros((2, 32, 32, 1)), masks))
+    with pytest.raises(ValueError, match=r"masks hold class 2, but the model predicts 2"):
+        ut.evaluate(model, ds.batch(2))
+
+
+def test_whole_images_of_another_size_than_a_fixed_model_are_named():
+    model = ut.build_unet((32, 32, 3), 3, base_filters=2, depth=1)
+    images = np.zeros((1, 188, 256, 3), np.float32)
+    ds = tf.data.Dataset.from_tensor_slices((images, np.zeros((1, 188, 256)))).batch(1)
+    with pytest.raises(ValueError, match=r"takes 32x32 px images .* these are 256x188"):
+        ut.evaluate(model, ds)
+
+
+@pytest.mark.parametrize(
+    "image, what",
+    [
+        (np.zeros((8, 8, 3), bool), "array of bool"),
+        (np.zeros((8, 8, 3), complex), "array of complex128"),
+        (np.zeros((0, 8, 3), np.uint8), "the image is empty"),
+        (np.zeros((8, 8, 3), object), "array of object"),
+    ],
+)
+def test_predict_mask_refuses_arrays_that_are_not_pixels(image, what):
+    model = ut.build_unet((32, 32, 3), 3, base_filters=2, depth=1)
+    with pytest.raises(ValueError, match=what):
+        ut.predict_mask(model, image)

@@ -96,12 +96,70 @@ def flip_averaged_logits(model: keras.Model, images: tf.Tensor) -> tf.Tensor:
 
     Returns:
         Log-probabilities ``(B, H, W, C)``: logits, as ``model`` returns, so
-        ``argmax`` and the metrics use them unchanged.
+        ``predicted_classes`` and the metrics use them unchanged (one
+        channel: the mean probability, as a logit or as the model's own).
     """
-    plain = tf.nn.softmax(model(images, training=False), axis=-1)
+    plain = _probabilities(model, model(images, training=False))
     mirrored = model(tf.reverse(images, axis=[2]), training=False)
-    mirrored = tf.reverse(tf.nn.softmax(mirrored, axis=-1), axis=[2])
-    return tf.math.log((plain + mirrored) / 2 + 1e-7)
+    mirrored = tf.reverse(_probabilities(model, mirrored), axis=[2])
+    return _as_outputs(model, (plain + mirrored) / 2)
+
+
+def outputs_probabilities(model: keras.Model) -> bool:
+    """Whether ``model`` ends in a sigmoid or softmax (``head="sigmoid"`` or
+    ``"softmax"``: its outputs are probabilities) rather than returning logits.
+    """
+    activation = getattr(model.layers[-1], "activation", None)
+    return getattr(activation, "__name__", "") in ("sigmoid", "softmax")
+
+
+def predicted_classes(model: keras.Model | None, outputs) -> np.ndarray:
+    """The class of every pixel from a model's outputs ``(..., C)``: the one rule
+    every prediction of the package follows.
+
+    Several channels: the class of the highest score (``argmax``). **One
+    channel** (``build_unet(num_classes=1, head="sigmoid")``, a binary model)
+    is the probability of class 1: class 1 where it is at least 0.5 (a logit
+    at least 0), else class 0. Its ``argmax`` would always be 0.
+
+    Args:
+        model: the model that gave ``outputs``; it tells logits from
+            probabilities (``outputs_probabilities``). ``None``: logits.
+        outputs: ``(..., C)`` scores, an array or a tensor.
+
+    Returns:
+        ``int32 (...)`` class indices.
+    """
+    outputs = np.asarray(outputs)
+    if outputs.shape[-1] != 1:
+        return np.argmax(outputs, axis=-1).astype(np.int32)
+    probs = model is not None and outputs_probabilities(model)
+    return (outputs[..., 0] >= (0.5 if probs else 0.0)).astype(np.int32)
+
+
+def _probabilities(model: keras.Model, outputs) -> tf.Tensor:
+    """The class probabilities of a model's outputs: a softmax (several channels)
+    or a sigmoid (one) of logits; probabilities as they are.
+    """
+    if outputs_probabilities(model):
+        return tf.convert_to_tensor(outputs)
+    if outputs.shape[-1] == 1:
+        return tf.sigmoid(outputs)
+    return tf.nn.softmax(outputs, axis=-1)
+
+
+def _as_outputs(model: keras.Model, probs) -> tf.Tensor:
+    """Mean probabilities back as outputs ``predicted_classes`` reads as the model's
+    own: log-probabilities for several channels; one channel as the model gives it
+    (a probability, or its logit).
+    """
+    probs = tf.convert_to_tensor(probs)
+    if probs.shape[-1] != 1:
+        return tf.math.log(probs + 1e-7)
+    if outputs_probabilities(model):
+        return probs
+    probs = tf.clip_by_value(probs, 1e-7, 1 - 1e-7)
+    return tf.math.log(probs / (1 - probs))
 
 
 def is_unpadded(model: keras.Model) -> bool:
@@ -132,6 +190,7 @@ def whole_image_logits(model: keras.Model, images, *, flip: bool = False) -> tf.
         ``(B, H, W, C)`` logits (log-probabilities with ``flip``).
     """
     if not is_unpadded(model):
+        _check_size_for(model, images.shape[1:3])
         padded, (height, width) = pad_for_model(model, images)
         if flip:
             return flip_averaged_logits(model, padded)[:, :height, :width]
@@ -141,16 +200,30 @@ def whole_image_logits(model: keras.Model, images, *, flip: bool = False) -> tf.
         logits = predict_tiles(model, image)
         if flip:
             mirrored = predict_tiles(model, image[:, ::-1])[:, ::-1]
-            probs = tf.nn.softmax(logits) + tf.nn.softmax(mirrored)
-            logits = np.log(probs.numpy() / 2 + 1e-7)
+            probs = _probabilities(model, logits) + _probabilities(model, mirrored)
+            logits = _as_outputs(model, probs / 2).numpy()
         out.append(logits)
     return tf.constant(np.stack(out))
+
+
+def _check_size_for(model: keras.Model, size) -> None:
+    """Refuse whole images of another size than a fixed-size same-padding model
+    takes, before Keras does (in its own words).
+    """
+    fixed = tuple(model.input_shape[1:3])
+    if None not in fixed and tuple(int(s) for s in size) != fixed:
+        raise ValueError(
+            f"this model takes {fixed[1]}x{fixed[0]} px images (width x height) "
+            f"and these are {int(size[1])}x{int(size[0])} px; load them at that "
+            f"size (image_size={fixed[0]}, --size {fixed[0]}), or use predict_mask, "
+            "which resizes each image."
+        )
 
 
 def evaluate(
     model: keras.Model,
     dataset: tf.data.Dataset,
-    class_names: tuple[str, ...] = CLASS_NAMES,
+    class_names: tuple[str, ...] | None = None,
     *,
     flip: bool = False,
 ) -> Evaluation:
@@ -160,22 +233,22 @@ def evaluate(
     accumulated over the whole dataset (overlap-tile if unpadded), not per batch.
 
     Args:
-        model: returns logits ``(batch, H, W, C)`` (``check_model_for_data``).
+        model: logits or probabilities ``(batch, H, W, C)`` (``predicted_classes``).
         dataset: ``(image, mask)`` or ``(image, mask, weights)`` (weight 0: unscored).
-        class_names: one name per class.
+        class_names: one name per class; ``None``: the model's count of classes.
         flip: score the mean of each image's and its mirror image's prediction
             (``flip_averaged_logits``) instead of one prediction.
 
     Returns:
         An ``Evaluation``; ``print`` it for the table.
     """
-    check_model_for_data(model, class_names, "evaluate")
+    class_names = check_model_for_data(model, class_names, "evaluate")
     metrics = segmentation_metrics(len(class_names), class_names)
     n = 0
     for x, y, *w in dataset:  # pixels of weight 0 (an ignore value) are left out
-        logits = whole_image_logits(model, x, flip=flip)
+        pred = _one_hot(model, whole_image_logits(model, x, flip=flip), y, w)
         for m in metrics:
-            m.update_state(y, logits, None if not w else tf.cast(w[0] > 0, tf.int32))
+            m.update_state(y, pred, None if not w else tf.cast(w[0] > 0, tf.int32))
         n += int(x.shape[0])
     if n == 0:
         raise ValueError("the dataset is empty; nothing to evaluate.")
@@ -187,6 +260,27 @@ def evaluate(
         dice=r["dice"],
         num_images=n,
     )
+
+
+def _one_hot(model: keras.Model, outputs, masks, weights) -> tf.Tensor:
+    """The predicted classes (``predicted_classes``) one-hot, as the metrics take
+    them; a ``ValueError`` first if a scored pixel of ``masks`` (weight above 0,
+    ``weights`` an empty list or one weight map) holds no class the model
+    predicts (the metrics would fail deep inside TensorFlow).
+    """
+    depth = max(int(outputs.shape[-1]), 2)  # one channel: two classes
+    labels = np.asarray(masks)
+    labels = labels.reshape(labels.shape[: len(outputs.shape) - 1])
+    scored = np.asarray(weights[0]) > 0 if weights else None
+    if scored is not None and scored.size == labels.size:  # a weight per pixel
+        labels = labels[scored.reshape(labels.shape)]
+    if labels.size and (labels.min() < 0 or labels.max() >= depth):
+        bad = int(labels.max() if labels.max() >= depth else labels.min())
+        raise ValueError(
+            f"the masks hold class {bad}, but the model predicts {depth} classes "
+            f"(0 to {depth - 1}); evaluate a model trained on masks of these classes."
+        )
+    return tf.one_hot(predicted_classes(model, outputs), depth)
 
 
 def check_image(path: str | os.PathLike) -> tuple[int, int]:
@@ -291,7 +385,7 @@ def predict_mask(model: keras.Model, image: np.ndarray) -> np.ndarray:
     size_in, size_out = model.input_shape[1], model.output_shape[1]
     x = image.astype(np.float32) / (255.0 if image.dtype == np.uint8 else 1.0)
     if size_in is not None and size_out is not None and size_out != size_in:
-        return np.argmax(predict_tiles(model, x), axis=-1).astype(np.int32)
+        return predicted_classes(model, predict_tiles(model, x))
     if size_in is None:  # any size: the resolution it was trained at
         logits, size = whole_image_logits(model, x[np.newaxis]), x.shape[:2]
     else:
@@ -303,7 +397,7 @@ def predict_mask(model: keras.Model, image: np.ndarray) -> np.ndarray:
             f"{logits.shape[2]} px (unpadded) but has no fixed input size to lay "
             "its tiles out; rebuild it with one, e.g. (572, 572, 3)."
         )
-    pred = tf.argmax(logits[0], axis=-1, output_type=tf.int32)
+    pred = predicted_classes(model, logits[0])
     return resize_mask(pred, image.shape[:2]).numpy()
 
 
@@ -312,6 +406,13 @@ def _check_image_for(model: keras.Model, image) -> np.ndarray:
     that says what to change.
     """
     image = np.asarray(image)
+    if image.dtype.kind not in "uif":
+        raise ValueError(
+            f"the image is an array of {image.dtype}, not pixel values; pass uint8 "
+            "in [0, 255] or float in [0, 1]."
+        )
+    if image.size == 0:
+        raise ValueError(f"the image is empty (shape {image.shape}); pass pixels.")
     channels = model.input_shape[-1]
     if image.ndim == 2 and channels == 1:
         image = image[..., None]
@@ -326,7 +427,7 @@ def _check_image_for(model: keras.Model, image) -> np.ndarray:
                 else ""
             )
         )
-    if image.dtype.kind in "fc" and not np.isfinite(image).all():
+    if image.dtype.kind == "f" and not np.isfinite(image).all():
         raise ValueError(
             "the image holds NaN or infinite values; a mask predicted from them "
             "would mean nothing. Check how the image was made or loaded."
@@ -377,21 +478,38 @@ def boundary_accuracy(true: np.ndarray, pred: np.ndarray, width: int = 2) -> flo
 
 
 def check_model_for_data(
-    model: keras.Model, class_names: tuple[str, ...], what: str = "evaluate"
-) -> None:
-    """Raise ``ValueError`` unless ``model`` can be scored on masks of ``class_names``.
+    model: keras.Model, class_names: tuple[str, ...] | None, what: str = "evaluate"
+) -> tuple[str, ...]:
+    """Raise ``ValueError`` unless ``model`` can be scored on masks of ``class_names``;
+    return the class names.
 
-    It must predict one score per class. An unpadded model (``padding="valid"``)
-    needs a fixed input size, so that overlap-tile can lay out its tiles.
+    It must predict one score per class (one channel: two classes, see
+    ``predicted_classes``). ``class_names=None`` takes the model's count of
+    classes: the pets' names for three, else ``class_0``, ``class_1``, ...
+    An unpadded model (``padding="valid"``) needs a fixed input size, so that
+    overlap-tile can lay out its tiles.
     """
-    classes = model.output_shape[-1]
+    channels = model.output_shape[-1]
+    classes = None if channels is None else max(channels, 2)
+    if class_names is None:
+        if classes is None:
+            raise ValueError(
+                f"the model's count of classes is unknown; {what} needs class_names."
+            )
+        class_names = (
+            CLASS_NAMES
+            if classes == len(CLASS_NAMES)
+            else tuple(f"class_{c}" for c in range(classes))
+        )
+    class_names = tuple(class_names)
     if classes is not None and classes != len(class_names):
         raise ValueError(
-            f"the model predicts {classes} classes but the data has "
-            f"{len(class_names)} ({', '.join(class_names)}); {what} a model trained "
-            f"for these {len(class_names)} classes."
+            f"the model predicts {classes} classes but {len(class_names)} class names "
+            f"were given ({', '.join(class_names)}); give one name per class the "
+            f"model predicts, or {what} a model trained for these classes."
         )
     _check_same_padding(model, what)
+    return class_names
 
 
 def _check_same_padding(model: keras.Model, what: str) -> None:
@@ -428,7 +546,7 @@ def predict_dataset(
                 "the data with image_size= (one size), or call whole_image_logits "
                 "batch by batch."
             )
-        ps.append(np.argmax(whole_image_logits(model, x), axis=-1))
+        ps.append(predicted_classes(model, whole_image_logits(model, x)))
         xs.append(np.asarray(x))
         ys.append(np.asarray(y))
     if not xs:

@@ -44,6 +44,7 @@ from ..anatomy import (
     unet_depth,
 )
 from ..checks import is_whole
+from ..evaluation import predicted_classes
 from .figures import (
     DISPLAY_PX,
     MIN_TEXT_PX,
@@ -640,7 +641,7 @@ def feature_map_frames(
         axes[0].imshow(x)
         axes[0].set_title("input", fontsize=fs)
         if level == "head":
-            pred = np.argmax(act, axis=-1)
+            pred = predicted_classes(None, act)  # head_conv: logits
             axes[1].imshow(mask_to_rgb(pred), interpolation="nearest")
             axes[1].set_title("predicted classes", fontsize=fs)
             for ax in axes[2:]:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import keras
@@ -121,6 +123,21 @@ def test_a_stale_lock_is_taken_over(tmp_path, capsys):
     (tmp_path / "run.lock").write_text(f"{socket.gethostname()} {int(dead.stdout)}")
     with RunLock(tmp_path):
         pass
+    assert "stale lock" in capsys.readouterr().out
+
+
+def test_an_empty_lock_is_held_while_fresh_and_stale_once_old(tmp_path, capsys):
+    """Another process has created run.lock and not yet written who it is: the
+    lock is held. An empty lock left for long (a kill between the two) is stale."""
+    lock = tmp_path / "run.lock"
+    lock.touch()
+    with pytest.raises(RunFolderError, match=r"another training \(just starting\)"):
+        RunLock(tmp_path).__enter__()
+    assert lock.exists() and lock.read_text() == ""
+    old = time.time() - 60
+    os.utime(lock, (old, old))
+    with RunLock(tmp_path):
+        assert json.loads(lock.read_text())["pid"] == os.getpid()
     assert "stale lock" in capsys.readouterr().out
 
 

@@ -39,6 +39,7 @@ import os
 import secrets
 import shutil
 import socket
+import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -283,12 +284,13 @@ class PredictionSnapshots(keras.callbacks.Callback):
                     old.unlink()
 
     def on_epoch_end(self, epoch, logs=None):
+        from ..evaluation import predicted_classes
         from ..tiling import pad_for_model
 
         # a model that takes any size sees the images mirrored up to sides it takes
         images, (height, width) = pad_for_model(self.model, self.images)
         logits = self.model.predict(images, verbose=0)[:, :height, :width]
-        pred = np.argmax(logits, axis=-1).astype(np.uint8)
+        pred = predicted_classes(self.model, logits).astype(np.uint8)
         atomic_write(
             self.directory / f"epoch_{epoch:03d}.npz",
             lambda part: np.savez_compressed(part, pred=pred),
@@ -575,6 +577,11 @@ def _process_start(pid: int) -> str | None:
 _HELD_TOKENS: set[str] = set()
 """The tokens of the locks this process holds now."""
 
+FRESH_LOCK_SECONDS = 10.0
+"""An empty ``run.lock`` younger than this is held: its training has created it
+and is about to write who it is. An older empty one was left by a kill.
+"""
+
 
 class RunLock:
     """``with RunLock(folder):`` one training at a time writes to a run folder.
@@ -632,8 +639,12 @@ class RunLock:
         """
         try:
             text = self.path.read_text()
+            age = time.time() - self.path.stat().st_mtime
         except OSError:
             return None
+        if not text.strip() and age < FRESH_LOCK_SECONDS:
+            # created an instant ago by a training that has not written it yet
+            return "just starting"
         try:
             lock = json.loads(text)
             host, pid = lock["host"], int(lock["pid"])

@@ -680,3 +680,133 @@ def test_evaluate_and_predict_a_folder_of_odd_sizes_with_a_model_of_any_size(
     image = np.asarray(Image.open(root / "images" / "b.png"), np.float32) / 255
     logits = ut.whole_image_logits(model, image[None, ..., None])
     np.testing.assert_array_equal(mask, np.argmax(logits[0], axis=-1))
+
+
+# ------------------------------------------- predict: one-class models, names, full disks
+
+
+def _one_class_model(path: Path) -> Path:
+    """A saved one-class (sigmoid) model: class 1 where the red channel is bright,
+    class 0 where it is dark (probabilities 0.99995 and 0.00005)."""
+    import keras
+
+    inp = keras.Input((32, 32, 3))
+    conv = keras.layers.Conv2D(1, 1, name="head_conv")
+    out = keras.layers.Activation("sigmoid", name="head_sigmoid")(conv(inp))
+    weights = np.zeros((1, 1, 3, 1), np.float32)
+    weights[0, 0, 0, 0] = 20.0
+    conv.set_weights([weights, np.array([-10.0], np.float32)])
+    keras.Model(inp, out).save(path)
+    return path
+
+
+def test_predict_with_a_one_class_model_writes_both_classes(tmp_path, capsys):
+    model = _one_class_model(tmp_path / "binary.keras")
+    image = np.zeros((40, 48, 3), np.uint8)
+    image[:, :24, 0] = 255  # the left half red: class 1
+    Image.fromarray(image).save(tmp_path / "half.png")
+    out = tmp_path / "pred"
+    args = ["predict", str(model), str(tmp_path / "half.png"), "--output", str(out)]
+    assert cli.main(args) == 0
+    assert "class indices 0 to 1" in capsys.readouterr().out
+    mask = np.asarray(Image.open(out / "half_mask.png"))
+    assert (mask[:, :20] == 1).all() and (mask[:, 28:] == 0).all()
+
+
+def _small_model(tmp_path: Path) -> Path:
+    path = tmp_path / "m.keras"
+    ut.build_unet((32, 32, 3), 3, base_filters=2, depth=1).save(path)
+    return path
+
+
+def test_predict_never_gives_an_input_the_output_name_of_another(tmp_path, capsys):
+    """``cat.jpg cat-2.png cat.png``: the second cat was written as cat-2, over
+    the outputs of the real cat-2.png, with a NOTE blaming an earlier run."""
+    sizes = {"cat.jpg": (20, 30), "cat-2.png": (24, 36), "cat.png": (28, 40)}
+    for name, size in sizes.items():
+        Image.fromarray(np.zeros((*size, 3), np.uint8)).save(tmp_path / name)
+    out = tmp_path / "pred"
+    args = ["predict", str(_small_model(tmp_path)),
+            *(str(tmp_path / n) for n in sizes), "--output", str(out)]  # fmt: skip
+    assert cli.main(args) == 0
+    printed = capsys.readouterr().out
+    assert "earlier run" not in printed
+    assert f"{tmp_path / 'cat.png'} is written as cat-3_*.png" in printed
+    for stem, size in (("cat", (20, 30)), ("cat-2", (24, 36)), ("cat-3", (28, 40))):
+        assert np.asarray(Image.open(out / f"{stem}_mask.png")).shape == size
+
+
+def test_predict_refuses_to_write_over_one_of_its_inputs(tmp_path, capsys):
+    folder = tmp_path / "dir"
+    folder.mkdir()
+    Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(folder / "a.jpg")
+    drawn = np.full((20, 30), 7, np.uint8)
+    Image.fromarray(drawn).save(folder / "a_mask.png")
+    args = ["predict", str(_small_model(tmp_path)), str(folder / "a.jpg"),
+            str(folder / "a_mask.png"), "--output", str(folder)]  # fmt: skip
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"over the input {folder / 'a_mask.png'}" in err
+    np.testing.assert_array_equal(np.asarray(Image.open(folder / "a_mask.png")), drawn)
+    assert sorted(p.name for p in folder.iterdir()) == ["a.jpg", "a_mask.png"]
+
+
+def test_predict_on_a_full_disk_names_the_file_and_leaves_no_half_png(
+    tmp_path, capsys, monkeypatch
+):
+    import errno
+
+    Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(tmp_path / "cat.png")
+    model = _small_model(tmp_path)
+    save = Image.Image.save
+    written = []
+
+    def full_at_the_overlay(self, fp, *args, **kwargs):
+        if "overlay" not in str(fp):
+            written.append(fp)
+            return save(self, fp, *args, **kwargs)
+        Path(fp).write_bytes(b"\x89PNG half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Image.Image, "save", full_at_the_overlay)
+    out = tmp_path / "pred"
+    assert cli.main(["predict", str(model), str(tmp_path / "cat.png"),
+                     "--output", str(out)]) == 1  # fmt: skip
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert f"no space left on the device while writing {out / 'cat_overlay.png'}" in err
+    assert "free some space and run the same command again" in err
+    assert len(written) == 2  # the mask and its colours, whole; no overlay at all
+    assert sorted(p.name for p in out.iterdir()) == ["cat_mask.png", "cat_mask_color.png"]
+
+
+@pytest.mark.slow
+def test_predict_stopped_by_sigterm_leaves_only_whole_pngs(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    rng = np.random.default_rng(0)
+    images = []
+    for k in range(40):
+        images.append(tmp_path / f"p{k:02d}.png")
+        Image.fromarray(rng.integers(0, 256, (600, 800, 3), np.uint8)).save(images[-1])
+    out = tmp_path / "pred"
+    cmd = [sys.executable, "-m", "unet_tutorial.engine.cli", "predict",
+           str(_small_model(tmp_path)), *map(str, images), "--output", str(out)]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 240
+    while not list(out.glob("*_overlay.png")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # in the middle of the next images
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err.decode()[-2000:]
+    assert b"terminated (SIGTERM)" in err
+    left = sorted(out.iterdir())
+    assert 3 <= len(left) < 3 * len(images)
+    assert not [p for p in left if p.name.startswith(".")]  # no temporary file left
+    for path in left:
+        with Image.open(path) as im:
+            im.load()  # whole, not cut short

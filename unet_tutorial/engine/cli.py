@@ -402,14 +402,21 @@ def _evaluation_size(fixed: int | None, given: int | None, model: str) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from ..evaluation import evaluate
+    from ..evaluation import evaluate, is_unpadded
     from .datasets import load_dataset
     from .sources import resolve_source
 
     model = _load_model(args.model)
     data = resolve_source(args.source, args.data_dir)
-    if data.kind == "folder":  # whole images at native size unless --size
-        size = args.size
+    height, width = model.input_shape[1:3]
+    if data.kind == "folder" and (height is None or is_unpadded(model)):
+        size = args.size  # whole images at native size unless --size
+    elif data.kind == "folder" and height == width:
+        # a same-padding model of one size sees the images resized to it, as in
+        # predict (the masks too, by nearest neighbour)
+        size = _evaluation_size(height, args.size, args.model)
+    elif data.kind == "folder":
+        size = args.size  # a model that is not square: evaluate names the size
     else:
         size = _evaluation_size(model.input_shape[1], args.size, args.model)
     ds, info = load_dataset(
@@ -434,16 +441,63 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _output_stems(paths: list) -> list[str]:
-    """One output name per input: its stem, made unique (``cat``, ``cat-2``, ...) when
-    stems repeat.
+    """One output name per input: its stem; a stem that repeats gets ``-2``, ``-3``,
+    ... skipping every name that is the stem of an input (``cat.jpg cat-2.png
+    cat.png`` give ``cat``, ``cat-2``, ``cat-3``), so that no two inputs share
+    their outputs. Names are compared ignoring case, as some disks do.
     """
-    seen: dict[str, int] = {}
+    inputs = {path.stem.casefold() for path in paths}
+    used: set[str] = set()
     stems = []
     for path in paths:
-        stem = path.stem
-        seen[stem] = seen.get(stem, 0) + 1
-        stems.append(stem if seen[stem] == 1 else f"{stem}-{seen[stem]}")
+        stem, k = path.stem, 1
+        while stem.casefold() in used:
+            k += 1
+            stem = f"{path.stem}-{k}"
+            if stem.casefold() in inputs:
+                stem = path.stem  # another input's own name: try the next number
+        used.add(stem.casefold())
+        stems.append(stem)
     return stems
+
+
+def _refuse_writing_over_inputs(outputs: list, inputs: list) -> None:
+    """Refuse, before anything is written, an output file that is one of the inputs
+    (an image, or the model).
+    """
+    import os
+
+    for output in outputs:
+        if not output.exists():
+            continue
+        for given in inputs:
+            if given.exists() and os.path.samefile(output, given):
+                raise ValueError(
+                    f"predict would write {output} over the input {given}; choose "
+                    "another --output folder"
+                )
+
+
+def _save_png(path, array) -> None:
+    """Write ``array`` as a PNG atomically (never half a file); a full disk is named
+    with the file.
+    """
+    import errno
+
+    from PIL import Image
+
+    from .runs import atomic_write
+
+    try:
+        atomic_write(path, lambda part: Image.fromarray(array).save(part, "PNG"))
+    except OSError as err:
+        if err.errno != errno.ENOSPC:
+            raise
+        raise OSError(
+            errno.ENOSPC,
+            f"no space left on the device while writing {path}; free some space and "
+            "run the same command again",
+        ) from None
 
 
 def _split_images(source: str | None, split: str) -> list:
@@ -488,15 +542,21 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         check_image(path)
     out = Path(args.output)
     _check_output_folder(out)
+    stems = _output_stems(paths)
+    kinds = ("mask", "mask_color", "overlay")
+    _refuse_writing_over_inputs(
+        [out / f"{stem}_{kind}.png" for stem in stems for kind in kinds],
+        [*paths, Path(args.model)],
+    )
     model = _load_model(args.model)
-    num_classes = model.output_shape[-1]
+    num_classes = max(model.output_shape[-1], 2)  # one channel: classes 0 and 1
     values = (  # the pet classes only for a pet model's three; else the indices
         "values 0 pet, 1 background, 2 border"
         if num_classes == 3
         else f"class indices 0 to {num_classes - 1}"
     )
     out.mkdir(parents=True, exist_ok=True)
-    for path, stem in zip(paths, _output_stems(paths), strict=True):
+    for path, stem in zip(paths, stems, strict=True):
         if stem != path.stem:
             print(
                 f"NOTE: another input is also named {path.stem}; {path} is written as "
@@ -515,7 +575,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         for name, array in files.items():
             if (out / name).exists():
                 print(f"NOTE: replacing {out / name}, written by an earlier run")
-            Image.fromarray(array).save(out / name)
+            _save_png(out / name, array)
         print(
             f"{path}: {out / (stem + '_mask.png')} ({values}), "
             f"{out / (stem + '_overlay.png')}"

@@ -810,3 +810,15 @@ def test_predict_stopped_by_sigterm_leaves_only_whole_pngs(tmp_path):
     for path in left:
         with Image.open(path) as im:
             im.load()  # whole, not cut short
+
+
+def test_evaluate_on_a_folder_resizes_to_a_fixed_size_model(tmp_path, capsys):
+    """A same-padding model of one input size saw each whole 128 px slice as it
+    was and failed inside Keras ("expected shape=(None, 32, 32, 1)")."""
+    em = Path(__file__).parent / "fixtures" / "isbi2012-em-mini"
+    ut.build_unet((32, 32, 1), 2, base_filters=2, depth=1).save(tmp_path / "m.keras")
+    args = ["evaluate", str(tmp_path / "m.keras"), "--source", str(em)]
+    assert cli.main(args) == 0
+    assert "IoU membrane" in capsys.readouterr().out
+    assert cli.main([*args, "--size", "64"]) == 2
+    assert "takes 32 x 32 images; leave out --size" in capsys.readouterr().err

@@ -309,25 +309,134 @@ def test_every_chapter_shows_package_source(path):
     )
 
 
-def test_the_api_page_lists_every_module_of_the_package_once():
-    """book/api.md documents each module: none missing, none twice, none that is gone."""
+API_WINGS = ("core", "engine", "pictures")
+"""The API's wings, one page each (``book/api_WING.md``); the core is the package's folder."""
+
+
+def _api_page(name: str) -> str:
+    return (ROOT / "book" / f"{name}.md").read_text(encoding="utf-8")
+
+
+def _wing_of(module: str) -> str:
+    part = (module.split(".") + ["", ""])[1]
+    return part if part in API_WINGS else "core"
+
+
+def test_the_api_pages_list_every_module_of_the_package_once():
+    """The wing pages document each module, on its wing's page: none missing, none
+    twice, none that is gone; the overview (book/api.md) documents none itself."""
     import importlib
 
-    text = (ROOT / "book" / "api.md").read_text(encoding="utf-8")
-    listed = re.findall(r"^\.\. automodule:: (\S+)", text, re.M)
+    assert "automodule::" not in _api_page("api"), "api.md is the overview only"
     package = ROOT / "unet_tutorial"
     modules = {
         ".".join(("unet_tutorial", *p.relative_to(package).with_suffix("").parts))
         for p in package.rglob("*.py")
         if p.name != "__init__.py"
     }
-    with_members = set(
-        re.findall(r"^\.\. automodule:: (\S+)\n   :members:", text, re.M)
+    listed, with_members = [], set()
+    for wing in API_WINGS:
+        text = _api_page(f"api_{wing}")
+        on_page = re.findall(r"^\.\. automodule:: (\S+)", text, re.M)
+        for name in on_page:
+            assert _wing_of(name) == wing, f"{name} is on api_{wing}.md, not its wing's"
+        listed += on_page
+        with_members |= set(
+            re.findall(r"^\.\. automodule:: (\S+)\n   :members:", text, re.M)
+        )
+    assert len(listed) == len(set(listed)), "a module is listed twice on the API pages"
+    assert modules <= with_members, (
+        f"not on the API pages: {sorted(modules - with_members)}"
     )
-    assert len(listed) == len(set(listed)), "a module is listed twice in api.md"
-    assert modules <= with_members, f"not in api.md: {sorted(modules - with_members)}"
     for name in listed:
         importlib.import_module(name)  # every listed module exists
+    toc = _toc_files()
+    assert toc.index("book/api") < toc.index("book/api_core")  # its sections
+    for wing in API_WINGS:
+        assert f"](api_{wing}.md)" in _api_page("api"), (
+            f"api.md never links api_{wing}.md"
+        )
+
+
+def _overview_rows() -> list[tuple[str, str, str]]:
+    """(how a reader reaches it, its module, its line) of each overview row."""
+    return re.findall(
+        r"^\| (?:\{py:obj\})?`(ut\.[\w.]+)(?: <[\w.]+>)?` "
+        r"\| \{py:mod\}`[\w.]+ <([\w.]+)>` \| (.+) \|$",
+        _api_page("api"),
+        re.M,
+    )
+
+
+def test_the_api_overview_tables_match_the_docstrings():
+    """``python scripts/api_tables.py`` rewrites them when this fails."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "api_tables.py"), "--check"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.sub(r"[`\\]", "", text).split())
+
+
+def test_the_api_overview_lists_every_public_name_once():
+    """One row per ``ut.NAME`` and per public function, class and documented constant
+    of the engine (``ut.engine.NAME``), each reaching the object it documents, with the
+    first sentence of its docstring."""
+    import importlib
+    import inspect
+
+    from sphinx.pycode import ModuleAnalyzer
+
+    import unet_tutorial as ut
+
+    rows = _overview_rows()
+    reached = [reach for reach, _, _ in rows]
+    assert len(reached) == len(set(reached)), "a name is listed twice in api.md"
+    expected = {f"ut.{n}" for n in ut.__all__ if not n.startswith("__")}
+    expected.add("ut.load_model")
+    engine = importlib.import_module("unet_tutorial.engine")
+    cli_members = re.search(
+        r"automodule:: unet_tutorial\.engine\.cli\n   :members: (.+)",
+        _api_page("api_engine"),
+    ).group(1)
+    for module in (f"unet_tutorial.engine.{m}" for m in engine._MODULES):
+        mod = importlib.import_module(module)
+        documented = {  # what automodule :members: shows: defined here, with a docstring
+            name
+            for (scope, name) in ModuleAnalyzer.for_module(module).find_attr_docs()
+            if not scope and not name.startswith("_")
+        }
+        documented |= {
+            name
+            for name, obj in vars(mod).items()
+            if not name.startswith("_")
+            and (inspect.isfunction(obj) or inspect.isclass(obj))
+            and obj.__module__ == module
+        }
+        if module.endswith(".cli"):
+            documented &= set(re.findall(r"\w+", cli_members))
+        expected |= {
+            f"ut.{n}" if n in ut.__all__ else f"ut.engine.{n}" for n in documented
+        }
+    assert set(reached) >= expected, f"not in api.md: {sorted(expected - set(reached))}"
+    for reach, module, line in rows:
+        obj = ut
+        for part in reach.split(".")[1:]:
+            obj = getattr(obj, part)
+        name = reach.rpartition(".")[2]
+        assert obj is getattr(importlib.import_module(module), name), reach
+        if inspect.isfunction(obj) or inspect.isclass(obj):
+            doc = _plain(inspect.getdoc(obj).split("\n\n")[0])
+            assert doc.startswith(_plain(line)), (
+                f"{reach}: {line!r} is not its docstring's"
+            )
 
 
 RETIRED = ("book_profile", "BookProfile", "shared_run", "em_data", "EMData")

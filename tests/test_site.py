@@ -292,7 +292,6 @@ BUILD_TALK = (
     "ci-log",
     "Loaded the finished run",
     "UNET_TUTORIAL_PROFILE",
-    "UNET_TUTORIAL_RUNS",
     "/work/",
     "/tmp/",
 )

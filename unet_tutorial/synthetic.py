@@ -1,7 +1,7 @@
 """A synthetic stand-in for Oxford-IIIT Pet: textured "pets" with true trimaps.
 
-The book's build machines cannot download Oxford-IIIT Pet, so offline pages
-train and evaluate on these images instead, and say so. They are made to be
+A machine without Oxford-IIIT Pet (offline, nothing prepared) can still run
+every chapter: it trains and evaluates on these images instead, and says so. They are made to be
 *learnable but not trivial*:
 
 * every pet has a body, a head with two ears, a tail and legs, at a random

@@ -348,3 +348,130 @@ def test_predict_mask_refuses_arrays_that_are_not_pixels(image, what):
     model = ut.build_unet((32, 32, 3), 3, base_filters=2, depth=1)
     with pytest.raises(ValueError, match=what):
         ut.predict_mask(model, image)
+
+
+# ------------------------------------------------ trivial baselines: one class everywhere
+
+
+def _masks_of_known_counts():
+    """Two 2 x 5 masks: 4 pixels of class 0, 10 of class 1, 6 of class 2."""
+    masks = np.array(
+        [[[0, 0, 1, 1, 1], [0, 1, 1, 1, 2]], [[0, 1, 1, 1, 2], [1, 2, 2, 2, 2]]],
+        np.int32,
+    )
+    assert np.bincount(masks.ravel()).tolist() == [4, 10, 6]
+    images = np.zeros((2, 2, 5, 3), np.float32)
+    return tf.data.Dataset.from_tensor_slices((images, masks)).batch(2)
+
+
+def test_constant_prediction_scores_are_the_hand_numbers():
+    ds = _masks_of_known_counts()
+    assert ut.majority_class(ds) == 1
+    major = ut.constant_prediction_scores(ds)  # "majority": class 1, background
+    assert major.pixel_accuracy == pytest.approx(10 / 20)  # the majority's share
+    assert major.per_class_iou == {"pet": 0.0, "background": 0.5, "border": 0.0}
+    assert major.mean_iou == pytest.approx(0.5 / 3)
+    assert major.dice == pytest.approx(2 * 10 / (10 + 20) / 3)
+    assert major.num_images == 2
+    pet = ut.constant_prediction_scores(ds, 0)
+    assert pet.pixel_accuracy == pytest.approx(4 / 20)
+    assert pet.per_class_iou["pet"] == pytest.approx(0.2)
+    assert pet.mean_iou == pytest.approx(0.2 / 3)
+    # no constant beats the majority on pixel accuracy
+    for c in range(3):
+        assert ut.constant_prediction_scores(ds, c).pixel_accuracy <= 0.5
+    named = ut.constant_prediction_scores(ds, 2, ("a", "b", "c", "d"))
+    assert named.per_class_iou == {"a": 0.0, "b": 0.0, "c": 0.3, "d": 0.0}
+    assert named.mean_iou == pytest.approx(0.3 / 3)  # d: in neither, left out
+
+
+def test_constant_prediction_of_an_absent_class_counts_it_in_the_mean():
+    masks = np.array([[[0, 0, 0, 1]]], np.int32)
+    ds = tf.data.Dataset.from_tensor_slices((np.zeros((1, 1, 4, 3)), masks)).batch(1)
+    absent = ut.constant_prediction_scores(ds, 2, ("pet", "background", "border"))
+    assert absent.pixel_accuracy == 0.0 and absent.mean_iou == 0.0
+    assert ut.constant_prediction_scores(ds, 0, ("p", "b", "x")).mean_iou == (
+        pytest.approx(0.75 / 2)
+    )
+    # class names by default: as many as the masks hold, at least two
+    assert list(ut.constant_prediction_scores(ds).per_class_iou) == [
+        "class_0",
+        "class_1",
+    ]
+
+
+def test_constant_prediction_leaves_out_pixels_of_weight_zero():
+    masks = np.array([[[0, 0, 1, 1]], [[1, 1, 1, 1]]], np.int32)
+    pixel_w = np.array([[[1, 1, 0, 0]], [[0, 0, 2, 0]]], np.float32)
+    ds = tf.data.Dataset.from_tensor_slices((np.zeros((2, 1, 4, 3)), masks, pixel_w))
+    # scored: 0, 0 (image 0) and 1 (image 1): class 0 is the majority
+    assert ut.majority_class(ds.batch(2)) == 0
+    assert ut.constant_prediction_scores(ds.batch(2)).pixel_accuracy == (
+        pytest.approx(2 / 3)
+    )
+    image_w = np.array([0.0, 1.0], np.float32)  # one weight per image
+    ds = tf.data.Dataset.from_tensor_slices((np.zeros((2, 1, 4, 3)), masks, image_w))
+    assert ut.majority_class(ds.batch(2)) == 1
+    assert ut.constant_prediction_scores(ds.batch(2), 0).pixel_accuracy == 0.0
+
+
+def _constant_model(size, class_index: int, num_classes: int = 3) -> keras.Model:
+    """A 1 x 1 convolution with zero weights and a huge bias for one class."""
+    bias = np.zeros(num_classes, np.float32)
+    bias[class_index] = 100.0
+    layer = keras.layers.Conv2D(
+        num_classes, 1, kernel_initializer="zeros", bias_initializer="zeros"
+    )
+    model = keras.Sequential([keras.Input((*size, 3)), layer])
+    layer.bias.assign(bias)
+    return model
+
+
+@pytest.mark.parametrize("class_index", [0, 1, 2])
+def test_constant_prediction_scores_agree_with_evaluate_on_a_constant_model(
+    class_index,
+):
+    rng = np.random.default_rng(class_index)
+    masks = rng.choice(3, size=(5, 8, 8), p=[0.2, 0.7, 0.1]).astype(np.int32)
+    weights = (rng.random((5, 8, 8)) > 0.3).astype(np.float32)  # some ignored
+    images = rng.random((5, 8, 8, 3)).astype(np.float32)
+    ds = tf.data.Dataset.from_tensor_slices((images, masks, weights)).batch(2)
+    model = _constant_model((8, 8), class_index)
+    by_model = ut.evaluate(model, ds)
+    closed = ut.constant_prediction_scores(ds, class_index)
+    assert closed.num_images == by_model.num_images == 5
+    for field in ("pixel_accuracy", "mean_iou", "dice"):
+        assert getattr(closed, field) == pytest.approx(
+            getattr(by_model, field), abs=1e-6
+        ), field
+    assert closed.per_class_iou == pytest.approx(by_model.per_class_iou, abs=1e-6)
+
+
+def test_constant_cell_prediction_gives_the_em_pixel_error():
+    ds, info = ut.load_dataset(EM, "test", image_size=None, verbose=False)
+    cell = info.class_names.index("cell")
+    assert ut.majority_class(ds) == cell  # membranes are about a fifth of the pixels
+    baseline = ut.constant_prediction_scores(ds, "majority", info.class_names)
+    truths = [m for _, y in ds for m in np.asarray(y)]
+    all_cell = ut.em_scores([np.full_like(t, cell) for t in truths], ds)
+    assert 1 - baseline.pixel_accuracy == pytest.approx(all_cell.pixel_error)
+    assert baseline.per_class_iou["membrane"] == all_cell.membrane_iou == 0.0
+
+
+@pytest.mark.parametrize("bad", [3, -1, "minority", True, 1.0, None])
+def test_constant_prediction_refuses_a_class_out_of_range(bad):
+    with pytest.raises(ValueError, match=r"class_index=.*give a class from 0 to 2"):
+        ut.constant_prediction_scores(_masks_of_known_counts(), bad)
+
+
+def test_constant_prediction_refuses_empty_data_and_unnamed_classes():
+    ds = _masks_of_known_counts()
+    with pytest.raises(ValueError, match="masks hold class 2, but 2 class names"):
+        ut.constant_prediction_scores(ds, 0, ("a", "b"))
+    with pytest.raises(ValueError, match="the dataset is empty"):
+        ut.constant_prediction_scores(ds.take(0))
+    with pytest.raises(ValueError, match="the dataset is empty"):
+        ut.majority_class(ds.take(0))
+    nothing = ds.unbatch().map(lambda x, y: (x, y, tf.zeros_like(y, tf.float32)))
+    with pytest.raises(ValueError, match="weight 0; nothing to score"):
+        ut.constant_prediction_scores(nothing.batch(2))

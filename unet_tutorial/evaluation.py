@@ -262,6 +262,132 @@ def evaluate(
     )
 
 
+def majority_class(dataset: tf.data.Dataset) -> int:
+    """The class of most scored pixels in ``dataset``'s masks (ties: the lower index).
+
+    Predicting it everywhere is the best pixel accuracy a constant "model"
+    gets (``constant_prediction_scores``).
+
+    Args:
+        dataset: ``(image, mask)`` or ``(image, mask, weights)`` batches, masks
+            ``(batch, H, W)`` of class indices; weight 0 (an ignore value):
+            not counted.
+
+    Raises:
+        ValueError: the dataset is empty or holds no scored pixel.
+    """
+    return int(np.argmax(_scored_pixel_counts(dataset)[0]))
+
+
+def constant_prediction_scores(
+    dataset: tf.data.Dataset,
+    class_index: int | str = "majority",
+    class_names: tuple[str, ...] | None = None,
+) -> Evaluation:
+    """``evaluate``'s scores for a trivial baseline: one class at every pixel.
+
+    If ``n_c`` of the ``N`` scored pixels are of class ``c``, predicting ``c``
+    everywhere scores pixel accuracy ``n_c / N`` and IoU of ``c`` ``n_c / N``
+    (the union is every pixel); every other class scores 0, and the means
+    are over the ``K`` classes in the masks or the prediction. A trained
+    model's scores mean something only above these.
+
+    Args:
+        dataset: ``(image, mask)`` or ``(image, mask, weights)`` batches as
+            ``evaluate`` takes them: images ``(batch, H, W, C)``, masks
+            ``(batch, H, W)`` of class indices; weight 0: not scored.
+        class_index: the class predicted everywhere, or ``"majority"``.
+        class_names: one per class; ``None``: as many as the masks hold
+            (at least 2), named as ``evaluate`` names them.
+
+    Returns:
+        An ``Evaluation``; on EM slices ``1 - pixel_accuracy`` is the pixel error.
+
+    Raises:
+        ValueError: a class index out of range, a mask class without a
+            name, or an empty dataset.
+    """
+    counts, images = _scored_pixel_counts(dataset)
+    class_names = _names_for_counts(counts, class_names)
+    c = _class_to_predict(class_index, counts, class_names)
+    counts = np.pad(counts, (0, len(class_names) - len(counts))).astype(np.float64)
+    share, k = counts[c] / counts.sum(), np.sum(counts > 0) + (counts[c] == 0)
+    return Evaluation(
+        per_class_iou=dict.fromkeys(class_names, 0.0) | {class_names[c]: float(share)},
+        mean_iou=float(share / k),
+        pixel_accuracy=float(share),
+        dice=float(2 * share / (1 + share) / k),  # 2 n_c / (n_c + N), over K
+        num_images=images,
+    )
+
+
+def _names_for_counts(counts: np.ndarray, class_names) -> tuple[str, ...]:
+    """``class_names`` checked against the classes counted in the masks, or (``None``)
+    one name per class as ``evaluate`` gives them.
+    """
+    if class_names is None:
+        k = max(len(counts), 2)
+        return (
+            CLASS_NAMES
+            if k == len(CLASS_NAMES)
+            else tuple(f"class_{c}" for c in range(k))
+        )
+    class_names = tuple(class_names)
+    if len(counts) > len(class_names):
+        raise ValueError(
+            f"the masks hold class {len(counts) - 1}, but {len(class_names)} class "
+            f"names were given ({', '.join(class_names)}); give one name per class."
+        )
+    return class_names
+
+
+def _class_to_predict(class_index, counts: np.ndarray, class_names) -> int:
+    """``class_index`` checked against the classes, or the majority class."""
+    if isinstance(class_index, str) and class_index == "majority":
+        return int(np.argmax(counts))
+    if (
+        isinstance(class_index, bool)
+        or not isinstance(class_index, int | np.integer)
+        or not 0 <= class_index < len(class_names)
+    ):
+        raise ValueError(
+            f"class_index={class_index!r}: give a class from 0 to "
+            f"{len(class_names) - 1} ({', '.join(class_names)}), or 'majority'."
+        )
+    return int(class_index)
+
+
+def _scored_pixel_counts(dataset: tf.data.Dataset) -> tuple[np.ndarray, int]:
+    """``(pixels of each class, images)`` over ``dataset``'s masks, leaving out
+    pixels of weight 0 as ``evaluate`` does; ``counts[c]`` for ``c`` up to the
+    highest class scored. A ``ValueError`` for an empty dataset, one with no
+    scored pixel, or a negative class.
+    """
+    counts, images = np.zeros(0, np.int64), 0
+    for _, masks, *weights in dataset:
+        labels = np.asarray(masks).reshape(len(masks), -1)
+        images += len(labels)
+        if weights:  # a weight per pixel, or one per image
+            w = np.asarray(weights[0])
+            w = w.reshape(labels.shape) if w.size == labels.size else w.reshape(-1, 1)
+            labels = labels[np.broadcast_to(w > 0, labels.shape)]
+        labels = labels.ravel().astype(np.int64)
+        if labels.size and labels.min() < 0:
+            raise ValueError(
+                f"the masks hold class {labels.min()}; classes start at 0."
+            )
+        found = np.bincount(labels)
+        size = max(len(counts), len(found))
+        counts = np.pad(counts, (0, size - len(counts))) + np.pad(
+            found, (0, size - len(found))
+        )
+    if images == 0:
+        raise ValueError("the dataset is empty; nothing to score.")
+    if counts.sum() == 0:
+        raise ValueError("every pixel of the dataset has weight 0; nothing to score.")
+    return counts, images
+
+
 def _one_hot(model: keras.Model, outputs, masks, weights) -> tf.Tensor:
     """The predicted classes (``predicted_classes``) one-hot, as the metrics take
     them; a ``ValueError`` first if a scored pixel of ``masks`` (weight above 0,

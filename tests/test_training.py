@@ -387,3 +387,79 @@ def test_a_same_padding_model_validates_and_tests_on_whole_images_of_odd_sizes(
         21,
         18,
     )
+
+
+# ------------------------------------------------- bad callbacks, a full disk in the backup
+
+
+@pytest.mark.parametrize(
+    "callbacks, message",
+    [
+        ("none", r"callbacks='none' must be a list of Keras callbacks or None"),
+        ([object()], r"callbacks\[0\]=<object .*> is not a Keras callback"),
+    ],
+)
+def test_callbacks_that_are_not_keras_callbacks_are_refused_before_any_file(
+    tmp_path, callbacks, message
+):
+    out = tmp_path / "run"
+    config = ut.TrainConfig(**TINY, epochs=1, output_dir=str(out))
+    with pytest.raises(ValueError, match=message):
+        ut.train(config, callbacks=callbacks, verbose=0)
+    assert not out.exists()
+
+
+def test_the_backup_weights_written_in_memory_load_as_save_weights_writes_them(
+    tmp_path,
+):
+    from unet_tutorial.engine.training import _weights_file_bytes
+
+    model = ut.build_unet((32, 32, 3), 3, base_filters=2, depth=1)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.optimizer.build(model.trainable_variables)
+    data = _weights_file_bytes(model)
+    assert data is not None and data.startswith(b"\x89HDF")
+    (tmp_path / "m.weights.h5").write_bytes(data)
+    other = ut.build_unet((32, 32, 3), 3, base_filters=2, depth=1)
+    other.load_weights(tmp_path / "m.weights.h5")
+    for a, b in zip(model.get_weights(), other.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.slow
+def test_a_full_disk_while_the_backup_is_written_is_a_python_error_and_resumes(
+    tmp_path, monkeypatch
+):
+    """h5py writing the backup to a full disk crashed the process (a segfault) or
+    said "Disable slist on flush dest failure failed"; the weights are now written
+    in memory, the free space checked, and the file written by Python."""
+    import errno
+    import shutil
+    from collections import namedtuple
+
+    usage, real = namedtuple("usage", "total used free"), shutil.disk_usage
+    calls = []
+
+    def full_at_the_second_backup(path):
+        if "backup" in str(path):
+            calls.append(path)
+            if len(calls) == 2:
+                return usage(10**9, 10**9, 0)
+        return real(path)
+
+    monkeypatch.setattr(shutil, "disk_usage", full_at_the_second_backup)
+    out = tmp_path / "run"
+    config = ut.TrainConfig(**TINY, epochs=2, output_dir=str(out))
+    with pytest.raises(OSError) as err:
+        ut.train(config, verbose=0)
+    assert err.value.errno == errno.ENOSPC
+    weights = out / "backup" / "latest.weights.h5"
+    assert err.value.strerror == (
+        f"no space left on the device while writing {weights}; free some space and "
+        "run the same command again (a run resumes where it stopped)"
+    )
+    assert not list((out / "backup").glob(".*"))  # no temporary file left
+    assert not (out / "run.lock").exists()
+    monkeypatch.setattr(shutil, "disk_usage", real)  # space freed
+    result = ut.train(config, verbose=0)
+    assert result.epochs_run == [1]  # epoch 0 kept, never trained again

@@ -119,14 +119,21 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Pa
     except BaseException as err:
         part.unlink(missing_ok=True)
         if isinstance(err, OSError) and err.errno == errno.ENOSPC:
-            raise OSError(
-                errno.ENOSPC,
-                f"no space left on the device while writing {path}; free some space "
-                "and run the same command again (a run resumes where it stopped)",
-            ) from err
+            raise no_space_error(path) from err
         raise
     _fsync_folder(path.parent)
     return path
+
+
+def no_space_error(path: str | os.PathLike) -> OSError:
+    """The package's one-line ``OSError`` (``ENOSPC``) for a full disk while
+    ``path`` is written: the file, and what to do.
+    """
+    return OSError(
+        errno.ENOSPC,
+        f"no space left on the device while writing {path}; free some space "
+        "and run the same command again (a run resumes where it stopped)",
+    )
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:

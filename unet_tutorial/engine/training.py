@@ -61,6 +61,7 @@ from .runs import (
     differing_settings,
     is_whole_test_file,
     load_run_model,
+    no_space_error,
     prepare_run_folder,
     read_history,
     read_state,
@@ -155,7 +156,7 @@ def train(
     Args:
         config: the settings; ``TrainConfig()`` by default.
         strategy: a distribution strategy; the default strategy if ``None``.
-        callbacks: extra Keras callbacks.
+        callbacks: extra Keras callbacks (a list), or ``None``.
         verbose: Keras' progress display (``"auto"``, 0, 1 or 2).
         overwrite: delete a run already in ``output_dir`` (its files only) and
             train again from scratch.
@@ -164,12 +165,13 @@ def train(
         A ``TrainResult``.
 
     Raises:
-        ValueError: a bad setting (see ``TrainConfig.validate``).
+        ValueError: a bad setting (see ``TrainConfig.validate``) or ``callbacks``.
         RunFolderError: ``output_dir`` cannot take this run (the message says why).
         TrainingDiverged: the loss became NaN or infinite.
     """
     config = config or TrainConfig()
     config.validate()
+    _check_callbacks(callbacks)
     # the data source is decided once, before anything is written, so every split comes
     # from the same data
     data = resolve_source(config.source, config.data_dir)
@@ -198,6 +200,26 @@ def train(
             with contextlib.suppress(Exception):  # the first error is the one to say
                 agreement.reach(_Agreement.TRAIN, refused=True)
         raise
+
+
+def _check_callbacks(callbacks) -> None:
+    """Refuse ``callbacks`` that are not ``None`` or a list (or tuple) of Keras
+    callbacks, before anything is written.
+    """
+    if callbacks is None:
+        return
+    if not isinstance(callbacks, (list, tuple)):
+        raise ValueError(
+            f"callbacks={callbacks!r} must be a list of Keras callbacks or None, "
+            "e.g. callbacks=[keras.callbacks.TerminateOnNaN()]."
+        )
+    for k, callback in enumerate(callbacks):
+        if not isinstance(callback, keras.callbacks.Callback):
+            raise ValueError(
+                f"callbacks[{k}]={callback!r} is not a Keras callback; pass "
+                "instances of keras.callbacks.Callback (e.g. "
+                "keras.callbacks.TerminateOnNaN())."
+            )
 
 
 class _Agreement:
@@ -268,6 +290,51 @@ def _crc32(path: str | os.PathLike) -> int:
     return crc
 
 
+FREE_SPACE_MARGIN = 1 << 20
+"""Bytes a backup leaves free beyond its weights file (the metadata, the folder)."""
+
+
+def _weights_file_bytes(model: keras.Model) -> bytes | None:
+    """The bytes of ``model.save_weights(...)``'s ``.weights.h5`` file, written in
+    memory (Keras' own HDF5 store on a ``BytesIO``); ``None`` if this Keras
+    lacks that store.
+    """
+    import io
+
+    try:
+        from keras.src.saving import saving_lib
+
+        buffer = io.BytesIO()
+        store = saving_lib.H5IOStore(buffer, mode="w")
+        saving_lib._save_state(model, store, None, "", set())
+        store.close()
+    except (ImportError, AttributeError, TypeError):
+        return None
+    return buffer.getvalue()
+
+
+def _variables_size(model: keras.Model) -> int:
+    """Bytes of the model's and its optimizer's variables: about the size of its
+    weights file.
+    """
+    variables = list(model.variables)
+    if model.optimizer is not None:
+        variables += list(model.optimizer.variables)
+    dtypes = [np.dtype(keras.backend.standardize_dtype(v.dtype)) for v in variables]
+    return sum(
+        int(np.prod(v.shape)) * d.itemsize
+        for v, d in zip(variables, dtypes, strict=True)
+    )
+
+
+def _check_free_space(path: Path, size: int) -> None:
+    """Raise the package's full-disk ``OSError`` (``no_space_error``) unless the
+    disk of ``path`` has ``size`` bytes free, and a margin.
+    """
+    if shutil.disk_usage(path.parent).free < size + FREE_SPACE_MARGIN:
+        raise no_space_error(path)
+
+
 class _SafeBackup(keras.callbacks.BackupAndRestore):
     """``BackupAndRestore`` that survives a kill while it writes and a damaged backup.
 
@@ -297,23 +364,28 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
             Path(self._prev_weights_path),
             Path(self._prev_training_metadata_path),
         )
-        crc = {}
-
-        def write_weights(part: Path) -> None:
-            self.model.save_weights(filepath=str(part), overwrite=True)
-            crc["weights"] = _crc32(part)
-
+        # the weights are written in memory first: h5py writing to a full disk
+        # can crash the process or fail with its own words, a Python write cannot
+        weights = _weights_file_bytes(self.model)
+        size = _variables_size(self.model) if weights is None else len(weights)
+        _check_free_space(latest[0], size)
         # the old pair is copied to .bkp, then the new pair written (each file
         # atomically): a kill between leaves one pair whose checksum does not match,
         # which is read as damaged, and the other pair whole
         if all(p.exists() for p in latest):
             for src, dst in zip(latest, previous, strict=True):
                 atomic_copy(src, dst)
-        atomic_write(latest[0], write_weights)
+        if weights is None:  # a Keras without the in-memory store: h5py writes it
+            save = self.model.save_weights
+            atomic_write(latest[0], lambda part: save(str(part), overwrite=True))
+            crc = _crc32(latest[0])
+        else:
+            atomic_write(latest[0], lambda part: part.write_bytes(weights))
+            crc = zlib.crc32(weights)
         meta = {
             "epoch": self._current_epoch,
             "batch": self._last_batch_seen,
-            "weights_crc32": crc["weights"],
+            "weights_crc32": crc,
         }
         atomic_write_text(latest[1], json.dumps(meta))
 

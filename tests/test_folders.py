@@ -706,3 +706,49 @@ def test_predict_dataset_refuses_whole_images_of_different_sizes_by_name(tmp_pat
     model = ut.build_unet((None, None, 1), 2, base_filters=2, depth=2)
     with pytest.raises(ValueError, match=r"different sizes \(32x36 and 24x40 px"):
         ut.predict_dataset(model, ds)
+
+
+def test_square_photos_with_an_exif_orientation_get_a_note(tmp_path):
+    """A square photo turned by EXIF fits a mask drawn on its stored pixels, so
+    the sizes cannot tell; check-data says which images are read turned."""
+    masks = {f"p{i}": np.zeros((24, 24), np.uint8) for i in range(4)}
+    for m in masks.values():
+        m[:12] = 1
+    root = write_folder(tmp_path / "d", masks)
+    (root / "images" / "p1.png").unlink()
+    _rotated_jpeg(root / "images" / "p1.jpg", np.zeros((24, 24, 3), np.uint8), 6)
+    report = ut.check_folder(root, channels=3)
+    assert report.ok, report.problems
+    notes = [n for n in report.notes if "EXIF orientation" in n]
+    assert len(notes) == 1 and "1 image(s)" in notes[0]
+    assert "images/p1.jpg (6)" in notes[0] and "stored pixels" in notes[0]
+    assert "note: 1 image(s) have an EXIF orientation" in str(report)
+
+
+def test_a_broken_link_in_images_is_named_as_one(tmp_path):
+    root = write_folder(tmp_path / "d", masks_of((0, 1), n=6))
+    (root / "images" / "m2.png").unlink()
+    (root / "images" / "m2.png").symlink_to(tmp_path / "moved" / "m2.png")
+    report = ut.check_folder(root)
+    assert (
+        f"images/m2.png: a broken link (to {tmp_path / 'moved' / 'm2.png'}, which "
+        "does not exist); fix the link or remove it"
+    ) in report.problems
+
+
+def test_a_stem_in_nfd_on_disk_matches_the_same_stem_in_nfc_in_a_split_list(tmp_path):
+    import unicodedata
+
+    nfc, nfd = "caf\u00e9", unicodedata.normalize("NFD", "caf\u00e9")
+    assert nfc != nfd
+    masks = {nfd: np.zeros((16, 16), np.uint8), "b": np.ones((16, 16), np.uint8),
+             "c": np.zeros((16, 16), np.uint8)}  # fmt: skip
+    masks["c"][:4] = 1
+    lists = {"train.txt": f"{nfc}\n", "validation.txt": "b\n", "test.txt": "c\n"}
+    root = write_folder(tmp_path / "d", masks, lists=lists)
+    report = ut.check_folder(root)
+    assert report.ok, report.problems
+    assert report.splits["train"] == (nfc,)
+    assert report.pairs[nfc] == (f"{nfd}.png", f"{nfd}.png")  # the names on disk
+    ds, _ = ut.load_dataset(root, "train", image_size=None, verbose=False)
+    assert sum(1 for _ in ds) == 1

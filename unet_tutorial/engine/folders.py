@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -382,18 +383,34 @@ def _some(items: Sequence[str], k: int = 8) -> str:
 # ------------------------------------------------------------------------ reading files
 
 
-def _list_files(folder: Path) -> tuple[dict[str, list[Path]], list[str]]:
-    """stem -> files (image-like endings), and the names of other files."""
+def stem_key(stem: str) -> str:
+    """A stem as the folder route compares it: Unicode NFC, so that ``café`` is
+    one stem whether a disk stores its ``é`` as one code point (NFC, most
+    systems) or as ``e`` and an accent (NFD, macOS), in a file name or in a
+    split list.
+    """
+    return unicodedata.normalize("NFC", stem)
+
+
+def _list_files(
+    folder: Path,
+) -> tuple[dict[str, list[Path]], list[str], list[Path]]:
+    """stem (``stem_key``) -> files (image-like endings), the names of other
+    files, and the links whose target is missing.
+    """
     by_stem: dict[str, list[Path]] = {}
-    other = []
+    other, broken = [], []
     for path in sorted(folder.iterdir()):
+        if path.is_symlink() and not path.exists():
+            broken.append(path)
+            continue
         if path.name.startswith(".") or not path.is_file():
             continue
         if path.suffix.lower() in IMAGE_SUFFIXES:
-            by_stem.setdefault(path.stem, []).append(path)
+            by_stem.setdefault(stem_key(path.stem), []).append(path)
         else:
             other.append(path.name)
-    return by_stem, other
+    return by_stem, other, broken
 
 
 _TURNS = {5, 6, 7, 8}
@@ -559,7 +576,7 @@ def _split_lists(
                 problems.append(str(err))
                 entries = []
             for lineno, line in entries:
-                stem = list_entry(line)
+                stem = stem_key(list_entry(line))
                 name = _LIST_NAMES[split]
                 if stem not in known:
                     problems.append(
@@ -639,8 +656,13 @@ def check_folder(
         given = None
     problems: list[str] = []
     notes: list[str] = []
-    images, other_images = _list_files(root / "images")
-    masks, other_masks = _list_files(root / "masks")
+    images, other_images, broken = _list_files(root / "images")
+    masks, other_masks, broken_masks = _list_files(root / "masks")
+    for link in broken + broken_masks:
+        problems.append(
+            f"{link.parent.name}/{link.name}: a broken link (to {os.readlink(link)}, "
+            "which does not exist); fix the link or remove it"
+        )
     for folder, by_stem in (("images", images), ("masks", masks)):
         for files in by_stem.values():
             if len(files) > 1:
@@ -671,6 +693,7 @@ def check_folder(
         )
     pairs, sizes, kinds = {}, {}, {}
     mask_stats: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    oriented = []  # images turned or mirrored by EXIF, their masks of the same size
     for stem in stems:
         image_path, mask_path = images[stem][0], masks[stem][0]
         pairs[stem] = (image_path.name, mask_path.name)
@@ -704,12 +727,22 @@ def check_folder(
                 f"images/{image_path.name} is {size[0]}x{size[1]} but "
                 f"masks/{mask_path.name} is {mask_size[0]}x{mask_size[1]}{turned}"
             )
+        elif orientation != 1:
+            oriented.append(f"images/{image_path.name} ({orientation})")
         mask_stats[stem] = (values, counts)
         if crop_size is not None and min(size) < crop_size:
             problems.append(
                 f"images/{image_path.name} is {size[0]}x{size[1]}, smaller than "
                 f"crop_size={crop_size}"
             )
+    if oriented:
+        notes.append(
+            f"{len(oriented)} image(s) have an EXIF orientation tag other than 1 "
+            f"and are read upright, as viewers show them: {_some(oriented)}; each "
+            "mask is compared with the upright image, so a mask drawn on the "
+            "stored pixels lies turned or mirrored on it (its size may still fit, "
+            "as a square's does). Check an overlay of one"
+        )
     if channels is None and len(set(kinds.values())) > 1:
         grey = [images[s][0].name for s, k in kinds.items() if k == 1]
         rgb = [images[s][0].name for s, k in kinds.items() if k == 3]

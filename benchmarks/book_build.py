@@ -48,7 +48,9 @@ def build(env: dict) -> float:
     return elapsed
 
 
-def build_table(title: str, totals: dict[str, float], chapters: dict[str, float]) -> str:
+def build_table(
+    title: str, totals: dict[str, float], chapters: dict[str, float]
+) -> str:
     """The Markdown of ``results/book_build.md``: the build's totals, then each chapter."""
     return "\n".join(
         [
@@ -56,7 +58,7 @@ def build_table(title: str, totals: dict[str, float], chapters: dict[str, float]
             "|---|---:|",
             *(f"| {name} | {sec:.0f} |" for name, sec in totals.items()),
             "",
-            "| chapter (fresh build) | seconds |",
+            "| chapter (run from scratch) | seconds |",
             "|---|---:|",
             *(f"| {name} | {sec:.0f} |" for name, sec in sorted(chapters.items())),
         ]
@@ -70,27 +72,40 @@ def write_from_ci(chapters: dict[str, float], log: Path, measured: dict) -> None
 
     found = re.findall(r"book built in (\d+) s \(install included\)", log.read_text())
     if not found:
-        raise SystemExit(f"{log.name}: no 'book built in N s' line; is it a .ci/run log?")
-    total = int(found[-1])
-    table = build_table(
-        "book build in `.ci/run` on a clean clone",
-        {
-            "fresh, the install of its environment included": total,
-            "of which the chapters executed": sum(chapters.values()),
-        },
-        chapters,
+        raise SystemExit(
+            f"{log.name}: no 'book built in N s' line; is it a .ci/run log?"
+        )
+    results = {
+        "machine": measured["machine"],
+        "data": measured["data"],
+        "fresh_with_install_s": int(found[-1]),
+        "chapters_s": chapters,
+    }
+    write_results("book_build", results, render(results))
+    print(render(results))
+
+
+def render(results: dict) -> str:
+    """The Markdown of ``results/book_build.md`` from its JSON, in words for readers."""
+    chapters = results["chapters_s"]
+    if "fresh_with_install_s" in results:  # a build from a fresh clone
+        title = "every chapter run from a fresh clone"
+        totals = {
+            "in all, installing the packages included": results["fresh_with_install_s"],
+            "of which running the chapters": sum(chapters.values()),
+        }
+    else:
+        title = "every chapter run (`jupyter-book build . -W`)"
+        totals = {
+            "from scratch: every chapter executed": results["fresh_s"],
+            "again, nothing changed": results["cached_s"],
+        }
+    m = results["machine"]
+    return (
+        build_table(title, totals, chapters)
+        + f"\n\nMeasured on {m['cpu']}, {m['cores']} CPU cores, "
+        + (f"GPU {', '.join(m['gpus'])}." if m.get("gpus") else "no GPU.")
     )
-    write_results(
-        "book_build",
-        {
-            "machine": measured["machine"],
-            "data": measured["data"],
-            "fresh_with_install_s": total,
-            "chapters_s": chapters,
-        },
-        table,
-    )
-    print(table)
 
 
 def chapter_seconds(root: Path = ROOT) -> dict[str, float]:
@@ -122,7 +137,20 @@ def main() -> None:
         "N s (install included)' line gives the build's total; the table is "
         "written from it and the chapter times",
     )
+    parser.add_argument(
+        "--render",
+        action="store_true",
+        help="rewrite results/book_build.md from its JSON; build nothing",
+    )
     args = parser.parse_args()
+    if args.render:
+        results = json.loads(
+            (ROOT / "benchmarks" / "results" / "book_build.json").read_text()
+        )
+        (ROOT / "benchmarks" / "results" / "book_build.md").write_text(
+            render(results) + "\n"
+        )
+        return
     if args.from_build:
         times_file = ROOT / "benchmarks" / "results" / "chapter_times.json"
         times = json.loads(times_file.read_text())
@@ -168,22 +196,15 @@ def main() -> None:
     if not args.gpu:
         times["cpu_machine"] = f"{machine['cores']} CPU cores"
     times_file.write_text(json.dumps(times, indent=2, sort_keys=True) + "\n")
-    table = build_table(
-        "book build (`jupyter-book build . -W`)",
-        {"fresh: every chapter executed": fresh, "cached: nothing changed": cached},
-        chapters,
-    )
-    path = write_results(
-        "book_build",
-        {
-            "machine": machine,
-            "data": data,
-            "fresh_s": fresh,
-            "cached_s": cached,
-            "chapters_s": chapters,
-        },
-        table,
-    )
+    results = {
+        "machine": machine,
+        "data": data,
+        "fresh_s": fresh,
+        "cached_s": cached,
+        "chapters_s": chapters,
+    }
+    table = render(results)
+    path = write_results("book_build", results, table)
     print(table)
     print(f"wrote {path} and {times_file}")
 

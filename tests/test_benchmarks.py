@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
@@ -166,7 +167,10 @@ def test_isbi_table_says_how_many_seeds_and_whether_the_goal_is_met(
         }  # fmt: skip
     isbi.summarize(rows)
     table = written["table"]
-    assert "| ours | 0.70 ± 0.00 | 0.0650 ± 0.0071 | 0.2000 ± 0.0000 | - | - | - |" in table
+    assert (
+        "| ours | 0.70 ± 0.00 | 0.0650 ± 0.0071 | 0.2000 ± 0.0000 | - | - | - |"
+        in table
+    )
     assert (
         "preset, at the threshold chosen on the validation slices: reaches it on "
         "2 of 2 seeds; worst seed 0.0700" in table
@@ -177,7 +181,10 @@ def test_isbi_table_says_how_many_seeds_and_whether_the_goal_is_met(
     rows[("padded", 0)] = row("padded", 0, 400.0, 0.08)
     rows[("padded", 1)] = row("padded", 1, 500.0, 0.08)
     for seed in (0, 1):
-        for key in ("test_at_validation_threshold", "test_symmetries_at_validation_threshold"):
+        for key in (
+            "test_at_validation_threshold",
+            "test_symmetries_at_validation_threshold",
+        ):
             rows[("padded", seed)][key] = {
                 "threshold": 0.45, "pixel_error": 0.074, "rand_error": 0.25, "membrane_iou": 0.7, "slices": 4
             }  # fmt: skip
@@ -230,3 +237,99 @@ def test_peer_race_over_seeds_counts_the_seeds_ours_won():
     assert "| 1 | 100 (0.620) | 150 (0.550) | no |" in table
     assert "on 1 of 2 seeds." in table
     assert peers.seed_table({}) == "No seeds recorded yet."
+
+
+# ------------------------------------------------------------ the benchmarks page
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = ROOT / "book" / "benchmarks.md"
+REPRODUCE = "## How these numbers were measured"
+BUILD_TALK = (".ci/run", "CHECKOUT", "--from-build", "ci-log", "build machine")
+
+
+def _page_includes() -> list[Path]:
+    import re
+
+    found = re.findall(r"```\{include\} (\S+)", PAGE.read_text(encoding="utf-8"))
+    return [(PAGE.parent / f).resolve() for f in found]
+
+
+def test_the_benchmarks_page_speaks_to_readers_not_of_our_build():
+    text = PAGE.read_text(encoding="utf-8")
+    assert text.count(REPRODUCE) == 1, "one section says how to reproduce the numbers"
+    prose, reproduce = text.split(REPRODUCE)
+    assert "\n## " not in reproduce, "the reproduce section comes last"
+    for words in (*BUILD_TALK, "UNET_TUTORIAL_"):
+        assert words not in prose, f"{words!r} outside {REPRODUCE[3:]!r}"
+    for words in BUILD_TALK:
+        assert words not in reproduce, f"{words!r} in {REPRODUCE[3:]!r}"
+    words = " ".join(text.replace("*", "").split()).lower()
+    assert (
+        "no score on this page is an oxford-iiit pet result in the usual sense" in words
+    )
+    # what the page includes is shown to readers too
+    for path in _page_includes():
+        shown = path.read_text(encoding="utf-8")
+        found = [w for w in (*BUILD_TALK, "UNET_TUTORIAL_", "book build") if w in shown]
+        assert not found, f"{path.name}: {found}"
+
+
+def test_every_included_results_file_exists_and_headline_scores_have_baselines():
+    includes = _page_includes()
+    assert includes, "the page includes its results files"
+    missing = [str(p.relative_to(ROOT)) for p in includes if not p.is_file()]
+    assert not missing, missing
+    names = [p.stem for p in includes]
+    # the race on real pets leads; the stand-in race is not a headline
+    assert "peers" not in names
+    assert names.index("peers_real_seeds") < names.index("peers_real")
+    # every headline table is followed by its trivial baseline, before any other table
+    for headline, baseline in (
+        ("recipe_cv", "baselines_pets_trainval"),
+        ("recipe", "baselines_pets_test"),
+        ("recipe_unseen", "baselines_pets_unseen"),
+        ("skip_seeds", "baselines_pets_validation64"),
+        ("peers_real", "baselines_pets_validation64"),
+        ("isbi", "baselines_isbi"),
+    ):
+        assert names[names.index(headline) + 1] == baseline, headline
+
+
+def test_baseline_tables_are_rendered_from_the_recorded_json():
+    import json
+
+    import baselines
+
+    recorded = json.loads(
+        (ROOT / "benchmarks" / "results" / "baselines.json").read_text()
+    )
+    for name, table in baselines.render(recorded).items():
+        path = ROOT / "benchmarks" / "results" / f"{name}.md"
+        assert path.read_text(encoding="utf-8") == table + "\n", name
+    test = recorded["isbi"]["splits"]["test"]
+    assert test["predicted"] == "cell"
+    assert test["pixel_error"] == test["pixel_error_from_accuracy"]
+    for block in recorded["pets"]["sets"].values():
+        majority, pet = block["rows"]
+        assert majority["predicted"] == "background" and majority["majority"]
+        assert pet["predicted"] == "pet" and not pet["majority"]
+        assert majority["pixel_accuracy"] > pet["pixel_accuracy"]
+
+
+def test_baselines_score_one_class_everywhere_on_an_official_layout_folder():
+    import baselines
+
+    mini = Path(__file__).parent / "fixtures" / "oxford-pets-mini"
+    block = baselines.pets_baselines(str(mini), ("test",), 32)
+    ds, info = ut.load_dataset(mini, "test", image_size=32, verbose=False)
+    masks = np.concatenate([np.asarray(y).ravel() for _, y in ds])
+    shares = np.bincount(masks, minlength=3) / masks.size
+    rows = {row["predicted"]: row for row in block["rows"]}
+    majority = info.class_names[int(np.argmax(shares))]
+    assert block["rows"][0]["predicted"] == majority and block["rows"][0]["majority"]
+    assert rows["pet"]["pixel_accuracy"] == pytest.approx(shares[0], abs=1e-4)
+    assert rows[majority]["pixel_accuracy"] == pytest.approx(shares.max(), abs=1e-4)
+    table = baselines._pets_table(
+        "mini", {**block, "what": "its test split"}, "nothing trained"
+    )
+    assert f"| {majority}, the majority class | {shares.max():.3f} |" in table

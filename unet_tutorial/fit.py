@@ -30,8 +30,10 @@ def set_seed(seed: int, deterministic: bool = True) -> None:
     With the same seed and ``deterministic=True``, two runs on the same
     machine and software give the same losses. Determinism costs speed on GPUs
     (deterministic kernels), raises for the few ops that have no deterministic
-    version, and **turns XLA off**: Keras silently compiles nothing while op
-    determinism is on. ``deterministic=False`` turns it off again, so that
+    version, and **turns XLA off**: a model compiled while op determinism is on
+    runs without XLA (``jit_compile="auto"`` says nothing; an explicit
+    ``jit_compile=True`` warns and proceeds without it; checked on TensorFlow
+    2.21 with Keras 3.15). ``deterministic=False`` turns it off again, so that
     ``jit_compile=True`` really compiles; runs then agree only closely.
     """
     if not is_whole(seed, 0) or seed >= 2**32:

@@ -94,7 +94,7 @@ class FitConfig:
         validation_steps: cap on the validation batches.
         jit_compile: XLA-compile the train step. Needs TensorFlow's op
             determinism off (``set_seed(..., deterministic=False)``): with it
-            on, Keras turns XLA off without an error.
+            on, Keras warns and compiles the step without XLA.
     """
 
     epochs: int = 5

@@ -249,3 +249,60 @@ def test_the_full_u_shows_itself_in_a_notebook_with_alt_text_and_caption(small):
     )
     assert "3 skip connections, output 64×64×3." in page
     assert "<figcaption" in page and "The default model, drawn from its layers." in page
+
+
+def test_frames_are_drawn_at_twice_the_size_a_page_shows_them(small, tmp_path):
+    """A 2x screen gets one frame pixel per device pixel; the GIF says so."""
+    from unet_tutorial.pictures.page import DENSITY
+
+    fig = A.encoder_figures(small)[0]
+    frame = A.encoder_frames(small)[0]
+    w, h = fig.get_size_inches() * fig.dpi
+    assert DENSITY == 2
+    assert (
+        abs(frame.shape[1] - DENSITY * w) <= 1
+        and abs(frame.shape[0] - DENSITY * h) <= 1
+    )
+    path = A.animate_encoder(small, tmp_path / "e.gif")
+    with Image.open(path) as im:
+        assert im.info["comment"] == b"unet-tutorial density=2"
+    stepper = ut.FrameStepper.from_gif(path)
+    assert stepper.density == DENSITY
+    assert f"width:{round(frame.shape[1] / DENSITY)}px" in stepper.html()
+
+
+def test_the_training_photos_are_resampled_smoothly_and_the_masks_stay_pure():
+    """96 px snapshots drawn at display size: a photo gets in-between shades (no blocks
+    of repeated pixels), a mask only its class colours (away from its edges)."""
+    checker = (np.indices((16, 16)).sum(0) % 2).astype(np.float32)
+    images = np.repeat(checker[None, ..., None], 3, axis=-1)
+    masks = np.zeros((1, 16, 16), np.int32)
+    masks[0, :, 8:] = 1
+    frame = A.training_frames(images, masks, [masks])[0]
+    # the panels: photo in the top row, masks below; find them by their content
+    grey = (frame[..., 0] == frame[..., 1]) & (frame[..., 1] == frame[..., 2])
+    rows = np.flatnonzero((~grey).any(axis=1))  # the masks' rows are coloured
+    photo = frame[: rows[0] - 10][:, frame.shape[1] // 2 :]
+    levels = np.unique(photo[..., 0])
+    assert len(levels) > 50, len(
+        levels
+    )  # bilinear: many shades between black and white
+    mask_rows = frame[rows[0] + 10 : rows[-1] - 10]
+    colours = {tuple(c) for c in mask_rows.reshape(-1, 3)}
+    pure = {tuple(int(v) for v in c) for c in ut.CLASS_COLORS}
+    share = np.isin(
+        mask_rows.reshape(-1, 3).view([("", np.uint8)] * 3),
+        np.array([tuple(c) for c in ut.CLASS_COLORS], dtype=[("", np.uint8)] * 3),
+    ).mean()
+    assert pure & colours and share > 0.5
+
+
+def test_the_head_frame_leaves_no_panel_empty(small):
+    """Input, predicted classes, then each class's probability: no blank slot."""
+    frames = A.feature_map_frames(small, A.load_example_image(), channels=4)
+    head = frames[-1]
+    # the five panels' band: every fifth of the width has ink (not white)
+    band = head[int(0.25 * head.shape[0]) : int(0.6 * head.shape[0])]
+    ink = (band < 200).any(axis=-1).mean(axis=0)
+    fifths = np.array_split(ink, 5)
+    assert all(f.mean() > 0.3 for f in fifths), [round(f.mean(), 2) for f in fifths]

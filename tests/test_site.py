@@ -326,3 +326,174 @@ def test_environment_variables_are_named_only_where_readers_set_them_up():
         found = sorted(set(ENV_NAMES.findall(_article_text(page))))
         assert not found, f"{page.name}: {found}"
 
+
+# -------------------------------------------- figures as files, legible on any screen
+
+
+def test_every_page_is_under_one_megabyte():
+    """Figures and animation frames are image files next to the page (the package's
+    myst-nb renderer, unet_tutorial.pictures.site), not base64 text inside it."""
+    heavy = {
+        str(p.relative_to(HTML)): round(p.stat().st_size / 1e6, 2)
+        for p in _pages()
+        if p.stat().st_size >= 1_000_000
+    }
+    assert not heavy, f"pages of 1 MB or more (MB): {heavy}"
+
+
+def _package_figures(page: Path) -> list[str]:
+    """The package's figures and frame steppers on a page, as HTML."""
+    text = page.read_text(encoding="utf-8")
+    return re.findall(
+        r'<figure\b[^>]*class="ut-(?:figure|stepper)"[^>]*>.*?</figure>', text, re.S
+    )
+
+
+def _imgs(block: str) -> list[dict]:
+    import html
+
+    return [
+        {k: html.unescape(v) for k, v in re.findall(r'([\w-]+)="([^"]*)"', tag)}
+        for tag in re.findall(r"<img\b[^>]*>", block)
+    ]
+
+
+def test_figures_and_frames_are_image_files_next_to_the_page():
+    """Every image of a figure or stepper is a file in _images/, with its alt text."""
+    figures = 0
+    for page in _pages():
+        for block in _package_figures(page):
+            figures += 1
+            imgs = _imgs(block)
+            assert imgs, f"{page.name}: a figure without an image"
+            for img in imgs:
+                src = img["src"]
+                assert not src.startswith("data:"), f"{page.name}: an inline image"
+                assert "/_images/" in f"/{src}", (page.name, src)
+                assert (page.parent / unquote(src)).resolve().is_file(), (
+                    page.name,
+                    src,
+                )
+                assert len(img.get("alt", "")) > 20, (page.name, img.get("alt"))
+    assert figures, "no figure of the package on any page"
+
+
+def test_every_stepper_shows_one_frame_and_has_controls_alt_text_and_a_caption():
+    """The encoder, feature-map, decoder and training animations are frame steppers:
+    one <img> per frame (one shown, the rest hidden and loaded after the page), the
+    five controls and a caption."""
+    where = {}
+    for page in _pages():
+        for block in _package_figures(page):
+            if 'class="ut-stepper"' not in block:
+                continue
+            imgs = _imgs(block)
+            shown = [i for i in imgs if "ut-hidden" not in i.get("class", "").split()]
+            assert len(shown) == 1 and all(
+                i.get("loading") == "lazy" for i in imgs if i not in shown
+            ), page.name
+            assert all(
+                re.search(rf"\(frame {k} of {len(imgs)}\)$", i["alt"])
+                for k, i in enumerate(imgs, 1)
+            ), page.name
+            assert all(
+                f'data-act="{a}"' in block
+                for a in ("first", "prev", "play", "pause", "next")
+            )
+            assert "<figcaption" in block, f"{page.name}: a stepper without a caption"
+            where[page.stem] = where.get(page.stem, 0) + 1
+    assert where == {"encoder": 2, "decoder": 1, "training": 1}, where
+
+
+def test_every_image_of_a_chapter_sits_in_a_figure_with_a_caption():
+    """No bare plot: each image of a chapter's article is in a <figure> with a
+    <figcaption> (a stepper's frames share one), its alt text describes it."""
+    for nb in sorted((ROOT / "book").glob("*.ipynb")):
+        source = nb.read_text(encoding="utf-8")
+        assert "plt.show()" not in source, (
+            f"{nb.name}: plt.show() shows a figure without a caption or alt text; "
+            "end the cell with ut.captioned(fig, caption, alt=...)"
+        )
+        page = (HTML / "book" / f"{nb.stem}.html").read_text(encoding="utf-8")
+        article = page[page.index("<article") : page.index("</article>")]
+        figures = re.findall(r"<figure\b.*?</figure>", article, re.S)
+        outside = re.sub(r"<figure\b.*?</figure>", "", article, flags=re.S)
+        assert not re.search(r"<img\b", outside), (
+            f"{nb.name}: an image outside a figure"
+        )
+        for block in figures:
+            if "<img" not in block:
+                continue
+            assert "<figcaption" in block, f"{nb.name}: a figure without a caption"
+            for img in _imgs(block):
+                alt = img.get("alt", "")
+                assert len(alt) > 20, f"{nb.name}: {img}"
+                assert not re.search(r"\.(png|gif|jpe?g|svg)$", alt), (
+                    f"{nb.name}: the alt text is a file name: {alt}"
+                )
+        assert sum("<figcaption" in b for b in figures) >= source.count(
+            "ut.captioned("
+        ), nb.name
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    shutil.which("chromium") is None, reason="Debian's chromium is not installed"
+)
+@pytest.mark.parametrize("width", [420, 1280])
+def test_figures_stay_legible_on_a_phone_and_fill_the_column_on_a_desktop(
+    tmp_path, width
+):
+    """The encoder page in a frame 420 px (a phone) and 1280 px wide: the page never
+    gets wider than the screen; a figure fills the column, but never gets narrower
+    than its smallest text allows (it scrolls sideways inside its panel instead)."""
+    probe = tmp_path / "probe.html"
+    probe.write_text(
+        f"""<!doctype html><html><body style="margin:0">
+<iframe id="f" src="{(HTML / "book" / "encoder.html").as_uri()}" width="{width}"
+ height="2000" style="border:0"></iframe>
+<script>
+document.getElementById("f").addEventListener("load", function () {{
+  var d = this.contentDocument, w = this.contentWindow, out = [];
+  out.push("page " + d.documentElement.scrollWidth + " " + d.documentElement.clientWidth);
+  d.querySelectorAll("figure.ut-figure, figure.ut-stepper").forEach(function (f) {{
+    var fit = f.querySelector(".ut-fit"), cs = w.getComputedStyle(fit);
+    out.push([Math.round(fit.getBoundingClientRect().width), parseFloat(cs.width),
+              parseFloat(cs.minWidth), Math.round(f.getBoundingClientRect().right)].join(" "));
+  }});
+  document.body.setAttribute("data-probe", out.join(";"));
+}});
+</script></body></html>""",
+        encoding="utf-8",
+    )
+    cmd = [
+        "chromium",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-sync",
+        "--allow-file-access-from-files",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1400,2000",
+        "--virtual-time-budget=5000",
+        "--dump-dom",
+        probe.as_uri(),
+    ]
+    dom = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=120, check=False
+    ).stdout
+    found = re.search(r'data-probe="([^"]*)"', dom)
+    assert found, dom[-2000:]
+    page, *figures = found.group(1).split(";")
+    scroll_width, client_width = map(int, page.split()[1:])
+    assert scroll_width <= client_width, f"the page is wider than {width} px: {page}"
+    assert figures, "no figure on the encoder page"
+    for line in figures:
+        shown, natural, narrowest, right = map(float, line.split())
+        assert shown >= narrowest - 0.5, line  # never narrower than its text allows
+        assert right <= client_width, line  # the panel stays on the screen
+        if width == 1280:
+            # a desktop shows a figure at its own width, or shrunk by a little at most
+            assert shown >= min(natural, 0.9 * 700), line

@@ -16,14 +16,31 @@ def _frames(n: int = 5, size: int = 8) -> list[np.ndarray]:
     return [np.full((size, size, 3), 40 * i, np.uint8) for i in range(n)]
 
 
+def _imgs(page: str) -> list[dict]:
+    """Every <img> of a stepper: its attributes (src kept whole)."""
+    return [
+        dict(re.findall(r'([\w-]+)="([^"]*)"', tag))
+        for tag in re.findall(r"<img\b[^>]*>", page)
+    ]
+
+
 def test_the_html_embeds_every_frame_and_the_five_controls():
     alt = 'the U <built> "step" by step'
     stepper = ut.FrameStepper(
         _frames(), frame_ms=300, alt=alt, caption="Drawn from a model."
     )
     page = stepper._repr_html_()
-    # five PNG frames in the script, the last one also in the <img>
-    assert page.count("iVBOR") == 5 + 1
+    # five frames, each an <img> of its own with its alt text; the last one shown
+    imgs = _imgs(page)
+    assert len(imgs) == 5 and page.count("iVBOR") == 5
+    assert [i["alt"] for i in imgs] == [
+        f"the U &lt;built&gt; &quot;step&quot; by step (frame {k} of 5)"
+        for k in range(1, 6)
+    ]
+    assert [i["class"] for i in imgs] == ["ut-frame ut-hidden"] * 4 + ["ut-frame"]
+    assert [i["style"].startswith("display:none") for i in imgs] == [True] * 4 + [False]
+    # the hidden frames load after the page
+    assert [i.get("loading") for i in imgs] == ["lazy"] * 4 + [None]
     assert [m for m in re.findall(r'data-act="(\w+)"', page)] == [
         "first",
         "prev",
@@ -31,7 +48,6 @@ def test_the_html_embeds_every_frame_and_the_five_controls():
         "pause",
         "next",
     ]
-    assert 'alt="the U &lt;built&gt; &quot;step&quot; by step (frame 5 of 5)"' in page
     assert "<figcaption" in page and "Drawn from a model." in page
     assert "ms = 300" in page and page.count("<script>") == 1
     # two steppers of the same frames on one page do not share an id
@@ -42,6 +58,26 @@ def test_the_html_embeds_every_frame_and_the_five_controls():
         for _ in range(2)
     }
     assert len(ids) == 2
+
+
+def test_frames_are_laid_out_at_their_page_size_and_keep_a_phone_width():
+    """density 2: a 1400 px frame shows 700 px wide; on a phone it keeps the width at
+    which text of MIN_TEXT_PX (at DISPLAY_PX) is PHONE_TEXT_PX high, and scrolls."""
+    from unet_tutorial.pictures import page as P
+
+    frames = [np.full((200, 1400, 3), 255, np.uint8)] * 2
+    page = ut.FrameStepper(frames, density=2).html()
+    box = re.search(
+        r'class="ut-fit" style="width:(\d+)px;max-width:100%;min-width:(\d+)px"', page
+    )
+    assert box.groups() == ("700", str(round(700 * P.PHONE_TEXT_PX / ut.MIN_TEXT_PX)))
+    assert "overflow-x:auto" in page and "background:#fff" in page
+    page = ut.FrameStepper(frames, density=2, min_width=300).html()
+    assert 'min-width:300px"' in page
+    wide = ut.FrameStepper(frames, density=2, min_width=900).html()
+    assert (
+        'style="width:700px;max-width:100%;min-width:700px"' in wide
+    )  # at most itself
 
 
 @pytest.mark.parametrize(
@@ -57,6 +93,8 @@ def test_the_html_embeds_every_frame_and_the_five_controls():
         (dict(frames=_frames(3), start=3), "not a frame"),
         (dict(frames=_frames(3), start=-4), "not a frame"),
         (dict(frames=_frames(3), start=1.0), "not a frame"),
+        (dict(frames=_frames(3), density=0), "density"),
+        (dict(frames=_frames(3), density=1.5), "density"),
     ],
 )
 def test_bad_arguments_are_refused(kwargs, says):
@@ -66,11 +104,13 @@ def test_bad_arguments_are_refused(kwargs, says):
 
 def _opening(page: str) -> tuple[str, str, str, str, str]:
     """What a page shows before any script runs: image, alt, slider, counter, step."""
-    img = re.search(r'<img src="data:image/\w+;base64,([^"]+)" alt="([^"]*)"', page)
+    shown = [i for i in _imgs(page) if "ut-hidden" not in i["class"]]
+    assert len(shown) == 1
+    src = re.fullmatch(r"data:image/\w+;base64,(.+)", shown[0]["src"]).group(1)
     slider = re.search(r'<input type="range"[^>]* value="(\d+)"', page).group(1)
     count = re.search(r'class="ut-count"[^>]*>([^<]*)<', page).group(1)
     step = re.search(r'class="ut-step"[^>]*>([^<]*)<', page).group(1)
-    return img.group(1), img.group(2), slider, " ".join(count.split()), step
+    return src, shown[0]["alt"], slider, " ".join(count.split()), step
 
 
 def test_the_stepper_opens_on_the_chosen_frame():
@@ -80,8 +120,7 @@ def test_the_stepper_opens_on_the_chosen_frame():
     last = ut.FrameStepper(frames, alt="a", step_captions=captions).html()
     first = ut.FrameStepper(frames, alt="a", step_captions=captions, start=0).html()
     mid = ut.FrameStepper(frames, alt="a", step_captions=captions, start=-3).html()
-    embedded = re.search(r"var frames = (\[[^\]]*\])", first).group(1)
-    frame_data = re.findall(r'"([^"]+)"', embedded)
+    frame_data = [i["src"].split(",", 1)[1] for i in _imgs(first)]
     assert len(frame_data) == 5
     assert _opening(last) == (frame_data[4], "a (frame 5 of 5)", "4", "5 / 5", "step 4")
     assert _opening(first) == (
@@ -112,13 +151,17 @@ def test_drawings_are_embedded_as_png_and_photographs_as_jpeg():
         ut.FrameStepper(photo, image_format="webp")
 
 
-def test_from_gif_reads_the_frames_and_their_duration(tmp_path):
+def test_from_gif_reads_the_frames_their_duration_and_density(tmp_path):
     gif = ut.write_gif(tmp_path / "a.gif", _frames(3, 16), frame_ms=250)
     stepper = ut.FrameStepper.from_gif(gif, caption="c")
     assert (
         len(stepper.frames) == 3 and stepper.frame_ms == 250 and stepper.caption == "c"
     )
+    assert stepper.density == 1
     np.testing.assert_array_equal(stepper.frames[1], _frames(3, 16)[1])
+    sharp = ut.write_gif(tmp_path / "b.gif", _frames(3, 16), frame_ms=250, density=2)
+    assert ut.FrameStepper.from_gif(sharp).density == 2
+    assert ut.FrameStepper.from_gif(sharp, density=1).density == 1
 
 
 @pytest.mark.slow
@@ -132,8 +175,11 @@ def test_the_buttons_step_through_the_frames_in_a_browser(tmp_path):
     )
     probe = """<script>
       var r = document.querySelector('.ut-stepper'), log = [];
+      function shown() { return Array.prototype.filter.call(r.querySelectorAll('img'),
+        function (im) { return getComputedStyle(im).display !== 'none'; }); }
       function click(a) { r.querySelector('[data-act=' + a + ']').click();
-        log.push(r.querySelector('.ut-count').textContent + '|' + r.querySelector('img').alt + '|'
+        var s = shown();
+        log.push(r.querySelector('.ut-count').textContent + '|' + s.length + ' ' + s[0].alt + '|'
                  + r.querySelector('.ut-step').textContent); }
       click('first'); click('next'); click('next'); click('prev'); click('prev'); click('prev');
       document.body.setAttribute('data-log', log.join(';'));
@@ -163,11 +209,11 @@ def test_the_buttons_step_through_the_frames_in_a_browser(tmp_path):
     assert (
         log.group(1).split(";")
         == [
-            "1 / 5|test (frame 1 of 5)|step 0",
-            "2 / 5|test (frame 2 of 5)|step 1",
-            "3 / 5|test (frame 3 of 5)|step 2",
-            "2 / 5|test (frame 2 of 5)|step 1",
-            "1 / 5|test (frame 1 of 5)|step 0",
-            "5 / 5|test (frame 5 of 5)|step 4",  # previous from the first frame wraps to the last
+            "1 / 5|1 test (frame 1 of 5)|step 0",
+            "2 / 5|1 test (frame 2 of 5)|step 1",
+            "3 / 5|1 test (frame 3 of 5)|step 2",
+            "2 / 5|1 test (frame 2 of 5)|step 1",
+            "1 / 5|1 test (frame 1 of 5)|step 0",
+            "5 / 5|1 test (frame 5 of 5)|step 4",  # previous from the first frame wraps to the last
         ]
     )

@@ -12,8 +12,12 @@ padding changes the picture. Two steps keep the drawing honest and testable:
    ``animate_encoder`` / ``animate_decoder`` write the frames as a GIF.
 
 Every text is sized to be at least ``MIN_TEXT_PX`` pixels high when a page
-shows the figure at ``DISPLAY_PX`` wide, and written horizontally. On a page,
-``FrameStepper.from_gif(path)`` lets a reader stop at any frame.
+shows the figure at ``DISPLAY_PX`` wide, and written horizontally. Frames are
+rendered at ``DENSITY`` times that size (a frame shown 700 px wide is 1400
+pixels), so text, masks and photos are drawn at the size a 2x screen shows
+them rather than scaled up by the browser; the GIF records the density and
+``FrameStepper.from_gif(path)`` lays the frames out at their page size and lets
+a reader stop at any frame.
 
 GIFs are written with imageio; frame durations are in **milliseconds**
 (imageio's Pillow plugin; older imageio versions took seconds).
@@ -54,6 +58,8 @@ from .figures import (
     add_credit,
     mask_to_rgb,
 )
+from .page import DENSITY
+from .stepper import GIF_COMMENT
 
 FRAME_MS = 700
 """Default duration of one frame, in milliseconds."""
@@ -363,9 +369,18 @@ def _model_title(model: keras.Model, what: str) -> str:
     return f"U-Net {what}: depth {unet_depth(model)}, base {conv.filters}, {pad}"
 
 
-def _render(fig: Figure) -> np.ndarray:
-    fig.canvas.draw()
-    return np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+def _render(fig: Figure, density: int = DENSITY) -> np.ndarray:
+    """``fig`` as ``uint8 (H, W, 3)`` pixels, ``density`` pixels per pixel of its size
+    (text, lines and images are drawn at that resolution, not scaled up).
+    """
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=fig.dpi * density)
+    with Image.open(buf) as im:
+        return np.asarray(im.convert("RGB"))
 
 
 def encoder_figures(model: keras.Model) -> list[Figure]:
@@ -475,6 +490,8 @@ def write_gif(
     frames: list[np.ndarray],
     frame_ms: int = FRAME_MS,
     hold_ms: int = HOLD_MS,
+    *,
+    density: int = 1,
 ) -> Path:
     """Write equal-sized RGB frames as a looping GIF; durations in milliseconds.
 
@@ -483,6 +500,8 @@ def write_gif(
         frames: ``uint8 (H, W, 3)`` arrays of one size.
         frame_ms: duration of each frame in milliseconds.
         hold_ms: duration of the last frame in milliseconds.
+        density: frame pixels per page pixel (``DENSITY`` for the package's
+            frames), recorded in the GIF's comment for ``FrameStepper.from_gif``.
 
     Returns:
         The path written.
@@ -504,7 +523,12 @@ def write_gif(
     # encoded in memory first: a folder that cannot be written then fails cleanly, in
     # one place
     data = iio.imwrite(
-        "<bytes>", np.stack(frames), extension=".gif", duration=durations, loop=0
+        "<bytes>",
+        np.stack(frames),
+        extension=".gif",
+        duration=durations,
+        loop=0,
+        comment=GIF_COMMENT.format(density=int(density)).encode(),
     )
     part = path.with_name(path.name + ".part")
     try:
@@ -537,7 +561,7 @@ def animate_encoder(
     Returns:
         The path written.
     """
-    return write_gif(path, encoder_frames(model), frame_ms)
+    return write_gif(path, encoder_frames(model), frame_ms, density=DENSITY)
 
 
 def animate_decoder(
@@ -549,7 +573,7 @@ def animate_decoder(
     for valid padding, crop) and concatenate along the dashed skip arrow,
     conv, conv; then the head.
     """
-    return write_gif(path, decoder_frames(model), frame_ms)
+    return write_gif(path, decoder_frames(model), frame_ms, density=DENSITY)
 
 
 # --------------------------------------------------------------------- real activations
@@ -598,6 +622,23 @@ def _normalise(a: np.ndarray) -> np.ndarray:
     return np.clip((a - lo) / (hi - lo + 1e-8), 0, 1)
 
 
+def _class_probabilities(logits: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """The class probabilities ``(H, W, K)`` of the head's logits (a softmax; a sigmoid
+    for one channel, the probability of class 1) and the names of those classes.
+    """
+    from ..labels import CLASS_NAMES
+
+    logits = np.asarray(logits, dtype="float64")
+    k = logits.shape[-1]
+    if k == 1:
+        return 1 / (1 + np.exp(-logits)), ["class 1"]
+    e = np.exp(logits - logits.max(-1, keepdims=True))
+    names = (
+        list(CLASS_NAMES) if k == len(CLASS_NAMES) else [f"class {i}" for i in range(k)]
+    )
+    return e / e.sum(-1, keepdims=True), names
+
+
 def feature_map_frames(
     model: keras.Model,
     image: np.ndarray,
@@ -610,7 +651,9 @@ def feature_map_frames(
     Each frame shows the input and ``channels`` of that level's real
     activations (the most active ones), titled with the level's shape, a
     colour bar that says how to read the maps, and ``credit`` (where the
-    image comes from, and which model) along the bottom.
+    image comes from, and which model) along the bottom. The head's frame
+    shows the predicted classes and, in the panels left, each class's
+    probability; a panel with nothing to show is removed, not left empty.
     """
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import Normalize
@@ -644,9 +687,17 @@ def feature_map_frames(
             pred = predicted_classes(None, act)  # head_conv: logits
             axes[1].imshow(mask_to_rgb(pred), interpolation="nearest")
             axes[1].set_title("predicted classes", fontsize=fs)
-            for ax in axes[2:]:
-                ax.set_visible(False)
+            # the panels left show each class's probability: no slot stays empty
+            probs, names = _class_probabilities(act)
+            shown = min(len(names), cols - 2)
+            for k, ax in enumerate(axes[2 : 2 + shown]):
+                ax.imshow(probs[..., k], cmap="magma", vmin=0, vmax=1)
+                ax.set_title(f"P({names[k]})", fontsize=fs)
+            for ax in axes[2 + shown :]:
+                ax.remove()
+            axes = axes[: 2 + shown]
             title = f"head: 1×1 conv → {shape_label(act.shape)} class scores"
+            bar_label = "probability of the class (softmax of the scores)"
         else:
             order = np.argsort(act.reshape(-1, act.shape[-1]).std(axis=0))[::-1][
                 :channels
@@ -657,17 +708,21 @@ def feature_map_frames(
                 )
                 ax.set_title(f"channel {c}", fontsize=fs)
             for ax in axes[1 + len(order) :]:
-                ax.set_visible(False)
+                ax.remove()
+            axes = axes[: 1 + len(order)]
             shown = min(channels, act.shape[-1])
             title = f"{level}: {shape_label(act.shape)} feature maps ({shown} shown)"
+            bar_label = "activation, each map scaled to its own range"
+        if shown:  # maps in magma: say how to read them
             cax = fig.add_axes((0.3, (low + 0.5) / height, 0.4, 0.1 / height))
             bar = fig.colorbar(
                 ScalarMappable(Normalize(0, 1), cmap="magma"),
                 cax=cax,
                 orientation="horizontal",
             )
-            bar.set_ticks([0, 1], labels=["low", "high"], fontsize=fs)
-            bar.set_label("activation, each map scaled to its own range", fontsize=fs)
+            ticks = ["0", "1"] if level == "head" else ["low", "high"]
+            bar.set_ticks([0, 1], labels=ticks, fontsize=fs)
+            bar.set_label(bar_label, fontsize=fs)
         for ax in axes:
             ax.set_xticks([])
             ax.set_yticks([])
@@ -704,6 +759,7 @@ def animate_feature_maps(
         path,
         feature_map_frames(model, image, channels=channels, credit=credit),
         frame_ms,
+        density=DENSITY,
     )
 
 
@@ -724,7 +780,10 @@ def training_frames(
     A long run is shown at ``max_frames`` evenly spaced epochs, the first and
     the last among them (a frame per epoch of a 60-epoch run makes a GIF of
     several megabytes); each frame's title names its epoch. ``credit`` is
-    written along the bottom.
+    written along the bottom. Frames are rendered at ``DENSITY`` times the
+    size a page shows them, so the small snapshot images (96 px, say) are
+    resampled once, to the pixels a screen shows, not enlarged again by the
+    browser: the photos smoothly, the masks without mixing class colours.
     """
     if not predictions:
         raise ValueError(
@@ -762,7 +821,11 @@ def training_frames(
                 mask_to_rgb(pred[j]),
             ]
             for i, img in enumerate(panels):
-                axes[i, j].imshow(img, interpolation="nearest")
+                # drawn at the size shown (``_render``): the photo resampled
+                # smoothly, the masks pixel for pixel (their classes stay pure)
+                axes[i, j].imshow(
+                    img, interpolation="bilinear" if i == 0 else "nearest"
+                )
                 axes[i, j].set_xticks([])
                 axes[i, j].set_yticks([])
         for i, name in enumerate(["image", "true", "predicted"]):
@@ -802,4 +865,5 @@ def animate_training(
         path,
         training_frames(images, masks, preds, credit=credit, max_frames=max_frames),
         frame_ms,
+        density=DENSITY,
     )

@@ -11,6 +11,7 @@ headless Agg backend.
 from __future__ import annotations
 
 import io
+import math
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -71,12 +72,47 @@ STAND_IN_CREDIT = "Synthetic stand-in: generated images, not Oxford-IIIT Pet."
 
 DISPLAY_PX = 700
 """The width (pixels) at which a book page shows a figure; text is sized to be legible
-at it.
+at it. A wider figure is shrunk to it; on a phone a figure keeps at least the width at
+which its smallest text is ``page.PHONE_TEXT_PX`` high, and scrolls sideways
+(``unet_tutorial.pictures.page``).
 """
-MIN_TEXT_PX = 11
+MIN_TEXT_PX = 12
 """The smallest text height, in pixels at ``DISPLAY_PX``, that a figure of the package
-or the book may have.
+or the book may have. ``captioned`` refuses smaller text; ``add_credit`` never
+writes it.
 """
+
+
+def _texts(figure: Figure):
+    """The texts ``figure`` draws: visible, not empty, not on an axis that is off."""
+    from matplotlib.text import Text
+
+    # the tick and axis labels of an axis that is switched off are never drawn
+    hidden = {
+        id(t)
+        for ax in figure.axes
+        for axis in (ax.xaxis, ax.yaxis)
+        if not (ax.axison and axis.get_visible())
+        for t in axis.findobj(Text)
+    }
+    for t in figure.findobj(Text):
+        if id(t) in hidden or not (t.get_visible() and t.get_text().strip()):
+            continue
+        if t.axes is not None and not t.axes.get_visible():
+            continue  # an invisible axes hides its texts
+        yield t
+
+
+def smallest_text_px(figure: Figure) -> float | None:
+    """The height, in pixels at the figure's own size, of its smallest horizontal text
+    (``None``: it has none).
+    """
+    sizes = [
+        t.get_fontsize() * figure.dpi / 72
+        for t in _texts(figure)
+        if not t.get_rotation() % 180
+    ]
+    return min(sizes) if sizes else None
 
 
 def illegible_texts(
@@ -98,26 +134,23 @@ def illegible_texts(
         ``[(text, height in px, rotation in degrees), ...]``, empty when all is
         legible.
     """
-    from matplotlib.text import Text
-
     width_px = width_px or figure.get_figwidth() * figure.dpi
     shrink = min(1.0, DISPLAY_PX / width_px)
-    # the tick and axis labels of an axis that is switched off are never drawn
-    hidden = {
-        id(t)
-        for ax in figure.axes
-        for axis in (ax.xaxis, ax.yaxis)
-        if not (ax.axison and axis.get_visible())
-        for t in axis.findobj(Text)
-    }
     bad = []
-    for t in figure.findobj(Text):
-        if id(t) in hidden or not (t.get_visible() and t.get_text().strip()):
-            continue
+    for t in _texts(figure):
         height = t.get_fontsize() * figure.dpi / 72 * shrink
         if height < MIN_TEXT_PX or t.get_rotation() % 180:
             bad.append((t.get_text(), round(height, 1), t.get_rotation()))
     return bad
+
+
+def min_fontsize(figure: Figure) -> float:
+    """The smallest font size (points, to 0.1) that is ``MIN_TEXT_PX`` high when a page
+    shows ``figure`` (at most ``DISPLAY_PX`` wide).
+    """
+    width_px = figure.get_figwidth() * figure.dpi
+    shrink = min(1.0, DISPLAY_PX / width_px)
+    return math.ceil(MIN_TEXT_PX * 72 / figure.dpi / shrink * 10) / 10
 
 
 def _figure(figsize, dpi: int = 80) -> Figure:
@@ -143,10 +176,14 @@ def data_credit(is_stand_in: bool) -> str:
 def add_credit(fig, text: str | None, fontsize: float = 10) -> None:
     """Write a credit line along the bottom edge of a figure (nothing for ``None``),
     wrapped to its width.
+
+    The line is never smaller than a page can show (``min_fontsize``): a
+    smaller ``fontsize`` is raised to it.
     """
     if text:
         import textwrap
 
+        fontsize = max(fontsize, min_fontsize(fig))
         # about 0.55 em per character
         chars = max(20, int(fig.get_figwidth() * 72 / (0.55 * fontsize)))
         fig.text(
@@ -307,8 +344,15 @@ def plot_learning_curves(
             ax.grid(alpha=0.3)
             ax.legend()
         for ax in axes.ravel()[len(metrics) :]:
-            ax.set_visible(False)
+            ax.remove()  # no empty panel in the grid
         fig.tight_layout()
+        last = len(metrics) - (rows - 1) * cols
+        if rows > 1 and last < cols:  # centre an incomplete last row under the others
+            x0, x1 = axes[0, 0].get_position().x0, axes[0, 1].get_position().x0
+            shift = (cols - last) / 2 * (x1 - x0)
+            for ax in axes[-1, :last]:
+                box = ax.get_position()
+                ax.set_position(box.translated(shift, 0))
     return fig
 
 
@@ -317,18 +361,20 @@ class Drawing:
     optional caption.
 
     A bare ``Figure`` made without pyplot shows only as text in a notebook;
-    a ``Drawing`` returns a PNG (``_repr_png_``) and, where HTML is shown, an
-    ``<img>`` with ``alt`` text and a ``<figcaption>``. The HTML image is an
-    SVG, laid out at the PNG's width: its text and lines stay sharp when a
-    phone shrinks the page or a reader zooms in. Everything else
-    (``savefig``, ``legends``, ``get_figwidth`` ...) is the wrapped
-    ``figure``'s.
+    a ``Drawing`` returns a PNG (``_repr_png_``) and, where HTML is shown, a
+    ``<figure>`` with the image, its ``alt`` text and a ``<figcaption>``
+    (``unet_tutorial.pictures.page``): drawn at ``DENSITY`` times its size
+    and laid out at its own width, so it is sharp on a 2x screen; never
+    narrower than its smallest text allows on a phone (it scrolls sideways
+    instead); on a white panel in dark mode; and, in the built book, written
+    as an image file next to the page. Everything else (``savefig``,
+    ``legends``, ``get_figwidth`` ...) is the wrapped ``figure``'s.
 
     Args:
         figure: the matplotlib ``Figure``.
         alt: what the figure shows, for readers who cannot see it.
         caption: a caption under the figure.
-        tight: crop the PNG to what is drawn, as the notebook's own inline
+        tight: crop the image to what is drawn, as the notebook's own inline
             display of a pyplot figure does.
     """
 
@@ -341,51 +387,67 @@ class Drawing:
     def __getattr__(self, name: str):
         return getattr(self.__dict__["figure"], name)
 
-    def png(self) -> bytes:
-        """The figure as PNG bytes, at its own size."""
+    def png(self, density: float = 1) -> bytes:
+        """The figure as PNG bytes, at its own size times ``density``."""
         buf = io.BytesIO()
         tight = {"bbox_inches": "tight", "pad_inches": 0.05} if self.tight else {}
-        self.figure.savefig(buf, format="png", dpi=self.figure.dpi, **tight)
-        return buf.getvalue()
-
-    def svg(self) -> bytes:
-        """The figure as SVG bytes (text drawn as shapes, no date: the same figure
-        gives the same bytes).
-        """
-        buf = io.BytesIO()
-        tight = {"bbox_inches": "tight", "pad_inches": 0.05} if self.tight else {}
-        with plt.rc_context({"svg.hashsalt": "unet-tutorial"}):
-            self.figure.savefig(
-                buf, format="svg", dpi=self.figure.dpi, metadata={"Date": None}, **tight
-            )
+        self.figure.savefig(buf, format="png", dpi=self.figure.dpi * density, **tight)
         return buf.getvalue()
 
     def _repr_png_(self) -> bytes:
         return self.png()
 
     def _repr_html_(self) -> str:
-        import base64
-        import html
-        import re
+        from PIL import Image
 
-        svg = self.svg()
-        # the SVG's size is in points; the PNG has figure.dpi pixels per inch
-        points = re.search(rb'<svg[^>]*\bwidth="([\d.]+)pt"', svg)
-        width = round(float(points.group(1)) * self.figure.dpi / 72) if points else None
-        data = base64.b64encode(svg).decode("ascii")
-        size = f'width="{width}" ' if width else ""
-        cap = (
-            f"<figcaption "
-            f'style="font-size:14px">{html.escape(self.caption)}</figcaption>'
-            if self.caption
-            else ""
+        from . import page
+
+        with Image.open(io.BytesIO(self.png(page.DENSITY))) as im:
+            pixels = np.asarray(im.convert("RGB"))
+        fmt, data = page.encode_image(pixels)
+        width = round(pixels.shape[1] / page.DENSITY)
+        # the smallest text's height at the figure's own size is its height at `width`
+        narrowest = page.min_width(width, smallest_text_px(self.figure))
+        image = page.img_tag(page.data_uri(fmt, data), self.alt, "ut-img")
+        return page.panel(
+            image,
+            width=width,
+            narrowest=narrowest,
+            classes="ut-figure",
+            caption=self.caption,
         )
-        return (
-            '<figure style="margin:0 0 1em 0">'
-            f'<img src="data:image/svg+xml;base64,{data}" {size}'
-            f'alt="{html.escape(self.alt)}" '
-            f'style="max-width:100%;height:auto">{cap}</figure>'
-        )
+
+
+def _is_empty(ax) -> bool:
+    """Whether an axes shows nothing: no image, line, patch, collection, text, table,
+    legend or title of its own (or is hidden).
+    """
+    if not ax.get_visible():
+        return True
+    drawn = [
+        *ax.images,
+        *ax.lines,
+        *ax.patches,
+        *ax.collections,
+        *ax.texts,
+        *ax.tables,
+        *ax.artists,
+        *ax.child_axes,
+    ]
+    if any(a.get_visible() for a in drawn) or ax.get_legend() is not None:
+        return False
+    return not any(ax.get_title(loc).strip() for loc in ("left", "center", "right"))
+
+
+def remove_empty_axes(figure: Figure) -> int:
+    """Remove the axes of ``figure`` that show nothing (``ax.remove()``): a grid of
+    ``plt.subplots`` with fewer panels than slots, or a hidden axes, leaves no
+    empty frame. Returns how many were removed.
+    """
+    empty = [ax for ax in figure.axes if _is_empty(ax)]
+    for ax in empty:
+        ax.remove()
+    return len(empty)
 
 
 def captioned(figure: Figure, caption: str, *, alt: str) -> Drawing:
@@ -397,7 +459,14 @@ def captioned(figure: Figure, caption: str, *, alt: str) -> Drawing:
     HTML ``<figure>`` with its ``<figcaption>`` and ``alt`` text, in Jupyter,
     Colab and on the book's pages alike. pyplot's own handle on the figure is
     closed, so it is not shown a second time; ``display(...)`` it when more
-    output follows in the same cell.
+    output follows in the same cell. Axes that show nothing (the unused
+    slots of a grid, hidden axes) are removed (``remove_empty_axes``), so
+    no empty frame is left on the page.
+
+    Its texts must be legible on a page: at least ``MIN_TEXT_PX`` high when
+    the page shows the figure at most ``DISPLAY_PX`` wide, and horizontal.
+    On a phone the figure keeps the width at which its smallest text is
+    ``page.PHONE_TEXT_PX`` high and scrolls sideways.
 
     Args:
         figure: a matplotlib ``Figure`` (e.g. from ``plt.subplots``).
@@ -423,6 +492,7 @@ def captioned(figure: Figure, caption: str, *, alt: str) -> Drawing:
                 "which data it came from)."
             )
     plt.close(figure)
+    remove_empty_axes(figure)
     drawing = Drawing(figure, alt.strip(), caption.strip(), tight=True)
     from PIL import Image
 

@@ -3,19 +3,18 @@
 A GIF runs at its own pace; a reader who wants to look at one step of the U
 cannot stop it. ``FrameStepper`` shows the same frames with buttons (first,
 previous, play, pause, next) and a slider. It is plain HTML with a few lines
-of JavaScript and the frames embedded as PNG, so it needs no server and no
-widget library: it works on the static book site, in Colab, in Jupyter and in
-VS Code. It opens on the frame named by ``start`` (the last, the finished
-picture, unless told otherwise), which is also the one shown where scripts do
-not run (a notebook viewer that strips them).
+of JavaScript and the frames embedded as images (written as files next to the
+page when the book is built), so it needs no server and no widget library: it
+works on the static book site, in Colab, in Jupyter and in VS Code. It opens
+on the frame named by ``start`` (the last, the finished picture, unless told
+otherwise), which is also the one shown where scripts do not run (a notebook
+viewer that strips them).
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import html
-import io
 import itertools
 import json
 import os
@@ -24,6 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from ..checks import is_whole
+from . import page
+from .figures import DISPLAY_PX, MIN_TEXT_PX
 
 _COUNTER = itertools.count()
 
@@ -31,25 +32,24 @@ _SCRIPT = """
 (function () {
   var root = document.getElementById(%(id)s);
   if (!root) { return; }
-  var frames = %(frames)s, captions = %(captions)s, ms = %(ms)d, alt = %(alt)s, fmt =
-  %(fmt)s; var img = root.querySelector("img"), slider = root.querySelector("input"),
+  var imgs = root.querySelectorAll("img.ut-frame"), captions = %(captions)s,
+      ms = %(ms)d, slider = root.querySelector("input"),
       counter = root.querySelector(".ut-count"), step = root.querySelector(".ut-step"),
       timer = null;
   function show(i) {
-    i = (i + frames.length) %% frames.length;
-    img.src = "data:image/" + fmt + ";base64," + frames[i];
-    img.alt = alt + " (frame " + (i + 1) + " of " + frames.length + ")";
+    i = (i + imgs.length) %% imgs.length;
+    imgs.forEach(function (im, k) { im.style.display = k === i ? "block" : "none"; });
     slider.value = i;
-    counter.textContent = (i + 1) + " / " + frames.length;
+    counter.textContent = (i + 1) + " / " + imgs.length;
     if (step) { step.textContent = captions[i] || ""; }
   }
   function pause() { if (timer) { clearInterval(timer); timer = null; } }
   function play() {
     pause();
-    if (+slider.value === frames.length - 1) { show(0); }
+    if (+slider.value === imgs.length - 1) { show(0); }
     timer = setInterval(function () {
       var i = +slider.value + 1;
-      if (i >= frames.length) { pause(); return; }
+      if (i >= imgs.length) { pause(); return; }
       show(i);
     }, ms);
   }
@@ -64,28 +64,12 @@ _SCRIPT = """
     b.addEventListener("click", actions[b.getAttribute("data-act")]);
   });
   slider.addEventListener("input", function () { pause(); show(+slider.value); });
+  // the hidden frames wait until the page has loaded, then load in the background
+  function fetchAll() { imgs.forEach(function (im) { im.loading = "eager"; }); }
+  if (document.readyState === "complete") { fetchAll(); }
+  else { window.addEventListener("load", fetchAll); }
 })();
 """
-
-
-def _encode(frame: np.ndarray, fmt: str) -> bytes:
-    from PIL import Image
-
-    buf = io.BytesIO()
-    image = Image.fromarray(np.asarray(frame, dtype=np.uint8))
-    if fmt == "png":
-        image.save(buf, format="PNG", optimize=True)
-    else:
-        image.save(buf, format="JPEG", quality=88)
-    return buf.getvalue()
-
-
-def _choose_format(frame: np.ndarray) -> tuple[str, bytes]:
-    """PNG for drawings (lossless, and small); JPEG when PNG is over twice as large
-    (photographs). Returns the format and ``frame`` encoded in it.
-    """
-    png, jpeg = _encode(frame, "png"), _encode(frame, "jpeg")
-    return ("jpeg", jpeg) if len(png) > 2 * len(jpeg) else ("png", png)
 
 
 class FrameStepper:
@@ -93,6 +77,12 @@ class FrameStepper:
 
     Display it (the last expression of a cell, or ``display(stepper)``): the
     notebook shows its HTML. ``stepper.html()`` gives the same HTML to save.
+    Each frame is an ``<img>`` of its own (one shown at a time, each with its
+    alt text), in the panel of ``unet_tutorial.pictures.page``: laid out at
+    the frames' width over ``density``, sharp on a high-density screen, never
+    narrower than a phone can read (it scrolls sideways instead), white in
+    dark mode; in the built book the frames are image files next to the
+    page, and the hidden ones load after the page.
 
     Args:
         frames: ``uint8 (H, W, 3)`` frames of one size.
@@ -103,18 +93,24 @@ class FrameStepper:
             it came from.
         step_captions: one line per frame, shown above the caption (e.g. the
             step of the U the frame draws); optional.
-        image_format: how frames are embedded: ``"png"``, ``"jpeg"``, or
-            ``"auto"``: PNG, unless it is over twice the size of JPEG
-            (photographs), to keep the page light.
+        image_format: how frames are encoded: ``"png"``, ``"jpeg"``, or
+            ``"auto"`` (``page.encode_image``: a palette PNG for drawings,
+            JPEG for photographs), to keep the page light.
         start: the frame the stepper opens on, counted from 0 (negative: from
             the end, ``-1`` the last). Choose one that says something alone:
             the finished drawing of the U, or the first feature maps rather
             than the head of an untrained model.
+        density: pixels of the frames per CSS pixel of the page: 2 for frames
+            drawn for 2x screens (the package's animations), shown at half
+            their pixel width.
+        min_width: the narrowest (CSS px) the frames are shown on a narrow
+            screen; by default where text drawn ``MIN_TEXT_PX`` high at
+            ``DISPLAY_PX`` is ``page.PHONE_TEXT_PX`` high.
 
     Raises:
         ValueError: no frames, frames of different sizes, a duration under
-            20 ms, ``step_captions`` of the wrong length, or ``start`` outside
-            the frames.
+            20 ms, ``step_captions`` of the wrong length, ``start`` outside
+            the frames, or a ``density`` that is not a whole number from 1 to 4.
     """
 
     def __init__(
@@ -127,6 +123,8 @@ class FrameStepper:
         step_captions: list[str] | None = None,
         image_format: str = "auto",
         start: int = -1,
+        density: int = 1,
+        min_width: int | None = None,
     ):
         if len(frames) == 0:
             raise ValueError("no frames to show.")
@@ -158,38 +156,54 @@ class FrameStepper:
                 f"{len(frames) - 1} (or -1 to -{len(frames)}, counted from the end)."
             )
         self.start = int(start) % len(frames)
+        if not is_whole(density, 1, numpy_ok=True) or density > 4:
+            raise ValueError(
+                f"density={density!r} must be a whole number of frame pixels per "
+                "page pixel, 1 to 4 (2 for frames drawn for 2x screens)."
+            )
+        self.density = int(density)
+        self.min_width = min_width
 
     @classmethod
     def from_gif(cls, path: str | os.PathLike, **kwargs) -> FrameStepper:
         """The frames of a GIF (e.g. from ``animate_encoder``), with its frame duration
-        unless given.
+        and its density (``write_gif`` records it) unless given.
         """
         from PIL import Image, ImageSequence
 
         with Image.open(Path(path)) as im:
             frames = [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(im)]
             durations = [f.info.get("duration") for f in ImageSequence.Iterator(im)]
+            comment = im.info.get("comment", b"")
         kwargs.setdefault("frame_ms", int(durations[0] or 700) if durations else 700)
+        kwargs.setdefault("density", gif_density(comment))
         return cls(frames, **kwargs)
 
     def html(self) -> str:
-        """The stepper as one self-contained HTML fragment (image, controls, caption,
+        """The stepper as one self-contained HTML fragment (images, controls, caption,
         script).
         """
-        first = self.start
-        if self.image_format == "auto":  # the opening frame decides, and is kept
-            fmt, first_bytes = _choose_format(self.frames[first])
-        else:
-            fmt = self.image_format
-            first_bytes = _encode(self.frames[first], fmt)
-        raw = [
-            first_bytes if i == first else _encode(f, fmt)
-            for i, f in enumerate(self.frames)
-        ]
-        encoded = [base64.b64encode(b).decode("ascii") for b in raw]
-        digest = hashlib.sha1("".join(encoded).encode()).hexdigest()[:10]
+        height, width = self.frames[0].shape[:2]
+        css_width = round(width / self.density)
+        narrowest = self.min_width or round(
+            min(css_width, DISPLAY_PX) * page.PHONE_TEXT_PX / MIN_TEXT_PX
+        )
+        narrowest = min(css_width, narrowest)
+        n, first = len(self.frames), self.start
+        images = []
+        for i, frame in enumerate(self.frames):
+            fmt, data = page.encode_image(frame, self.image_format)
+            images.append(
+                page.img_tag(
+                    page.data_uri(fmt, data),
+                    f"{self.alt} (frame {i + 1} of {n})",
+                    "ut-frame" if i == first else "ut-frame ut-hidden",
+                    hidden=i != first,
+                    lazy=i != first,
+                )
+            )
+        digest = hashlib.sha1("".join(images).encode()).hexdigest()[:10]
         uid = f"ut-stepper-{digest}-{next(_COUNTER)}"
-        last = len(encoded) - 1
         esc = html.escape
         button = (
             '<button type="button" data-act="{0}" title="{1}" '
@@ -205,40 +219,51 @@ class FrameStepper:
                 ("next", "next frame", "next ▶"),
             )
         )
-        captions = self.step_captions or [""] * len(encoded)
-        step = (
-            '<div class="ut-step" style="font-size:14px;margin-top:4px">'
-            f"{esc(captions[first])}</div>"
+        captions = self.step_captions or [""] * n
+        controls = (
+            '<div class="ut-controls" style="display:flex;flex-wrap:wrap;gap:4px;'
+            'align-items:center;margin-top:6px;font-size:14px">'
+            f'{buttons}<input type="range" min="0" max="{n - 1}" value="{first}" '
+            'aria-label="frame" style="flex:1;min-width:80px">'
+            '<span class="ut-count" style="min-width:4em;text-align:right">'
+            f"{first + 1} / {n}</span></div>"
         )
+        if self.step_captions:
+            controls += (
+                f'<div class="ut-step" style="{page.TEXT_STYLE}">'
+                f"{esc(captions[first])}</div>"
+            )
         script = _SCRIPT % {
             "id": json.dumps(uid),
-            "frames": json.dumps(encoded),
             "captions": json.dumps(captions),
             "ms": self.frame_ms,
-            "alt": json.dumps(self.alt),
-            "fmt": json.dumps(fmt),
         }
-        return (
-            f'<figure id="{uid}" class="ut-stepper" style="margin:0 0 1em 0"><img '
-            f'src="data:image/{fmt};base64,{encoded[first]}" alt="{esc(self.alt)} '
-            f'(frame {first + 1} of {last + 1})" '
-            'style="max-width:100%;height:auto;display:block">'
-            "<div "
-            'style="display:flex;flex-wrap:wrap;gap:4px;align-items:center;margin-top:4px;font-size:14px">'
-            f'{buttons}<input type="range" min="0" max="{last}" value="{first}" '
-            'aria-label="frame" '
-            'style="flex:1;min-width:80px">'
-            '<span class="ut-count" style="min-width:4em;text-align:right">'
-            f"{first + 1} / {last + 1}</span></div>"
-            + (step if self.step_captions else "")
-            + (
-                f"<figcaption "
-                f'style="font-size:14px;margin-top:4px">{esc(self.caption)}</figcaption>'
-                if self.caption
-                else ""
-            )
-            + f"</figure><script>{script}</script>"
+        figure = page.panel(
+            "".join(images),
+            width=css_width,
+            narrowest=narrowest,
+            classes="ut-stepper",
+            below=controls,
+            caption=self.caption,
+            attributes=f'id="{uid}" ',
         )
+        return f"{figure}<script>{script}</script>"
 
     def _repr_html_(self) -> str:
         return self.html()
+
+
+GIF_COMMENT = "unet-tutorial density={density}"
+"""The comment ``write_gif`` records in a GIF: how many frame pixels make one page
+pixel.
+"""
+
+
+def gif_density(comment: bytes | str) -> int:
+    """The density a GIF's comment records (``GIF_COMMENT``); 1 when it records none."""
+    import re
+
+    if isinstance(comment, bytes):
+        comment = comment.decode("utf-8", "replace")
+    found = re.fullmatch(r"unet-tutorial density=([1-4])", comment.strip())
+    return int(found.group(1)) if found else 1

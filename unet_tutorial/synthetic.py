@@ -1,8 +1,8 @@
 """A synthetic stand-in for Oxford-IIIT Pet: textured "pets" with true trimaps.
 
 A machine without Oxford-IIIT Pet (offline, nothing prepared) can still run
-every chapter: it trains and evaluates on these images instead, and says so. They are made to be
-*learnable but not trivial*:
+every chapter: it trains and evaluates on these images instead, and says so.
+They are made to be *learnable but not trivial*:
 
 * every pet has a body, a head with two ears, a tail and legs, at a random
   size, position and angle, with a striped or spotted "fur" texture;

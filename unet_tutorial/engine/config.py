@@ -308,8 +308,8 @@ class TrainConfig(FitConfig):
         if self.jit_compile and self.deterministic:
             raise ValueError(
                 "jit_compile=True needs deterministic=False: with TensorFlow's op "
-                "determinism on, Keras only warns and trains without XLA (on the command "
-                "line, --xla does both)."
+                "determinism on, Keras only warns and trains without XLA (on the "
+                "command line, --xla does both)."
             )
         self._validate_data_settings()
         self.augment_settings()  # AugmentConfig checks its own fields

@@ -822,3 +822,12 @@ def test_evaluate_on_a_folder_resizes_to_a_fixed_size_model(tmp_path, capsys):
     assert "IoU membrane" in capsys.readouterr().out
     assert cli.main([*args, "--size", "64"]) == 2
     assert "takes 32 x 32 images; leave out --size" in capsys.readouterr().err
+
+
+def test_evaluate_names_the_data_classes_a_model_does_not_predict(tmp_path, capsys):
+    em = Path(__file__).parent / "fixtures" / "isbi2012-em-mini"
+    ut.build_unet((None, None, 1), 3, base_filters=2, depth=1).save(tmp_path / "m.keras")
+    assert cli.main(["evaluate", str(tmp_path / "m.keras"), "--source", str(em)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "predicts 3 classes but the data has 2 (membrane, cell)" in err

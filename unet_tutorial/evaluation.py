@@ -630,9 +630,9 @@ def check_model_for_data(
     class_names = tuple(class_names)
     if classes is not None and classes != len(class_names):
         raise ValueError(
-            f"the model predicts {classes} classes but {len(class_names)} class names "
-            f"were given ({', '.join(class_names)}); give one name per class the "
-            f"model predicts, or {what} a model trained for these classes."
+            f"the model predicts {classes} classes but class_names has "
+            f"{len(class_names)} ({', '.join(class_names)}); give one name per class "
+            f"the model predicts, or {what} a model trained for these classes."
         )
     _check_same_padding(model, what)
     return class_names

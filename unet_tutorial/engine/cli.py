@@ -428,6 +428,13 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         num_examples=args.synthetic_examples,
         on_corrupt=args.on_corrupt,
     )
+    predicted = model.output_shape[-1]
+    if predicted is not None and max(predicted, 2) != info.num_classes:
+        raise ValueError(
+            f"{args.model} predicts {max(predicted, 2)} classes but the data has "
+            f"{info.num_classes} ({', '.join(info.class_names)}); evaluate a model "
+            "trained on data of these classes"
+        )
     print(evaluate(model, ds, info.class_names).table())
     if args.em:
         from ..evaluation import em_scores

@@ -250,7 +250,7 @@ cache's messages and this machine's paths."""
 ENV_NAMES = re.compile(r"UNET_TUTORIAL_[A-Z_]+")
 
 
-def _article_text(page: Path) -> str:
+def _page_text(page: Path) -> str:
     html = page.read_text(encoding="utf-8")
     article = html[html.find("<article") : html.rfind("</article>")]
     return re.sub(r"<[^>]+>", " ", article)
@@ -258,7 +258,7 @@ def _article_text(page: Path) -> str:
 
 def test_pages_never_talk_about_the_build_or_this_machine():
     for page in _pages():
-        text = _article_text(page)
+        text = _page_text(page)
         found = [t for t in BUILD_TALK if t in text]
         assert not found, f"{page.relative_to(HTML)}: {found}"
 
@@ -272,7 +272,7 @@ def test_environment_variables_are_named_only_where_readers_set_them_up():
             continue
         if page.name.startswith("api"):
             continue  # the reference documents every name, variables included
-        found = sorted(set(ENV_NAMES.findall(_article_text(page))))
+        found = sorted(set(ENV_NAMES.findall(_page_text(page))))
         assert not found, f"{page.name}: {found}"
 
 

@@ -98,6 +98,8 @@ def about_data(data: DataSource | str) -> AboutData:
             )
         elif data.env == ISBI_DIR_ENV or folder.name == "isbi2012-em":
             label, credit = "the ISBI 2012 EM slices", EM_CITATION
+            # the challenge's convention, whatever names the folder gives its values
+            classes = "two classes: membrane (mask value 0) and cell (255)"
             line = (
                 f"**Data: {sum(splits.values())} slices of the ISBI 2012 EM training "
                 f"stack** ({counts}; Cardona et al. 2010, Arganda-Carreras et al. "
@@ -106,6 +108,8 @@ def about_data(data: DataSource | str) -> AboutData:
         else:
             line = f"**Data: the folder {folder.name}** ({counts})."
         more = f"{facts.description}."
+        if label == "the ISBI 2012 EM slices":
+            more = f"{facts.description.split('; 2 classes')[0]}; {classes}."
     else:
         pets = facts.description.split(": ", 1)[-1]
         label = (

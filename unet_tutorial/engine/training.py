@@ -691,8 +691,6 @@ def _train_locked(
             augment=config.augment_config(),
             seed=config.seed,
             num_examples=sizes["train"],
-            # which data: said unless the caller asked for silence (verbose=0)
-            verbose=verbose != 0,
             **common,
         )
         val_ds, val_info = load_dataset(

@@ -29,16 +29,18 @@ OXFORD_DIR_SOURCE = "$" + OXFORD_DIR_ENV
 """The ``source=`` value for "the folder named by ``$UNET_TUTORIAL_OXFORD_DIR``".
 
 ``resolve_source("auto")`` records a folder found through the variable under
-this name rather than its path, so that run folders, ``test.json`` and the
-book's pages name the variable, never a path of the machine that ran them.
+this name rather than its path, so that run folders and ``test.json`` name the
+variable, never a path of the machine that ran them.
 """
 
 ISBI_DIR_ENV = "UNET_TUTORIAL_ISBI_DIR"
 """Environment variable that names the ISBI 2012 EM folder (images/ + masks/)."""
 
 ISBI_DIR_SOURCE = "$" + ISBI_DIR_ENV
-"""The ``source=`` value for "the EM folder named by ``$UNET_TUTORIAL_ISBI_DIR``";
-recorded under this name in run folders, never as a path of this machine.
+"""The ``source=`` value for "the EM folder named by ``$UNET_TUTORIAL_ISBI_DIR``".
+
+Run folders record a folder found through the variable under this name, never
+as a path of the machine that ran them.
 """
 EM_STAND_IN_FOLDER = "synthetic-em-stand-in"
 """The folder name of the synthetic EM stand-in that ``isbi_source`` writes."""

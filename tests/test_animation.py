@@ -232,9 +232,14 @@ def test_the_figures_carry_a_legend_of_what_the_arrows_mean(small):
 def test_each_level_of_the_full_u_is_labelled_with_its_size_and_channels(small):
     texts = {t.get_text() for t in _texts(A.draw_unet(small))}
     for step in A.encoder_steps(small) + A.decoder_steps(small):
-        if step.kind in ("conv", "head") and step.layer.endswith(("relu2", "conv")):
+        # every level ends with its second convolution; the 1x1 head beside dec1 is
+        # no level (it was once mislabelled as dec1's channels)
+        if step.kind == "conv" and step.layer.endswith("relu2"):
             h, w, c = step.shape
             assert f"{h}×{w}\n{c} ch" in texts, step.layer
+    head = A.decoder_steps(small)[-1]
+    assert head.kind == "head"
+    assert f"{head.shape[0]}×{head.shape[1]}\n{head.shape[2]} ch" not in texts
     assert "input 64×64×3 → output 64×64×3 (class scores per pixel)" in texts
 
 

@@ -338,9 +338,12 @@ def _draw_u(
                 color="#555555",
             )
     # one label per level group: its spatial size and the channels it ends with
+    # (the 1x1 head sits beside dec1 but is no part of its level: its class scores
+    # are labelled by the head's own box, not as dec1's channels)
     groups: dict[tuple[str, int], list[int]] = {}
     for i, b in enumerate(boxes):
-        groups.setdefault((b.side, b.row), []).append(i)
+        if b.step.kind != "head":
+            groups.setdefault((b.side, b.row), []).append(i)
     for members in groups.values():
         first, last = boxes[members[0]], boxes[members[-1]]
         done = any(i in built for i in members)

@@ -439,7 +439,7 @@ def run_settings(settings: dict, fingerprint: dict) -> dict:
     return {**settings, "data_fingerprint": fingerprint, "package_version": __version__}
 
 
-def _minor(version) -> str | None:
+def minor_version(version) -> str | None:
     """``"0.1"`` of ``"0.1.0"``: runs are reused across patch releases only."""
     return ".".join(str(version).split(".")[:2]) if version else None
 
@@ -466,7 +466,7 @@ def differing_settings(stored: dict, settings: dict) -> list[str]:
                 same = same if was == v.get("summary") else ""
                 changed.append(f"data: {was} -> {v.get('summary')}{same}")
         elif k == "package_version":
-            if _minor(old) != _minor(v):
+            if minor_version(old) != minor_version(v):
                 changed.append(f"unet-tutorial version: {old or 'not recorded'} -> {v}")
         elif old != v:
             changed.append(f"{k}: {old!r} -> {v!r}")

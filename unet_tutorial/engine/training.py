@@ -61,6 +61,7 @@ from .runs import (
     differing_settings,
     is_whole_test_file,
     load_run_model,
+    minor_version,
     no_space_error,
     prepare_run_folder,
     read_history,
@@ -947,7 +948,7 @@ def in_run_cache(config: TrainConfig, name: str = "unet") -> TrainConfig:
         asdict(replace(config, output_dir="")),
         data_fingerprint(resolve_source(config.source, config.data_dir)),
     )
-    settings["package_version"] = ".".join(settings["package_version"].split(".")[:2])
+    settings["package_version"] = minor_version(settings["package_version"])
     text = json.dumps(settings, sort_keys=True, default=str)
     digest = hashlib.sha256(text.encode()).hexdigest()[:10]
     return replace(config, output_dir=str(runs_dir() / f"{name}-{digest}"))

@@ -464,7 +464,7 @@ def test_issue24_the_seed_range_message_names_seed_and_leaves_no_folder(
 
 
 def test_issue24_a_latin1_list_file_is_named_and_a_bom_is_stripped(pets_dir):
-    from unet_tutorial.engine.datasets import read_split_file
+    from unet_tutorial.engine.folders import read_split_file
 
     test_list = pets_dir / "annotations" / "test.txt"
     text = test_list.read_text()
@@ -481,7 +481,7 @@ def test_issue24_a_latin1_list_file_is_named_and_a_bom_is_stripped(pets_dir):
 
 
 def test_issue24_an_image_in_both_test_and_trainval_gives_a_warning(pets_dir):
-    from unet_tutorial.engine.datasets import read_split_file
+    from unet_tutorial.engine.folders import read_split_file
 
     trainval = pets_dir / "annotations" / "trainval.txt"
     trainval.write_text(trainval.read_text() + "boxer_5 1 1 1\n")
@@ -496,7 +496,7 @@ def test_issue24_a_refusal_inside_train_leaves_no_empty_folder(
     out = tmp_path / "run"
     args = ["train", "--source", str(pets_dir), "--size", "32", "--depth", "2"]
     assert cli.main([*args, "--output", str(out)]) == 2
-    assert "cannot decode image" in capsys.readouterr().err
+    assert "images/pug_3.jpg: cannot be read" in capsys.readouterr().err
     assert not out.exists()
 
 

@@ -394,7 +394,7 @@ def _broken_folders(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     out["dup"] = (root, "images/m4.png and images/m4.tif: one stem, 2 files")
     root = write_folder(tmp_path / "jpeg", masks_of((0, 1)))
     Image.fromarray(np.zeros((32, 32), np.uint8)).save(root / "masks" / "m0.jpg")
-    out["jpeg"] = (root, "masks/m0.jpg: masks must be PNG")
+    out["jpeg"] = (root, "masks/m0.jpg and masks/m0.png: one stem, 2 files")
     return out
 
 

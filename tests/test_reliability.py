@@ -238,7 +238,7 @@ class _BorderEverywhere(keras.callbacks.Callback):
 
 
 def _validation_mean_iou(path: Path) -> float:
-    from unet_tutorial.engine.datasets import load_dataset
+    from unet_tutorial.engine.loading import load_dataset
     from unet_tutorial.engine.sources import resolve_source
 
     cfg = _config(path.parent)
@@ -688,7 +688,7 @@ def test_case11_an_image_over_pillows_pixel_limit_is_named_and_skipped(
     from conftest import make_trimap, write_official_layout
     from PIL import Image
 
-    from unet_tutorial.engine.datasets import load_pets_directory
+    from unet_tutorial.engine.folders import load_pets_directory
 
     root = write_official_layout(tmp_path, ["cat_1"], ["cat_2", "dog_2"])
     big = np.zeros((200, 200, 3), np.uint8)

@@ -236,7 +236,7 @@ def test_tfds_offline_fails_fast_and_leaves_nothing(tmp_path, monkeypatch):
     import tensorflow_datasets as tfds
 
     monkeypatch.setattr(
-        "unet_tutorial.engine.datasets.oxford_server_reachable",
+        "unet_tutorial.engine.loading.oxford_server_reachable",
         lambda timeout=3.0: False,
     )
 

@@ -214,18 +214,22 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "SourceCode",
     ),
     "engine.config": ("PRESETS", "recipe_for", "TrainConfig"),
-    "engine.datasets": (
+    "engine.loading": (
         "DataInfo",
         "describe_source",
         "load_dataset",
         "load_oxford_pets",
-        "load_pets_directory",
         "load_synthetic_pets",
         "OXFORD_LIST_SIZES",
-        "read_split_file",
     ),
     "engine.download": ("download_isbi2012", "download_oxford_pets"),
-    "engine.folders": ("check_folder", "FolderReport", "load_mask_folder"),
+    "engine.folders": (
+        "check_folder",
+        "FolderReport",
+        "load_mask_folder",
+        "load_pets_directory",
+        "read_split_file",
+    ),
     "engine.runs": ("load_run_model", "read_history"),
     "engine.sources": (
         "DataSource",

@@ -1,7 +1,7 @@
 """The input pipeline of the teaching core: labels, resizing, batches, class weights.
 
 Every data source of the package (TensorFlow Datasets, a folder, the synthetic
-stand-in; see ``unet_tutorial.engine.datasets``) ends in ``finish_pipeline``
+stand-in; see ``unet_tutorial.engine.loading``) ends in ``finish_pipeline``
 and yields batches of ``(image, mask)``:
 
 * ``image``: ``float32 (batch, S, S, 3)`` in ``[0, 1]``;

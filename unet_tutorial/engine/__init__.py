@@ -4,10 +4,10 @@ The chapters describe it in prose and never list its code:
 
 * ``config``: ``TrainConfig`` (the core's ``FitConfig`` plus data, model,
   augmentation and run settings) and its presets;
-* ``sources`` and ``datasets``: which data ``"auto"`` means, and the routes
-  (TensorFlow Datasets, an official-layout folder, the synthetic stand-in)
-  that end in the core's pipeline; ``folders``: your own ``images/`` +
-  ``masks/`` (checked, split, cropped); ``download``: the checked downloads
+* ``sources`` and ``loading``: which data ``"auto"`` means, and
+  ``load_dataset`` (TensorFlow Datasets, a folder, the synthetic stand-in);
+  ``folders``: the one folder reader (Oxford-IIIT Pet's layout and your own
+  images and masks: checked, split, cropped); ``download``: the checked downloads
   (Oxford-IIIT Pet, ISBI 2012);
 * ``runs``: run folders that are never mixed up, a lock, the history and
   the prediction snapshots;
@@ -29,10 +29,10 @@ _MODULES = (
     "book",
     "cli",
     "config",
-    "datasets",
     "distribute",
     "download",
     "folders",
+    "loading",
     "runs",
     "sources",
     "targets",

@@ -65,7 +65,7 @@ def about_data(data: DataSource | str) -> AboutData:
     Returns:
         An ``AboutData``.
     """
-    from .datasets import OXFORD_BREEDS, source_facts
+    from .loading import OXFORD_BREEDS, source_facts
 
     data = resolve_source(data) if isinstance(data, str) else data
     facts = source_facts(data)

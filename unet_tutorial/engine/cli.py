@@ -403,7 +403,7 @@ def _evaluation_size(fixed: int | None, given: int | None, model: str) -> int:
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from ..evaluation import evaluate, is_unpadded
-    from .datasets import load_dataset
+    from .loading import load_dataset
     from .sources import resolve_source
 
     model = _load_model(args.model)

@@ -424,7 +424,7 @@ def recipe_for(data, *, gpu: bool | None = None) -> TrainConfig:
             data_dir=data.path if data.kind == "tfds" else None,
         )
     config = TrainConfig.preset("cpu", source=data.source)
-    from .datasets import source_facts
+    from .loading import source_facts
 
     facts = source_facts(data)
     if facts.is_full:

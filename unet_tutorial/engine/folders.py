@@ -1,36 +1,34 @@
-"""Your own data: a folder of images and masks, checked, split and batched.
+"""One folder reader: images and masks on disk, checked, split and batched.
 
-The layout (the same stem names an image and its mask)::
+Detected layouts (the keyword arguments ``images_dir``, ``masks_dir`` and
+``mask_suffix`` override detection)::
 
-    root/images/<stem>.png   (or .jpg, .jpeg, .tif, .tiff; grayscale or RGB)
-    root/masks/<stem>.png    (one class per pixel; PNG, never JPEG)
-    root/classes.txt         (optional: the class names, and their pixel values)
-    root/train.txt           (optional, with validation.txt and test.txt:
-    root/validation.txt       one stem per line, spaces in it kept, UTF-8;
-    root/test.txt             # starts a comment (after a space, if not at
-                              the line's start); all three or none)
+    images/ | imgs/ | JPEGImages/      the images (.png .jpg .jpeg .tif .tiff .gif .bmp)
+    masks/ | SegmentationClass/ | labels/ | annotations/     the masks
+    <name>.png or <name>_mask.gif ...   a mask is named as its image, or with a
+                                        suffix (_mask, _label, ...: Carvana)
+    Oxford-IIIT Pet: images/ + annotations/trimaps/, lists annotations/trainval.txt
+                     and test.txt (a validation hold-out of trainval, by breed)
 
-Images are read upright: the EXIF orientation a phone records in a photo is
-applied (as image viewers and ``predict`` do), so a mask must be drawn on the
-upright image and have its size.
+Split lists: ``train.txt``, ``validation.txt`` (or ``val.txt``), ``test.txt``
+in the folder or in ``ImageSets/Segmentation/`` (PASCAL VOC): one name per
+line, UTF-8, ``#`` comments; train + validation without test is accepted (the
+folder then has no test split). Without lists the pairs are sorted by name
+(numbers by value): the last 15 % test, the 10 % before them validation.
 
-``classes.txt`` has one class per line, in class-index order: a name alone
-(``background``), or a name and the pixel value that stands for it in the
-masks (``membrane 0`` / ``cell 255``). A line ``ignore 255`` declares a
-value that is neither class: such pixels are left out of the loss and the
-metrics. Without ``classes.txt`` the masks must hold class indices ``0 … N-1``
-(palette PNGs count: their index is the class) or be binary 0/255 masks
-(255 becomes class 1).
+Masks: grayscale, palette (PNG/GIF mode ``P``: the index is the class) or
+lossless TIFF hold class values; binary JPEG masks are thresholded at 128;
+RGB masks go through a colour table. ``classes.txt`` has one class per line,
+in class order: ``name``, ``name value`` (its pixel value) or ``name R G B``
+(its colour, e.g. ``road 128 64 128``); ``ignore 255`` (or ``ignore R G B``)
+declares pixels that are no class. Without it: class indices, binary 0/255
+masks, and 255 beside class indices is ignored (the VOC convention). A
+multi-page TIFF gives one pair per page (image page k with mask page k).
 
-Without split lists the pairs are sorted by stem (numbers by value, so
-``slice_2`` comes before ``slice_10``): the last 15 % are the test split,
-the 10 % before them the validation split, the rest the training split.
-Consecutive sections of a stack or frames of a video stay together that way,
-so the test images are not near-copies of training images.
-
-``check_folder`` reads every file once and lists every problem it finds
-(``unet-tutorial check-data PATH`` prints it); ``load_mask_folder`` (and
-``load_dataset``) refuse a folder with problems, naming the files.
+``check_folder`` reads every file once and reports each problem once, at its
+cause; ``load_mask_folder`` and ``load_dataset`` refuse a folder with problems.
+Unreadable files and image/mask size mismatches follow ``on_corrupt``:
+``"raise"`` (a problem) or ``"skip"`` (left out and named).
 """
 
 from __future__ import annotations
@@ -38,40 +36,42 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
-from collections import Counter
+import warnings
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from ..checks import SPLITS, check_choice, is_whole
+from ..checks import ON_CORRUPT, SPLITS, check_choice, is_whole
+from ..labels import CLASS_NAMES, TRIMAP_VALUES
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
-"""Image file endings the folder route reads (any case)."""
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".gif", ".bmp")
+"""File endings the reader reads (any case)."""
 
-MASK_SUFFIX = ".png"
-"""Masks are PNG: lossless, so a class value stays that value."""
+IMAGE_DIRS = ("images", "imgs", "JPEGImages")
+MASK_DIRS = ("masks", "SegmentationClass", "labels", "annotations")
+MASK_NAME_SUFFIXES = ("_mask", "_masks", "_label", "_labels", "_segmentation", "_gt")
+"""Suffixes a mask's name may add to its image's name (Carvana: ``_mask``)."""
 
 TEST_SHARE = 0.15
-"""Without split lists: the last 15 % of the sorted stems are the test split."""
-
 VALIDATION_SHARE = 0.10
-"""Without split lists: the 10 % before the test split are the validation split."""
-
 SPLIT_RULE = (
     "no split lists, so by sorted name: the last 15 % test, the 10 % before them "
     "validation, the rest train"
 )
+SHOWN = 3
+"""Files named one per line in a report; more share one line with a count."""
 
 _GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
-_LIST_NAMES = {"train": "train.txt", "validation": "validation.txt", "test": "test.txt"}
-
-
-def is_mask_folder(root: str | os.PathLike) -> bool:
-    """Whether ``root`` has this route's layout: ``images/`` and ``masks/`` folders."""
-    root = Path(root).expanduser()
-    return (root / "images").is_dir() and (root / "masks").is_dir()
+_TURNS = {5, 6, 7, 8}  # EXIF orientations that swap width and height
+_LIST_FILES = {
+    "train": ("train.txt",),
+    "validation": ("validation.txt", "val.txt"),
+    "test": ("test.txt",),
+}
 
 
 def natural_key(stem: str) -> tuple:
@@ -83,34 +83,185 @@ def natural_key(stem: str) -> tuple:
     )
 
 
+def stem_key(stem: str) -> str:
+    """A name as the reader compares it: Unicode NFC (``café`` whether a disk
+    stores NFC or NFD, as macOS does)."""
+    return unicodedata.normalize("NFC", stem)
+
+
+def _some(items: Sequence[str], k: int = 8) -> str:
+    shown = ", ".join(items[:k])
+    return shown + (f", … ({len(items) - k} more)" if len(items) > k else "")
+
+
+# --------------------------------------------------------------------------- layout
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a folder keeps its images, masks and split lists.
+
+    Attributes:
+        root: the folder.
+        images_dir: the images' folder.
+        masks_dir: the masks' folder.
+        mask_suffix: what a mask's name adds to its image's name (``""``).
+        lists: split -> its list file (none: the sorted-name rule).
+        oxford: the Oxford-IIIT Pet layout (trimap values, its split lists).
+    """
+
+    root: Path
+    images_dir: Path
+    masks_dir: Path
+    mask_suffix: str = ""
+    lists: dict[str, Path] = field(default_factory=dict)
+    oxford: bool = False
+
+    def describe(self) -> str:
+        """E.g. ``"images in imgs/, masks in masks/ named <image name>_mask"``."""
+        if self.oxford:
+            return (
+                "Oxford-IIIT Pet: images in images/, trimaps in annotations/trimaps/ "
+                "(1 pet, 2 background, 3 border)"
+            )
+        rel = [
+            p.relative_to(self.root).as_posix()
+            for p in (self.images_dir, self.masks_dir)
+        ]
+        named = "as its image"
+        named = f"<image name>{self.mask_suffix}" if self.mask_suffix else named
+        return f"images in {rel[0]}/, masks in {rel[1]}/ named {named}"
+
+    def split_rule(self) -> str:
+        if self.oxford:
+            return (
+                "annotations/trainval.txt (less a validation hold-out of about 10 % "
+                "of every breed) and annotations/test.txt"
+            )
+        if not self.lists:
+            return SPLIT_RULE
+        names = ", ".join(
+            p.relative_to(self.root).as_posix() for p in self.lists.values()
+        )
+        return (
+            "split lists "
+            + names
+            + ("" if "test" in self.lists else "; no test list, so no test split")
+        )
+
+
+def _image_files(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]
+
+
+def _find_dir(root: Path, names: Sequence[str]) -> list[Path]:
+    return [root / n for n in names if (root / n).is_dir() and _image_files(root / n)]
+
+
+def _detect_suffix(images: Path, masks: Path) -> str:
+    """The mask-name suffix most masks carry beyond an image's name (``""``)."""
+    stems = {stem_key(p.stem) for p in _image_files(images)}
+    counts = Counter()
+    for p in _image_files(masks):
+        name = stem_key(p.stem)
+        if name in stems:
+            counts[""] += 1
+        for s in MASK_NAME_SUFFIXES:
+            if name.endswith(s) and name[: -len(s)] in stems:
+                counts[s] += 1
+    return counts.most_common(1)[0][0] if counts else ""
+
+
+def _list_files(root: Path) -> dict[str, Path]:
+    for where in (root, root / "ImageSets" / "Segmentation"):
+        found = {}
+        for split, names in _LIST_FILES.items():
+            for name in names:
+                if (where / name).is_file():
+                    found[split] = where / name
+                    break
+        if found:
+            return found
+    return {}
+
+
+def detect_layout(
+    root: str | os.PathLike,
+    *,
+    images_dir: str | None = None,
+    masks_dir: str | None = None,
+    mask_suffix: str | None = None,
+) -> Layout:
+    """Which layout a folder has (see the module's docstring); options override.
+
+    Raises:
+        FileNotFoundError: no images or masks folder found (the message says
+            which names were looked for and how to name them).
+    """
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root} is not a directory.")
+    trimaps = root / "annotations" / "trimaps"
+    if images_dir is masks_dir is mask_suffix is None and trimaps.is_dir():
+        lists = {s: root / "annotations" / f"{s}.txt" for s in ("trainval", "test")}
+        return Layout(root, root / "images", trimaps, "", lists, oxford=True)
+    found = {}
+    for what, given, names in (
+        ("images", images_dir, IMAGE_DIRS),
+        ("masks", masks_dir, MASK_DIRS),
+    ):
+        dirs = [root / given] if given else _find_dir(root, names)
+        if given and not dirs[0].is_dir():
+            raise FileNotFoundError(f"{what}_dir={given!r}: {dirs[0]} is no folder.")
+        if len(dirs) != 1:
+            raise FileNotFoundError(
+                f"{root}: {'no' if not dirs else 'more than one'} {what} folder "
+                f"({' or '.join(n + '/' for n in names)}); expected images/<name>.png"
+                "|jpg|tif and masks/<name>.png (or pass images_dir= and masks_dir=)."
+            )
+        found[what] = dirs[0]
+    if mask_suffix is None:
+        mask_suffix = _detect_suffix(found["images"], found["masks"])
+    return Layout(root, found["images"], found["masks"], mask_suffix, _list_files(root))
+
+
+def is_mask_folder(root: str | os.PathLike) -> bool:
+    """Whether ``root`` holds images and masks in a layout this reader detects
+    (other than Oxford-IIIT Pet's, which ``resolve_source`` routes itself)."""
+    try:
+        return not detect_layout(root).oxford
+    except (FileNotFoundError, OSError):
+        return False
+
+
 # ------------------------------------------------------------------------- the classes
 
 
 @dataclass(frozen=True)
 class ClassTable:
-    """Which pixel value in the mask files stands for which class.
+    """Which mask value (or colour) stands for which class.
 
     Attributes:
         names: the class names, in class-index order.
-        values: the pixel value of each class in the mask files.
-        ignore_value: the pixel value that is no class (left out of loss and
-            metrics), or ``None``.
+        values: the pixel value of each class in the mask files (class
+            indices for colour masks).
+        ignore_value: the value that is no class, or ``None``.
         rule: how the table was decided, in words.
+        colors: ``{(r, g, b): value}`` for RGB masks, else ``None``.
     """
 
     names: tuple[str, ...]
     values: tuple[int, ...]
     ignore_value: int | None = None
     rule: str = ""
+    colors: dict | None = None
 
     @property
     def num_classes(self) -> int:
         return len(self.names)
 
     def lookup(self, size: int = 256) -> np.ndarray:
-        """``int32 (size,)``: class index of each pixel value; -1 for the ignore
-        value, -2 for a value that is no class.
-        """
+        """``int32 (size,)``: class of each value; -1 ignored, -2 no class."""
         size = max(size, max(self.values) + 1, (self.ignore_value or 0) + 1)
         table = np.full(size, -2, np.int32)
         table[list(self.values)] = np.arange(len(self.values), dtype=np.int32)
@@ -125,16 +276,19 @@ class ClassTable:
             for i, (n, v) in enumerate(zip(self.names, self.values, strict=True))
         ]
         ignore = (
-            f"; value {self.ignore_value} ignored"
-            if self.ignore_value is not None
-            else ""
+            ""
+            if self.ignore_value is None
+            else (f"; value {self.ignore_value} ignored")
         )
         return f"{len(self.names)} classes: {', '.join(parts)}{ignore}"
 
 
 def read_text_lines(path: Path) -> list[tuple[int, str]]:
-    """``(line number, text)`` of the non-empty, non-comment (``#``) lines of a
-    UTF-8 file; a byte-order mark is not part of the first line.
+    """``(line number, text)`` of the non-empty, non-``#`` lines of a UTF-8 file (a
+    byte-order mark allowed).
+
+    Raises:
+        ValueError: the file is not UTF-8 (naming the line and byte).
     """
     data = path.read_bytes()
     try:
@@ -145,23 +299,54 @@ def read_text_lines(path: Path) -> list[tuple[int, str]]:
             f"{path.name} is not UTF-8 (line {line} has the byte "
             f"{data[err.start]:#04x}); save it as UTF-8"
         ) from None
-    out = []
-    for lineno, line in enumerate(text.splitlines(), 1):
-        line = line.strip()
-        if line and not line.startswith("#"):
-            out.append((lineno, line))
-    return out
+    lines = ((n, line.strip()) for n, line in enumerate(text.splitlines(), 1))
+    return [(n, line) for n, line in lines if line and not line.startswith("#")]
+
+
+def _color_of(parts: list[str]) -> tuple[int, int, int] | None:
+    if len(parts) >= 4 and all(re.fullmatch(r"\d{1,3}", p) for p in parts[-3:]):
+        rgb = tuple(int(p) for p in parts[-3:])
+        return rgb if max(rgb) <= 255 else None
+    return None
+
+
+def parse_colors(lines: Sequence[str], where: str = "classes.txt") -> ClassTable | None:
+    """A colour table from ``classes.txt`` lines ``name R G B`` (and ``ignore R G B``);
+    ``None`` when the lines are not a colour table.
+
+    Raises:
+        ValueError: some lines have a colour and others not, or a colour repeats.
+    """
+    rows = [(str(line).split(), str(line)) for line in lines if str(line).split()]
+    colors = [_color_of(parts) for parts, _ in rows]
+    if not any(colors):
+        return None
+    if not all(colors):
+        bad = next(line for (_, line), c in zip(rows, colors, strict=True) if not c)
+        raise ValueError(f"{where}: {bad!r} has no colour 'R G B' but other lines do.")
+    if len(set(colors)) < len(colors):
+        raise ValueError(f"{where}: a colour repeats.")
+    names, table, ignore = [], {}, None
+    for (parts, _), rgb in zip(rows, colors, strict=True):
+        name = " ".join(parts[:-3])
+        if name.lower() == "ignore":
+            ignore = rgb
+            continue
+        table[rgb] = len(names)
+        names.append(name)
+    if ignore is not None:
+        table[ignore] = 255
+    rule = "the colour table of classes.txt"
+    return ClassTable(
+        tuple(names), tuple(range(len(names))), 255 if ignore else None, rule, table
+    )
 
 
 def parse_classes(
     lines: Sequence[str] | Mapping[str, int], where: str = "classes"
 ) -> tuple[tuple[str, ...], tuple[int, ...] | None, int | None]:
-    """``(names, values or None, ignore value or None)`` from ``classes.txt`` lines.
-
-    Each entry is ``"name"`` or ``"name value"`` (the value last; a name may
-    contain spaces); ``"ignore value"`` declares the ignore value. Either
-    every class has a value or none has. A mapping ``{name: value}`` is
-    taken as given.
+    """``(names, values or None, ignore value or None)`` from ``classes.txt`` lines
+    (``name`` or ``name value``; ``ignore value``) or a ``{name: value}`` mapping.
 
     Raises:
         ValueError: mixed entries, a repeated name or value, a bad value.
@@ -210,14 +395,12 @@ def parse_classes(
     return tuple(names), (tuple(values) if names and all(has) else None), ignore
 
 
-def _infer_classes(
-    given: tuple[tuple[str, ...], tuple[int, ...] | None, int | None] | None,
-    found: set[int],
-    ignore_value: int | None,
-) -> tuple[ClassTable | None, str | None]:
-    """The class table from ``classes.txt`` (or the argument) and the mask values;
-    ``(None, problem)`` where it cannot be decided.
-    """
+_VOC_IGNORE = "value 255 ignored (the VOC convention; classes.txt can say otherwise)"
+
+
+def _infer_classes(given, found: set[int], ignore_value: int | None, palette: bool):
+    """``(ClassTable, None)`` from ``classes.txt`` (or the argument) and the mask
+    values, or ``(None, problem)`` where it cannot be decided."""
     names, values, ignore = given or ((), None, None)
     if ignore_value is not None and ignore is not None and ignore != ignore_value:
         return None, (
@@ -226,6 +409,7 @@ def _infer_classes(
         )
     ignore = ignore_value if ignore_value is not None else ignore
     real = sorted(found - {ignore})
+    binary = set(real) <= {0, 255} and 255 in real
     if ignore is not None and values is not None and ignore in values:
         return None, (
             f"the ignore value {ignore} is also the value of class "
@@ -234,8 +418,11 @@ def _infer_classes(
         )
     if names and values is not None:
         return ClassTable(names, values, ignore, "values from classes.txt"), None
+    voc = ignore is None and len(real) > 1 and real[-1] == 255 and not binary
+    if voc:
+        ignore, real = 255, real[:-1]
     if names:
-        if len(names) == 2 and set(real) <= {0, 255} and 255 in real:
+        if len(names) == 2 and binary:
             rule = "classes.txt names; binary masks: 0 -> class 0, 255 -> class 1"
             return ClassTable(names, (0, 255), ignore, rule), None
         if ignore is not None and 0 <= ignore < len(names):
@@ -245,52 +432,357 @@ def _infer_classes(
                 "Give the ignore value another number"
             )
         rule = "classes.txt names; the masks hold class indices"
+        rule += f"; {_VOC_IGNORE}" if voc else ""
         return ClassTable(names, tuple(range(len(names))), ignore, rule), None
-    if set(real) <= {0, 255} and 255 in real:
+    if binary:
         rule = "binary masks: 0 -> class 0, 255 -> class 1"
         return ClassTable(("class_0", "class_1"), (0, 255), ignore, rule), None
-    if real and real == list(range(len(real))) and len(real) >= 2:
-        n = len(real)
+    n = max(real, default=0) + 1
+    if n >= 2 and (palette or real == list(range(n))):
+        rule = "palette masks: the index is the class" if palette else "class indices"
+        rule += f"; {_VOC_IGNORE}" if voc else ""
         names = tuple(f"class_{i}" for i in range(n))
-        return ClassTable(names, tuple(range(n)), ignore, "class-index masks"), None
+        return ClassTable(names, tuple(range(n)), ignore, rule), None
     return None, (
-        f"the masks hold the values {real[:20]}: neither class indices 0 … N-1 "
-        "without gaps nor binary 0/255; name the classes and their values in "
+        f"the masks hold the values {sorted(found)[:20]}: neither class indices 0 … "
+        "N-1 without gaps nor binary 0/255; name the classes and their values in "
         "classes.txt (a line 'name value' each, and 'ignore value' for a value "
         "that is no class)"
     )
 
 
-# ----------------------------------------------------------------------- the report
+def _given_classes(root: Path, classes, oxford: bool):
+    """``(parsed names/values/ignore or None, colour table or None)``."""
+    if oxford and classes is None:
+        return (CLASS_NAMES, tuple(TRIMAP_VALUES[n] for n in CLASS_NAMES), None), None
+    if classes is None and (root / "classes.txt").is_file():
+        lines = [t for _, t in read_text_lines(root / "classes.txt")]
+        colors = parse_colors(lines)
+        return (None, colors) if colors else (parse_classes(lines, "classes.txt"), None)
+    return (None if classes is None else parse_classes(classes, "classes=")), None
+
+
+# --------------------------------------------------------------------- reading files
+
+
+def exif_orientation(im) -> int:
+    """The EXIF Orientation tag of a Pillow image (1, upright, if none or damaged)."""
+    try:
+        value = im.getexif().get(0x0112, 1)
+    except Exception:  # a damaged EXIF block: the pixels as stored
+        return 1
+    return value if value in range(1, 9) else 1
+
+
+def _open(path, page: int | None = None):
+    from PIL import Image
+
+    im = Image.open(path)
+    if page:
+        im.seek(page)
+    return im
+
+
+def read_image(
+    path: str | os.PathLike, channels: int, page: int | None = None
+) -> np.ndarray:
+    """``uint8 (H, W, channels)`` of an image (page), upright (EXIF applied); more
+    than 8 bits and float images scaled (``to_rgb8``), alpha dropped.
+    """
+    from PIL import ImageOps
+
+    from ..data import to_rgb8
+
+    with _open(path, page) as im:
+        if exif_orientation(im) != 1:
+            im = ImageOps.exif_transpose(im)
+        if im.mode.startswith("I") or im.mode == "F":  # scaled, not clipped
+            rgb = to_rgb8(im)
+            return rgb[..., :1] if channels == 1 else rgb
+        if channels == 1:
+            return np.asarray(im.convert("L"))[..., None]
+        return np.asarray(im.convert("RGB"))
+
+
+JPEG_NEAR = 32
+"""A JPEG mask pixel within this of 0 or 255 counts as that level."""
+JPEG_MAX_BETWEEN = 0.05
+"""A JPEG mask with more of its pixels between the two levels holds more than two."""
+
+
+def _raw_mask(im, colors: dict | None) -> tuple[np.ndarray, int, str]:
+    """``(values (H, W), pixels between levels, format)`` of an open mask.
+
+    Raises:
+        ValueError: an RGB mask without a colour table, a colour not in the
+            table, or a JPEG mask of more than two levels.
+    """
+    from ..masks import rgb_to_class_mask
+
+    if im.format == "JPEG":  # lossy: binary masks only, thresholded at the midpoint
+        grey = np.asarray(im.convert("L"))
+        between = int(((grey > JPEG_NEAR) & (grey < 255 - JPEG_NEAR)).sum())
+        if between > JPEG_MAX_BETWEEN * grey.size:
+            raise ValueError(
+                f"a JPEG mask of more than two levels ({100 * between / grey.size:.0f}"
+                " % of its pixels lie between black and white); JPEG changes class "
+                "values, so save such masks as PNG"
+            )
+        return np.where(grey >= 128, 255, 0), between, "JPEG binary, thresholded at 128"
+    array = np.asarray(im)
+    kind = {"P": "palette (the index is the class)", "1": "1-bit"}.get(im.mode, "grey")
+    if array.ndim == 3:
+        if colors is None:
+            raise ValueError(
+                f"an {im.mode} mask; a mask holds one class per pixel (grayscale or "
+                "palette), or give each colour a class in classes.txt ('name R G B' "
+                "lines)"
+            )
+        rgb = rgb_to_class_mask(array[..., :3], colors)
+        return rgb.astype(np.int64), 0, f"{im.format} RGB colours"
+    return array.astype(np.int64), 0, f"{im.format} {kind}"
+
+
+def read_mask(
+    path: str | os.PathLike, classes: ClassTable, page: int | None = None
+) -> np.ndarray:
+    """``int32 (H, W)`` class indices of a mask (page); -1 where ignored.
+
+    Raises:
+        ValueError: a value that is no class (the file and values named).
+    """
+    with _open(path, page) as im:
+        raw = _raw_mask(im, classes.colors)[0]
+    table = classes.lookup(int(raw.max()) + 1)
+    mask = table[raw]
+    if (mask == -2).any():
+        bad = np.unique(raw[mask == -2]).tolist()
+        raise ValueError(f"{path}: the values {bad[:10]} are not classes.")
+    return mask
+
+
+def _pages(path: Path) -> int:
+    if path.suffix.lower() not in (".tif", ".tiff"):
+        return 1
+    with _open(path) as im:
+        return getattr(im, "n_frames", 1)
+
+
+# --------------------------------------------------------------------------- pairs
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One example: its name, its two files, and the page of a multi-page TIFF."""
+
+    name: str
+    image_path: Path
+    mask_path: Path
+    page: int | None = None
+
+
+def _by_stem(folder: Path, suffix: str, problems: list[str]):
+    """name -> file (a mask's ``suffix`` removed), the names of other files; broken
+    links and two files of one name are problems."""
+    found: dict[str, list[Path]] = defaultdict(list)
+    other = []
+    for path in sorted(folder.iterdir()):
+        rel = f"{folder.name}/{path.name}"
+        if path.is_symlink() and not path.exists():
+            problems.append(
+                f"{rel}: a broken link (to {os.readlink(path)}, which does not "
+                "exist); fix the link or remove it"
+            )
+        elif path.name.startswith(".") or not path.is_file():
+            continue
+        elif path.suffix.lower() in IMAGE_SUFFIXES:
+            stem = stem_key(path.stem)
+            if suffix and stem.endswith(suffix):
+                stem = stem[: -len(suffix)]
+            found[stem].append(path)
+        else:
+            other.append(rel)
+    for files in found.values():
+        if len(files) > 1:
+            names = " and ".join(f"{folder.name}/{f.name}" for f in files)
+            problems.append(f"{names}: one stem, {len(files)} files; keep one")
+    return {s: files[0] for s, files in found.items()}, other
+
+
+def _pair_up(layout: Layout, problems: list[str], notes: list[str]):
+    """``(pairs, images without mask, masks without image)``; multi-page TIFFs
+    give one pair per page."""
+    images, other = _by_stem(layout.images_dir, "", problems)
+    masks, other_masks = _by_stem(layout.masks_dir, layout.mask_suffix, problems)
+    if other or other_masks:
+        notes.append(
+            f"files that are not images, not read: {_some(other + other_masks)}"
+        )
+    pairs = {}
+    for stem in sorted(set(images) & set(masks), key=natural_key):
+        image, mask = images[stem], masks[stem]
+        try:
+            n, m = _pages(image), _pages(mask)
+        except Exception:  # unreadable: named when it is read
+            n = m = 1
+        if n != m:
+            problems.append(
+                f"{_rel(layout, image)} has {n} pages but {_rel(layout, mask)} has "
+                f"{m}; page k of the image needs page k of the mask"
+            )
+        elif n == 1:
+            pairs[stem] = Pair(stem, image, mask)
+        else:
+            for k in range(n):
+                pairs[f"{stem} page {k + 1}"] = Pair(
+                    f"{stem} page {k + 1}", image, mask, k
+                )
+    without_mask = tuple(sorted(set(images) - set(masks), key=natural_key))
+    without_image = tuple(sorted(set(masks) - set(images), key=natural_key))
+    return pairs, without_mask, without_image
+
+
+def _rel(layout: Layout, path: Path) -> str:
+    """A file as the report names it: relative to the folder."""
+    return path.relative_to(layout.root).as_posix()
+
+
+# -------------------------------------------------------------------------- splits
+
+
+_INLINE_COMMENT = re.compile(r"\s+#")
+
+
+def list_entry(line: str) -> str:
+    """The name a split-list line gives: the whole line (spaces inside kept), less
+    a comment that starts with whitespace and ``#``."""
+    return _INLINE_COMMENT.split(line, maxsplit=1)[0].strip()
+
+
+def _read_list(layout: Layout, path: Path) -> list[tuple[int, str]]:
+    """``(line number, name)`` of a split list; Oxford lists: the first word."""
+    rows = read_text_lines(path)
+    if layout.oxford:
+        return [(n, line.split()[0]) for n, line in rows]
+    return [(n, stem_key(list_entry(line))) for n, line in rows]
+
+
+def _listed_splits(layout: Layout, known: set[str], order: list[str]):
+    """``(splits, problems, notes, missing names)`` from split lists (or the sorted
+    rule without them)."""
+    from ..data import breed_of, validation_holdout
+
+    problems, notes, missing = [], [], []
+    lists = layout.lists
+    if not lists:
+        n = len(order)
+        n_test = max(1, int(np.floor(TEST_SHARE * n + 0.5)))
+        n_val = max(1, int(np.floor(VALIDATION_SHARE * n + 0.5)))
+        if n < 3:
+            problems.append(
+                f"{n} pair(s): too few for the default split (one each for train, "
+                "validation and test at least); write train.txt, validation.txt and "
+                "test.txt"
+            )
+            return {s: () for s in SPLITS}, problems, notes, missing
+        cut = n - n_test - n_val
+        splits = {"train": order[:cut], "validation": order[cut : cut + n_val],
+                  "test": order[cut + n_val :]}  # fmt: skip
+        return {k: tuple(v) for k, v in splits.items()}, problems, notes, missing
+    if layout.oxford:
+        names = [lists[s].name for s in lists if not lists[s].is_file()]
+        if names:
+            problems.append(f"annotations/{' and '.join(names)} missing")
+    elif "validation" not in lists or "train" not in lists:
+        have = ", ".join(p.name for p in lists.values())
+        need = [_LIST_FILES[s][0] for s in ("train", "validation") if s not in lists]
+        problems.append(
+            f"{have} present but {', '.join(need)} missing: write train and "
+            "validation lists (and test), or none"
+        )
+    splits, seen = {}, {}
+    for split, path in lists.items():
+        names = []
+        try:
+            rows = _read_list(layout, path) if path.is_file() else []
+        except ValueError as err:
+            problems.append(str(err))
+            rows = []
+        for lineno, name in rows:
+            if name not in known:
+                stem, end = os.path.splitext(name)
+                hint = (
+                    f"; list stems without the file ending: {stem!r}"
+                    if end.lower() in IMAGE_SUFFIXES and stem in known
+                    else ""
+                )
+                problems.append(
+                    f"{path.name} line {lineno} names {name!r}, which has no image "
+                    f"and mask pair{hint}"
+                )
+                missing.append(name)
+            elif name in seen:
+                problems.append(
+                    f"{name!r} is in {seen[name]} and in {path.name}: a stem belongs "
+                    "to one split"
+                )
+            else:
+                seen[name] = path.name
+                names.append(name)
+        splits[split] = tuple(names)
+    if layout.oxford:
+        trainval = splits.pop("trainval", ())
+        held = (
+            validation_holdout(trainval, [breed_of(n) for n in trainval])
+            if len(trainval) >= 2
+            else set()
+        )
+        splits["train"] = tuple(n for n in trainval if n not in held)
+        splits["validation"] = tuple(n for n in trainval if n in held)
+    unlisted = [s for s in order if s not in seen]
+    if unlisted:
+        notes.append(
+            f"{len(unlisted)} pair(s) in no split list (not used): {_some(unlisted)}"
+        )
+    splits.setdefault("test", ())
+    return {s: splits.get(s, ()) for s in SPLITS}, problems, notes, missing
+
+
+# ------------------------------------------------------------------------ the report
 
 
 @dataclass(frozen=True)
 class FolderReport:
-    """What ``check_folder`` found in a folder of images and masks.
-
-    ``print(report)`` gives the readable report; ``report.ok`` says whether
-    the folder can be loaded.
+    """What ``check_folder`` found; ``print(report)`` gives the readable report.
 
     Attributes:
-        root: the folder (``str(report)`` names it by its last part only).
-        pairs: stem -> ``(image file name, mask file name)`` of every pair.
-        images_without_mask: stems of images that have no mask.
-        masks_without_image: stems of masks that have no image.
-        image_sizes: ``(width, height)`` -> number of pairs of that size.
-        sizes: stem -> ``(width, height)``.
-        channels: 1 (grayscale) or 3 (RGB): what the loader feeds the model;
-            ``None`` if the images disagree and no ``channels`` was given.
+        root: the folder (named in the report by its last part only).
+        layout: the detected ``Layout``.
+        pairs: name -> ``(image file name, mask file name)``.
+        records: name -> ``Pair`` (the files and page of each pair).
+        images_without_mask: names of images that have no mask.
+        masks_without_image: names of masks that have no image.
+        image_sizes: ``(width, height)`` -> pairs of that size.
+        sizes: name -> ``(width, height)``.
+        channels: 1 or 3 (what the loader feeds the model), or ``None`` if
+            the images disagree and no ``channels`` was given.
         classes: the ``ClassTable``, or ``None`` if it cannot be decided.
         class_pixels: class name -> pixels of that class in all masks.
         ignored_pixels: pixels with the ignore value.
-        splits: split -> stems, in order.
+        splits: split -> names, in order (``skipped`` ones left out).
         split_rule: how the splits were made, in words.
-        problems: everything that stops loading, each naming its file(s).
+        has_test: the folder has a test split.
+        mask_formats: e.g. ``{"PNG palette (the index is the class)": 12}``.
+        skipped: names left out by ``on_corrupt="skip"``, with the reason.
+        missing: names a split list gives that have no files.
+        problems: everything that stops loading, each once, at its cause.
         notes: things worth knowing that do not stop loading.
     """
 
     root: Path
+    layout: Layout
     pairs: dict[str, tuple[str, str]]
+    records: dict[str, Pair]
     images_without_mask: tuple[str, ...]
     masks_without_image: tuple[str, ...]
     image_sizes: dict[tuple[int, int], int]
@@ -301,8 +793,12 @@ class FolderReport:
     ignored_pixels: int
     splits: dict[str, tuple[str, ...]]
     split_rule: str
+    has_test: bool = True
+    mask_formats: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    missing: tuple[str, ...] = ()
     problems: tuple[str, ...] = ()
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -316,7 +812,8 @@ class FolderReport:
 
     def summary(self) -> str:
         """One sentence on what the folder holds (for ``DataInfo.description``)."""
-        sizes = ", ".join(f"{w}x{h}" for (w, h) in sorted(self.image_sizes))
+        sizes = ", ".join(f"{w}x{h}" for (w, h) in sorted(self.image_sizes)[:4])
+        sizes += ", …" if len(self.image_sizes) > 4 else ""
         kind = {1: "grayscale", 3: "RGB"}.get(self.channels, "mixed")
         counts = " / ".join(f"{len(self.splits.get(s, ()))} {s}" for s in SPLITS)
         classes = self.classes.describe() if self.classes else "classes unknown"
@@ -326,33 +823,33 @@ class FolderReport:
         )
 
     def __str__(self) -> str:
-        lines = [f"Folder {self.root.name}: {len(self.pairs)} image/mask pairs"]
-        if self.images_without_mask:
-            lines.append(
-                f"  images without a mask ({len(self.images_without_mask)}): "
-                + _some(self.images_without_mask)
-            )
-        if self.masks_without_image:
-            lines.append(
-                f"  masks without an image ({len(self.masks_without_image)}): "
-                + _some(self.masks_without_image)
-            )
+        formats = ", ".join(f"{k} ({n})" for k, n in self.mask_formats.items())
+        lines = [
+            f"Folder {self.root.name}: {len(self.pairs)} image/mask pairs",
+            f"  layout: {self.layout.describe()}",
+            f"  masks: {formats or 'none read'}",
+        ]
+        for what, names in (
+            ("images without a mask", self.images_without_mask),
+            ("masks without an image", self.masks_without_image),
+        ):
+            if names:
+                lines.append(f"  {what} ({len(names)}): {_some(names)}")
         if self.image_sizes:
-            sizes = ", ".join(
-                f"{w}x{h} ({n})" for (w, h), n in sorted(self.image_sizes.items())
-            )
-            lines.append(f"  image sizes (width x height, pairs): {sizes}")
+            sizes = sorted(self.image_sizes.items())
+            shown = ", ".join(f"{w}x{h} ({n})" for (w, h), n in sizes[:6])
+            more = f", … ({len(sizes) - 6} more sizes)" if len(sizes) > 6 else ""
+            lines.append(f"  image sizes (width x height, pairs): {shown}{more}")
         kind = {1: "grayscale (1 channel)", 3: "RGB (3 channels)"}
         lines.append(f"  images: {kind.get(self.channels, 'mixed')}")
         if self.classes is not None:
             lines.append(f"  classes ({self.classes.rule}):")
             shares = self.class_shares()
-            for name, value in zip(
-                self.classes.names, self.classes.values, strict=True
-            ):
+            for name, value in zip(self.classes.names, self.classes.values,
+                                   strict=True):  # fmt: skip
                 lines.append(
-                    f"    {name:<16} value {value:>5}: {100 * shares[name]:6.2f} % of "
-                    "pixels"
+                    f"    {name:<16} value {value:>5}: "
+                    f"{100 * shares[name]:6.2f} % of pixels"
                 )
             if self.classes.ignore_value is not None:
                 lines.append(
@@ -361,12 +858,11 @@ class FolderReport:
                 )
         lines.append(f"  splits ({self.split_rule}):")
         for split in SPLITS:
-            stems = self.splits.get(split, ())
-            span = f" ({stems[0]} … {stems[-1]})" if len(stems) > 1 else ""
-            span = f" ({stems[0]})" if len(stems) == 1 else span
-            lines.append(f"    {split:<10} {len(stems):>5} pairs{span}")
-        for note in self.notes:
-            lines.append(f"  note: {note}")
+            names = self.splits.get(split, ())
+            span = f" ({names[0]} … {names[-1]})" if len(names) > 1 else ""
+            span = f" ({names[0]})" if len(names) == 1 else span
+            lines.append(f"    {split:<10} {len(names):>5} pairs{span}")
+        lines += [f"  note: {note}" for note in self.notes]
         if self.problems:
             lines.append(f"{len(self.problems)} problem(s):")
             lines.extend(f"  - {p}" for p in self.problems)
@@ -375,229 +871,117 @@ class FolderReport:
         return "\n".join(lines)
 
 
-def _some(items: Sequence[str], k: int = 8) -> str:
-    shown = ", ".join(items[:k])
-    return shown + (f", … ({len(items) - k} more)" if len(items) > k else "")
+MAX_REFUSAL_LINES = 20
 
 
-# ------------------------------------------------------------------------ reading files
+class MissingFilesError(FileNotFoundError, ValueError):
+    """A split list names files that are not there: a missing file and a bad list."""
 
 
-def stem_key(stem: str) -> str:
-    """A stem as the folder route compares it: Unicode NFC, so that ``café`` is
-    one stem whether a disk stores its ``é`` as one code point (NFC, most
-    systems) or as ``e`` and an accent (NFD, macOS), in a file name or in a
-    split list.
-    """
-    return unicodedata.normalize("NFC", stem)
+def raise_for_problems(report: FolderReport) -> None:
+    """Raise ``ValueError`` for a folder with problems, in at most
+    ``MAX_REFUSAL_LINES`` + 2 lines (``MissingFilesError`` where a split list
+    names missing files)."""
+    if not report.problems:
+        return
+    shown = [f"  - {p}" for p in report.problems[:MAX_REFUSAL_LINES]]
+    if len(report.problems) > MAX_REFUSAL_LINES:
+        shown.append(f"  … {len(report.problems) - MAX_REFUSAL_LINES} more")
+    kind = MissingFilesError if report.missing else ValueError
+    raise kind(
+        f"the folder {report.root.name} cannot be loaded ({len(report.problems)} "
+        "problem(s); `unet-tutorial check-data` prints the full report):\n"
+        + "\n".join(shown)
+    )
 
 
-def _list_files(
-    folder: Path,
-) -> tuple[dict[str, list[Path]], list[str], list[Path]]:
-    """stem (``stem_key``) -> files (image-like endings), the names of other
-    files, and the links whose target is missing.
-    """
-    by_stem: dict[str, list[Path]] = {}
-    other, broken = [], []
-    for path in sorted(folder.iterdir()):
-        if path.is_symlink() and not path.exists():
-            broken.append(path)
-            continue
-        if path.name.startswith(".") or not path.is_file():
-            continue
-        if path.suffix.lower() in IMAGE_SUFFIXES:
-            by_stem.setdefault(stem_key(path.stem), []).append(path)
+# ------------------------------------------------------------------------- the check
+
+
+def _grouped(by_kind: dict[str, list[str]]) -> list[str]:
+    """One line per file for up to ``SHOWN`` files of a kind, else one line with
+    the count and a few names."""
+    out = []
+    for kind, items in by_kind.items():
+        if len(items) <= SHOWN:
+            out += items
         else:
-            other.append(path.name)
-    return by_stem, other, broken
+            out.append(f"{len(items)} files {kind}: {_some(items, SHOWN)}")
+    return out
 
 
-_TURNS = {5, 6, 7, 8}
-"""EXIF orientations that turn an image a quarter: width and height swap."""
-
-
-def _image_header(path: Path) -> tuple[tuple[int, int], int, int]:
-    """``((width, height), channels, EXIF orientation)`` of an image, the size
-    upright, as viewers show it and ``read_image`` reads it. The whole file is
-    decoded, so that a truncated or damaged image is named here, not during
-    training.
-    """
-    from PIL import Image
-
-    with Image.open(path) as im:
-        im.load()
+def _read_header(pair: Pair, draft: bool) -> tuple:
+    """``((width, height) upright, channels, EXIF orientation)`` of a pair's image,
+    decoded whole (a truncated file fails here, not in training); JPEGs at
+    reduced size when ``draft`` (libjpeg still reads every byte)."""
+    with _open(pair.image_path, pair.page) as im:
         orientation = exif_orientation(im)
         width, height = im.size
-        size = (height, width) if orientation in _TURNS else (width, height)
-        return size, 1 if im.mode in _GREY_MODES else 3, orientation
+        channels = 1 if im.mode in _GREY_MODES else 3
+        if draft and im.format == "JPEG":
+            im.draft(im.mode, (max(1, width // 8), max(1, height // 8)))
+        im.load()
+    size = (height, width) if orientation in _TURNS else (width, height)
+    return size, channels, orientation
 
 
-def exif_orientation(im) -> int:
-    """The EXIF Orientation tag of a Pillow image (1, upright, if it has none).
-
-    Phones store a photo as the sensor saw it and record in this tag how to
-    turn it upright (6: a quarter turn clockwise); ``ImageOps.exif_transpose``
-    applies it.
-    """
-    try:
-        value = im.getexif().get(0x0112, 1)
-    except Exception:  # a damaged EXIF block: the pixels as stored
-        return 1
-    return value if value in range(1, 9) else 1
+def _read_mask_stats(pair: Pair, colors) -> tuple:
+    """``((width, height), values, counts, between, format)`` of a pair's mask."""
+    with _open(pair.mask_path, pair.page) as im:
+        size = im.size
+        raw, between, kind = _raw_mask(im, colors)
+    values, counts = np.unique(raw, return_counts=True)
+    return size, values, counts, between, kind
 
 
-def _mask_values(path: Path) -> tuple[tuple[int, int], str, np.ndarray, np.ndarray]:
-    """``((width, height), mode, values, counts)`` of a mask file."""
+def _check_pair(layout: Layout, pair: Pair, colors, crop_size, draft: bool) -> dict:
+    """What one pair holds, or the one reason it cannot be used."""
     from PIL import Image
 
-    with Image.open(path) as im:
-        size, mode = im.size, im.mode
-        array = np.asarray(im)
-    if array.ndim == 3:
-        return size, mode, np.array([], int), np.array([], int)
-    values, counts = np.unique(array.astype(np.int64), return_counts=True)
-    return size, mode, values, counts
-
-
-def read_image(path: str | os.PathLike, channels: int) -> np.ndarray:
-    """``uint8 (H, W, channels)`` of an image file: grayscale (1) or RGB (3),
-    upright (its EXIF orientation applied, as in ``evaluation.load_image``).
-
-    Grey of more than 8 bits is scaled by the bit depth it uses (12-bit data
-    in a 16-bit PNG: 4095 becomes 255; ``to_rgb8`` gives the rule), float
-    images from ``[0, 1]`` (or their own range), an alpha channel dropped.
-    """
-    from PIL import Image, ImageOps
-
-    from ..data import to_rgb8
-
-    with Image.open(path) as im:
-        if exif_orientation(im) != 1:
-            im = ImageOps.exif_transpose(im)
-        if im.mode.startswith("I") or im.mode == "F":  # scaled, not clipped
-            rgb = to_rgb8(im)
-            return rgb[..., :1] if channels == 1 else rgb
-        if channels == 1:
-            return np.asarray(im.convert("L"))[..., None]
-        return np.asarray(im.convert("RGB"))
-
-
-def read_mask(path: str | os.PathLike, classes: ClassTable) -> np.ndarray:
-    """``int32 (H, W)`` class indices of a mask file; -1 where it holds the ignore
-    value.
-
-    Raises:
-        ValueError: a value that is no class (the file and values are named).
-    """
-    from PIL import Image
-
-    with Image.open(path) as im:
-        raw = np.asarray(im).astype(np.int64)
-    if raw.ndim != 2:
-        raise ValueError(f"{path}: an RGB mask; masks hold one class per pixel.")
-    table = classes.lookup(int(raw.max()) + 1)
-    mask = table[raw]
-    if (mask == -2).any():
-        bad = np.unique(raw[mask == -2]).tolist()
-        raise ValueError(f"{path}: the values {bad[:10]} are not classes.")
-    return mask
-
-
-# ------------------------------------------------------------------------ the check
-
-
-_INLINE_COMMENT = re.compile(r"\s+#")
-
-
-def list_entry(line: str) -> str:
-    """The stem a split-list line names: the whole line, spaces inside it kept
-    (``my cat 01``), less the whitespace around it and a comment that starts
-    with whitespace and ``#`` (``m3  # a note`` names ``m3``).
-
-    Args:
-        line: one line of ``train.txt``, ``validation.txt`` or ``test.txt``.
-
-    Returns:
-        The stem, e.g. ``"my cat 01"``.
-    """
-    return _INLINE_COMMENT.split(line, maxsplit=1)[0].strip()
-
-
-def _stem_hint(entry: str, known: set[str]) -> str:
-    """A hint for a split-list entry that names no pair: a file name whose stem
-    is a pair (``cat.png``) is named by its stem.
-    """
-    stem, suffix = os.path.splitext(entry)
-    if suffix.lower() in IMAGE_SUFFIXES and stem in known:
-        return f"; list stems without the file ending: {stem!r}"
-    return ""
-
-
-def _split_lists(
-    root: Path, pairs: Sequence[str]
-) -> tuple[dict[str, tuple[str, ...]], str, list[str], list[str]]:
-    """``(splits, rule, problems, notes)`` from the split lists or the default rule."""
-    problems, notes = [], []
-    present = {s: root / f for s, f in _LIST_NAMES.items() if (root / f).is_file()}
-    order = sorted(pairs, key=natural_key)
-    if not present:
-        n = len(order)
-        n_test = max(1, int(np.floor(TEST_SHARE * n + 0.5)))
-        n_val = max(1, int(np.floor(VALIDATION_SHARE * n + 0.5)))
-        if n < 3:
-            problems.append(
-                f"{n} pair(s): too few for the default split (one each for train, "
-                "validation and test at least); write train.txt, validation.txt and "
-                "test.txt"
+    image, mask = _rel(layout, pair.image_path), _rel(layout, pair.mask_path)
+    page = "" if pair.page is None else f" page {pair.page + 1}"
+    out = {"pair": pair}
+    for what, name, read in (
+        ("image", image, lambda: _read_header(pair, draft)),
+        ("mask", mask, lambda: _read_mask_stats(pair, colors)),
+    ):
+        try:
+            out[what] = read()
+        except Image.DecompressionBombError as err:
+            out["corrupt"] = (
+                f"{name}{page} is too large to decode safely ({err}); shrink it, or "
+                "leave it out with on_corrupt='skip' (--on-corrupt skip)"
             )
-            return {s: () for s in SPLITS}, SPLIT_RULE, problems, notes
-        n_train = n - n_test - n_val
-        splits = {
-            "train": tuple(order[:n_train]),
-            "validation": tuple(order[n_train : n_train + n_val]),
-            "test": tuple(order[n_train + n_val :]),
-        }
-        return splits, SPLIT_RULE, problems, notes
-    missing = [_LIST_NAMES[s] for s in SPLITS if s not in present]
-    if missing:
-        problems.append(
-            f"{', '.join(p.name for p in present.values())} present but "
-            f"{', '.join(missing)} missing: write all three split lists, or none"
+            return out
+        except ValueError as err:
+            if what == "mask" and "not in the table" in str(err):
+                out["colour"] = f"{name}{page}: {err}"
+            else:
+                out["format"] = f"{name}{page}: {err}"
+            return out
+        except Exception as err:  # Pillow raises several kinds
+            why = str(err).replace(str(layout.root / name), name)
+            out["corrupt"] = f"{name}{page}: cannot be read ({why})"
+            return out
+    size, _, orientation = out["image"]
+    mask_size = out["mask"][0]
+    if mask_size != size:
+        turned = ""
+        if orientation in _TURNS and mask_size == size[::-1]:
+            turned = (
+                f" (its EXIF orientation {orientation} turns the image's stored "
+                f"{size[1]}x{size[0]} pixels upright, as viewers show it and as "
+                "it is read; draw the mask on the upright image)"
+            )
+        out["corrupt"] = (
+            f"{image}{page} is {size[0]}x{size[1]} but {mask} is "
+            f"{mask_size[0]}x{mask_size[1]}{turned}"
         )
-    splits, seen = {}, {}
-    known = set(pairs)
-    for split in SPLITS:
-        stems = []
-        if split in present:
-            try:
-                entries = read_text_lines(present[split])
-            except ValueError as err:
-                problems.append(str(err))
-                entries = []
-            for lineno, line in entries:
-                stem = stem_key(list_entry(line))
-                name = _LIST_NAMES[split]
-                if stem not in known:
-                    problems.append(
-                        f"{name} line {lineno} names {stem!r}, which has no image and "
-                        f"mask pair{_stem_hint(stem, known)}"
-                    )
-                elif stem in seen:
-                    problems.append(
-                        f"{stem!r} is in {seen[stem]} and in {name}: a stem belongs "
-                        "to one split"
-                    )
-                else:
-                    seen[stem] = name
-                    stems.append(stem)
-        splits[split] = tuple(stems)
-    unlisted = [s for s in order if s not in seen]
-    if unlisted:
-        notes.append(
-            f"{len(unlisted)} pair(s) in no split list (not used): {_some(unlisted)}"
+    elif crop_size is not None and min(size) < crop_size:
+        out["small"] = (
+            f"{image} is {size[0]}x{size[1]}, smaller than crop_size={crop_size}"
         )
-    return splits, "split lists train.txt, validation.txt, test.txt", problems, notes
+    return out
 
 
 def check_folder(
@@ -607,134 +991,83 @@ def check_folder(
     ignore_value: int | None = None,
     channels: int | None = None,
     crop_size: int | None = None,
+    images_dir: str | None = None,
+    masks_dir: str | None = None,
+    mask_suffix: str | None = None,
+    on_corrupt: str = "raise",
 ) -> FolderReport:
-    """Read every file of an images + masks folder once and report what it holds.
-
-    Problems (every one is listed, each naming its files): a mask value
-    that is no class, an image and mask of different sizes, an RGB mask, a
-    mask that is not PNG, two images (or masks) with one stem, an image that
-    cannot be read, images that mix grayscale and RGB (unless ``channels``
-    is given), an image smaller than ``crop_size``, an empty split, and bad
-    split lists. Images or masks without a partner are only noted.
+    """Read every file of a folder once and report what it holds and every problem.
 
     Args:
-        root: the folder holding ``images/`` and ``masks/``.
-        classes: class names (or ``{name: pixel value}``), instead of
-            ``root/classes.txt``.
-        ignore_value: a pixel value that is no class (instead of an
-            ``ignore`` line in ``classes.txt``).
-        channels: 1 or 3 to convert every image to grayscale or RGB;
-            ``None`` takes it from the images (they must agree).
+        root: the folder (any layout of the module's docstring).
+        classes: class names (or ``{name: pixel value}``) instead of
+            ``classes.txt``.
+        ignore_value: a pixel value that is no class.
+        channels: 1 or 3 to convert every image; ``None``: the images decide.
         crop_size: report images smaller than this training crop.
+        images_dir: the images' folder, relative to ``root`` (detected if ``None``).
+        masks_dir: the masks' folder, relative to ``root``.
+        mask_suffix: what a mask's name adds to its image's (``"_mask"``).
+        on_corrupt: unreadable files and image/mask size mismatches: ``"raise"``
+            (problems) or ``"skip"`` (left out, named in a note).
 
     Returns:
         A ``FolderReport``; ``print`` it, or test ``report.ok``.
 
     Raises:
-        FileNotFoundError: ``root`` has no ``images/`` or no ``masks/``.
+        FileNotFoundError: no images or masks folder.
         ValueError: a bad argument, or a ``classes.txt`` that cannot be parsed.
     """
-    root = Path(root).expanduser()
-    if not is_mask_folder(root):
-        raise FileNotFoundError(
-            f"{root} has no images/ and masks/ folders; expected "
-            "images/<stem>.png|jpg|tif and masks/<stem>.png."
-        )
+    check_choice("on_corrupt", on_corrupt, ON_CORRUPT)
     if channels is not None:
         check_choice("channels", channels, (1, 3))
     if ignore_value is not None and not is_whole(ignore_value, 0):
         raise ValueError(f"ignore_value={ignore_value!r} must be a pixel value >= 0.")
     if crop_size is not None and not is_whole(crop_size, 1):
         raise ValueError(f"crop_size={crop_size!r} must be a positive integer.")
-    if classes is not None:
-        given = parse_classes(classes, "classes=")
-    elif (root / "classes.txt").is_file():
-        given = parse_classes(
-            [t for _, t in read_text_lines(root / "classes.txt")], "classes.txt"
-        )
-    else:
-        given = None
+    layout = detect_layout(root, images_dir=images_dir, masks_dir=masks_dir,
+                           mask_suffix=mask_suffix)  # fmt: skip
+    root = layout.root
+    given, colors = _given_classes(root, classes, layout.oxford)
     problems: list[str] = []
     notes: list[str] = []
-    images, other_images, broken = _list_files(root / "images")
-    masks, other_masks, broken_masks = _list_files(root / "masks")
-    for link in broken + broken_masks:
-        problems.append(
-            f"{link.parent.name}/{link.name}: a broken link (to {os.readlink(link)}, "
-            "which does not exist); fix the link or remove it"
-        )
-    for folder, by_stem in (("images", images), ("masks", masks)):
-        for files in by_stem.values():
-            if len(files) > 1:
-                names = " and ".join(f"{folder}/{f.name}" for f in files)
-                problems.append(f"{names}: one stem, {len(files)} files; keep one")
-    for files in masks.values():
-        for f in files:
-            if f.suffix.lower() != MASK_SUFFIX:
-                problems.append(
-                    f"masks/{f.name}: masks must be PNG (lossless); JPEG or TIFF "
-                    "masks get other values along the edges or are read differently"
-                )
-    if other_images or other_masks:
+    records, without_mask, without_image = _pair_up(layout, problems, notes)
+    if not records and not problems:
+        problems.append(f"no image has a mask of the same name ({layout.describe()})")
+    order = list(records)
+    splits, split_problems, split_notes, missing = _listed_splits(
+        layout, set(order), order
+    )
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+        checked = list(pool.map(
+            lambda p: _check_pair(layout, p, colors and colors.colors, crop_size,
+                                  layout.oxford),
+            records.values()))  # fmt: skip
+    kinds = {
+        "corrupt": "cannot be read, or differ in size from their masks",
+        "format": "are not masks this reader takes",
+        "colour": "have colours not in the colour table",
+        "small": f"are smaller than crop_size={crop_size}",
+    }
+    found = {k: [c[k] for c in checked if k in c] for k in kinds}
+    skipped = {}
+    if on_corrupt == "skip" and found["corrupt"]:
+        skipped = {c["pair"].name: c["corrupt"] for c in checked if "corrupt" in c}
         notes.append(
-            "files that are not images, not read: "
-            + _some(
-                [f"images/{n}" for n in other_images]
-                + [f"masks/{n}" for n in other_masks]
-            )
+            f"left out {len(skipped)} unreadable or mismatched pair(s) "
+            f"(on_corrupt='skip'): {_some(list(skipped))}"
         )
-    stems = sorted(set(images) & set(masks), key=natural_key)
-    without_mask = tuple(sorted(set(images) - set(masks), key=natural_key))
-    without_image = tuple(sorted(set(masks) - set(images), key=natural_key))
-    if not stems:
-        problems.append(
-            "no image has a mask with the same stem (images/<stem>.png with "
-            "masks/<stem>.png)"
-        )
-    pairs, sizes, kinds = {}, {}, {}
-    mask_stats: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    oriented = []  # images turned or mirrored by EXIF, their masks of the same size
-    for stem in stems:
-        image_path, mask_path = images[stem][0], masks[stem][0]
-        pairs[stem] = (image_path.name, mask_path.name)
-        try:
-            size, kinds[stem], orientation = _image_header(image_path)
-        except Exception as err:  # Pillow raises several kinds
-            problems.append(f"images/{image_path.name}: cannot be read ({err})")
-            continue
-        sizes[stem] = size
-        try:
-            mask_size, mode, values, counts = _mask_values(mask_path)
-        except Exception as err:
-            problems.append(f"masks/{mask_path.name}: cannot be read ({err})")
-            continue
-        if mode in ("RGB", "RGBA", "CMYK", "YCbCr", "LA", "RGBX"):
-            problems.append(
-                f"masks/{mask_path.name}: an {mode} mask; a mask holds one class per "
-                "pixel (grayscale or palette PNG). Convert colours with "
-                "ut.rgb_to_class_mask"
-            )
-            continue
-        if mask_size != size:
-            turned = ""
-            if orientation in _TURNS and mask_size == size[::-1]:
-                turned = (
-                    f" (its EXIF orientation {orientation} turns the image's stored "
-                    f"{size[1]}x{size[0]} pixels upright, as viewers show it and as "
-                    "it is read; draw the mask on the upright image)"
-                )
-            problems.append(
-                f"images/{image_path.name} is {size[0]}x{size[1]} but "
-                f"masks/{mask_path.name} is {mask_size[0]}x{mask_size[1]}{turned}"
-            )
-        elif orientation != 1:
-            oriented.append(f"images/{image_path.name} ({orientation})")
-        mask_stats[stem] = (values, counts)
-        if crop_size is not None and min(size) < crop_size:
-            problems.append(
-                f"images/{image_path.name} is {size[0]}x{size[1]}, smaller than "
-                f"crop_size={crop_size}"
-            )
+        found["corrupt"] = []
+    problems += _grouped({kinds[k]: v for k, v in found.items()})
+    good = [c for c in checked if "image" in c and "mask" in c and
+            c["pair"].name not in skipped]  # fmt: skip
+    sizes = {c["pair"].name: c["image"][0] for c in good}
+    image_kinds = {c["pair"].name: c["image"][1] for c in good}
+    oriented = [
+        f"{_rel(layout, c['pair'].image_path)} ({c['image'][2]})"
+        for c in good
+        if c["image"][2] != 1
+    ]
     if oriented:
         notes.append(
             f"{len(oriented)} image(s) have an EXIF orientation tag other than 1 "
@@ -743,82 +1076,191 @@ def check_folder(
             "stored pixels lies turned or mirrored on it (its size may still fit, "
             "as a square's does). Check an overlay of one"
         )
-    if channels is None and len(set(kinds.values())) > 1:
-        grey = [images[s][0].name for s, k in kinds.items() if k == 1]
-        rgb = [images[s][0].name for s, k in kinds.items() if k == 3]
+    between = sum(c["mask"][3] for c in good)
+    if between:
+        notes.append(
+            f"{between} pixels of the JPEG masks were neither near 0 nor "
+            "near 255 (JPEG blurs edges); each went to the nearer class"
+        )
+    if layout.oxford and channels is None:
+        channels = 3
+    if channels is None and len(set(image_kinds.values())) > 1:
+        grey = [records[s].image_path.name for s, k in image_kinds.items() if k == 1]
+        rgb = [records[s].image_path.name for s, k in image_kinds.items() if k == 3]
         problems.append(
             f"the images mix grayscale ({len(grey)}: {_some(grey, 3)}) and RGB "
             f"({len(rgb)}: {_some(rgb, 3)}); convert them to one kind, or pass "
             "channels=1 or channels=3 (--channels)"
         )
-    found = set()
-    for values, _ in mask_stats.values():
-        found.update(int(v) for v in values)
-    table, problem = _infer_classes(given, found, ignore_value)
-    class_pixels, ignored = {}, 0
-    if problem:
-        holders = {}
-        for stem, (values, _) in mask_stats.items():
-            for v in values.tolist():
-                holders.setdefault(int(v), []).append(f"masks/{pairs[stem][1]}")
-        where = "; ".join(
-            f"value {v}: {_some(files, 3)}" for v, files in sorted(holders.items())
-        )
-        problems.append(f"{problem} ({where})")
-    if table is not None:
-        allowed = set(table.values) | (
-            {table.ignore_value} if table.ignore_value is not None else set()
-        )
-        totals = Counter()
-        for stem, (values, counts) in mask_stats.items():
-            bad = sorted(int(v) for v in values if int(v) not in allowed)
-            if bad:
-                problems.append(
-                    f"masks/{pairs[stem][1]}: the values {bad[:10]} are not classes "
-                    f"({table.describe()})"
-                )
-            totals.update(dict(zip(values.tolist(), counts.tolist(), strict=True)))
-        class_pixels = {
-            n: int(totals.get(v, 0))
-            for n, v in zip(table.names, table.values, strict=True)
-        }
-        ignored = int(totals.get(table.ignore_value, 0))
-    splits, rule, split_problems, split_notes = _split_lists(root, list(pairs))
+    table, class_pixels, ignored = _classes(
+        layout, good, given, colors, ignore_value, problems
+    )
+    if table is not None and layout.oxford and classes is None:
+        table = replace(table, rule="Oxford-IIIT Pet trimaps")
     problems += split_problems
     notes += split_notes
-    if stems:
+    if records and not split_problems:
         for split in SPLITS:
-            if not splits[split]:
+            derived = split == "validation" and layout.oxford  # refused when loaded
+            if (
+                not splits[split]
+                and not derived
+                and (split != "test" or "test" in layout.lists or not layout.lists)
+            ):
                 problems.append(f"the {split} split is empty")
-    inferred = (
-        next(iter(set(kinds.values()))) if len(set(kinds.values())) == 1 else None
-    )
+    splits = {s: tuple(n for n in v if n not in skipped) for s, v in splits.items()}
+    has_test = bool(splits["test"]) or "test" in layout.lists or not layout.lists
+    if not has_test:
+        notes.append(
+            "no test list: the folder has no test split, so train it with "
+            "evaluate_test=False (nothing is scored on test)"
+        )
+    inferred = set(image_kinds.values())
     return FolderReport(
         root=root,
-        pairs=pairs,
+        layout=layout,
+        pairs={n: (p.image_path.name, p.mask_path.name) for n, p in records.items()},
+        records=records,
         images_without_mask=without_mask,
         masks_without_image=without_image,
         image_sizes=dict(Counter(sizes.values())),
         sizes=sizes,
-        channels=channels if channels is not None else inferred,
+        channels=channels or (inferred.pop() if len(inferred) == 1 else None),
         classes=table,
         class_pixels=class_pixels,
         ignored_pixels=ignored,
         splits=splits,
-        split_rule=rule,
+        split_rule=layout.split_rule(),
+        has_test=has_test,
+        mask_formats=dict(Counter(c["mask"][4] for c in good)),
+        skipped=skipped,
+        missing=tuple(missing),
         problems=tuple(dict.fromkeys(problems)),
         notes=tuple(notes),
     )
 
 
-def raise_for_problems(report: FolderReport) -> None:
-    """Raise ``ValueError`` listing every problem of ``report`` (if any)."""
-    if report.problems:
-        listed = "\n".join(f"  - {p}" for p in report.problems)
-        raise ValueError(
-            f"the folder {report.root.name} cannot be loaded ({len(report.problems)} "
-            f"problem(s); `unet-tutorial check-data` prints the full report):\n{listed}"
+def _classes(layout, good, given, colors, ignore_value, problems):
+    """``(class table, class pixels, ignored pixels)`` from the readable masks;
+    a problem for values that are no class."""
+    if colors is not None:
+        table = colors
+    else:
+        found = {int(v) for c in good for v in c["mask"][1]}
+        if not found:  # nothing readable: said where it is caused
+            return None, {}, 0
+        palette = any("palette" in c["mask"][4] for c in good)
+        table, problem = _infer_classes(given, found, ignore_value, palette)
+        if problem:
+            holders = defaultdict(list)
+            for c in good:
+                for v in c["mask"][1].tolist():
+                    holders[int(v)].append(_rel(layout, c["pair"].mask_path))
+            where = "; ".join(
+                f"value {v}: {_some(sorted(set(f)), 3)}"
+                for v, f in sorted(holders.items())
+            )
+            problems.append(f"{problem} ({where})")
+            return None, {}, 0
+    allowed = set(table.values) | {table.ignore_value}
+    totals, bad = Counter(), []
+    for c in good:
+        _, values, counts, _, _ = c["mask"]
+        outside = sorted(int(v) for v in values if int(v) not in allowed)
+        if outside:
+            bad.append(
+                f"{_rel(layout, c['pair'].mask_path)}: the values "
+                f"{outside[:10]} are not classes ({table.describe()})"
+            )
+        totals.update(dict(zip(values.tolist(), counts.tolist(), strict=True)))
+    problems += _grouped({"hold values that are not classes": bad})
+    pixels = {
+        n: int(totals.get(v, 0)) for n, v in zip(table.names, table.values, strict=True)
+    }
+    return table, pixels, int(totals.get(table.ignore_value, 0))
+
+
+# ------------------------------------------------------------------- Oxford's lists
+
+
+@dataclass(frozen=True)
+class FolderCounts:
+    """An Oxford-layout folder counted from its split lists."""
+
+    train: int
+    validation: int
+    test: int
+    breeds: int
+
+    @property
+    def is_full(self) -> bool:
+        """The complete official lists: 3,680 trainval, 3,669 test, 37 breeds."""
+        return (self.breeds, self.train + self.validation, self.test) == (
+            37,
+            3680,
+            3669,
         )
+
+    def __str__(self) -> str:
+        of = f"of {self.breeds} breeds" if self.breeds != 1 else "of 1 breed"
+        return (
+            f"{self.train} train / {self.validation} validation / {self.test} "
+            f"test images {of}"
+        )
+
+
+def read_split_file(root: str | os.PathLike, split: str = "train") -> list[Pair]:
+    """The pairs of a split of an Oxford-layout folder, in the list's order, from
+    its lists alone (no file decoded).
+
+    Raises:
+        FileNotFoundError: the folder, a list, or a file a list names is missing.
+        ValueError: an unknown split, or a list that is not UTF-8.
+
+    Warns:
+        UserWarning: an image is listed both in ``test.txt`` and ``trainval.txt``.
+    """
+    from ..data import check_split
+    from .sources import check_oxford_directory
+
+    layout = detect_layout(check_oxford_directory(root))
+    check_split(split)
+    lists = {s: _read_list(layout, p) for s, p in layout.lists.items()}
+    shared = sorted({n for _, n in lists["test"]} & {n for _, n in lists["trainval"]})
+    if shared:
+        warnings.warn(
+            f"{len(shared)} image(s) of {layout.root} are listed in both test.txt "
+            f"and trainval.txt (e.g. {shared[0]}): the test scores are not those of "
+            "unseen images; remove them from one of the lists",
+            stacklevel=2,
+        )
+    for name, path in layout.lists.items():
+        for lineno, stem in lists[name]:
+            for file in (
+                layout.images_dir / f"{stem}.jpg",
+                layout.masks_dir / f"{stem}.png",
+            ):
+                if not file.is_file():
+                    raise FileNotFoundError(
+                        f"{path.name} line {lineno} names "
+                        f"{stem!r}, but {file} does not exist."
+                    )
+    names = set(n for rows in lists.values() for _, n in rows)
+    splits = _listed_splits(layout, names, sorted(names))[0]
+    return [
+        Pair(n, layout.images_dir / f"{n}.jpg", layout.masks_dir / f"{n}.png")
+        for n in splits[split]
+    ]
+
+
+def count_directory(root: str | os.PathLike) -> FolderCounts:
+    """Count an Oxford-layout folder's pets from its lists (a subset is never
+    taken for the full dataset)."""
+    from ..data import breed_of
+
+    splits = {s: read_split_file(root, s) for s in SPLITS}
+    breeds = {breed_of(p.name) for pairs in splits.values() for p in pairs}
+    return FolderCounts(*(len(splits[s]) for s in SPLITS), len(breeds))
 
 
 # ------------------------------------------------------------------------ the batches
@@ -831,31 +1273,19 @@ def load_mask_folder(
     batch_size: int = 4,
     *,
     crop_size: int | None = None,
-    classes: Sequence[str] | Mapping[str, int] | None = None,
-    ignore_value: int | None = None,
-    channels: int | None = None,
     augment=None,
     shuffle: bool | None = None,
     seed: int = 0,
+    **check,
 ):
-    """Batches of one split of an images + masks folder (see the module's layout).
+    """Batches of one split of a folder (see the module's docstring).
 
-    ``image_size=None`` keeps every image at its native size (thin structures
-    such as cell membranes are not resized away). Training then uses random
-    ``crop_size`` squares, image and mask cut by one shared draw, then the
-    paired augmentation; validation and test yield **whole images**, batched
-    ``batch_size`` at a time when the split's images share one size, else one
-    at a time. With ``image_size`` every pair is resized to that square
-    first (image bilinear, mask nearest neighbour).
-
-    With an ignore value (``ignore_value=`` or ``ignore V`` in
-    ``classes.txt``) the batches are ``(image, mask, weights)``: ``weights``
-    is 0 on ignored pixels and 1 elsewhere, and the mask holds class 0 there.
-    Keras' ``fit`` and ``evaluate`` multiply every pixel's loss by its weight,
-    and the package's metrics (``segmentation_metrics``, compiled as weighted
-    metrics) skip pixels of weight 0, so ignored pixels count nowhere. A Dice
-    term sums over all of an image's pixels, ignored ones too: ``train``
-    refuses it for such data, so use ``loss="ce"``.
+    ``image_size=None`` keeps native size: training uses random ``crop_size``
+    squares (one shared draw for image and mask), validation and test whole
+    images (one at a time when their sizes differ). With ``image_size`` every
+    pair is resized first (image bilinear, mask nearest neighbour). With an
+    ignore value the batches are ``(image, mask, weights)``, weight 0 (and
+    class 0) on ignored pixels.
 
     Args:
         root: the folder, or its ``check_folder`` report.
@@ -863,43 +1293,49 @@ def load_mask_folder(
         image_size: resize to this square, or ``None`` for native size.
         batch_size: examples per batch.
         crop_size: side of the random training crops (train split only).
-        classes: class names or ``{name: value}``, instead of ``classes.txt``.
-        ignore_value: the pixel value that is no class.
-        channels: 1 or 3, or ``None`` to follow the images.
         augment: ``True`` (default for train), ``False`` or an ``AugmentConfig``.
         shuffle: default ``True`` for train.
         seed: seeds shuffling, crops and augmentation.
+        **check: ``check_folder``'s options (``classes``, ``ignore_value``,
+            ``channels``, ``images_dir``, ``masks_dir``, ``mask_suffix``,
+            ``on_corrupt``).
 
     Returns:
         A ``tf.data.Dataset`` of ``(float32 (B, H, W, C), int32 (B, H, W))``
         (plus ``float32 (B, H, W)`` weights with an ignore value).
 
     Raises:
-        ValueError: the folder has problems (all listed), or a bad argument.
+        ValueError: the folder has problems (listed), no test split is asked
+            for, or a bad argument.
     """
-    report = (
-        root
-        if isinstance(root, FolderReport)
-        else check_folder(
-            root,
-            classes=classes,
-            ignore_value=ignore_value,
-            channels=channels,
-            crop_size=crop_size if image_size is None else None,
-        )
-    )
-    return _folder_dataset(
-        report, split, image_size, batch_size, crop_size, augment, shuffle, seed
-    )[0]
+    if not isinstance(root, FolderReport):
+        root = check_folder(root, crop_size=crop_size if image_size is None else None,
+                            **check)  # fmt: skip
+    return folder_dataset(root, split, image_size, batch_size, crop_size, augment,
+                          shuffle, seed)[0]  # fmt: skip
 
 
-def split_batch_size(
-    report: FolderReport,
-    split: str,
-    image_size: int | None,
-    batch_size: int,
-    crop_size: int | None,
-) -> int:
+def load_pets_directory(
+    root: str | os.PathLike,
+    split: str = "train",
+    image_size: int = 128,
+    batch_size: int = 16,
+    *,
+    augment=None,
+    shuffle: bool | None = None,
+    seed: int = 0,
+    on_corrupt: str = "raise",
+):
+    """Oxford-IIIT Pet from its extracted archives (``images/``, ``annotations/``):
+    ``load_mask_folder`` with Oxford's defaults (128 px, batches of 16)."""
+    from .sources import check_oxford_directory
+
+    report = check_folder(check_oxford_directory(root), on_corrupt=on_corrupt)
+    return load_mask_folder(report, split, image_size, batch_size, augment=augment,
+                            shuffle=shuffle, seed=seed)  # fmt: skip
+
+
+def split_batch_size(report, split, image_size, batch_size, crop_size) -> int:
     """The batch size a split gets: 1 for whole images of different sizes."""
     if image_size is not None or (split == "train" and crop_size is not None):
         return batch_size
@@ -907,20 +1343,8 @@ def split_batch_size(
     return batch_size if len(shapes) <= 1 else 1
 
 
-def _folder_dataset(
-    report: FolderReport,
-    split: str,
-    image_size: int | None,
-    batch_size: int,
-    crop_size: int | None,
-    augment,
-    shuffle: bool | None,
-    seed: int,
-):
-    """``(dataset, batch size used)`` for a checked folder."""
-    import tensorflow as tf
-
-    from ..data import check_split, finish_pipeline, resize_image, resize_mask
+def _check_sizes(report, split, image_size, batch_size, crop_size) -> None:
+    from ..data import check_split
 
     check_split(split)
     if image_size is not None and not is_whole(image_size, 16):
@@ -941,26 +1365,43 @@ def _folder_dataset(
                 " Use a smaller crop_size (or image_size=None for native size)."
             )
     raise_for_problems(report)
-    stems = report.splits[split]
-    crop = crop_size if split == "train" else None
-    if split == "train" and image_size is None and crop is None:
-        if len({report.sizes[s] for s in stems}) > 1:
+    if split == "test" and not report.has_test:
+        raise ValueError(
+            f"the folder {report.root.name} has no test split ({report.split_rule}): "
+            "nothing to score on; add a test list, or train with evaluate_test=False."
+        )
+    names = report.splits[split]
+    if not names:
+        raise ValueError(f"the {split} split of {report.root.name} is empty.")
+    if split == "train" and image_size is None and crop_size is None:
+        if len({report.sizes[s] for s in names}) > 1:
             raise ValueError(
                 f"the train images of {report.root.name} have different sizes; pass "
                 "crop_size= (random crops of native size) or image_size= (resize)."
             )
-    classes, channels = report.classes, report.channels
-    files = [
-        (
-            str(report.root / "images" / report.pairs[s][0]),
-            str(report.root / "masks" / report.pairs[s][1]),
+
+
+def folder_dataset(report, split, image_size, batch_size, crop_size, augment,
+                   shuffle, seed):  # fmt: skip
+    """``(dataset, batch size used)`` for a checked folder (``load_mask_folder``)."""
+    import tensorflow as tf
+
+    from ..data import finish_pipeline, resize_image, resize_mask
+
+    _check_sizes(report, split, image_size, batch_size, crop_size)
+    if report.skipped:
+        warnings.warn(
+            f"skipped {len(report.skipped)} corrupt example(s): "
+            + "; ".join(f"{n} ({why})" for n, why in list(report.skipped.items())[:5]),
+            stacklevel=3,
         )
-        for s in stems
-    ]
+    classes, channels = report.classes, report.channels
+    pairs = [report.records[s] for s in report.splits[split]]
 
     def read(index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        image_path, mask_path = files[int(index)]
-        return read_image(image_path, channels), read_mask(mask_path, classes)
+        p = pairs[int(index)]
+        return (read_image(p.image_path, channels, p.page),
+                read_mask(p.mask_path, classes, p.page))  # fmt: skip
 
     def decode(index):
         image, mask = tf.numpy_function(read, [index], (tf.uint8, tf.int32))
@@ -972,7 +1413,8 @@ def _folder_dataset(
             return resize_image(image, image_size), resize_mask(mask, image_size)
         return image, mask
 
-    ds = tf.data.Dataset.range(len(files)).map(
+    # decoded in parallel (Pillow releases the GIL), in the split's order
+    ds = tf.data.Dataset.range(len(pairs)).map(
         decode, num_parallel_calls=tf.data.AUTOTUNE
     )
     batch = split_batch_size(report, split, image_size, batch_size, crop_size)
@@ -983,8 +1425,8 @@ def _folder_dataset(
         augment=augment,
         shuffle=shuffle,
         seed=seed,
-        num_examples=len(files),
-        crop_size=crop,
+        num_examples=len(pairs),
+        crop_size=crop_size if split == "train" else None,
     )
     if classes.ignore_value is not None:
         ds = ds.map(

@@ -42,13 +42,13 @@ from ..evaluation import Evaluation, evaluate
 from ..fit import compile_and_fit, set_seed, shard_by_data, synchronize_batch_norm
 from ..model import build_unet
 from .config import TrainConfig
-from .datasets import DataInfo, load_dataset
 from .distribute import (
     chief_decision,
     prepare_multi_worker_fit,
     worker_role,
     worker_scratch_dir,
 )
+from .loading import DataInfo, load_dataset
 from .runs import (
     RUN_FILES,
     EpochCSVLogger,

@@ -4,10 +4,9 @@ Every route ends in the core's ``finish_pipeline`` and yields batches of
 ``(image, mask)`` as described in ``unet_tutorial.data``. Routes:
 
 * ``load_oxford_pets``: TensorFlow Datasets' ``oxford_iiit_pet:4.*.*``.
-* ``load_pets_directory``: the official archives, extracted (for example by
-  ``download_oxford_pets``).
 * ``load_synthetic_pets``: the synthetic stand-in for offline machines.
-* ``engine.folders.load_mask_folder``: your own ``images/`` + ``masks/``.
+* a folder (``engine.folders``): Oxford-IIIT Pet's extracted archives or
+  your own images and masks, through one reader.
 * ``load_dataset``: one entry point that picks a route (``resolve_source``)
   and says which data it used (``DataInfo``).
 """
@@ -18,20 +17,17 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import tensorflow as tf
 
 from ..checks import ON_CORRUPT, check_choice, is_whole
 from ..data import (
     SPLITS,
-    breed_of,
     check_split,
     finish_pipeline,
     preprocess_pair,
-    to_rgb8,
     validation_holdout,
 )
-from ..labels import CLASS_NAMES, NUM_CLASSES, TRIMAP_VALUES
+from ..labels import CLASS_NAMES, NUM_CLASSES
 from ..settings import AugmentConfig
 from ..synthetic import make_synthetic_pets
 from .sources import (
@@ -40,7 +36,6 @@ from .sources import (
     OXFORD_TFDS_VERSION,
     DataSource,
     DataUnavailableError,
-    check_oxford_directory,
     oxford_server_reachable,
     resolve_source,
 )
@@ -221,334 +216,6 @@ def load_oxford_pets(
     )
 
 
-# ---------------------------------------------------------------------- directory route
-
-
-@dataclass(frozen=True)
-class PetRecord:
-    """One example of the official layout: its name and the two file paths."""
-
-    name: str
-    image_path: Path
-    trimap_path: Path
-
-
-def _list_names(list_file: Path) -> list[tuple[int, str]]:
-    """``(line number, name)`` of every entry of a split list (UTF-8, a BOM allowed,
-    ``#`` comments): the first word of each line.
-
-    Raises:
-        ValueError: the file is not UTF-8 (the message names it and the line).
-    """
-    from .folders import read_text_lines
-
-    return [(lineno, line.split()[0]) for lineno, line in read_text_lines(list_file)]
-
-
-def _warn_about_shared_names(root: Path) -> None:
-    """Warn when an image is listed both in ``test.txt`` and in ``trainval.txt``."""
-    import warnings
-
-    lists = [root / "annotations" / f"{name}.txt" for name in ("test", "trainval")]
-    if not all(f.is_file() for f in lists):
-        return  # a missing list is reported where it is read
-    test, trainval = ({name for _, name in _list_names(f)} for f in lists)
-    shared = sorted(test & trainval)
-    if shared:
-        warnings.warn(
-            f"{len(shared)} image(s) of {root} are listed in both test.txt and "
-            f"trainval.txt (e.g. {shared[0]}): the test scores are not those of unseen "
-            "images; remove them from one of the lists",
-            stacklevel=3,
-        )
-
-
-def _read_list(root: Path, list_name: str) -> list[tuple[PetRecord, str]]:
-    """``(record, breed)`` for every line of ``annotations/<list_name>.txt``, checking
-    that its files exist.
-    """
-    list_file = root / "annotations" / f"{list_name}.txt"
-    if not list_file.is_file():
-        raise FileNotFoundError(
-            f"split file {list_file} is missing; the official layout has it in "
-            "annotations/."
-        )
-    rows = []
-    for lineno, name in _list_names(list_file):
-        rec = PetRecord(
-            name,
-            root / "images" / f"{name}.jpg",
-            root / "annotations" / "trimaps" / f"{name}.png",
-        )
-        for path in (rec.image_path, rec.trimap_path):
-            if not path.is_file():
-                raise FileNotFoundError(
-                    f"{list_file.name} line {lineno} names {name!r}, but {path} does "
-                    "not exist."
-                )
-        rows.append((rec, breed_of(name)))
-    if not rows:
-        raise ValueError(f"{list_file} lists no images.")
-    return rows
-
-
-def read_split_file(root: str | os.PathLike, split: str = "train") -> list[PetRecord]:
-    """The examples of a split of a folder in the official layout, in the list's order.
-
-    ``"test"`` is ``annotations/test.txt``. ``"train"`` and ``"validation"``
-    split ``annotations/trainval.txt``: ``validation_holdout`` keeps about
-    10 % of every breed (the breed is the name without its number) for
-    validation, always the same images. Each line is
-    ``<name> <class id> <species> <breed id>``; lines starting with ``#``
-    are comments. Every named image and trimap must exist.
-
-    Raises:
-        FileNotFoundError: the folder, the split file, or a file it names is
-            missing; the message names the path.
-        ValueError: an unknown split, an empty list, or one that is not UTF-8.
-
-    Warns:
-        UserWarning: an image is listed both in ``test.txt`` and in
-            ``trainval.txt``.
-    """
-    root = check_oxford_directory(root)
-    check_split(split)
-    _warn_about_shared_names(root)
-    if split == "test":
-        return [rec for rec, _ in _read_list(root, "test")]
-    rows = _read_list(root, "trainval")
-    held = validation_holdout(
-        [rec.name for rec, _ in rows], [breed for _, breed in rows]
-    )
-    return [rec for rec, _ in rows if (rec.name in held) == (split == "validation")]
-
-
-@dataclass(frozen=True)
-class FolderCounts:
-    """What an official-layout folder holds, counted from its split lists.
-
-    Attributes:
-        train: images of the ``train`` split (trainval less the hold-out).
-        validation: images held out of trainval for validation.
-        test: images of the test list.
-        breeds: breeds named in the two lists.
-    """
-
-    train: int
-    validation: int
-    test: int
-    breeds: int
-
-    @property
-    def is_full(self) -> bool:
-        """The complete official lists: 3,680 trainval and 3,669 test images of 37
-        breeds.
-        """
-        return (
-            self.breeds == OXFORD_BREEDS
-            and self.train + self.validation == OXFORD_LIST_SIZES["trainval"]
-            and self.test == OXFORD_LIST_SIZES["test"]
-        )
-
-    def __str__(self) -> str:
-        of = f"of {self.breeds} breeds" if self.breeds != 1 else "of 1 breed"
-        return (
-            f"{self.train} train / {self.validation} validation / {self.test} test "
-            f"images {of}"
-        )
-
-
-def count_directory(root: str | os.PathLike) -> FolderCounts:
-    """Count the pets of a folder in the official layout (``FolderCounts``).
-
-    Counted from the split lists, so a subset is never mistaken for the full
-    dataset (3,680 trainval and 3,669 test images of 37 breeds).
-    """
-    root = check_oxford_directory(root)
-    trainval, test = _read_list(root, "trainval"), _read_list(root, "test")
-    held = validation_holdout(
-        [rec.name for rec, _ in trainval], [breed for _, breed in trainval]
-    )
-    n_val = sum(rec.name in held for rec, _ in trainval)
-    breeds = len({breed for _, breed in trainval + test})
-    return FolderCounts(len(trainval) - n_val, n_val, len(test), breeds)
-
-
-def describe_directory(root: str | os.PathLike) -> str:
-    """Which pets a folder holds, e.g.
-    ``"270 train / 30 validation / 298 test images of 3 breeds"``.
-    """
-    return str(count_directory(root))
-
-
-def _too_large(what: str, path: Path, err: Exception) -> str:
-    """The message for a file over Pillow's decompression-bomb limit."""
-    return (
-        f"{what} {path} is too large to decode safely ({err}); shrink it, or leave "
-        "it out with on_corrupt='skip' (--on-corrupt skip)"
-    )
-
-
-def _read_pair(
-    rec: PetRecord, *, check_only: bool = False
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """Decode one image (as RGB) and its trimap with Pillow, naming the file on failure.
-
-    With ``check_only`` the image is decoded in Pillow's reduced-size JPEG
-    "draft" mode (libjpeg's DCT scaling: it still reads the whole file, so a
-    truncated or undecodable image fails the same way, in about half the
-    time) and nothing is returned; the trimap is always decoded in full, to
-    check its values.
-    """
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(rec.image_path) as im:
-            width, height = im.size
-            if check_only and im.format == "JPEG":
-                im.draft("RGB", (max(1, width // 8), max(1, height // 8)))
-            # a few official "jpg" files are PNG, CMYK or have an alpha channel: RGB
-            # fixes all; a 16-bit image is scaled to 8 bits, not clipped
-            image = to_rgb8(im)
-    except Image.DecompressionBombError as err:
-        raise ValueError(_too_large("image", rec.image_path, err)) from None
-    except (UnidentifiedImageError, OSError, SyntaxError) as err:
-        raise ValueError(f"cannot decode image {rec.image_path}: {err}") from err
-    try:
-        with Image.open(rec.trimap_path) as im:
-            trimap = np.asarray(im)
-    except Image.DecompressionBombError as err:
-        raise ValueError(_too_large("trimap", rec.trimap_path, err)) from None
-    except (UnidentifiedImageError, OSError, SyntaxError) as err:
-        raise ValueError(f"cannot decode trimap {rec.trimap_path}: {err}") from err
-    if trimap.ndim == 3:
-        trimap = trimap[..., 0]
-    if (height, width) != trimap.shape:
-        raise ValueError(
-            f"image {rec.image_path.name} is {width}x{height} but its trimap "
-            f"{rec.trimap_path.name} is {trimap.shape[1]}x{trimap.shape[0]}; they must "
-            "match."
-        )
-    # checked before the cast to 8 bits: a 16-bit 257 would otherwise wrap to a
-    # valid-looking 1
-    bad = np.setdiff1d(np.unique(trimap), list(TRIMAP_VALUES.values()))
-    if bad.size:
-        raise ValueError(
-            f"trimap {rec.trimap_path} has values {bad.tolist()}; Oxford trimaps hold "
-            "only 1, 2, 3."
-        )
-    return None if check_only else (image, trimap.astype(np.uint8))
-
-
-def _check_pairs(records: list[PetRecord]) -> list[ValueError | None]:
-    """``_read_pair(check_only=True)`` for every record, in parallel threads; the error
-    (or ``None``) of each.
-    """
-    from concurrent.futures import ThreadPoolExecutor
-
-    def check(rec: PetRecord) -> ValueError | None:
-        try:
-            _read_pair(rec, check_only=True)
-        except ValueError as err:
-            return err
-        return None
-
-    # Pillow releases the GIL while it decodes, so threads use every core.
-    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-        return list(pool.map(check, records))
-
-
-def load_pets_directory(
-    root: str | os.PathLike,
-    split: str = "train",
-    image_size: int = 128,
-    batch_size: int = 16,
-    *,
-    augment: bool | AugmentConfig | None = None,
-    shuffle: bool | None = None,
-    seed: int = 0,
-    on_corrupt: str = "raise",
-) -> tf.data.Dataset:
-    """Oxford-IIIT Pet from the official extracted layout, as ``(image, mask)`` batches.
-
-    Expects ``root/images/<name>.jpg``, ``root/annotations/trimaps/<name>.png``
-    and the split lists ``root/annotations/trainval.txt`` and ``test.txt``.
-    Every image is checked up front (decoded with Pillow, in parallel
-    threads), so a corrupt file is reported by name before training starts
-    rather than deep inside ``tf.data``; training then decodes in parallel
-    too, in the split file's order. With ``on_corrupt="raise"`` (the
-    default) the first corrupt image or trimap (or an image whose trimap has
-    another size) stops loading with a ``ValueError`` that names it; with
-    ``"skip"`` such examples are left out and listed in a warning. Missing
-    files always raise.
-
-    Args:
-        root: the folder that holds ``images/`` and ``annotations/``.
-        split: ``"train"``, ``"validation"`` (both from the trainval list) or
-            ``"test"``.
-        image_size: output side length ``S``.
-        batch_size: examples per batch.
-        augment: default ``True`` for train.
-        shuffle: default ``True`` for train.
-        seed: seeds shuffling and augmentation.
-        on_corrupt: ``"raise"`` or ``"skip"``.
-
-    Returns:
-        A ``tf.data.Dataset`` of ``(float32 (B, S, S, 3), int32 (B, S, S))``.
-    """
-    import warnings
-
-    _check_common(split, image_size, batch_size)
-    check_choice("on_corrupt", on_corrupt, ON_CORRUPT)
-    records = read_split_file(root, split)
-    good, skipped = [], []
-    for rec, err in zip(records, _check_pairs(records), strict=True):
-        if err is None:
-            good.append(rec)
-        elif on_corrupt == "raise":
-            raise err
-        else:
-            skipped.append(f"{rec.name} ({err})")
-    if skipped:
-        warnings.warn(
-            f"skipped {len(skipped)} corrupt example(s): " + "; ".join(skipped),
-            stacklevel=2,
-        )
-    if not good:
-        raise ValueError(f"no readable examples in {root} for split {split!r}.")
-
-    def read(index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return _read_pair(good[int(index)])
-
-    def decode(index: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        image, trimap = tf.numpy_function(
-            read, [index], (tf.uint8, tf.uint8), stateful=False
-        )
-        return tf.ensure_shape(image, (None, None, 3)), tf.ensure_shape(
-            trimap, (None, None)
-        )
-
-    # Decoding runs in parallel (Pillow releases the GIL); the order stays the split
-    # file's order.
-    ds = (
-        tf.data.Dataset.range(len(good))
-        .map(decode, num_parallel_calls=tf.data.AUTOTUNE)
-        .map(
-            lambda im, tri: preprocess_pair(im, tri, image_size),
-            num_parallel_calls=tf.data.AUTOTUNE,
-        )
-    )
-    return finish_pipeline(
-        ds,
-        split=split,
-        batch_size=batch_size,
-        augment=augment,
-        shuffle=shuffle,
-        seed=seed,
-        num_examples=len(good),
-    )
-
-
 # ---------------------------------------------------------------------- synthetic route
 
 
@@ -620,6 +287,8 @@ class DataInfo:
         crop_size: side of the random training crops, or ``None``.
         batch_size: the batch size used: 1 for whole images of different
             sizes (validation and test at native size), else as asked.
+        has_test: the data has a test split (a folder with train and
+            validation lists only has none: train with ``evaluate_test=False``).
     """
 
     source: str
@@ -638,6 +307,7 @@ class DataInfo:
     ignore_value: int | None = None
     crop_size: int | None = None
     batch_size: int | None = None
+    has_test: bool = True
 
 
 @dataclass(frozen=True)
@@ -669,6 +339,8 @@ def source_facts(
 
         return SourceFacts(check_folder(data.path).summary(), None, False)
     if data.kind == "directory":
+        from .folders import count_directory
+
         counts = count_directory(data.path)
         where = Path(data.path).name or Path(data.path).resolve().name or data.path
         return SourceFacts(
@@ -722,47 +394,39 @@ def load_dataset(
     on_corrupt: str = "raise",
     verbose: bool = True,
     crop_size: int | None = None,
-    classes=None,
-    ignore_value: int | None = None,
-    channels: int | None = None,
+    **folder,
 ) -> tuple[tf.data.Dataset, DataInfo]:
     """Load ``(image, mask)`` batches from the source asked for, and say which one it
     was.
 
     Args:
         source: ``"auto"``, ``"oxford"``, ``"tfds"``, ``"synthetic"``, a
-            folder, or a ``DataSource``; see ``resolve_source`` for the order
-            ``"auto"`` tries (``$UNET_TUTORIAL_OXFORD_DIR`` among it). The
-            layout of a folder decides its route: ``images/`` + ``masks/`` is
-            your own data (``engine.folders``), ``images/`` +
-            ``annotations/trimaps/`` is Oxford-IIIT Pet.
+            folder (any layout ``engine.folders`` reads, Oxford-IIIT Pet's
+            among them), or a ``DataSource``; ``resolve_source`` gives the
+            order ``"auto"`` tries.
         split: ``"train"``, ``"validation"`` or ``"test"``.
-        image_size: output side length; ``None`` keeps the native size (a
-            folder of images + masks only).
+        image_size: output side length; ``None`` keeps a folder's native size.
         batch_size: examples per batch.
         data_dir: tfds data folder.
         augment: default ``True`` for train only.
         shuffle: default ``True`` for train only.
         seed: seeds shuffling, augmentation and the synthetic images.
         num_examples: size of a synthetic split (default 512 / 64 / 128).
-        on_corrupt: for an Oxford folder: ``"raise"`` at the first corrupt
-            file, or ``"skip"`` corrupt examples with a warning.
+        on_corrupt: a folder's unreadable or mismatched pairs: ``"raise"`` or
+            ``"skip"`` (left out, named in a warning).
         verbose: print the one-line notice.
-        crop_size: images + masks folder: train on random crops of this side.
-        classes: images + masks folder: class names, or ``{name: pixel
-            value}``, instead of its ``classes.txt``.
-        ignore_value: images + masks folder: the pixel value that is no class.
-        channels: images + masks folder: 1 or 3 to convert the images.
+        crop_size: a folder: train on random crops of this side.
+        **folder: a folder's ``check_folder`` options: ``classes``,
+            ``ignore_value``, ``channels``, ``images_dir``, ``masks_dir``,
+            ``mask_suffix``.
 
     Returns:
-        ``(dataset, info)``; ``info.description`` says exactly which data it
-        is, ``info.is_stand_in`` whether it is the synthetic stand-in, and
-        ``info.num_classes``, ``info.channels``, ``info.class_names`` what a
-        model for it needs.
+        ``(dataset, info)``; ``info`` says which data it is and what a model
+        for it needs (``num_classes``, ``channels``, ``class_names``).
 
     Raises:
         ValueError: an unknown source or split, a bad setting, or a folder
-            with problems (every one listed).
+            with problems (listed).
         DataUnavailableError: ``"oxford"`` or ``"tfds"`` was asked for and
             cannot be loaded; the message says how to get it.
     """
@@ -771,30 +435,15 @@ def load_dataset(
         source if isinstance(source, DataSource) else resolve_source(source, data_dir)
     )
     kwargs = dict(augment=augment, shuffle=shuffle, seed=seed)
-    if data.kind == "folder":
-        return _load_folder(
-            data,
-            split,
-            image_size,
-            batch_size,
-            crop_size=crop_size,
-            classes=classes,
-            ignore_value=ignore_value,
-            channels=channels,
-            verbose=verbose,
-            **kwargs,
-        )
+    if data.kind in ("folder", "directory"):
+        return _load_folder(data, split, image_size, batch_size, crop_size, verbose,
+                            on_corrupt=on_corrupt, **folder, **kwargs)  # fmt: skip
     _check_common(split, image_size, batch_size)
-    only_folder = dict(
-        crop_size=crop_size,
-        classes=classes,
-        ignore_value=ignore_value,
-        channels=channels,
-    )
-    for name, value in only_folder.items():
+    given = {"crop_size": crop_size, **folder}
+    for name, value in given.items():
         if value is not None:
             raise ValueError(
-                f"{name}= is for a folder of images/ and masks/; the {data.kind} "
+                f"{name}= is for a folder of images and masks; the {data.kind} "
                 "source does not take it."
             )
     if data.kind == "tfds":
@@ -806,16 +455,11 @@ def load_dataset(
             if split == "test"
             else _tfds_split_size(split, data.path)
         )
-    elif data.kind == "synthetic":
+    else:
         ds = load_synthetic_pets(
             split, image_size, batch_size, num_examples=num_examples, **kwargs
         )
         n = num_examples or SYNTHETIC_SPLIT_SIZES[split]
-    else:
-        ds = load_pets_directory(
-            data.path, split, image_size, batch_size, on_corrupt=on_corrupt, **kwargs
-        )
-        n = len(read_split_file(data.path, split))
     facts = source_facts(data, None if num_examples is None else {split: num_examples})
     description = facts.description
     if data.is_stand_in:
@@ -854,32 +498,27 @@ def _load_folder(
     split: str,
     image_size: int | None,
     batch_size: int,
-    *,
     crop_size: int | None,
-    classes,
-    ignore_value: int | None,
-    channels: int | None,
     verbose: bool,
+    *,
     augment,
     shuffle: bool | None,
     seed: int,
+    **check,
 ) -> tuple[tf.data.Dataset, DataInfo]:
-    """``load_dataset`` for a folder of images + masks (``engine.folders``)."""
-    from .folders import _folder_dataset, check_folder
+    """``load_dataset`` for a folder, Oxford-IIIT Pet's or another layout."""
+    from .folders import check_folder, folder_dataset
 
     check_split(split)
     report = check_folder(
-        data.path,
-        classes=classes,
-        ignore_value=ignore_value,
-        channels=channels,
-        crop_size=crop_size if image_size is None else None,
+        data.path, crop_size=crop_size if image_size is None else None, **check
     )
-    ds, used = _folder_dataset(
+    ds, used = folder_dataset(
         report, split, image_size, batch_size, crop_size, augment, shuffle, seed
     )
     n = len(report.splits[split])
-    description = report.summary()
+    facts = source_facts(data) if data.kind == "directory" else None
+    description = facts.description if facts else report.summary()
     how = ""
     if split == "train" and crop_size is not None:
         how = f", random {crop_size}x{crop_size} crops"
@@ -898,14 +537,15 @@ def _load_folder(
         False,
         description,
         notice,
-        None,
-        False,
+        facts.num_breeds if facts else None,
+        facts.is_full if facts else False,
         num_classes=table.num_classes,
         channels=report.channels,
         class_names=table.names,
         ignore_value=table.ignore_value,
         crop_size=crop_size if split == "train" else None,
         batch_size=used,
+        has_test=report.has_test,
     )
     _print_notice(info, verbose)
     return ds, info

@@ -185,6 +185,9 @@ class TrainConfig(FitConfig):
             and a small validation split picks noise between its last epochs),
             the best one otherwise. Decided before training, never by the test
             score.
+        images_dir: a folder's images folder, relative to it (``None``: detected).
+        masks_dir: a folder's masks folder, relative to it (``None``: detected).
+        mask_suffix: what a mask's name adds to its image's, e.g. ``_mask``.
 
     The ``FitConfig`` fields (``epochs``, ``learning_rate``, ``lr_schedule``,
     ``loss``, ``optimizer``, ``weight_decay``, ``steps_per_epoch``,
@@ -221,6 +224,9 @@ class TrainConfig(FitConfig):
     weight_map: bool = False
     rotate90: bool = False
     elastic_px: float | None = None
+    images_dir: str | None = None
+    masks_dir: str | None = None
+    mask_suffix: str | None = None
 
     @property
     def input_size(self) -> int | None:
@@ -229,7 +235,8 @@ class TrainConfig(FitConfig):
 
     def folder_options(self) -> dict:
         """The ``load_dataset`` options of a folder of images + masks that are set."""
-        names = ("crop_size", "ignore_value", "channels")
+        names = ("crop_size", "ignore_value", "channels", "images_dir", "masks_dir")
+        names += ("mask_suffix",)
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
     def tested_checkpoint(self) -> str:
@@ -330,6 +337,10 @@ class TrainConfig(FitConfig):
                 check_positive_int(name, getattr(self, name))
         if self.channels not in (None, 1, 3):
             raise ValueError(f"channels={self.channels!r} must be 1, 3 or None.")
+        for name in ("images_dir", "masks_dir", "mask_suffix"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise ValueError(f"{name}={value!r} must be a non-empty name or None.")
         if self.num_classes is not None and self.num_classes < 2:
             raise ValueError(f"num_classes={self.num_classes!r} must be at least 2.")
         if self.image_size is None and self.crop_size is None:

@@ -1038,6 +1038,8 @@ def check_folder(
     splits, split_problems, split_notes, missing = _listed_splits(
         layout, set(order), order
     )
+    if not records:  # the cause is named above; no split follows from it
+        split_problems, missing = [], []
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
         checked = list(pool.map(
             lambda p: _check_pair(layout, p, colors and colors.colors, crop_size,

@@ -700,7 +700,7 @@ def _listed_splits(layout: Layout, known: set[str], order: list[str]):
             f"{have} present but {', '.join(need)} missing: write train and "
             "validation lists (and test), or none"
         )
-    splits, seen = {}, {}
+    splits, seen, absent, twice = {}, {}, [], []
     for split, path in lists.items():
         names = []
         try:
@@ -716,13 +716,13 @@ def _listed_splits(layout: Layout, known: set[str], order: list[str]):
                     if end.lower() in IMAGE_SUFFIXES and stem in known
                     else ""
                 )
-                problems.append(
+                absent.append(
                     f"{path.name} line {lineno} names {name!r}, which has no image "
                     f"and mask pair{hint}"
                 )
                 missing.append(name)
             elif name in seen:
-                problems.append(
+                twice.append(
                     f"{name!r} is in {seen[name]} and in {path.name}: a stem belongs "
                     "to one split"
                 )
@@ -730,6 +730,8 @@ def _listed_splits(layout: Layout, known: set[str], order: list[str]):
                 seen[name] = path.name
                 names.append(name)
         splits[split] = tuple(names)
+    problems += _grouped({"list lines name no image and mask pair": absent,
+                          "names are in two split lists": twice})  # fmt: skip
     if layout.oxford:
         trainval = splits.pop("trainval", ())
         held = (
@@ -828,7 +830,13 @@ class FolderReport:
             f"Folder {self.root.name}: {len(self.pairs)} image/mask pairs",
             f"  layout: {self.layout.describe()}",
             f"  masks: {formats or 'none read'}",
+            f"  splits ({self.split_rule}):",
         ]
+        for split in SPLITS:
+            names = self.splits.get(split, ())
+            span = f" ({names[0]} … {names[-1]})" if len(names) > 1 else ""
+            span = f" ({names[0]})" if len(names) == 1 else span
+            lines.append(f"    {split:<10} {len(names):>5} pairs{span}")
         for what, names in (
             ("images without a mask", self.images_without_mask),
             ("masks without an image", self.masks_without_image),
@@ -856,12 +864,6 @@ class FolderReport:
                     f"    (ignored)        value {self.classes.ignore_value:>5}: "
                     f"{self.ignored_pixels} pixels"
                 )
-        lines.append(f"  splits ({self.split_rule}):")
-        for split in SPLITS:
-            names = self.splits.get(split, ())
-            span = f" ({names[0]} … {names[-1]})" if len(names) > 1 else ""
-            span = f" ({names[0]})" if len(names) == 1 else span
-            lines.append(f"    {split:<10} {len(names):>5} pairs{span}")
         lines += [f"  note: {note}" for note in self.notes]
         if self.problems:
             lines.append(f"{len(self.problems)} problem(s):")
@@ -906,7 +908,7 @@ def _grouped(by_kind: dict[str, list[str]]) -> list[str]:
         if len(items) <= SHOWN:
             out += items
         else:
-            out.append(f"{len(items)} files {kind}: {_some(items, SHOWN)}")
+            out.append(f"{len(items)} {kind}: {_some(items, SHOWN)}")
     return out
 
 
@@ -1046,10 +1048,10 @@ def check_folder(
                                   layout.oxford),
             records.values()))  # fmt: skip
     kinds = {
-        "corrupt": "cannot be read, or differ in size from their masks",
-        "format": "are not masks this reader takes",
-        "colour": "have colours not in the colour table",
-        "small": f"are smaller than crop_size={crop_size}",
+        "corrupt": "files cannot be read, or differ in size from their masks",
+        "format": "files are not masks this reader takes",
+        "colour": "masks have colours not in the colour table",
+        "small": f"images are smaller than crop_size={crop_size}",
     }
     found = {k: [c[k] for c in checked if k in c] for k in kinds}
     skipped = {}
@@ -1175,7 +1177,7 @@ def _classes(layout, good, given, colors, ignore_value, problems):
                 f"{outside[:10]} are not classes ({table.describe()})"
             )
         totals.update(dict(zip(values.tolist(), counts.tolist(), strict=True)))
-    problems += _grouped({"hold values that are not classes": bad})
+    problems += _grouped({"masks hold values that are not classes": bad})
     pixels = {
         n: int(totals.get(v, 0)) for n, v in zip(table.names, table.values, strict=True)
     }

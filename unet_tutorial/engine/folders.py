@@ -757,28 +757,12 @@ def _listed_splits(layout: Layout, known: set[str], order: list[str]):
 class FolderReport:
     """What ``check_folder`` found; ``print(report)`` gives the readable report.
 
-    Attributes:
-        root: the folder (named in the report by its last part only).
-        layout: the detected ``Layout``.
-        pairs: name -> ``(image file name, mask file name)``.
-        records: name -> ``Pair`` (the files and page of each pair).
-        images_without_mask: names of images that have no mask.
-        masks_without_image: names of masks that have no image.
-        image_sizes: ``(width, height)`` -> pairs of that size.
-        sizes: name -> ``(width, height)``.
-        channels: 1 or 3 (what the loader feeds the model), or ``None`` if
-            the images disagree and no ``channels`` was given.
-        classes: the ``ClassTable``, or ``None`` if it cannot be decided.
-        class_pixels: class name -> pixels of that class in all masks.
-        ignored_pixels: pixels with the ignore value.
-        splits: split -> names, in order (``skipped`` ones left out).
-        split_rule: how the splits were made, in words.
-        has_test: the folder has a test split.
-        mask_formats: e.g. ``{"PNG palette (the index is the class)": 12}``.
-        skipped: names left out by ``on_corrupt="skip"``, with the reason.
-        missing: names a split list gives that have no files.
-        problems: everything that stops loading, each once, at its cause.
-        notes: things worth knowing that do not stop loading.
+    ``pairs``: name -> (image file name, mask file name); ``records``: name ->
+    ``Pair``; ``sizes``: name -> (width, height); ``channels``: 1 or 3, or
+    ``None`` for mixed images; ``classes``: the ``ClassTable`` (``None``:
+    undecided); ``splits``: split -> names (``skipped`` ones left out);
+    ``skipped``: name -> why (``on_corrupt="skip"``); ``missing``: names a
+    split list gives without files; ``problems`` stop loading, ``notes`` do not.
     """
 
     root: Path
@@ -1184,41 +1168,15 @@ def _classes(layout, good, given, colors, ignore_value, problems):
     return table, pixels, int(totals.get(table.ignore_value, 0))
 
 
-# ------------------------------------------------------------------- Oxford's lists
-
-
-@dataclass(frozen=True)
-class FolderCounts:
-    """An Oxford-layout folder counted from its split lists."""
-
-    train: int
-    validation: int
-    test: int
-    breeds: int
-
-    @property
-    def is_full(self) -> bool:
-        """The complete official lists: 3,680 trainval, 3,669 test, 37 breeds."""
-        return (self.breeds, self.train + self.validation, self.test) == (
-            37,
-            3680,
-            3669,
-        )
-
-    def __str__(self) -> str:
-        of = f"of {self.breeds} breeds" if self.breeds != 1 else "of 1 breed"
-        return (
-            f"{self.train} train / {self.validation} validation / {self.test} "
-            f"test images {of}"
-        )
+# -------------------------------------------------------------------- Oxford's lists
 
 
 def read_split_file(root: str | os.PathLike, split: str = "train") -> list[Pair]:
     """The pairs of a split of an Oxford-layout folder, in the list's order, from
-    its lists alone (no file decoded).
+    its lists alone (nothing decoded; ``check_folder`` checks the files).
 
     Raises:
-        FileNotFoundError: the folder, a list, or a file a list names is missing.
+        FileNotFoundError: the folder or a list is missing.
         ValueError: an unknown split, or a list that is not UTF-8.
 
     Warns:
@@ -1238,33 +1196,12 @@ def read_split_file(root: str | os.PathLike, split: str = "train") -> list[Pair]
             "unseen images; remove them from one of the lists",
             stacklevel=2,
         )
-    for name, path in layout.lists.items():
-        for lineno, stem in lists[name]:
-            for file in (
-                layout.images_dir / f"{stem}.jpg",
-                layout.masks_dir / f"{stem}.png",
-            ):
-                if not file.is_file():
-                    raise FileNotFoundError(
-                        f"{path.name} line {lineno} names "
-                        f"{stem!r}, but {file} does not exist."
-                    )
     names = set(n for rows in lists.values() for _, n in rows)
     splits = _listed_splits(layout, names, sorted(names))[0]
     return [
         Pair(n, layout.images_dir / f"{n}.jpg", layout.masks_dir / f"{n}.png")
         for n in splits[split]
     ]
-
-
-def count_directory(root: str | os.PathLike) -> FolderCounts:
-    """Count an Oxford-layout folder's pets from its lists (a subset is never
-    taken for the full dataset)."""
-    from ..data import breed_of
-
-    splits = {s: read_split_file(root, s) for s in SPLITS}
-    breeds = {breed_of(p.name) for pairs in splits.values() for p in pairs}
-    return FolderCounts(*(len(splits[s]) for s in SPLITS), len(breeds))
 
 
 # ------------------------------------------------------------------------ the batches
@@ -1285,31 +1222,23 @@ def load_mask_folder(
     """Batches of one split of a folder (see the module's docstring).
 
     ``image_size=None`` keeps native size: training uses random ``crop_size``
-    squares (one shared draw for image and mask), validation and test whole
-    images (one at a time when their sizes differ). With ``image_size`` every
-    pair is resized first (image bilinear, mask nearest neighbour). With an
-    ignore value the batches are ``(image, mask, weights)``, weight 0 (and
-    class 0) on ignored pixels.
+    squares (one draw for image and mask), validation and test whole images
+    (one at a time when their sizes differ); ``image_size`` resizes every pair
+    (image bilinear, mask nearest). With an ignore value the batches are
+    ``(image, mask, weights)``, weight 0 (and class 0) on ignored pixels.
 
     Args:
         root: the folder, or its ``check_folder`` report.
-        split: ``"train"``, ``"validation"`` or ``"test"``.
-        image_size: resize to this square, or ``None`` for native size.
-        batch_size: examples per batch.
-        crop_size: side of the random training crops (train split only).
         augment: ``True`` (default for train), ``False`` or an ``AugmentConfig``.
-        shuffle: default ``True`` for train.
-        seed: seeds shuffling, crops and augmentation.
-        **check: ``check_folder``'s options (``classes``, ``ignore_value``,
-            ``channels``, ``images_dir``, ``masks_dir``, ``mask_suffix``,
-            ``on_corrupt``).
+        **check: ``check_folder``'s options.
+        Other arguments as in ``load_dataset``.
 
     Returns:
         A ``tf.data.Dataset`` of ``(float32 (B, H, W, C), int32 (B, H, W))``
         (plus ``float32 (B, H, W)`` weights with an ignore value).
 
     Raises:
-        ValueError: the folder has problems (listed), no test split is asked
+        ValueError: the folder has problems (listed), it has no split asked
             for, or a bad argument.
     """
     if not isinstance(root, FolderReport):

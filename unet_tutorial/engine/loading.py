@@ -125,34 +125,24 @@ def load_oxford_pets(
 ) -> tf.data.Dataset:
     """Oxford-IIIT Pet from TensorFlow Datasets, as ``(image, mask)`` batches.
 
-    Uses ``tfds.load("oxford_iiit_pet:4.*.*")``. tfds' ``train`` split is the
-    official ``trainval`` list (3,680 images); this function splits it into
-    ``"train"`` and a ``"validation"`` hold-out of about 10 % of every breed
-    (``validation_holdout``, fixed); ``"test"`` is the official test list
-    (3,669). Images are resized bilinearly, trimaps with nearest neighbour and
-    mapped ``1 -> 0 pet, 2 -> 1 background, 3 -> 2 border`` (see
-    ``trimap_to_labels``; TensorFlow's tutorial names these classes wrongly).
+    tfds' ``train`` split is the official ``trainval`` list (3,680 images),
+    split here into ``"train"`` and a fixed ``"validation"`` hold-out of about
+    10 % of every breed (``validation_holdout``); ``"test"`` is the test list
+    (3,669). Trimaps map ``1 -> 0 pet, 2 -> 1 background, 3 -> 2 border``.
 
     Args:
-        split: ``"train"``, ``"validation"`` or ``"test"``.
-        image_size: output side length ``S`` (128 in the book).
-        batch_size: examples per batch.
-        data_dir: where TensorFlow Datasets keeps (or will keep) the prepared
-            data; ``None`` for its default (``~/tensorflow_datasets``).
-        augment: paired augmentation; default ``True`` for train only.
-        shuffle: default ``True`` for train only.
-        seed: seeds shuffling and augmentation.
-        version: the tfds version; only ``4.*.*`` works on current tfds.
+        data_dir: tfds' data folder (``None``: ``~/tensorflow_datasets``).
+        version: the tfds version; only ``4.*.*`` loads on current tfds.
         download: let tfds download and prepare the data if it is missing.
+        Other arguments as in ``load_dataset``.
 
     Returns:
         A ``tf.data.Dataset`` of ``(float32 (B, S, S, 3), int32 (B, S, S))``.
 
     Raises:
-        ValueError: for a bad split, size, batch size or version.
-        DataUnavailableError: if tfds cannot provide the data (not prepared,
-            and offline or ``download=False``); decided within seconds, and the
-            message lists the ways to get it.
+        ValueError: a bad split, size, batch size or version.
+        DataUnavailableError: tfds cannot provide the data (decided within
+            seconds; the message lists the ways to get it).
     """
     import tensorflow_datasets as tfds
 
@@ -263,32 +253,22 @@ class DataInfo:
     """Which data a ``load_dataset`` call used, and what a model for it needs.
 
     Attributes:
-        source: the ``source=`` value that loads this data again: ``"tfds"``,
-            ``"synthetic"``, or the folder's path.
-        kind: ``"tfds"``, ``"directory"`` (Oxford's layout), ``"folder"``
-            (``images/`` + ``masks/``) or ``"synthetic"``.
-        split: ``"train"``, ``"validation"`` or ``"test"``.
-        num_examples: examples in the split.
+        source: the ``source=`` value that loads this data again.
+        kind: ``"tfds"``, ``"directory"`` (Oxford's layout), ``"folder"`` or
+            ``"synthetic"``.
         image_size: side length of the images; ``None``: native size.
-        is_stand_in: ``True`` for the synthetic stand-in: results on it are
-            not Oxford-IIIT Pet results.
-        description: which data exactly, e.g. "Oxford-IIIT Pet, folder
-            oxford-pets-subset: 270 train / 30 validation / 298 test images of
-            3 breeds".
-        notice: a one-line description, printed by ``load_dataset``.
-        num_breeds: breeds in the data (``None`` for the stand-in).
-        is_full: the complete official splits (37 breeds), where scores are
-            Oxford-IIIT Pet results in the usual sense.
-        num_classes: classes of the masks (the model's outputs).
-        channels: image channels (the model's inputs): 1 grayscale, 3 RGB.
-        class_names: the name of each class index.
-        ignore_value: the folder's pixel value that is no class; when it is
-            set, batches are ``(image, mask, weights)`` with weight 0 there.
+        is_stand_in: the synthetic stand-in (not Oxford-IIIT Pet results).
+        description: which data exactly, in one sentence; ``notice``: the
+            line ``load_dataset`` prints.
+        num_breeds: breeds (``None`` for other data); ``is_full``: the
+            complete official Oxford splits.
+        num_classes, channels, class_names: what a model for it needs.
+        ignore_value: the mask value that is no class; batches are then
+            ``(image, mask, weights)``, weight 0 there.
         crop_size: side of the random training crops, or ``None``.
-        batch_size: the batch size used: 1 for whole images of different
-            sizes (validation and test at native size), else as asked.
-        has_test: the data has a test split (a folder with train and
-            validation lists only has none: train with ``evaluate_test=False``).
+        batch_size: the batch size used (1 for whole images of different sizes).
+        has_test: the data has a test split (else train with
+            ``evaluate_test=False``).
     """
 
     source: str
@@ -338,13 +318,22 @@ def source_facts(
         from .folders import check_folder
 
         return SourceFacts(check_folder(data.path).summary(), None, False)
-    if data.kind == "directory":
-        from .folders import count_directory
+    if data.kind == "directory":  # counted from the lists: a subset is named one
+        from ..data import breed_of
+        from .folders import read_split_file
 
-        counts = count_directory(data.path)
+        n = {s: read_split_file(data.path, s) for s in SPLITS}
+        breeds = len({breed_of(p.name) for pairs in n.values() for p in pairs})
+        n = {s: len(pairs) for s, pairs in n.items()}
+        sizes = [n["train"] + n["validation"], n["test"]]
+        full = breeds == OXFORD_BREEDS and sizes == list(OXFORD_LIST_SIZES.values())
         where = Path(data.path).name or Path(data.path).resolve().name or data.path
         return SourceFacts(
-            f"Oxford-IIIT Pet, folder {where}: {counts}", counts.breeds, counts.is_full
+            f"Oxford-IIIT Pet, folder {where}: {n['train']} train / "
+            f"{n['validation']} validation / {n['test']} test images of {breeds} "
+            f"breed{'s' if breeds != 1 else ''}",
+            breeds,
+            full,
         )
     if data.kind == "tfds":
         return SourceFacts(

@@ -62,7 +62,7 @@ SPLIT_RULE = (
     "no split lists, so by sorted name: the last 15 % test, the 10 % before them "
     "validation, the rest train"
 )
-SHOWN = 3
+_SHOWN = 3
 """Files named one per line in a report; more share one line with a count."""
 
 _GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
@@ -885,14 +885,14 @@ def raise_for_problems(report: FolderReport) -> None:
 
 
 def _grouped(by_kind: dict[str, list[str]]) -> list[str]:
-    """One line per file for up to ``SHOWN`` files of a kind, else one line with
+    """One line per file for up to ``_SHOWN`` files of a kind, else one line with
     the count and a few names."""
     out = []
     for kind, items in by_kind.items():
-        if len(items) <= SHOWN:
+        if len(items) <= _SHOWN:
             out += items
         else:
-            out.append(f"{len(items)} {kind}: {_some(items, SHOWN)}")
+            out.append(f"{len(items)} {kind}: {_some(items, _SHOWN)}")
     return out
 
 

@@ -120,7 +120,7 @@ def test_voc_palette_masks_with_255_borders_and_no_test_list(tmp_path):
     assert report.classes.num_classes == 21 and report.classes.ignore_value == 255
     assert "VOC convention" in report.classes.rule and report.ignored_pixels > 0
     assert not report.has_test and report.splits["validation"]
-    assert "no test split" in str(report)
+    assert "no test split" in str(report) and "evaluate_test=False" in str(report)
     ds, info = ut.load_dataset(root, "validation", image_size=32, verbose=False)
     assert info.class_names == tuple(VOC_NAMES) and not info.has_test
     x, y, w = next(iter(ds))

@@ -280,7 +280,7 @@ class ClassTable:
             if self.ignore_value is None
             else (f"; value {self.ignore_value} ignored")
         )
-        return f"{len(self.names)} classes: {', '.join(parts)}{ignore}"
+        return f"{len(self.names)} classes: {_some(parts)}{ignore}"
 
 
 def read_text_lines(path: Path) -> list[tuple[int, str]]:
@@ -833,16 +833,23 @@ class FolderReport:
             more = f", … ({len(sizes) - 6} more sizes)" if len(sizes) > 6 else ""
             lines.append(f"  image sizes (width x height, pairs): {shown}{more}")
         kind = {1: "grayscale (1 channel)", 3: "RGB (3 channels)"}
-        lines.append(f"  images: {kind.get(self.channels, 'mixed')}")
+        unknown = "mixed" if self.sizes else "none read"
+        lines.append(f"  images: {kind.get(self.channels, unknown)}")
         if self.classes is not None:
             lines.append(f"  classes ({self.classes.rule}):")
             shares = self.class_shares()
-            for name, value in zip(self.classes.names, self.classes.values,
-                                   strict=True):  # fmt: skip
-                lines.append(
-                    f"    {name:<16} value {value:>5}: "
-                    f"{100 * shares[name]:6.2f} % of pixels"
-                )
+            pairs = zip(self.classes.names, self.classes.values, strict=True)
+            absent = [f"{n} ({v})" for n, v in pairs if not self.class_pixels.get(n)]
+            for name, value in zip(
+                self.classes.names, self.classes.values, strict=True
+            ):
+                if self.class_pixels.get(name) or len(absent) < 4:
+                    lines.append(
+                        f"    {name:<16} value {value:>5}: "
+                        f"{100 * shares[name]:6.2f} % of pixels"
+                    )
+            if len(absent) >= 4:
+                lines.append(f"    in no mask ({len(absent)}): {_some(absent, 6)}")
             if self.classes.ignore_value is not None:
                 lines.append(
                     f"    (ignored)        value {self.classes.ignore_value:>5}: "
@@ -1100,8 +1107,8 @@ def check_folder(
     has_test = bool(splits["test"]) or "test" in layout.lists or not layout.lists
     if not has_test:
         notes.append(
-            "no test list: the folder has no test split, so train it with "
-            "evaluate_test=False (nothing is scored on test)"
+            "without a test split, train with evaluate_test=False (nothing is "
+            "scored on test)"
         )
     inferred = set(image_kinds.values())
     return FolderReport(
@@ -1300,8 +1307,8 @@ def _check_sizes(report, split, image_size, batch_size, crop_size) -> None:
     raise_for_problems(report)
     if split == "test" and not report.has_test:
         raise ValueError(
-            f"the folder {report.root.name} has no test split ({report.split_rule}): "
-            "nothing to score on; add a test list, or train with evaluate_test=False."
+            f"the folder {report.root.name} has no test split (no test list): nothing "
+            "to score on; add a test list, or train with evaluate_test=False."
         )
     names = report.splits[split]
     if not names:

@@ -510,11 +510,15 @@ JPEG_MAX_BETWEEN = 0.05
 """A JPEG mask with more of its pixels between the two levels holds more than two."""
 
 
+class MaskFormatError(ValueError):
+    """A mask this reader does not take (the message says why and what to do)."""
+
+
 def _raw_mask(im, colors: dict | None) -> tuple[np.ndarray, int, str]:
     """``(values (H, W), pixels between levels, format)`` of an open mask.
 
     Raises:
-        ValueError: an RGB mask without a colour table, a colour not in the
+        MaskFormatError: an RGB mask without a colour table, a colour not in the
             table, or a JPEG mask of more than two levels.
     """
     from ..masks import rgb_to_class_mask
@@ -523,7 +527,7 @@ def _raw_mask(im, colors: dict | None) -> tuple[np.ndarray, int, str]:
         grey = np.asarray(im.convert("L"))
         between = int(((grey > JPEG_NEAR) & (grey < 255 - JPEG_NEAR)).sum())
         if between > JPEG_MAX_BETWEEN * grey.size:
-            raise ValueError(
+            raise MaskFormatError(
                 f"a JPEG mask of more than two levels ({100 * between / grey.size:.0f}"
                 " % of its pixels lie between black and white); JPEG changes class "
                 "values, so save such masks as PNG"
@@ -533,12 +537,15 @@ def _raw_mask(im, colors: dict | None) -> tuple[np.ndarray, int, str]:
     kind = {"P": "palette (the index is the class)", "1": "1-bit"}.get(im.mode, "grey")
     if array.ndim == 3:
         if colors is None:
-            raise ValueError(
+            raise MaskFormatError(
                 f"an {im.mode} mask; a mask holds one class per pixel (grayscale or "
                 "palette), or give each colour a class in classes.txt ('name R G B' "
                 "lines)"
             )
-        rgb = rgb_to_class_mask(array[..., :3], colors)
+        try:
+            rgb = rgb_to_class_mask(array[..., :3], colors)
+        except ValueError as err:
+            raise MaskFormatError(str(err)) from None
         return rgb.astype(np.int64), 0, f"{im.format} RGB colours"
     return array.astype(np.int64), 0, f"{im.format} {kind}"
 
@@ -946,8 +953,8 @@ def _check_pair(layout: Layout, pair: Pair, colors, crop_size, draft: bool) -> d
                 "leave it out with on_corrupt='skip' (--on-corrupt skip)"
             )
             return out
-        except ValueError as err:
-            if what == "mask" and "not in the table" in str(err):
+        except MaskFormatError as err:
+            if "not in the table" in str(err):
                 out["colour"] = f"{name}{page}: {err}"
             else:
                 out["format"] = f"{name}{page}: {err}"

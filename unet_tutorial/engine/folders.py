@@ -1282,14 +1282,6 @@ def load_pets_directory(
                             shuffle=shuffle, seed=seed)  # fmt: skip
 
 
-def split_batch_size(report, split, image_size, batch_size, crop_size) -> int:
-    """The batch size a split gets: 1 for whole images of different sizes."""
-    if image_size is not None or (split == "train" and crop_size is not None):
-        return batch_size
-    shapes = {report.sizes[s] for s in report.splits[split]}
-    return batch_size if len(shapes) <= 1 else 1
-
-
 def _check_sizes(report, split, image_size, batch_size, crop_size) -> None:
     from ..data import check_split
 
@@ -1364,7 +1356,9 @@ def folder_dataset(report, split, image_size, batch_size, crop_size, augment,
     ds = tf.data.Dataset.range(len(pairs)).map(
         decode, num_parallel_calls=tf.data.AUTOTUNE
     )
-    batch = split_batch_size(report, split, image_size, batch_size, crop_size)
+    whole = image_size is None and (split != "train" or crop_size is None)
+    mixed = len({report.sizes[s] for s in report.splits[split]}) > 1
+    batch = 1 if whole and mixed else batch_size  # whole images of different sizes
     ds = finish_pipeline(
         ds,
         split=split,

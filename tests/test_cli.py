@@ -861,7 +861,7 @@ def test_every_train_config_field_is_a_train_option_with_help():
 
 
 def test_a_field_added_with_its_attributes_line_becomes_an_option():
-    from dataclasses import dataclass
+    from dataclasses import dataclass, field
 
     @dataclass
     class Later(ut.TrainConfig):
@@ -871,10 +871,12 @@ def test_a_field_added_with_its_attributes_line_becomes_an_option():
             tile_overlap: pixels that two tiles share. The rest is
                 detail.
             class_weights: one weight per class.
+            stems: the images to use.
         """
 
         tile_overlap: int | None = None
         class_weights: tuple[float, float] = (1.0, 2.0)
+        stems: list[str] = field(default_factory=list)
 
     options = {names[0]: kw for names, kw in cli.train_options(Later)}
     assert options["--tile-overlap"]["help"] == "pixels that two tiles share"
@@ -882,6 +884,9 @@ def test_a_field_added_with_its_attributes_line_becomes_an_option():
     assert options["--tile-overlap"]["type"]("12") == 12
     assert options["--class-weights"]["nargs"] == 2
     assert options["--class-weights"]["help"].endswith("(default: (1.0, 2.0))")
+    assert options["--stems"]["nargs"] == "+" and options["--stems"]["help"] == (
+        "the images to use"
+    )
     # the base classes' Attributes lines too (FitConfig's)
     assert options["--epochs"]["help"].startswith("passes over the training split")
 

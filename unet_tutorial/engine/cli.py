@@ -87,9 +87,10 @@ def _first_sentence(text: str) -> str:
     return sentence.removesuffix(".").replace("%", "%%")
 
 
-def _value_type(hint: object) -> tuple[type, bool, int | None]:
+def _value_type(hint: object) -> tuple[type, bool, int | str | None]:
     """``(type, optional, nargs)`` of a field's annotation: ``int | None`` gives
-    ``(int, True, None)``, ``tuple[int, int, int] | None`` ``(int, True, 3)``.
+    ``(int, True, None)``, ``tuple[int, int, int] | None`` ``(int, True, 3)``,
+    ``list[str]`` ``(str, False, "+")``.
     """
     args = typing.get_args(hint)
     optional = type(None) in args
@@ -97,6 +98,8 @@ def _value_type(hint: object) -> tuple[type, bool, int | None]:
         (hint,) = (a for a in args if a is not type(None))
     if typing.get_origin(hint) is tuple:
         return typing.get_args(hint)[0], optional, len(typing.get_args(hint))
+    if typing.get_origin(hint) is list:
+        return typing.get_args(hint)[0], optional, "+"
     return hint, optional, None
 
 
@@ -168,8 +171,10 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
     """The preset (or ``TrainConfig()``) with the options given on top, validated."""
     names = {f.name for f in fields(TrainConfig)}
     given = {k: v for k, v in vars(args).items() if k in names}
-    if given.get("num_examples") is not None:
-        given["num_examples"] = tuple(given["num_examples"])
+    hints = typing.get_type_hints(TrainConfig)
+    for name, value in given.items():
+        if isinstance(value, list) and isinstance(_value_type(hints[name])[2], int):
+            given[name] = tuple(value)  # argparse gives a list
     if "crop_size" in given and "image_size" not in given and args.preset is None:
         given["image_size"] = None  # crops of a folder's images at native size
     if given.get("jit_compile"):
@@ -732,14 +737,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_train_args(p)
 
-    p = command("evaluate", _cmd_evaluate, "per-class IoU, mean IoU, accuracy, Dice")
+    p = command("evaluate", _cmd_evaluate, "IoU per class, mean IoU, accuracy and Dice")
     p.add_argument("model", help="a .keras file written by train")
     p.add_argument(
         "--source", default="auto", help="auto, oxford, tfds, synthetic, or a folder"
     )
     p.add_argument("--split", choices=SPLITS, default="test", help="the split scored")
     p.add_argument(
-        "--on-corrupt", choices=ON_CORRUPT, default="raise", help="raise/skip"
+        "--on-corrupt",
+        choices=ON_CORRUPT,
+        default="raise",
+        help="a folder's corrupt files",
     )
     p.add_argument("--data-dir", help="TensorFlow Datasets data folder")
     p.add_argument("--batch-size", type=int, default=16, help="batch size")
@@ -760,7 +768,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="a .keras file written by train")
     p.add_argument("images", nargs="*", help="image files (any size; JPEG, PNG, ...)")
     p.add_argument("--source", help="a folder of images/ + masks/: predict its --split")
-    p.add_argument("--split", choices=SPLITS, default="test", help="with --source")
+    p.add_argument(
+        "--split", choices=SPLITS, default="test", help="which split's images"
+    )
     p.add_argument("--output", type=_folder, default="predictions", help="folder")
 
     p = command(
@@ -778,7 +788,7 @@ def build_parser() -> argparse.ArgumentParser:
         "check-data",
         _cmd_check_data,
         "check a folder of your own images/ and masks/ before training",
-        description="Reads every image header and mask of PATH and reports pairs,\n"
+        description="Reads every image header and mask of PATH and reports the pairs,\n"
         "sizes, classes with their pixel shares and the splits. Exits 1 and lists\n"
         "every bad file if the folder cannot be loaded.",
         epilog=CHECK_DATA_READS,

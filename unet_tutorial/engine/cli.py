@@ -115,6 +115,13 @@ def _converter(kind: type, optional: bool):
     return convert
 
 
+def _positive(text: str) -> int:
+    """A positive integer, checked before any work (``evaluate``, ``animate``)."""
+    if (value := int(text)) < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be a positive integer")
+    return value
+
+
 def _folder(text: str) -> str:
     """An ``--output`` folder, not empty (``""`` would mean the current folder)."""
     if not text.strip():
@@ -687,7 +694,9 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="multiworker: the wait for the other workers, then for the cluster",
     )
-    run.add_argument("--verbose", type=int, choices=[0, 1, 2], default=1, help="Keras")
+    run.add_argument(
+        "--verbose", type=int, choices=(0, 1, 2), default=1, help="progress"
+    )
     group = p.add_argument_group("settings (TrainConfig; 'none' where None is allowed)")
     for names, kw in train_options():
         group.add_argument(*names, **kw)
@@ -750,9 +759,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="a folder's corrupt files",
     )
     p.add_argument("--data-dir", help="TensorFlow Datasets data folder")
-    p.add_argument("--batch-size", type=int, default=16, help="batch size")
-    p.add_argument("--size", type=int, help="the size to score at, if not the model's")
-    p.add_argument("--synthetic-examples", type=int, help="size of a synthetic split")
+    p.add_argument("--batch-size", type=_positive, default=16, help="batch size")
+    p.add_argument("--size", type=_positive, help="size to score at, if not fixed")
+    p.add_argument("--synthetic-examples", type=_positive, help="synthetic images")
     p.add_argument(
         "--em",
         action="store_true",
@@ -782,7 +791,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="draw a saved .keras model instead of building one")
     p.add_argument("--image", help="an image for the feature-map GIF ('cat': a photo)")
     p.add_argument("--output", type=_folder, default="animations", help="folder")
-    p.add_argument("--frame-ms", type=int, default=700, help="milliseconds per frame")
+    p.add_argument("--frame-ms", type=_positive, default=700, help="ms per frame")
 
     p = command(
         "check-data",

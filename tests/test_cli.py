@@ -831,3 +831,151 @@ def test_evaluate_names_the_data_classes_a_model_does_not_predict(tmp_path, caps
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "predicts 3 classes but the data has 2 (membrane, cell)" in err
+
+
+# ------------------------------------------- train's options come from TrainConfig
+
+
+def _train_actions() -> dict:
+    """``train``'s argparse actions by destination."""
+    import argparse
+
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return {a.dest: a for a in sub.choices["train"]._actions}
+
+
+def test_every_train_config_field_is_a_train_option_with_help():
+    from dataclasses import fields
+
+    actions = _train_actions()
+    assert all(reason.strip() for reason in cli.NOT_TRAIN_OPTIONS.values())
+    for field in fields(ut.TrainConfig):
+        if field.name in cli.NOT_TRAIN_OPTIONS:
+            assert field.name not in actions
+            continue
+        action = actions[field.name]
+        assert "--" + field.name.replace("_", "-") in action.option_strings
+        # the help is the field's Attributes line, never empty
+        assert action.help and not action.help.startswith(" ("), field.name
+
+
+def test_a_field_added_with_its_attributes_line_becomes_an_option():
+    from dataclasses import dataclass, field
+
+    @dataclass
+    class Later(ut.TrainConfig):
+        """Settings.
+
+        Attributes:
+            tile_overlap: pixels that two tiles share. The rest is
+                detail.
+            class_weights: one weight per class.
+            stems: the images to use.
+        """
+
+        tile_overlap: int | None = None
+        class_weights: tuple[float, float] = (1.0, 2.0)
+        stems: list[str] = field(default_factory=list)
+
+    options = {names[0]: kw for names, kw in cli.train_options(Later)}
+    assert options["--tile-overlap"]["help"] == "pixels that two tiles share"
+    assert options["--tile-overlap"]["type"]("none") is None
+    assert options["--tile-overlap"]["type"]("12") == 12
+    assert options["--class-weights"]["nargs"] == 2
+    assert options["--class-weights"]["help"].endswith("(default: (1.0, 2.0))")
+    assert options["--stems"]["nargs"] == "+" and options["--stems"]["help"] == (
+        "the images to use"
+    )
+    # the base classes' Attributes lines too (FitConfig's)
+    assert options["--epochs"]["help"].startswith("passes over the training split")
+
+
+def test_train_help_lists_the_folder_options(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--help"])
+    out = capsys.readouterr().out
+    for option in ("--channels", "--ignore-value", "--on-corrupt", "--crop-size"):
+        assert option in out, option
+
+
+def test_the_old_option_names_still_reach_their_fields():
+    args = ["train", "--size", "64", "--output", "runs/x", "--xla", "--no-test",
+            "--synthetic-examples", "4", "2", "2", "--no-augment"]  # fmt: skip
+    config = cli._train_config(cli.build_parser().parse_args(args))
+    assert (config.image_size, config.output_dir) == (64, "runs/x")
+    assert config.jit_compile and not config.deterministic
+    assert not config.evaluate_test and not config.augment
+    assert config.num_examples == (4, 2, 2)
+
+
+def test_none_resets_a_field_of_a_preset_and_channels_reach_the_config():
+    args = ["train", "--preset", "cpu-synthetic", "--steps-per-epoch", "none"]
+    config = cli._train_config(cli.build_parser().parse_args(args))
+    assert config.steps_per_epoch is None and config.epochs == 8
+    args = ["train", "--channels", "1", "--ignore-value", "255"]
+    config = cli._train_config(cli.build_parser().parse_args(args))
+    assert (config.channels, config.ignore_value) == (1, 255)
+
+
+def test_a_bad_train_setting_is_one_line_from_train_config(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert cli.main(["train", "--epochs", "0", "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "epochs=0" in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_the_options_that_data_advice_names_exist_on_train():
+    """A message of the folder and dataset readers that recommends an option
+    (``(--channels)``) names one that ``train`` has."""
+    import re
+
+    from unet_tutorial.engine import datasets, folders
+
+    options = {s for a in _train_actions().values() for s in a.option_strings}
+    for module in (folders, datasets):
+        named = set(re.findall(r"\(--([a-z][a-z0-9-]*)", Path(module.__file__).read_text()))
+        assert {"--" + n for n in named} <= options, module.__name__
+
+
+def test_check_data_help_lists_what_it_reads(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["check-data", "--help"])
+    out = capsys.readouterr().out
+    assert "what it reads" in out and "masks/<stem>.png" in out
+
+
+def _twenty_one_class_model(path: Path) -> Path:
+    """A saved 21-class (softmax) model: class 20 where the red channel is bright,
+    class 9 elsewhere (both beyond the eight Okabe-Ito colours)."""
+    import keras
+
+    inp = keras.Input((32, 32, 3))
+    conv = keras.layers.Conv2D(21, 1)
+    out = keras.layers.Softmax()(conv(inp))
+    weights = np.zeros((1, 1, 3, 21), np.float32)
+    weights[0, 0, 0, 20] = 20.0
+    bias = np.zeros(21, np.float32)
+    bias[9] = 10.0
+    conv.set_weights([weights, bias])
+    keras.Model(inp, out).save(path)
+    return path
+
+
+def test_predict_writes_index_and_colour_masks_for_a_21_class_model(tmp_path, capsys):
+    model = _twenty_one_class_model(tmp_path / "voc.keras")
+    image = np.zeros((40, 48, 3), np.uint8)
+    image[:, :24, 0] = 255  # the left half red: class 20
+    Image.fromarray(image).save(tmp_path / "half.png")
+    out = tmp_path / "pred"
+    args = ["predict", str(model), str(tmp_path / "half.png"), "--output", str(out)]
+    assert cli.main(args) == 0
+    assert "class indices 0 to 20" in capsys.readouterr().out
+    with Image.open(out / "half_mask.png") as im:
+        assert im.mode == "L"  # the class indices themselves
+        mask = np.asarray(im)
+    assert (mask[:, :20] == 20).all() and (mask[:, 28:] == 9).all()
+    colours = np.asarray(Image.open(out / "half_mask_color.png"))
+    np.testing.assert_array_equal(colours, ut.mask_to_rgb(mask))
+    assert len({tuple(c) for c in colours[:, [0, -1]].reshape(-1, 3)}) == 2

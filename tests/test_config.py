@@ -255,13 +255,6 @@ def test_flip_optimizer_and_weight_decay_reach_train_config():
         _train_options("--weight-decay", "-1")
 
 
-def test_every_train_option_names_a_train_config_field():
-    names = {f.name for f in fields(TrainConfig)}
-    assert set(cli._TRAIN_ARGS.values()) <= names
-    parsed = vars(cli.build_parser().parse_args(["train"]))
-    assert set(cli._TRAIN_ARGS) <= set(parsed)
-
-
 def test_isbi_preset_is_the_papers_setting_at_cpu_scale():
     config = TrainConfig.preset("isbi", source="em", output_dir="runs/em")
     config.validate()

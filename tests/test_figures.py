@@ -296,8 +296,42 @@ def test_masks_of_up_to_eight_classes_get_distinct_okabe_ito_colours():
     colours = {tuple(c) for c in rgb.reshape(-1, 3)}
     assert len(colours) == 8 and colours == set(ut.OKABE_ITO.values())
     np.testing.assert_array_equal(rgb[0, :3], ut.CLASS_COLORS)  # pets' classes first
-    with pytest.raises(ValueError, match="class indices 0..7"):
-        ut.mask_to_rgb(np.full((2, 2), 255))
+    with pytest.raises(ValueError, match="class indices 0, 1, 2"):
+        ut.mask_to_rgb(np.full((2, 2), -1))
+
+
+def test_any_number_of_classes_gets_distinct_colours_that_keep_their_index():
+    from unet_tutorial.pictures.figures import mask_colors
+
+    colours = mask_colors(256)
+    assert colours.shape == (256, 3) and colours.dtype == np.uint8
+    assert len({tuple(c) for c in colours}) == 256  # one colour per class
+    np.testing.assert_array_equal(colours[:8], ut.MASK_COLORS)  # Okabe-Ito first
+    np.testing.assert_array_equal(mask_colors(21), colours[:21])  # whatever the count
+    # the 21 classes of PASCAL VOC stay apart (L1 distance in RGB)
+    voc = colours[:21].astype(int)
+    apart = np.abs(voc[:, None] - voc[None]).sum(-1) + 999 * np.eye(21, dtype=int)
+    assert apart.min() > 60
+    mask = np.arange(21).reshape(3, 7)
+    np.testing.assert_array_equal(ut.mask_to_rgb(mask), colours[mask])
+    assert mask_colors(0).shape == (0, 3)
+    with pytest.raises(ValueError, match="num_classes=-1"):
+        mask_colors(-1)
+
+
+def test_the_class_legend_has_a_colour_for_every_class():
+    import matplotlib.pyplot as plt
+
+    from unet_tutorial.pictures.figures import mask_colors
+
+    fig, ax = plt.subplots()
+    names = [f"class_{k}" for k in range(12)]
+    ut.class_legend(ax, names)
+    patches = ax.get_legend().get_patches()
+    assert [p.get_label() for p in patches] == names
+    got = np.array([p.get_facecolor()[:3] for p in patches])
+    np.testing.assert_allclose(got, mask_colors(12) / 255)
+    plt.close(fig)
 
 
 def _drawing_and_stepper_html() -> tuple[str, str]:

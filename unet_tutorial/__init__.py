@@ -196,6 +196,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "draw_overlap_tiles",
         "illegible_texts",
         "MIN_TEXT_PX",
+        "mask_colors",
         "mask_to_rgb",
         "overlay_mask",
         "plot_learning_curves",

@@ -15,6 +15,7 @@ import math
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.colors import hsv_to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
@@ -55,9 +56,27 @@ MASK_COLORS = np.array(
     + [c for n, c in OKABE_ITO.items() if n not in CLASS_COLOR_NAMES.values()],
     dtype=np.uint8,
 )
-"""Colours for masks of up to 8 classes (your own data): ``CLASS_COLORS`` first,
-then the other Okabe-Ito colours.
+"""The first 8 class colours (your own data): ``CLASS_COLORS`` first, then the other
+Okabe-Ito colours; ``mask_colors`` adds more.
 """
+
+
+def mask_colors(num_classes: int) -> np.ndarray:
+    """RGB colours ``uint8 (num_classes, 3)`` for class indices ``0..num_classes-1``:
+    ``MASK_COLORS`` (colour-blind-safe), then a golden-ratio walk around the hue
+    circle at three lightness levels, so every class keeps its colour whatever the
+    count (no palette of matplotlib's has more than 20 colours).
+    """
+    if num_classes < 0:
+        raise ValueError(f"num_classes={num_classes!r} must be at least 0.")
+    k = np.arange(max(num_classes - len(MASK_COLORS), 0))
+    hue = (k * 0.618033988749895) % 1  # the golden ratio: hues never repeat
+    saturation = np.array([0.45, 0.85, 0.65])[k % 3]
+    value = np.array([0.95, 0.7, 0.5])[k % 3]
+    extra = hsv_to_rgb(np.stack([hue, saturation, value], -1).reshape(-1, 3))
+    extra = (extra * 255 + 0.5).astype(np.uint8)
+    return np.concatenate([MASK_COLORS, extra])[:num_classes]
+
 
 ATTRIBUTION = (
     "Images and trimaps: Oxford-IIIT Pet "
@@ -198,21 +217,22 @@ def add_credit(fig, text: str | None, fontsize: float = 10) -> None:
 
 
 def mask_to_rgb(mask: np.ndarray) -> np.ndarray:
-    """Colour a label mask ``(H, W)`` with ``MASK_COLORS`` (the pets' classes in
-    ``CLASS_COLORS``, up to 8 classes in all); returns ``uint8 (H, W, 3)``.
+    """Colour a label mask ``(H, W)`` of class indices with ``mask_colors`` (the pets'
+    classes in ``CLASS_COLORS``, the next five Okabe-Ito, then generated colours);
+    returns ``uint8 (H, W, 3)``.
     """
     mask = np.asarray(mask)
     if mask.ndim == 3 and mask.shape[-1] == 1:
         mask = mask[..., 0]
     if mask.ndim != 2:
         raise ValueError(f"mask must be (H, W); got shape {mask.shape}.")
-    if mask.size and (mask.min() < 0 or mask.max() >= len(MASK_COLORS)):
+    if mask.size and mask.min() < 0:
         raise ValueError(
-            f"mask values must be class indices 0..{len(MASK_COLORS) - 1} (one "
-            f"colour-blind-safe colour each); got {mask.min()}..{mask.max()}. Map "
+            f"mask values must be class indices 0, 1, 2, ...; got {mask.min()}. Map "
             "pixel values to class indices first (e.g. ut.binary_to_class_mask)."
         )
-    return MASK_COLORS[mask.astype(np.int64)]
+    mask = mask.astype(np.int64)
+    return mask_colors(int(mask.max()) + 1 if mask.size else 0)[mask]
 
 
 def _to_uint8(image: np.ndarray) -> np.ndarray:
@@ -247,8 +267,9 @@ def class_legend(ax, class_names=CLASS_NAMES, **kwargs) -> None:
 
     ``kwargs`` go to its ``legend`` (``loc``, ``ncol``, ``bbox_to_anchor``, ...).
     """
+    colours = mask_colors(len(class_names)) / 255
     handles = [
-        Patch(color=CLASS_COLORS[i] / 255, label=n) for i, n in enumerate(class_names)
+        Patch(color=c, label=n) for c, n in zip(colours, class_names, strict=True)
     ]
     ax.legend(handles=handles, **kwargs)
 

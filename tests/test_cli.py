@@ -643,7 +643,7 @@ def test_predict_needs_images_or_a_folder_and_names_a_wrong_folder(tmp_path, cap
     assert "no images to predict" in capsys.readouterr().err
     assert cli.main(["predict", str(model), "--source", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert "is not a folder with images/ and masks/" in err and "check-data" in err
+    assert "is not a folder of images and masks" in err and "check-data" in err
 
 
 def test_evaluate_and_predict_a_folder_of_odd_sizes_with_a_model_of_any_size(
@@ -777,7 +777,10 @@ def test_predict_on_a_full_disk_names_the_file_and_leaves_no_half_png(
     assert f"no space left on the device while writing {out / 'cat_overlay.png'}" in err
     assert "free some space and run the same command again" in err
     assert len(written) == 2  # the mask and its colours, whole; no overlay at all
-    assert sorted(p.name for p in out.iterdir()) == ["cat_mask.png", "cat_mask_color.png"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "cat_mask.png",
+        "cat_mask_color.png",
+    ]
 
 
 @pytest.mark.slow
@@ -826,7 +829,9 @@ def test_evaluate_on_a_folder_resizes_to_a_fixed_size_model(tmp_path, capsys):
 
 def test_evaluate_names_the_data_classes_a_model_does_not_predict(tmp_path, capsys):
     em = Path(__file__).parent / "fixtures" / "isbi2012-em-mini"
-    ut.build_unet((None, None, 1), 3, base_filters=2, depth=1).save(tmp_path / "m.keras")
+    ut.build_unet((None, None, 1), 3, base_filters=2, depth=1).save(
+        tmp_path / "m.keras"
+    )
     assert cli.main(["evaluate", str(tmp_path / "m.keras"), "--source", str(em)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
@@ -927,23 +932,27 @@ def test_a_bad_train_setting_is_one_line_from_train_config(tmp_path, capsys):
 
 
 def test_the_options_that_data_advice_names_exist_on_train():
-    """A message of the folder and dataset readers that recommends an option
-    (``(--channels)``) names one that ``train`` has."""
+    """Every option that a message of the folder reader or of the loaders names
+    (``--channels``, ``--on-corrupt skip``) is one that ``train`` has."""
     import re
 
-    from unet_tutorial.engine import datasets, folders
+    from unet_tutorial.engine import folders, loading
 
     options = {s for a in _train_actions().values() for s in a.option_strings}
-    for module in (folders, datasets):
-        named = set(re.findall(r"\(--([a-z][a-z0-9-]*)", Path(module.__file__).read_text()))
-        assert {"--" + n for n in named} <= options, module.__name__
+    named = set()
+    for module in (folders, loading):
+        named |= set(
+            re.findall(r"--[a-z][a-z0-9-]*", Path(module.__file__).read_text())
+        )
+    assert {"--channels", "--on-corrupt"} <= named
+    assert named <= options, sorted(named - options)
 
 
 def test_check_data_help_lists_what_it_reads(capsys):
     with pytest.raises(SystemExit):
         cli.main(["check-data", "--help"])
     out = capsys.readouterr().out
-    assert "what it reads" in out and "masks/<stem>.png" in out
+    assert "what it reads" in out and "SegmentationClass/" in out and "GIF" in out
 
 
 def _twenty_one_class_model(path: Path) -> Path:

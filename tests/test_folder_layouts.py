@@ -287,3 +287,23 @@ def test_a_refusal_fits_on_a_screen_and_names_each_cause_once(tmp_path, capsys):
     assert len(str(exc.value).splitlines()) <= 25
     assert cli.main(["check-data", str(root)]) == 1
     assert len(capsys.readouterr().out.splitlines()) <= 25
+
+
+def test_check_data_options_override_detection(tmp_path, capsys):
+    root = carvana(tmp_path / "data")
+    (root / "imgs").rename(root / "photos")
+    (root / "masks").rename(root / "truth")
+    assert cli.main(["check-data", str(root)]) != 0
+    capsys.readouterr()
+    args = ["--images", "photos", "--masks", "truth", "--mask-suffix", "_mask"]
+    assert cli.main(["check-data", str(root), *args]) == 0
+    out = capsys.readouterr().out
+    assert "photos/" in out and "8 image/mask pairs" in out
+
+
+def test_a_tiff_stack_is_never_read_as_its_first_page_by_predict(tmp_path):
+    root = em_stack(tmp_path / "em")
+    with pytest.raises(ValueError, match="stack of 12 pages"):
+        ut.load_image(root / "images" / "stack.tif")
+    with pytest.raises(ValueError, match="multi-page TIFF"):
+        cli._split_images(str(root), "test")

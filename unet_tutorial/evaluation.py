@@ -440,6 +440,13 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
     from PIL import ImageOps
 
     with _open_image(path) as im:
+        pages = getattr(im, "n_frames", 1)
+        if pages > 1 and im.format == "TIFF":  # never its first page alone, unsaid
+            raise ValueError(
+                f"{path} is a stack of {pages} pages (a multi-page TIFF); name one "
+                "image per file, or check-data/train a folder with its image and "
+                "mask stacks, which reads one pair per page."
+            )
         try:
             im = ImageOps.exif_transpose(im)
             return to_rgb8(im)

@@ -462,7 +462,6 @@ def _refuse_writing_over_inputs(outputs: list, inputs: list) -> None:
 
 def _split_images(source: str | None, split: str) -> list:
     """The image files of one split of an images + masks folder (``[]`` without one)."""
-    from pathlib import Path
 
     if source is None:
         return []
@@ -470,7 +469,7 @@ def _split_images(source: str | None, split: str) -> list:
 
     if not is_mask_folder(source):
         raise ValueError(
-            f"--source {source} is not a folder with images/ and masks/; "
+            f"--source {source} is not a folder of images and masks; "
             "run unet-tutorial check-data on it."
         )
     report = check_folder(source)
@@ -479,7 +478,13 @@ def _split_images(source: str | None, split: str) -> list:
             f"{source} has problems that stop loading it; run unet-tutorial "
             f"check-data {source} and fix them first."
         )
-    return [Path(source) / "images" / report.pairs[s][0] for s in report.splits[split]]
+    pairs = [report.records[s] for s in report.splits[split]]
+    if any(pair.page is not None for pair in pairs):
+        raise ValueError(
+            f"{source} holds multi-page TIFF stacks; predict names one image per "
+            "file: save the pages you want as images and name them."
+        )
+    return [pair.image_path for pair in pairs]
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
@@ -582,7 +587,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
 def _cmd_check_data(args: argparse.Namespace) -> int:
     from .folders import check_folder
 
-    given = {k: getattr(args, k) for k in ("ignore_value", "channels", "crop_size")}
+    names = ("ignore_value", "channels", "crop_size", "images_dir", "masks_dir")
+    given = {k: getattr(args, k) for k in (*names, "mask_suffix", "on_corrupt")}
     report = check_folder(args.path, **given)
     print(report)
     return 0 if report.ok else 1
@@ -621,11 +627,18 @@ def _cmd_animate(args: argparse.Namespace) -> int:
 # -------------------------------------------------------------------------- the parser
 
 CHECK_DATA_READS = """\
-what it reads (layouts and mask formats):
-  images/<stem>.png|jpg|jpeg|tif|tiff with masks/<stem>.png
-  masks: class-index, binary 0/255 or palette PNGs
-  classes.txt (optional): a class name and its pixel value per line, 'ignore V'
-  train.txt, validation.txt, test.txt (optional): the stems of each split
+what it reads (detected; --images, --masks and --mask-suffix override):
+  folders: images/, imgs/ or JPEGImages/ with masks/, SegmentationClass/,
+    labels/ or annotations/ (Oxford-IIIT Pet: images/ + annotations/trimaps/)
+  mask names: the image's stem, or with a suffix (_mask, _label, _gt, ...)
+  masks: class-index PNG or TIFF; palette PNG or GIF (the index is the class);
+    binary 0/255 (JPEG too: thresholded at 128, with a note); RGB colours
+    through a colour table; a multi-page TIFF stack (one pair per page)
+  255 beside class indices: ignored (the VOC convention)
+  classes.txt (optional): 'name', 'name VALUE' or 'name R G B' per line,
+    and 'ignore V'
+  split lists (optional): train.txt, validation.txt (or val.txt), test.txt,
+    here or in ImageSets/Segmentation/; without test.txt there is no test split
 """
 """``check-data --help``'s list of the layouts and mask formats that it reads."""
 
@@ -807,6 +820,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ignore-value", type=int, help="a mask value that is no class")
     p.add_argument("--channels", type=int, choices=(1, 3), help="convert the images")
     p.add_argument("--crop-size", type=int, help="report images smaller than this crop")
+    p.add_argument("--images", dest="images_dir", help="the images' folder, in PATH")
+    p.add_argument("--masks", dest="masks_dir", help="the masks' folder, in PATH")
+    p.add_argument("--mask-suffix", help="what a mask's name adds to its image's stem")
+    p.add_argument(
+        "--on-corrupt",
+        choices=ON_CORRUPT,
+        default="raise",
+        help="'skip' leaves unreadable pairs out and names them",
+    )
 
     p = command("info", _cmd_info, "versions, devices, is Oxford-IIIT Pet available?")
     p.add_argument("--data-dir", help="TensorFlow Datasets data folder")

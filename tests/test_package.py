@@ -68,6 +68,18 @@ def test_the_engine_names_are_under_ut_engine():
         ut.engine._private_name  # noqa: B018
 
 
+def test_an_engine_name_is_found_without_importing_the_other_modules():
+    """Only the module that defines the name is imported (TensorFlow itself imports
+    matplotlib, so the names looked up here come from modules without it)."""
+    probe = (
+        "import sys, unet_tutorial.engine as e; e.about_data; e.TrainConfig; e.RUNS_ENV; "
+        "print(sorted(n for n in ('matplotlib', 'unet_tutorial.engine.cli', "
+        "'unet_tutorial.engine.training') if n in sys.modules))"
+    )
+    proc = _python(probe)
+    assert proc.stdout == "[]\n", proc.stderr[-2000:]
+
+
 # ------------------------------------------------------------------- the import layout
 
 

@@ -17,7 +17,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..pictures.figures import data_credit
 from .sources import EM_STAND_IN_FOLDER, ISBI_DIR_ENV, DataSource, resolve_source
 
 EM_CITATION = (
@@ -65,6 +64,7 @@ def about_data(data: DataSource | str) -> AboutData:
     Returns:
         An ``AboutData``.
     """
+    from ..pictures.figures import data_credit  # matplotlib: only when called
     from .datasets import OXFORD_BREEDS, source_facts
 
     data = resolve_source(data) if isinstance(data, str) else data

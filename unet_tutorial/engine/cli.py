@@ -289,8 +289,6 @@ def _train_config(args: argparse.Namespace):
         if args.preset
         else TrainConfig(**given)
     )
-    # every setting, the image-size rule among them, checked before any data is read
-    config.validate()
     return config
 
 

@@ -379,14 +379,12 @@ def make_strategy(
             a missing or malformed ``TF_CONFIG``.
         TimeoutError: a worker did not answer in time (the message names it).
     """
-    if name not in STRATEGIES:
-        raise ValueError(
-            f"strategy must be one of {', '.join(STRATEGIES)}, got {name!r}"
-        )
-    if collective not in COLLECTIVES:
-        raise ValueError(
-            f"collective must be one of {', '.join(COLLECTIVES)}, got {collective!r}"
-        )
+    for what, value, known in (
+        ("strategy", name, STRATEGIES),
+        ("collective", collective, COLLECTIVES),
+    ):
+        if value not in known:
+            raise ValueError(f"{what} must be one of {', '.join(known)}, got {value!r}")
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
@@ -535,14 +533,11 @@ def local_cluster(num_workers: int = 2) -> list[str]:
     """
     if not is_whole(num_workers, 1):
         raise ValueError(f"num_workers must be a positive integer, got {num_workers!r}")
-    socks = [socket.socket() for _ in range(num_workers)]
-    try:
+    with contextlib.ExitStack() as held:
+        socks = [held.enter_context(socket.socket()) for _ in range(num_workers)]
         for s in socks:
             s.bind(("localhost", 0))
         hosts = [f"localhost:{s.getsockname()[1]}" for s in socks]
-    finally:
-        for s in socks:
-            s.close()
     return [
         json.dumps(
             {"cluster": {"worker": hosts}, "task": {"type": "worker", "index": i}}

@@ -1,22 +1,11 @@
 """The engine: everything a long, real training run needs that a lesson does not.
 
-The chapters describe it in prose and never list its code:
-
-* ``config``: ``TrainConfig`` (the core's ``FitConfig`` plus data, model,
-  augmentation and run settings) and its presets;
-* ``sources`` and ``datasets``: which data ``"auto"`` means, and the routes
-  (TensorFlow Datasets, an official-layout folder, the synthetic stand-in)
-  that end in the core's pipeline; ``folders``: your own ``images/`` +
-  ``masks/`` (checked, split, cropped); ``download``: the checked downloads
-  (Oxford-IIIT Pet, ISBI 2012);
-* ``runs``: run folders that are never mixed up, a lock, the history and
-  the prediction snapshots;
-* ``training``: ``train`` (``compile_and_fit`` plus resume, lock, NaN guard
-  and the test score), ``train_or_load`` and the run cache (``in_run_cache``);
-* ``targets``: what a model is trained and validated against on a folder;
-* ``distribute``: strategies and multi-worker roles;
-* ``cli``: the ``unet-tutorial`` command line; ``book``: notebook helpers
-  (``about_data``, ``recorded_results``, ``show_source``, ``say``).
+The chapters describe it in prose and never list its code: ``config`` (settings
+and presets), ``sources``, ``datasets``, ``folders`` and ``download`` (the data),
+``runs`` (run folders, lock, history, snapshots), ``training`` (``train``,
+``train_or_load``, the run cache), ``targets`` (what a folder's model is trained
+and validated against), ``distribute`` (strategies, workers), ``cli`` (the
+``unet-tutorial`` command) and ``book`` (notebook helpers).
 
 ``unet_tutorial.engine.NAME`` reaches every public name these modules define,
 importing only the module that defines it; the ones the chapters use are also

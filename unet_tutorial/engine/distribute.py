@@ -186,20 +186,16 @@ def wait_for_peers(own: str, peers: list[Peer], timeout: float) -> None:
         TimeoutError: a peer did not answer in time (the message names it).
     """
     deadline = time.monotonic() + timeout
-    silent, said = list(peers), False
     listener = _placeholder(own)
     try:
-        while True:
-            silent = [p for p in silent if not answers(p.address, 0.5)]
-            if not silent:
-                return
-            if not said:
-                print(
-                    f"waiting up to {timeout:g} s (--connect-timeout) for "
-                    + ", ".join(map(str, silent)),
-                    flush=True,
-                )
-                said = True
+        silent = [p for p in peers if not answers(p.address, 0.5)]
+        if silent:
+            waited = ", ".join(map(str, silent))
+            print(
+                f"waiting up to {timeout:g} s (--connect-timeout) for {waited}",
+                flush=True,
+            )
+        while silent:
             if time.monotonic() >= deadline:
                 raise TimeoutError(
                     f"{silent[0]} did not answer within {timeout:g} s: start the same "
@@ -208,6 +204,7 @@ def wait_for_peers(own: str, peers: list[Peer], timeout: float) -> None:
                 )
             _answer_and_close(listener)
             time.sleep(0.2)
+            silent = [p for p in silent if not answers(p.address, 0.5)]
     finally:
         if listener is not None:
             listener.close()

@@ -25,7 +25,6 @@ CHECKPOINTS = ("auto", "best", "final")
 """Which checkpoint ``train`` scores on the test split (``test_checkpoint``)."""
 
 PRESETS: dict[str, dict] = {
-    # Oxford-IIIT Pet on a GPU: the paper's widths (base 64, 31 M parameters).
     "full": dict(
         base_filters=64,
         depth=4,
@@ -39,7 +38,6 @@ PRESETS: dict[str, dict] = {
         deterministic=False,
         mixed_precision=True,
     ),
-    # Real pets on two CPU cores in a few minutes (measured in benchmarks/recipe.py).
     "cpu": dict(
         base_filters=16,
         depth=4,
@@ -51,7 +49,6 @@ PRESETS: dict[str, dict] = {
         loss="ce_dice",
         jitter=True,
     ),
-    # The synthetic stand-in learns in about a minute at 64 px.
     "cpu-synthetic": dict(
         base_filters=8,
         depth=3,
@@ -99,8 +96,7 @@ PRESETS["isbi-padded"] = {
     "elastic_px": None,
     "epochs": 12,
 }
-"""Named settings for ``TrainConfig.preset``: the one place where they are written down.
-"""
+"""Named settings for ``TrainConfig.preset``, written down only here."""
 
 
 @dataclass
@@ -208,18 +204,14 @@ class TrainConfig(FitConfig):
     def preset(cls, name: str, **overrides) -> TrainConfig:
         """A named setting (``PRESETS``), with ``overrides`` on top.
 
-        * ``"full"``: Oxford-IIIT Pet on a GPU: the paper's widths (base 64), 128 px,
-          40 epochs with a cosine decay, CE + Dice, XLA and mixed precision.
-        * ``"cpu"``: real pets on a 2-core CPU in about five minutes: base 16 at
-          96 px, batch 8, 60 epochs with warm-up and cosine decay, flips, zooms
-          and colour jitter (trials: ``benchmarks/recipe.py``).
+        * ``"full"``: Oxford-IIIT Pet on a GPU, the paper's widths (base 64).
+        * ``"cpu"``: real pets on a 2-core CPU in about five minutes (chosen by
+          trials: ``benchmarks/recipe.py``).
         * ``"cpu-synthetic"``: the synthetic stand-in at 64 px, about a minute.
         * ``"isbi"``: the paper's EM experiment on two CPU cores in about eight
-          minutes: unpadded, depth 3, 252 px crops, the weight map, elastic
-          deformation, flips and quarter turns. ``source`` is
-          ``"$UNET_TUTORIAL_ISBI_DIR"``; pass ``source=isbi_source()`` or a folder.
-        * ``"isbi-padded"``: ``"isbi"`` aimed at the pixel error: same padding on
-          256 px crops, no weight map, no elastic deformation, 12 epochs.
+          minutes (``source`` is ``"$UNET_TUTORIAL_ISBI_DIR"``; pass
+          ``source=isbi_source()`` or a folder).
+        * ``"isbi-padded"``: ``"isbi"`` aimed at the pixel error.
 
         Raises:
             ValueError: an unknown name.

@@ -239,9 +239,8 @@ def _display(obj) -> None:
     try:
         from IPython import get_ipython
         from IPython.display import display
+
+        shown = display if get_ipython() is not None else print
     except ImportError:  # plain Python without IPython
-        get_ipython = None
-    if get_ipython is not None and get_ipython() is not None:
-        display(obj)
-    else:
-        print(obj)
+        shown = print
+    shown(obj)

@@ -89,7 +89,8 @@ def test_training_animation_from_snapshots(tmp_path):
         ),
         verbose=0,
     )
-    path = A.animate_training(result.paths["snapshots"], tmp_path / "training.gif")
+    snapshots = ut.engine.load_snapshots(result.paths["snapshots"])
+    path = A.animate_training(*snapshots, tmp_path / "training.gif")
     frames, durations, loop = _gif_frames(path)
     assert len(frames) == 3 and loop == 0 and durations[0] == 800
 

@@ -452,7 +452,7 @@ def test_commands_start_quietly(tmp_path):
 
 
 @pytest.mark.parametrize("seed", ["-5", str(2**32)])
-def test_issue24_the_seed_range_message_names_seed_and_leaves_no_folder(
+def test_the_seed_range_message_names_seed_and_leaves_no_folder(
     seed, tmp_path, capsys
 ):
     out = tmp_path / "run"
@@ -463,7 +463,7 @@ def test_issue24_the_seed_range_message_names_seed_and_leaves_no_folder(
     assert not out.exists()
 
 
-def test_issue24_a_latin1_list_file_is_named_and_a_bom_is_stripped(pets_dir):
+def test_a_latin1_list_file_is_named_and_a_bom_is_stripped(pets_dir):
     from unet_tutorial.engine.folders import read_split_file
 
     test_list = pets_dir / "annotations" / "test.txt"
@@ -480,7 +480,7 @@ def test_issue24_a_latin1_list_file_is_named_and_a_bom_is_stripped(pets_dir):
         read_split_file(pets_dir, "test")
 
 
-def test_issue24_an_image_in_both_test_and_trainval_gives_a_warning(pets_dir):
+def test_an_image_in_both_test_and_trainval_gives_a_warning(pets_dir):
     from unet_tutorial.engine.folders import read_split_file
 
     trainval = pets_dir / "annotations" / "trainval.txt"
@@ -489,7 +489,7 @@ def test_issue24_an_image_in_both_test_and_trainval_gives_a_warning(pets_dir):
         read_split_file(pets_dir, "test")
 
 
-def test_issue24_a_refusal_inside_train_leaves_no_empty_folder(
+def test_a_refusal_inside_train_leaves_no_empty_folder(
     pets_dir, tmp_path, capsys
 ):
     (pets_dir / "images" / "pug_3.jpg").write_bytes(b"not a jpeg")  # corrupt
@@ -501,7 +501,7 @@ def test_issue24_a_refusal_inside_train_leaves_no_empty_folder(
 
 
 @pytest.mark.parametrize("command", ["train", "predict", "animate"])
-def test_issue24_an_empty_output_is_refused(command, tmp_path, capsys, monkeypatch):
+def test_an_empty_output_is_refused(command, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     given = {"train": [], "predict": ["m.keras", "a.png"], "animate": []}[command]
     # and a bad value after it, so that an --output "" let through fails at once
@@ -516,7 +516,7 @@ def test_issue24_an_empty_output_is_refused(command, tmp_path, capsys, monkeypat
 
 
 @pytest.mark.parametrize("command", ["predict", "animate"])
-def test_issue24_an_output_that_is_a_file_is_named(command, tmp_path, capsys):
+def test_an_output_that_is_a_file_is_named(command, tmp_path, capsys):
     from PIL import Image
 
     photo = tmp_path / "a.png"
@@ -531,7 +531,7 @@ def test_issue24_an_output_that_is_a_file_is_named(command, tmp_path, capsys):
     assert taken.read_text() == "mine"
 
 
-def test_issue24_evaluate_asks_for_a_size_never_image_size_none(tmp_path, capsys):
+def test_evaluate_asks_for_a_size_never_image_size_none(tmp_path, capsys):
     model = ut.build_unet((None, None, 3), 3, base_filters=4, depth=2)
     path = tmp_path / "any.keras"
     model.save(path)
@@ -544,7 +544,7 @@ def test_issue24_evaluate_asks_for_a_size_never_image_size_none(tmp_path, capsys
     assert "mean IoU" in capsys.readouterr().out
 
 
-def test_issue24_a_grey_model_is_never_told_to_convert_to_rgb(tmp_path):
+def test_a_grey_model_is_never_told_to_convert_to_rgb(tmp_path):
     from unet_tutorial.pictures import animation
 
     model = ut.build_unet((32, 32, 1), 3, base_filters=4, depth=2)
@@ -553,7 +553,7 @@ def test_issue24_a_grey_model_is_never_told_to_convert_to_rgb(tmp_path):
     assert "RGB" not in str(err.value)
 
 
-def test_issue24_animate_leaves_no_part_file_after_a_full_disk(tmp_path, monkeypatch):
+def test_animate_leaves_no_part_file_after_a_full_disk(tmp_path, monkeypatch):
     import errno
 
     from unet_tutorial.pictures import animation
@@ -570,7 +570,7 @@ def test_issue24_animate_leaves_no_part_file_after_a_full_disk(tmp_path, monkeyp
     assert list(tmp_path.iterdir()) == []
 
 
-def test_issue24_info_reports_a_bad_oxford_dir_and_goes_on(
+def test_info_reports_a_bad_oxford_dir_and_goes_on(
     tmp_path, capsys, monkeypatch
 ):
     from unet_tutorial.engine.sources import OXFORD_DIR_ENV

@@ -6,7 +6,7 @@ command line fills them in. None of it needs TensorFlow.
 from __future__ import annotations
 
 import argparse
-from dataclasses import fields
+from dataclasses import fields, replace
 
 import pytest
 
@@ -281,3 +281,16 @@ def test_crop_size_is_the_input_size_and_must_fit_the_depth():
         TrainConfig(elastic=0.02, elastic_px=10.0).validate()
     with pytest.raises(ValueError, match="channels"):
         TrainConfig(channels=2).validate()
+
+
+def test_a_train_config_is_checked_once_when_made(monkeypatch):
+    with pytest.raises(ValueError, match=r"image_size=100 \(the model's input size\)"):
+        TrainConfig(image_size=100)
+    with pytest.raises(ValueError, match="epochs=0"):
+        replace(TrainConfig(), epochs=0)
+    calls = []
+    monkeypatch.setattr(TrainConfig, "validate", lambda self: calls.append(self))
+    args = cli.build_parser().parse_args(["train", "--epochs", "2"])
+    calls.clear()  # the parser's defaults come from a TrainConfig() of their own
+    config = cli._train_config(args)
+    assert config.epochs == 2 and len(calls) == 1 and calls[0] is config

@@ -362,7 +362,7 @@ def test_resolve_source_decides_by_layout(tmp_path, pets_dir):
     assert ut.resolve_source(str(EM)).source == str(EM)
     assert ut.resolve_source(pets_dir).kind == "directory"
     (tmp_path / "images").mkdir()
-    with pytest.raises(FileNotFoundError, match="masks/<stem>.png instead"):
+    with pytest.raises(FileNotFoundError, match="check-data --help. lists the layouts"):
         ut.resolve_source(tmp_path)
 
 

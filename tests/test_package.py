@@ -68,72 +68,135 @@ def test_the_engine_names_are_under_ut_engine():
         ut.engine._private_name  # noqa: B018
 
 
-# ----------------------------------------------------------------- the core stands alone
+def test_an_engine_name_is_found_without_importing_the_other_modules():
+    """Only the module that defines the name is imported (TensorFlow itself imports
+    matplotlib, so the names looked up here come from modules without it)."""
+    probe = (
+        "import sys, unet_tutorial.engine as e; e.about_data; e.TrainConfig; e.RUNS_ENV; "
+        "print(sorted(n for n in ('matplotlib', 'unet_tutorial.engine.cli', "
+        "'unet_tutorial.engine.training') if n in sys.modules))"
+    )
+    proc = _python(probe)
+    assert proc.stdout == "[]\n", proc.stderr[-2000:]
 
 
-def _wing_imports(source: str) -> list[str]:
-    """The imports in ``source`` (a module directly in ``unet_tutorial/``) that reach
-    the engine or the pictures, at any depth of the file (functions included).
+# ------------------------------------------------------------------- the import layout
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(CORE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(source: str, package: str, known: set[str]) -> dict[str, int]:
+    """The modules of ``known`` that ``source`` imports, at any depth of the file
+    (functions included), each with the line of its first import. ``package``: what
+    its relative imports start from (the package it is in, or is).
     """
-    found = []
+    found: dict[str, int] = {}
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             targets = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
-            base = "." * node.level + (node.module or "")
-            targets = [base] + [
-                f"{base}.{alias.name}" if node.module else base + alias.name
-                for alias in node.names
-            ]
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parent + ([base] if base else []))
+            targets = [base] + [f"{base}.{alias.name}" for alias in node.names]
         else:
             continue
         for target in targets:
-            if target.startswith("."):  # relative: the part after the dots
-                first = target.lstrip(".").split(".")[0]
-            elif target.startswith("unet_tutorial."):
-                first = target.split(".")[1]
-            else:
-                continue
-            if first in WINGS:
-                found.append(f"line {node.lineno}: {target}")
-                break
+            while target and target not in known:  # a name inside a module
+                target = target.rpartition(".")[0]
+            if target:
+                found.setdefault(target, node.lineno)
     return found
 
 
-def test_the_wing_import_check_finds_every_form():
-    for bad in (
-        "import unet_tutorial.engine",
-        "import unet_tutorial.pictures.figures as f",
-        "from unet_tutorial.engine.config import TrainConfig",
-        "from unet_tutorial import engine",
-        "from unet_tutorial import labels, pictures",
-        "from .engine import cli",
-        "from .pictures.figures import mask_to_rgb",
-        "from ..engine import training",
-        "from . import engine",
-        "def f():\n    from .engine.runs import RunLock\n",
-        "class C:\n    def m(self):\n        import unet_tutorial.pictures\n",
-    ):
-        assert _wing_imports(bad), bad
-    for fine in (
-        "import unet_tutorial",
-        "from unet_tutorial import labels",
-        "from .checks import is_whole",
-        "from . import losses, metrics",
-        "import engine_room",
-        "from .engineering import x",
-    ):
-        assert not _wing_imports(fine), fine
+def _import_graph() -> dict[str, dict[str, int]]:
+    """Every module of the package -> the package's modules it imports (and where)."""
+    paths = {_module_name(p): p for p in sorted(CORE.rglob("*.py"))}
+    graph = {}
+    for name, path in paths.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        source = path.read_text(encoding="utf-8")
+        graph[name] = _imports(source, package, set(paths))
+        graph[name].pop(name, None)
+    return graph
 
 
-def test_core_never_imports_engine_or_pictures():
-    modules = sorted(CORE.glob("*.py"))
-    assert {"model.py", "fit.py", "data.py", "labels.py"} <= {p.name for p in modules}
-    offenders = {
-        p.name: found
-        for p in modules
-        if (found := _wing_imports(p.read_text(encoding="utf-8")))
+def _cycle(graph: dict[str, dict]) -> list[str] | None:
+    """A loop of imports (``[a, b, ..., a]``), or ``None`` if there is none."""
+    done: set[str] = set()
+
+    def visit(node: str, path: list[str]) -> list[str] | None:
+        if node in path:
+            return path[path.index(node) :] + [node]
+        if node in done:
+            return None
+        for nxt in graph.get(node, {}):
+            if found := visit(nxt, [*path, node]):
+                return found
+        done.add(node)
+        return None
+
+    return next(filter(None, (visit(node, []) for node in sorted(graph))), None)
+
+
+def test_the_import_reader_finds_every_form():
+    known = {
+        "unet_tutorial",
+        "unet_tutorial.labels",
+        "unet_tutorial.engine",
+        "unet_tutorial.engine.cli",
+        "unet_tutorial.engine.runs",
+        "unet_tutorial.pictures",
+        "unet_tutorial.pictures.figures",
     }
+    here = "unet_tutorial.pictures"  # the package of pictures/figures.py
+    for source, expected in (
+        ("import unet_tutorial.engine.cli as c", "unet_tutorial.engine.cli"),
+        ("from unet_tutorial.engine.runs import RunLock", "unet_tutorial.engine.runs"),
+        ("from unet_tutorial import labels", "unet_tutorial.labels"),
+        ("from ..engine import cli", "unet_tutorial.engine.cli"),
+        ("from .. import labels", "unet_tutorial.labels"),
+        ("def f():\n    from ..engine.runs import load\n", "unet_tutorial.engine.runs"),
+        (
+            "class C:\n    def m(self):\n        import unet_tutorial.engine\n",
+            "unet_tutorial.engine",
+        ),
+    ):
+        assert expected in _imports(source, here, known), source
+    for source in ("import numpy", "from . import page", "import engine_room"):
+        assert set(_imports(source, here, known)) <= {here}, source
+
+
+def test_the_cycle_finder_names_the_loop():
+    assert _cycle({"a": {"b": 1}, "b": {"c": 1}, "c": {"a": 1}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b": 1, "c": 1}, "b": {"c": 1}, "c": {}}) is None
+
+
+def test_no_module_imports_a_module_that_imports_it_back():
+    graph = _import_graph()
+    assert "unet_tutorial.engine.config" in graph["unet_tutorial.engine.training"]
+    loop = _cycle(graph)
+    assert loop is None, "import loop: " + " -> ".join(loop or [])
+
+
+def test_the_core_imports_no_wing_and_the_pictures_no_engine():
+    graph = _import_graph()
+    assert {"unet_tutorial.model", "unet_tutorial.pictures.animation"} <= set(graph)
+    wings = ("unet_tutorial.engine", "unet_tutorial.pictures")
+    offenders = [
+        f"{module} line {line}: {target}"
+        for module, imported in graph.items()
+        for target, line in imported.items()
+        if (module.count(".") == 1 or module == "unet_tutorial")
+        and not module.startswith(wings)
+        and target.startswith(wings)
+        or module.startswith(wings[1])
+        and target.startswith(wings[0])
+    ]
     assert not offenders, offenders
 
 

@@ -177,7 +177,7 @@ def test_a_last_history_row_without_its_line_end_is_left_out(tmp_path):
 
 
 @pytest.mark.slow
-def test_case2_a_kill_half_way_through_best_keras_keeps_the_previous_best(tmp_path):
+def test_a_kill_half_way_through_best_keras_keeps_the_previous_best(tmp_path):
     out = _killed_run(tmp_path, "best:2:half")
     ut.load_run_model(out / "best.keras")  # the first best, whole
     assert run_state(out) == "unfinished"
@@ -186,7 +186,7 @@ def test_case2_a_kill_half_way_through_best_keras_keeps_the_previous_best(tmp_pa
 
 
 @pytest.mark.slow
-def test_case3_a_kill_half_way_through_final_keras_is_completed_not_retrained(
+def test_a_kill_half_way_through_final_keras_is_completed_not_retrained(
     tmp_path,
 ):
     out = _killed_run(tmp_path, "final:1:half")
@@ -199,7 +199,7 @@ def test_case3_a_kill_half_way_through_final_keras_is_completed_not_retrained(
 
 
 @pytest.mark.slow
-def test_case4_a_kill_before_final_keras_never_retrains_finished_epochs(tmp_path):
+def test_a_kill_before_final_keras_never_retrains_finished_epochs(tmp_path):
     out = _killed_run(tmp_path, "final:1:before")
     assert run_state(out) == "unfinished"
     kept = {
@@ -215,7 +215,7 @@ def test_case4_a_kill_before_final_keras_never_retrains_finished_epochs(tmp_path
 
 
 @pytest.mark.slow
-def test_case5_a_kill_while_the_test_split_is_scored_is_scored_on_rerun(tmp_path):
+def test_a_kill_while_the_test_split_is_scored_is_scored_on_rerun(tmp_path):
     out = _killed_run(tmp_path, "test:1:before")
     assert run_state(out) == "unfinished" and not (out / "test.json").exists()
     final = _digest(out / "final.keras")
@@ -256,7 +256,7 @@ def _validation_mean_iou(path: Path) -> float:
 
 
 @pytest.mark.slow
-def test_case8_best_keras_always_matches_a_history_row(tmp_path):
+def test_best_keras_always_matches_a_history_row(tmp_path):
     # killed right after the second best.keras; the epochs trained again score worse
     out = _killed_run(tmp_path, "best:2:after")
     ut.train(_config(out), verbose=0, callbacks=[_BorderEverywhere()])
@@ -299,7 +299,7 @@ def _damage_in_place(path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_case6_a_full_length_damaged_backup_falls_back_to_its_previous_copy(
+def test_a_full_length_damaged_backup_falls_back_to_its_previous_copy(
     tmp_path, capsys
 ):
     out = tmp_path / "run"
@@ -313,7 +313,7 @@ def test_case6_a_full_length_damaged_backup_falls_back_to_its_previous_copy(
 
 
 @pytest.mark.slow
-def test_case6_both_backups_damaged_resume_after_the_last_kept_epoch(tmp_path, capsys):
+def test_both_backups_damaged_resume_after_the_last_kept_epoch(tmp_path, capsys):
     out = tmp_path / "run"
     cfg = _interrupted(out, 2)
     best_epoch = json.loads((out / "state.json").read_text())["best"]["epoch"]
@@ -333,7 +333,7 @@ def test_case6_both_backups_damaged_resume_after_the_last_kept_epoch(tmp_path, c
 
 
 @pytest.mark.slow
-def test_case7_a_torn_or_missing_config_json_resumes_or_is_overwritten(tmp_path):
+def test_a_torn_or_missing_config_json_resumes_or_is_overwritten(tmp_path):
     out = tmp_path / "run"
     cfg = _interrupted(out, 2)
     config = out / "config.json"
@@ -355,7 +355,7 @@ def test_case7_a_torn_or_missing_config_json_resumes_or_is_overwritten(tmp_path)
 
 
 @pytest.mark.slow
-def test_case1_overwrite_takes_the_lock_before_deleting_anything(tmp_path, tiny_run):
+def test_overwrite_takes_the_lock_before_deleting_anything(tmp_path, tiny_run):
     out = tmp_path / "run"
     shutil.copytree(tiny_run.paths["config"].parent, out)
     before = _fingerprint(out)
@@ -366,7 +366,7 @@ def test_case1_overwrite_takes_the_lock_before_deleting_anything(tmp_path, tiny_
     assert _fingerprint(out) == before
 
 
-def test_case9_a_lock_of_an_earlier_process_with_my_pid_is_stale(tmp_path, capsys):
+def test_a_lock_of_an_earlier_process_with_my_pid_is_stale(tmp_path, capsys):
     # a container restart: the killed training ran as this very PID
     lock = tmp_path / "run.lock"
     lock.write_text(f"{socket.gethostname()} {os.getpid()}")
@@ -388,7 +388,7 @@ def test_case9_a_lock_of_an_earlier_process_with_my_pid_is_stale(tmp_path, capsy
 
 
 @pytest.mark.slow
-def test_case9_a_recycled_pid_is_not_a_live_training(tmp_path, capsys):
+def test_a_recycled_pid_is_not_a_live_training(tmp_path, capsys):
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -422,7 +422,7 @@ def test_case9_a_recycled_pid_is_not_a_live_training(tmp_path, capsys):
 # ------------------------------------------------------ silently wrong (14, 15)
 
 
-def test_case14_evaluate_refuses_a_model_of_another_class_count():
+def test_evaluate_refuses_a_model_of_another_class_count():
     import tensorflow as tf
 
     data = tf.data.Dataset.from_tensor_slices(
@@ -437,7 +437,7 @@ def test_case14_evaluate_refuses_a_model_of_another_class_count():
             ut.evaluate(model, data, ut.CLASS_NAMES)
 
 
-def test_case15_predict_mask_refuses_non_finite_input():
+def test_predict_mask_refuses_non_finite_input():
     model = ut.build_unet((32, 32, 3), 3, base_filters=4, depth=2)
     for bad in (np.nan, np.inf):
         image = np.full((40, 40, 3), 0.5, np.float32)
@@ -497,7 +497,7 @@ def _cli(args: list[str], *, group: bool = False, **env: str) -> subprocess.Pope
     )
 
 
-def test_case10_wait_for_peers_names_the_peer_that_does_not_answer(capsys):
+def test_wait_for_peers_names_the_peer_that_does_not_answer(capsys):
     from unet_tutorial.engine.distribute import (
         cluster_peers,
         parse_tf_config,
@@ -514,7 +514,7 @@ def test_case10_wait_for_peers_names_the_peer_that_does_not_answer(capsys):
 
 
 @pytest.mark.slow
-def test_case10_an_unreachable_peer_fails_within_the_connect_timeout(tmp_path):
+def test_an_unreachable_peer_fails_within_the_connect_timeout(tmp_path):
     out = tmp_path / "run"
     tf_config = _unreachable_cluster()
     peer = json.loads(tf_config)["cluster"]["worker"][1]
@@ -531,7 +531,7 @@ def test_case10_an_unreachable_peer_fails_within_the_connect_timeout(tmp_path):
 
 
 @pytest.mark.slow
-def test_case10_sigterm_ends_the_wait_for_peers_with_a_message(tmp_path):
+def test_sigterm_ends_the_wait_for_peers_with_a_message(tmp_path):
     args = ["train", "--strategy", "multiworker", "--connect-timeout", "600"]
     proc = _cli(
         [*args, *TINY_CLI, "--output", str(tmp_path / "run")],
@@ -635,7 +635,7 @@ def test_ctrl_c_ends_a_cluster_that_is_forming_with_a_message(tmp_path):
 
 
 @pytest.mark.slow
-def test_case10_sigterm_during_a_training_ends_it_resumably(tmp_path):
+def test_sigterm_during_a_training_ends_it_resumably(tmp_path):
     out = tmp_path / "run"
     args = ["train", *TINY_CLI, "--epochs", "500", "--output", str(out)]
     proc = _cli([*args, "--verbose", "2"])
@@ -660,7 +660,7 @@ def test_case10_sigterm_during_a_training_ends_it_resumably(tmp_path):
 # ------------------------------------------------------- malformed TF_CONFIG (13)
 
 
-def test_case13_a_malformed_cluster_address_is_one_clear_line(
+def test_a_malformed_cluster_address_is_one_clear_line(
     tmp_path, monkeypatch, capsys
 ):
     from unet_tutorial.engine import cli
@@ -682,7 +682,7 @@ def test_case13_a_malformed_cluster_address_is_one_clear_line(
 # ------------------------------------------------- a decompression bomb (11)
 
 
-def test_case11_an_image_over_pillows_pixel_limit_is_named_and_skipped(
+def test_an_image_over_pillows_pixel_limit_is_named_and_skipped(
     tmp_path, monkeypatch
 ):
     from conftest import make_trimap, write_official_layout
@@ -712,7 +712,7 @@ def test_case11_an_image_over_pillows_pixel_limit_is_named_and_skipped(
     "base_filters, depth, channels, classes, skips",
     [(4, 2, 3, 3, True), (16, 4, 3, 3, True), (8, 3, 1, 5, False), (6, 1, 4, 1, True)],
 )
-def test_case12_the_parameter_count_in_closed_form_is_keras_count(
+def test_the_parameter_count_in_closed_form_is_keras_count(
     base_filters, depth, channels, classes, skips
 ):
     from unet_tutorial.footprint import unet_parameters
@@ -738,7 +738,7 @@ def test_case12_the_parameter_count_in_closed_form_is_keras_count(
         (["train", "--size", "100000"], "image_size, batch_size, base_filters"),
     ],
 )
-def test_case12_sizes_beyond_the_machine_are_refused_at_once(
+def test_sizes_beyond_the_machine_are_refused_at_once(
     args, lower, tmp_path, monkeypatch, capsys
 ):
     from unet_tutorial.engine import cli

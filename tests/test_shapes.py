@@ -59,6 +59,8 @@ def test_check_input_size_message():
         match=r"divisible by 2\*\*depth = 8; the nearest valid sizes are 96 and 104",
     ):
         ut.check_input_size(100, depth=3)
+    with pytest.raises(ValueError, match=r"^crop_size=250 \(the model's input size\)"):
+        ut.check_input_size(250, 3, "valid", name="crop_size")
     assert ut.is_valid_input_size(0) is False
     with pytest.raises(ValueError, match="depth"):
         ut.valid_input_sizes(depth=0)

@@ -183,8 +183,13 @@ def nearest_valid_sizes(size: int, depth: int = 4, padding: str = "same") -> lis
     return [below] if below == size else [below, below + step]
 
 
-def check_input_size(size: int, depth: int = 4, padding: str = "same") -> None:
-    """Raise a ``ValueError`` naming the nearest valid sizes if ``size`` is invalid."""
+def check_input_size(
+    size: int, depth: int = 4, padding: str = "same", *, name: str | None = None
+) -> None:
+    """Raise a ``ValueError`` naming the nearest valid sizes if ``size`` is invalid.
+
+    ``name``: the setting that gave the size (``"crop_size"``), named in the message.
+    """
     if is_valid_input_size(size, depth, padding):
         return
     rule = (
@@ -201,9 +206,12 @@ def check_input_size(size: int, depth: int = 4, padding: str = "same") -> None:
     hint = (
         f"; the nearest valid sizes are {' and '.join(map(str, near))}" if near else ""
     )
+    what = f"input size {size!r}"
+    if name:
+        what = f"{name}={size!r} (the model's input size)"
     raise ValueError(
-        f"input size {size!r} does not fit a U-Net with depth={depth} and "
-        f"padding={padding!r}: the size must be {rule}{hint}."
+        f"{what} does not fit a U-Net with depth={depth} and padding={padding!r}: the "
+        f"size must be {rule}{hint} (ut.valid_input_sizes(depth, padding) lists them)."
     )
 
 

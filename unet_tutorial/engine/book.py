@@ -1,13 +1,6 @@
-"""Helpers for notebooks: which data a notebook uses, recorded results, the package's
-own source, and numbers in prose.
-
-They read the same in Colab, Jupyter and the built book, so they use no
-MyST-only syntax: ``about_data(data)`` says in one line which data a notebook
-uses (details folded), ``show_source(obj)`` displays the installed package's
-real source, ``say(f"...")`` writes a computed number into a sentence, and
-``recorded_results(name)`` reads benchmark results shipped with the package.
-Which settings a notebook trains with is ``recipe_for`` (``engine.config``);
-where its runs are kept is ``in_run_cache`` (``engine.training``).
+"""Helpers for notebooks, the same in Colab, Jupyter and the built book (no MyST-only
+syntax): which data a page uses (``about_data``), recorded benchmark results, the
+package's own source (``show_source``) and computed numbers in prose (``say``).
 """
 
 from __future__ import annotations
@@ -17,7 +10,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..pictures.figures import data_credit
 from .sources import EM_STAND_IN_FOLDER, ISBI_DIR_ENV, DataSource, resolve_source
 
 EM_CITATION = (
@@ -28,13 +20,11 @@ EM_CITATION = (
 
 @dataclass(frozen=True)
 class AboutData:
-    """Which data a notebook uses, said three ways (``about_data``).
-
-    Shown as the last expression of a cell, it displays ``note``.
+    """Which data a notebook uses, said three ways (``about_data``); a cell shows
+    ``note``.
 
     Attributes:
-        note: one line of Markdown, with the details in a folded ``<details>``
-            (Jupyter, Colab and the book all show it folded).
+        note: one line of Markdown, the details in a folded ``<details>``.
         label: a few words for captions, e.g. ``"the Oxford-IIIT Pet subset (3 of
             the 37 breeds)"``.
         credit: the credit line for figures that show this data.
@@ -46,30 +36,26 @@ class AboutData:
     credit: str
     is_stand_in: bool
 
-    def _repr_markdown_(self) -> str:
-        return self.note
-
     def __str__(self) -> str:
         return self.note
 
+    _repr_markdown_ = __str__
+
 
 def about_data(data: DataSource | str) -> AboutData:
-    """Say which data a notebook uses: one line, a caption label and a credit line.
-
-    Counted from the data, never assumed: a subset of Oxford-IIIT Pet is named
-    as the subset it is, and the synthetic stand-ins as what they are.
+    """Say which data a notebook uses (``AboutData``), counted from the data: a subset
+    of Oxford-IIIT Pet is named as the subset it is, a stand-in as what it is.
 
     Args:
         data: a resolved source, or a ``source=`` value (``resolve_source``).
-
-    Returns:
-        An ``AboutData``.
     """
+    from ..pictures.figures import data_credit  # matplotlib: only when called
     from .loading import OXFORD_BREEDS, source_facts
 
     data = resolve_source(data) if isinstance(data, str) else data
     facts = source_facts(data)
     label, credit = "", data_credit(data.is_stand_in)
+    stand_in = data.is_stand_in
     fuller = (
         "The introduction says how to point the package at the full dataset, or at "
         "a copy of your own."
@@ -88,7 +74,9 @@ def about_data(data: DataSource | str) -> AboutData:
         splits = {k: len(v) for k, v in check_folder(folder).splits.items()}
         counts = " / ".join(f"{n} {name}" for name, n in splits.items())
         label, credit = f"the folder {folder.name}", ""
+        more = f"{facts.description}."
         if folder.name == EM_STAND_IN_FOLDER:
+            stand_in = True
             label = "the synthetic stand-in for the EM slices"
             credit = "Synthetic stand-in: generated cells, not ISBI 2012 EM slices."
             line = (
@@ -99,7 +87,10 @@ def about_data(data: DataSource | str) -> AboutData:
         elif data.env == ISBI_DIR_ENV or folder.name == "isbi2012-em":
             label, credit = "the ISBI 2012 EM slices", EM_CITATION
             # the challenge's convention, whatever names the folder gives its values
-            classes = "two classes: membrane (mask value 0) and cell (255)"
+            more = (
+                f"{facts.description.split('; 2 classes')[0]}; two classes: membrane "
+                "(mask value 0) and cell (255)."
+            )
             line = (
                 f"**Data: {sum(splits.values())} slices of the ISBI 2012 EM training "
                 f"stack** ({counts}; Cardona et al. 2010, Arganda-Carreras et al. "
@@ -107,9 +98,6 @@ def about_data(data: DataSource | str) -> AboutData:
             )
         else:
             line = f"**Data: the folder {folder.name}** ({counts})."
-        more = f"{facts.description}."
-        if label == "the ISBI 2012 EM slices":
-            more = f"{facts.description.split('; 2 classes')[0]}; {classes}."
     else:
         pets = facts.description.split(": ", 1)[-1]
         label = (
@@ -136,9 +124,6 @@ def about_data(data: DataSource | str) -> AboutData:
         f"{line}\n\n<details><summary>More about this data</summary>\n\n"
         f"{more.strip()}\n\n</details>"
     )
-    stand_in = data.is_stand_in or (
-        data.kind == "folder" and Path(data.path).name == EM_STAND_IN_FOLDER
-    )
     return AboutData(note, label, credit, stand_in)
 
 
@@ -147,20 +132,13 @@ RECORDED = ("isbi", "skip_seeds")
 
 
 def recorded_results(name: str) -> dict:
-    """Results that a benchmark script recorded, shipped with the package so that a
-    notebook can show them anywhere, Colab included.
-
-    They are copies of ``benchmarks/results/<name>.json`` in the repository
-    (each with the machine and date it was measured on), made by
-    ``scripts/stamp.py``. ``"skip_seeds"``: the skip-connection ablation over
-    three seeds (``benchmarks/skip_seeds.py``); ``"isbi"``: the runs of the
-    paper's EM experiment (``benchmarks/isbi.py``).
+    """Results that a benchmark script recorded (``benchmarks/results/<name>.json``,
+    copied into the package by ``scripts/stamp.py``), so that a notebook shows them
+    anywhere, Colab included.
 
     Args:
-        name: one of ``RECORDED``.
-
-    Returns:
-        The recorded JSON, as a dict.
+        name: one of ``RECORDED``: ``"skip_seeds"`` (``benchmarks/skip_seeds.py``)
+            or ``"isbi"`` (``benchmarks/isbi.py``).
 
     Raises:
         ValueError: an unknown ``name``.
@@ -178,10 +156,8 @@ def recorded_results(name: str) -> dict:
 
 @dataclass(frozen=True)
 class SourceCode:
-    """The source of a package object, as the installed package has it.
-
-    Jupyter, Colab, VS Code and the built book display it as a highlighted
-    Python block (``_repr_markdown_``); ``str()`` is the bare code.
+    """The source of a package object, as the installed package has it: a front end
+    shows a highlighted Python block, ``str()`` is the bare code.
 
     Attributes:
         name: the object's qualified name, e.g. ``"conv_block"``.
@@ -203,30 +179,18 @@ class SourceCode:
         longest = max((len(run) for run in re.findall(r"`+", self.code)), default=0)
         fence = "`" * max(3, longest + 1)
         last = self.first_line + self.code.count("\n") - 1
+        from .. import __version__
+
         return (
             f"`{self.path}`, lines {self.first_line}–{last} (unet-tutorial "
-            f"{_version()}):\n\n{fence}python\n{self.code}{fence}\n"
+            f"{__version__}):\n\n{fence}python\n{self.code}{fence}\n"
         )
 
 
-def _version() -> str:
-    from .. import __version__
-
-    return __version__
-
-
 def source_of(obj) -> SourceCode:
-    """The real source of a package function or class, read from the installed files.
-
-    The whole object, always: a listing that shows a slice would hide what the
-    rest of it does.
-
-    Args:
-        obj: a function, class or method, e.g. ``ut.conv_block``.
-
-    Returns:
-        A ``SourceCode``: lines copied verbatim from the file the object was
-        loaded from, so what you read is what runs.
+    """The real source of a package function, class or method (``ut.conv_block``),
+    whole and verbatim from the file it was loaded from, so what you read is what
+    runs.
 
     Raises:
         ValueError: ``obj`` has no source file.
@@ -248,22 +212,15 @@ def source_of(obj) -> SourceCode:
 
 
 def show_source(obj) -> None:
-    """Display the real source of ``obj`` from the installed package (see
-    ``source_of``).
-
-    The chapters call it instead of copying code: in the built book the call is
-    hidden and only the highlighted source shows; in Colab or Jupyter the
-    output of the cell is the same highlighted source.
+    """Display the real source of ``obj`` (``source_of``): the chapters call it
+    instead of copying code (the built book hides the call).
     """
     _display(source_of(obj))
 
 
 def say(markdown: str) -> None:
-    """Display a sentence computed in the page, as Markdown, in any front end.
-
-    The chapters write their numbers into prose this way (the book hides the
-    cell's code), so the numbers read the same in Colab, Jupyter and the book.
-    Outside IPython the text is printed.
+    """Display a sentence computed in the page, as Markdown, in any front end (the
+    book hides the cell's code); outside IPython it is printed.
     """
     _display(_Markdown(markdown))
 
@@ -275,17 +232,15 @@ class _Markdown:
     def __str__(self) -> str:
         return self.text
 
-    def _repr_markdown_(self) -> str:
-        return self.text
+    _repr_markdown_ = __str__
 
 
 def _display(obj) -> None:
     try:
         from IPython import get_ipython
         from IPython.display import display
+
+        shown = display if get_ipython() is not None else print
     except ImportError:  # plain Python without IPython
-        get_ipython = None
-    if get_ipython is not None and get_ipython() is not None:
-        display(obj)
-    else:
-        print(obj)
+        shown = print
+    shown(obj)

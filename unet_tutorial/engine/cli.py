@@ -175,7 +175,8 @@ def train_options(config_class: type = TrainConfig) -> list[tuple[list[str], dic
 
 
 def _train_config(args: argparse.Namespace) -> TrainConfig:
-    """The preset (or ``TrainConfig()``) with the options given on top, validated."""
+    """The preset (or ``TrainConfig()``) with the options given on top (a config
+    checks itself when it is made)."""
     names = {f.name for f in fields(TrainConfig)}
     given = {k: v for k, v in vars(args).items() if k in names}
     hints = typing.get_type_hints(TrainConfig)
@@ -187,9 +188,7 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
     if given.get("jit_compile"):
         given.setdefault("deterministic", False)  # op determinism would turn XLA off
     preset = args.preset
-    config = TrainConfig.preset(preset, **given) if preset else TrainConfig(**given)
-    config.validate()
-    return config
+    return TrainConfig.preset(preset, **given) if preset else TrainConfig(**given)
 
 
 # --------------------------------------------------------------- signals, TensorFlow

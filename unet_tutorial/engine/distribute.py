@@ -1,30 +1,15 @@
 """Distributed training: choosing a strategy, who writes what, and sharding the input.
 
-``train(config, strategy=...)`` takes any ``tf.distribute.Strategy``. This
-module holds what changes when the replicas live in *several processes*
-(``MultiWorkerMirroredStrategy``), one per machine or, for a test, two on one
-machine:
-
-* **Who is who.** Each process reads ``TF_CONFIG``, a JSON string such as::
-
-      {"cluster": {"worker": ["host-a:12345", "host-b:12345"]},
-       "task": {"type": "worker", "index": 0}}
-
-  ``cluster`` lists every worker's address (the same on all of them),
-  ``task`` says which one this process is. One worker is the **chief**: the
-  task of type ``"chief"`` if the cluster has one, otherwise worker 0.
-* **Who writes what.** Every worker runs the same training steps, callbacks
-  included (saving and predicting take part in collective operations, so all
-  workers must do them). Only the chief writes the run folder; every other
-  worker writes the same files to a scratch folder of its own
-  (``worker_scratch_dir``) and deletes it when training ends. All workers
-  *restore* from the chief's backup, so after a crash they resume from the
-  same epoch. The run folder must therefore be on a file system that every
-  worker sees (one machine, NFS, a mounted bucket).
-* **Sharding.** Every worker builds the same seeded input pipeline and keeps
-  its share of the batches (``shard_by_data``): worker *i* of *n* trains on
-  every *n*-th piece of each global batch, whatever the source (tfds files,
-  a folder of JPEGs, arrays).
+``train(config, strategy=...)`` takes any ``tf.distribute.Strategy``; this module
+holds what changes when the replicas live in several processes
+(``MultiWorkerMirroredStrategy``). Each process reads ``TF_CONFIG``, e.g.
+``{"cluster": {"worker": ["host-a:12345", "host-b:12345"]}, "task": {"type":
+"worker", "index": 0}}``. The chief (the ``"chief"`` task, else worker 0) writes
+the run folder; every other worker runs the same steps and callbacks (they take
+part in collective operations) but writes to a scratch folder of its own
+(``worker_scratch_dir``), and all restore from the chief's backup, so the run
+folder must be on a file system every worker sees. Every worker builds the same
+seeded pipeline and keeps its share of each global batch (``shard_by_data``).
 """
 
 from __future__ import annotations
@@ -73,51 +58,46 @@ class WorkerRole:
 def parse_tf_config(text: str | None = None) -> dict:
     """Read and check ``TF_CONFIG`` (from the environment unless ``text`` is given).
 
-    Returns:
-        The parsed dict, with ``cluster`` and ``task`` checked.
-
     Raises:
-        ValueError: ``TF_CONFIG`` is missing, is not JSON, or does not name
-            this task inside the cluster; the message shows the expected form.
+        ValueError: it is missing, not JSON, or does not name this task inside
+            the cluster; the message shows the expected form.
     """
     text = os.environ.get("TF_CONFIG") if text is None else text
     example = (
         'TF_CONFIG=\'{"cluster": {"worker": ["localhost:12345", "localhost:23456"]}, '
         '"task": {"type": "worker", "index": 0}}\''
     )
+
+    def bad(problem: str) -> ValueError:
+        return ValueError(f"{problem}; expected e.g. {example}")
+
     if not text:
-        raise ValueError(
-            "multi-worker training needs TF_CONFIG in the environment of every "
-            f"worker, e.g. {example}"
+        raise bad(
+            "multi-worker training needs TF_CONFIG in the environment of every worker"
         )
     try:
         cfg = json.loads(text)
     except ValueError as err:
-        raise ValueError(
-            f"TF_CONFIG is not valid JSON ({err}); expected e.g. {example}"
-        ) from None
+        raise bad(f"TF_CONFIG is not valid JSON ({err})") from None
     cluster, task = (
         (cfg.get("cluster"), cfg.get("task")) if isinstance(cfg, dict) else (None, None)
     )
-    if (
-        not isinstance(cluster, dict)
-        or not all(isinstance(v, list) and v for v in cluster.values())
-        or not cluster
+    if not (
+        isinstance(cluster, dict)
+        and cluster
+        and all(isinstance(v, list) and v for v in cluster.values())
     ):
-        raise ValueError(
-            "TF_CONFIG needs a 'cluster' of job name -> list of 'host:port'; expected "
-            f"e.g. {example}"
-        )
+        raise bad("TF_CONFIG needs a 'cluster' of job name -> list of 'host:port'")
     if not isinstance(task, dict) or task.get("type") not in cluster:
-        raise ValueError(
+        raise bad(
             f"TF_CONFIG's 'task' must name a job of the cluster ({', '.join(cluster)}) "
-            f"as 'type', got {task!r}; expected e.g. {example}"
+            f"as 'type', got {task!r}"
         )
-    index = task.get("index")
-    if not is_whole(index, 0) or index >= len(cluster[task["type"]]):
+    index, size = task.get("index"), len(cluster[task["type"]])
+    if not is_whole(index, 0) or index >= size:
         raise ValueError(
-            f"TF_CONFIG's task index must be 0 .. {len(cluster[task['type']]) - 1} for "
-            f"job {task['type']!r}, got {index!r}"
+            f"TF_CONFIG's task index must be 0 .. {size - 1} for job "
+            f"{task['type']!r}, got {index!r}"
         )
     for job, addresses in cluster.items():
         for i, address in enumerate(addresses):
@@ -135,11 +115,8 @@ _ADDRESS = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})")
 
 
 def split_address(address: object) -> tuple[str, int] | None:
-    """``(host, port)`` of a ``TF_CONFIG`` address such as ``localhost:12345``.
-
-    Returns:
-        ``None`` when ``address`` is not a ``host:port`` string with a port in
-        1 .. 65535 (``"not a host"``, ``"host"``, ``"host:0"``).
+    """``(host, port)`` of a ``TF_CONFIG`` address such as ``localhost:12345``;
+    ``None`` unless it is ``host:port`` with a port in 1 .. 65535.
     """
     match = _ADDRESS.fullmatch(address) if isinstance(address, str) else None
     if match is None or not 1 <= int(match.group(2)) <= 65535:
@@ -171,9 +148,7 @@ def cluster_peers(cfg: dict) -> list[Peer]:
 
 
 def answers(address: str, timeout: float = 1.0) -> bool:
-    """Whether something accepts a TCP connection at ``host:port`` within
-    ``timeout`` seconds.
-    """
+    """Whether something accepts a TCP connection at ``host:port`` in ``timeout`` s."""
     host, port = split_address(address) or ("", 0)
     try:
         with socket.create_connection((host, port), timeout=timeout):
@@ -202,29 +177,25 @@ def _placeholder(address: str) -> socket.socket | None:
 def wait_for_peers(own: str, peers: list[Peer], timeout: float) -> None:
     """Wait until every peer answers at its address, for at most ``timeout`` seconds.
 
-    TensorFlow waits for the cluster in C++, holding the interpreter: nothing
-    can stop it, not even SIGTERM, and it has no limit. This wait, before it,
-    stays in Python. Meanwhile this worker answers at ``own`` (its address in
-    ``TF_CONFIG``), so that two workers waiting for each other both go on.
+    TensorFlow waits for the cluster in C++, holding the interpreter, without a
+    limit and deaf to signals; this wait, before it, stays in Python. Meanwhile
+    this worker answers at ``own``, so that two workers waiting for each other
+    both go on.
 
     Raises:
         TimeoutError: a peer did not answer in time (the message names it).
     """
     deadline = time.monotonic() + timeout
-    silent, said = list(peers), False
     listener = _placeholder(own)
     try:
-        while True:
-            silent = [p for p in silent if not answers(p.address, 0.5)]
-            if not silent:
-                return
-            if not said:
-                print(
-                    f"waiting up to {timeout:g} s (--connect-timeout) for "
-                    + ", ".join(map(str, silent)),
-                    flush=True,
-                )
-                said = True
+        silent = [p for p in peers if not answers(p.address, 0.5)]
+        if silent:
+            waited = ", ".join(map(str, silent))
+            print(
+                f"waiting up to {timeout:g} s (--connect-timeout) for {waited}",
+                flush=True,
+            )
+        while silent:
             if time.monotonic() >= deadline:
                 raise TimeoutError(
                     f"{silent[0]} did not answer within {timeout:g} s: start the same "
@@ -233,6 +204,7 @@ def wait_for_peers(own: str, peers: list[Peer], timeout: float) -> None:
                 )
             _answer_and_close(listener)
             time.sleep(0.2)
+            silent = [p for p in silent if not answers(p.address, 0.5)]
     finally:
         if listener is not None:
             listener.close()
@@ -270,27 +242,29 @@ it watches holds the interpreter while TensorFlow forms the cluster.
 """
 
 
-def _exit_1_on_sighup() -> int | None:
-    """Make SIGHUP end this process at once with exit status 1, even while C++ holds
-    the interpreter.
+def _libc_signal():
+    import ctypes
 
-    The signal's handler becomes the C library's ``_exit`` itself, with no
-    Python in between: the kernel calls it with the signal's number, and
-    SIGHUP's number is 1. Returns the previous handler's address, to give
-    back to ``_restore_sighup`` (``0`` for the default), or ``None`` where it
-    cannot be done (no SIGHUP, no C library); the caller then uses SIGKILL.
+    install = ctypes.CDLL(None).signal
+    install.restype = ctypes.c_void_p
+    install.argtypes = [ctypes.c_int, ctypes.c_void_p]
+    return install
+
+
+def _exit_1_on_sighup() -> int | None:
+    """Make SIGHUP (number 1) end this process at once with exit status 1, even while
+    C++ holds the interpreter: its handler becomes the C library's ``_exit``, which
+    the kernel calls with the signal's number. Returns the previous handler (``0``:
+    the default) for ``_restore_sighup``, or ``None`` where it cannot be done.
     """
     if getattr(signal, "SIGHUP", None) != 1:
         return None
     try:
         import ctypes
 
-        libc = ctypes.CDLL(None)
-        install, exit_now = libc.signal, libc._exit
+        install, exit_now = _libc_signal(), ctypes.CDLL(None)._exit
     except (OSError, AttributeError):
         return None
-    install.restype = ctypes.c_void_p
-    install.argtypes = [ctypes.c_int, ctypes.c_void_p]
     previous = install(1, ctypes.cast(exit_now, ctypes.c_void_p).value)
     if previous == ctypes.c_void_p(-1).value:  # SIG_ERR
         return None
@@ -298,12 +272,7 @@ def _exit_1_on_sighup() -> int | None:
 
 
 def _restore_sighup(previous: int) -> None:
-    import ctypes
-
-    install = ctypes.CDLL(None).signal
-    install.restype = ctypes.c_void_p
-    install.argtypes = [ctypes.c_int, ctypes.c_void_p]
-    install(1, previous or None)
+    _libc_signal()(1, previous or None)
 
 
 @contextlib.contextmanager
@@ -312,28 +281,16 @@ def watch_cluster_forming(
 ) -> Iterator[None]:
     """Bound the step in which TensorFlow forms the cluster to ``timeout`` seconds.
 
-    The peers' ports may answer (``wait_for_peers``) while the cluster still
-    never forms: a peer that runs another program, an old TensorFlow, or a
-    different ``TF_CONFIG``. TensorFlow then waits in C++ with the
-    interpreter held, so no Python thread, timer, exception or signal handler
-    can run until it returns. A small watchdog *process* watches instead: if
-    the ``with`` block has not ended after ``timeout`` seconds, it prints one
-    line, ``"{program}: error: the cluster did not form ..."`` naming the
-    peers, and ends this process with **exit status 1**: it sends SIGHUP,
-    whose handler here is the C library's ``_exit`` (``_exit_1_on_sighup``).
-    Where that handler cannot be installed (no SIGHUP), it ends it with
-    SIGKILL instead (exit status 137 in a shell, ``-9`` from ``subprocess``),
-    and the line says so. Either way no Python clean-up runs; nothing has
-    been written yet. Meanwhile Ctrl-C (SIGINT) ends the process at once (its
-    default action, exit status 130 in a shell), and the watchdog says so in
-    one line (the watchdog runs in a session of its own, so the Ctrl-C of a
-    terminal reaches this process and not the watchdog). SIGTERM cannot: while
-    the cluster forms, TensorFlow installs a SIGTERM handler of its own in
-    C++ (its preemption notice), which only records the signal; the timeout
-    still ends the wait. When the block ends,
-    the SIGTERM and SIGINT handlers that were there before are installed
-    again, over TensorFlow's: the command line's SIGTERM handler then works
-    during training as it does in a single process.
+    The peers may answer (``wait_for_peers``) while the cluster never forms (a
+    peer runs another program or ``TF_CONFIG``), and TensorFlow then waits in
+    C++ with the interpreter held. A watchdog *process* therefore watches: if the
+    block has not ended after ``timeout`` s, it prints one line
+    (``"{program}: error: the cluster did not form ..."``) and ends this process
+    with exit status 1 (SIGHUP, whose handler is ``_exit``; SIGKILL where that
+    cannot be installed). Meanwhile Ctrl-C ends the process at once and the
+    watchdog says so (it runs in a session of its own); SIGTERM only reaches
+    TensorFlow's own handler. Afterwards the previous SIGTERM and SIGINT
+    handlers are back.
 
     Args:
         peers: the other tasks of the cluster (``cluster_peers``).
@@ -355,51 +312,38 @@ def watch_cluster_forming(
         f"{program}: stopped (Ctrl-C or a kill) while the cluster with {names} was "
         "forming; nothing was written. Run the same command to start again"
     )
-    try:
+    with contextlib.ExitStack() as undo:  # undone in reverse order, on any exit
+        if previous_hup is not None:
+            undo.callback(_restore_sighup, previous_hup)
         read, write = os.pipe()
-    except OSError:  # no file descriptor left: leave every handler as it was
-        if previous_hup is not None:
-            _restore_sighup(previous_hup)
-        raise
-    # Python's handlers cannot run until TensorFlow returns. They go first, before
-    # the watchdog starts: a signal caught by Python's handler just before the
-    # swap would be dropped, as Python does not run a handler that is no longer
-    # there.
-    handlers = {}
-    if main:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            handlers[sig] = signal.signal(sig, signal.SIG_DFL)
-    try:
-        # a session of its own: Ctrl-C in a terminal signals the whole foreground
-        # process group, and must end this process, not the watchdog
-        watchdog = subprocess.Popen(
-            [sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(read)]
-            + [str(int(stop)), str(timeout), late, ended],
-            pass_fds=(read,),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    except BaseException:
-        os.close(write)
-        if previous_hup is not None:
-            _restore_sighup(previous_hup)
-        for sig, handler in handlers.items():
-            signal.signal(sig, handler)
-        raise
-    finally:
-        os.close(read)
-    try:
+        # Python's handlers cannot run until TensorFlow returns. They go before the
+        # watchdog starts: a signal caught by Python's handler just before the swap
+        # would be dropped, as Python runs no handler that is no longer there.
+        for sig in (signal.SIGTERM, signal.SIGINT) if main else ():
+            undo.callback(signal.signal, sig, signal.signal(sig, signal.SIG_DFL))
+        undo.callback(os.close, write)
+        try:
+            # a session of its own: Ctrl-C in a terminal signals the whole foreground
+            # process group, and must end this process, not the watchdog
+            watchdog = subprocess.Popen(
+                [sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(read)]
+                + [str(int(stop)), str(timeout), late, ended],
+                pass_fds=(read,),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        finally:
+            os.close(read)
+        undo.callback(watchdog.wait)  # after this, no SIGHUP can come from it
+        # formed, or failed with an error of its own (a watchdog that died: OSError)
+        undo.callback(_tell, write, b"done")
         yield
-    finally:
-        with contextlib.suppress(OSError):  # a watchdog that died early
-            os.write(write, b"done")  # formed, or failed with an error of its own
-        os.close(write)
-        watchdog.wait()  # after this, no SIGHUP can come from it
-        if previous_hup is not None:
-            _restore_sighup(previous_hup)
-        for sig, handler in handlers.items():
-            signal.signal(sig, handler)
+
+
+def _tell(fd: int, data: bytes) -> None:
+    with contextlib.suppress(OSError):
+        os.write(fd, data)
 
 
 CONNECT_TIMEOUT = 60.0
@@ -413,45 +357,31 @@ def make_strategy(
     connect_timeout: float = CONNECT_TIMEOUT,
     program: str = "make_strategy",
 ) -> tf.distribute.Strategy:
-    """The ``tf.distribute`` strategy for a name.
+    """The ``tf.distribute`` strategy for a name. Create it before any other
+    TensorFlow work in the process (the collective operations are set up at start).
 
     Args:
-        name: ``"default"`` (one device, no distribution), ``"mirrored"``
-            (every GPU of this machine, or its CPU if it has none) or
-            ``"multiworker"`` (one replica per worker process, the cluster
-            read from ``TF_CONFIG``).
-        collective: for ``"multiworker"``, how gradients are all-reduced (a
-            key of ``COLLECTIVES``).
+        name: ``"default"`` (one device), ``"mirrored"`` (every GPU of this
+            machine, or its CPU) or ``"multiworker"`` (one replica per worker
+            process, the cluster read from ``TF_CONFIG``).
+        collective: for ``"multiworker"``, how gradients are all-reduced
+            (``COLLECTIVES``).
         connect_timeout: for ``"multiworker"``, seconds to wait for every other
-            worker of ``TF_CONFIG`` to answer (``wait_for_peers``), and then
-            again, at most, for the cluster to form (``watch_cluster_forming``).
-        program: for ``"multiworker"``, what the watchdog's one line starts
-            with (the command line passes ``"unet-tutorial train"``).
-
-    Create the strategy before any other TensorFlow work in the process:
-    ``MultiWorkerMirroredStrategy`` sets up the collective operations at
-    start-up and cannot be created afterwards. It then waits for the cluster
-    in C++, without a limit and deaf to Python's signal handlers; so every
-    peer is first waited for here, in Python, where the limit holds and
-    SIGTERM or Ctrl-C end the wait, and the forming itself is bounded by a
-    watchdog process (``watch_cluster_forming``), which ends this process
-    with one line and exit status 1 if the cluster does not form in time.
+            worker to answer (``wait_for_peers``), and then at most for the
+            cluster to form (``watch_cluster_forming``).
+        program: what the watchdog's line starts with.
 
     Raises:
-        ValueError: an unknown name or collective, a ``connect_timeout`` that is
-            not positive, or a missing or malformed ``TF_CONFIG`` for
-            ``"multiworker"``.
-        TimeoutError: a worker did not answer within ``connect_timeout``
-            seconds (the message names it).
+        ValueError: an unknown name or collective, a bad ``connect_timeout``, or
+            a missing or malformed ``TF_CONFIG``.
+        TimeoutError: a worker did not answer in time (the message names it).
     """
-    if name not in STRATEGIES:
-        raise ValueError(
-            f"strategy must be one of {', '.join(STRATEGIES)}, got {name!r}"
-        )
-    if collective not in COLLECTIVES:
-        raise ValueError(
-            f"collective must be one of {', '.join(COLLECTIVES)}, got {collective!r}"
-        )
+    for what, value, known in (
+        ("strategy", name, STRATEGIES),
+        ("collective", collective, COLLECTIVES),
+    ):
+        if value not in known:
+            raise ValueError(f"{what} must be one of {', '.join(known)}, got {value!r}")
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
@@ -470,19 +400,14 @@ def make_strategy(
         ]
     )
     peers = cluster_peers(cfg)
-    wait_for_peers(_own_address(cfg), peers, connect_timeout)
+    own = cfg["cluster"][cfg["task"]["type"]][cfg["task"]["index"]]
+    wait_for_peers(own, peers, connect_timeout)
     with watch_cluster_forming(peers, connect_timeout, program=program):
         return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
 
 
-def _own_address(cfg: dict) -> str:
-    return cfg["cluster"][cfg["task"]["type"]][cfg["task"]["index"]]
-
-
 def is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
-    """Whether ``strategy`` spans several processes (``MultiWorkerMirroredStrategy``
-    with a cluster).
-    """
+    """Whether ``strategy`` spans several processes (multi-worker, with a cluster)."""
     return bool(getattr(strategy.extended, "_in_multi_worker_mode", lambda: False)())
 
 
@@ -507,24 +432,19 @@ def chief_decision(
 ) -> tuple[int, int]:
     """The chief's ``decision``, the same on every worker, and how many workers refused.
 
-    Each worker looks at the run folder at its own moment, so two workers can
-    see it in different states (the chief may have finished a step the other
-    has not seen). A decision that changes which collective steps a worker
-    takes, such as "train" or "training is over", must therefore be the
-    chief's alone: every worker calls this at the same point, and all of them
-    leave with the chief's number. A worker that cannot go on (its folder was
-    refused, its data failed) calls it with ``refused=True``, so that no
-    other worker waits for it in a collective step that it will never take.
+    Workers see the run folder at different moments, so a decision that changes
+    which collective steps they take ("train", "training is over") must be the
+    chief's alone: every worker calls this at the same point. A worker that
+    cannot go on calls it with ``refused=True``, so that none waits for it.
 
     Args:
-        strategy: the strategy; outside a multi-worker cluster nothing is
-            exchanged and ``(decision, int(refused))`` comes back.
+        strategy: outside a multi-worker cluster nothing is exchanged and
+            ``(decision, int(refused))`` comes back.
         decision: a small non-negative integer; only the chief's counts.
-        refused: this worker gives up (its ``decision`` is then ignored).
+        refused: this worker gives up (its ``decision`` is ignored).
 
     Returns:
-        ``(the chief's decision, how many workers refused)``; the decision is
-        ``0`` when the chief refused.
+        ``(the chief's decision (0 if it refused), how many workers refused)``.
     """
     if not is_whole(decision, 0):
         raise ValueError(f"decision must be an integer >= 0, got {decision!r}")
@@ -541,12 +461,9 @@ def chief_decision(
 
 
 def worker_scratch_dir(output_dir: str | os.PathLike, role: WorkerRole) -> Path:
-    """Where a non-chief worker writes its copy of the run: a hidden folder beside the
-    run folder.
-
-    ``runs/pets`` gives ``runs/.pets.worker-1`` for worker 1. It is
-    deleted when that worker's training ends; a crash leaves it behind, and
-    the next start clears it.
+    """Where a non-chief worker writes its copy of the run: ``runs/pets`` gives
+    ``runs/.pets.worker-1`` for worker 1 (deleted when its training ends; a crash
+    leaves it, and the next start clears it).
     """
     out = Path(output_dir)
     return out.parent / f".{out.name}.{role.task_type}-{role.task_id}"
@@ -556,22 +473,15 @@ def prepare_multi_worker_fit(
     model, strategy: tf.distribute.Strategy, element_spec
 ) -> None:
     """Work around two Keras 3 bugs so that ``model.fit`` runs under
-    ``MultiWorkerMirroredStrategy``.
+    ``MultiWorkerMirroredStrategy`` (call it before ``fit``; nothing for others).
 
-    1. ``fit`` builds the optimizer and metric state from a *distributed*
-       batch that it first averages with ``strategy.reduce``, which fails
-       across workers ("Attempt to convert a value (PerReplica...) to a
-       Tensor"; keras-team/keras#20585). Here the state is built from the
-       batch's shapes (``element_spec``) inside the strategy's scope, and the
-       model's own build step, now with nothing left to do, is skipped.
-    2. Each step's loss and metrics are averaged over replicas with
-       ``reduce("MEAN", value, axis=0)``, which fails on a scalar across
-       workers; ``_mean_across_workers`` averages them with ``axis=None``, as
-       every single-process strategy does.
-
-    Call it before ``model.fit`` (before or after ``model.compile``): the state
-    is built when ``fit`` starts, after ``compile`` has made the optimizer. It
-    does nothing for other strategies.
+    1. ``fit`` builds the optimizer and metric state from a distributed batch
+       that it first averages with ``strategy.reduce``, which fails across
+       workers (keras-team/keras#20585): the state is built here from the
+       batch's shapes (``element_spec``) and the build step skipped.
+    2. Each step's loss and metrics are averaged with ``reduce("MEAN", value,
+       axis=0)``, which fails on a scalar across workers;
+       ``_mean_across_workers`` uses ``axis=None``.
     """
     if not is_multi_worker(strategy):
         return
@@ -607,9 +517,7 @@ def _mean_across_workers() -> None:
 
 @dataclass(frozen=True)
 class WorkerRun:
-    """What one local worker process did: its index, exit code and everything it
-    printed.
-    """
+    """What one local worker process did: its index, exit code and all it printed."""
 
     index: int
     returncode: int
@@ -618,22 +526,15 @@ class WorkerRun:
 
 def local_cluster(num_workers: int = 2) -> list[str]:
     """``TF_CONFIG`` strings for ``num_workers`` workers on this machine, one free
-    localhost port each.
-
-    Worker ``i`` gets the ``i``-th string; all of them share the same
-    ``cluster``. (A port is free when asked for; another program could
-    still take it before the workers start, which a rerun fixes.)
+    localhost port each (free when asked for: another program could still take it).
     """
     if not is_whole(num_workers, 1):
         raise ValueError(f"num_workers must be a positive integer, got {num_workers!r}")
-    socks = [socket.socket() for _ in range(num_workers)]
-    try:
+    with contextlib.ExitStack() as held:
+        socks = [held.enter_context(socket.socket()) for _ in range(num_workers)]
         for s in socks:
             s.bind(("localhost", 0))
         hosts = [f"localhost:{s.getsockname()[1]}" for s in socks]
-    finally:
-        for s in socks:
-            s.close()
     return [
         json.dumps(
             {"cluster": {"worker": hosts}, "task": {"type": "worker", "index": i}}
@@ -652,57 +553,46 @@ def run_local_workers(
     """Run ``command`` as ``num_workers`` processes of one cluster on this machine and
     wait for all.
 
-    Each process gets its own ``TF_CONFIG`` (``local_cluster``), so a command
-    that builds ``make_strategy("multiworker")``, e.g. ``unet-tutorial train
-    --strategy multiworker``, trains as one job: on a real cluster you would
-    start the same command on every machine with that machine's
-    ``TF_CONFIG``. TensorFlow's C++ log lines are silenced
-    (``TF_CPP_MIN_LOG_LEVEL=3``) unless ``env`` says otherwise.
+    Each gets its own ``TF_CONFIG`` (``local_cluster``), so a command that builds
+    ``make_strategy("multiworker")`` trains as one job, as the same command with
+    each machine's ``TF_CONFIG`` would on a real cluster. TensorFlow's C++ log is
+    silenced (``TF_CPP_MIN_LOG_LEVEL=3``) unless ``env`` says otherwise.
 
     Returns:
         One ``WorkerRun`` per worker, in index order.
 
     Raises:
-        TimeoutError: the workers were still running after ``timeout``
-            seconds; all of them are stopped first.
+        TimeoutError: the workers still ran after ``timeout`` s (all are stopped).
     """
     configs = local_cluster(num_workers)
     base = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
     deadline = time.monotonic() + timeout
-    with tempfile.TemporaryDirectory() as tmp:
-        # files, not pipes: a worker that fills an unread pipe would stall, and its
-        # peers with it
-        logs = [open(Path(tmp) / f"worker-{i}.log", "w+") for i in range(num_workers)]  # noqa: SIM115
+    with contextlib.ExitStack() as files:
+        # files, not pipes: a worker that fills an unread pipe would stall its peers
+        logs = [files.enter_context(tempfile.TemporaryFile("w+")) for _ in configs]
+        procs = [
+            subprocess.Popen(
+                command,
+                env={**base, "TF_CONFIG": cfg},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            for cfg, log in zip(configs, logs, strict=True)
+        ]
         try:
-            procs = [
-                subprocess.Popen(
-                    command,
-                    env={**base, "TF_CONFIG": cfg},
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-                for cfg, log in zip(configs, logs, strict=True)
+            codes = [
+                p.wait(timeout=max(0.1, deadline - time.monotonic())) for p in procs
             ]
-            try:
-                codes = [
-                    p.wait(timeout=max(0.1, deadline - time.monotonic())) for p in procs
-                ]
-            except subprocess.TimeoutExpired:
-                for p in procs:
-                    p.kill()
-                    p.wait()
-                raise TimeoutError(
-                    f"the {num_workers} workers still ran after {timeout:g} s; stopped "
-                    "them"
-                ) from None
-            outputs = []
-            for log in logs:
-                log.seek(0)
-                outputs.append(log.read())
-        finally:
-            for log in logs:
-                log.close()
-    return [
-        WorkerRun(i, code, out)
-        for i, (code, out) in enumerate(zip(codes, outputs, strict=True))
-    ]
+        except subprocess.TimeoutExpired:
+            for p in procs:
+                p.kill()
+                p.wait()
+            raise TimeoutError(
+                f"the {num_workers} workers still ran after {timeout:g} s; stopped them"
+            ) from None
+        for log in logs:
+            log.seek(0)
+        return [
+            WorkerRun(i, code, log.read())
+            for i, (code, log) in enumerate(zip(codes, logs, strict=True))
+        ]

@@ -1197,7 +1197,6 @@ def read_split_file(root: str | os.PathLike, split: str = "train") -> list[Pair]
         UserWarning: an image is listed both in ``test.txt`` and ``trainval.txt``.
     """
     from ..data import check_split
-    from .sources import check_oxford_directory
 
     layout = detect_layout(check_oxford_directory(root))
     check_split(split)
@@ -1275,7 +1274,6 @@ def load_pets_directory(
 ):
     """Oxford-IIIT Pet from its extracted archives (``images/``, ``annotations/``):
     ``load_mask_folder`` with Oxford's defaults (128 px, batches of 16)."""
-    from .sources import check_oxford_directory
 
     report = check_folder(check_oxford_directory(root), on_corrupt=on_corrupt)
     return load_mask_folder(report, split, image_size, batch_size, augment=augment,
@@ -1375,3 +1373,37 @@ def folder_dataset(report, split, image_size, batch_size, crop_size, augment,
             num_parallel_calls=tf.data.AUTOTUNE,
         )
     return ds, batch
+
+
+def check_oxford_directory(root: str | os.PathLike) -> Path:
+    """Check that ``root`` holds the official layout (``images/``,
+    ``annotations/trimaps/``, both lists).
+
+    Returns:
+        ``root`` as a ``Path``.
+
+    Raises:
+        FileNotFoundError: naming what is missing and what was expected.
+    """
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise FileNotFoundError(
+            f"{root} is not a directory. Expected the extracted Oxford-IIIT Pet "
+            f"archives: {root}/images/*.jpg and {root}/annotations/ "
+            "(download_oxford_pets() makes them)."
+        )
+    needed = [
+        root / "images",
+        root / "annotations" / "trimaps",
+        root / "annotations" / "trainval.txt",
+        root / "annotations" / "test.txt",
+    ]
+    missing = [str(p.relative_to(root)) for p in needed if not p.exists()]
+    if missing:
+        raise FileNotFoundError(
+            f"{root} is not in the official Oxford-IIIT Pet layout: "
+            f"{', '.join(missing)} missing. Expected images/<name>.jpg, "
+            "annotations/trimaps/<name>.png, annotations/trainval.txt and "
+            "annotations/test.txt."
+        )
+    return root

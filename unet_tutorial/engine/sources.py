@@ -211,44 +211,12 @@ def _server_reachable_once() -> bool:
     return oxford_server_reachable()
 
 
-def check_oxford_directory(root: str | os.PathLike) -> Path:
-    """Check that ``root`` holds the official layout (``images/``,
-    ``annotations/trimaps/``, both lists).
-
-    Returns:
-        ``root`` as a ``Path``.
-
-    Raises:
-        FileNotFoundError: naming what is missing and what was expected.
-    """
-    root = Path(root).expanduser()
-    if not root.is_dir():
-        raise FileNotFoundError(
-            f"{root} is not a directory. Expected the extracted Oxford-IIIT Pet "
-            f"archives: {root}/images/*.jpg and {root}/annotations/ "
-            "(download_oxford_pets() makes them)."
-        )
-    needed = [
-        root / "images",
-        root / "annotations" / "trimaps",
-        root / "annotations" / "trainval.txt",
-        root / "annotations" / "test.txt",
-    ]
-    missing = [str(p.relative_to(root)) for p in needed if not p.exists()]
-    if missing:
-        raise FileNotFoundError(
-            f"{root} is not in the official Oxford-IIIT Pet layout: "
-            f"{', '.join(missing)} missing. Expected images/<name>.jpg, "
-            "annotations/trimaps/<name>.png, annotations/trainval.txt and "
-            "annotations/test.txt."
-        )
-    return root
-
-
 def _env_directory() -> Path | None:
     value = os.environ.get(OXFORD_DIR_ENV, "").strip()
     if not value:
         return None
+    from .folders import check_oxford_directory
+
     try:
         return check_oxford_directory(value)
     except FileNotFoundError as err:
@@ -356,20 +324,20 @@ def resolve_source(
                 "'synthetic', or the path of a folder holding the extracted "
                 "Oxford-IIIT Pet archives (images/ and annotations/)."
             )
-        from .folders import is_mask_folder
+        from .folders import check_oxford_directory, is_mask_folder
 
         if is_mask_folder(path) and not (path / "annotations").is_dir():
             return DataSource(
                 "folder",
                 str(path),
-                reason=f"the folder {path.name} (images/ and masks/) was asked for.",
+                reason=f"the folder {path.name} (images and masks) was asked for.",
             )
         try:
             root = check_oxford_directory(path)
         except FileNotFoundError as err:
             raise FileNotFoundError(
-                f"{err} For your own data, use images/<stem>.png|jpg|tif and "
-                "masks/<stem>.png instead."
+                f"{err} For your own data, `unet-tutorial check-data --help` lists "
+                "the layouts that are read."
             ) from None
         return DataSource(
             "directory", str(root), reason=f"the folder {_name(root)} was asked for."

@@ -1,27 +1,13 @@
-"""What a model is trained and validated against on a folder of images + masks.
+"""What a model is trained and validated against on a folder of images + masks
+(``training_pairs`` applies them to the batches of ``load_dataset``).
 
-``train`` uses these on the batches of ``load_dataset``:
-
-* ``add_weight_maps``: the paper's weight map of every training crop, as
-  per-pixel weights (``unet_weight_map``), computed on the whole input crop
-  so that a cell cut by the crop's edge is still an object;
-* ``crop_targets``: an unpadded (``padding="valid"``) model predicts only the
-  centre of its input, so the mask (and weights) of each crop are cut to
-  that centre;
-* ``overlap_tile_batches``: the per-epoch validation of an unpadded model.
-  Each validation image is cut into the tiles of overlap-tile prediction
-  (``tile_layout``, the image mirrored at its borders), each with the mask
-  of the square it predicts; only the squares wholly inside the image are
-  kept. Keras' validation metrics are then overlap-tile scores on all of
-  each image but a strip narrower than one output square at its bottom and
-  right, every pixel counted once (the metrics skip only pixels of weight 0,
-  an ignore value). The test split is scored on every pixel (``evaluate``).
-* ``pad_whole_images``: the per-epoch validation of a same-padding model on
-  whole images at native size. Each batch is mirrored at its bottom and right
-  up to sides that are multiples of ``2**depth`` (``same_padding_pads``), and
-  the added pixels get weight 0, so they count in no loss and no metric.
-* ``snapshot_examples``: the validation examples whose predictions
-  ``train`` keeps after every epoch, as arrays of one size.
+Unpadded (``padding="valid"``): the masks of training crops are cut to the centre
+the model predicts (``crop_targets``), and each validation image is cut into its
+overlap-tile tiles whose output square lies wholly inside it
+(``overlap_tile_batches``), so Keras' validation metrics are overlap-tile scores,
+every pixel counted once. Same padding at native size: validation images are
+mirrored up to sides the model takes, the added pixels of weight 0
+(``pad_whole_images``). The paper's weight map: ``add_weight_maps``.
 """
 
 from __future__ import annotations
@@ -46,11 +32,8 @@ def _split(batch: tuple) -> tuple:
 def add_weight_maps(
     dataset: tf.data.Dataset, object_class: int = WEIGHT_MAP_OBJECT_CLASS
 ) -> tf.data.Dataset:
-    """``(x, y)`` or ``(x, y, w)`` batches -> ``(x, y, w * weight map)``.
-
-    The paper's values (w0 = 10, sigma = 5 px; ``unet_weight_map``), the
-    class weights balanced on each crop. Pixels of weight 0 (an ignore
-    value) stay 0.
+    """``(x, y[, w])`` batches -> ``(x, y, w * weight map)`` (``unet_weight_map``, the
+    paper's values, computed on the whole crop); pixels of weight 0 stay 0.
     """
 
     def maps(masks: np.ndarray) -> np.ndarray:
@@ -90,24 +73,14 @@ def image_tiles(
     output_size: int,
     weights: np.ndarray | None = None,
 ) -> tuple[np.ndarray, ...]:
-    """The tiles of overlap-tile prediction whose output square lies inside the image.
-
-    The image is mirrored at its borders (``mirror_pad``) and cut as
-    ``tile_layout`` lays out the tiles; only the tiles whose ``output_size``
-    square lies wholly inside the image are kept, so that no pixel is scored
-    twice and none past the image is scored (a strip at the bottom and right,
-    narrower than ``output_size``, is left out).
-
-    Args:
-        image: ``(H, W, C)``, ``H, W >= output_size``.
-        mask: ``(H, W)`` class indices.
-        input_size: the model's input side.
-        output_size: the side it predicts.
-        weights: ``(H, W)`` per-pixel weights, or ``None``.
+    """The tiles of overlap-tile prediction (``tile_layout``, the image mirrored at
+    its borders) whose output square lies wholly inside the image: no pixel scored
+    twice or past the image (a strip narrower than ``output_size`` at the bottom
+    and right is left out).
 
     Returns:
         ``(tiles (n, input_size, input_size, C), masks (n, output_size,
-        output_size))``, plus the weights of those squares if given.
+        output_size))``, plus the weights of those squares if ``weights`` is given.
     """
     h, w = mask.shape
     tiles, pads = tile_layout(h, w, input_size, output_size)
@@ -165,24 +138,12 @@ def overlap_tile_batches(
 
 
 def pad_whole_images(dataset: tf.data.Dataset, depth: int) -> tf.data.Dataset:
-    """Batches of whole images ``(x, y[, w])`` -> ``(x, y, w)`` whose height and
-    width are multiples of ``2**depth``, as a same-padding U-Net of that depth
-    takes them.
+    """Batches of whole images ``(x, y[, w])`` -> ``(x, y, w)`` with sides a
+    same-padding U-Net of ``depth`` takes (``same_padding_pads``).
 
-    Image and mask are mirrored at the bottom and right (``mirror_pad``, by
-    ``same_padding_pads``); the weights are 0 on the added pixels (and where
-    they were 0), 1 (or as they were) elsewhere. Keras multiplies each pixel's
-    loss by its weight, and the package's metrics skip pixels of weight 0, so
-    the added pixels count nowhere; a Dice term is computed on the pixels of
-    weight above 0 alone (``DiceLoss``) or, in ``ce_dice``, over the mirrored
-    mask too. A batch whose sides fit already gets all-one weights.
-
-    Args:
-        dataset: batches of whole images of one size each.
-        depth: the U-Net's depth (its number of poolings).
-
-    Returns:
-        The padded batches, with weights.
+    Image and mask are mirrored at the bottom and right; the added pixels get
+    weight 0, so they count in no loss or metric (but a ``ce_dice`` Dice term
+    sees the mirrored mask too).
     """
 
     def pad(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -210,20 +171,12 @@ def pad_whole_images(dataset: tf.data.Dataset, depth: int) -> tf.data.Dataset:
 def snapshot_examples(
     dataset: tf.data.Dataset, count: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The first ``count`` examples of ``(x, y[, w])`` batches as ``(images,
-    masks)`` arrays of one size.
+    """The first ``count`` examples of ``(x, y[, w])`` batches as ``(float32 images
+    (n, h, w, C), int32 masks (n, h, w))``, ``n <= count``.
 
-    Examples of different sizes (whole images at native size) are cut, from
-    their centre, to the height and width they all have; images and masks
-    each on their own (an unpadded model's tiles are larger than the squares
-    of mask they predict).
-
-    Args:
-        dataset: batches of images and masks.
-        count: how many examples.
-
-    Returns:
-        ``(float32 (n, h, w, C), int32 (n, h, w))``, ``n <= count``.
+    Examples of different sizes are cut from their centre to the size they all
+    have; images and masks each on their own (an unpadded model's tiles are
+    larger than the squares of mask they predict).
     """
     images, masks = [], []
     for batch in dataset:
@@ -241,9 +194,6 @@ def snapshot_examples(
 
 
 def _centres(arrays: list[np.ndarray]) -> np.ndarray:
-    """The arrays stacked, each cut from its centre to the height and width they
-    all have.
-    """
     height = min(a.shape[0] for a in arrays)
     width = min(a.shape[1] for a in arrays)
     cut = []
@@ -290,13 +240,10 @@ def model_input_shape(config, info) -> tuple:
 
 
 def training_pairs(config, train_ds, val_ds):
-    """``(train_ds, val_ds)`` as the model of ``config`` is trained and validated on:
-    the weight map added, for an unpadded model the targets cut to its output
-    and the validation images cut into overlap-tile tiles, and for a
-    same-padding model at native size the whole validation images padded to
-    sides it takes (``pad_whole_images``).
+    """``(train_ds, val_ds)`` as the model of ``config`` is trained and validated on
+    (see the module's docstring).
     """
-    from ..shapes import output_size
+    from ..shapes import output_size  # the parameters above share its name
 
     if config.weight_map:
         train_ds = add_weight_maps(train_ds)

@@ -171,7 +171,6 @@ def train(
         TrainingDiverged: the loss became NaN or infinite.
     """
     config = config or TrainConfig()
-    config.validate()
     _check_callbacks(callbacks)
     # the data source is decided once, before anything is written, so every split comes
     # from the same data
@@ -945,7 +944,7 @@ def in_run_cache(config: TrainConfig, name: str = "unet") -> TrainConfig:
             "e.g. 'pets'."
         )
     settings = run_settings(
-        asdict(replace(config, output_dir="")),
+        {**asdict(config), "output_dir": ""},
         data_fingerprint(resolve_source(config.source, config.data_dir)),
     )
     settings["package_version"] = minor_version(settings["package_version"])

@@ -845,7 +845,9 @@ def training_frames(
 
 
 def animate_training(
-    snapshots: str | os.PathLike,
+    images: np.ndarray,
+    masks: np.ndarray,
+    predictions: list[np.ndarray],
     path: str | os.PathLike,
     *,
     frame_ms: int = 800,
@@ -855,18 +857,21 @@ def animate_training(
     """Write a GIF of the predictions on fixed validation images, epoch by epoch.
 
     Args:
-        snapshots: the ``snapshots`` folder that ``train`` wrote.
+        images: ``(n, H, W, C)`` floats in ``[0, 1]``.
+        masks: their true masks, ``(n, H, W)``.
+        predictions: one ``(n, H, W)`` array of predicted classes per epoch
+            (``ut.engine.load_snapshots(result.paths["snapshots"])`` reads all
+            three from the run folder that ``train`` wrote).
         path: the ``.gif`` to write.
         frame_ms: milliseconds per epoch.
         credit: a line along the bottom of every frame (``data_credit(...)``).
         max_frames: at most this many epochs shown, evenly spaced.
     """
-    from ..engine.runs import load_snapshots
-
-    images, masks, preds = load_snapshots(snapshots)
     return write_gif(
         path,
-        training_frames(images, masks, preds, credit=credit, max_frames=max_frames),
+        training_frames(
+            images, masks, predictions, credit=credit, max_frames=max_frames
+        ),
         frame_ms,
         density=DENSITY,
     )

@@ -52,8 +52,11 @@ TRAIN_ALIASES: dict[str, str] = {
     "jit_compile": "--xla",
     "num_examples": "--synthetic-examples",
     "evaluate_test": "--test",  # for its --no-test
+    "images_dir": "--images",  # the names check-data takes
+    "masks_dir": "--masks",
 }
-"""Older option names of fields, kept: the README, the book and the tests use them."""
+"""Other option names of fields: older ones (the README, the book and the tests use
+them) and check-data's."""
 
 NOT_TRAIN_OPTIONS: dict[str, str] = {}
 """``TrainConfig`` fields that are no ``train`` option, each with the reason (none)."""

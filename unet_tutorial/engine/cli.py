@@ -590,6 +590,45 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    """A model (a .keras file or a run folder's best.keras) as a page's model files."""
+    from pathlib import Path
+
+    from .. import export
+    from ..pictures.figures import MASK_COLORS
+
+    if args.format not in export.EXPORT_FORMATS:
+        raise ValueError(
+            f"unknown format {args.format!r}; use one of {export.EXPORT_FORMATS}."
+        )
+    source = Path(args.model)
+    if source.is_dir():
+        source = source / "best.keras"
+    model = _load_model(str(source))
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    name = source.parent.name if source.stem == "best" else source.stem
+    path = out / f"{name}.tflite"
+    export.export_model(
+        model, path, format=args.format, input_size=args.size, colors=MASK_COLORS
+    )
+    print(f"wrote {path} and {path.with_suffix('.json')}")
+    return 0
+
+
+def _add_export_command(sub) -> None:
+    p = sub.add_parser(
+        "export", help="write a model as a LiteRT file for a web page, with its sidecar"
+    )
+    p.add_argument("model", help="a .keras file, or a run folder (its best.keras)")
+    p.add_argument("--format", default="litert", help="litert (a .tflite file)")
+    p.add_argument("--output", type=_folder, default="export", help="output folder")
+    p.add_argument(
+        "--size", type=_positive, default=None, help="input side for an any-size model"
+    )
+    p.set_defaults(func=_cmd_export)
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     import platform
 
@@ -1030,6 +1069,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="output folder (default predictions)",
     )
     p.set_defaults(func=_cmd_predict)
+    _add_export_command(sub)
 
     p = sub.add_parser(
         "animate",

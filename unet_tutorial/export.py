@@ -188,8 +188,11 @@ def _write_atomically(path: Path, write) -> None:
         dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix
     )
     os.close(handle)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would hide it from a web server
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -92,16 +92,26 @@ class Chromium:
             os.dup2(b, 4)
 
         cmd = [
-            "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-            "--disable-background-networking", "--disable-sync", "--disable-component-update",
-            f"--user-data-dir={profile}", f"--window-size={width},2000",
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-sync",
+            "--disable-component-update",
+            f"--user-data-dir={profile}",
+            f"--window-size={width},2000",
             "--remote-debugging-pipe",
         ]
         if net_log is not None:
             cmd.append(f"--log-net-log={net_log}")
         self.proc = subprocess.Popen(
-            [*cmd, "about:blank"], preexec_fn=fds_3_and_4, pass_fds=(3, 4),
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [*cmd, "about:blank"],
+            preexec_fn=fds_3_and_4,
+            pass_fds=(3, 4),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         os.close(to_child)
         os.close(from_child)
@@ -109,7 +119,9 @@ class Chromium:
         self._id = 0
         self.session = None
 
-    def send(self, method: str, params: dict | None = None, timeout: float = 120) -> dict:
+    def send(
+        self, method: str, params: dict | None = None, timeout: float = 120
+    ) -> dict:
         self._id += 1
         message = {"id": self._id, "method": method, "params": params or {}}
         if self.session and not method.startswith("Target."):
@@ -155,8 +167,12 @@ class Chromium:
         height = self.evaluate("document.documentElement.scrollHeight")
         self.send(
             "Emulation.setDeviceMetricsOverride",
-            {"width": width, "height": min(int(height), 4000), "deviceScaleFactor": 1,
-             "mobile": width < 600},
+            {
+                "width": width,
+                "height": min(int(height), 4000),
+                "deviceScaleFactor": 1,
+                "mobile": width < 600,
+            },
         )
         time.sleep(0.5)
         shot = self.send("Page.captureScreenshot", {"format": "png"})
@@ -188,7 +204,9 @@ def read_result(dataset: dict):
 def open_page(browser: Chromium, origin: str, sample: str, wait_s: float = 120) -> dict:
     """Open the Try it page with ``?sample=NAME`` and wait for its result."""
     browser.open(f"{origin}/book/try_it.html?sample={sample}")
-    return json.loads(browser.evaluate(WAIT_JS % int(wait_s * 1000), timeout=wait_s + 30))
+    return json.loads(
+        browser.evaluate(WAIT_JS % int(wait_s * 1000), timeout=wait_s + 30)
+    )
 
 
 def requested_urls(net_log: Path) -> set[str]:
@@ -229,17 +247,24 @@ def main() -> None:
                 again = []
                 for _ in range(REPEATS):
                     browser.evaluate(AGAIN_JS % sample)
-                    again.append(float(json.loads(browser.evaluate(WAIT_JS % 120000))["ms"]))
+                    again.append(
+                        float(json.loads(browser.evaluate(WAIT_JS % 120000))["ms"])
+                    )
                 out["times_ms"][model] = {
-                    "sample": sample, "size": first["size"], "first": float(first["ms"]),
-                    "median_of_next": statistics.median(again), "next": again,
+                    "sample": sample,
+                    "size": first["size"],
+                    "first": float(first["ms"]),
+                    "median_of_next": statistics.median(again),
+                    "next": again,
                 }
         finally:
             browser.close()
     version = subprocess.run(["chromium", "--version"], capture_output=True, text=True)
     out["machine"] = {
-        "browser": version.stdout.strip(), "cpu": platform.processor() or platform.machine(),
-        "cores": os.cpu_count(), "date": time.strftime("%Y-%m-%d"),
+        "browser": version.stdout.strip(),
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "date": time.strftime("%Y-%m-%d"),
         "runtime": "@litertjs/core 2.5.3, accelerator wasm, single-threaded",
     }
     RESULTS.mkdir(exist_ok=True)
@@ -251,8 +276,11 @@ def main() -> None:
 def markdown(out: dict) -> str:
     mb = 1e6
     s, t = out["sizes"], out["times_ms"]
-    total = (s["pets_model"]["gzip_bytes"] + s["membranes_model"]["gzip_bytes"]
-             + s["runtime_served"]["gzip_bytes"])
+    total = (
+        s["pets_model"]["gzip_bytes"]
+        + s["membranes_model"]["gzip_bytes"]
+        + s["runtime_served"]["gzip_bytes"]
+    )
     lines = [
         "# Try it page: sizes and browser times",
         "",
@@ -264,20 +292,26 @@ def markdown(out: dict) -> str:
         "|---|---:|---:|",
     ]
     for name, e in s.items():
-        lines.append(f"| {name.replace('_', ' ')} | {e['bytes'] / mb:.2f} MB | "
-                     f"{e['gzip_bytes'] / mb:.2f} MB |")
+        lines.append(
+            f"| {name.replace('_', ' ')} | {e['bytes'] / mb:.2f} MB | "
+            f"{e['gzip_bytes'] / mb:.2f} MB |"
+        )
     lines += [
         f"| **models + runtime served** | | **{total / mb:.2f} MB** |",
         "",
-        "| prediction in the page | image | first | median of the next "
-        f"{REPEATS} |",
+        f"| prediction in the page | image | first | median of the next {REPEATS} |",
         "|---|---|---:|---:|",
     ]
     for name, e in t.items():
-        lines.append(f"| {name} | {e['sample']} ({e['size']} px) | {e['first']:.0f} ms | "
-                     f"{e['median_of_next']:.0f} ms |")
-    lines += ["", "Goals: models + runtime ≤ 10 MB gzipped, a pet mask < 100 ms, a 512 px "
-              "EM slice < 2 s (single-threaded)."]
+        lines.append(
+            f"| {name} | {e['sample']} ({e['size']} px) | {e['first']:.0f} ms | "
+            f"{e['median_of_next']:.0f} ms |"
+        )
+    lines += [
+        "",
+        "Goals: models + runtime ≤ 10 MB gzipped, a pet mask < 100 ms, a 512 px "
+        "EM slice < 2 s (single-threaded).",
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -48,29 +48,22 @@ def export_model(
     class_names: Sequence[str] | None = None,
     colors: Sequence[Sequence[int]] | None = None,
 ) -> Path:
-    """Write ``model`` as a LiteRT file and a JSON sidecar (``path`` with ``.json``).
+    """Write ``model`` as a LiteRT ``.tflite`` file, and its sidecar as ``.json``.
 
     Args:
-        model: a U-Net returning logits (``build_unet`` or a trained run's model).
-        path: the ``.tflite`` file to write; its folder must exist.
-        format: ``"litert"`` (``EXPORT_FORMATS``).
-        input_size: the square side the file takes. Default: the model's own;
-            required for a model that takes any size (e.g. 512 for EM slices).
-        float16: store the weights as float16 (half the file; the arithmetic
-            stays float32).
-        class_names: one name per class; default ``CLASS_NAMES`` for three
-            classes, else ``class 0``, ``class 1``, ...
-        colors: an RGB colour per class for the page's mask (the book passes
-            ``MASK_COLORS``); ``None`` leaves the colours to the page.
+        model: a U-Net returning logits, e.g. a trained run's model.
+        path: the ``.tflite`` file to write (its folder must exist).
+        format: ``"litert"``, the one of ``EXPORT_FORMATS``.
+        input_size: the square side the file takes; a model of any size needs it.
+        float16: weights stored as float16 (half the file; arithmetic in float32).
+        class_names, colors: a name and an RGB colour per class (``export_sidecar``).
 
     Returns:
-        The path of the ``.tflite`` file. Both files are written atomically
-        (a temporary name in the same folder, then renamed).
+        ``path``. Each file is written to a temporary name beside it, then renamed.
 
     Raises:
-        ValueError: an unknown format, a path that is not a ``.tflite`` file,
-            a missing or wrong ``input_size``, or a model that TensorFlow Lite
-            cannot convert.
+        ValueError: an unknown format, a wrong path or ``input_size``, names that
+            do not match the classes, or a model TensorFlow Lite cannot convert.
     """
     path = Path(path)
     if format not in EXPORT_FORMATS:
@@ -78,18 +71,10 @@ def export_model(
     if path.suffix != ".tflite":
         raise ValueError(f"{path} must end in .tflite (a LiteRT model file).")
     side = _input_side(model, input_size)
-    num_classes = int(model.output_shape[-1])
     sidecar = export_sidecar(model, side, path.name, class_names, colors)
-    if num_classes != len(sidecar["class_names"]):
-        raise ValueError(
-            f"the model predicts {num_classes} classes but class_names has "
-            f"{len(sidecar['class_names'])}."
-        )
     _write_atomically(path, lambda tmp: _export_litert(model, tmp, side, float16))
-    _write_atomically(
-        path.with_suffix(".json"),
-        lambda tmp: tmp.write_text(json.dumps(sidecar, indent=1), encoding="utf-8"),
-    )
+    text = json.dumps(sidecar, indent=1)
+    _write_atomically(path.with_suffix(".json"), lambda tmp: tmp.write_text(text))
     return path
 
 
@@ -102,6 +87,10 @@ def export_sidecar(
 ) -> dict:
     """What a page needs besides the weights to predict as ``predict_mask`` does.
 
+    ``class_names`` default to ``CLASS_NAMES`` for three classes, else ``class 0``,
+    ``class 1``, ...; ``colors`` (the book passes ``MASK_COLORS``, its Okabe–Ito
+    colours) default to ``None``: the page's own.
+
     A model of one input size sees the image resized to it (bilinear with
     antialiasing, ``resize_image``) and its mask resized back (nearest
     neighbour); a model that takes any size sees the image at its own
@@ -113,6 +102,11 @@ def export_sidecar(
             CLASS_NAMES
             if num_classes == len(CLASS_NAMES)
             else [f"class {k}" for k in range(num_classes)]
+        )
+    if num_classes != len(class_names):
+        raise ValueError(
+            f"the model predicts {num_classes} classes but class_names has "
+            f"{len(class_names)}."
         )
     any_size = model.input_shape[1] is None or model.input_shape[2] is None
     return {

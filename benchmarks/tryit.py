@@ -25,7 +25,6 @@ import http.server
 import json
 import os
 import platform
-import re
 import shutil
 import statistics
 import subprocess
@@ -100,6 +99,8 @@ class Chromium:
             "--disable-background-networking",
             "--disable-sync",
             "--disable-component-update",
+            # the browser's own clock check (clients2.google.com), not the page's
+            "--disable-features=NetworkTimeServiceQuerying",
             f"--user-data-dir={profile}",
             f"--window-size={width},2000",
             "--remote-debugging-pipe",
@@ -118,6 +119,8 @@ class Chromium:
         self._buffer = b""
         self._id = 0
         self.session = None
+        self.requests: list[str] = []
+        """Every URL the opened pages requested (DevTools' Network domain)."""
 
     def send(
         self, method: str, params: dict | None = None, timeout: float = 120
@@ -132,6 +135,8 @@ class Chromium:
             while b"\0" in self._buffer:
                 raw, self._buffer = self._buffer.split(b"\0", 1)
                 answer = json.loads(raw)
+                if answer.get("method") == "Network.requestWillBeSent":
+                    self.requests.append(answer["params"]["request"]["url"])
                 if answer.get("id") == self._id:
                     if "error" in answer:
                         raise RuntimeError(f"{method}: {answer['error']}")
@@ -147,6 +152,7 @@ class Chromium:
         self.session = self.send(
             "Target.attachToTarget", {"targetId": target, "flatten": True}
         )["sessionId"]
+        self.send("Network.enable")
         self.send("Page.navigate", {"url": url})
         for _ in range(600):  # until the new document's context answers
             with contextlib.suppress(RuntimeError):
@@ -209,9 +215,20 @@ def open_page(browser: Chromium, origin: str, sample: str, wait_s: float = 120) 
     )
 
 
-def requested_urls(net_log: Path) -> set[str]:
-    """Every URL in a Chromium net log (``--log-net-log``)."""
-    return set(re.findall(r'"url":"([^"]+)"', net_log.read_text(errors="replace")))
+def requested_urls(net_log: Path, origin: str) -> set[str]:
+    """Every URL that a page of ``origin`` requested, from a Chromium net log
+    (``--log-net-log``): the requests whose initiator is that origin, with the
+    pages themselves. The browser's own background requests (its update and
+    clock checks) have no page as initiator and are left out."""
+    events = json.loads(net_log.read_text(errors="replace"))["events"]
+    urls = set()
+    for event in events:
+        params = event.get("params", {})
+        if "url" in params and (
+            params.get("initiator") == origin or params["url"].startswith(origin + "/")
+        ):
+            urls.add(params["url"])
+    return urls
 
 
 def sizes(site: Path) -> dict:

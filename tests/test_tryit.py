@@ -40,7 +40,9 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
-    """The page's result for a pet and for an EM slice, and every URL it asked for."""
+    """The page's result for a pet and for an EM slice, and every URL the page asked
+    for: its requests as DevTools saw them, and those its origin initiated in the
+    browser's net log."""
     tmp = tmp_path_factory.mktemp("tryit")
     results = {}
     with driver.serve(HTML) as origin:
@@ -50,7 +52,8 @@ def page(tmp_path_factory):
                 results[model] = driver.open_page(browser, origin, sample)
         finally:
             browser.close()
-    return results, driver.requested_urls(tmp / "net.json"), origin
+    urls = driver.requested_urls(tmp / "net.json", origin) | set(browser.requests)
+    return results, urls, origin
 
 
 def cached_model(name: str):

@@ -25,6 +25,7 @@ refuses a ``-1`` dimension), so a model that takes any size is exported at the
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Sequence
@@ -161,15 +162,24 @@ def _export_litert(model, path: Path, side: int, float16: bool) -> None:
         if float16
         else {}
     )
+    logger = logging.getLogger("tensorflow")  # its INFO line names a temporary folder
+    level = logger.level
+    logger.setLevel(logging.WARNING)
     try:
         model.export(
-            str(path), format="litert", input_signature=[spec], verbose=False, **options
+            str(path),
+            format="litert",
+            input_signature=[spec],
+            verbose=False,
+            **options,
         )
     except Exception as err:  # the converter raises many kinds; one line for the reader
         raise ValueError(
             f"TensorFlow Lite cannot convert this model ({type(err).__name__}: "
             f"{str(err).strip().splitlines()[0] if str(err).strip() else ''})."
         ) from err
+    finally:
+        logger.setLevel(level)
 
 
 def _write_atomically(path: Path, write) -> None:

@@ -2,15 +2,16 @@
 
 After an HTML build (Sphinx's ``build-finished``, after every page was executed):
 
+* ``book/_tryit/``: the page's script and style, its sample images and the runtime's
+  licence (not in ``_static/``: Jupyter Book adds every ``.js`` and ``.css`` file
+  there to every page);
 * the runtime, LiteRT.js, from ``node_modules/`` (``npm ci`` installs the versions
   pinned in ``package-lock.json``): its single-threaded WebAssembly builds (with
   relaxed SIMD, and the compatible one) and its two ES modules, into
   ``_static/tryit/litertjs/``;
 * the models that ``book/try_it.ipynb`` exported, from the folder it wrote them to
-  (``MODELS``, in the run cache), into ``_static/tryit/models/``.
+  (``models_folder()``, in the run cache), into ``_static/tryit/models/``.
 
-``_static/tryit/`` itself (the page's script, style, samples and the runtime's
-licence) is in the repository and copied by Sphinx like the rest of ``_static``.
 Registered in ``_config.yml`` (``sphinx: local_extensions``).
 """
 
@@ -41,7 +42,7 @@ it."""
 def models_folder() -> Path:
     """Where ``book/try_it.ipynb`` writes its exported models: ``try_it`` in the run
     cache."""
-    from unet_tutorial.engine.runs import runs_dir
+    from unet_tutorial.engine.sources import runs_dir
 
     return runs_dir() / "try_it"
 
@@ -82,6 +83,7 @@ def _build_finished(app, exception) -> None:
     if "book/try_it" not in app.env.found_docs:
         return
     site = Path(app.outdir) / "_static" / "tryit"
+    shutil.copytree(Path(app.srcdir) / "book" / "_tryit", site, dirs_exist_ok=True)
     copy_runtime(Path(app.srcdir) / "node_modules", site / "litertjs")
     copy_models(models_folder(), site / "models")
 

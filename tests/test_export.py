@@ -87,6 +87,7 @@ def test_sidecar_says_what_a_page_needs():
     em = ut.export_sidecar(ut.build_unet((None, None, 1), 2, 4, 2), 512, "em.tflite")
     assert em["class_names"] == ["class 0", "class 1"] and em["colors"] is None
     assert em["preprocessing"]["resize"] == "none"
+    assert em["preprocessing"]["multiple"] == 4  # depth 2: sides padded to 4 px
 
 
 def test_export_refuses_bad_arguments_before_converting(tmp_path):

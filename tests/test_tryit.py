@@ -101,3 +101,44 @@ def test_the_page_asks_nothing_of_any_other_host(page):
         u for u in urls if not u.startswith((origin + "/", "data:", "blob:", "about:"))
     )
     assert not foreign, foreign
+
+
+TILED_JS = """(async () => {
+  const page = await import("../_static/tryit/tryit.js");
+  const blob = await (await fetch("data:image/png;base64,%s")).blob();
+  const bitmap = await createImageBitmap(blob);
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const context = canvas.getContext("2d");
+  context.drawImage(bitmap, 0, 0);
+  const pixels = context.getImageData(0, 0, bitmap.width, bitmap.height).data;
+  const result = await page.predict("membranes", pixels, bitmap.height, bitmap.width);
+  return Array.from(result.mask).join("");
+})()"""
+
+
+def test_an_em_image_larger_than_the_file_is_predicted_by_tiles_as_predict_mask(
+    tmp_path,
+):
+    """700 x 612 px (a test slice mirrored further): four overlapping tiles of the
+    512 px file against one whole prediction of the any-size Keras model."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    slice_ = np.asarray(Image.open(SAMPLES / driver.SAMPLES["membranes"]).convert("L"))
+    image = np.pad(slice_, ((0, 188), (0, 100)), mode="reflect")
+    png = io.BytesIO()
+    Image.fromarray(image).save(png, "PNG")
+    with driver.serve(HTML) as origin:
+        browser = driver.Chromium(tmp_path / "profile")
+        try:
+            browser.open(f"{origin}/book/try_it.html")
+            text = browser.evaluate(
+                TILED_JS % base64.b64encode(png.getvalue()).decode(), timeout=300
+            )
+        finally:
+            browser.close()
+    got = np.array(list(text), np.uint8).reshape(image.shape)
+    want = ut.predict_mask(cached_model("membranes"), image)
+    assert np.mean(got == want) >= 0.995, np.mean(got == want)

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from .labels import CLASS_NAMES
+from .tiling import pooling_depth
 
 EXPORT_FORMATS = ("litert",)
 """The formats ``export_model`` writes (``.tflite`` files for LiteRT)."""
@@ -124,6 +125,8 @@ def export_sidecar(
             "scale": 1 / 255,
             "resize": "none" if any_size else "bilinear, antialiased (resize_image)",
             "mask_resize": "none" if any_size else "nearest (resize_mask)",
+            # any size: sides padded (mirrored) to multiples of it, as pad_for_model
+            "multiple": 2 ** pooling_depth(model) if any_size else None,
         },
     }
 

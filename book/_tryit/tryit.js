@@ -8,11 +8,11 @@
 //     by nearest neighbour as tf.image.resize(..., "nearest");
 //   * a model of any size (exported at one tile size): the image at its own
 //     resolution, whole when it has the tile's size, else by overlapping tiles
-//     over the image mirrored at its borders (the centre of each tile is kept).
+//     (see predict).
 import { loadLiteRt, loadAndCompile, Tensor } from "./litertjs/core.js";
 
 const BASE = new URL(".", import.meta.url);
-const MARGIN = 32; // px of each tile's border that are not kept, when tiling
+const MARGIN = 64; // px of each tile's border that are not kept, when tiling
 
 let runtime = null;
 function loadRuntime() {
@@ -117,6 +117,22 @@ function reflect(i, n) {
   return i < n ? i : period - i;
 }
 
+function tileStarts(n, side) {
+  // where the tiles start along a side of n px: every side - 2 * MARGIN px, the
+  // last one flush with the end
+  if (n <= side) return [0];
+  const starts = [];
+  for (let p = 0; p + side < n; p += side - 2 * MARGIN) starts.push(p);
+  starts.push(n - side);
+  return starts;
+}
+
+function kept(p, starts, side, n) {
+  // the part of the tile at p that the mask takes: all but its inner margins
+  const first = p === starts[0], last = p === starts[starts.length - 1];
+  return [first ? 0 : p + MARGIN, last ? Math.min(n, p + side) : p + side - MARGIN];
+}
+
 async function runOnce(compiled, data, side, channels) {
   const input = new Tensor(data, [1, side, side, channels]);
   const outputs = await compiled.run(input);
@@ -147,24 +163,30 @@ export async function predict(name, rgba, h, w) {
     const x = resizeBilinear(pixels, h, w, channels, side, side);
     const small = argmax(await runOnce(compiled, x, side, channels), side * side, k);
     mask = resizeNearest(small, side, side, h, w);
-  } else if (h === side && w === side) {
-    mask = argmax(await runOnce(compiled, pixels, side, channels), side * side, k);
   } else {
+    // as predict_mask: the image mirrored at its bottom and right up to sides the
+    // model takes (pad_for_model: multiples of 2 ** depth), then tiles of the
+    // file's size whose outer edges lie on that padded image's edges (zero
+    // padding there, as in one whole prediction), neighbours overlapping by
+    // 2 * MARGIN px and each keeping its part nearest its centre. A padded image
+    // smaller than a tile is mirrored further (zeros there would not be the same)
     mask = new Uint8Array(h * w);
-    const step = side - 2 * MARGIN;
     const tile = new Float32Array(side * side * channels);
-    for (let ty = 0; ty < h; ty += step)
-      for (let tx = 0; tx < w; tx += step) {
+    const multiple = meta.preprocessing.multiple || 1;
+    const hp = Math.ceil(h / multiple) * multiple, wp = Math.ceil(w / multiple) * multiple;
+    const rows = tileStarts(hp, side), cols = tileStarts(wp, side);
+    for (const ty of rows)
+      for (const tx of cols) {
         for (let y = 0; y < side; y++)
           for (let x = 0; x < side; x++) {
-            const sy = reflect(ty - MARGIN + y, h), sx = reflect(tx - MARGIN + x, w);
+            const sy = reflect(ty + y, h), sx = reflect(tx + x, w);
             for (let c = 0; c < channels; c++)
               tile[(y * side + x) * channels + c] = pixels[(sy * w + sx) * channels + c];
           }
         const out = argmax(await runOnce(compiled, tile, side, channels), side * side, k);
-        for (let y = 0; y < step && ty + y < h; y++)
-          for (let x = 0; x < step && tx + x < w; x++)
-            mask[(ty + y) * w + tx + x] = out[(y + MARGIN) * side + x + MARGIN];
+        const [y0, y1] = kept(ty, rows, side, h), [x0, x1] = kept(tx, cols, side, w);
+        for (let y = y0; y < y1; y++)
+          for (let x = x0; x < x1; x++) mask[y * w + x] = out[(y - ty) * side + x - tx];
       }
   }
   return { mask, ms: performance.now() - t0, meta };

@@ -162,3 +162,10 @@ def test_export_command_writes_a_run_folders_model_and_sidecar(tmp_path, capsys)
     side = json.loads((tmp_path / "site" / "pets.json").read_text())
     assert side["model"] == "pets.tflite" and side["colors"][0] == [230, 159, 0]
     assert (tmp_path / "site" / "pets.tflite").stat().st_size > 0
+
+
+def test_export_command_has_help(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["export", "--help"])
+    assert exc.value.code == 0
+    assert "usage: unet-tutorial export" in capsys.readouterr().out

@@ -95,6 +95,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "symmetry_averaged_probabilities",
         "whole_image_logits",
     ),
+    "export": ("export_model", "export_sidecar", "EXPORT_FORMATS"),
     "fit": (
         "compile_and_fit",
         "EpochLog",

@@ -553,6 +553,36 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    """A model (a .keras file, or a run folder's checkpoint that it scored on test)
+    as a page's model files."""
+    import json
+    from pathlib import Path
+
+    from .. import export
+    from ..pictures.figures import MASK_COLORS
+
+    if args.format not in export.EXPORT_FORMATS:
+        raise ValueError(
+            f"unknown format {args.format!r}; use one of {export.EXPORT_FORMATS}."
+        )
+    source = Path(args.model)
+    if source.is_dir():  # the checkpoint the run scored on test, else its best
+        scored = source / "test.json"
+        model = json.loads(scored.read_text())["model"] if scored.is_file() else "best"
+        source = source / f"{model}.keras"
+    model = _load_model(str(source))
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    name = source.parent.name if source.stem in ("best", "final") else source.stem
+    path = out / f"{name}.tflite"
+    export.export_model(
+        model, path, format=args.format, input_size=args.size, colors=MASK_COLORS
+    )
+    print(f"wrote {path} and {path.with_suffix('.json')}")
+    return 0
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     import platform
 
@@ -796,6 +826,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--split", choices=SPLITS, default="test", help="which split's images"
     )
     p.add_argument("--output", type=_folder, default="predictions", help="folder")
+
+    p = command(
+        "export",
+        _cmd_export,
+        "write a model as a LiteRT file for a web page, with its sidecar",
+    )
+    p.add_argument(
+        "model", help="a .keras file, or a run folder (the checkpoint it tested)"
+    )
+    p.add_argument("--format", default="litert", help="litert (a .tflite file)")
+    p.add_argument("--output", type=_folder, default="export", help="folder")
+    p.add_argument("--size", type=_positive, help="input side for an any-size model")
 
     p = command(
         "animate",

@@ -1,7 +1,6 @@
 """One folder reader: images and masks on disk, checked, split and batched.
 
-Detected layouts (the keyword arguments ``images_dir``, ``masks_dir`` and
-``mask_suffix`` override detection)::
+Detected layouts (``images_dir``, ``masks_dir`` and ``mask_suffix`` override)::
 
     images/ | imgs/ | JPEGImages/      the images (.png .jpg .jpeg .tif .tiff .gif .bmp)
     masks/ | SegmentationClass/ | labels/ | annotations/     the masks
@@ -12,18 +11,17 @@ Detected layouts (the keyword arguments ``images_dir``, ``masks_dir`` and
 
 Split lists: ``train.txt``, ``validation.txt`` (or ``val.txt``), ``test.txt``
 in the folder or in ``ImageSets/Segmentation/`` (PASCAL VOC): one name per
-line, UTF-8, ``#`` comments; train + validation without test is accepted (the
-folder then has no test split). Without lists the pairs are sorted by name
-(numbers by value): the last 15 % test, the 10 % before them validation.
+line, UTF-8, ``#`` comments; without ``test.txt`` the folder has no test split.
+Without lists the pairs are sorted by name (numbers by value): the last 15 %
+test, the 10 % before them validation.
 
-Masks: grayscale, palette (PNG/GIF mode ``P``: the index is the class) or
-lossless TIFF hold class values; binary JPEG masks are thresholded at 128;
-RGB masks go through a colour table. ``classes.txt`` has one class per line,
-in class order: ``name``, ``name value`` (its pixel value) or ``name R G B``
-(its colour, e.g. ``road 128 64 128``); ``ignore 255`` (or ``ignore R G B``)
-declares pixels that are no class. Without it: class indices, binary 0/255
-masks, and 255 beside class indices is ignored (the VOC convention). A
-multi-page TIFF gives one pair per page (image page k with mask page k).
+Masks: grayscale, palette (the index is the class) or lossless TIFF hold class
+values; binary JPEG masks are thresholded at 128; RGB masks need a colour
+table. ``classes.txt`` has one class per line, in class order: ``name``,
+``name value`` or ``name R G B``; ``ignore 255`` (or ``ignore R G B``) marks
+pixels that are no class. Without it: class indices, binary 0/255 masks, and
+255 beside class indices is ignored (the VOC convention). A multi-page TIFF
+gives one pair per page.
 
 ``check_folder`` reads every file once and reports each problem once, at its
 cause; ``load_mask_folder`` and ``load_dataset`` refuse a folder with problems.
@@ -41,6 +39,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -117,13 +116,9 @@ class Layout:
                 "Oxford-IIIT Pet: images in images/, trimaps in annotations/trimaps/ "
                 "(1 pet, 2 background, 3 border)"
             )
-        named = (
-            f"<image name>{self.mask_suffix}" if self.mask_suffix else "as its image"
-        )
-        return (
-            f"images in {self.rel(self.images_dir)}/, masks in "
-            f"{self.rel(self.masks_dir)}/ named {named}"
-        )
+        named = self.mask_suffix and f"<image name>{self.mask_suffix}"
+        images, masks = self.rel(self.images_dir), self.rel(self.masks_dir)
+        return f"images in {images}/, masks in {masks}/ named {named or 'as its image'}"
 
     def split_rule(self) -> str:
         """How the pairs are split, in words."""
@@ -142,10 +137,6 @@ class Layout:
 
 def _image_files(folder: Path) -> list[Path]:
     return [p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]
-
-
-def _find_dir(root: Path, names: Sequence[str]) -> list[Path]:
-    return [root / n for n in names if (root / n).is_dir() and _image_files(root / n)]
 
 
 def _detect_suffix(images: Path, masks: Path) -> str:
@@ -182,9 +173,8 @@ def detect_layout(
 ) -> Layout:
     """Which layout a folder has (see the module's docstring); options override.
 
-    Raises:
-        FileNotFoundError: no images or masks folder found (the message says
-            which names were looked for and how to name them).
+    Raises ``FileNotFoundError`` (saying what was looked for) without one images and
+    one masks folder.
     """
     root = Path(root).expanduser()
     if not root.is_dir():
@@ -198,7 +188,8 @@ def detect_layout(
         ("images", images_dir, IMAGE_DIRS),
         ("masks", masks_dir, MASK_DIRS),
     ):
-        dirs = [root / given] if given else _find_dir(root, names)
+        dirs = [root / n for n in names if (root / n).is_dir()]
+        dirs = [root / given] if given else [d for d in dirs if _image_files(d)]
         if given and not dirs[0].is_dir():
             raise FileNotFoundError(f"{what}_dir={given!r}: {dirs[0]} is no folder.")
         if len(dirs) != 1:
@@ -261,11 +252,7 @@ class ClassTable:
 
 def read_text_lines(path: Path) -> list[tuple[int, str]]:
     """``(line number, text)`` of the non-empty, non-``#`` lines of a UTF-8 file (a
-    byte-order mark allowed).
-
-    Raises:
-        ValueError: the file is not UTF-8 (naming the line and byte).
-    """
+    byte-order mark allowed). A byte that is not UTF-8 raises ``ValueError``."""
     data = path.read_bytes()
     try:
         text = data.decode("utf-8-sig")
@@ -288,11 +275,8 @@ def _color_of(parts: list[str]) -> tuple[int, int, int] | None:
 
 def parse_colors(lines: Sequence[str], where: str = "classes.txt") -> ClassTable | None:
     """A colour table from ``classes.txt`` lines ``name R G B`` (and ``ignore R G B``);
-    ``None`` when the lines are not a colour table.
-
-    Raises:
-        ValueError: some lines have a colour and others not, or a colour repeats.
-    """
+    ``None`` when the lines are not a colour table. ``ValueError`` when only some
+    are, or a colour repeats."""
     lines = [str(line) for line in lines if str(line).split()]
     colors = [_color_of(line.split()) for line in lines]
     if not any(colors):
@@ -302,20 +286,16 @@ def parse_colors(lines: Sequence[str], where: str = "classes.txt") -> ClassTable
         raise ValueError(f"{where}: {bad!r} has no colour 'R G B' but other lines do.")
     if len(set(colors)) < len(colors):
         raise ValueError(f"{where}: a colour repeats.")
-    named = [
-        (" ".join(line.split()[:-3]), rgb)
-        for line, rgb in zip(lines, colors, strict=True)
-    ]
-    kept = [(name, rgb) for name, rgb in named if name.lower() != "ignore"]
-    table = {rgb: i for i, (_, rgb) in enumerate(kept)}
-    ignore = [rgb for name, rgb in named if name.lower() == "ignore"]
-    if ignore:
-        table[ignore[-1]] = 255
-    names = tuple(name for name, _ in kept)
+    table, names, ignore = {}, [], None
+    for line, rgb in zip(lines, colors, strict=True):
+        name = " ".join(line.split()[:-3])
+        if name.lower() == "ignore":
+            table[rgb] = ignore = 255
+        else:
+            table[rgb] = len(names)
+            names.append(name)
     rule = "the colour table of classes.txt"
-    return ClassTable(
-        names, tuple(range(len(names))), 255 if ignore else None, rule, table
-    )
+    return ClassTable(tuple(names), tuple(range(len(names))), ignore, rule, table)
 
 
 def parse_classes(
@@ -323,10 +303,7 @@ def parse_classes(
 ) -> tuple[tuple[str, ...], tuple[int, ...] | None, int | None]:
     """``(names, values or None, ignore value or None)`` from ``classes.txt`` lines
     (``name`` or ``name value``; ``ignore value``) or a ``{name: value}`` mapping.
-
-    Raises:
-        ValueError: mixed entries, a repeated name or value, a bad value.
-    """
+    ``ValueError`` for mixed entries, a repeated name or value, a bad value."""
     if isinstance(lines, Mapping):
         lines = [f"{name} {value}" for name, value in lines.items()]
     names, values, ignore = [], [], None
@@ -515,9 +492,7 @@ def read_mask(
 ) -> np.ndarray:
     """``int32 (H, W)`` class indices of a mask (page); -1 where ignored.
 
-    Raises:
-        ValueError: a value that is no class (the file and values named).
-    """
+    ``ValueError`` names the file and its values that are no class."""
     with _open(path, page) as im:
         raw = _raw_mask(im, classes.colors)[0]
     mask = classes.lookup(int(raw.max()) + 1)[raw]
@@ -635,12 +610,8 @@ def _listed_splits(layout: Layout, known: set[str], order: list[str]):
         n_val = max(1, int(np.floor(VALIDATION_SHARE * n + 0.5)))
         cut = n - n_val - max(1, int(np.floor(TEST_SHARE * n + 0.5)))
         parts = (order[:cut], order[cut : cut + n_val], order[cut + n_val :])
-        return (
-            dict(zip(SPLITS, map(tuple, parts), strict=True)),
-            problems,
-            notes,
-            missing,
-        )
+        splits = dict(zip(SPLITS, map(tuple, parts), strict=True))
+        return splits, problems, notes, missing
     if layout.oxford:
         names = [p.name for p in lists.values() if not p.is_file()]
         if names:
@@ -671,15 +642,11 @@ def _listed_splits(layout: Layout, known: set[str], order: list[str]):
                 names.append(name)
             else:
                 stem, end = os.path.splitext(name)
-                hint = end.lower() in IMAGE_SUFFIXES and stem in known
+                hint = f"; list stems without the file ending: {stem!r}"
+                hint = hint if end.lower() in IMAGE_SUFFIXES and stem in known else ""
                 absent.append(
                     f"{path.name} line {lineno} names {name!r}, which has no image "
-                    "and mask pair"
-                    + (
-                        f"; list stems without the file ending: {stem!r}"
-                        if hint
-                        else ""
-                    )
+                    f"and mask pair{hint}"
                 )
                 missing.append(name)
         splits[split] = tuple(names)
@@ -703,12 +670,10 @@ def _listed_splits(layout: Layout, known: set[str], order: list[str]):
 class FolderReport:
     """What ``check_folder`` found; ``print(report)`` gives the readable report.
 
-    ``pairs``: name -> (image file name, mask file name); ``records``: name ->
-    ``Pair``; ``sizes``: name -> (width, height); ``channels``: 1 or 3, or
-    ``None`` for mixed images; ``classes``: the ``ClassTable`` (``None``:
-    undecided); ``splits``: split -> names (``skipped`` ones left out);
-    ``skipped``: name -> why (``on_corrupt="skip"``); ``missing``: names a
-    split list gives without files; ``problems`` stop loading, ``notes`` do not.
+    ``pairs``: name -> (image file, mask file); ``sizes``: name -> (width, height);
+    ``channels``: ``None`` for mixed images; ``classes``: ``None`` when undecided;
+    ``skipped``: name -> why, left out of ``splits``; ``missing``: names a split list
+    gives without files; ``problems`` stop loading, ``notes`` do not.
     """
 
     root: Path
@@ -838,39 +803,33 @@ def _grouped(by_kind: dict[str, list[str]]) -> list[str]:
     return out
 
 
-def _read_header(pair: Pair, draft: bool) -> tuple:
-    """``((width, height) upright, channels, EXIF orientation)`` of a pair's image,
-    decoded whole (a truncated file fails here, not in training); JPEGs at
-    reduced size when ``draft`` (libjpeg still reads every byte)."""
-    with _open(pair.image_path, pair.page) as im:
-        orientation = exif_orientation(im)
-        width, height = im.size
-        channels = 1 if im.mode in _GREY_MODES else 3
-        if draft and im.format == "JPEG":
-            im.draft(im.mode, (max(1, width // 8), max(1, height // 8)))
-        im.load()
-    size = (height, width) if orientation in _TURNS else (width, height)
-    return size, channels, orientation
-
-
-def _read_mask_stats(pair: Pair, colors) -> tuple:
-    """``((width, height), values, counts, between, format)`` of a pair's mask."""
-    with _open(pair.mask_path, pair.page) as im:
-        size = im.size
-        raw, between, kind = _raw_mask(im, colors)
-    return size, *np.unique(raw, return_counts=True), between, kind
-
-
-def _check_pair(layout: Layout, pair: Pair, colors, crop_size) -> dict:
-    """What one pair holds, or the one reason it cannot be used."""
+def _check_pair(layout: Layout, pair: Pair, colors, crop: int | None) -> dict:
+    """What one pair holds (``image``: upright ``(width, height)``, channels, EXIF
+    orientation; ``mask``: ``(width, height)``, values, counts, pixels between
+    JPEG levels, format), or the one reason it cannot be used."""
     from PIL import Image
+
+    def image_header():  # decoded whole: a truncated file fails here, not in training
+        with _open(pair.image_path, pair.page) as im:
+            orientation, (width, height) = exif_orientation(im), im.size
+            channels = 1 if im.mode in _GREY_MODES else 3
+            if layout.oxford and im.format == "JPEG":  # libjpeg still reads every byte
+                im.draft(im.mode, (max(1, width // 8), max(1, height // 8)))
+            im.load()
+        size = (height, width) if orientation in _TURNS else (width, height)
+        return size, channels, orientation
+
+    def mask_stats():
+        with _open(pair.mask_path, pair.page) as im:
+            raw, between, kind = _raw_mask(im, colors)
+            return im.size, *np.unique(raw, return_counts=True), between, kind
 
     image, mask = layout.rel(pair.image_path), layout.rel(pair.mask_path)
     page = "" if pair.page is None else f" page {pair.page + 1}"
     out = {"pair": pair}
     for what, name, read in (
-        ("image", image, lambda: _read_header(pair, layout.oxford)),
-        ("mask", mask, lambda: _read_mask_stats(pair, colors)),
+        ("image", image, image_header),
+        ("mask", mask, mask_stats),
     ):
         try:
             out[what] = read()
@@ -902,10 +861,8 @@ def _check_pair(layout: Layout, pair: Pair, colors, crop_size) -> dict:
             f"{image}{page} is {width}x{height} but {mask} is "
             f"{mask_size[0]}x{mask_size[1]}{turned}"
         )
-    elif crop_size is not None and min(width, height) < crop_size:
-        out["small"] = (
-            f"{image} is {width}x{height}, smaller than crop_size={crop_size}"
-        )
+    elif crop is not None and min(width, height) < crop:
+        out["small"] = f"{image} is {width}x{height}, smaller than crop_size={crop}"
     return out
 
 
@@ -929,18 +886,13 @@ def check_folder(
         ignore_value: a pixel value that is no class.
         channels: 1 or 3 to convert every image; ``None``: the images decide.
         crop_size: report images smaller than this training crop.
-        images_dir, masks_dir: the images' and masks' folders, relative to ``root``
-            (detected if ``None``).
-        mask_suffix: what a mask's name adds to its image's (``"_mask"``).
+        images_dir, masks_dir, mask_suffix: override the detected layout.
         on_corrupt: unreadable files and image/mask size mismatches: ``"raise"``
             (problems) or ``"skip"`` (left out, named in a note).
 
     Returns:
-        A ``FolderReport``; ``print`` it, or test ``report.ok``.
-
-    Raises:
-        FileNotFoundError: no images or masks folder.
-        ValueError: a bad argument, or a ``classes.txt`` that cannot be parsed.
+        A ``FolderReport``; ``print`` it, or test ``report.ok``. A bad argument or
+        ``classes.txt`` raises ``ValueError``, a missing folder ``FileNotFoundError``.
     """
     check_choice("on_corrupt", on_corrupt, ON_CORRUPT)
     if channels is not None:
@@ -963,14 +915,11 @@ def check_folder(
     )
     if not records:  # the cause is named above; no split follows from it
         split_problems, missing = [], []
-    table_colors = colors and colors.colors
+    check = partial(
+        _check_pair, layout, colors=colors and colors.colors, crop=crop_size
+    )
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-        checked = list(
-            pool.map(
-                lambda p: _check_pair(layout, p, table_colors, crop_size),
-                records.values(),
-            )
-        )
+        checked = list(pool.map(check, records.values()))
     kinds = {
         "corrupt": "files cannot be read, or differ in size from their masks",
         "format": "files are not masks this reader takes",
@@ -1104,15 +1053,9 @@ def _classes(layout, good, given, colors, ignore_value, problems):
 
 def read_split_file(root: str | os.PathLike, split: str = "train") -> list[Pair]:
     """The pairs of a split of an Oxford-layout folder, in the list's order, from
-    its lists alone (nothing decoded; ``check_folder`` checks the files).
+    its lists alone (nothing decoded; ``check_folder`` checks the files). Warns of
+    images listed both in ``test.txt`` and ``trainval.txt``."""
 
-    Raises:
-        FileNotFoundError: the folder or a list is missing.
-        ValueError: an unknown split, or a list that is not UTF-8.
-
-    Warns:
-        UserWarning: an image is listed both in ``test.txt`` and ``trainval.txt``.
-    """
     from ..data import check_split
     from .sources import check_oxford_directory
 
@@ -1152,23 +1095,13 @@ def load_mask_folder(
     ``image_size=None`` keeps native size: training uses random ``crop_size``
     squares (one draw for image and mask), validation and test whole images
     (one at a time when their sizes differ); ``image_size`` resizes every pair
-    (image bilinear, mask nearest). With an ignore value the batches are
-    ``(image, mask, weights)``, weight 0 (and class 0) on ignored pixels.
-
-    Args:
-        root: the folder, or its ``check_folder`` report.
-        augment: ``True`` (default for train), ``False`` or an ``AugmentConfig``.
-        **check: ``check_folder``'s options.
-        Other arguments as in ``load_dataset``.
-
-    Returns:
-        A ``tf.data.Dataset`` of ``(float32 (B, H, W, C), int32 (B, H, W))``
-        (plus ``float32 (B, H, W)`` weights with an ignore value).
-
-    Raises:
-        ValueError: the folder has problems (listed), it has no split asked
-            for, or a bad argument.
+    (image bilinear, mask nearest). Batches are ``(float32 (B, H, W, C), int32 (B,
+    H, W))``, plus ``float32 (B, H, W)`` weights, 0 on ignored pixels (class 0), when
+    there is an ignore value. ``root`` may be a ``check_folder`` report; ``**check``
+    are ``check_folder``'s options, the others as in ``load_dataset``. A folder with
+    problems, an absent split or a bad argument raises ``ValueError``.
     """
+
     if not isinstance(root, FolderReport):
         native_crop = crop_size if image_size is None else None
         root = check_folder(root, crop_size=native_crop, **check)

@@ -574,21 +574,13 @@ def _pair_up(layout: Layout, problems: list[str], notes: list[str]):
     return pairs, without_mask, without_image
 
 
-_INLINE_COMMENT = re.compile(r"\s+#")
-
-
-def list_entry(line: str) -> str:
-    """The name a split-list line gives: the whole line (spaces inside kept), less
-    a comment that starts with whitespace and ``#``."""
-    return _INLINE_COMMENT.split(line, maxsplit=1)[0].strip()
-
-
 def _read_list(layout: Layout, path: Path) -> list[tuple[int, str]]:
-    """``(line number, name)`` of a split list; Oxford lists: the first word."""
+    """``(line number, name)`` of a split list: the whole line (spaces inside kept)
+    less a comment after whitespace and ``#``; Oxford lists: the first word."""
     rows = read_text_lines(path)
     if layout.oxford:
         return [(n, line.split()[0]) for n, line in rows]
-    return [(n, stem_key(list_entry(line))) for n, line in rows]
+    return [(n, stem_key(re.split(r"\s+#", line, maxsplit=1)[0])) for n, line in rows]
 
 
 def _listed_splits(layout: Layout, known: set[str], order: list[str]):
@@ -905,8 +897,7 @@ def check_folder(
         root, images_dir=images_dir, masks_dir=masks_dir, mask_suffix=mask_suffix
     )
     given, colors = _given_classes(layout.root, classes, layout.oxford)
-    problems: list[str] = []
-    notes: list[str] = []
+    problems, notes = [], []
     records, without_mask, without_image = _pair_up(layout, problems, notes)
     if not records and not problems:
         problems.append(f"no image has a mask of the same name ({layout.describe()})")
@@ -958,8 +949,7 @@ def check_folder(
             f"{between} pixels of the JPEG masks were neither near 0 nor "
             "near 255 (JPEG blurs edges); each went to the nearer class"
         )
-    if layout.oxford and channels is None:
-        channels = 3
+    channels = channels or (3 if layout.oxford else None)
     if channels is None and len(set(image_kinds.values())) > 1:
         grey = [records[s].image_path.name for s, k in image_kinds.items() if k == 1]
         rgb = [records[s].image_path.name for s, k in image_kinds.items() if k == 3]
@@ -1125,15 +1115,8 @@ def load_pets_directory(
     from .sources import check_oxford_directory
 
     report = check_folder(check_oxford_directory(root), on_corrupt=on_corrupt)
-    return load_mask_folder(
-        report,
-        split,
-        image_size,
-        batch_size,
-        augment=augment,
-        shuffle=shuffle,
-        seed=seed,
-    )
+    options = dict(augment=augment, shuffle=shuffle, seed=seed)
+    return load_mask_folder(report, split, image_size, batch_size, **options)
 
 
 def _check_sizes(report, split, image_size, batch_size, crop_size) -> None:
@@ -1213,16 +1196,11 @@ def folder_dataset(report, split, image_size, batch_size, crop_size, augment,
     whole = image_size is None and (split != "train" or crop_size is None)
     mixed = len({report.sizes[p.name] for p in pairs}) > 1
     batch = 1 if whole and mixed else batch_size  # whole images of different sizes
-    ds = finish_pipeline(
-        ds,
-        split=split,
-        batch_size=batch,
-        augment=augment,
-        shuffle=shuffle,
-        seed=seed,
-        num_examples=len(pairs),
-        crop_size=crop_size if split == "train" else None,
-    )
+    crop = crop_size if split == "train" else None
+    ds = finish_pipeline(ds, split=split, batch_size=batch, augment=augment,
+                         shuffle=shuffle, seed=seed, num_examples=len(pairs),
+                         crop_size=crop)  # fmt: skip
+
     if classes.ignore_value is not None:
         ds = ds.map(
             lambda x, y: (x, tf.maximum(y, 0), tf.cast(y >= 0, tf.float32)),

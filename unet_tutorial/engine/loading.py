@@ -110,21 +110,13 @@ def load_oxford_pets(
 ) -> tf.data.Dataset:
     """Oxford-IIIT Pet from TensorFlow Datasets, as ``(image, mask)`` batches.
 
-    tfds' ``train`` split is the official ``trainval`` list (3,680 images),
-    split here into ``"train"`` and a fixed ``"validation"`` hold-out of about
-    10 % of every breed (``validation_holdout``); ``"test"`` is the test list
-    (3,669). Trimaps map ``1 -> 0 pet, 2 -> 1 background, 3 -> 2 border``.
-
-    Args:
-        data_dir: tfds' data folder (``None``: ``~/tensorflow_datasets``).
-        version: the tfds version; only ``4.*.*`` loads on current tfds.
-        download: let tfds download and prepare the data if it is missing.
-        Other arguments as in ``load_dataset``.
-
-    Raises:
-        ValueError: a bad split, size, batch size or version.
-        DataUnavailableError: tfds cannot provide the data (decided within
-            seconds; the message lists the ways to get it).
+    tfds' ``train`` split is the official ``trainval`` list (3,680 images), split
+    here into ``"train"`` and a fixed ``"validation"`` hold-out of about 10 % of
+    every breed (``validation_holdout``); ``"test"`` is the test list (3,669).
+    Trimaps map ``1 -> 0 pet, 2 -> 1 background, 3 -> 2 border``. ``data_dir`` is
+    tfds' folder, ``download`` lets tfds fetch missing data; only ``version``
+    ``4.*.*`` loads. Raises ``DataUnavailableError`` (within seconds, saying how
+    to get the data) where tfds cannot provide it.
     """
     import tensorflow_datasets as tfds
 
@@ -146,9 +138,8 @@ def load_oxford_pets(
         ds = builder.as_dataset(split=tfds_split, shuffle_files=False)
     except DataUnavailableError:
         raise
-    except (
-        Exception
-    ) as err:  # tfds raises many kinds (network, missing files, assertion)
+    # tfds raises many kinds (network, missing files, assertion)
+    except Exception as err:
         raise DataUnavailableError(
             f"{HOW_TO_GET_OXFORD} (TensorFlow Datasets said: {err})"
         ) from err
@@ -182,13 +173,8 @@ def load_synthetic_pets(
 ) -> tf.data.Dataset:
     """The synthetic stand-in (``make_synthetic_pets``) through the same pipeline.
 
-    The splits are drawn from different seeds, so they share no image. This is
-    **not** Oxford-IIIT Pet.
-
-    Args:
-        num_examples: images in the split (default 512 train, 64 validation,
-            128 test).
-        Other arguments as in ``load_dataset``.
+    The splits (``num_examples`` images; 512, 64 and 128 by default) are drawn
+    from different seeds, so they share no image. This is **not** Oxford-IIIT Pet.
     """
     _check_common(split, image_size, batch_size)
     n = SYNTHETIC_SPLIT_SIZES[split] if num_examples is None else num_examples
@@ -204,22 +190,14 @@ def load_synthetic_pets(
 class DataInfo:
     """Which data a ``load_dataset`` call used, and what a model for it needs.
 
-    Attributes:
-        source: the ``source=`` value that loads this data again.
-        kind: ``"tfds"``, ``"directory"`` (Oxford's layout), ``"folder"`` or
-            ``"synthetic"``.
-        image_size: side length of the images; ``None``: native size.
-        is_stand_in: the synthetic stand-in (not Oxford-IIIT Pet results).
-        description: which data exactly, in one sentence; ``notice``: the
-            line ``load_dataset`` prints.
-        num_breeds: breeds (``None`` for other data); ``is_full``: the
-            complete official Oxford splits.
-        ignore_value: the mask value that is no class; batches are then
-            ``(image, mask, weights)``, weight 0 there.
-        crop_size: side of the random training crops, or ``None``.
-        batch_size: the batch size used (1 for whole images of different sizes).
-        has_test: the data has a test split (else train with
-            ``evaluate_test=False``).
+    ``source`` loads it again; ``kind``: ``"tfds"``, ``"directory"`` (Oxford's
+    layout), ``"folder"`` or ``"synthetic"``; ``image_size``: ``None`` for native
+    size; ``notice``: the line ``load_dataset`` prints; ``num_breeds``: ``None``
+    for other data; ``is_full``: the complete official Oxford splits;
+    ``ignore_value``: the mask value that is no class (batches are then ``(image,
+    mask, weights)``, weight 0 there); ``batch_size``: the one used (1 for whole
+    images of different sizes); ``has_test``: else train with
+    ``evaluate_test=False``.
     """
 
     source: str
@@ -243,11 +221,7 @@ class DataInfo:
 
 @dataclass(frozen=True)
 class SourceFacts:
-    """What a resolved source holds: ``describe_source`` in words, and as fields.
-
-    ``num_breeds`` is ``None`` for data other than Oxford-IIIT Pet; ``is_full``
-    means the complete official splits of 37 breeds.
-    """
+    """What a resolved source holds: ``describe_source`` in words, and as fields."""
 
     description: str
     num_breeds: int | None
@@ -259,10 +233,7 @@ def source_facts(
 ) -> SourceFacts:
     """Which data a source holds, counted, never assumed (``SourceFacts``).
 
-    Args:
-        data: a resolved source (``resolve_source``).
-        num_examples: synthetic split sizes ``{"train": n, ...}`` (defaults otherwise).
-    """
+    ``num_examples`` gives synthetic split sizes ``{"train": n, ...}``."""
     if data.kind == "folder":
         from .folders import check_folder
 
@@ -305,9 +276,7 @@ def describe_source(
 ) -> str:
     """One sentence on which data a source holds (``source_facts(...).description``).
 
-    A folder is named by its last part (``oxford-pets-subset``), never by a
-    path of the machine that loaded it.
-    """
+    A folder is named by its last part, never by a path of this machine."""
     return source_facts(data, num_examples).description
 
 
@@ -331,34 +300,26 @@ def load_dataset(
     was.
 
     Args:
-        source: ``"auto"``, ``"oxford"``, ``"tfds"``, ``"synthetic"``, a
-            folder (any layout ``engine.folders`` reads, Oxford-IIIT Pet's
-            among them), or a ``DataSource``; ``resolve_source`` gives the
-            order ``"auto"`` tries.
+        source: ``"auto"``, ``"oxford"``, ``"tfds"``, ``"synthetic"``, a folder
+            (any layout ``engine.folders`` reads) or a ``DataSource``
+            (``resolve_source`` gives the order ``"auto"`` tries).
         split: ``"train"``, ``"validation"`` or ``"test"``.
         image_size: output side length; ``None`` keeps a folder's native size.
-        batch_size: examples per batch.
         data_dir: tfds data folder.
         augment, shuffle: default ``True`` for train only.
         seed: seeds shuffling, augmentation and the synthetic images.
         num_examples: size of a synthetic split (default 512 / 64 / 128).
         on_corrupt: a folder's unreadable or mismatched pairs: ``"raise"`` or
             ``"skip"`` (left out, named in a warning).
-        verbose: print the one-line notice.
         crop_size: a folder: train on random crops of this side.
-        **folder: a folder's ``check_folder`` options (``classes``,
-            ``ignore_value``, ``channels``, ``images_dir``, ...).
+        **folder: a folder's other ``check_folder`` options.
 
     Returns:
-        ``(dataset, info)``; ``info`` says which data it is and what a model
-        for it needs (``num_classes``, ``channels``, ``class_names``).
-
-    Raises:
-        ValueError: an unknown source or split, a bad setting, or a folder
-            with problems (listed).
-        DataUnavailableError: ``"oxford"`` or ``"tfds"`` was asked for and
-            cannot be loaded; the message says how to get it.
+        ``(dataset, info)``: ``info`` says which data it is and what a model for it
+        needs. ``ValueError`` for a bad setting or a folder with problems,
+        ``DataUnavailableError`` (saying how to get it) for unavailable Oxford data.
     """
+
     check_choice("on_corrupt", on_corrupt, ON_CORRUPT)
     if not isinstance(source, DataSource):
         source = resolve_source(source, data_dir)

@@ -397,17 +397,6 @@ def _infer_classes(given, found: set[int], ignore_value: int | None, palette: bo
     )
 
 
-def _given_classes(root: Path, classes, oxford: bool):
-    """``(parsed names/values/ignore or None, colour table or None)``."""
-    if oxford and classes is None:
-        return (CLASS_NAMES, tuple(TRIMAP_VALUES[n] for n in CLASS_NAMES), None), None
-    if classes is None and (root / "classes.txt").is_file():
-        lines = [t for _, t in read_text_lines(root / "classes.txt")]
-        colors = parse_colors(lines)
-        return (None, colors) if colors else (parse_classes(lines, "classes.txt"), None)
-    return (None if classes is None else parse_classes(classes, "classes=")), None
-
-
 def exif_orientation(im) -> int:
     """The EXIF Orientation tag of a Pillow image (1, upright, if none or damaged)."""
     try:
@@ -896,7 +885,16 @@ def check_folder(
     layout = detect_layout(
         root, images_dir=images_dir, masks_dir=masks_dir, mask_suffix=mask_suffix
     )
-    given, colors = _given_classes(layout.root, classes, layout.oxford)
+    given, colors, listed = None, None, layout.root / "classes.txt"
+    if classes is not None:
+        given = parse_classes(classes, "classes=")
+    elif layout.oxford:
+        given = CLASS_NAMES, tuple(TRIMAP_VALUES[n] for n in CLASS_NAMES), None
+    elif listed.is_file():
+        lines = [t for _, t in read_text_lines(listed)]
+        colors = parse_colors(lines)
+        given = None if colors else parse_classes(lines, "classes.txt")
+
     problems, notes = [], []
     records, without_mask, without_image = _pair_up(layout, problems, notes)
     if not records and not problems:
@@ -1119,17 +1117,29 @@ def load_pets_directory(
     return load_mask_folder(report, split, image_size, batch_size, **options)
 
 
-def _check_sizes(report, split, image_size, batch_size, crop_size) -> None:
+def check_sizes(split: str, image_size, batch_size, *, native: bool = False) -> None:
+    """Refuse an unknown split, an ``image_size`` below 16 (or ``None``, unless
+    ``native``: a folder's own size) or a ``batch_size`` below 1."""
     from ..data import check_split
 
     check_split(split)
-    if image_size is not None and not is_whole(image_size, 16):
+    if not (native and image_size is None) and not is_whole(image_size, 16):
+        also = ", or None for native resolution" if native else " (e.g. 128)"
         raise ValueError(
-            f"image_size={image_size!r} must be an integer of at least 16, or None "
-            "for native resolution."
+            f"image_size={image_size!r} must be an integer of at least 16{also}."
         )
     if not is_whole(batch_size, 1):
         raise ValueError(f"batch_size={batch_size!r} must be a positive integer.")
+
+
+def folder_dataset(report, split, image_size, batch_size, crop_size, augment,
+                   shuffle, seed):  # fmt: skip
+    """``(dataset, batch size used)`` for a checked folder (``load_mask_folder``)."""
+    import tensorflow as tf
+
+    from ..data import finish_pipeline, resize_image, resize_mask
+
+    check_sizes(split, image_size, batch_size, native=True)
     if crop_size is not None:
         if not is_whole(crop_size, 16):
             raise ValueError(f"crop_size={crop_size!r} must be an integer >= 16.")
@@ -1155,16 +1165,6 @@ def _check_sizes(report, split, image_size, batch_size, crop_size) -> None:
                 f"the train images of {report.root.name} have different sizes; pass "
                 "crop_size= (random crops of native size) or image_size= (resize)."
             )
-
-
-def folder_dataset(report, split, image_size, batch_size, crop_size, augment,
-                   shuffle, seed):  # fmt: skip
-    """``(dataset, batch size used)`` for a checked folder (``load_mask_folder``)."""
-    import tensorflow as tf
-
-    from ..data import finish_pipeline, resize_image, resize_mask
-
-    _check_sizes(report, split, image_size, batch_size, crop_size)
     if report.skipped:
         warnings.warn(
             f"skipped {len(report.skipped)} corrupt example(s): "

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from ..checks import ON_CORRUPT, check_choice, is_whole
+from ..checks import ON_CORRUPT, check_choice
 from ..data import (
     SPLITS,
     check_split,
@@ -28,6 +28,7 @@ from ..data import (
 from ..labels import CLASS_NAMES, NUM_CLASSES
 from ..settings import AugmentConfig
 from ..synthetic import make_synthetic_pets
+from .folders import check_sizes
 from .sources import (
     HOW_TO_GET_OXFORD,
     OXFORD_TFDS_NAME,
@@ -47,16 +48,6 @@ OXFORD_BREEDS = 37
 
 SYNTHETIC_SPLIT_SIZES = {"train": 512, "validation": 64, "test": 128}
 _SYNTHETIC_SEEDS = {"train": 0, "validation": 2_000_029, "test": 1_000_003}  # disjoint
-
-
-def _check_common(split: str, image_size: int, batch_size: int) -> None:
-    check_split(split)
-    if not is_whole(image_size, 16):
-        raise ValueError(
-            f"image_size={image_size!r} must be an integer of at least 16 (e.g. 128)."
-        )
-    if not is_whole(batch_size, 1):
-        raise ValueError(f"batch_size={batch_size!r} must be a positive integer.")
 
 
 def check_oxford_version(version: str) -> None:
@@ -120,7 +111,7 @@ def load_oxford_pets(
     """
     import tensorflow_datasets as tfds
 
-    _check_common(split, image_size, batch_size)
+    check_sizes(split, image_size, batch_size)
     check_oxford_version(version)
     data_dir = None if data_dir is None else os.fspath(data_dir)
     try:
@@ -176,7 +167,7 @@ def load_synthetic_pets(
     The splits (``num_examples`` images; 512, 64 and 128 by default) are drawn
     from different seeds, so they share no image. This is **not** Oxford-IIIT Pet.
     """
-    _check_common(split, image_size, batch_size)
+    check_sizes(split, image_size, batch_size)
     n = SYNTHETIC_SPLIT_SIZES[split] if num_examples is None else num_examples
     images, masks = make_synthetic_pets(
         n, image_size, seed=seed + _SYNTHETIC_SEEDS[split]
@@ -356,7 +347,7 @@ def load_dataset(
             has_test=report.has_test,
         )
     else:
-        _check_common(split, image_size, batch_size)
+        check_sizes(split, image_size, batch_size)
         for name, value in {"crop_size": crop_size, **folder}.items():
             if value is not None:
                 raise ValueError(

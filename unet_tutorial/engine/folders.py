@@ -1,32 +1,18 @@
 """One folder reader: images and masks on disk, checked, split and batched.
 
-Detected layouts (``images_dir``, ``masks_dir`` and ``mask_suffix`` override)::
-
-    images/ | imgs/ | JPEGImages/      the images (.png .jpg .jpeg .tif .tiff .gif .bmp)
-    masks/ | SegmentationClass/ | labels/ | annotations/     the masks
-    <name>.png or <name>_mask.gif ...   a mask is named as its image, or with a
-                                        suffix (_mask, _label, ...: Carvana)
-    Oxford-IIIT Pet: images/ + annotations/trimaps/, lists annotations/trainval.txt
-                     and test.txt (a validation hold-out of trainval, by breed)
-
-Split lists: ``train.txt``, ``validation.txt`` (or ``val.txt``), ``test.txt``
-in the folder or in ``ImageSets/Segmentation/`` (PASCAL VOC): one name per
-line, UTF-8, ``#`` comments; without ``test.txt`` the folder has no test split.
-Without lists the pairs are sorted by name (numbers by value): the last 15 %
-test, the 10 % before them validation.
-
-Masks: grayscale, palette (the index is the class) or lossless TIFF hold class
-values; binary JPEG masks are thresholded at 128; RGB masks need a colour
-table. ``classes.txt`` has one class per line, in class order: ``name``,
-``name value`` or ``name R G B``; ``ignore 255`` (or ``ignore R G B``) marks
-pixels that are no class. Without it: class indices, binary 0/255 masks, and
-255 beside class indices is ignored (the VOC convention). A multi-page TIFF
-gives one pair per page.
-
-``check_folder`` reads every file once and reports each problem once, at its
-cause; ``load_mask_folder`` and ``load_dataset`` refuse a folder with problems.
-Unreadable files and image/mask size mismatches follow ``on_corrupt``:
-``"raise"`` (a problem) or ``"skip"`` (left out and named).
+Layouts: ``images/`` (or ``imgs/``, ``JPEGImages/``) beside ``masks/`` (or
+``SegmentationClass/``, ``labels/``, ``annotations/``), a mask named as its image or
+with a suffix (``_mask``, ``_label``, ...); Oxford-IIIT Pet's ``images/`` and
+``annotations/trimaps/``. Split lists ``train.txt``, ``validation.txt`` (``val.txt``)
+and ``test.txt`` (optional) in the folder or ``ImageSets/Segmentation/``; without
+them the sorted names give the last 15 % to test and the 10 % before to validation.
+Masks hold class values (grey, palette, lossless TIFF, binary JPEG thresholded at
+128), or colours named in ``classes.txt`` (``name``, ``name value`` or ``name R G B``
+lines, in class order; ``ignore 255`` marks pixels that are no class). Without it:
+class indices, binary 0/255, and 255 beside indices ignored (VOC). A multi-page TIFF
+gives one pair per page. ``check_folder`` reports each problem once, at its cause;
+the loaders refuse a folder with problems. Unreadable files and image/mask size
+mismatches follow ``on_corrupt``: ``"raise"`` (a problem) or ``"skip"`` (left out).
 """
 
 from __future__ import annotations
@@ -358,8 +344,7 @@ def _clash(ignore: int, what: str, name: str) -> str:
 
 
 def _infer_classes(given, found: set[int], ignore_value: int | None, palette: bool):
-    """``(ClassTable, None)`` from ``classes.txt`` (or the argument) and the mask
-    values, or ``(None, problem)`` where it cannot be decided."""
+    """``(ClassTable, None)`` from given classes and mask values, or ``(None, why)``."""
     names, values, ignore = given or ((), None, None)
     if ignore_value is not None and ignore is not None and ignore != ignore_value:
         return None, (
@@ -509,8 +494,7 @@ class Pair:
 
 
 def _by_stem(folder: Path, suffix: str, problems: list[str]):
-    """name -> file (a mask's ``suffix`` removed), the names of other files; broken
-    links and two files of one name are problems."""
+    """``(stem -> file, other files)``; broken links and repeated stems are problems."""
     found: dict[str, list[Path]] = defaultdict(list)
     other = []
     for path in sorted(folder.iterdir()):
@@ -534,8 +518,7 @@ def _by_stem(folder: Path, suffix: str, problems: list[str]):
 
 
 def _pair_up(layout: Layout, problems: list[str], notes: list[str]):
-    """``(pairs, images without mask, masks without image)``; multi-page TIFFs
-    give one pair per page."""
+    """``(pairs, images without mask, masks without image)``; a pair per TIFF page."""
     images, other = _by_stem(layout.images_dir, "", problems)
     masks, other_masks = _by_stem(layout.masks_dir, layout.mask_suffix, problems)
     if other or other_masks:
@@ -573,8 +556,7 @@ def _read_list(layout: Layout, path: Path) -> list[tuple[int, str]]:
 
 
 def _listed_splits(layout: Layout, known: set[str], order: list[str]):
-    """``(splits, problems, notes, missing names)`` from split lists (or the sorted
-    rule without them)."""
+    """``(splits, problems, notes, missing names)`` from the lists or sorted names."""
     from ..data import breed_of, validation_holdout
 
     problems, notes, missing = [], [], []
@@ -785,9 +767,9 @@ def _grouped(by_kind: dict[str, list[str]]) -> list[str]:
 
 
 def _check_pair(layout: Layout, pair: Pair, colors, crop: int | None) -> dict:
-    """What one pair holds (``image``: upright ``(width, height)``, channels, EXIF
-    orientation; ``mask``: ``(width, height)``, values, counts, pixels between
-    JPEG levels, format), or the one reason it cannot be used."""
+    """What one pair holds (``image``: upright size, channels, EXIF orientation;
+    ``mask``: size, values, counts, JPEG pixels between levels, format), or why not."""
+
     from PIL import Image
 
     def image_header():  # decoded whole: a truncated file fails here, not in training
@@ -1004,8 +986,7 @@ def check_folder(
 
 
 def _classes(layout, good, given, colors, ignore_value, problems):
-    """``(class table, class pixels, ignored pixels)`` from the readable masks;
-    a problem for values that are no class."""
+    """``(class table, class pixels, ignored pixels)`` of the readable masks."""
     table = colors
     if table is None:
         found = {int(v) for c in good for v in c["mask"][1]}

@@ -1137,15 +1137,15 @@ def folder_dataset(report, split, image_size, batch_size, crop_size, augment,
             f"the folder {report.root.name} has no test split (no test list): nothing "
             "to score on; add a test list, or train with evaluate_test=False."
         )
-    names = report.splits[split]
-    if not names:
+    pairs = [report.records[s] for s in report.splits[split]]
+    if not pairs:
         raise ValueError(f"the {split} split of {report.root.name} is empty.")
-    if split == "train" and image_size is None and crop_size is None:
-        if len({report.sizes[s] for s in names}) > 1:
-            raise ValueError(
-                f"the train images of {report.root.name} have different sizes; pass "
-                "crop_size= (random crops of native size) or image_size= (resize)."
-            )
+    mixed = len({report.sizes[p.name] for p in pairs}) > 1
+    if split == "train" and image_size is None and crop_size is None and mixed:
+        raise ValueError(
+            f"the train images of {report.root.name} have different sizes; pass "
+            "crop_size= (random crops of native size) or image_size= (resize)."
+        )
     if report.skipped:
         warnings.warn(
             f"skipped {len(report.skipped)} corrupt example(s): "
@@ -1153,7 +1153,6 @@ def folder_dataset(report, split, image_size, batch_size, crop_size, augment,
             stacklevel=3,
         )
     classes, channels = report.classes, report.channels
-    pairs = [report.records[s] for s in report.splits[split]]
 
     def read(index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         p = pairs[int(index)]
@@ -1175,13 +1174,11 @@ def folder_dataset(report, split, image_size, batch_size, crop_size, augment,
         decode, num_parallel_calls=tf.data.AUTOTUNE
     )
     whole = image_size is None and (split != "train" or crop_size is None)
-    mixed = len({report.sizes[p.name] for p in pairs}) > 1
     batch = 1 if whole and mixed else batch_size  # whole images of different sizes
     crop = crop_size if split == "train" else None
     ds = finish_pipeline(ds, split=split, batch_size=batch, augment=augment,
                          shuffle=shuffle, seed=seed, num_examples=len(pairs),
                          crop_size=crop)  # fmt: skip
-
     if classes.ignore_value is not None:
         ds = ds.map(
             lambda x, y: (x, tf.maximum(y, 0), tf.cast(y >= 0, tf.float32)),

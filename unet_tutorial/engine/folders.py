@@ -1,16 +1,26 @@
 """One folder reader: images and masks on disk, checked, split and batched.
 
-Layouts: ``images/`` (or ``imgs/``, ``JPEGImages/``) beside ``masks/`` (or
-``SegmentationClass/``, ``labels/``, ``annotations/``), a mask named as its image or
-with a suffix (``_mask``, ``_label``, ...); Oxford-IIIT Pet's ``images/`` and
-``annotations/trimaps/``. Split lists ``train.txt``, ``validation.txt`` (``val.txt``)
-and ``test.txt`` (optional) in the folder or ``ImageSets/Segmentation/``; without
-them the sorted names give the last 15 % to test and the 10 % before to validation.
-Masks hold class values (grey, palette, lossless TIFF, binary JPEG thresholded at
-128), or colours named in ``classes.txt`` (``name``, ``name value`` or ``name R G B``
-lines, in class order; ``ignore 255`` marks pixels that are no class). Without it:
-class indices, binary 0/255, and 255 beside indices ignored (VOC). A multi-page TIFF
-gives one pair per page. ``check_folder`` reports each problem once, at its cause;
+Detected layouts (``images_dir``, ``masks_dir`` and ``mask_suffix`` override)::
+
+    images/ | imgs/ | JPEGImages/      the images (.png .jpg .jpeg .tif .tiff .gif .bmp)
+    masks/ | SegmentationClass/ | labels/ | annotations/     the masks
+    <name>.png or <name>_mask.gif ...   a mask is named as its image, or with a
+                                        suffix (_mask, _label, ...: Carvana)
+    Oxford-IIIT Pet: images/ + annotations/trimaps/, lists annotations/trainval.txt
+                     and test.txt (a validation hold-out of trainval, by breed)
+
+Split lists ``train.txt``, ``validation.txt`` (or ``val.txt``) and ``test.txt``
+(optional), in the folder or ``ImageSets/Segmentation/``: a name per line, UTF-8,
+``#`` comments. Without lists the sorted names (numbers by value) give the last
+15 % to test and the 10 % before them to validation.
+
+Masks hold class values (grey, palette, lossless TIFF; binary JPEG thresholded at
+128) or colours. ``classes.txt`` names the classes in order, a line each: ``name``,
+``name value`` or ``name R G B`` (``road 128 64 128``); ``ignore 255`` (or ``ignore
+R G B``) marks pixels that are no class. Without it: class indices, binary 0/255,
+and 255 beside class indices ignored (VOC). A multi-page TIFF gives a pair per page.
+
+``check_folder`` reads every file once and reports each problem once, at its cause;
 the loaders refuse a folder with problems. Unreadable files and image/mask size
 mismatches follow ``on_corrupt``: ``"raise"`` (a problem) or ``"skip"`` (left out).
 """
@@ -876,7 +886,6 @@ def check_folder(
         lines = [t for _, t in read_text_lines(listed)]
         colors = parse_colors(lines)
         given = None if colors else parse_classes(lines, "classes.txt")
-
     problems, notes = [], []
     records, without_mask, without_image = _pair_up(layout, problems, notes)
     if not records and not problems:
@@ -1070,7 +1079,6 @@ def load_mask_folder(
     are ``check_folder``'s options, the others as in ``load_dataset``. A folder with
     problems, an absent split or a bad argument raises ``ValueError``.
     """
-
     if not isinstance(root, FolderReport):
         native_crop = crop_size if image_size is None else None
         root = check_folder(root, crop_size=native_crop, **check)

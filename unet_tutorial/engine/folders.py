@@ -418,7 +418,7 @@ def read_image(
     """
     from PIL import ImageOps
 
-    from ..data import to_rgb8
+    from ..reading import to_rgb8
 
     with _open(path, page) as im:
         if exif_orientation(im) != 1:
@@ -567,7 +567,7 @@ def _read_list(layout: Layout, path: Path) -> list[tuple[int, str]]:
 
 def _listed_splits(layout: Layout, known: set[str], order: list[str]):
     """``(splits, problems, notes, missing names)`` from the lists or sorted names."""
-    from ..data import breed_of, validation_holdout
+    from ..reading import breed_of, validation_holdout
 
     problems, notes, missing = [], [], []
     lists = layout.lists
@@ -932,6 +932,14 @@ def check_folder(
             "stored pixels lies turned or mirrored on it (its size may still fit, "
             "as a square's does). Check an overlay of one"
         )
+    jpeg = [c for c in good if c["mask"][4].startswith("JPEG")]
+    indices_as_jpeg = jpeg and not any(255 in c["mask"][1] for c in jpeg)
+    if indices_as_jpeg:  # the classes found from them would only follow from it
+        problems.append(
+            f"the {len(jpeg)} JPEG mask(s) hold no white at all, as masks of class "
+            "indices (0, 1, 2, ...) would: a JPEG mask is read as black (0) and "
+            "white (255) only, and JPEG changes class values; save them as PNG"
+        )
     between = sum(c["mask"][3] for c in good)
     if between:
         notes.append(
@@ -948,7 +956,7 @@ def check_folder(
             "channels=1 or channels=3 (--channels)"
         )
     table, class_pixels, ignored = _classes(
-        layout, good, given, colors, ignore_value, problems
+        layout, good, given, colors, ignore_value, [] if indices_as_jpeg else problems
     )
     if table is not None and layout.oxford and classes is None:
         table = replace(table, rule="Oxford-IIIT Pet trimaps")
@@ -1034,7 +1042,7 @@ def read_split_file(root: str | os.PathLike, split: str = "train") -> list[Pair]
     its lists alone (nothing decoded; ``check_folder`` checks the files). Warns of
     images listed both in ``test.txt`` and ``trainval.txt``."""
 
-    from ..data import check_split
+    from ..reading import check_split
 
     layout = detect_layout(check_oxford_directory(root))
     check_split(split)
@@ -1107,7 +1115,7 @@ def load_pets_directory(
 def check_sizes(split: str, image_size, batch_size, *, native: bool = False) -> None:
     """Refuse an unknown split, an ``image_size`` below 16 (or ``None``, unless
     ``native``: a folder's own size) or a ``batch_size`` below 1."""
-    from ..data import check_split
+    from ..reading import check_split
 
     check_split(split)
     if not (native and image_size is None) and not is_whole(image_size, 16):

@@ -17,15 +17,10 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from ..checks import ON_CORRUPT, check_choice
-from ..data import (
-    SPLITS,
-    check_split,
-    finish_pipeline,
-    preprocess_pair,
-    validation_holdout,
-)
+from ..checks import ON_CORRUPT, SPLITS, check_choice
+from ..data import finish_pipeline, preprocess_pair
 from ..labels import CLASS_NAMES, NUM_CLASSES
+from ..reading import check_split, validation_holdout
 from ..settings import AugmentConfig
 from ..synthetic import make_synthetic_pets
 from .folders import check_sizes
@@ -227,7 +222,7 @@ def source_facts(
 
         return SourceFacts(check_folder(data.path).summary(), None, False)
     if data.kind == "directory":  # counted from the lists: a subset is named one
-        from ..data import breed_of
+        from ..reading import breed_of
         from .folders import read_split_file
 
         pairs = {s: read_split_file(data.path, s) for s in SPLITS}

@@ -452,9 +452,7 @@ def test_commands_start_quietly(tmp_path):
 
 
 @pytest.mark.parametrize("seed", ["-5", str(2**32)])
-def test_the_seed_range_message_names_seed_and_leaves_no_folder(
-    seed, tmp_path, capsys
-):
+def test_the_seed_range_message_names_seed_and_leaves_no_folder(seed, tmp_path, capsys):
     out = tmp_path / "run"
     args = ["train", "--source", "synthetic", "--seed", seed, "--output", str(out)]
     assert cli.main(args) == 2
@@ -489,9 +487,7 @@ def test_an_image_in_both_test_and_trainval_gives_a_warning(pets_dir):
         read_split_file(pets_dir, "test")
 
 
-def test_a_refusal_inside_train_leaves_no_empty_folder(
-    pets_dir, tmp_path, capsys
-):
+def test_a_refusal_inside_train_leaves_no_empty_folder(pets_dir, tmp_path, capsys):
     (pets_dir / "images" / "pug_3.jpg").write_bytes(b"not a jpeg")  # corrupt
     out = tmp_path / "run"
     args = ["train", "--source", str(pets_dir), "--size", "32", "--depth", "2"]
@@ -570,9 +566,7 @@ def test_animate_leaves_no_part_file_after_a_full_disk(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_info_reports_a_bad_oxford_dir_and_goes_on(
-    tmp_path, capsys, monkeypatch
-):
+def test_info_reports_a_bad_oxford_dir_and_goes_on(tmp_path, capsys, monkeypatch):
     from unet_tutorial.engine.sources import OXFORD_DIR_ENV
 
     monkeypatch.setenv(OXFORD_DIR_ENV, str(tmp_path))
@@ -988,3 +982,20 @@ def test_predict_writes_index_and_colour_masks_for_a_21_class_model(tmp_path, ca
     colours = np.asarray(Image.open(out / "half_mask_color.png"))
     np.testing.assert_array_equal(colours, ut.mask_to_rgb(mask))
     assert len({tuple(c) for c in colours[:, [0, -1]].reshape(-1, 3)}) == 2
+
+
+def test_check_data_reads_a_folder_without_tensorflow():
+    import subprocess
+    import sys
+
+    for name in ("isbi2012-em-mini", "oxford-pets-mini"):  # two layouts
+        folder = Path(__file__).parent / "fixtures" / name
+        probe = (
+            "import sys; from unet_tutorial.engine import cli; "
+            f"code = cli.main(['check-data', {str(folder)!r}]); "
+            "print(code, 'tensorflow' in sys.modules)"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+        ).stdout
+        assert out.strip().splitlines()[-1] == "0 False", name

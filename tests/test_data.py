@@ -496,3 +496,28 @@ def test_16_bit_images_are_scaled_by_the_bit_depth_their_values_use(tmp_path):
         image = np.linspace(0, top, 16).astype(np.uint16).reshape(4, 4)
         grey = ut.to_rgb8(Image.fromarray(image))[..., 0]
         assert grey.max() == expected, top
+
+
+@pytest.mark.parametrize(
+    "args, native, message",
+    [
+        (("train", 8, 4), False, r"image_size=8 must be an integer of at least 16 \(e"),
+        (("train", None, 4), False, "image_size=None must be an integer"),
+        (("train", 8, 4), True, "at least 16, or None for native resolution"),
+        (("train", 32, 0), False, "batch_size=0 must be a positive integer"),
+        (("tain", 32, 4), False, "split='tain' is not known"),
+    ],
+)
+def test_check_sizes_refuses_a_bad_split_image_size_or_batch_size(
+    args, native, message
+):
+    from unet_tutorial.engine.folders import check_sizes
+
+    with pytest.raises(ValueError, match=message):
+        check_sizes(*args, native=native)
+    check_sizes("test", None if native else 16, 1, native=native)  # the smallest good
+
+
+def test_load_synthetic_pets_refuses_an_image_size_below_16():
+    with pytest.raises(ValueError, match=r"image_size=8 .* \(e\.g\. 128\)"):
+        ut.load_synthetic_pets("train", 8, 4)

@@ -307,3 +307,13 @@ def test_a_tiff_stack_is_never_read_as_its_first_page_by_predict(tmp_path):
         ut.load_image(root / "images" / "stack.tif")
     with pytest.raises(ValueError, match="multi-page TIFF"):
         cli._split_images(str(root), "test")
+
+
+def test_jpeg_masks_of_class_indices_are_refused_not_read_as_black(tmp_path):
+    root = kvasir(tmp_path / "kvasir")
+    for path in (root / "masks").iterdir():  # class indices 0 and 1, as JPEG
+        mask = (np.asarray(Image.open(path).convert("L")) > 127).astype(np.uint8)
+        Image.fromarray(mask).save(path, quality=95)
+    problems = ut.check_folder(root).problems
+    assert len(problems) == 1 and "hold no white" in problems[0], problems
+    assert "save them as PNG" in problems[0]

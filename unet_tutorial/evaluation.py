@@ -10,9 +10,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .data import resize_image, resize_mask, to_rgb8
+from .data import resize_image, resize_mask
 from .labels import CLASS_NAMES
 from .metrics import segmentation_metrics
+from .reading import to_rgb8
 from .tiling import pad_for_model, predict_tiles
 
 

@@ -1,7 +1,6 @@
 """One folder reader: images and masks on disk, checked, split and batched.
 
-Detected layouts (the keyword arguments ``images_dir``, ``masks_dir`` and
-``mask_suffix`` override detection)::
+Detected layouts (``images_dir``, ``masks_dir`` and ``mask_suffix`` override)::
 
     images/ | imgs/ | JPEGImages/      the images (.png .jpg .jpeg .tif .tiff .gif .bmp)
     masks/ | SegmentationClass/ | labels/ | annotations/     the masks
@@ -10,25 +9,20 @@ Detected layouts (the keyword arguments ``images_dir``, ``masks_dir`` and
     Oxford-IIIT Pet: images/ + annotations/trimaps/, lists annotations/trainval.txt
                      and test.txt (a validation hold-out of trainval, by breed)
 
-Split lists: ``train.txt``, ``validation.txt`` (or ``val.txt``), ``test.txt``
-in the folder or in ``ImageSets/Segmentation/`` (PASCAL VOC): one name per
-line, UTF-8, ``#`` comments; train + validation without test is accepted (the
-folder then has no test split). Without lists the pairs are sorted by name
-(numbers by value): the last 15 % test, the 10 % before them validation.
+Split lists ``train.txt``, ``validation.txt`` (or ``val.txt``) and ``test.txt``
+(optional), in the folder or ``ImageSets/Segmentation/``: a name per line, UTF-8,
+``#`` comments. Without lists the sorted names (numbers by value) give the last
+15 % to test and the 10 % before them to validation.
 
-Masks: grayscale, palette (PNG/GIF mode ``P``: the index is the class) or
-lossless TIFF hold class values; binary JPEG masks are thresholded at 128;
-RGB masks go through a colour table. ``classes.txt`` has one class per line,
-in class order: ``name``, ``name value`` (its pixel value) or ``name R G B``
-(its colour, e.g. ``road 128 64 128``); ``ignore 255`` (or ``ignore R G B``)
-declares pixels that are no class. Without it: class indices, binary 0/255
-masks, and 255 beside class indices is ignored (the VOC convention). A
-multi-page TIFF gives one pair per page (image page k with mask page k).
+Masks hold class values (grey, palette, lossless TIFF; binary JPEG thresholded at
+128) or colours. ``classes.txt`` names the classes in order, a line each: ``name``,
+``name value`` or ``name R G B`` (``road 128 64 128``); ``ignore 255`` (or ``ignore
+R G B``) marks pixels that are no class. Without it: class indices, binary 0/255,
+and 255 beside class indices ignored (VOC). A multi-page TIFF gives a pair per page.
 
-``check_folder`` reads every file once and reports each problem once, at its
-cause; ``load_mask_folder`` and ``load_dataset`` refuse a folder with problems.
-Unreadable files and image/mask size mismatches follow ``on_corrupt``:
-``"raise"`` (a problem) or ``"skip"`` (left out and named).
+``check_folder`` reads every file once and reports each problem once, at its cause;
+the loaders refuse a folder with problems. Unreadable files and image/mask size
+mismatches follow ``on_corrupt``: ``"raise"`` (a problem) or ``"skip"`` (left out).
 """
 
 from __future__ import annotations
@@ -41,6 +35,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -56,15 +51,12 @@ MASK_DIRS = ("masks", "SegmentationClass", "labels", "annotations")
 MASK_NAME_SUFFIXES = ("_mask", "_masks", "_label", "_labels", "_segmentation", "_gt")
 """Suffixes a mask's name may add to its image's name (Carvana: ``_mask``)."""
 
-TEST_SHARE = 0.15
-VALIDATION_SHARE = 0.10
+TEST_SHARE, VALIDATION_SHARE = 0.15, 0.10
 SPLIT_RULE = (
     "no split lists, so by sorted name: the last 15 % test, the 10 % before them "
     "validation, the rest train"
 )
-_SHOWN = 3
-"""Files named one per line in a report; more share one line with a count."""
-
+_SHOWN = 3  # files named one per line in a report; more share one line with a count
 _GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
 _TURNS = {5, 6, 7, 8}  # EXIF orientations that swap width and height
 _LIST_FILES = {
@@ -94,20 +86,12 @@ def _some(items: Sequence[str], k: int = 8) -> str:
     return shown + (f", … ({len(items) - k} more)" if len(items) > k else "")
 
 
-# --------------------------------------------------------------------------- layout
-
-
 @dataclass(frozen=True)
 class Layout:
     """Where a folder keeps its images, masks and split lists.
 
-    Attributes:
-        root: the folder.
-        images_dir: the images' folder.
-        masks_dir: the masks' folder.
-        mask_suffix: what a mask's name adds to its image's name (``""``).
-        lists: split -> its list file (none: the sorted-name rule).
-        oxford: the Oxford-IIIT Pet layout (trimap values, its split lists).
+    ``mask_suffix``: what a mask's name adds to its image's name; ``lists``: split ->
+    its list file (none: the sorted-name rule); ``oxford``: Oxford-IIIT Pet's layout.
     """
 
     root: Path
@@ -117,6 +101,10 @@ class Layout:
     lists: dict[str, Path] = field(default_factory=dict)
     oxford: bool = False
 
+    def rel(self, path: Path) -> str:
+        """A file as the report names it: relative to the folder."""
+        return path.relative_to(self.root).as_posix()
+
     def describe(self) -> str:
         """E.g. ``"images in imgs/, masks in masks/ named <image name>_mask"``."""
         if self.oxford:
@@ -124,15 +112,12 @@ class Layout:
                 "Oxford-IIIT Pet: images in images/, trimaps in annotations/trimaps/ "
                 "(1 pet, 2 background, 3 border)"
             )
-        rel = [
-            p.relative_to(self.root).as_posix()
-            for p in (self.images_dir, self.masks_dir)
-        ]
-        named = "as its image"
-        named = f"<image name>{self.mask_suffix}" if self.mask_suffix else named
-        return f"images in {rel[0]}/, masks in {rel[1]}/ named {named}"
+        named = self.mask_suffix and f"<image name>{self.mask_suffix}"
+        images, masks = self.rel(self.images_dir), self.rel(self.masks_dir)
+        return f"images in {images}/, masks in {masks}/ named {named or 'as its image'}"
 
     def split_rule(self) -> str:
+        """How the pairs are split, in words."""
         if self.oxford:
             return (
                 "annotations/trainval.txt (less a validation hold-out of about 10 % "
@@ -140,13 +125,9 @@ class Layout:
             )
         if not self.lists:
             return SPLIT_RULE
-        names = ", ".join(
-            p.relative_to(self.root).as_posix() for p in self.lists.values()
-        )
-        return (
-            "split lists "
-            + names
-            + ("" if "test" in self.lists else "; no test list, so no test split")
+        names = ", ".join(self.rel(p) for p in self.lists.values())
+        return f"split lists {names}" + (
+            "" if "test" in self.lists else "; no test list, so no test split"
         )
 
 
@@ -154,32 +135,26 @@ def _image_files(folder: Path) -> list[Path]:
     return [p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]
 
 
-def _find_dir(root: Path, names: Sequence[str]) -> list[Path]:
-    return [root / n for n in names if (root / n).is_dir() and _image_files(root / n)]
-
-
 def _detect_suffix(images: Path, masks: Path) -> str:
     """The mask-name suffix most masks carry beyond an image's name (``""``)."""
     stems = {stem_key(p.stem) for p in _image_files(images)}
-    counts = Counter()
-    for p in _image_files(masks):
-        name = stem_key(p.stem)
-        if name in stems:
-            counts[""] += 1
-        for s in MASK_NAME_SUFFIXES:
-            if name.endswith(s) and name[: -len(s)] in stems:
-                counts[s] += 1
+    counts = Counter(
+        suffix
+        for name in (stem_key(p.stem) for p in _image_files(masks))
+        for suffix in ("", *MASK_NAME_SUFFIXES)
+        if name.endswith(suffix) and name.removesuffix(suffix) in stems
+    )
     return counts.most_common(1)[0][0] if counts else ""
 
 
 def _list_files(root: Path) -> dict[str, Path]:
     for where in (root, root / "ImageSets" / "Segmentation"):
-        found = {}
-        for split, names in _LIST_FILES.items():
-            for name in names:
-                if (where / name).is_file():
-                    found[split] = where / name
-                    break
+        found = {  # reversed: the first name wins (validation.txt over val.txt)
+            split: where / name
+            for split, names in _LIST_FILES.items()
+            for name in reversed(names)
+            if (where / name).is_file()
+        }
         if found:
             return found
     return {}
@@ -194,9 +169,8 @@ def detect_layout(
 ) -> Layout:
     """Which layout a folder has (see the module's docstring); options override.
 
-    Raises:
-        FileNotFoundError: no images or masks folder found (the message says
-            which names were looked for and how to name them).
+    Raises ``FileNotFoundError`` (saying what was looked for) without one images and
+    one masks folder.
     """
     root = Path(root).expanduser()
     if not root.is_dir():
@@ -205,12 +179,13 @@ def detect_layout(
     if images_dir is masks_dir is mask_suffix is None and trimaps.is_dir():
         lists = {s: root / "annotations" / f"{s}.txt" for s in ("trainval", "test")}
         return Layout(root, root / "images", trimaps, "", lists, oxford=True)
-    found = {}
+    found = []
     for what, given, names in (
         ("images", images_dir, IMAGE_DIRS),
         ("masks", masks_dir, MASK_DIRS),
     ):
-        dirs = [root / given] if given else _find_dir(root, names)
+        dirs = [root / n for n in names if (root / n).is_dir()]
+        dirs = [root / given] if given else [d for d in dirs if _image_files(d)]
         if given and not dirs[0].is_dir():
             raise FileNotFoundError(f"{what}_dir={given!r}: {dirs[0]} is no folder.")
         if len(dirs) != 1:
@@ -219,10 +194,10 @@ def detect_layout(
                 f"({' or '.join(n + '/' for n in names)}); expected images/<name>.png"
                 "|jpg|tif and masks/<name>.png (or pass images_dir= and masks_dir=)."
             )
-        found[what] = dirs[0]
+        found += dirs
     if mask_suffix is None:
-        mask_suffix = _detect_suffix(found["images"], found["masks"])
-    return Layout(root, found["images"], found["masks"], mask_suffix, _list_files(root))
+        mask_suffix = _detect_suffix(*found)
+    return Layout(root, *found, mask_suffix, _list_files(root))
 
 
 def is_mask_folder(root: str | os.PathLike) -> bool:
@@ -234,20 +209,13 @@ def is_mask_folder(root: str | os.PathLike) -> bool:
         return False
 
 
-# ------------------------------------------------------------------------- the classes
-
-
 @dataclass(frozen=True)
 class ClassTable:
     """Which mask value (or colour) stands for which class.
 
-    Attributes:
-        names: the class names, in class-index order.
-        values: the pixel value of each class in the mask files (class
-            indices for colour masks).
-        ignore_value: the value that is no class, or ``None``.
-        rule: how the table was decided, in words.
-        colors: ``{(r, g, b): value}`` for RGB masks, else ``None``.
+    ``values``: each class's pixel value in the mask files (class indices for colour
+    masks); ``ignore_value``: the value that is no class; ``rule``: how the table was
+    decided, in words; ``colors``: ``{(r, g, b): value}`` for RGB masks.
     """
 
     names: tuple[str, ...]
@@ -271,25 +239,16 @@ class ClassTable:
 
     def describe(self) -> str:
         """E.g. ``"2 classes: membrane (value 0), cell (255)"``."""
-        parts = [
-            f"{n} (value {v})" if i == 0 else f"{n} ({v})"
-            for i, (n, v) in enumerate(zip(self.names, self.values, strict=True))
-        ]
-        ignore = (
-            ""
-            if self.ignore_value is None
-            else (f"; value {self.ignore_value} ignored")
-        )
-        return f"{len(self.names)} classes: {_some(parts)}{ignore}"
+        pairs = enumerate(zip(self.names, self.values, strict=True))
+        parts = [f"{n} ({'value ' if i == 0 else ''}{v})" for i, (n, v) in pairs]
+        ignore = self.ignore_value
+        ignored = "" if ignore is None else f"; value {ignore} ignored"
+        return f"{len(self.names)} classes: {_some(parts)}{ignored}"
 
 
 def read_text_lines(path: Path) -> list[tuple[int, str]]:
     """``(line number, text)`` of the non-empty, non-``#`` lines of a UTF-8 file (a
-    byte-order mark allowed).
-
-    Raises:
-        ValueError: the file is not UTF-8 (naming the line and byte).
-    """
+    byte-order mark allowed). A byte that is not UTF-8 raises ``ValueError``."""
     data = path.read_bytes()
     try:
         text = data.decode("utf-8-sig")
@@ -312,34 +271,27 @@ def _color_of(parts: list[str]) -> tuple[int, int, int] | None:
 
 def parse_colors(lines: Sequence[str], where: str = "classes.txt") -> ClassTable | None:
     """A colour table from ``classes.txt`` lines ``name R G B`` (and ``ignore R G B``);
-    ``None`` when the lines are not a colour table.
-
-    Raises:
-        ValueError: some lines have a colour and others not, or a colour repeats.
-    """
-    rows = [(str(line).split(), str(line)) for line in lines if str(line).split()]
-    colors = [_color_of(parts) for parts, _ in rows]
+    ``None`` when the lines are not a colour table. ``ValueError`` when only some
+    are, or a colour repeats."""
+    lines = [str(line) for line in lines if str(line).split()]
+    colors = [_color_of(line.split()) for line in lines]
     if not any(colors):
         return None
     if not all(colors):
-        bad = next(line for (_, line), c in zip(rows, colors, strict=True) if not c)
+        bad = lines[colors.index(None)]
         raise ValueError(f"{where}: {bad!r} has no colour 'R G B' but other lines do.")
     if len(set(colors)) < len(colors):
         raise ValueError(f"{where}: a colour repeats.")
-    names, table, ignore = [], {}, None
-    for (parts, _), rgb in zip(rows, colors, strict=True):
-        name = " ".join(parts[:-3])
+    table, names, ignore = {}, [], None
+    for line, rgb in zip(lines, colors, strict=True):
+        name = " ".join(line.split()[:-3])
         if name.lower() == "ignore":
-            ignore = rgb
-            continue
-        table[rgb] = len(names)
-        names.append(name)
-    if ignore is not None:
-        table[ignore] = 255
+            table[rgb] = ignore = 255
+        else:
+            table[rgb] = len(names)
+            names.append(name)
     rule = "the colour table of classes.txt"
-    return ClassTable(
-        tuple(names), tuple(range(len(names))), 255 if ignore else None, rule, table
-    )
+    return ClassTable(tuple(names), tuple(range(len(names))), ignore, rule, table)
 
 
 def parse_classes(
@@ -347,18 +299,14 @@ def parse_classes(
 ) -> tuple[tuple[str, ...], tuple[int, ...] | None, int | None]:
     """``(names, values or None, ignore value or None)`` from ``classes.txt`` lines
     (``name`` or ``name value``; ``ignore value``) or a ``{name: value}`` mapping.
-
-    Raises:
-        ValueError: mixed entries, a repeated name or value, a bad value.
-    """
+    ``ValueError`` for mixed entries, a repeated name or value, a bad value."""
     if isinstance(lines, Mapping):
         lines = [f"{name} {value}" for name, value in lines.items()]
     names, values, ignore = [], [], None
     for i, line in enumerate(lines, 1):
-        parts = str(line).split()
+        parts, value = str(line).split(), None
         if not parts:
             continue
-        value = None
         if len(parts) > 1 and re.fullmatch(r"-?\d+", parts[-1]):
             value, parts = int(parts[-1]), parts[:-1]
             if not 0 <= value <= 65535:
@@ -367,16 +315,16 @@ def parse_classes(
                     "value (0 to 65535)."
                 )
         name = " ".join(parts)
-        if name.lower() == "ignore":
-            if value is None:
-                raise ValueError(
-                    f"{where}, entry {i}: 'ignore' needs its pixel value, e.g. "
-                    "'ignore 255'."
-                )
+        if name.lower() != "ignore":
+            names.append(name)
+            values.append(value)
+        elif value is None:
+            raise ValueError(
+                f"{where}, entry {i}: 'ignore' needs its pixel value, e.g. "
+                "'ignore 255'."
+            )
+        else:
             ignore = value
-            continue
-        names.append(name)
-        values.append(value)
     has = [v is not None for v in values]
     if any(has) and not all(has):
         raise ValueError(
@@ -390,7 +338,7 @@ def parse_classes(
             raise ValueError(f"{where}: the class {what} {repeated[0]!r} repeats.")
     if all(has) and ignore in values:
         raise ValueError(f"{where}: the ignore value {ignore} is also a class value.")
-    if len(names) < 2 and names:
+    if len(names) == 1:
         raise ValueError(f"{where}: a segmentation needs at least 2 classes.")
     return tuple(names), (tuple(values) if names and all(has) else None), ignore
 
@@ -398,9 +346,15 @@ def parse_classes(
 _VOC_IGNORE = "value 255 ignored (the VOC convention; classes.txt can say otherwise)"
 
 
+def _clash(ignore: int, what: str, name: str) -> str:
+    return (
+        f"the ignore value {ignore} is also the {what} of class {name!r}; every pixel "
+        "of that class would be left out. Give the ignore value another number"
+    )
+
+
 def _infer_classes(given, found: set[int], ignore_value: int | None, palette: bool):
-    """``(ClassTable, None)`` from ``classes.txt`` (or the argument) and the mask
-    values, or ``(None, problem)`` where it cannot be decided."""
+    """``(ClassTable, None)`` from given classes and mask values, or ``(None, why)``."""
     names, values, ignore = given or ((), None, None)
     if ignore_value is not None and ignore is not None and ignore != ignore_value:
         return None, (
@@ -408,40 +362,27 @@ def _infer_classes(given, found: set[int], ignore_value: int | None, palette: bo
             "was given; keep one"
         )
     ignore = ignore_value if ignore_value is not None else ignore
+    if values is not None:
+        if ignore in values:
+            return None, _clash(ignore, "value", names[values.index(ignore)])
+        return ClassTable(names, values, ignore, "values from classes.txt"), None
     real = sorted(found - {ignore})
     binary = set(real) <= {0, 255} and 255 in real
-    if ignore is not None and values is not None and ignore in values:
-        return None, (
-            f"the ignore value {ignore} is also the value of class "
-            f"{names[values.index(ignore)]!r}; every pixel of that class would be "
-            "left out. Give the ignore value another number"
-        )
-    if names and values is not None:
-        return ClassTable(names, values, ignore, "values from classes.txt"), None
     voc = ignore is None and len(real) > 1 and real[-1] == 255 and not binary
     if voc:
         ignore, real = 255, real[:-1]
-    if names:
-        if len(names) == 2 and binary:
-            rule = "classes.txt names; binary masks: 0 -> class 0, 255 -> class 1"
-            return ClassTable(names, (0, 255), ignore, rule), None
-        if ignore is not None and 0 <= ignore < len(names):
-            return None, (
-                f"the ignore value {ignore} is also the index of class "
-                f"{names[ignore]!r}; every pixel of that class would be left out. "
-                "Give the ignore value another number"
-            )
-        rule = "classes.txt names; the masks hold class indices"
-        rule += f"; {_VOC_IGNORE}" if voc else ""
-        return ClassTable(names, tuple(range(len(names))), ignore, rule), None
-    if binary:
+    if binary and len(names) in (0, 2):
         rule = "binary masks: 0 -> class 0, 255 -> class 1"
-        return ClassTable(("class_0", "class_1"), (0, 255), ignore, rule), None
-    n = max(real, default=0) + 1
-    if n >= 2 and (palette or real == list(range(n))):
+        rule = f"classes.txt names; {rule}" if names else rule
+        return ClassTable(names or ("class_0", "class_1"), (0, 255), ignore, rule), None
+    n = len(names) or max(real, default=0) + 1
+    if names and ignore is not None and 0 <= ignore < n:
+        return None, _clash(ignore, "index", names[ignore])
+    if names or (n >= 2 and (palette or real == list(range(n)))):
         rule = "palette masks: the index is the class" if palette else "class indices"
+        rule = "classes.txt names; the masks hold class indices" if names else rule
         rule += f"; {_VOC_IGNORE}" if voc else ""
-        names = tuple(f"class_{i}" for i in range(n))
+        names = names or tuple(f"class_{i}" for i in range(n))
         return ClassTable(names, tuple(range(n)), ignore, rule), None
     return None, (
         f"the masks hold the values {sorted(found)[:20]}: neither class indices 0 … "
@@ -449,20 +390,6 @@ def _infer_classes(given, found: set[int], ignore_value: int | None, palette: bo
         "classes.txt (a line 'name value' each, and 'ignore value' for a value "
         "that is no class)"
     )
-
-
-def _given_classes(root: Path, classes, oxford: bool):
-    """``(parsed names/values/ignore or None, colour table or None)``."""
-    if oxford and classes is None:
-        return (CLASS_NAMES, tuple(TRIMAP_VALUES[n] for n in CLASS_NAMES), None), None
-    if classes is None and (root / "classes.txt").is_file():
-        lines = [t for _, t in read_text_lines(root / "classes.txt")]
-        colors = parse_colors(lines)
-        return (None, colors) if colors else (parse_classes(lines, "classes.txt"), None)
-    return (None if classes is None else parse_classes(classes, "classes=")), None
-
-
-# --------------------------------------------------------------------- reading files
 
 
 def exif_orientation(im) -> int:
@@ -491,7 +418,7 @@ def read_image(
     """
     from PIL import ImageOps
 
-    from ..data import to_rgb8
+    from ..reading import to_rgb8
 
     with _open(path, page) as im:
         if exif_orientation(im) != 1:
@@ -515,12 +442,7 @@ class MaskFormatError(ValueError):
 
 
 def _raw_mask(im, colors: dict | None) -> tuple[np.ndarray, int, str]:
-    """``(values (H, W), pixels between levels, format)`` of an open mask.
-
-    Raises:
-        MaskFormatError: an RGB mask without a colour table, a colour not in the
-            table, or a JPEG mask of more than two levels.
-    """
+    """``(values (H, W), pixels between levels, format)`` of an open mask."""
     from ..masks import rgb_to_class_mask
 
     if im.format == "JPEG":  # lossy: binary masks only, thresholded at the midpoint
@@ -535,19 +457,18 @@ def _raw_mask(im, colors: dict | None) -> tuple[np.ndarray, int, str]:
         return np.where(grey >= 128, 255, 0), between, "JPEG binary, thresholded at 128"
     array = np.asarray(im)
     kind = {"P": "palette (the index is the class)", "1": "1-bit"}.get(im.mode, "grey")
-    if array.ndim == 3:
-        if colors is None:
-            raise MaskFormatError(
-                f"an {im.mode} mask; a mask holds one class per pixel (grayscale or "
-                "palette), or give each colour a class in classes.txt ('name R G B' "
-                "lines)"
-            )
-        try:
-            rgb = rgb_to_class_mask(array[..., :3], colors)
-        except ValueError as err:
-            raise MaskFormatError(str(err)) from None
-        return rgb.astype(np.int64), 0, f"{im.format} RGB colours"
-    return array.astype(np.int64), 0, f"{im.format} {kind}"
+    if array.ndim == 2:
+        return array.astype(np.int64), 0, f"{im.format} {kind}"
+    if colors is None:
+        raise MaskFormatError(
+            f"an {im.mode} mask; a mask holds one class per pixel (grayscale or "
+            "palette), or give each colour a class in classes.txt ('name R G B' lines)"
+        )
+    try:
+        rgb = rgb_to_class_mask(array[..., :3], colors)
+    except ValueError as err:
+        raise MaskFormatError(str(err)) from None
+    return rgb.astype(np.int64), 0, f"{im.format} RGB colours"
 
 
 def read_mask(
@@ -555,13 +476,10 @@ def read_mask(
 ) -> np.ndarray:
     """``int32 (H, W)`` class indices of a mask (page); -1 where ignored.
 
-    Raises:
-        ValueError: a value that is no class (the file and values named).
-    """
+    ``ValueError`` names the file and its values that are no class."""
     with _open(path, page) as im:
         raw = _raw_mask(im, classes.colors)[0]
-    table = classes.lookup(int(raw.max()) + 1)
-    mask = table[raw]
+    mask = classes.lookup(int(raw.max()) + 1)[raw]
     if (mask == -2).any():
         bad = np.unique(raw[mask == -2]).tolist()
         raise ValueError(f"{path}: the values {bad[:10]} are not classes.")
@@ -575,9 +493,6 @@ def _pages(path: Path) -> int:
         return getattr(im, "n_frames", 1)
 
 
-# --------------------------------------------------------------------------- pairs
-
-
 @dataclass(frozen=True)
 class Pair:
     """One example: its name, its two files, and the page of a multi-page TIFF."""
@@ -589,8 +504,7 @@ class Pair:
 
 
 def _by_stem(folder: Path, suffix: str, problems: list[str]):
-    """name -> file (a mask's ``suffix`` removed), the names of other files; broken
-    links and two files of one name are problems."""
+    """``(stem -> file, other files)``; broken links and repeated stems are problems."""
     found: dict[str, list[Path]] = defaultdict(list)
     other = []
     for path in sorted(folder.iterdir()):
@@ -603,10 +517,7 @@ def _by_stem(folder: Path, suffix: str, problems: list[str]):
         elif path.name.startswith(".") or not path.is_file():
             continue
         elif path.suffix.lower() in IMAGE_SUFFIXES:
-            stem = stem_key(path.stem)
-            if suffix and stem.endswith(suffix):
-                stem = stem[: -len(suffix)]
-            found[stem].append(path)
+            found[stem_key(path.stem).removesuffix(suffix)].append(path)
         else:
             other.append(rel)
     for files in found.values():
@@ -617,8 +528,7 @@ def _by_stem(folder: Path, suffix: str, problems: list[str]):
 
 
 def _pair_up(layout: Layout, problems: list[str], notes: list[str]):
-    """``(pairs, images without mask, masks without image)``; multi-page TIFFs
-    give one pair per page."""
+    """``(pairs, images without mask, masks without image)``; a pair per TIFF page."""
     images, other = _by_stem(layout.images_dir, "", problems)
     masks, other_masks = _by_stem(layout.masks_dir, layout.mask_suffix, problems)
     if other or other_masks:
@@ -634,70 +544,49 @@ def _pair_up(layout: Layout, problems: list[str], notes: list[str]):
             n = m = 1
         if n != m:
             problems.append(
-                f"{_rel(layout, image)} has {n} pages but {_rel(layout, mask)} has "
+                f"{layout.rel(image)} has {n} pages but {layout.rel(mask)} has "
                 f"{m}; page k of the image needs page k of the mask"
             )
-        elif n == 1:
-            pairs[stem] = Pair(stem, image, mask)
-        else:
-            for k in range(n):
-                pairs[f"{stem} page {k + 1}"] = Pair(
-                    f"{stem} page {k + 1}", image, mask, k
-                )
+            continue
+        for k in range(n):
+            name = stem if n == 1 else f"{stem} page {k + 1}"
+            pairs[name] = Pair(name, image, mask, None if n == 1 else k)
     without_mask = tuple(sorted(set(images) - set(masks), key=natural_key))
     without_image = tuple(sorted(set(masks) - set(images), key=natural_key))
     return pairs, without_mask, without_image
 
 
-def _rel(layout: Layout, path: Path) -> str:
-    """A file as the report names it: relative to the folder."""
-    return path.relative_to(layout.root).as_posix()
-
-
-# -------------------------------------------------------------------------- splits
-
-
-_INLINE_COMMENT = re.compile(r"\s+#")
-
-
-def list_entry(line: str) -> str:
-    """The name a split-list line gives: the whole line (spaces inside kept), less
-    a comment that starts with whitespace and ``#``."""
-    return _INLINE_COMMENT.split(line, maxsplit=1)[0].strip()
-
-
 def _read_list(layout: Layout, path: Path) -> list[tuple[int, str]]:
-    """``(line number, name)`` of a split list; Oxford lists: the first word."""
+    """``(line number, name)`` of a split list: the whole line (spaces inside kept)
+    less a comment after whitespace and ``#``; Oxford lists: the first word."""
     rows = read_text_lines(path)
     if layout.oxford:
         return [(n, line.split()[0]) for n, line in rows]
-    return [(n, stem_key(list_entry(line))) for n, line in rows]
+    return [(n, stem_key(re.split(r"\s+#", line, maxsplit=1)[0])) for n, line in rows]
 
 
 def _listed_splits(layout: Layout, known: set[str], order: list[str]):
-    """``(splits, problems, notes, missing names)`` from split lists (or the sorted
-    rule without them)."""
-    from ..data import breed_of, validation_holdout
+    """``(splits, problems, notes, missing names)`` from the lists or sorted names."""
+    from ..reading import breed_of, validation_holdout
 
     problems, notes, missing = [], [], []
     lists = layout.lists
     if not lists:
         n = len(order)
-        n_test = max(1, int(np.floor(TEST_SHARE * n + 0.5)))
-        n_val = max(1, int(np.floor(VALIDATION_SHARE * n + 0.5)))
         if n < 3:
             problems.append(
                 f"{n} pair(s): too few for the default split (one each for train, "
                 "validation and test at least); write train.txt, validation.txt and "
                 "test.txt"
             )
-            return {s: () for s in SPLITS}, problems, notes, missing
-        cut = n - n_test - n_val
-        splits = {"train": order[:cut], "validation": order[cut : cut + n_val],
-                  "test": order[cut + n_val :]}  # fmt: skip
-        return {k: tuple(v) for k, v in splits.items()}, problems, notes, missing
+            return dict.fromkeys(SPLITS, ()), problems, notes, missing
+        n_val = max(1, int(np.floor(VALIDATION_SHARE * n + 0.5)))
+        cut = n - n_val - max(1, int(np.floor(TEST_SHARE * n + 0.5)))
+        parts = (order[:cut], order[cut : cut + n_val], order[cut + n_val :])
+        splits = dict(zip(SPLITS, map(tuple, parts), strict=True))
+        return splits, problems, notes, missing
     if layout.oxford:
-        names = [lists[s].name for s in lists if not lists[s].is_file()]
+        names = [p.name for p in lists.values() if not p.is_file()]
         if names:
             problems.append(f"annotations/{' and '.join(names)} missing")
     elif "validation" not in lists or "train" not in lists:
@@ -716,36 +605,30 @@ def _listed_splits(layout: Layout, known: set[str], order: list[str]):
             problems.append(str(err))
             rows = []
         for lineno, name in rows:
-            if name not in known:
-                stem, end = os.path.splitext(name)
-                hint = (
-                    f"; list stems without the file ending: {stem!r}"
-                    if end.lower() in IMAGE_SUFFIXES and stem in known
-                    else ""
+            if name in seen:
+                twice.append(
+                    f"{name!r} is in {seen[name]} and in {path.name}: a stem belongs "
+                    "to one split"
                 )
+            elif name in known:
+                seen[name] = path.name
+                names.append(name)
+            else:
+                stem, end = os.path.splitext(name)
+                hint = f"; list stems without the file ending: {stem!r}"
+                hint = hint if end.lower() in IMAGE_SUFFIXES and stem in known else ""
                 absent.append(
                     f"{path.name} line {lineno} names {name!r}, which has no image "
                     f"and mask pair{hint}"
                 )
                 missing.append(name)
-            elif name in seen:
-                twice.append(
-                    f"{name!r} is in {seen[name]} and in {path.name}: a stem belongs "
-                    "to one split"
-                )
-            else:
-                seen[name] = path.name
-                names.append(name)
         splits[split] = tuple(names)
     problems += _grouped({"list lines name no image and mask pair": absent,
                           "names are in two split lists": twice})  # fmt: skip
     if layout.oxford:
         trainval = splits.pop("trainval", ())
-        held = (
-            validation_holdout(trainval, [breed_of(n) for n in trainval])
-            if len(trainval) >= 2
-            else set()
-        )
+        breeds = [breed_of(n) for n in trainval]
+        held = validation_holdout(trainval, breeds) if len(trainval) >= 2 else set()
         splits["train"] = tuple(n for n in trainval if n not in held)
         splits["validation"] = tuple(n for n in trainval if n in held)
     unlisted = [s for s in order if s not in seen]
@@ -753,23 +636,17 @@ def _listed_splits(layout: Layout, known: set[str], order: list[str]):
         notes.append(
             f"{len(unlisted)} pair(s) in no split list (not used): {_some(unlisted)}"
         )
-    splits.setdefault("test", ())
     return {s: splits.get(s, ()) for s in SPLITS}, problems, notes, missing
-
-
-# ------------------------------------------------------------------------ the report
 
 
 @dataclass(frozen=True)
 class FolderReport:
     """What ``check_folder`` found; ``print(report)`` gives the readable report.
 
-    ``pairs``: name -> (image file name, mask file name); ``records``: name ->
-    ``Pair``; ``sizes``: name -> (width, height); ``channels``: 1 or 3, or
-    ``None`` for mixed images; ``classes``: the ``ClassTable`` (``None``:
-    undecided); ``splits``: split -> names (``skipped`` ones left out);
-    ``skipped``: name -> why (``on_corrupt="skip"``); ``missing``: names a
-    split list gives without files; ``problems`` stop loading, ``notes`` do not.
+    ``pairs``: name -> (image file, mask file); ``sizes``: name -> (width, height);
+    ``channels``: ``None`` for mixed images; ``classes``: ``None`` when undecided;
+    ``skipped``: name -> why, left out of ``splits``; ``missing``: names a split list
+    gives without files; ``problems`` stop loading, ``notes`` do not.
     """
 
     root: Path
@@ -825,8 +702,8 @@ class FolderReport:
         ]
         for split in SPLITS:
             names = self.splits.get(split, ())
-            span = f" ({names[0]} … {names[-1]})" if len(names) > 1 else ""
-            span = f" ({names[0]})" if len(names) == 1 else span
+            ends = dict.fromkeys(names[:1] + names[-1:])  # first … last, once each
+            span = f" ({' … '.join(ends)})" if names else ""
             lines.append(f"    {split:<10} {len(names):>5} pairs{span}")
         for what, names in (
             ("images without a mask", self.images_without_mask),
@@ -845,16 +722,13 @@ class FolderReport:
         if self.classes is not None:
             lines.append(f"  classes ({self.classes.rule}):")
             shares = self.class_shares()
-            pairs = zip(self.classes.names, self.classes.values, strict=True)
-            absent = [f"{n} ({v})" for n, v in pairs if not self.class_pixels.get(n)]
-            for name, value in zip(
-                self.classes.names, self.classes.values, strict=True
-            ):
-                if self.class_pixels.get(name) or len(absent) < 4:
-                    lines.append(
-                        f"    {name:<16} value {value:>5}: "
-                        f"{100 * shares[name]:6.2f} % of pixels"
-                    )
+            rows = list(zip(self.classes.names, self.classes.values, strict=True))
+            absent = [f"{n} ({v})" for n, v in rows if not self.class_pixels.get(n)]
+            lines += [
+                f"    {n:<16} value {v:>5}: {100 * shares[n]:6.2f} % of pixels"
+                for n, v in rows
+                if self.class_pixels.get(n) or len(absent) < 4
+            ]
             if len(absent) >= 4:
                 lines.append(f"    in no mask ({len(absent)}): {_some(absent, 6)}")
             if self.classes.ignore_value is not None:
@@ -865,9 +739,7 @@ class FolderReport:
         lines += [f"  note: {note}" for note in self.notes]
         if self.problems:
             lines.append(f"{len(self.problems)} problem(s):")
-            lines.extend(f"  - {p}" for p in self.problems)
-        else:
-            lines.append("No problems found.")
+        lines += [f"  - {p}" for p in self.problems] or ["No problems found."]
         return "\n".join(lines)
 
 
@@ -895,55 +767,42 @@ def raise_for_problems(report: FolderReport) -> None:
     )
 
 
-# ------------------------------------------------------------------------- the check
-
-
 def _grouped(by_kind: dict[str, list[str]]) -> list[str]:
-    """One line per file for up to ``_SHOWN`` files of a kind, else one line with
-    the count and a few names."""
+    """Up to ``_SHOWN`` items of a kind one per line, more on one line with a count."""
     out = []
     for kind, items in by_kind.items():
-        if len(items) <= _SHOWN:
-            out += items
-        else:
-            out.append(f"{len(items)} {kind}: {_some(items, _SHOWN)}")
+        many = len(items) > _SHOWN
+        out += [f"{len(items)} {kind}: {_some(items, _SHOWN)}"] if many else items
     return out
 
 
-def _read_header(pair: Pair, draft: bool) -> tuple:
-    """``((width, height) upright, channels, EXIF orientation)`` of a pair's image,
-    decoded whole (a truncated file fails here, not in training); JPEGs at
-    reduced size when ``draft`` (libjpeg still reads every byte)."""
-    with _open(pair.image_path, pair.page) as im:
-        orientation = exif_orientation(im)
-        width, height = im.size
-        channels = 1 if im.mode in _GREY_MODES else 3
-        if draft and im.format == "JPEG":
-            im.draft(im.mode, (max(1, width // 8), max(1, height // 8)))
-        im.load()
-    size = (height, width) if orientation in _TURNS else (width, height)
-    return size, channels, orientation
+def _check_pair(layout: Layout, pair: Pair, colors, crop: int | None) -> dict:
+    """What one pair holds (``image``: upright size, channels, EXIF orientation;
+    ``mask``: size, values, counts, JPEG pixels between levels, format), or why not."""
 
-
-def _read_mask_stats(pair: Pair, colors) -> tuple:
-    """``((width, height), values, counts, between, format)`` of a pair's mask."""
-    with _open(pair.mask_path, pair.page) as im:
-        size = im.size
-        raw, between, kind = _raw_mask(im, colors)
-    values, counts = np.unique(raw, return_counts=True)
-    return size, values, counts, between, kind
-
-
-def _check_pair(layout: Layout, pair: Pair, colors, crop_size, draft: bool) -> dict:
-    """What one pair holds, or the one reason it cannot be used."""
     from PIL import Image
 
-    image, mask = _rel(layout, pair.image_path), _rel(layout, pair.mask_path)
+    def image_header():  # decoded whole: a truncated file fails here, not in training
+        with _open(pair.image_path, pair.page) as im:
+            orientation, (width, height) = exif_orientation(im), im.size
+            channels = 1 if im.mode in _GREY_MODES else 3
+            if layout.oxford and im.format == "JPEG":  # libjpeg still reads every byte
+                im.draft(im.mode, (max(1, width // 8), max(1, height // 8)))
+            im.load()
+        size = (height, width) if orientation in _TURNS else (width, height)
+        return size, channels, orientation
+
+    def mask_stats():
+        with _open(pair.mask_path, pair.page) as im:
+            raw, between, kind = _raw_mask(im, colors)
+            return im.size, *np.unique(raw, return_counts=True), between, kind
+
+    image, mask = layout.rel(pair.image_path), layout.rel(pair.mask_path)
     page = "" if pair.page is None else f" page {pair.page + 1}"
     out = {"pair": pair}
     for what, name, read in (
-        ("image", image, lambda: _read_header(pair, draft)),
-        ("mask", mask, lambda: _read_mask_stats(pair, colors)),
+        ("image", image, image_header),
+        ("mask", mask, mask_stats),
     ):
         try:
             out[what] = read()
@@ -954,33 +813,29 @@ def _check_pair(layout: Layout, pair: Pair, colors, crop_size, draft: bool) -> d
             )
             return out
         except MaskFormatError as err:
-            if "not in the table" in str(err):
-                out["colour"] = f"{name}{page}: {err}"
-            else:
-                out["format"] = f"{name}{page}: {err}"
+            kind = "colour" if "not in the table" in str(err) else "format"
+            out[kind] = f"{name}{page}: {err}"
             return out
         except Exception as err:  # Pillow raises several kinds
             why = str(err).replace(str(layout.root / name), name)
             out["corrupt"] = f"{name}{page}: cannot be read ({why})"
             return out
-    size, _, orientation = out["image"]
+    (width, height), _, orientation = out["image"]
     mask_size = out["mask"][0]
-    if mask_size != size:
+    if mask_size != (width, height):
         turned = ""
-        if orientation in _TURNS and mask_size == size[::-1]:
+        if orientation in _TURNS and mask_size == (height, width):
             turned = (
                 f" (its EXIF orientation {orientation} turns the image's stored "
-                f"{size[1]}x{size[0]} pixels upright, as viewers show it and as "
+                f"{height}x{width} pixels upright, as viewers show it and as "
                 "it is read; draw the mask on the upright image)"
             )
         out["corrupt"] = (
-            f"{image}{page} is {size[0]}x{size[1]} but {mask} is "
+            f"{image}{page} is {width}x{height} but {mask} is "
             f"{mask_size[0]}x{mask_size[1]}{turned}"
         )
-    elif crop_size is not None and min(size) < crop_size:
-        out["small"] = (
-            f"{image} is {size[0]}x{size[1]}, smaller than crop_size={crop_size}"
-        )
+    elif crop is not None and min(width, height) < crop:
+        out["small"] = f"{image} is {width}x{height}, smaller than crop_size={crop}"
     return out
 
 
@@ -1000,23 +855,17 @@ def check_folder(
 
     Args:
         root: the folder (any layout of the module's docstring).
-        classes: class names (or ``{name: pixel value}``) instead of
-            ``classes.txt``.
+        classes: class names (or ``{name: pixel value}``) instead of ``classes.txt``.
         ignore_value: a pixel value that is no class.
         channels: 1 or 3 to convert every image; ``None``: the images decide.
         crop_size: report images smaller than this training crop.
-        images_dir: the images' folder, relative to ``root`` (detected if ``None``).
-        masks_dir: the masks' folder, relative to ``root``.
-        mask_suffix: what a mask's name adds to its image's (``"_mask"``).
+        images_dir, masks_dir, mask_suffix: override the detected layout.
         on_corrupt: unreadable files and image/mask size mismatches: ``"raise"``
             (problems) or ``"skip"`` (left out, named in a note).
 
     Returns:
-        A ``FolderReport``; ``print`` it, or test ``report.ok``.
-
-    Raises:
-        FileNotFoundError: no images or masks folder.
-        ValueError: a bad argument, or a ``classes.txt`` that cannot be parsed.
+        A ``FolderReport``; ``print`` it, or test ``report.ok``. A bad argument or
+        ``classes.txt`` raises ``ValueError``, a missing folder ``FileNotFoundError``.
     """
     check_choice("on_corrupt", on_corrupt, ON_CORRUPT)
     if channels is not None:
@@ -1025,26 +874,32 @@ def check_folder(
         raise ValueError(f"ignore_value={ignore_value!r} must be a pixel value >= 0.")
     if crop_size is not None and not is_whole(crop_size, 1):
         raise ValueError(f"crop_size={crop_size!r} must be a positive integer.")
-    layout = detect_layout(root, images_dir=images_dir, masks_dir=masks_dir,
-                           mask_suffix=mask_suffix)  # fmt: skip
-    root = layout.root
-    given, colors = _given_classes(root, classes, layout.oxford)
-    problems: list[str] = []
-    notes: list[str] = []
+    layout = detect_layout(
+        root, images_dir=images_dir, masks_dir=masks_dir, mask_suffix=mask_suffix
+    )
+    given, colors, listed = None, None, layout.root / "classes.txt"
+    if classes is not None:
+        given = parse_classes(classes, "classes=")
+    elif layout.oxford:
+        given = CLASS_NAMES, tuple(TRIMAP_VALUES[n] for n in CLASS_NAMES), None
+    elif listed.is_file():
+        lines = [t for _, t in read_text_lines(listed)]
+        colors = parse_colors(lines)
+        given = None if colors else parse_classes(lines, "classes.txt")
+    problems, notes = [], []
     records, without_mask, without_image = _pair_up(layout, problems, notes)
     if not records and not problems:
         problems.append(f"no image has a mask of the same name ({layout.describe()})")
-    order = list(records)
     splits, split_problems, split_notes, missing = _listed_splits(
-        layout, set(order), order
+        layout, set(records), list(records)
     )
     if not records:  # the cause is named above; no split follows from it
         split_problems, missing = [], []
+    check = partial(
+        _check_pair, layout, colors=colors and colors.colors, crop=crop_size
+    )
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-        checked = list(pool.map(
-            lambda p: _check_pair(layout, p, colors and colors.colors, crop_size,
-                                  layout.oxford),
-            records.values()))  # fmt: skip
+        checked = list(pool.map(check, records.values()))
     kinds = {
         "corrupt": "files cannot be read, or differ in size from their masks",
         "format": "files are not masks this reader takes",
@@ -1061,12 +916,11 @@ def check_folder(
         )
         found["corrupt"] = []
     problems += _grouped({kinds[k]: v for k, v in found.items()})
-    good = [c for c in checked if "image" in c and "mask" in c and
-            c["pair"].name not in skipped]  # fmt: skip
+    good = [c for c in checked if "mask" in c and c["pair"].name not in skipped]
     sizes = {c["pair"].name: c["image"][0] for c in good}
     image_kinds = {c["pair"].name: c["image"][1] for c in good}
     oriented = [
-        f"{_rel(layout, c['pair'].image_path)} ({c['image'][2]})"
+        f"{layout.rel(c['pair'].image_path)} ({c['image'][2]})"
         for c in good
         if c["image"][2] != 1
     ]
@@ -1078,14 +932,21 @@ def check_folder(
             "stored pixels lies turned or mirrored on it (its size may still fit, "
             "as a square's does). Check an overlay of one"
         )
+    jpeg = [c for c in good if c["mask"][4].startswith("JPEG")]
+    indices_as_jpeg = jpeg and not any(255 in c["mask"][1] for c in jpeg)
+    if indices_as_jpeg:  # the classes found from them would only follow from it
+        problems.append(
+            f"the {len(jpeg)} JPEG mask(s) hold no white at all, as masks of class "
+            "indices (0, 1, 2, ...) would: a JPEG mask is read as black (0) and "
+            "white (255) only, and JPEG changes class values; save them as PNG"
+        )
     between = sum(c["mask"][3] for c in good)
     if between:
         notes.append(
             f"{between} pixels of the JPEG masks were neither near 0 nor "
             "near 255 (JPEG blurs edges); each went to the nearer class"
         )
-    if layout.oxford and channels is None:
-        channels = 3
+    channels = channels or (3 if layout.oxford else None)
     if channels is None and len(set(image_kinds.values())) > 1:
         grey = [records[s].image_path.name for s, k in image_kinds.items() if k == 1]
         rgb = [records[s].image_path.name for s, k in image_kinds.items() if k == 3]
@@ -1095,23 +956,22 @@ def check_folder(
             "channels=1 or channels=3 (--channels)"
         )
     table, class_pixels, ignored = _classes(
-        layout, good, given, colors, ignore_value, problems
+        layout, good, given, colors, ignore_value, [] if indices_as_jpeg else problems
     )
     if table is not None and layout.oxford and classes is None:
         table = replace(table, rule="Oxford-IIIT Pet trimaps")
     problems += split_problems
     notes += split_notes
+    has_test = "test" in layout.lists or not layout.lists
     if records and not split_problems:
-        for split in SPLITS:
-            derived = split == "validation" and layout.oxford  # refused when loaded
-            if (
-                not splits[split]
-                and not derived
-                and (split != "test" or "test" in layout.lists or not layout.lists)
-            ):
-                problems.append(f"the {split} split is empty")
+        problems += [
+            f"the {split} split is empty"
+            for split in SPLITS
+            if not splits[split]
+            and not (split == "validation" and layout.oxford)  # refused when loaded
+            and (split != "test" or has_test)
+        ]
     splits = {s: tuple(n for n in v if n not in skipped) for s, v in splits.items()}
-    has_test = bool(splits["test"]) or "test" in layout.lists or not layout.lists
     if not has_test:
         notes.append(
             "without a test split, train with evaluate_test=False (nothing is "
@@ -1119,7 +979,7 @@ def check_folder(
         )
     inferred = set(image_kinds.values())
     return FolderReport(
-        root=root,
+        root=layout.root,
         layout=layout,
         pairs={n: (p.image_path.name, p.mask_path.name) for n, p in records.items()},
         records=records,
@@ -1143,24 +1003,21 @@ def check_folder(
 
 
 def _classes(layout, good, given, colors, ignore_value, problems):
-    """``(class table, class pixels, ignored pixels)`` from the readable masks;
-    a problem for values that are no class."""
-    if colors is not None:
-        table = colors
-    else:
+    """``(class table, class pixels, ignored pixels)`` of the readable masks."""
+    table = colors
+    if table is None:
         found = {int(v) for c in good for v in c["mask"][1]}
         if not found:  # nothing readable: said where it is caused
             return None, {}, 0
         palette = any("palette" in c["mask"][4] for c in good)
         table, problem = _infer_classes(given, found, ignore_value, palette)
         if problem:
-            holders = defaultdict(list)
+            holders = defaultdict(set)
             for c in good:
                 for v in c["mask"][1].tolist():
-                    holders[int(v)].append(_rel(layout, c["pair"].mask_path))
+                    holders[v].add(layout.rel(c["pair"].mask_path))
             where = "; ".join(
-                f"value {v}: {_some(sorted(set(f)), 3)}"
-                for v, f in sorted(holders.items())
+                f"value {v}: {_some(sorted(f), 3)}" for v, f in sorted(holders.items())
             )
             problems.append(f"{problem} ({where})")
             return None, {}, 0
@@ -1171,32 +1028,21 @@ def _classes(layout, good, given, colors, ignore_value, problems):
         outside = sorted(int(v) for v in values if int(v) not in allowed)
         if outside:
             bad.append(
-                f"{_rel(layout, c['pair'].mask_path)}: the values "
+                f"{layout.rel(c['pair'].mask_path)}: the values "
                 f"{outside[:10]} are not classes ({table.describe()})"
             )
         totals.update(dict(zip(values.tolist(), counts.tolist(), strict=True)))
     problems += _grouped({"masks hold values that are not classes": bad})
-    pixels = {
-        n: int(totals.get(v, 0)) for n, v in zip(table.names, table.values, strict=True)
-    }
-    return table, pixels, int(totals.get(table.ignore_value, 0))
-
-
-# -------------------------------------------------------------------- Oxford's lists
+    pixels = {n: totals[v] for n, v in zip(table.names, table.values, strict=True)}
+    return table, pixels, totals[table.ignore_value]
 
 
 def read_split_file(root: str | os.PathLike, split: str = "train") -> list[Pair]:
     """The pairs of a split of an Oxford-layout folder, in the list's order, from
-    its lists alone (nothing decoded; ``check_folder`` checks the files).
+    its lists alone (nothing decoded; ``check_folder`` checks the files). Warns of
+    images listed both in ``test.txt`` and ``trainval.txt``."""
 
-    Raises:
-        FileNotFoundError: the folder or a list is missing.
-        ValueError: an unknown split, or a list that is not UTF-8.
-
-    Warns:
-        UserWarning: an image is listed both in ``test.txt`` and ``trainval.txt``.
-    """
-    from ..data import check_split
+    from ..reading import check_split
 
     layout = detect_layout(check_oxford_directory(root))
     check_split(split)
@@ -1209,15 +1055,12 @@ def read_split_file(root: str | os.PathLike, split: str = "train") -> list[Pair]
             "unseen images; remove them from one of the lists",
             stacklevel=2,
         )
-    names = set(n for rows in lists.values() for _, n in rows)
+    names = {n for rows in lists.values() for _, n in rows}
     splits = _listed_splits(layout, names, sorted(names))[0]
     return [
         Pair(n, layout.images_dir / f"{n}.jpg", layout.masks_dir / f"{n}.png")
         for n in splits[split]
     ]
-
-
-# ------------------------------------------------------------------------ the batches
 
 
 def load_mask_folder(
@@ -1237,28 +1080,17 @@ def load_mask_folder(
     ``image_size=None`` keeps native size: training uses random ``crop_size``
     squares (one draw for image and mask), validation and test whole images
     (one at a time when their sizes differ); ``image_size`` resizes every pair
-    (image bilinear, mask nearest). With an ignore value the batches are
-    ``(image, mask, weights)``, weight 0 (and class 0) on ignored pixels.
-
-    Args:
-        root: the folder, or its ``check_folder`` report.
-        augment: ``True`` (default for train), ``False`` or an ``AugmentConfig``.
-        **check: ``check_folder``'s options.
-        Other arguments as in ``load_dataset``.
-
-    Returns:
-        A ``tf.data.Dataset`` of ``(float32 (B, H, W, C), int32 (B, H, W))``
-        (plus ``float32 (B, H, W)`` weights with an ignore value).
-
-    Raises:
-        ValueError: the folder has problems (listed), it has no split asked
-            for, or a bad argument.
+    (image bilinear, mask nearest). Batches are ``(float32 (B, H, W, C), int32 (B,
+    H, W))``, plus ``float32 (B, H, W)`` weights, 0 on ignored pixels (class 0), when
+    there is an ignore value. ``root`` may be a ``check_folder`` report; ``**check``
+    are ``check_folder``'s options, the others as in ``load_dataset``. A folder with
+    problems, an absent split or a bad argument raises ``ValueError``.
     """
     if not isinstance(root, FolderReport):
-        root = check_folder(root, crop_size=crop_size if image_size is None else None,
-                            **check)  # fmt: skip
-    return folder_dataset(root, split, image_size, batch_size, crop_size, augment,
-                          shuffle, seed)[0]  # fmt: skip
+        native_crop = crop_size if image_size is None else None
+        root = check_folder(root, crop_size=native_crop, **check)
+    args = (split, image_size, batch_size, crop_size, augment, shuffle, seed)
+    return folder_dataset(root, *args)[0]
 
 
 def load_pets_directory(
@@ -1276,21 +1108,33 @@ def load_pets_directory(
     ``load_mask_folder`` with Oxford's defaults (128 px, batches of 16)."""
 
     report = check_folder(check_oxford_directory(root), on_corrupt=on_corrupt)
-    return load_mask_folder(report, split, image_size, batch_size, augment=augment,
-                            shuffle=shuffle, seed=seed)  # fmt: skip
+    options = dict(augment=augment, shuffle=shuffle, seed=seed)
+    return load_mask_folder(report, split, image_size, batch_size, **options)
 
 
-def _check_sizes(report, split, image_size, batch_size, crop_size) -> None:
-    from ..data import check_split
+def check_sizes(split: str, image_size, batch_size, *, native: bool = False) -> None:
+    """Refuse an unknown split, an ``image_size`` below 16 (or ``None``, unless
+    ``native``: a folder's own size) or a ``batch_size`` below 1."""
+    from ..reading import check_split
 
     check_split(split)
-    if image_size is not None and not is_whole(image_size, 16):
+    if not (native and image_size is None) and not is_whole(image_size, 16):
+        also = ", or None for native resolution" if native else " (e.g. 128)"
         raise ValueError(
-            f"image_size={image_size!r} must be an integer of at least 16, or None "
-            "for native resolution."
+            f"image_size={image_size!r} must be an integer of at least 16{also}."
         )
     if not is_whole(batch_size, 1):
         raise ValueError(f"batch_size={batch_size!r} must be a positive integer.")
+
+
+def folder_dataset(report, split, image_size, batch_size, crop_size, augment,
+                   shuffle, seed):  # fmt: skip
+    """``(dataset, batch size used)`` for a checked folder (``load_mask_folder``)."""
+    import tensorflow as tf
+
+    from ..data import finish_pipeline, resize_image, resize_mask
+
+    check_sizes(split, image_size, batch_size, native=True)
     if crop_size is not None:
         if not is_whole(crop_size, 16):
             raise ValueError(f"crop_size={crop_size!r} must be an integer >= 16.")
@@ -1307,25 +1151,15 @@ def _check_sizes(report, split, image_size, batch_size, crop_size) -> None:
             f"the folder {report.root.name} has no test split (no test list): nothing "
             "to score on; add a test list, or train with evaluate_test=False."
         )
-    names = report.splits[split]
-    if not names:
+    pairs = [report.records[s] for s in report.splits[split]]
+    if not pairs:
         raise ValueError(f"the {split} split of {report.root.name} is empty.")
-    if split == "train" and image_size is None and crop_size is None:
-        if len({report.sizes[s] for s in names}) > 1:
-            raise ValueError(
-                f"the train images of {report.root.name} have different sizes; pass "
-                "crop_size= (random crops of native size) or image_size= (resize)."
-            )
-
-
-def folder_dataset(report, split, image_size, batch_size, crop_size, augment,
-                   shuffle, seed):  # fmt: skip
-    """``(dataset, batch size used)`` for a checked folder (``load_mask_folder``)."""
-    import tensorflow as tf
-
-    from ..data import finish_pipeline, resize_image, resize_mask
-
-    _check_sizes(report, split, image_size, batch_size, crop_size)
+    mixed = len({report.sizes[p.name] for p in pairs}) > 1
+    if split == "train" and image_size is None and crop_size is None and mixed:
+        raise ValueError(
+            f"the train images of {report.root.name} have different sizes; pass "
+            "crop_size= (random crops of native size) or image_size= (resize)."
+        )
     if report.skipped:
         warnings.warn(
             f"skipped {len(report.skipped)} corrupt example(s): "
@@ -1333,7 +1167,6 @@ def folder_dataset(report, split, image_size, batch_size, crop_size, augment,
             stacklevel=3,
         )
     classes, channels = report.classes, report.channels
-    pairs = [report.records[s] for s in report.splits[split]]
 
     def read(index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         p = pairs[int(index)]
@@ -1355,18 +1188,11 @@ def folder_dataset(report, split, image_size, batch_size, crop_size, augment,
         decode, num_parallel_calls=tf.data.AUTOTUNE
     )
     whole = image_size is None and (split != "train" or crop_size is None)
-    mixed = len({report.sizes[s] for s in report.splits[split]}) > 1
     batch = 1 if whole and mixed else batch_size  # whole images of different sizes
-    ds = finish_pipeline(
-        ds,
-        split=split,
-        batch_size=batch,
-        augment=augment,
-        shuffle=shuffle,
-        seed=seed,
-        num_examples=len(pairs),
-        crop_size=crop_size if split == "train" else None,
-    )
+    crop = crop_size if split == "train" else None
+    ds = finish_pipeline(ds, split=split, batch_size=batch, augment=augment,
+                         shuffle=shuffle, seed=seed, num_examples=len(pairs),
+                         crop_size=crop)  # fmt: skip
     if classes.ignore_value is not None:
         ds = ds.map(
             lambda x, y: (x, tf.maximum(y, 0), tf.cast(y >= 0, tf.float32)),

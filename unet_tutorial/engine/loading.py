@@ -1,35 +1,29 @@
 """Where batches come from: TensorFlow Datasets, a folder, or the synthetic stand-in.
 
-Every route ends in the core's ``finish_pipeline`` and yields batches of
-``(image, mask)`` as described in ``unet_tutorial.data``. Routes:
-
-* ``load_oxford_pets``: TensorFlow Datasets' ``oxford_iiit_pet:4.*.*``.
-* ``load_synthetic_pets``: the synthetic stand-in for offline machines.
-* a folder (``engine.folders``): Oxford-IIIT Pet's extracted archives or
-  your own images and masks, through one reader.
-* ``load_dataset``: one entry point that picks a route (``resolve_source``)
-  and says which data it used (``DataInfo``).
+Every route ends in the core's ``finish_pipeline`` and yields ``(image, mask)``
+batches as described in ``unet_tutorial.data``: ``load_oxford_pets`` (TensorFlow
+Datasets' ``oxford_iiit_pet:4.*.*``), ``load_synthetic_pets`` (the stand-in for
+offline machines) or a folder (``engine.folders``: Oxford-IIIT Pet's extracted
+archives or your own images and masks). ``load_dataset`` picks a route
+(``resolve_source``) and says which data it used (``DataInfo``).
 """
 
 from __future__ import annotations
 
 import os
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
 import tensorflow as tf
 
-from ..checks import ON_CORRUPT, check_choice, is_whole
-from ..data import (
-    SPLITS,
-    check_split,
-    finish_pipeline,
-    preprocess_pair,
-    validation_holdout,
-)
+from ..checks import ON_CORRUPT, SPLITS, check_choice
+from ..data import finish_pipeline, preprocess_pair
 from ..labels import CLASS_NAMES, NUM_CLASSES
+from ..reading import check_split, validation_holdout
 from ..settings import AugmentConfig
 from ..synthetic import make_synthetic_pets
+from .folders import check_sizes
 from .sources import (
     HOW_TO_GET_OXFORD,
     OXFORD_TFDS_NAME,
@@ -48,25 +42,8 @@ OXFORD_BREEDS = 37
 """Breeds in the full dataset; a folder with fewer is a subset."""
 
 SYNTHETIC_SPLIT_SIZES = {"train": 512, "validation": 64, "test": 128}
-# splits share no image
-_SYNTHETIC_SEED_OFFSETS = {
-    "train": 0,
-    "validation": 2_000_029,
-    "test": 1_000_003,
-}
-
-
-def _check_common(split: str, image_size: int, batch_size: int) -> None:
-    check_split(split)
-    if not is_whole(image_size, 16):
-        raise ValueError(
-            f"image_size={image_size!r} must be an integer of at least 16 (e.g. 128)."
-        )
-    if not is_whole(batch_size, 1):
-        raise ValueError(f"batch_size={batch_size!r} must be a positive integer.")
-
-
-# ------------------------------------------------------------ TensorFlow Datasets route
+# the synthetic splits are drawn from seeds this far apart, so they share no image
+_SYNTHETIC_SEEDS = {"train": 0, "validation": 2_000_029, "test": 1_000_003}
 
 
 def check_oxford_version(version: str) -> None:
@@ -80,34 +57,25 @@ def check_oxford_version(version: str) -> None:
 
 
 def _tfds_holdout(builder) -> tuple[int, set[str]]:
-    """``(trainval size, held-out file names)`` of tfds' ``train`` (= ``trainval``)
-    split, stratified by breed.
-    """
+    """``(trainval size, held-out file names)`` of tfds' ``train`` split, by breed."""
     import tensorflow_datasets as tfds
 
-    skip = {
-        "image": tfds.decode.SkipDecoding(),
-        "segmentation_mask": tfds.decode.SkipDecoding(),
-    }
-    ds = builder.as_dataset(split="train", decoders=skip, shuffle_files=False)
-    names, labels = [], []
-    for name, label in ds.map(
-        lambda ex: (ex["file_name"], ex["label"])
-    ).as_numpy_iterator():
-        names.append(name.decode())
-        labels.append(int(label))
-    return len(names), validation_holdout(names, labels)
+    skip = tfds.decode.SkipDecoding()
+    decoders = {"image": skip, "segmentation_mask": skip}
+    ds = builder.as_dataset(split="train", decoders=decoders, shuffle_files=False)
+    rows = ds.map(lambda ex: (ex["file_name"], ex["label"])).as_numpy_iterator()
+    rows = [(name.decode(), int(label)) for name, label in rows]
+    return len(rows), validation_holdout([n for n, _ in rows], [b for _, b in rows])
 
 
 def _tfds_split_size(split: str, data_dir: str | None) -> int:
-    """Examples in tfds' ``train`` or ``validation`` split (of a prepared
-    ``oxford_iiit_pet``).
-    """
+    """Examples in a split of a prepared ``oxford_iiit_pet``."""
     import tensorflow_datasets as tfds
 
-    total, held = _tfds_holdout(
-        tfds.builder(f"{OXFORD_TFDS_NAME}:{OXFORD_TFDS_VERSION}", data_dir=data_dir)
-    )
+    if split == "test":
+        return OXFORD_LIST_SIZES["test"]
+    name = f"{OXFORD_TFDS_NAME}:{OXFORD_TFDS_VERSION}"
+    total, held = _tfds_holdout(tfds.builder(name, data_dir=data_dir))
     return len(held) if split == "validation" else total - len(held)
 
 
@@ -125,88 +93,55 @@ def load_oxford_pets(
 ) -> tf.data.Dataset:
     """Oxford-IIIT Pet from TensorFlow Datasets, as ``(image, mask)`` batches.
 
-    tfds' ``train`` split is the official ``trainval`` list (3,680 images),
-    split here into ``"train"`` and a fixed ``"validation"`` hold-out of about
-    10 % of every breed (``validation_holdout``); ``"test"`` is the test list
-    (3,669). Trimaps map ``1 -> 0 pet, 2 -> 1 background, 3 -> 2 border``.
-
-    Args:
-        data_dir: tfds' data folder (``None``: ``~/tensorflow_datasets``).
-        version: the tfds version; only ``4.*.*`` loads on current tfds.
-        download: let tfds download and prepare the data if it is missing.
-        Other arguments as in ``load_dataset``.
-
-    Returns:
-        A ``tf.data.Dataset`` of ``(float32 (B, S, S, 3), int32 (B, S, S))``.
-
-    Raises:
-        ValueError: a bad split, size, batch size or version.
-        DataUnavailableError: tfds cannot provide the data (decided within
-            seconds; the message lists the ways to get it).
+    tfds' ``train`` split is the official ``trainval`` list (3,680 images), split
+    here into ``"train"`` and a fixed ``"validation"`` hold-out of about 10 % of
+    every breed (``validation_holdout``); ``"test"`` is the test list (3,669).
+    Trimaps map ``1 -> 0 pet, 2 -> 1 background, 3 -> 2 border``. ``data_dir`` is
+    tfds' folder, ``download`` lets tfds fetch missing data; only ``version``
+    ``4.*.*`` loads. Raises ``DataUnavailableError`` (within seconds, saying how
+    to get the data) where tfds cannot provide it.
     """
     import tensorflow_datasets as tfds
 
-    _check_common(split, image_size, batch_size)
+    check_sizes(split, image_size, batch_size)
     check_oxford_version(version)
     data_dir = None if data_dir is None else os.fspath(data_dir)
-    name = f"{OXFORD_TFDS_NAME}:{version}"
     try:
-        builder = tfds.builder(name, data_dir=data_dir)
+        builder = tfds.builder(f"{OXFORD_TFDS_NAME}:{version}", data_dir=data_dir)
+        # tfds would retry an unreachable server for minutes, leaving *.tmp.* folders
         if not builder.is_prepared():
-            # tfds would retry an unreachable server for minutes and leave *.tmp.*
-            # folders behind
-            if not download:
+            if not download or not oxford_server_reachable():
+                why = "the server does not answer" if download else "download=False"
                 raise DataUnavailableError(
-                    f"{HOW_TO_GET_OXFORD} (it is not prepared and download=False)"
-                )
-            if not oxford_server_reachable():
-                raise DataUnavailableError(
-                    f"{HOW_TO_GET_OXFORD} (it is not prepared and the server does not "
-                    "answer)"
+                    f"{HOW_TO_GET_OXFORD} (it is not prepared and {why})"
                 )
             builder.download_and_prepare()
         total, held = _tfds_holdout(builder) if split != "test" else (0, set())
-        ds = builder.as_dataset(
-            split="test" if split == "test" else "train", shuffle_files=False
-        )
+        tfds_split = "test" if split == "test" else "train"
+        ds = builder.as_dataset(split=tfds_split, shuffle_files=False)
     except DataUnavailableError:
         raise
-    except (
-        Exception
-    ) as err:  # tfds raises many kinds (network, missing files, assertion)
+    # tfds raises many kinds (network, missing files, assertion)
+    except Exception as err:
         raise DataUnavailableError(
             f"{HOW_TO_GET_OXFORD} (TensorFlow Datasets said: {err})"
         ) from err
     if split != "test":
-        table = tf.lookup.StaticHashTable(
-            tf.lookup.KeyValueTensorInitializer(
-                tf.constant(sorted(held)), tf.ones(len(held), tf.int32)
-            ),
-            0,
-        )
-        keep_held = split == "validation"
+        keep = split == "validation"
+        held_names = tf.constant(sorted(held), tf.string)
         ds = ds.filter(
-            lambda ex: tf.equal(table.lookup(ex["file_name"]) == 1, keep_held)
+            lambda ex: tf.equal(tf.reduce_any(ex["file_name"] == held_names), keep)
         )
         # a filter hides the size; the pipeline (and a cosine schedule) needs it
-        kept = len(held) if keep_held else total - len(held)
+        kept = len(held) if keep else total - len(held)
         ds = ds.apply(tf.data.experimental.assert_cardinality(kept))
     ds = ds.map(
         lambda ex: preprocess_pair(ex["image"], ex["segmentation_mask"], image_size),
         num_parallel_calls=tf.data.AUTOTUNE,
     )
-    return finish_pipeline(
-        ds,
-        split=split,
-        batch_size=batch_size,
-        augment=augment,
-        shuffle=shuffle,
-        seed=seed,
-        num_examples=OXFORD_LIST_SIZES["test" if split == "test" else "trainval"],
-    )
-
-
-# ---------------------------------------------------------------------- synthetic route
+    n = OXFORD_LIST_SIZES["test" if split == "test" else "trainval"]
+    return finish_pipeline(ds, split=split, batch_size=batch_size, augment=augment,
+                           shuffle=shuffle, seed=seed, num_examples=n)  # fmt: skip
 
 
 def load_synthetic_pets(
@@ -221,54 +156,31 @@ def load_synthetic_pets(
 ) -> tf.data.Dataset:
     """The synthetic stand-in (``make_synthetic_pets``) through the same pipeline.
 
-    ``"train"``, ``"validation"`` and ``"test"`` are drawn from different
-    seeds, so they share no image. This is **not** Oxford-IIIT Pet.
-
-    Args:
-        num_examples: images in the split (default 512 train, 64 validation,
-            128 test).
-        Other arguments as in ``load_oxford_pets``.
+    The splits (``num_examples`` images; 512, 64 and 128 by default) are drawn
+    from different seeds, so they share no image. This is **not** Oxford-IIIT Pet.
     """
-    _check_common(split, image_size, batch_size)
+    check_sizes(split, image_size, batch_size)
     n = SYNTHETIC_SPLIT_SIZES[split] if num_examples is None else num_examples
     images, masks = make_synthetic_pets(
-        n, image_size, seed=seed + _SYNTHETIC_SEED_OFFSETS[split]
+        n, image_size, seed=seed + _SYNTHETIC_SEEDS[split]
     )
-    return finish_pipeline(
-        tf.data.Dataset.from_tensor_slices((images, masks)),
-        split=split,
-        batch_size=batch_size,
-        augment=augment,
-        shuffle=shuffle,
-        seed=seed,
-        num_examples=n,
-    )
-
-
-# ---------------------------------------------------------------------- one entry point
+    ds = tf.data.Dataset.from_tensor_slices((images, masks))
+    return finish_pipeline(ds, split=split, batch_size=batch_size, augment=augment,
+                           shuffle=shuffle, seed=seed, num_examples=n)  # fmt: skip
 
 
 @dataclass(frozen=True)
 class DataInfo:
     """Which data a ``load_dataset`` call used, and what a model for it needs.
 
-    Attributes:
-        source: the ``source=`` value that loads this data again.
-        kind: ``"tfds"``, ``"directory"`` (Oxford's layout), ``"folder"`` or
-            ``"synthetic"``.
-        image_size: side length of the images; ``None``: native size.
-        is_stand_in: the synthetic stand-in (not Oxford-IIIT Pet results).
-        description: which data exactly, in one sentence; ``notice``: the
-            line ``load_dataset`` prints.
-        num_breeds: breeds (``None`` for other data); ``is_full``: the
-            complete official Oxford splits.
-        num_classes, channels, class_names: what a model for it needs.
-        ignore_value: the mask value that is no class; batches are then
-            ``(image, mask, weights)``, weight 0 there.
-        crop_size: side of the random training crops, or ``None``.
-        batch_size: the batch size used (1 for whole images of different sizes).
-        has_test: the data has a test split (else train with
-            ``evaluate_test=False``).
+    ``source`` loads it again; ``kind``: ``"tfds"``, ``"directory"`` (Oxford's
+    layout), ``"folder"`` or ``"synthetic"``; ``image_size``: ``None`` for native
+    size; ``notice``: the line ``load_dataset`` prints; ``num_breeds``: ``None``
+    for other data; ``is_full``: the complete official Oxford splits;
+    ``ignore_value``: the mask value that is no class (batches are then ``(image,
+    mask, weights)``, weight 0 there); ``batch_size``: the one used (1 for whole
+    images of different sizes); ``has_test``: else train with
+    ``evaluate_test=False``.
     """
 
     source: str
@@ -292,13 +204,7 @@ class DataInfo:
 
 @dataclass(frozen=True)
 class SourceFacts:
-    """What a resolved source holds: ``describe_source`` in words, and as fields.
-
-    Attributes:
-        description: one sentence (``describe_source``).
-        num_breeds: breeds (``None`` for the stand-in).
-        is_full: the complete official splits of 37 breeds.
-    """
+    """What a resolved source holds: ``describe_source`` in words, and as fields."""
 
     description: str
     num_breeds: int | None
@@ -310,21 +216,18 @@ def source_facts(
 ) -> SourceFacts:
     """Which data a source holds, counted, never assumed (``SourceFacts``).
 
-    Args:
-        data: a resolved source (``resolve_source``).
-        num_examples: synthetic split sizes ``{"train": n, ...}`` (defaults otherwise).
-    """
+    ``num_examples`` gives synthetic split sizes ``{"train": n, ...}``."""
     if data.kind == "folder":
         from .folders import check_folder
 
         return SourceFacts(check_folder(data.path).summary(), None, False)
     if data.kind == "directory":  # counted from the lists: a subset is named one
-        from ..data import breed_of
+        from ..reading import breed_of
         from .folders import read_split_file
 
-        n = {s: read_split_file(data.path, s) for s in SPLITS}
-        breeds = len({breed_of(p.name) for pairs in n.values() for p in pairs})
-        n = {s: len(pairs) for s, pairs in n.items()}
+        pairs = {s: read_split_file(data.path, s) for s in SPLITS}
+        breeds = len({breed_of(p.name) for split in pairs.values() for p in split})
+        n = {s: len(split) for s, split in pairs.items()}
         sizes = [n["train"] + n["validation"], n["test"]]
         full = breeds == OXFORD_BREEDS and sizes == list(OXFORD_LIST_SIZES.values())
         where = Path(data.path).name or Path(data.path).resolve().name or data.path
@@ -343,19 +246,12 @@ def source_facts(
             OXFORD_BREEDS,
             True,
         )
-    given = num_examples or {}
+    sizes = num_examples or {}
+    if not sizes or set(sizes) == set(SPLITS):  # else one split loaded: only its size
+        sizes = {**SYNTHETIC_SPLIT_SIZES, **sizes}
+    known = " / ".join(f"{sizes[s]} {s}" for s in SPLITS if s in sizes)
     stand_in = "the SYNTHETIC STAND-IN, not Oxford-IIIT Pet"
-    # only some sizes known (one split loaded): name only those
-    if given and set(given) != set(SPLITS):
-        known = " / ".join(f"{given[s]} {s}" for s in SPLITS if s in given)
-        return SourceFacts(f"{stand_in}: {known} generated images", None, False)
-    sizes = {**SYNTHETIC_SPLIT_SIZES, **given}
-    return SourceFacts(
-        f"{stand_in}: {sizes['train']} train / {sizes['validation']} validation / "
-        f"{sizes['test']} test generated images",
-        None,
-        False,
-    )
+    return SourceFacts(f"{stand_in}: {known} generated images", None, False)
 
 
 def describe_source(
@@ -363,9 +259,7 @@ def describe_source(
 ) -> str:
     """One sentence on which data a source holds (``source_facts(...).description``).
 
-    A folder is named by its last part (``oxford-pets-subset``), never by a
-    path of the machine that loaded it.
-    """
+    A folder is named by its last part, never by a path of this machine."""
     return source_facts(data, num_examples).description
 
 
@@ -389,152 +283,92 @@ def load_dataset(
     was.
 
     Args:
-        source: ``"auto"``, ``"oxford"``, ``"tfds"``, ``"synthetic"``, a
-            folder (any layout ``engine.folders`` reads, Oxford-IIIT Pet's
-            among them), or a ``DataSource``; ``resolve_source`` gives the
-            order ``"auto"`` tries.
+        source: ``"auto"``, ``"oxford"``, ``"tfds"``, ``"synthetic"``, a folder
+            (any layout ``engine.folders`` reads) or a ``DataSource``
+            (``resolve_source`` gives the order ``"auto"`` tries).
         split: ``"train"``, ``"validation"`` or ``"test"``.
         image_size: output side length; ``None`` keeps a folder's native size.
-        batch_size: examples per batch.
         data_dir: tfds data folder.
-        augment: default ``True`` for train only.
-        shuffle: default ``True`` for train only.
+        augment, shuffle: default ``True`` for train only.
         seed: seeds shuffling, augmentation and the synthetic images.
         num_examples: size of a synthetic split (default 512 / 64 / 128).
         on_corrupt: a folder's unreadable or mismatched pairs: ``"raise"`` or
             ``"skip"`` (left out, named in a warning).
-        verbose: print the one-line notice.
         crop_size: a folder: train on random crops of this side.
-        **folder: a folder's ``check_folder`` options: ``classes``,
-            ``ignore_value``, ``channels``, ``images_dir``, ``masks_dir``,
-            ``mask_suffix``.
+        **folder: a folder's other ``check_folder`` options.
 
     Returns:
-        ``(dataset, info)``; ``info`` says which data it is and what a model
-        for it needs (``num_classes``, ``channels``, ``class_names``).
-
-    Raises:
-        ValueError: an unknown source or split, a bad setting, or a folder
-            with problems (listed).
-        DataUnavailableError: ``"oxford"`` or ``"tfds"`` was asked for and
-            cannot be loaded; the message says how to get it.
+        ``(dataset, info)``: ``info`` says which data it is and what a model for it
+        needs. ``ValueError`` for a bad setting or a folder with problems,
+        ``DataUnavailableError`` (saying how to get it) for unavailable Oxford data.
     """
+
     check_choice("on_corrupt", on_corrupt, ON_CORRUPT)
-    data = (
-        source if isinstance(source, DataSource) else resolve_source(source, data_dir)
-    )
-    kwargs = dict(augment=augment, shuffle=shuffle, seed=seed)
+    if not isinstance(source, DataSource):
+        source = resolve_source(source, data_dir)
+    data = source
+    options, how, extra = dict(augment=augment, shuffle=shuffle, seed=seed), "", {}
     if data.kind in ("folder", "directory"):
-        return _load_folder(data, split, image_size, batch_size, crop_size, verbose,
-                            on_corrupt=on_corrupt, **folder, **kwargs)  # fmt: skip
-    _check_common(split, image_size, batch_size)
-    given = {"crop_size": crop_size, **folder}
-    for name, value in given.items():
-        if value is not None:
-            raise ValueError(
-                f"{name}= is for a folder of images and masks; the {data.kind} "
-                "source does not take it."
+        from .folders import check_folder, folder_dataset
+
+        check_split(split)
+        native_crop = crop_size if image_size is None else None
+        report = check_folder(
+            data.path, crop_size=native_crop, on_corrupt=on_corrupt, **folder
+        )
+        ds, used = folder_dataset(report, split, image_size, batch_size, crop_size,
+                                  augment, shuffle, seed)  # fmt: skip
+        n = len(report.splits[split])
+        if data.kind == "directory":
+            facts = source_facts(data)
+        else:
+            facts = SourceFacts(report.summary(), None, False)
+        if split == "train" and crop_size is not None:
+            how = f", random {crop_size}x{crop_size} crops"
+        elif image_size is None:
+            one = " one at a time (their sizes differ)" if used < batch_size else ""
+            how = f", whole images{one}"
+        table = report.classes
+        extra = dict(
+            num_classes=table.num_classes,
+            channels=report.channels,
+            class_names=table.names,
+            ignore_value=table.ignore_value,
+            crop_size=crop_size if split == "train" else None,
+            batch_size=used,
+            has_test=report.has_test,
+        )
+    else:
+        check_sizes(split, image_size, batch_size)
+        for name, value in {"crop_size": crop_size, **folder}.items():
+            if value is not None:
+                raise ValueError(
+                    f"{name}= is for a folder of images and masks; the {data.kind} "
+                    "source does not take it."
+                )
+        if data.kind == "tfds":
+            ds = load_oxford_pets(
+                split, image_size, batch_size, data_dir=data.path, **options
             )
-    if data.kind == "tfds":
-        ds = load_oxford_pets(
-            split, image_size, batch_size, data_dir=data.path, **kwargs
-        )
-        n = (
-            OXFORD_LIST_SIZES["test"]
-            if split == "test"
-            else _tfds_split_size(split, data.path)
-        )
-    else:
-        ds = load_synthetic_pets(
-            split, image_size, batch_size, num_examples=num_examples, **kwargs
-        )
-        n = num_examples or SYNTHETIC_SPLIT_SIZES[split]
-    facts = source_facts(data, None if num_examples is None else {split: num_examples})
-    description = facts.description
+            n = _tfds_split_size(split, data.path)
+        else:
+            ds = load_synthetic_pets(
+                split, image_size, batch_size, num_examples=num_examples, **options
+            )
+            n = num_examples or SYNTHETIC_SPLIT_SIZES[split]
+        given = None if num_examples is None else {split: num_examples}
+        facts = source_facts(data, given)
+        extra = {"batch_size": batch_size}
     if data.is_stand_in:
-        notice = (
-            f"Data: {description}; this is the {split} split ({n}). "
-            "Results below are not Oxford-IIIT Pet results."
+        said = (
+            f"; this is the {split} split ({n}). Results below are not Oxford-IIIT "
+            "Pet results."
         )
     else:
-        notice = f"Data: {description}. This is the {split} split ({n} images)."
-    info = DataInfo(
-        data.source,
-        data.kind,
-        split,
-        n,
-        image_size,
-        data.is_stand_in,
-        description,
-        notice,
-        facts.num_breeds,
-        facts.is_full,
-        batch_size=batch_size,
-    )
-    _print_notice(info, verbose)
-    return ds, info
-
-
-def _print_notice(info: DataInfo, verbose: bool) -> None:
+        said = f". This is the {split} split ({n} images{how})."
+    info = DataInfo(data.source, data.kind, split, n, image_size, data.is_stand_in,
+                    facts.description, f"Data: {facts.description}{said}",
+                    facts.num_breeds, facts.is_full, **extra)  # fmt: skip
     if verbose:
-        import textwrap
-
         print(textwrap.fill(info.notice, 78, subsequent_indent="  "))
-
-
-def _load_folder(
-    data: DataSource,
-    split: str,
-    image_size: int | None,
-    batch_size: int,
-    crop_size: int | None,
-    verbose: bool,
-    *,
-    augment,
-    shuffle: bool | None,
-    seed: int,
-    **check,
-) -> tuple[tf.data.Dataset, DataInfo]:
-    """``load_dataset`` for a folder, Oxford-IIIT Pet's or another layout."""
-    from .folders import check_folder, folder_dataset
-
-    check_split(split)
-    report = check_folder(
-        data.path, crop_size=crop_size if image_size is None else None, **check
-    )
-    ds, used = folder_dataset(
-        report, split, image_size, batch_size, crop_size, augment, shuffle, seed
-    )
-    n = len(report.splits[split])
-    facts = source_facts(data) if data.kind == "directory" else None
-    description = facts.description if facts else report.summary()
-    how = ""
-    if split == "train" and crop_size is not None:
-        how = f", random {crop_size}x{crop_size} crops"
-    elif image_size is None:
-        how = ", whole images" + (
-            " one at a time (their sizes differ)" if used < batch_size else ""
-        )
-    notice = f"Data: {description}. This is the {split} split ({n} images{how})."
-    table = report.classes
-    info = DataInfo(
-        data.source,
-        data.kind,
-        split,
-        n,
-        image_size,
-        False,
-        description,
-        notice,
-        facts.num_breeds if facts else None,
-        facts.is_full if facts else False,
-        num_classes=table.num_classes,
-        channels=report.channels,
-        class_names=table.names,
-        ignore_value=table.ignore_value,
-        crop_size=crop_size if split == "train" else None,
-        batch_size=used,
-        has_test=report.has_test,
-    )
-    _print_notice(info, verbose)
     return ds, info

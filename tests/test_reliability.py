@@ -366,29 +366,20 @@ def test_case1_overwrite_takes_the_lock_before_deleting_anything(tmp_path, tiny_
     assert _fingerprint(out) == before
 
 
-def test_case9_a_lock_of_an_earlier_process_with_my_pid_is_stale(tmp_path, capsys):
+def test_a_lock_of_an_earlier_process_with_my_pid_is_stale(tmp_path, capsys):
     # a container restart: the killed training ran as this very PID
     lock = tmp_path / "run.lock"
-    lock.write_text(f"{socket.gethostname()} {os.getpid()}")
+    lock.write_text(f"pid {os.getpid()} on {socket.gethostname()}")
     with RunLock(tmp_path):
         pass
-    lock.write_text(
-        json.dumps(
-            {
-                "host": socket.gethostname(),
-                "pid": os.getpid(),
-                "started": "another boot:1",
-                "token": "abc",
-            }
-        )
-    )
+    lock.write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid()}))
     with RunLock(tmp_path):
         pass
     assert capsys.readouterr().out.count("stale lock") == 2
 
 
 @pytest.mark.slow
-def test_case9_a_recycled_pid_is_not_a_live_training(tmp_path, capsys):
+def test_a_recycled_pid_is_not_a_live_training(tmp_path, capsys):
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -407,16 +398,15 @@ def test_case9_a_recycled_pid_is_not_a_live_training(tmp_path, capsys):
         assert holder.stdout.readline().strip() == "HELD"
         with pytest.raises(RunFolderError, match=f"pid {holder.pid}"):
             RunLock(tmp_path).__enter__()
-        # the same PID, but a process started at another time: not that training
-        stored = json.loads((tmp_path / "run.lock").read_text())
-        stored["started"] = "another boot:1"
-        (tmp_path / "run.lock").write_text(json.dumps(stored))
-        with RunLock(tmp_path):
-            pass
-        assert "stale lock" in capsys.readouterr().out
     finally:
         holder.kill()
         holder.wait()
+    # the file names a PID that lives (this process's parent: another process
+    # now has it), but no process holds the lock: not a training
+    (tmp_path / "run.lock").write_text(f"pid {os.getppid()} on {socket.gethostname()}")
+    with RunLock(tmp_path):
+        pass
+    assert "stale lock" in capsys.readouterr().out
 
 
 # ------------------------------------------------------ silently wrong (14, 15)

@@ -1,4 +1,5 @@
-"""Reliability, round 2 (issue 24): a run folder survives a kill at every save.
+"""Reliability: a run folder survives a kill at every save, a damaged backup, a torn
+config.json and a second training; and other failures end with one clear line.
 
 Faults are injected at the save level: a subprocess trains with Keras' save
 (or the test scoring) wrapped so that it writes half a file, or nothing, and
@@ -173,11 +174,11 @@ def test_a_last_history_row_without_its_line_end_is_left_out(tmp_path):
     assert [r["epoch"] for r in ut.read_history(path)] == ["0"]
 
 
-# ------------------------------------------------------- kills at a save (cases 2-5)
+# ------------------------------------------------------------------ kills at a save
 
 
 @pytest.mark.slow
-def test_case2_a_kill_half_way_through_best_keras_keeps_the_previous_best(tmp_path):
+def test_a_kill_half_way_through_best_keras_keeps_the_previous_best(tmp_path):
     out = _killed_run(tmp_path, "best:2:half")
     ut.load_run_model(out / "best.keras")  # the first best, whole
     assert run_state(out) == "unfinished"
@@ -186,7 +187,7 @@ def test_case2_a_kill_half_way_through_best_keras_keeps_the_previous_best(tmp_pa
 
 
 @pytest.mark.slow
-def test_case3_a_kill_half_way_through_final_keras_is_completed_not_retrained(
+def test_a_kill_half_way_through_final_keras_is_completed_not_retrained(
     tmp_path,
 ):
     out = _killed_run(tmp_path, "final:1:half")
@@ -199,7 +200,7 @@ def test_case3_a_kill_half_way_through_final_keras_is_completed_not_retrained(
 
 
 @pytest.mark.slow
-def test_case4_a_kill_before_final_keras_never_retrains_finished_epochs(tmp_path):
+def test_a_kill_before_final_keras_never_retrains_finished_epochs(tmp_path):
     out = _killed_run(tmp_path, "final:1:before")
     assert run_state(out) == "unfinished"
     kept = {
@@ -215,7 +216,7 @@ def test_case4_a_kill_before_final_keras_never_retrains_finished_epochs(tmp_path
 
 
 @pytest.mark.slow
-def test_case5_a_kill_while_the_test_split_is_scored_is_scored_on_rerun(tmp_path):
+def test_a_kill_while_the_test_split_is_scored_is_scored_on_rerun(tmp_path):
     out = _killed_run(tmp_path, "test:1:before")
     assert run_state(out) == "unfinished" and not (out / "test.json").exists()
     final = _digest(out / "final.keras")
@@ -256,7 +257,7 @@ def _validation_mean_iou(path: Path) -> float:
 
 
 @pytest.mark.slow
-def test_case8_best_keras_always_matches_a_history_row(tmp_path):
+def test_best_keras_always_matches_a_history_row_after_a_kill(tmp_path):
     # killed right after the second best.keras; the epochs trained again score worse
     out = _killed_run(tmp_path, "best:2:after")
     ut.train(_config(out), verbose=0, callbacks=[_BorderEverywhere()])
@@ -268,7 +269,7 @@ def test_case8_best_keras_always_matches_a_history_row(tmp_path):
     assert rows[state["best"]["epoch"]] == max(rows)
 
 
-# ---------------------------------------------------------- damaged backup (case 6)
+# -------------------------------------------------------------------- damaged backup
 
 
 def _interrupted(out: Path, at_epoch: int) -> ut.TrainConfig:
@@ -299,7 +300,7 @@ def _damage_in_place(path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_case6_a_full_length_damaged_backup_falls_back_to_its_previous_copy(
+def test_a_full_length_damaged_backup_falls_back_to_its_previous_copy(
     tmp_path, capsys
 ):
     out = tmp_path / "run"
@@ -313,7 +314,7 @@ def test_case6_a_full_length_damaged_backup_falls_back_to_its_previous_copy(
 
 
 @pytest.mark.slow
-def test_case6_both_backups_damaged_resume_after_the_last_kept_epoch(tmp_path, capsys):
+def test_both_backups_damaged_resume_after_the_last_kept_epoch(tmp_path, capsys):
     out = tmp_path / "run"
     cfg = _interrupted(out, 2)
     best_epoch = json.loads((out / "state.json").read_text())["best"]["epoch"]
@@ -329,11 +330,11 @@ def test_case6_both_backups_damaged_resume_after_the_last_kept_epoch(tmp_path, c
     ]
 
 
-# ------------------------------------------------------- config.json torn (case 7)
+# ------------------------------------------------------------------ config.json torn
 
 
 @pytest.mark.slow
-def test_case7_a_torn_or_missing_config_json_resumes_or_is_overwritten(tmp_path):
+def test_a_torn_or_missing_config_json_resumes_or_is_overwritten(tmp_path):
     out = tmp_path / "run"
     cfg = _interrupted(out, 2)
     config = out / "config.json"
@@ -351,11 +352,11 @@ def test_case7_a_torn_or_missing_config_json_resumes_or_is_overwritten(tmp_path)
     assert ut.train(cfg, verbose=0, overwrite=True).epochs_run == [0, 1, 2]
 
 
-# ---------------------------------------------------------------- locks (1, 9)
+# -------------------------------------------------------------------------------- locks
 
 
 @pytest.mark.slow
-def test_case1_overwrite_takes_the_lock_before_deleting_anything(tmp_path, tiny_run):
+def test_overwrite_takes_the_lock_before_deleting_anything(tmp_path, tiny_run):
     out = tmp_path / "run"
     shutil.copytree(tiny_run.paths["config"].parent, out)
     before = _fingerprint(out)
@@ -409,10 +410,10 @@ def test_a_recycled_pid_is_not_a_live_training(tmp_path, capsys):
     assert "stale lock" in capsys.readouterr().out
 
 
-# ------------------------------------------------------ silently wrong (14, 15)
+# ----------------------------------------------------------------------- silently wrong
 
 
-def test_case14_evaluate_refuses_a_model_of_another_class_count():
+def test_evaluate_refuses_a_model_of_another_class_count():
     import tensorflow as tf
 
     data = tf.data.Dataset.from_tensor_slices(
@@ -427,7 +428,7 @@ def test_case14_evaluate_refuses_a_model_of_another_class_count():
             ut.evaluate(model, data, ut.CLASS_NAMES)
 
 
-def test_case15_predict_mask_refuses_non_finite_input():
+def test_predict_mask_refuses_non_finite_input():
     model = ut.build_unet((32, 32, 3), 3, base_filters=4, depth=2)
     for bad in (np.nan, np.inf):
         image = np.full((40, 40, 3), 0.5, np.float32)
@@ -455,7 +456,7 @@ def test_a_damaged_keras_file_is_named_as_damaged_not_missing(
     assert "not found" not in err
 
 
-# --------------------------------------------------- hang: peers and SIGTERM (10)
+# -------------------------------------------------------------- hang: peers and SIGTERM
 
 
 def _closed_port() -> int:
@@ -487,7 +488,7 @@ def _cli(args: list[str], *, group: bool = False, **env: str) -> subprocess.Pope
     )
 
 
-def test_case10_wait_for_peers_names_the_peer_that_does_not_answer(capsys):
+def test_wait_for_peers_names_the_peer_that_does_not_answer(capsys):
     from unet_tutorial.engine.distribute import (
         cluster_peers,
         parse_tf_config,
@@ -504,7 +505,7 @@ def test_case10_wait_for_peers_names_the_peer_that_does_not_answer(capsys):
 
 
 @pytest.mark.slow
-def test_case10_an_unreachable_peer_fails_within_the_connect_timeout(tmp_path):
+def test_an_unreachable_peer_fails_within_the_connect_timeout(tmp_path):
     out = tmp_path / "run"
     tf_config = _unreachable_cluster()
     peer = json.loads(tf_config)["cluster"]["worker"][1]
@@ -521,7 +522,7 @@ def test_case10_an_unreachable_peer_fails_within_the_connect_timeout(tmp_path):
 
 
 @pytest.mark.slow
-def test_case10_sigterm_ends_the_wait_for_peers_with_a_message(tmp_path):
+def test_sigterm_ends_the_wait_for_peers_with_a_message(tmp_path):
     args = ["train", "--strategy", "multiworker", "--connect-timeout", "600"]
     proc = _cli(
         [*args, *TINY_CLI, "--output", str(tmp_path / "run")],
@@ -625,7 +626,7 @@ def test_ctrl_c_ends_a_cluster_that_is_forming_with_a_message(tmp_path):
 
 
 @pytest.mark.slow
-def test_case10_sigterm_during_a_training_ends_it_resumably(tmp_path):
+def test_sigterm_during_a_training_ends_it_resumably(tmp_path):
     out = tmp_path / "run"
     args = ["train", *TINY_CLI, "--epochs", "500", "--output", str(out)]
     proc = _cli([*args, "--verbose", "2"])
@@ -647,10 +648,10 @@ def test_case10_sigterm_during_a_training_ends_it_resumably(tmp_path):
     assert (out / "backup").exists()  # what a rerun resumes from
 
 
-# ------------------------------------------------------- malformed TF_CONFIG (13)
+# ------------------------------------------------------------------ malformed TF_CONFIG
 
 
-def test_case13_a_malformed_cluster_address_is_one_clear_line(
+def test_a_malformed_cluster_address_is_one_clear_line(
     tmp_path, monkeypatch, capsys
 ):
     from unet_tutorial.engine import cli
@@ -669,10 +670,10 @@ def test_case13_a_malformed_cluster_address_is_one_clear_line(
     assert not out.exists()
 
 
-# ------------------------------------------------- a decompression bomb (11)
+# ----------------------------------------------------------------- a decompression bomb
 
 
-def test_case11_an_image_over_pillows_pixel_limit_is_named_and_skipped(
+def test_an_image_over_pillows_pixel_limit_is_named_and_skipped(
     tmp_path, monkeypatch
 ):
     from conftest import make_trimap, write_official_layout
@@ -695,14 +696,14 @@ def test_case11_an_image_over_pillows_pixel_limit_is_named_and_skipped(
     assert sum(len(x) for x, _ in ds) == 1
 
 
-# ------------------------------------------- sizes beyond the machine (12)
+# ------------------------------------------------------------- sizes beyond the machine
 
 
 @pytest.mark.parametrize(
     "base_filters, depth, channels, classes, skips",
     [(4, 2, 3, 3, True), (16, 4, 3, 3, True), (8, 3, 1, 5, False), (6, 1, 4, 1, True)],
 )
-def test_case12_the_parameter_count_in_closed_form_is_keras_count(
+def test_the_parameter_count_in_closed_form_is_keras_count(
     base_filters, depth, channels, classes, skips
 ):
     from unet_tutorial.footprint import unet_parameters
@@ -728,7 +729,7 @@ def test_case12_the_parameter_count_in_closed_form_is_keras_count(
         (["train", "--size", "100000"], "image_size, batch_size, base_filters"),
     ],
 )
-def test_case12_sizes_beyond_the_machine_are_refused_at_once(
+def test_sizes_beyond_the_machine_are_refused_at_once(
     args, lower, tmp_path, monkeypatch, capsys
 ):
     from unet_tutorial.engine import cli

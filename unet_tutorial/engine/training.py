@@ -100,15 +100,6 @@ class TrainResult:
     test: Evaluation | None = None
 
 
-class _EpochRecorder(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.epochs: list[int] = []
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.epochs.append(epoch)
-
-
 def _history_dict(path: Path) -> dict[str, list[float]]:
     rows = read_history(path) if path.exists() else []
     keys = [k for k in (rows[0].keys() if rows else []) if k != "epoch"]
@@ -544,25 +535,27 @@ class _UnlessDiverged(keras.callbacks.Callback):
         super().set_params(params)
         self.inner.set_params(params)
 
-
-def _forward(name: str):
-    def method(self, *args, **kwargs):
+    def _unless_diverged(self, hook: str, *args) -> None:
         if self.guard.at is None:
-            getattr(self.inner, name)(*args, **kwargs)
+            getattr(self.inner, hook)(*args)
 
-    method.__name__ = name
-    return method
+    def on_train_begin(self, logs=None):
+        self._unless_diverged("on_train_begin", logs)
 
+    def on_train_end(self, logs=None):
+        self._unless_diverged("on_train_end", logs)
 
-for _name in (
-    "on_train_begin",
-    "on_train_end",
-    "on_epoch_begin",
-    "on_epoch_end",
-    "on_train_batch_begin",
-    "on_train_batch_end",
-):
-    setattr(_UnlessDiverged, _name, _forward(_name))
+    def on_epoch_begin(self, epoch, logs=None):
+        self._unless_diverged("on_epoch_begin", epoch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._unless_diverged("on_epoch_end", epoch, logs)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._unless_diverged("on_train_batch_begin", batch, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._unless_diverged("on_train_batch_end", batch, logs)
 
 
 @dataclass(frozen=True)
@@ -632,8 +625,7 @@ def _train_locked(
         atomic_write_text(paths["config"], json.dumps(settings, indent=2))
         state = read_state(out) or {}
         write_state(out, state=state.get("state", "training"), settings=settings)
-        recorder = _EpochRecorder()
-        model = _trained_model(paths)
+        epochs, model = [], _trained_model(paths)
         # the chief's decision, on every worker: a worker that trained while the
         # chief completes the run would wait for it in vain
         decision = job.agreement.reach(
@@ -642,7 +634,7 @@ def _train_locked(
         if decision == _Decision.OVER and model is None:  # a worker: the chief's model
             model = load_run_model(run_paths(chief or out)["final"])
         if decision == _Decision.TRAIN:
-            model = _fit(job, fit_data, out, recorder, resume_from)
+            model, epochs = _fit(job, fit_data, out, resume_from)
             save_model_atomic(model, paths["final"])
             write_state(out, state="trained")
         test = None
@@ -659,7 +651,7 @@ def _train_locked(
         keras.mixed_precision.set_global_policy(previous_policy)
     return TrainResult(
         _history_dict(paths["history"]),
-        recorder.epochs,
+        epochs,
         model,
         paths,
         fit_data.info,
@@ -694,10 +686,10 @@ def _fit(
     job: _Job,
     data: _FitData,
     out: Path,
-    recorder: _EpochRecorder,
     resume_from: Path | None,
-) -> keras.Model:
-    """Build the model and train (or resume) it; return it after the last epoch.
+) -> tuple[keras.Model, list[int]]:
+    """Build the model and train (or resume) it; return it after the last epoch, and
+    the epochs trained.
 
     Raises:
         TrainingDiverged: the loss became NaN or infinite.
@@ -732,10 +724,9 @@ def _fit(
     cbs += [
         _UnlessDiverged(backup, guard),
         _UnlessDiverged(_BestCheckpoint(out, collective=collective), guard),
-        recorder,
     ]
     with strategy.scope():  # the optimizer's variables live on every replica
-        compile_and_fit(
+        history = compile_and_fit(
             model,
             data.train,
             data.validation,
@@ -746,7 +737,7 @@ def _fit(
         )
     if guard.at is not None:
         raise _diverged(config, paths, *guard.at)
-    return model
+    return model, history.epoch
 
 
 def _diverged(

@@ -73,11 +73,12 @@ def download_file(
 ) -> Path:
     """Download ``url`` to ``dest`` with ``keras.utils.get_file``, verified.
 
-    ``get_file`` checks the sha256 (and skips a file already there with it);
-    own code for what it lacks: a server that stalls for ``timeout`` seconds
-    ends the download (it sets no timeout), a wrong file is deleted (it keeps
-    it), a failure is an ``OSError`` (it raises a bare ``Exception``), and
-    its progress goes to ``progress`` (a text stream, or ``None``).
+    ``get_file`` checks the sha256; own code for what it lacks: the file gets
+    its name only once verified (it writes under the final name, so a kill
+    would leave half a file there), a server that stalls for ``timeout``
+    seconds ends the download (it sets no timeout), a wrong file is deleted
+    (it keeps it), a failure is an ``OSError`` (it raises a bare
+    ``Exception``), and its progress goes to ``progress`` (a stream or ``None``).
 
     Raises:
         ChecksumError: the download has the wrong sha256 (the message names
@@ -87,6 +88,7 @@ def download_file(
     from keras.utils import get_file
 
     dest = Path(dest)
+    part = dest.with_name(dest.name + ".part")
     dest.parent.mkdir(parents=True, exist_ok=True)
     if not os.access(dest.parent, os.W_OK):  # get_file would write to /tmp instead
         raise PermissionError(f"cannot write to {dest.parent}; name another folder.")
@@ -95,7 +97,7 @@ def download_file(
     try:
         with contextlib.redirect_stdout(progress or io.StringIO()):
             get_file(
-                dest.name, url, file_hash=sha256, cache_dir=dest.parent, cache_subdir=""
+                part.name, url, file_hash=sha256, cache_dir=dest.parent, cache_subdir=""
             )
     except TimeoutError as err:
         raise OSError(
@@ -111,11 +113,10 @@ def download_file(
         socket.setdefaulttimeout(before)
     if wrong:  # the error names the size or the sha256
         try:
-            verify_file(dest, dest.stat().st_size if size is None else size, sha256)
-        except ChecksumError:
-            dest.unlink(missing_ok=True)
-            raise
-    return dest
+            verify_file(part, part.stat().st_size if size is None else size, sha256)
+        finally:
+            part.unlink(missing_ok=True)
+    return part.replace(dest)
 
 
 def safe_extract(archive: str | os.PathLike, dest: str | os.PathLike) -> list[str]:

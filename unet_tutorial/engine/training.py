@@ -170,14 +170,12 @@ def train(
 
 def _check_callbacks(callbacks) -> None:
     """Refuse ``callbacks`` that are not ``None`` or a list of Keras callbacks."""
-    if callbacks is None:
-        return
-    if not isinstance(callbacks, (list, tuple)):
+    if callbacks is not None and not isinstance(callbacks, (list, tuple)):
         raise ValueError(
             f"callbacks={callbacks!r} must be a list of Keras callbacks or None, "
             "e.g. callbacks=[keras.callbacks.TerminateOnNaN()]."
         )
-    for k, callback in enumerate(callbacks):
+    for k, callback in enumerate(callbacks or []):
         if not isinstance(callback, keras.callbacks.Callback):
             raise ValueError(
                 f"callbacks[{k}]={callback!r} is not a Keras callback; pass "
@@ -384,13 +382,7 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
 
     def _restart(self) -> None:
         """Both copies are damaged: resume after ``best.keras``'s epoch, else at 0."""
-        for path in (
-            self._weights_path,
-            self._training_metadata_path,
-            self._prev_weights_path,
-            self._prev_training_metadata_path,
-        ):
-            Path(path).unlink(missing_ok=True)
+        shutil.rmtree(self.backup_dir, ignore_errors=True)  # the next save makes it
         epoch = self._restore_best()
         damaged = f"the backup was damaged or incomplete ({self._damage})"
         if epoch is not None:

@@ -561,22 +561,26 @@ class _FitData:
     validation_info: DataInfo
 
 
-def _load_fit_data(config: TrainConfig, data: DataSource) -> _FitData:
-    """The training and validation splits as ``fit`` takes them."""
-    sizes = config.num_examples or (None, None, None)
-    common = dict(
+def _load_split(config: TrainConfig, data: DataSource, split: str, **kwargs):
+    """``load_dataset`` of one split, with ``config``'s size and options."""
+    index = ("train", "validation", "test").index(split)
+    return load_dataset(
+        data,
+        split,
         image_size=config.image_size,
         batch_size=config.batch_size,
+        num_examples=(config.num_examples or (None,) * 3)[index],
         on_corrupt=config.on_corrupt,
-        seed=config.seed,
         **config.folder_options(),
+        **kwargs,
     )
-    train_ds, info = load_dataset(
-        data, "train", augment=config.augment_config(), num_examples=sizes[0], **common
-    )
-    val_ds, val_info = load_dataset(
-        data, "validation", num_examples=sizes[1], verbose=False, **common
-    )
+
+
+def _load_fit_data(config: TrainConfig, data: DataSource) -> _FitData:
+    """The training and validation splits as ``fit`` takes them."""
+    augment, seed = config.augment_config(), config.seed
+    train_ds, info = _load_split(config, data, "train", augment=augment, seed=seed)
+    val_ds, val_info = _load_split(config, data, "validation", seed=seed, verbose=False)
     model_classes(config, info)
     whole = val_ds
     train_ds, val_ds = training_pairs(config, train_ds, val_ds)
@@ -752,17 +756,7 @@ def _score_test(config: TrainConfig, data, paths: dict[str, Path]) -> Evaluation
     """Score the chosen checkpoint on the test split, once, and write ``test.json``."""
     from .. import losses, metrics  # noqa: F401  (registers the custom objects)
 
-    sizes = config.num_examples or (None, None, None)
-    test_ds, test_info = load_dataset(
-        data,
-        "test",
-        config.image_size,
-        config.batch_size,
-        num_examples=sizes[2],
-        on_corrupt=config.on_corrupt,
-        verbose=False,
-        **config.folder_options(),
-    )
+    test_ds, test_info = _load_split(config, data, "test", verbose=False)
     which = config.tested_checkpoint()
     which = which if paths[which].is_file() else "final"
     model = load_run_model(paths[which])

@@ -523,9 +523,9 @@ class RunLock:
     """``with RunLock(folder):`` one training at a time writes to a run folder.
 
     An OS lock (``fcntl.flock``, POSIX) on ``run.lock``: the kernel releases it
-    when its process ends, however it ends, so no lock is ever stale and no
-    recycled PID is mistaken for a training. The file names its holder (for
-    the message) and is removed when the ``with`` block ends.
+    when its process ends, however it ends, so a dead training never holds it
+    and a recycled PID is never mistaken for one. The file names its holder
+    (for the message); a file left by a kill is taken over with a NOTE.
     """
 
     def __init__(self, folder: str | os.PathLike):

@@ -300,9 +300,7 @@ def _damage_in_place(path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_a_full_length_damaged_backup_falls_back_to_its_previous_copy(
-    tmp_path, capsys
-):
+def test_a_full_length_damaged_backup_falls_back_to_its_previous_copy(tmp_path, capsys):
     out = tmp_path / "run"
     cfg = _interrupted(out, 2)
     _damage_in_place(out / "backup" / "latest.weights.h5")
@@ -651,9 +649,7 @@ def test_sigterm_during_a_training_ends_it_resumably(tmp_path):
 # ------------------------------------------------------------------ malformed TF_CONFIG
 
 
-def test_a_malformed_cluster_address_is_one_clear_line(
-    tmp_path, monkeypatch, capsys
-):
+def test_a_malformed_cluster_address_is_one_clear_line(tmp_path, monkeypatch, capsys):
     from unet_tutorial.engine import cli
     from unet_tutorial.engine.distribute import parse_tf_config
 
@@ -673,9 +669,7 @@ def test_a_malformed_cluster_address_is_one_clear_line(
 # ----------------------------------------------------------------- a decompression bomb
 
 
-def test_an_image_over_pillows_pixel_limit_is_named_and_skipped(
-    tmp_path, monkeypatch
-):
+def test_an_image_over_pillows_pixel_limit_is_named_and_skipped(tmp_path, monkeypatch):
     from conftest import make_trimap, write_official_layout
     from PIL import Image
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import keras
@@ -112,33 +112,40 @@ def test_one_training_at_a_time_writes_to_a_folder(tmp_path):
     assert not (tmp_path / "run.lock").exists()
 
 
-def test_a_stale_lock_is_taken_over(tmp_path, capsys):
-    dead = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        capture_output=True,
+def test_a_lock_left_by_a_killed_training_is_taken_over(tmp_path, capsys):
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from unet_tutorial.engine.runs import RunLock\n"
+            "with RunLock(sys.argv[1]):\n"
+            "    print('HELD', flush=True)\n"
+            "    time.sleep(600)\n",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
         text=True,
     )
-    import socket
-
-    (tmp_path / "run.lock").write_text(f"{socket.gethostname()} {int(dead.stdout)}")
+    assert holder.stdout.readline().strip() == "HELD"
+    holder.kill()  # SIGKILL: run.lock stays behind, its OS lock does not
+    holder.wait()
+    assert f"pid {holder.pid}" in (tmp_path / "run.lock").read_text()
     with RunLock(tmp_path):
-        pass
-    assert "stale lock" in capsys.readouterr().out
+        assert f"pid {os.getpid()}" in (tmp_path / "run.lock").read_text()
+    assert f"stale lock {tmp_path / 'run.lock'} (pid {holder.pid}" in (
+        capsys.readouterr().out
+    )
 
 
-def test_an_empty_lock_is_held_while_fresh_and_stale_once_old(tmp_path, capsys):
-    """Another process has created run.lock and not yet written who it is: the
-    lock is held. An empty lock left for long (a kill between the two) is stale."""
+def test_a_lock_file_that_no_process_holds_is_no_lock(tmp_path):
+    """Only the OS lock counts: an empty file (a kill before its holder wrote it)
+    is taken at once, whatever its age."""
     lock = tmp_path / "run.lock"
     lock.touch()
-    with pytest.raises(RunFolderError, match=r"another training \(just starting\)"):
-        RunLock(tmp_path).__enter__()
-    assert lock.exists() and lock.read_text() == ""
-    old = time.time() - 60
-    os.utime(lock, (old, old))
     with RunLock(tmp_path):
-        assert json.loads(lock.read_text())["pid"] == os.getpid()
-    assert "stale lock" in capsys.readouterr().out
+        assert lock.read_text().startswith(f"pid {os.getpid()} on ")
+    assert not lock.exists()
 
 
 class _Poison(keras.callbacks.Callback):
@@ -318,3 +325,73 @@ def test_a_backup_with_no_readable_copy_starts_again_and_says_so(tmp_path, capsy
     result = ut.train(cfg, verbose=0)
     assert "starting again at epoch 0" in capsys.readouterr().out
     assert result.epochs_run == [0, 1] and run_state(out) == "finished"
+
+
+def _two_backups(folder: Path) -> keras.Model:
+    """A tiny model backed up after epochs 0 and 1 (its weights changed between)."""
+    from unet_tutorial.engine.training import _SafeBackup
+
+    model = ut.build_unet((16, 16, 3), 3, base_filters=2, depth=1)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.optimizer.build(model.trainable_variables)
+    backup = _SafeBackup(folder)
+    backup.set_model(model)
+    for epoch in (0, 1):
+        head = model.get_layer("head_conv")
+        head.bias.assign(np.full(head.bias.shape, epoch + 1.0, np.float32))
+        backup.on_epoch_end(epoch)
+    return model
+
+
+@pytest.mark.parametrize("damage", ["metadata cut short", "weights of another epoch"])
+def test_a_damaged_backup_that_keras_would_load_falls_back_to_the_previous_copy(
+    tmp_path, capsys, damage
+):
+    """Keras' BackupAndRestore falls back to its previous copy only on an OSError: a
+    metadata file cut short stopped it with a JSONDecodeError, and weights that a
+    kill left beside the metadata of the epoch before were loaded as that epoch."""
+    from unet_tutorial.engine.training import _SafeBackup
+
+    folder = tmp_path / "backup"
+    model = _two_backups(folder)
+    meta = folder / "training_metadata.json"
+    if damage == "metadata cut short":
+        meta.write_text(meta.read_text()[:10])
+    else:  # the new weights renamed into place, the kill before their metadata
+        shutil.copyfile(folder / "training_metadata.json.bkp", meta)
+    restored = _SafeBackup(folder)
+    restored.set_model(model)
+    restored.on_train_begin()
+    assert model._initial_epoch == 1  # after epoch 0, from the previous copy
+    head = model.get_layer("head_conv")
+    np.testing.assert_array_equal(head.bias.numpy(), 1.0)  # epoch 0's weights
+    assert "latest backup was damaged" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_a_worker_whose_chief_backups_are_both_damaged_resumes_after_best_keras(
+    tmp_path, capsys
+):
+    """As the chief does: from best.keras's epoch (read, never changed), not epoch 0."""
+    from unet_tutorial.engine.training import _SafeBackup
+
+    out = tmp_path / "run"
+    cfg = _config(out, epochs=3, snapshot_images=0)
+    with pytest.raises(KeyboardInterrupt):
+        ut.train(cfg, verbose=0, callbacks=[_StopAt(2)])
+    for name in ("latest.weights.h5", "latest.weights.h5.bkp"):
+        (out / "backup" / name).write_bytes(b"damaged")
+    before = _fingerprint(out)
+    best = json.loads((out / "state.json").read_text())["best"]["epoch"]
+    model = ut.build_unet(
+        (cfg.image_size, cfg.image_size, 3), 3, cfg.base_filters, cfg.depth
+    )
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+    worker = _SafeBackup(
+        tmp_path / "scratch" / "backup", restore_from=out / "backup", run_folder=out
+    )
+    worker.set_model(model)
+    worker.on_train_begin()
+    assert model._initial_epoch == best + 1
+    assert "resuming after epoch" in capsys.readouterr().out
+    assert _fingerprint(out) == before

@@ -99,7 +99,9 @@ def test_the_recipe_follows_the_resolved_source(offline):
     assert "folder oxford-pets-mini:" in note  # in the folded details
     assert "not an Oxford-IIIT Pet result in the usual sense" in note
     assert str(MINI.parent) not in note
-    assert ut.recipe_for(data, gpu=True).base_filters == ut.PRESETS["full"]["base_filters"]
+    assert (
+        ut.recipe_for(data, gpu=True).base_filters == ut.PRESETS["full"]["base_filters"]
+    )
 
 
 def _no_path(text: str, *folders: Path) -> bool:

@@ -1,45 +1,30 @@
-"""The run folder: what ``train`` writes (history, snapshots), and how a folder is
-checked, locked and loaded.
+"""The run folder: what ``train`` writes in it, and how a folder is checked, locked
+and loaded.
 
-One training run owns one folder::
+One run owns one folder (the files are listed in ``RUN_FILES``; see
+``training`` for what each holds). Every file is written atomically
+(``atomic_write``); ``history.csv`` is the one file appended to, and a row cut
+short is ignored and rewritten. A run is **finished** only when ``state.json``
+says so (written last) and ``final.keras`` and ``test.json`` are whole.
 
-    config.json    the settings (TrainConfig) and the data it saw; written first
-    state.json     how far the run got ("training", "trained", "finished"), which
-                   epoch best.keras holds, and a copy of the settings
-    history.csv    one row per finished epoch
-    best.keras     the checkpoint with the best validation mean IoU
-    final.keras    the model after the last epoch
-    test.json      the test split, scored once, after training
-    snapshots/     predictions on a fixed validation batch, per epoch
-    backup/        Keras' BackupAndRestore state until the run is finished
-    run.lock       present while a training writes to the folder
-
-Every file is written atomically (``atomic_write``): a kill at any moment
-leaves the old file or the new one, never half of one. ``history.csv`` is
-the one file appended to; a row cut short is ignored and rewritten. A run is
-**finished** only when ``state.json`` says so (written last) and
-``final.keras`` and ``test.json`` are whole.
-
-Rules that keep a run from being lost or mixed with another:
-
-* a folder that holds other files than these (hidden files aside) is
-  **foreign** and refused;
-* a **finished** run is never changed, unless ``overwrite`` is asked for;
-* an **unfinished** run resumes only with the same settings;
-* one training at a time writes to a folder (``run.lock``), and
-  ``overwrite`` deletes nothing before it holds that lock.
+The rules: a folder with other files (hidden ones aside) is **foreign** and
+refused; a **finished** run is never changed without ``overwrite``; an
+**unfinished** run resumes only with the same settings; one training at a
+time writes to a folder (``RunLock``), and ``overwrite`` deletes nothing
+before it holds that lock.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import enum
 import errno
 import json
 import os
 import secrets
 import shutil
 import socket
-import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -58,17 +43,15 @@ RUN_FILES = {
     "backup": "backup",
     "lock": "run.lock",
 }
-"""The names ``train`` writes in a run folder (see the module docstring)."""
-
+"""The names ``train`` writes in a run folder."""
 
 PART_MARK = ".part-"
 """What the temporary name of a file being written contains (see ``atomic_write``)."""
 
 
 def _part_name(path: Path) -> Path:
-    """A hidden temporary name beside ``path`` that keeps its full suffix
-    (``.latest.part-1a2b.weights.h5`` for ``latest.weights.h5``): Keras and NumPy
-    choose the format by the suffix.
+    """A hidden temporary name beside ``path`` with its full suffix
+    (``.latest.part-1a2b.weights.h5``): Keras and NumPy choose the format by it.
     """
     head, dot, rest = path.name.partition(".")
     return path.with_name(f".{head}{PART_MARK}{secrets.token_hex(4)}{dot}{rest}")
@@ -76,38 +59,26 @@ def _part_name(path: Path) -> Path:
 
 def _fsync_folder(folder: Path) -> None:
     """Flush a folder's entries (a rename in it) to disk, where the system allows it."""
-    try:
+    with contextlib.suppress(OSError):  # e.g. Windows: folders cannot be opened
         fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # e.g. Windows: folders cannot be opened
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Path:
     """Write ``path`` all at once: a kill at any moment leaves the old file or the
     new one, never half.
 
-    ``write(tmp)`` fills a hidden temporary file beside ``path`` (same folder,
-    same suffix, so ``model.save`` or ``np.savez`` accept it); the file is then
-    flushed to disk, renamed over ``path`` (``os.replace``) and the folder is
-    synced. A temporary file left by a kill is hidden, so it never makes a run
-    folder foreign; ``remove_partial_files`` deletes it.
-
-    Args:
-        path: the file to (re)write.
-        write: called with the temporary path; writes the whole content there.
-
-    Returns:
-        ``path`` as a ``Path``.
+    ``write(tmp)`` fills a hidden temporary file beside ``path`` (same suffix);
+    it is flushed, renamed over ``path`` (``os.replace``) and the folder synced.
+    A temporary file left by a kill is hidden (never makes a folder foreign);
+    ``remove_partial_files`` deletes it.
 
     Raises:
-        OSError: the write failed (the old file, if any, is untouched). A full
-            disk is named with the file and what to do.
+        OSError: the write failed (the old file is untouched); a full disk is
+            ``no_space_error``.
     """
     path = Path(path)
     part = _part_name(path)
@@ -191,11 +162,9 @@ class EpochCSVLogger(keras.callbacks.Callback):
     """Append one CSV row per finished epoch; on resume, drop rows of epochs that will
     rerun.
 
-    ``keras.callbacks.CSVLogger(append=True)`` could write a row twice when a
-    run is killed between the logger and the backup; this logger rewrites the
-    file (atomically) at the first epoch of every run so that each epoch
-    appears once, and so that a row cut short by a kill is gone before the
-    next one is appended.
+    ``keras.callbacks.CSVLogger(append=True)`` could write a row twice after a
+    kill between the logger and the backup, or glue a row to one cut short;
+    this one rewrites the file (atomically) at the first epoch of every run.
     """
 
     def __init__(self, path: str | os.PathLike):
@@ -254,11 +223,9 @@ def read_history(path: str | os.PathLike) -> list[dict]:
 class PredictionSnapshots(keras.callbacks.Callback):
     """Keep the predicted masks on a fixed validation batch after every epoch.
 
-    Writes ``reference.npz`` (``images``, ``masks``) once and
-    ``epoch_NNN.npz`` (``pred``: ``uint8 (n, H, W)``) per epoch; the training
-    animation reads them with ``load_snapshots``. For an unpadded model the
-    images are its input tiles and the masks the smaller squares it predicts;
-    ``reference.npz`` keeps the centre of each image that matches its mask.
+    Writes ``reference.npz`` (``images``, ``masks``; for an unpadded model the
+    centre of each tile that its mask covers) once and ``epoch_NNN.npz``
+    (``pred``: ``uint8 (n, H, W)``) per epoch, for ``load_snapshots``.
     """
 
     def __init__(
@@ -282,8 +249,7 @@ class PredictionSnapshots(keras.callbacks.Callback):
         self._first = True
 
     def on_epoch_begin(self, epoch, logs=None):
-        # drop snapshots of epochs that this run will (re)compute, e.g. from an older
-        # run
+        # drop snapshots of the epochs this run will (re)compute
         if self._first:
             self._first = False
             for old in self.directory.glob("epoch_*.npz"):
@@ -352,23 +318,27 @@ def is_whole_test_file(path: str | os.PathLike) -> bool:
     return isinstance(stored, dict) and {"model", "mean_iou"} <= stored.keys()
 
 
-def _read_config(folder: Path) -> dict | None | str:
-    """The stored ``config.json``: a dict, ``None`` if missing or unreadable (cut
-    short), or ``"foreign"`` for a readable JSON file that ``train`` did not write.
-    """
+class _Unreadable(enum.Enum):
+    """Why a folder's ``config.json`` gives no settings (``_read_config``)."""
+
+    MISSING = "missing or cut short"
+    FOREIGN = "a JSON file that train did not write"
+
+
+def _read_config(folder: Path) -> dict | _Unreadable:
+    """The stored ``config.json`` as a dict, or why there is none."""
     try:
         stored = json.loads((folder / RUN_FILES["config"]).read_text())
     except (OSError, ValueError):
-        return None
+        return _Unreadable.MISSING
     if not isinstance(stored, dict) or not _RUN_KEYS <= stored.keys():
-        return "foreign"
+        return _Unreadable.FOREIGN
     return stored
 
 
 def stored_settings(folder: str | os.PathLike) -> dict | None:
     """The settings of the run in ``folder``: its ``config.json``, else the copy in
-    ``state.json`` (when ``config.json`` is missing or cut short); ``None`` if neither
-    is readable.
+    ``state.json``; ``None`` if neither is readable.
     """
     folder = Path(folder)
     stored = _read_config(folder)
@@ -380,14 +350,9 @@ def stored_settings(folder: str | os.PathLike) -> dict | None:
     return None
 
 
-def _is_finished(folder: Path, names: set[str], settings: dict) -> bool:
+def _is_finished(folder: Path, settings: dict) -> bool:
     """The rule of a finished run (see the module docstring)."""
-    state = read_state(folder)
-    if state is None:
-        # a run written before state.json existed: finished once its backup is gone
-        if RUN_FILES["state"] in names or RUN_FILES["backup"] in names:
-            return False
-    elif state.get("state") != "finished":
+    if (read_state(folder) or {}).get("state") != "finished":
         return False
     if not is_whole_keras_file(folder / RUN_FILES["final"]):
         return False
@@ -397,13 +362,9 @@ def _is_finished(folder: Path, names: set[str], settings: dict) -> bool:
 
 
 def run_state(folder: str | os.PathLike) -> str:
-    """What a folder holds: ``"empty"``, ``"finished"``, ``"unfinished"`` or
-    ``"foreign"``.
-
-    ``"empty"`` also covers a folder that does not exist yet. A folder is
-    ``"foreign"`` when it holds a file that is not part of a run, or a
-    ``config.json`` that this package did not write. A run whose ``config.json``
-    is missing or cut short (beside other files of a run) is ``"unfinished"``.
+    """What a folder holds: ``"empty"`` (or missing), ``"finished"``,
+    ``"unfinished"`` (also with ``config.json`` cut short beside other run files)
+    or ``"foreign"`` (other files, or a ``config.json`` this package did not write).
     """
     folder = Path(folder)
     if not folder.exists():
@@ -420,19 +381,18 @@ def run_state(folder: str | os.PathLike) -> str:
     if names - set(RUN_FILES.values()):
         return "foreign"
     stored = _read_config(folder)
-    if stored == "foreign":
+    if stored is _Unreadable.FOREIGN:
         return "foreign"
-    if stored is None:
+    if stored is _Unreadable.MISSING:
         # a run's own files beside it: a config.json cut short (or never written)
         # by a kill or a full disk, not someone else's folder
         return "unfinished" if names - {RUN_FILES["config"]} else "foreign"
-    return "finished" if _is_finished(folder, names, stored) else "unfinished"
+    return "finished" if _is_finished(folder, stored) else "unfinished"
 
 
 def run_settings(settings: dict, fingerprint: dict) -> dict:
-    """A run's settings as its ``config.json`` records them: ``settings`` (a
-    ``TrainConfig`` as a dict) with the fingerprint of its data
-    (``sources.data_fingerprint``) and the package version that trains it.
+    """``settings`` (a ``TrainConfig`` as a dict) with the fingerprint of its data
+    and the package version: what a run's ``config.json`` records.
     """
     from .. import __version__
 
@@ -446,11 +406,7 @@ def minor_version(version) -> str | None:
 
 def differing_settings(stored: dict, settings: dict) -> list[str]:
     """``"name: old -> new"`` for every setting in ``settings`` whose stored value
-    differs.
-
-    The data is compared by its fingerprint (``"data: folder em: 48 files, 11.2
-    MB -> ..."``) and the package by its major.minor version; a run that recorded
-    neither (written before they were recorded) differs in both.
+    differs; the data by its fingerprint, the package by ``minor_version``.
     """
     # tuples become lists, as in the stored JSON
     fresh = json.loads(json.dumps(settings))
@@ -480,25 +436,21 @@ def prepare_run_folder(
     overwrite: bool = False,
     clear: bool = True,
 ) -> str:
-    """Check that a training with ``settings`` may write to ``folder``; clear it if
-    ``overwrite``.
+    """Check that a training with ``settings`` may write to ``folder``.
 
     Args:
-        folder: the run folder (``TrainConfig.output_dir``).
-        settings: the run's settings (``dataclasses.asdict(config)``).
-        overwrite: delete a finished or unfinished run found there (only the
-            run's own files) and start again.
-        clear: with ``overwrite``, whether to delete those files here;
-            ``False`` only checks (before the lock is taken, or a non-chief
-            worker, whose chief clears). Clear only while holding ``RunLock``.
+        folder: the run folder.
+        settings: the run's settings (``run_settings``).
+        overwrite: delete a run found there (only its own files) and start again.
+        clear: with ``overwrite``, delete them here (only while holding
+            ``RunLock``); ``False`` only checks.
 
     Returns:
         ``"new"`` or ``"resume"`` (an unfinished run with the same settings).
 
     Raises:
-        RunFolderError: a foreign folder; a finished run without
-            ``overwrite``; an unfinished run with other settings, or whose
-            settings cannot be read.
+        RunFolderError: a foreign folder; a finished run without ``overwrite``;
+            an unfinished run with other or unreadable settings.
     """
     folder = Path(folder)
     state = run_state(folder)
@@ -567,123 +519,53 @@ def clear_run(folder: str | os.PathLike) -> None:
             path.unlink()
 
 
-def _process_start(pid: int) -> str | None:
-    """When process ``pid`` started (clock ticks since boot, from ``/proc``), with the
-    boot's id; ``None`` where ``/proc`` does not tell.
-    """
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        # the command name (field 2) may hold spaces: count after its ")"
-        ticks = stat.rsplit(")", 1)[1].split()[19]
-        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-    except (OSError, IndexError):
-        return None
-    return f"{boot}:{ticks}"
-
-
-_HELD_TOKENS: set[str] = set()
-"""The tokens of the locks this process holds now."""
-
-FRESH_LOCK_SECONDS = 10.0
-"""An empty ``run.lock`` younger than this is held: its training has created it
-and is about to write who it is. An older empty one was left by a kill.
-"""
-
-
 class RunLock:
     """``with RunLock(folder):`` one training at a time writes to a run folder.
 
-    The lock is the file ``run.lock``, created atomically. It records the
-    host, the process id, when that process started and a random token, so
-    that a lock left by a process that no longer runs is recognised even when
-    its process id has been given to another process since (after a
-    container restart, a new training may well run as the same PID 1). Such a
-    stale lock is taken over, with a notice.
+    An OS lock (``fcntl.flock``, POSIX) on ``run.lock``: the kernel releases it
+    when its process ends, however it ends, so a dead training never holds it
+    and a recycled PID is never mistaken for one. The file names its holder
+    (for the message); a file left by a kill is taken over with a NOTE.
     """
 
     def __init__(self, folder: str | os.PathLike):
         self.path = Path(folder) / RUN_FILES["lock"]
-        self.token = secrets.token_hex(8)
+        self._fd: int | None = None
 
     def __enter__(self) -> RunLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        me = {
-            "host": socket.gethostname(),
-            "pid": os.getpid(),
-            "started": _process_start(os.getpid()),
-            "token": self.token,
-        }
-        for _ in range(2):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                holder = self._holder()
-                if holder is None:  # stale: its process is gone
-                    print(
-                        f"NOTE: removed a stale lock {self.path} (its training is no "
-                        "longer running)."
-                    )
-                    self.path.unlink(missing_ok=True)
-                    continue
-                raise RunFolderError(
-                    f"another training ({holder}) is writing to {self.path.parent}; "
-                    f"wait for it to finish, or delete {self.path} if no training runs "
-                    "there."
-                ) from None
-            with os.fdopen(fd, "w") as f:
-                f.write(json.dumps(me))
-                f.flush()
-                os.fsync(f.fileno())
-            _HELD_TOKENS.add(self.token)
-            return self
-        raise RunFolderError(
-            f"could not take the lock {self.path}; delete it if no training runs there."
-        )
+        import fcntl  # POSIX only; imported here so the rest of runs loads anywhere
 
-    def _holder(self) -> str | None:
-        """``"pid N"`` (with the host if another) of a live holder, or ``None`` when the
-        lock is stale.
-        """
-        try:
-            text = self.path.read_text()
-            age = time.time() - self.path.stat().st_mtime
-        except OSError:
-            return None
-        if not text.strip() and age < FRESH_LOCK_SECONDS:
-            # created an instant ago by a training that has not written it yet
-            return "just starting"
-        try:
-            lock = json.loads(text)
-            host, pid = lock["host"], int(lock["pid"])
-            started, token = lock.get("started"), lock.get("token")
-        except (ValueError, KeyError, TypeError):
-            try:  # the older "host pid" form, which this process never writes
-                host, pid = text.split()
-                pid = int(pid)
-            except ValueError:
-                return None  # unreadable or half written: treat as stale
-            started, token = None, None
-        if host != socket.gethostname():
-            # cannot check another machine: assume it is alive
-            return f"host {host}, pid {pid}"
-        if pid == os.getpid():
-            # this process: its own lock only if it holds that token now; else an
-            # earlier process that had the same PID (a restarted container)
-            return f"pid {pid}" if token in _HELD_TOKENS else None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        except PermissionError:
-            pass  # exists, owned by someone else
-        now = _process_start(pid)
-        if started is not None and now is not None and now != started:
-            return None  # the PID now belongs to a process started later
-        return f"pid {pid}"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(fd, 200).decode(errors="replace").strip()
+                os.close(fd)
+                raise RunFolderError(
+                    f"another training ({holder or 'just starting'}) is writing to "
+                    f"{self.path.parent}; wait for it to finish, or name another "
+                    "folder."
+                ) from None
+            with contextlib.suppress(FileNotFoundError):
+                if os.path.samestat(os.fstat(fd), os.stat(self.path)):
+                    break
+            os.close(fd)  # its holder removed that file as it finished: lock anew
+        left = os.read(fd, 200).decode(errors="replace").strip()
+        if left:
+            print(
+                f"NOTE: took over the stale lock {self.path} ({left}, a training "
+                "that is no longer running)."
+            )
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}".encode(), 0)
+        self._fd = fd
+        return self
 
     def __exit__(self, *exc) -> None:
-        _HELD_TOKENS.discard(self.token)
-        self.path.unlink(missing_ok=True)
+        self.path.unlink(missing_ok=True)  # before the lock is released
+        os.close(self._fd)
 
 
 def load_run_model(path: str | os.PathLike):

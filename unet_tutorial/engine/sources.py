@@ -403,42 +403,29 @@ def write_synthetic_em(
 
 
 def isbi_source(cache_dir: str | os.PathLike | None = None, *, verbose: bool = True):
-    """The ``source=`` of the EM data (ISBI 2012) on this machine, found once.
-
-    In this order:
-
-    1. ``ISBI_DIR_SOURCE`` (``"$UNET_TUTORIAL_ISBI_DIR"``) when that variable
-       names a folder: run folders then record the variable, not a path;
-    2. ``download_isbi2012`` into ``cache_dir/isbi2012-em`` (kept for later
-       calls);
-    3. the synthetic stand-in (``write_synthetic_em``) in
-       ``cache_dir/synthetic-em-stand-in``, announced loudly: its results are
-       not ISBI 2012 results.
+    """The ``source=`` of the EM data (ISBI 2012) on this machine: ``ISBI_DIR_SOURCE``
+    when that variable names a folder (run folders record the variable, not a
+    path), else ``download_isbi2012`` into ``cache_dir/isbi2012-em``, else the
+    synthetic stand-in (``write_synthetic_em``) in ``cache_dir``, announced
+    loudly: its results are not ISBI 2012 results.
 
     Args:
         cache_dir: where a download or the stand-in goes; default
             ``runs_dir() / "data"``.
         verbose: print which one was chosen, and why.
-
-    Returns:
-        A ``source=`` value for ``load_dataset`` and ``TrainConfig``.
     """
     from .download import download_isbi2012
 
-    def say(text: str) -> None:
-        if verbose:
-            print(text)
-
     if os.environ.get(ISBI_DIR_ENV, "").strip():
-        folder = _isbi_env_source().path
-        say(f"EM data: the folder {_name(Path(folder))} named by {ISBI_DIR_ENV}.")
+        folder = _name(Path(_isbi_env_source().path))  # checks the folder
+        if verbose:
+            print(f"EM data: the folder {folder} named by {ISBI_DIR_ENV}.")
         return ISBI_DIR_SOURCE
-    if cache_dir is None:
-        cache_dir = runs_dir() / "data"
-    cache = Path(cache_dir)
+    cache = Path(runs_dir() / "data" if cache_dir is None else cache_dir)
     try:
         folder = download_isbi2012(cache / "isbi2012-em", progress=None)
-        say("EM data: the ISBI 2012 slices, downloaded (or found) in the cache.")
+        if verbose:
+            print("EM data: the ISBI 2012 slices, downloaded (or found) in the cache.")
         return str(folder)
     except OSError as err:
         reason = str(err).split(". ")[0]

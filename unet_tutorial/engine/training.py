@@ -1,31 +1,27 @@
 """Training: one ``train(config)`` that is seeded, resumable and honest about its data.
 
-What ``train`` writes to ``config.output_dir``:
+What ``train`` writes to ``config.output_dir`` (``runs.RUN_FILES``):
+``best.keras`` (the best epoch by validation mean IoU), ``final.keras`` (the
+last epoch), ``history.csv`` (one row per finished epoch), ``snapshots/``
+(predictions on a fixed validation batch per epoch), ``backup/`` (the
+backup, until the run is finished), ``config.json`` (the settings and data),
+``state.json`` (how far the run got, which epoch ``best.keras`` holds) and
+``test.json`` (the test split scored once, after training, on
+``TrainConfig.tested_checkpoint()``; everything before looks only at the
+validation split).
 
-* ``best.keras``: the model of the best epoch by validation mean IoU;
-* ``final.keras``: the model after the last epoch;
-* ``history.csv``: one row per finished epoch, also across a kill and resume;
-* ``snapshots/``: the predictions on a fixed validation batch after every
-  epoch (``reference.npz`` holds the images and true masks), for the training
-  animation;
-* ``backup/``: ``BackupAndRestore``'s state until the run is finished;
-* ``config.json``: the settings and the data used;
-* ``state.json``: how far the run got, and which epoch ``best.keras`` holds;
-* ``test.json``: the test-split scores of one checkpoint
-  (``TrainConfig.test_checkpoint``: the final model after a cosine decay,
-  ``best.keras`` otherwise), computed once, after training (checkpoints
-  and early decisions only ever look at the validation split).
-
-A run goes ``training`` (epochs, each committed by its backup) ->
-``trained`` (``final.keras`` saved) -> ``finished`` (``test.json`` written,
-the backup deleted). A kill anywhere leaves files that are whole (see
-``runs.atomic_write``), and a rerun of the same command completes the step
-that was cut without training a finished epoch again.
+A run goes ``training`` (each epoch committed by its backup) -> ``trained``
+(``final.keras`` saved) -> ``finished`` (``test.json`` written, the backup
+deleted). A kill anywhere leaves whole files (``runs.atomic_write``), and a
+rerun of the same command completes the cut step without training a finished
+epoch again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import enum
+import io
 import json
 import os
 import shutil
@@ -73,7 +69,7 @@ from .runs import (
     save_model_atomic,
     write_state,
 )
-from .sources import data_fingerprint, resolve_source, runs_dir
+from .sources import DataSource, data_fingerprint, resolve_source, runs_dir
 from .targets import (
     model_classes,
     model_input_shape,
@@ -87,17 +83,13 @@ class TrainResult:
     """What ``train`` returns.
 
     Attributes:
-        history: per-epoch metrics of *all* finished epochs (also those of an
-            earlier, interrupted run), ``{"loss": [...], "val_mean_iou": [...], ...}``.
-        epochs_run: the epoch indices this call trained (after a resume, they
-            start where the interrupted run stopped).
+        history: per-epoch metrics of all finished epochs (also those before a
+            resume), ``{"loss": [...], "val_mean_iou": [...], ...}``.
+        epochs_run: the epochs this call trained.
         model: the trained model (last epoch).
-        paths: the files written (``best``, ``final``, ``history``, ``snapshots``,
-            ``config``).
+        paths: the run's files (``runs.run_paths``).
         data: the ``DataInfo`` of the training data (is it the stand-in?).
-        test: the test-split scores of the checkpoint named by
-            ``TrainConfig.tested_checkpoint()`` (``None`` if ``evaluate_test``
-            was off).
+        test: the test-split scores (``None`` if ``evaluate_test`` was off).
     """
 
     history: dict[str, list[float]]
@@ -106,15 +98,6 @@ class TrainResult:
     paths: dict[str, Path]
     data: DataInfo
     test: Evaluation | None = None
-
-
-class _EpochRecorder(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.epochs: list[int] = []
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.epochs.append(epoch)
 
 
 def _history_dict(path: Path) -> dict[str, list[float]]:
@@ -136,23 +119,12 @@ def train(
 ) -> TrainResult:
     """Train a U-Net end to end and return its history and files.
 
-    The same call trains on one CPU, one GPU, or several replicas: pass a
-    ``tf.distribute.Strategy`` (``MirroredStrategy`` for the GPUs of one
-    machine, ``MultiWorkerMirroredStrategy`` across machines, ``TPUStrategy``
-    on a TPU); the model and optimizer are built in its scope, and Keras
-    splits each global batch across the replicas.
-
-    A run that is killed resumes from its last finished epoch when started
-    again with the same settings and ``output_dir`` (``BackupAndRestore``).
-    The folder rules of ``unet_tutorial.engine.runs`` keep runs apart: a finished
-    run is never changed (unless ``overwrite``), a folder with other files is
-    refused, an unfinished run resumes only with its own settings, and one
-    training at a time writes to a folder.
-
-    When the loss becomes NaN or infinite, training stops at once: nothing
-    from that epoch is saved (``best.keras`` keeps the last good checkpoint,
-    ``final.keras`` is not written, the backup of the last good epoch stays)
-    and ``TrainingDiverged`` is raised.
+    The same call trains on one CPU, one GPU, or several replicas (pass a
+    ``tf.distribute.Strategy``; the model is built in its scope). A killed run
+    resumes from its last finished epoch when started again with the same
+    settings; the folder rules of ``runs`` keep runs apart. When the loss
+    becomes NaN or infinite, training stops at once, nothing of that epoch is
+    saved, and ``TrainingDiverged`` is raised.
 
     Args:
         config: the settings; ``TrainConfig()`` by default.
@@ -172,48 +144,37 @@ def train(
     """
     config = config or TrainConfig()
     _check_callbacks(callbacks)
-    # the data source is decided once, before anything is written, so every split comes
-    # from the same data
-    data = resolve_source(config.source, config.data_dir)
     strategy = strategy or tf.distribute.get_strategy()
-    out = Path(config.output_dir)
-    role = worker_role(strategy)
-    agreement = _Agreement(strategy)
+    # the data source is decided once, before anything is written: every split comes
+    # from the same data
+    job = _Job(
+        config,
+        resolve_source(config.source, config.data_dir),
+        strategy,
+        list(callbacks or []),
+        verbose,
+        _Agreement(strategy),
+    )
     try:
+        role = worker_role(strategy)
         if not role.is_chief:
-            return _train_as_worker(
-                config,
-                data,
-                strategy,
-                role,
-                out,
-                callbacks,
-                verbose,
-                overwrite,
-                agreement,
-            )
-        return _train_as_chief(
-            config, data, strategy, out, callbacks, verbose, overwrite, agreement
-        )
+            return _train_as_worker(job, role, overwrite)
+        return _train_as_chief(job, overwrite)
     except Exception:
-        if not agreement.reached:  # the other workers must not wait for this one
+        if not job.agreement.reached:  # the other workers must not wait for this one
             with contextlib.suppress(Exception):  # the first error is the one to say
-                agreement.reach(_Agreement.TRAIN, refused=True)
+                job.agreement.reach(_Decision.TRAIN, refused=True)
         raise
 
 
 def _check_callbacks(callbacks) -> None:
-    """Refuse ``callbacks`` that are not ``None`` or a list (or tuple) of Keras
-    callbacks, before anything is written.
-    """
-    if callbacks is None:
-        return
-    if not isinstance(callbacks, (list, tuple)):
+    """Refuse ``callbacks`` that are not ``None`` or a list of Keras callbacks."""
+    if callbacks is not None and not isinstance(callbacks, (list, tuple)):
         raise ValueError(
             f"callbacks={callbacks!r} must be a list of Keras callbacks or None, "
             "e.g. callbacks=[keras.callbacks.TerminateOnNaN()]."
         )
-    for k, callback in enumerate(callbacks):
+    for k, callback in enumerate(callbacks or []):
         if not isinstance(callback, keras.callbacks.Callback):
             raise ValueError(
                 f"callbacks[{k}]={callback!r} is not a Keras callback; pass "
@@ -222,22 +183,24 @@ def _check_callbacks(callbacks) -> None:
             )
 
 
-class _Agreement:
-    """The one point where the workers of a cluster take the chief's decision
-    (``chief_decision``): train, or complete a run whose training is over.
-    Outside a cluster it only passes the decision through.
-    """
+class _Decision(enum.IntEnum):
+    """What every worker of a cluster does, as the chief decided."""
 
-    TRAIN, OVER = 1, 2
+    TRAIN = 1  # train (or resume) the run
+    OVER = 2  # its training is over: complete the run
+
+
+class _Agreement:
+    """The one point where the workers of a cluster take the chief's ``_Decision``
+    (``chief_decision``); outside a cluster it passes the decision through.
+    """
 
     def __init__(self, strategy):
         self.strategy = strategy
         self.reached = False
 
-    def reach(self, decision: int, *, refused: bool = False) -> int:
-        """The chief's decision; raises ``RunFolderError`` when another worker
-        refused.
-        """
+    def reach(self, decision: _Decision, *, refused: bool = False) -> _Decision:
+        """The chief's decision; ``RunFolderError`` when another worker refused."""
         self.reached = True
         chief, refusals = chief_decision(self.strategy, decision, refused=refused)
         if refusals and not refused:
@@ -246,34 +209,64 @@ class _Agreement:
                 "(their output says why); nothing was trained. Fix that and start "
                 "the same command on every worker again."
             )
-        return chief
+        return _Decision(chief) if chief else decision
 
 
-def _train_as_chief(
-    config, data, strategy, out: Path, callbacks, verbose, overwrite, agreement
-) -> TrainResult:
+@dataclass(frozen=True)
+class _Job:
+    """One call of ``train``: what each of its steps needs."""
+
+    config: TrainConfig
+    data: DataSource
+    strategy: tf.distribute.Strategy
+    callbacks: list
+    verbose: int | str
+    agreement: _Agreement
+
+
+def _train_as_chief(job: _Job, overwrite: bool) -> TrainResult:
     """The chief (or the only process): it writes the run folder, under its lock."""
-    # refuses before anything is written; deletes nothing yet (--overwrite clears
-    # only once it holds the lock, never under a running training)
-    prepare_run_folder(out, _settings(config, data), overwrite=overwrite, clear=False)
+    out = Path(job.config.output_dir)
+    settings = _settings(job.config, job.data)
+    # refuses before anything is written; --overwrite clears only under the lock
+    prepare_run_folder(out, settings, overwrite=overwrite, clear=False)
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     try:
-        lock = RunLock(out).__enter__()
-    except RunFolderError:
-        if created and not any(out.iterdir()):
-            out.rmdir()
-        raise
-    try:
-        # again, now that no other training can write here
-        prepare_run_folder(out, _settings(config, data), overwrite=overwrite)
-        return _train_locked(
-            config, data, strategy, out, callbacks, verbose, agreement=agreement
-        )
+        with RunLock(out):
+            # again, now that no other training can write here
+            prepare_run_folder(out, settings, overwrite=overwrite)
+            return _train_locked(job, out)
     finally:
-        lock.__exit__(None, None, None)
         if created and not any(out.iterdir()):  # refused before it wrote a file
             out.rmdir()
+
+
+def _train_as_worker(job: _Job, role, overwrite: bool) -> TrainResult:
+    """A non-chief worker: the same training, written to its scratch folder, resumed
+    from the chief's backup.
+    """
+    out = Path(job.config.output_dir)
+    # refuse what the chief refuses, without changing its folder
+    prepare_run_folder(
+        out, _settings(job.config, job.data), overwrite=overwrite, clear=False
+    )
+    chief, scratch = run_paths(out), worker_scratch_dir(out, role)
+    shutil.rmtree(scratch, ignore_errors=True)  # left by a crash
+    scratch.mkdir(parents=True)
+    resume = not overwrite and chief["backup"].exists()
+    if resume and chief["history"].is_file():  # the same best-so-far as the chief
+        shutil.copyfile(chief["history"], run_paths(scratch)["history"])
+    own = replace(job.config, output_dir=str(scratch), evaluate_test=False)
+    with RunLock(scratch):
+        result = _train_locked(
+            replace(job, config=own),
+            scratch,
+            resume_from=out if resume else None,
+            chief=out,
+        )
+    shutil.rmtree(scratch)
+    return replace(result, paths=chief, test=None)
 
 
 def _settings(config: TrainConfig, data) -> dict:
@@ -281,26 +274,16 @@ def _settings(config: TrainConfig, data) -> dict:
     return run_settings(asdict(config), data_fingerprint(data))
 
 
-def _crc32(path: str | os.PathLike) -> int:
-    """The CRC-32 of a file's bytes (read in pieces)."""
-    crc = 0
-    with open(path, "rb") as f:
-        while piece := f.read(1 << 20):
-            crc = zlib.crc32(piece, crc)
-    return crc
-
-
 FREE_SPACE_MARGIN = 1 << 20
 """Bytes a backup leaves free beyond its weights file (the metadata, the folder)."""
 
 
-def _weights_file_bytes(model: keras.Model) -> bytes | None:
-    """The bytes of ``model.save_weights(...)``'s ``.weights.h5`` file, written in
-    memory (Keras' own HDF5 store on a ``BytesIO``); ``None`` if this Keras
-    lacks that store.
+def _weights_file_bytes(model: keras.Model) -> bytes:
+    """The bytes of ``model.save_weights``'s ``.weights.h5`` file, made in memory:
+    h5py writing to a full disk can crash the process, a Python write cannot.
+    Keras saves weights only to a file name, so this uses its HDF5 store on a
+    ``BytesIO`` (through a temporary file where this Keras lacks that store).
     """
-    import io
-
     try:
         from keras.src.saving import saving_lib
 
@@ -308,127 +291,109 @@ def _weights_file_bytes(model: keras.Model) -> bytes | None:
         store = saving_lib.H5IOStore(buffer, mode="w")
         saving_lib._save_state(model, store, None, "", set())
         store.close()
+        return buffer.getvalue()
     except (ImportError, AttributeError, TypeError):
-        return None
-    return buffer.getvalue()
-
-
-def _variables_size(model: keras.Model) -> int:
-    """Bytes of the model's and its optimizer's variables: about the size of its
-    weights file.
-    """
-    variables = list(model.variables)
-    if model.optimizer is not None:
-        variables += list(model.optimizer.variables)
-    dtypes = [np.dtype(keras.backend.standardize_dtype(v.dtype)) for v in variables]
-    return sum(
-        int(np.prod(v.shape)) * d.itemsize
-        for v, d in zip(variables, dtypes, strict=True)
-    )
-
-
-def _check_free_space(path: Path, size: int) -> None:
-    """Raise the package's full-disk ``OSError`` (``no_space_error``) unless the
-    disk of ``path`` has ``size`` bytes free, and a margin.
-    """
-    if shutil.disk_usage(path.parent).free < size + FREE_SPACE_MARGIN:
-        raise no_space_error(path)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "backup.weights.h5"
+            model.save_weights(path)
+            return path.read_bytes()
 
 
 class _SafeBackup(keras.callbacks.BackupAndRestore):
-    """``BackupAndRestore`` that survives a kill while it writes and a damaged backup.
+    """Keras' ``BackupAndRestore(double_checkpoint=True)``, made to survive a kill
+    at any save and a damaged backup.
 
-    Every file is written atomically, and ``training_metadata.json`` records
-    the checksum of the weights it goes with, so that a mismatched or damaged
-    pair is recognised (h5py may read a damaged file without an error). It
-    keeps the previous epoch's state beside the latest one (``.bkp``). If the
-    latest is damaged, the run resumes from the previous one; if that is
-    damaged too, from ``best.keras`` (the last epoch whose whole model was
-    kept, named in ``state.json``); else it starts again at epoch 0. Each
-    time a one-line NOTE says which file was damaged. The backup is kept at
-    the end of training: ``train`` deletes it once the run is finished.
+    Keras (3.15) writes the backup in place and falls back to the previous copy
+    (``.bkp``) only when loading raises ``OSError``. Own code where that is not
+    enough: ``_save_model`` writes each file atomically (the weights made in
+    memory, the free space checked) and records the weights' CRC-32 in the
+    metadata, so that a pair cut apart by a kill, or damaged weights that h5py
+    reads without an error, are seen; ``_load_model`` raises all such damage
+    (and metadata cut short) as the ``OSError`` Keras falls back on; when the
+    previous copy is damaged too, ``on_train_begin`` resumes after the epoch of
+    ``best.keras`` (named in ``state.json``), else at epoch 0. A NOTE says
+    which. ``restore_from`` (a worker's chief's backup) is copied in first;
+    the backup is kept at the end (``train`` deletes it once the run is finished).
     """
 
     def __init__(self, backup_dir, restore_from=None, run_folder=None):
         super().__init__(
             str(backup_dir), double_checkpoint=True, delete_checkpoint=False
         )
-        self.restore_from = restore_from
-        self.run_folder = run_folder
+        self.restore_from, self.run_folder = restore_from, run_folder
+        self._damage: str | None = None
 
     def _save_model(self):
-        """Write the latest state beside the old one, then rename it into place."""
         os.makedirs(self.backup_dir, exist_ok=True)
-        latest = Path(self._weights_path), Path(self._training_metadata_path)
-        previous = (
-            Path(self._prev_weights_path),
-            Path(self._prev_training_metadata_path),
-        )
-        # the weights are written in memory first: h5py writing to a full disk
-        # can crash the process or fail with its own words, a Python write cannot
         weights = _weights_file_bytes(self.model)
-        size = _variables_size(self.model) if weights is None else len(weights)
-        _check_free_space(latest[0], size)
-        # the old pair is copied to .bkp, then the new pair written (each file
-        # atomically): a kill between leaves one pair whose checksum does not match,
-        # which is read as damaged, and the other pair whole
-        if all(p.exists() for p in latest):
-            for src, dst in zip(latest, previous, strict=True):
-                atomic_copy(src, dst)
-        if weights is None:  # a Keras without the in-memory store: h5py writes it
-            save = self.model.save_weights
-            atomic_write(latest[0], lambda part: save(str(part), overwrite=True))
-            crc = _crc32(latest[0])
-        else:
-            atomic_write(latest[0], lambda part: part.write_bytes(weights))
-            crc = zlib.crc32(weights)
+        latest = Path(self._weights_path)
+        if shutil.disk_usage(latest.parent).free < len(weights) + FREE_SPACE_MARGIN:
+            raise no_space_error(latest)
+        # the old pair is copied to .bkp first: a kill between the files leaves
+        # one pair whose checksum does not match and the other one whole
+        pairs = (
+            (self._weights_path, self._prev_weights_path),
+            (
+                self._training_metadata_path,
+                self._prev_training_metadata_path,
+            ),
+        )
+        if all(os.path.exists(now) for now, _ in pairs):
+            for now, previous in pairs:
+                atomic_copy(now, previous)
+        atomic_write(latest, lambda part: part.write_bytes(weights))
         meta = {
             "epoch": self._current_epoch,
             "batch": self._last_batch_seen,
-            "weights_crc32": crc,
+            "weights_crc32": zlib.crc32(weights),
         }
-        atomic_write_text(latest[1], json.dumps(meta))
+        atomic_write_text(self._training_metadata_path, json.dumps(meta))
+
+    def _load_model(self):
+        weights, meta = Path(self._weights_path), Path(self._training_metadata_path)
+        if not weights.exists() and not meta.exists():
+            return  # nothing backed up yet: epoch 0
+        try:
+            crc = json.loads(meta.read_text())["weights_crc32"]
+            if zlib.crc32(weights.read_bytes()) != crc:
+                raise ValueError(f"{weights.name} does not match its checksum")
+            super()._load_model()
+        # h5py raises RuntimeError (e.g. "wrong B-tree signature") or OSError
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as err:
+            where = f"{self.backup_dir}: {type(err).__name__}: {err}"
+            self._damage = self._damage or where
+            raise OSError(self._damage) from err
 
     def on_train_begin(self, logs=None):
-        latest = self._weights_path, self._training_metadata_path
-        previous = self._prev_weights_path, self._prev_training_metadata_path
-        if self.restore_from is not None:
-            # a worker restores from the chief's backup (latest, else the one
-            # before it) and changes nothing there
-            for pair in (latest, previous):
-                chief = [str(Path(self.restore_from) / Path(p).name) for p in pair]
-                if os.path.exists(chief[0]) and self._try_load(*chief) is None:
-                    return
-            self.model._initial_epoch = 0
+        if self.restore_from is not None and Path(self.restore_from).is_dir():
+            # a worker: from a copy of the chief's backup, which it never changes
+            shutil.copytree(self.restore_from, self.backup_dir, dirs_exist_ok=True)
+        try:
+            super().on_train_begin(logs)  # the latest copy, else the previous one
+        except OSError:
+            self._restart()
             return
-        err = self._try_load(*latest)
-        if err is None:
-            return
-        damaged = f"{self.backup_dir}: {type(err).__name__}: {err}"
-        if all(map(os.path.exists, previous)) and self._try_load(*previous) is None:
-            # the next backup moves the latest files to .bkp: they must be good ones
-            for prev, last in zip(previous, latest, strict=True):
-                atomic_copy(prev, last)
+        if self._damage:
             print(
-                f"NOTE: the latest backup was damaged or incomplete ({damaged}); "
+                f"NOTE: the latest backup was damaged or incomplete ({self._damage}); "
                 "resuming from the epoch before it."
             )
-            return
-        for path in (*latest, *previous):
-            if os.path.exists(path):
-                os.remove(path)
+
+    def _restart(self) -> None:
+        """Both copies are damaged: resume after ``best.keras``'s epoch, else at 0."""
+        shutil.rmtree(self.backup_dir, ignore_errors=True)  # the next save makes it
         epoch = self._restore_best()
+        damaged = f"the backup was damaged or incomplete ({self._damage})"
         if epoch is not None:
             print(
-                f"NOTE: the backup was damaged or incomplete ({damaged}) and so was "
-                f"its previous copy; resuming after epoch {epoch}, the last one whose "
-                "whole model was kept (best.keras)."
+                f"NOTE: {damaged} and so was its previous copy; resuming after epoch "
+                f"{epoch}, the last one whose whole model was kept (best.keras)."
             )
             return
         self.model._initial_epoch = 0
         print(
-            f"NOTE: the backup was damaged or incomplete ({damaged}) and no earlier "
-            "copy is readable; starting again at epoch 0."
+            f"NOTE: {damaged} and no earlier copy is readable; starting again at "
+            "epoch 0."
         )
 
     def _restore_best(self) -> int | None:
@@ -450,47 +415,15 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
         self.model._initial_epoch = record["epoch"] + 1
         return record["epoch"]
 
-    def _try_load(self, weights: str, metadata: str) -> Exception | None:
-        """Restore the state saved in ``weights`` and ``metadata`` (Keras's
-        ``_load_model`` on them); the error if they are damaged, else ``None``.
-        The callback's own paths are left as they were.
-        """
-        own = self._weights_path, self._training_metadata_path
-        there = os.path.exists(weights), os.path.exists(metadata)
-        if there[0] != there[1]:
-            missing = metadata if there[0] else weights
-            return FileNotFoundError(f"{missing} is missing")
-        if there[1]:
-            try:
-                expected = json.loads(Path(metadata).read_text()).get("weights_crc32")
-            except (OSError, ValueError, AttributeError) as err:
-                return err
-            if expected is not None and _crc32(weights) != expected:
-                return ValueError(f"{weights} does not match its checksum")
-        with tempfile.TemporaryDirectory() as tmp:
-            if not weights.endswith(".weights.h5") and os.path.exists(weights):
-                # Keras loads only files named *.weights.h5, not the .bkp copies
-                weights = shutil.copyfile(weights, Path(tmp) / "copy.weights.h5")
-            self._weights_path, self._training_metadata_path = str(weights), metadata
-            try:
-                self._load_model()
-            # h5py raises RuntimeError (e.g. "wrong B-tree signature") or OSError
-            except (OSError, ValueError, KeyError, RuntimeError) as err:
-                return err
-            finally:
-                self._weights_path, self._training_metadata_path = own
-        return None
-
 
 class _BestCheckpoint(keras.callbacks.Callback):
     """Keep ``best.keras``: the model of the epoch with the best validation mean IoU.
 
-    It runs after the backup, so an epoch is committed before its model can
-    become ``best.keras``; the file is written atomically and its epoch and
-    score recorded in ``state.json``. On resume it makes ``best.keras`` agree
-    with the history of the finished epochs: the model of an epoch that will
-    be trained again is never kept, and when the backup's epoch is the best
-    one but its save was cut short, it is saved again from the backup.
+    It runs after the backup (an epoch is committed before its model can be
+    kept) and records the epoch and score in ``state.json``. On resume it
+    makes ``best.keras`` agree with the finished epochs: the model of an epoch
+    trained again is never kept, and the backup's epoch, when it is the best
+    and its save was cut short, is saved again.
     """
 
     monitor = "val_mean_iou"
@@ -545,8 +478,6 @@ class _BestCheckpoint(keras.callbacks.Callback):
             return scores[top]
         if kept:
             return scores[top]
-        if best.is_file() and state is None:
-            return scores[top]  # a run written before state.json existed
         if best.exists():
             best.unlink()
             print(
@@ -595,166 +526,116 @@ class _UnlessDiverged(keras.callbacks.Callback):
         super().set_params(params)
         self.inner.set_params(params)
 
-
-def _forward(name: str):
-    def method(self, *args, **kwargs):
+    def _unless_diverged(self, hook: str, *args) -> None:
         if self.guard.at is None:
-            getattr(self.inner, name)(*args, **kwargs)
+            getattr(self.inner, hook)(*args)
 
-    method.__name__ = name
-    return method
+    def on_train_begin(self, logs=None):
+        self._unless_diverged("on_train_begin", logs)
+
+    def on_train_end(self, logs=None):
+        self._unless_diverged("on_train_end", logs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._unless_diverged("on_epoch_begin", epoch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._unless_diverged("on_epoch_end", epoch, logs)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._unless_diverged("on_train_batch_begin", batch, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._unless_diverged("on_train_batch_end", batch, logs)
 
 
-for _name in (
-    "on_train_begin",
-    "on_train_end",
-    "on_epoch_begin",
-    "on_epoch_end",
-    "on_train_batch_begin",
-    "on_train_batch_end",
-):
-    setattr(_UnlessDiverged, _name, _forward(_name))
+@dataclass(frozen=True)
+class _FitData:
+    """The datasets ``_fit`` trains on, and what they hold."""
+
+    train: tf.data.Dataset
+    validation: tf.data.Dataset
+    shown: tf.data.Dataset  # the examples whose predictions are kept each epoch
+    info: DataInfo
+    validation_info: DataInfo
 
 
-def _train_as_worker(
-    config, data, strategy, role, out: Path, callbacks, verbose, overwrite, agreement
-) -> TrainResult:
-    """A non-chief worker: the same training, written to its scratch folder, resumed
-    from the chief's backup.
-    """
-    # refuse what the chief refuses (it decides from the same folder) without changing
-    # that folder
-    prepare_run_folder(out, _settings(config, data), overwrite=overwrite, clear=False)
-    chief, scratch = run_paths(out), worker_scratch_dir(out, role)
-    # left by a crash: this worker resumes from the chief's backup
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir(parents=True)
-    resume = not overwrite and chief["backup"].exists()
-    if resume and chief["history"].is_file():
-        # the same best-so-far as the chief
-        shutil.copyfile(chief["history"], run_paths(scratch)["history"])
-    own = replace(config, output_dir=str(scratch), evaluate_test=False)
-    with RunLock(scratch):
-        result = _train_locked(
-            own,
-            data,
-            strategy,
-            scratch,
-            callbacks,
-            verbose,
-            resume_from=out if resume else None,
-            agreement=agreement,
-            chief=out,
-        )
-    shutil.rmtree(scratch)
-    return TrainResult(
-        result.history, result.epochs_run, result.model, chief, result.data, None
+def _load_split(config: TrainConfig, data: DataSource, split: str, **kwargs):
+    """``load_dataset`` of one split, with ``config``'s size and options."""
+    index = ("train", "validation", "test").index(split)
+    return load_dataset(
+        data,
+        split,
+        image_size=config.image_size,
+        batch_size=config.batch_size,
+        num_examples=(config.num_examples or (None,) * 3)[index],
+        on_corrupt=config.on_corrupt,
+        **config.folder_options(),
+        **kwargs,
+    )
+
+
+def _load_fit_data(config: TrainConfig, data: DataSource) -> _FitData:
+    """The training and validation splits as ``fit`` takes them."""
+    augment, seed = config.augment_config(), config.seed
+    train_ds, info = _load_split(config, data, "train", augment=augment, seed=seed)
+    val_ds, val_info = _load_split(config, data, "validation", seed=seed, verbose=False)
+    model_classes(config, info)
+    whole = val_ds
+    train_ds, val_ds = training_pairs(config, train_ds, val_ds)
+    if config.steps_per_epoch:
+        train_ds = train_ds.repeat()
+    return _FitData(
+        shard_by_data(train_ds),
+        shard_by_data(val_ds),
+        # an unpadded model's tiles (and the squares they predict), else whole images
+        val_ds if config.padding == "valid" else whole,
+        info,
+        val_info,
     )
 
 
 def _train_locked(
-    config: TrainConfig,
-    data,
-    strategy,
-    out: Path,
-    callbacks,
-    verbose,
-    resume_from: Path | None = None,
-    agreement: _Agreement | None = None,
-    chief: Path | None = None,
+    job: _Job, out: Path, *, resume_from: Path | None = None, chief: Path | None = None
 ) -> TrainResult:
     """Train into ``out`` (the run folder, or a worker's scratch folder), or complete
-    a run whose training is over. ``agreement`` makes every worker of a cluster
-    take the chief's decision; ``chief`` is the chief's run folder (for a worker).
+    a run whose training is over; ``chief`` is a worker's chief's run folder.
     """
+    config = job.config
     set_seed(config.seed, config.deterministic)
     previous_policy = keras.mixed_precision.global_policy().name
     if config.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
     try:
-        sizes = dict(
-            zip(
-                ("train", "validation", "test"),
-                config.num_examples or (None, None, None),
-                strict=True,
-            )
-        )
-        common = dict(
-            image_size=config.image_size,
-            batch_size=config.batch_size,
-            on_corrupt=config.on_corrupt,
-            **config.folder_options(),
-        )
-        train_ds, info = load_dataset(
-            data,
-            "train",
-            augment=config.augment_config(),
-            seed=config.seed,
-            num_examples=sizes["train"],
-            **common,
-        )
-        val_ds, val_info = load_dataset(
-            data,
-            "validation",
-            seed=config.seed,
-            num_examples=sizes["validation"],
-            verbose=False,
-            **common,
-        )
-        model_classes(config, info)
-        whole = val_ds
-        train_ds, val_ds = training_pairs(config, train_ds, val_ds)
-        # the snapshots: an unpadded model's tiles (and the squares they predict),
-        # otherwise the whole validation images, unpadded
-        shown = val_ds if config.padding == "valid" else whole
-        if config.steps_per_epoch:
-            train_ds = train_ds.repeat()
-        train_ds, val_ds = shard_by_data(train_ds), shard_by_data(val_ds)
+        fit_data = _load_fit_data(config, job.data)
         paths = run_paths(out)
         remove_partial_files(out)
         settings = {
-            **_settings(config, data),
-            "data": asdict(info),
-            "validation": asdict(val_info),
-            "replicas": strategy.num_replicas_in_sync,
+            **_settings(config, job.data),
+            "data": asdict(fit_data.info),
+            "validation": asdict(fit_data.validation_info),
+            "replicas": job.strategy.num_replicas_in_sync,
         }
         # config.json first, and whole: the folder reads as this run from now on
         atomic_write_text(paths["config"], json.dumps(settings, indent=2))
         state = read_state(out) or {}
         write_state(out, state=state.get("state", "training"), settings=settings)
-        recorder = _EpochRecorder()
-        model = _trained_model(paths)
-        trained_now = model is None
-        if agreement is not None:
-            # the chief's decision, on every worker: a worker that trained while
-            # the chief completes the run would wait for it in vain
-            decision = agreement.reach(
-                _Agreement.TRAIN if trained_now else _Agreement.OVER
-            )
-            trained_now = decision == _Agreement.TRAIN
-            if not trained_now and model is None:  # a worker: the chief's model
-                model = load_run_model(run_paths(chief or out)["final"])
-        if trained_now:
-            model = _fit(
-                config,
-                info,
-                strategy,
-                train_ds,
-                val_ds,
-                paths,
-                out,
-                callbacks,
-                verbose,
-                recorder,
-                resume_from,
-                shown,
-            )
+        epochs, model = [], _trained_model(paths)
+        # the chief's decision, on every worker: a worker that trained while the
+        # chief completes the run would wait for it in vain
+        decision = job.agreement.reach(
+            _Decision.TRAIN if model is None else _Decision.OVER
+        )
+        if decision == _Decision.OVER and model is None:  # a worker: the chief's model
+            model = load_run_model(run_paths(chief or out)["final"])
+        if decision == _Decision.TRAIN:
+            model, epochs = _fit(job, fit_data, out, resume_from)
             save_model_atomic(model, paths["final"])
             write_state(out, state="trained")
         test = None
         if config.evaluate_test:
-            if trained_now or not is_whole_test_file(paths["test"]):
-                test = _score_test(config, data, paths)
+            if decision == _Decision.TRAIN or not is_whole_test_file(paths["test"]):
+                test = _score_test(config, job.data, paths)
             else:
                 test = read_test_scores(paths["test"])
         # the backup goes before the run is marked finished: a kill between leaves
@@ -764,7 +645,12 @@ def _train_locked(
     finally:
         keras.mixed_precision.set_global_policy(previous_policy)
     return TrainResult(
-        _history_dict(paths["history"]), recorder.epochs, model, paths, info, test
+        _history_dict(paths["history"]),
+        epochs,
+        model,
+        paths,
+        fit_data.info,
+        test,
     )
 
 
@@ -792,31 +678,22 @@ def _trained_model(paths: dict[str, Path]) -> keras.Model | None:
 
 
 def _fit(
-    config: TrainConfig,
-    info: DataInfo,
-    strategy,
-    train_ds,
-    val_ds,
-    paths: dict[str, Path],
+    job: _Job,
+    data: _FitData,
     out: Path,
-    callbacks,
-    verbose,
-    recorder: _EpochRecorder,
     resume_from: Path | None,
-    shown: tf.data.Dataset,
-) -> keras.Model:
-    """Build the model and train (or resume) it; return it after the last epoch.
-
-    ``shown`` holds the validation examples whose predictions are kept after
-    every epoch.
+) -> tuple[keras.Model, list[int]]:
+    """Build the model and train (or resume) it; return it after the last epoch, and
+    the epochs trained.
 
     Raises:
         TrainingDiverged: the loss became NaN or infinite.
     """
+    config, strategy, paths = job.config, job.strategy, run_paths(out)
     with strategy.scope():
         model = build_unet(
-            model_input_shape(config, info),
-            info.num_classes,
+            model_input_shape(config, data.info),
+            data.info.num_classes,
             config.base_filters,
             config.depth,
             config.padding,
@@ -824,47 +701,38 @@ def _fit(
             dropout=config.dropout,
         )
         if strategy.num_replicas_in_sync > 1:
-            # every replica keeps the same moving statistics
-            synchronize_batch_norm(model)
-    prepare_multi_worker_fit(model, strategy, train_ds.element_spec)
+            synchronize_batch_norm(model)  # every replica keeps the same statistics
+    prepare_multi_worker_fit(model, strategy, data.train.element_spec)
     guard = _NaNGuard()
     # a NaN epoch is logged: the history says what happened
     cbs = [guard, EpochCSVLogger(paths["history"])]
     if config.snapshot_images:
         # whole images of different sizes are cut to one size
-        images, masks = snapshot_examples(shown, config.snapshot_images)
-        cbs.append(
-            _UnlessDiverged(
-                PredictionSnapshots(images, masks, paths["snapshots"]), guard
-            )
-        )
+        images, masks = snapshot_examples(data.shown, config.snapshot_images)
+        snapshots = PredictionSnapshots(images, masks, paths["snapshots"])
+        cbs.append(_UnlessDiverged(snapshots, guard))
     # the backup commits an epoch: everything above is written before it, and
     # best.keras only after it (so that best.keras always holds a finished epoch)
     restore_from = run_paths(resume_from)["backup"] if resume_from else None
-    backup = _SafeBackup(
-        paths["backup"], restore_from, run_folder=None if resume_from else out
-    )
+    backup = _SafeBackup(paths["backup"], restore_from, run_folder=resume_from or out)
+    collective = worker_role(strategy).num_workers > 1
     cbs += [
         _UnlessDiverged(backup, guard),
-        _UnlessDiverged(
-            _BestCheckpoint(out, collective=worker_role(strategy).num_workers > 1),
-            guard,
-        ),
-        recorder,
+        _UnlessDiverged(_BestCheckpoint(out, collective=collective), guard),
     ]
     with strategy.scope():  # the optimizer's variables live on every replica
-        compile_and_fit(
+        history = compile_and_fit(
             model,
-            train_ds,
-            val_ds,
+            data.train,
+            data.validation,
             config.fit_config(),
-            cbs + list(callbacks or []),
-            verbose,
-            info.class_names,
+            cbs + job.callbacks,
+            job.verbose,
+            data.info.class_names,
         )
     if guard.at is not None:
         raise _diverged(config, paths, *guard.at)
-    return model
+    return model, history.epoch
 
 
 def _diverged(
@@ -887,17 +755,7 @@ def _score_test(config: TrainConfig, data, paths: dict[str, Path]) -> Evaluation
     """Score the chosen checkpoint on the test split, once, and write ``test.json``."""
     from .. import losses, metrics  # noqa: F401  (registers the custom objects)
 
-    sizes = config.num_examples or (None, None, None)
-    test_ds, test_info = load_dataset(
-        data,
-        "test",
-        config.image_size,
-        config.batch_size,
-        num_examples=sizes[2],
-        on_corrupt=config.on_corrupt,
-        verbose=False,
-        **config.folder_options(),
-    )
+    test_ds, test_info = _load_split(config, data, "test", verbose=False)
     which = config.tested_checkpoint()
     which = which if paths[which].is_file() else "final"
     model = load_run_model(paths[which])
@@ -916,25 +774,15 @@ def read_test_scores(path: str | os.PathLike) -> Evaluation:
 
 
 def in_run_cache(config: TrainConfig, name: str = "unet") -> TrainConfig:
-    """``config`` with its ``output_dir`` in the run cache (``runs_dir()``), in a
-    folder named by ``name`` and by what makes the run.
+    """A copy of ``config`` whose ``output_dir`` is ``runs_dir() / f"{name}-{digest}"``.
 
-    The folder is ``runs_dir() / f"{name}-{digest}"``, where the digest covers
-    every setting but ``output_dir``, the fingerprint of the data
-    (``data_fingerprint``) and the package's major.minor version. So two
-    notebooks that ask for the same run, on the same data, with the same
-    package, get the same folder, and ``train_or_load`` trains it once; other
-    settings, changed data or another version get another folder.
-
-    Args:
-        config: the settings.
-        name: the first part of the folder's name, e.g. ``"pets"``.
-
-    Returns:
-        A copy of ``config``.
+    The digest covers every setting but ``output_dir``, the data's fingerprint
+    and the package's major.minor version: two notebooks that ask for the same
+    run on the same data share one folder (``train_or_load`` trains it once);
+    anything else gets another folder.
 
     Raises:
-        ValueError: a ``name`` that is not a plain folder name.
+        ValueError: a ``name`` that is not a plain folder name (e.g. ``"pets"``).
     """
     import hashlib
 
@@ -956,16 +804,11 @@ def in_run_cache(config: TrainConfig, name: str = "unet") -> TrainConfig:
 def train_or_load(config: TrainConfig, *, say: bool = True, **kwargs) -> TrainResult:
     """Reuse the finished run in ``config.output_dir`` when it was made by exactly
     these settings, on the same data, by this package's major.minor version;
-    otherwise ``train``.
+    otherwise ``train`` (which resumes an interrupted run).
 
-    Re-running a notebook (or opening a chapter that loads another chapter's
-    run, see ``in_run_cache``) then costs nothing. A run that was interrupted
-    is resumed by ``train``. The result is the same either way (training is
-    seeded, and deterministic unless ``config.deterministic`` is off), so it
-    does not matter which notebook runs first. A finished run made otherwise
-    (other settings, changed data, another version, or one that recorded no
-    data) is never reused and never replaced: ``train`` refuses it, after one
-    line that says what differs.
+    Training is seeded, so the result is the same either way. A finished run
+    made otherwise is never reused nor replaced: ``train`` refuses it, after
+    one line that says what differs.
 
     Args:
         config: the settings.

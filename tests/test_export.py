@@ -88,6 +88,16 @@ def test_sidecar_says_what_a_page_needs():
     assert em["class_names"] == ["class 0", "class 1"] and em["colors"] is None
     assert em["preprocessing"]["resize"] == "none"
     assert em["preprocessing"]["multiple"] == 4  # depth 2: sides padded to 4 px
+    assert side["output_shape"] == [1, 32, 32, 3] and em["output_shape"][1] == 512
+    # an unpadded model predicts the centre: a page must know it is smaller
+    valid = ut.build_unet((44, 44, 1), 2, 4, 2, padding="valid")
+    small = ut.export_sidecar(valid, 44, "valid.tflite")["output_shape"]
+    assert small == [
+        1,
+        ut.output_size(44, 2, "valid"),
+        ut.output_size(44, 2, "valid"),
+        2,
+    ]
 
 
 def test_export_refuses_bad_arguments_before_converting(tmp_path):
@@ -164,10 +174,11 @@ def test_export_command_writes_a_run_folders_model_and_sidecar(tmp_path, capsys)
     assert (tmp_path / "site" / "pets.tflite").stat().st_size > 0
     # a run that scored its final checkpoint on test exports that one
     ut.build_unet((32, 32, 3), 2, 4, 2).save(run / "final.keras")
-    (run / "test.json").write_text(json.dumps({"model": "final"}))
+    test = {"model": "final", "data": {"class_names": ["membrane", "cell"]}}
+    (run / "test.json").write_text(json.dumps(test))
     assert cli.main(["export", str(run), "--output", str(tmp_path / "site")]) == 0
     side = json.loads((tmp_path / "site" / "pets.json").read_text())
-    assert len(side["class_names"]) == 2
+    assert side["class_names"] == ["membrane", "cell"]
 
 
 def test_export_command_has_help(capsys):

@@ -111,11 +111,15 @@ def export_sidecar(
             f"{len(class_names)}."
         )
     any_size = model.input_shape[1] is None or model.input_shape[2] is None
+    channels = int(model.input_shape[-1])
+    # an unpadded (padding="valid") model predicts only the centre of its input
+    out = model.compute_output_shape((1, side, side, channels))
     return {
         "model": model_file,
         "format": "litert",
-        "input_shape": [1, side, side, int(model.input_shape[-1])],
-        "channels": int(model.input_shape[-1]),
+        "input_shape": [1, side, side, channels],
+        "output_shape": [1, int(out[1]), int(out[2]), num_classes],
+        "channels": channels,
         "num_classes": num_classes,
         "class_names": [str(name) for name in class_names],
         "colors": None if colors is None else np.asarray(colors)[:num_classes].tolist(),

@@ -26,6 +26,12 @@ async function loadModel(name) {
   if (!models[name]) {
     models[name] = (async () => {
       const side = await (await fetch(new URL(`models/${name}.json`, BASE))).json();
+      const [, hIn, wIn] = side.input_shape, [, hOut, wOut] = side.output_shape || side.input_shape;
+      if (hOut !== hIn || wOut !== wIn) {
+        // an unpadded model predicts only the centre of its input: that needs overlap-tile
+        throw new Error(`${side.model} predicts ${hOut} x ${wOut} px from ${hIn} x ${wIn} px ` +
+          "(an unpadded model); this page predicts with padded models only");
+      }
       await loadRuntime();
       const url = new URL(`models/${side.model}`, BASE).href;
       const compiled = await loadAndCompile(url, { accelerator: "wasm" });

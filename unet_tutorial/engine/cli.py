@@ -566,18 +566,24 @@ def _cmd_export(args: argparse.Namespace) -> int:
         raise ValueError(
             f"unknown format {args.format!r}; use one of {export.EXPORT_FORMATS}."
         )
-    source = Path(args.model)
-    if source.is_dir():  # the checkpoint the run scored on test, else its best
+    source, names = Path(args.model), None
+    if source.is_dir():  # the checkpoint the run scored on test (its classes), or best
         scored = source / "test.json"
-        model = json.loads(scored.read_text())["model"] if scored.is_file() else "best"
-        source = source / f"{model}.keras"
+        test = json.loads(scored.read_text()) if scored.is_file() else {}
+        names = test.get("data", {}).get("class_names")
+        source = source / f"{test.get('model', 'best')}.keras"
     model = _load_model(str(source))
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     name = source.parent.name if source.stem in ("best", "final") else source.stem
     path = out / f"{name}.tflite"
     export.export_model(
-        model, path, format=args.format, input_size=args.size, colors=MASK_COLORS
+        model,
+        path,
+        format=args.format,
+        input_size=args.size,
+        class_names=names,
+        colors=MASK_COLORS,
     )
     print(f"wrote {path} and {path.with_suffix('.json')}")
     return 0

@@ -1,10 +1,8 @@
 """The ``unet-tutorial`` command line.
 
-An error gives one line, never a traceback (``--debug`` shows it): a bad value exits 2;
-a missing or unreadable file, or a run that fails, exits 1; Ctrl-C exits 130 and SIGTERM
-143 (a training stays resumable; in a formed multiworker cluster the other workers exit
-1). ``train``'s options are ``TrainConfig``'s fields (``train_options``), so a field
-added later is an option at once.
+An error gives one line, never a traceback (``--debug`` shows it): a bad value exits 2,
+a missing file or a failed run 1, Ctrl-C 130, SIGTERM 143 (a training stays resumable;
+in a formed multiworker cluster the other workers exit 1).
 """
 
 from __future__ import annotations
@@ -123,10 +121,8 @@ def _folder(text: str) -> str:
 def train_options(config_class: type = TrainConfig) -> list[tuple[list[str], dict]]:
     """``(option strings, add_argument keywords)`` of each field of ``config_class``.
 
-    ``--kebab-case`` (and its ``TRAIN_ALIASES`` name), ``--x/--no-x`` for a ``bool``,
-    ``none`` where it may be ``None``, and for help the first sentence of its
-    ``Attributes:`` line with its default. An option not given stays out of the
-    parsed namespace (the preset's value stays).
+    Help: the first sentence of its ``Attributes:`` line. An option not given stays out
+    of the namespace (the preset's value stays); a field added later is an option.
     """
     hints = typing.get_type_hints(config_class)
     docs = attribute_docs(config_class)
@@ -176,11 +172,8 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
 
 
 def _start_tensorflow_quietly() -> None:
-    """Import TensorFlow and probe its devices with file descriptor 2 muted.
-
-    Its C++ start-up lines (``oneDNN``, ``cuInit``) bypass ``TF_CPP_MIN_LOG_LEVEL`` and
-    Python; a Python error in the import is still raised after stderr is restored.
-    """
+    """Import TensorFlow with file descriptor 2 muted: its C++ start-up lines
+    (``oneDNN``, ``cuInit``) bypass ``TF_CPP_MIN_LOG_LEVEL`` and Python."""
     if "tensorflow" in sys.modules:
         return
     sys.stderr.flush()
@@ -213,11 +206,8 @@ class _Sigterm:
 
 
 def _stop_on_sigterm():
-    """A Keras callback raising ``Terminated`` at the end of the step SIGTERM came in.
-
-    In Python, never inside TensorFlow's C++ (which can abort) nor half-way through a
-    save.
-    """
+    """A Keras callback raising ``Terminated`` after the step SIGTERM came in: never
+    inside TensorFlow's C++ (which can abort) nor half-way through a save."""
     import keras
 
     class StopOnSigterm(keras.callbacks.Callback):
@@ -399,11 +389,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _output_stems(paths: list) -> list[str]:
-    """One output name per input: its stem, a repeated one with ``-2``, ``-3``, ...
-
-    A number that gives another input's stem is skipped (``cat.jpg cat-2.png cat.png``
-    give ``cat``, ``cat-2``, ``cat-3``); case is ignored, as some disks do.
-    """
+    """One output name per input, case ignored: ``cat.jpg cat-2.png cat.png`` give
+    ``cat``, ``cat-2``, ``cat-3`` (a number naming another input is skipped)."""
     inputs = {path.stem.casefold() for path in paths}
     used: set[str] = set()
     stems = []
@@ -628,7 +615,6 @@ what it reads (detected; --images, --masks and --mask-suffix override):
   split lists (optional): train.txt, validation.txt (or val.txt), test.txt,
     here or in ImageSets/Segmentation/; without test.txt there is no test split
 """
-"""``check-data --help``'s list of the layouts and mask formats that it reads."""
 
 
 class _Help(argparse.HelpFormatter):
@@ -657,63 +643,6 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--depth", type=int, default=d.depth, help="pooling steps")
     p.add_argument("--padding", choices=PADDINGS, default=d.padding, help="padding")
     p.add_argument("--no-skip", action="store_true", help="without skip connections")
-
-
-def _add_train_args(p: argparse.ArgumentParser) -> None:
-    """``train``'s own options, then one per ``TrainConfig`` field."""
-    run = p.add_argument_group("the run")
-    run.add_argument(
-        "--preset",
-        choices=list(PRESETS),
-        help="start from a named setting (TrainConfig.preset): full (GPU), cpu (pets "
-        "on a CPU in minutes), cpu-synthetic, isbi and isbi-padded (the paper's EM "
-        "experiment; source $UNET_TUTORIAL_ISBI_DIR unless --source)",
-    )
-    run.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="delete a run already in --output (its files only), train from scratch",
-    )
-    run.add_argument(
-        "--strategy",
-        choices=STRATEGIES,
-        default="default",
-        help="default: one device; mirrored: the GPUs of this machine; multiworker: "
-        "one process per worker, the cluster read from TF_CONFIG (start the same "
-        "command on every worker)",
-    )
-    run.add_argument(
-        "--collective",
-        choices=COLLECTIVES,
-        default="auto",
-        help="multiworker: how gradients are summed: ring (CPUs), nccl (NVIDIA GPUs)",
-    )
-    run.add_argument(
-        "--connect-timeout",
-        type=float,
-        default=60.0,
-        metavar="SECONDS",
-        help="multiworker: the wait for the other workers, then for the cluster",
-    )
-    run.add_argument(
-        "--verbose", type=int, choices=(0, 1, 2), default=1, help="progress"
-    )
-    group = p.add_argument_group("settings (TrainConfig; 'none' where None is allowed)")
-    for names, kw in train_options():
-        group.add_argument(*names, **kw)
-
-
-def _add_check_data_args(p: argparse.ArgumentParser) -> None:
-    """``check-data``'s arguments: a folder and how to read it."""
-    p.add_argument("path", help="the folder holding images/ and masks/")
-    p.add_argument("--ignore-value", type=int, help="a mask value that is no class")
-    p.add_argument("--channels", type=int, choices=(1, 3), help="convert the images")
-    p.add_argument("--crop-size", type=int, help="report images smaller than this crop")
-    p.add_argument("--images", dest="images_dir", help="the images' folder, in PATH")
-    p.add_argument("--masks", dest="masks_dir", help="the masks' folder, in PATH")
-    p.add_argument("--mask-suffix", help="what a mask's name adds to its image's stem")
-    skip = "'skip' leaves unreadable pairs out and names them"
-    p.add_argument("--on-corrupt", choices=ON_CORRUPT, default="raise", help=skip)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -757,7 +686,46 @@ def build_parser() -> argparse.ArgumentParser:
         description="Options not given come from --preset, else from TrainConfig()'s "
         "defaults (shown).",
     )
-    _add_train_args(p)
+    run = p.add_argument_group("the run")
+    run.add_argument(
+        "--preset",
+        choices=list(PRESETS),
+        help="start from a named setting (TrainConfig.preset): full (GPU), cpu (pets "
+        "on a CPU in minutes), cpu-synthetic, isbi and isbi-padded (the paper's EM "
+        "experiment; source $UNET_TUTORIAL_ISBI_DIR unless --source)",
+    )
+    run.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="delete a run already in --output (its files only), train from scratch",
+    )
+    run.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        default="default",
+        help="default: one device; mirrored: the GPUs of this machine; multiworker: "
+        "one process per worker, the cluster read from TF_CONFIG (start the same "
+        "command on every worker)",
+    )
+    run.add_argument(
+        "--collective",
+        choices=COLLECTIVES,
+        default="auto",
+        help="multiworker: how gradients are summed: ring (CPUs), nccl (NVIDIA GPUs)",
+    )
+    run.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="multiworker: the wait for the other workers, then for the cluster",
+    )
+    run.add_argument(
+        "--verbose", type=int, choices=(0, 1, 2), default=1, help="progress"
+    )
+    group = p.add_argument_group("settings (TrainConfig; 'none' where None is allowed)")
+    for names, kw in train_options():
+        group.add_argument(*names, **kw)
 
     p = command("evaluate", _cmd_evaluate, "IoU per class, mean IoU, accuracy and Dice")
     p.add_argument("model", help="a .keras file written by train")
@@ -813,7 +781,15 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=CHECK_DATA_READS,
         formatter_class=_RawHelp,
     )
-    _add_check_data_args(p)
+    p.add_argument("path", help="the folder holding images/ and masks/")
+    p.add_argument("--ignore-value", type=int, help="a mask value that is no class")
+    p.add_argument("--channels", type=int, choices=(1, 3), help="convert the images")
+    p.add_argument("--crop-size", type=int, help="report images smaller than this crop")
+    p.add_argument("--images", dest="images_dir", help="the images' folder, in PATH")
+    p.add_argument("--masks", dest="masks_dir", help="the masks' folder, in PATH")
+    p.add_argument("--mask-suffix", help="what a mask's name adds to its image's stem")
+    skip = "'skip' leaves unreadable pairs out and names them"
+    p.add_argument("--on-corrupt", choices=ON_CORRUPT, default="raise", help=skip)
 
     p = command("info", _cmd_info, "versions, devices, is Oxford-IIIT Pet available?")
     p.add_argument("--data-dir", help="TensorFlow Datasets data folder")
@@ -824,8 +800,7 @@ _EXIT_CODES = (
     (Terminated, 143),
     (KeyboardInterrupt, 130),
     (ValueError, 2),
-    (OSError, 1),
-    (RuntimeError, 1),
+    ((OSError, RuntimeError), 1),
 )
 """The exit code of each error that gets one line; any other is a bug (a traceback)."""
 

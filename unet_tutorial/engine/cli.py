@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import json
 import os
+import platform
 import re
 import signal
 import sys
 import threading
 import typing
 from dataclasses import MISSING, fields
+from pathlib import Path
 
 # TensorFlow-free: --help answers at once
+from .. import __version__
 from ..checks import ON_CORRUPT, SPLITS
 from ..settings import LOSSES, LR_SCHEDULES, OPTIMIZERS
 from ..shapes import PADDINGS
@@ -261,10 +265,11 @@ def _cmd_sizes(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_output_folder(path) -> None:
-    """Refuse an ``--output`` that exists but is not a folder, before any work."""
-    if path.exists() and not path.is_dir():
+def _output_folder(text: str) -> Path:
+    """``--output`` as a ``Path``; refused, before any work, if it is a file."""
+    if (path := Path(text)).exists() and not path.is_dir():
         raise ValueError(f"--output {path} is a file, not a folder; name a folder")
+    return path
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -437,8 +442,6 @@ _PREDICTED = ("mask", "mask_color", "overlay")
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     import numpy as np
     from PIL import Image
 
@@ -454,8 +457,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         )
     for path in paths:  # every file checked (not decoded) before the model loads
         check_image(path)
-    out = Path(args.output)
-    _check_output_folder(out)
+    out = _output_folder(args.output)
     stems = _output_stems(paths)
     inputs = [*paths, Path(args.model)]
     for output in (out / f"{s}_{k}.png" for s in stems for k in _PREDICTED):
@@ -497,9 +499,6 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     """A .keras file, or the checkpoint a run folder scored on test, for a page."""
-    import json
-    from pathlib import Path
-
     from .. import export
     from ..pictures.figures import MASK_COLORS
 
@@ -531,13 +530,10 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    import platform
-
     import keras
     import tensorflow as tf
     import tensorflow_datasets as tfds
 
-    from .. import __version__
     from .sources import OXFORD_DIR_ENV, oxford_pets_prepared, resolve_source
 
     print(f"unet-tutorial {__version__}")
@@ -572,8 +568,6 @@ def _cmd_check_data(args: argparse.Namespace) -> int:
 
 
 def _cmd_animate(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from ..pictures import animation
 
     image = None
@@ -583,8 +577,7 @@ def _cmd_animate(args: argparse.Namespace) -> int:
         from ..evaluation import load_image
 
         image = load_image(args.image)
-    out = Path(args.output)
-    _check_output_folder(out)
+    out = _output_folder(args.output)
     model = _load_model(args.model) if args.model else _build_from_args(args)
     ms = args.frame_ms
     jobs = {
@@ -647,8 +640,6 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``unet-tutorial`` (also used by the docs)."""
-    from .. import __version__
-
     parser = argparse.ArgumentParser(
         prog="unet-tutorial", description="Companion tool of the U-Net tutorial book."
     )

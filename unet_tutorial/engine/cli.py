@@ -1,28 +1,27 @@
 """The ``unet-tutorial`` command line.
 
-Every sub-command has ``--help``. An error gives one line, never a traceback
-(``--debug`` shows it): a bad value exits 2; a missing or unreadable file, or a
-run that fails, exits 1; Ctrl-C exits 130 and SIGTERM 143 (a training stays
-resumable). ``train``'s options are ``TrainConfig``'s fields (``train_options``),
-so a field added later is an option at once. ``train --strategy multiworker``
-waits at most ``--connect-timeout`` seconds for the other workers, then as long
-again for the cluster to form (``distribute.make_strategy``); once it has formed,
-SIGTERM ends one worker as it ends a single process and the others exit 1.
+An error gives one line, never a traceback (``--debug`` shows it): a bad value exits 2,
+a missing file or a failed run 1, Ctrl-C 130, SIGTERM 143 (a training stays resumable;
+in a formed multiworker cluster the other workers exit 1).
 """
 
 from __future__ import annotations
 
 import argparse
 import inspect
+import json
 import os
+import platform
 import re
 import signal
 import sys
 import threading
 import typing
 from dataclasses import MISSING, fields
+from pathlib import Path
 
 # TensorFlow-free: --help answers at once
+from .. import __version__
 from ..checks import ON_CORRUPT, SPLITS
 from ..settings import LOSSES, LR_SCHEDULES, OPTIMIZERS
 from ..shapes import PADDINGS
@@ -32,9 +31,6 @@ DEBUG_ENV = "UNET_TUTORIAL_DEBUG"
 """Set it (to anything but 0) for full tracebacks, like ``--debug``."""
 
 _NO_TENSORFLOW = {"sizes", "check-data"}
-"""Commands that never need TensorFlow."""
-
-# ------------------------------------------------------------ train's options, derived
 
 TRAIN_CHOICES: dict[str, tuple] = {
     "padding": PADDINGS,
@@ -55,8 +51,7 @@ TRAIN_ALIASES: dict[str, str] = {
     "images_dir": "--images",  # the names check-data takes
     "masks_dir": "--masks",
 }
-"""Other option names of fields: older ones (the README, the book and the tests use
-them) and check-data's."""
+"""Other option names of fields: older ones (README, book, tests) and check-data's."""
 
 NOT_TRAIN_OPTIONS: dict[str, str] = {}
 """``TrainConfig`` fields that are no ``train`` option, each with the reason (none)."""
@@ -73,8 +68,7 @@ def attribute_docs(cls: type) -> dict[str, str]:
         for line in text.split("\nAttributes:\n", 1)[1].splitlines():
             if line and not line.startswith(" "):
                 break  # the section ends where the text is not indented
-            entry = re.match(r" {4}(\w+): (.*)", line)
-            if entry:
+            if entry := re.match(r" {4}(\w+): (.*)", line):
                 name = entry[1]
                 docs[name] = entry[2]
             elif name and line.strip():
@@ -84,26 +78,20 @@ def attribute_docs(cls: type) -> dict[str, str]:
 
 def _first_sentence(text: str) -> str:
     """The first sentence of ``text``, without reST markup, ``%`` doubled (argparse)."""
-    text = re.sub(r"``(.*?)``", r"\1", text)
-    text = re.sub(r"\*(\w[^*]*)\*", r"\1", text)
+    text = re.sub(r"\*(\w[^*]*)\*", r"\1", re.sub(r"``(.*?)``", r"\1", text))
     sentence = re.split(r"(?<=\.)\s+(?=[A-Z(])", text, maxsplit=1)[0]
     return sentence.removesuffix(".").replace("%", "%%")
 
 
 def _value_type(hint: object) -> tuple[type, bool, int | str | None]:
-    """``(type, optional, nargs)`` of a field's annotation: ``int | None`` gives
-    ``(int, True, None)``, ``tuple[int, int, int] | None`` ``(int, True, 3)``,
-    ``list[str]`` ``(str, False, "+")``.
-    """
+    """``(type, optional, nargs)`` of a field's annotation; nargs for a tuple, list."""
     args = typing.get_args(hint)
     optional = type(None) in args
     if optional:
         (hint,) = (a for a in args if a is not type(None))
-    if typing.get_origin(hint) is tuple:
-        return typing.get_args(hint)[0], optional, len(typing.get_args(hint))
-    if typing.get_origin(hint) is list:
-        return typing.get_args(hint)[0], optional, "+"
-    return hint, optional, None
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    nargs = {tuple: len(args), list: "+"}.get(origin)
+    return (args[0] if nargs else hint), optional, nargs
 
 
 def _converter(kind: type, optional: bool):
@@ -119,7 +107,7 @@ def _converter(kind: type, optional: bool):
 
 
 def _positive(text: str) -> int:
-    """A positive integer, checked before any work (``evaluate``, ``animate``)."""
+    """A positive integer, checked before any work."""
     if (value := int(text)) < 1:
         raise argparse.ArgumentTypeError(f"{value} must be a positive integer")
     return value
@@ -135,12 +123,10 @@ def _folder(text: str) -> str:
 
 
 def train_options(config_class: type = TrainConfig) -> list[tuple[list[str], dict]]:
-    """``(option strings, add_argument keywords)`` of every ``TrainConfig`` field
-    but ``NOT_TRAIN_OPTIONS``: ``--kebab-case`` (and its ``TRAIN_ALIASES`` name),
-    its type (``--x/--no-x`` for a ``bool``, ``none`` accepted where it may be
-    ``None``, several values for a tuple), its ``TRAIN_CHOICES``, and for help the
-    first sentence of its ``Attributes:`` line with its default. An option not
-    given is absent from the parsed namespace (the preset's value stays).
+    """``(option strings, add_argument keywords)`` of each field of ``config_class``.
+
+    Help: the first sentence of its ``Attributes:`` line. An option not given stays out
+    of the namespace (the preset's value stays); a field added later is an option.
     """
     hints = typing.get_type_hints(config_class)
     docs = attribute_docs(config_class)
@@ -156,33 +142,27 @@ def train_options(config_class: type = TrainConfig) -> list[tuple[list[str], dic
         kind, optional, nargs = _value_type(hints[field.name])
         default = field.default if field.default is not MISSING else None
         shown = "" if default is None else f" (default: {default})"
-        kw = dict(
-            dest=field.name,
-            default=argparse.SUPPRESS,
-            help=_first_sentence(docs.get(field.name, "")) + shown,
-        )
+        help_ = _first_sentence(docs.get(field.name, "")) + shown
+        kw = dict(dest=field.name, default=argparse.SUPPRESS, help=help_)
         if kind is bool:
             kw["action"] = argparse.BooleanOptionalAction
+        elif field.name in TRAIN_CHOICES:
+            kw.update(type=kind, choices=TRAIN_CHOICES[field.name])
         else:
-            kw["type"] = (
-                _folder if field.name == "output_dir" else _converter(kind, optional)
-            )
+            folder = field.name == "output_dir"
+            kw["type"] = _folder if folder else _converter(kind, optional)
             kw["metavar"] = {int: "N", float: "X"}.get(kind, field.name.upper())
         if nargs:
             kw["nargs"] = nargs
-        if field.name in TRAIN_CHOICES:
-            kw["choices"] = TRAIN_CHOICES[field.name]
-            kw.pop("metavar", None)
         options.append((names, kw))
     return options
 
 
 def _train_config(args: argparse.Namespace) -> TrainConfig:
-    """The preset (or ``TrainConfig()``) with the options given on top (a config
-    checks itself when it is made)."""
+    """The preset (or ``TrainConfig()``) with the options given on top."""
+    hints = typing.get_type_hints(TrainConfig)
     names = {f.name for f in fields(TrainConfig)}
     given = {k: v for k, v in vars(args).items() if k in names}
-    hints = typing.get_type_hints(TrainConfig)
     for name, value in given.items():
         if isinstance(value, list) and isinstance(_value_type(hints[name])[2], int):
             given[name] = tuple(value)  # argparse gives a list
@@ -190,18 +170,14 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
         given["image_size"] = None  # crops of a folder's images at native size
     if given.get("jit_compile"):
         given.setdefault("deterministic", False)  # op determinism would turn XLA off
-    preset = args.preset
-    return TrainConfig.preset(preset, **given) if preset else TrainConfig(**given)
-
-
-# --------------------------------------------------------------- signals, TensorFlow
+    if args.preset:
+        return TrainConfig.preset(args.preset, **given)
+    return TrainConfig(**given)
 
 
 def _start_tensorflow_quietly() -> None:
-    """Import TensorFlow and probe its devices with file descriptor 2 muted: its C++
-    start-up lines (``oneDNN``, ``cuInit``) bypass ``TF_CPP_MIN_LOG_LEVEL`` and Python.
-    A Python error in the import is still raised after stderr is restored.
-    """
+    """Import TensorFlow with file descriptor 2 muted: its C++ start-up lines
+    (``oneDNN``, ``cuInit``) bypass ``TF_CPP_MIN_LOG_LEVEL`` and Python."""
     if "tensorflow" in sys.modules:
         return
     sys.stderr.flush()
@@ -224,22 +200,18 @@ class Terminated(KeyboardInterrupt):
 class _Sigterm:
     """While Keras trains, SIGTERM waits for the end of the current step."""
 
-    defer = False
-    pending = False
+    defer = pending = False
 
-
-def _raise_terminated(signum: int, frame: object) -> None:
-    if _Sigterm.defer:
+    @staticmethod
+    def handle(signum: int, frame: object) -> None:
+        if not _Sigterm.defer:
+            raise Terminated
         _Sigterm.pending = True  # raised by _stop_on_sigterm, between two steps
-        return
-    raise Terminated
 
 
 def _stop_on_sigterm():
-    """A Keras callback raising ``Terminated`` at the end of the step that SIGTERM
-    arrived in: in Python, never inside TensorFlow's C++ (which can abort) nor half-way
-    through a save.
-    """
+    """A Keras callback raising ``Terminated`` after the step SIGTERM came in: never
+    inside TensorFlow's C++ (which can abort) nor half-way through a save."""
     import keras
 
     class StopOnSigterm(keras.callbacks.Callback):
@@ -258,9 +230,6 @@ def _stop_on_sigterm():
             self.on_train_batch_end()
 
     return StopOnSigterm()
-
-
-# ------------------------------------------------------------------------- the commands
 
 
 def _build_from_args(args: argparse.Namespace):
@@ -296,10 +265,11 @@ def _cmd_sizes(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_output_folder(path) -> None:
-    """Refuse an ``--output`` that exists but is not a folder, before any work."""
-    if path.exists() and not path.is_dir():
+def _output_folder(text: str) -> Path:
+    """``--output`` as a ``Path``; refused, before any work, if it is a file."""
+    if (path := Path(text)).exists() and not path.is_dir():
         raise ValueError(f"--output {path} is a file, not a folder; name a folder")
+    return path
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -376,35 +346,29 @@ def _load_model(path: str):
     return load_run_model(path)
 
 
-def _evaluation_size(fixed: int | None, given: int | None, model: str) -> int:
-    """The image size to score at: the model's own, else ``--size``."""
-    if fixed is None and given is None:
-        raise ValueError(
-            f"{model} takes images of any size; give the size to score at with --size "
-            "(e.g. the size it was trained at)"
-        )
-    if fixed is not None and given not in (None, fixed):
-        raise ValueError(
-            f"{model} takes {fixed} x {fixed} images; leave out --size "
-            f"or give --size {fixed}"
-        )
-    return fixed or given
-
-
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from ..evaluation import evaluate, is_unpadded
+    from ..evaluation import em_scores, evaluate, is_unpadded
     from .loading import load_dataset
     from .sources import resolve_source
 
     model = _load_model(args.model)
     data = resolve_source(args.source, args.data_dir)
-    height, width = model.input_shape[1:3]
-    square = height is not None and height == width and not is_unpadded(model)
+    (fixed, width), size = model.input_shape[1:3], args.size
+    square = fixed is not None and fixed == width and not is_unpadded(model)
+    # a folder's whole images at native size (overlap-tile if unpadded) unless --size;
+    # else the model's own size, a folder's images resized to it as in predict
     if data.kind != "folder" or square:
-        # a folder's images resized to the model's size, as in predict
-        size = _evaluation_size(height, args.size, args.model)
-    else:  # whole images at native size (overlap-tile if unpadded) unless --size
-        size = args.size
+        if fixed is None and size is None:
+            raise ValueError(
+                f"{args.model} takes images of any size; give the size to score at "
+                "with --size (e.g. the size it was trained at)"
+            )
+        if fixed is not None and size not in (None, fixed):
+            raise ValueError(
+                f"{args.model} takes {fixed} x {fixed} images; leave out --size "
+                f"or give --size {fixed}"
+            )
+        size = fixed or size
     ds, info = load_dataset(
         data,
         args.split,
@@ -423,8 +387,6 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         )
     print(evaluate(model, ds, info.class_names).table())
     if args.em:
-        from ..evaluation import em_scores
-
         print(em_scores(model, ds).table())
     if info.is_stand_in:
         print("NOTE: these scores are on the SYNTHETIC STAND-IN, not Oxford-IIIT Pet.")
@@ -432,10 +394,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _output_stems(paths: list) -> list[str]:
-    """One output name per input: its stem; a stem that repeats gets ``-2``, ``-3``,
-    ... skipping every stem of an input (``cat.jpg cat-2.png cat.png`` give ``cat``,
-    ``cat-2``, ``cat-3``). Names are compared ignoring case, as some disks do.
-    """
+    """One output name per input, case ignored: ``cat.jpg cat-2.png cat.png`` give
+    ``cat``, ``cat-2``, ``cat-3`` (a number naming another input is skipped)."""
     inputs = {path.stem.casefold() for path in paths}
     used: set[str] = set()
     stems = []
@@ -451,20 +411,8 @@ def _output_stems(paths: list) -> list[str]:
     return stems
 
 
-def _refuse_writing_over_inputs(outputs: list, inputs: list) -> None:
-    """Refuse, before anything is written, an output that is an input (image, model)."""
-    for output in outputs:
-        for given in inputs:
-            if output.exists() and given.exists() and os.path.samefile(output, given):
-                raise ValueError(
-                    f"predict would write {output} over the input {given}; choose "
-                    "another --output folder"
-                )
-
-
 def _split_images(source: str | None, split: str) -> list:
     """The image files of one split of an images + masks folder (``[]`` without one)."""
-
     if source is None:
         return []
     from .folders import check_folder, is_mask_folder
@@ -489,9 +437,11 @@ def _split_images(source: str | None, split: str) -> list:
     return [pair.image_path for pair in pairs]
 
 
-def _cmd_predict(args: argparse.Namespace) -> int:
-    from pathlib import Path
+_PREDICTED = ("mask", "mask_color", "overlay")
+"""The PNGs that ``predict`` writes per image: class indices, colours, overlay."""
 
+
+def _cmd_predict(args: argparse.Namespace) -> int:
     import numpy as np
     from PIL import Image
 
@@ -507,14 +457,16 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         )
     for path in paths:  # every file checked (not decoded) before the model loads
         check_image(path)
-    out = Path(args.output)
-    _check_output_folder(out)
+    out = _output_folder(args.output)
     stems = _output_stems(paths)
-    kinds = ("mask", "mask_color", "overlay")
-    _refuse_writing_over_inputs(
-        [out / f"{stem}_{kind}.png" for stem in stems for kind in kinds],
-        [*paths, Path(args.model)],
-    )
+    inputs = [*paths, Path(args.model)]
+    for output in (out / f"{s}_{k}.png" for s in stems for k in _PREDICTED):
+        for given in inputs:  # refused before anything is written
+            if output.exists() and given.exists() and os.path.samefile(output, given):
+                raise ValueError(
+                    f"predict would write {output} over the input {given}; choose "
+                    "another --output folder"
+                )
     model = _load_model(args.model)
     num_classes = max(model.output_shape[-1], 2)  # one channel: classes 0 and 1
     values = (
@@ -535,30 +487,18 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         if model.input_shape[-1] == 1:  # a grayscale model (e.g. EM slices)
             image = np.asarray(Image.fromarray(rgb).convert("L"))
         mask = predict_mask(model, image)
-        files = {  # the class indices first, then their colours
-            f"{stem}_mask.png": mask.astype(index_type),
-            f"{stem}_mask_color.png": mask_to_rgb(mask),
-            f"{stem}_overlay.png": overlay_mask(rgb, mask),
-        }
-        for name, array in files.items():  # each PNG whole, or none (atomic_write)
-            if (out / name).exists():
-                print(f"NOTE: replacing {out / name}, written by an earlier run")
-            atomic_write(
-                out / name, lambda p, a=array: Image.fromarray(a).save(p, "PNG")
-            )
-        print(
-            f"{path}: {out / (stem + '_mask.png')} ({values}), "
-            f"{out / (stem + '_overlay.png')}"
-        )
+        arrays = (mask.astype(index_type), mask_to_rgb(mask), overlay_mask(rgb, mask))
+        for kind, array in zip(_PREDICTED, arrays, strict=True):
+            file = out / f"{stem}_{kind}.png"  # each PNG whole, or none (atomic_write)
+            if file.exists():
+                print(f"NOTE: replacing {file}, written by an earlier run")
+            atomic_write(file, lambda p, a=array: Image.fromarray(a).save(p, "PNG"))
+        print(f"{path}: {out / (stem + '_mask.png')} ({values}), {file}")  # overlay
     return 0
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    """A model (a .keras file, or a run folder's checkpoint that it scored on test)
-    as a page's model files."""
-    import json
-    from pathlib import Path
-
+    """A .keras file, or the checkpoint a run folder scored on test, for a page."""
     from .. import export
     from ..pictures.figures import MASK_COLORS
 
@@ -590,13 +530,10 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    import platform
-
     import keras
     import tensorflow as tf
     import tensorflow_datasets as tfds
 
-    from .. import __version__
     from .sources import OXFORD_DIR_ENV, oxford_pets_prepared, resolve_source
 
     print(f"unet-tutorial {__version__}")
@@ -604,11 +541,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
         f"python {platform.python_version()}, tensorflow {tf.__version__}, keras "
         f"{keras.__version__}, tensorflow-datasets {tfds.__version__}"
     )
-    devices = [
-        d.name.removeprefix("/physical_device:")
-        for d in tf.config.list_physical_devices()
-    ]
-    print(f"devices: {', '.join(devices)}")
+    devices = tf.config.list_physical_devices()
+    names = [d.name.removeprefix("/physical_device:") for d in devices]
+    print(f"devices: {', '.join(names)}")
     prepared = "yes" if oxford_pets_prepared(args.data_dir) else "no"
     where = args.data_dir or "the default tfds folder"
     print(f"Oxford-IIIT Pet 4.x prepared offline in {where}: {prepared}")
@@ -633,8 +568,6 @@ def _cmd_check_data(args: argparse.Namespace) -> int:
 
 
 def _cmd_animate(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from ..pictures import animation
 
     image = None
@@ -644,8 +577,7 @@ def _cmd_animate(args: argparse.Namespace) -> int:
         from ..evaluation import load_image
 
         image = load_image(args.image)
-    out = Path(args.output)
-    _check_output_folder(out)
+    out = _output_folder(args.output)
     model = _load_model(args.model) if args.model else _build_from_args(args)
     ms = args.frame_ms
     jobs = {
@@ -662,8 +594,6 @@ def _cmd_animate(args: argparse.Namespace) -> int:
     return 0
 
 
-# -------------------------------------------------------------------------- the parser
-
 CHECK_DATA_READS = """\
 what it reads (detected; --images, --masks and --mask-suffix override):
   folders: images/, imgs/ or JPEGImages/ with masks/, SegmentationClass/,
@@ -678,7 +608,6 @@ what it reads (detected; --images, --masks and --mask-suffix override):
   split lists (optional): train.txt, validation.txt (or val.txt), test.txt,
     here or in ImageSets/Segmentation/; without test.txt there is no test split
 """
-"""``check-data --help``'s list of the layouts and mask formats that it reads."""
 
 
 class _Help(argparse.HelpFormatter):
@@ -709,8 +638,45 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-skip", action="store_true", help="without skip connections")
 
 
-def _add_train_args(p: argparse.ArgumentParser) -> None:
-    """``train``'s own options, then one per ``TrainConfig`` field."""
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``unet-tutorial`` (also used by the docs)."""
+    parser = argparse.ArgumentParser(
+        prog="unet-tutorial", description="Companion tool of the U-Net tutorial book."
+    )
+    version = f"unet-tutorial {__version__}"
+    parser.add_argument("--version", action="version", version=version)
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help=f"full tracebacks and TensorFlow's start-up lines (also {DEBUG_ENV}=1)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(name: str, func, text: str, **kw) -> argparse.ArgumentParser:
+        kw.setdefault("formatter_class", _Help)
+        kw.setdefault("description", text)
+        p = sub.add_parser(name, help=text, **kw)
+        p.set_defaults(func=func)
+        return p
+
+    p = command("summary", _cmd_summary, "print the layer-by-layer summary of a U-Net")
+    _add_model_args(p)
+
+    text = "list valid input sizes, or trace one through the U"
+    p = command("sizes", _cmd_sizes, text)
+    p.add_argument("--size", type=int, help="trace this input size level by level")
+    p.add_argument("--depth", type=int, default=TrainConfig.depth, help="pooling steps")
+    p.add_argument("--padding", choices=PADDINGS, default="same", help="padding")
+    p.add_argument("--max-size", type=int, default=1024, help="largest size listed")
+
+    text = "train a U-Net and write checkpoints, history and snapshots"
+    p = command(
+        "train",
+        _cmd_train,
+        text,
+        description="Options not given come from --preset, else from TrainConfig()'s "
+        "defaults (shown).",
+    )
     run = p.add_argument_group("the run")
     run.add_argument(
         "--preset",
@@ -752,63 +718,13 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     for names, kw in train_options():
         group.add_argument(*names, **kw)
 
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``unet-tutorial`` (also used by the docs)."""
-    from .. import __version__
-
-    parser = argparse.ArgumentParser(
-        prog="unet-tutorial", description="Companion tool of the U-Net tutorial book."
-    )
-    version = f"unet-tutorial {__version__}"
-    parser.add_argument("--version", action="version", version=version)
-    parser.add_argument(
-        "--debug",
-        action="store_true",
-        help=f"full tracebacks and TensorFlow's start-up lines (also {DEBUG_ENV}=1)",
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
-    def command(name: str, func, text: str, **kw) -> argparse.ArgumentParser:
-        kw.setdefault("formatter_class", _Help)
-        p = sub.add_parser(
-            name, help=text, description=kw.pop("description", text), **kw
-        )
-        p.set_defaults(func=func)
-        return p
-
-    p = command("summary", _cmd_summary, "print the layer-by-layer summary of a U-Net")
-    _add_model_args(p)
-
-    p = command(
-        "sizes", _cmd_sizes, "list valid input sizes, or trace one through the U"
-    )
-    p.add_argument("--size", type=int, help="trace this input size level by level")
-    p.add_argument("--depth", type=int, default=TrainConfig.depth, help="pooling steps")
-    p.add_argument("--padding", choices=PADDINGS, default="same", help="padding")
-    p.add_argument("--max-size", type=int, default=1024, help="largest size listed")
-
-    p = command(
-        "train",
-        _cmd_train,
-        "train a U-Net and write checkpoints, history and snapshots",
-        description="Options not given come from --preset, else from TrainConfig()'s "
-        "defaults (shown).",
-    )
-    _add_train_args(p)
-
     p = command("evaluate", _cmd_evaluate, "IoU per class, mean IoU, accuracy and Dice")
     p.add_argument("model", help="a .keras file written by train")
-    p.add_argument(
-        "--source", default="auto", help="auto, oxford, tfds, synthetic, or a folder"
-    )
+    sources = "auto, oxford, tfds, synthetic, or a folder"
+    p.add_argument("--source", default="auto", help=sources)
     p.add_argument("--split", choices=SPLITS, default="test", help="the split scored")
-    p.add_argument(
-        "--on-corrupt",
-        choices=ON_CORRUPT,
-        default="raise",
-        help="a folder's corrupt files",
-    )
+    corrupt = "a folder's corrupt files"
+    p.add_argument("--on-corrupt", choices=ON_CORRUPT, default="raise", help=corrupt)
     p.add_argument("--data-dir", help="TensorFlow Datasets data folder")
     p.add_argument("--batch-size", type=_positive, default=16, help="batch size")
     p.add_argument("--size", type=_positive, help="size to score at, if not fixed")
@@ -820,11 +736,8 @@ def build_parser() -> argparse.ArgumentParser:
         "membrane (0) / cell (1) folder",
     )
 
-    p = command(
-        "predict",
-        _cmd_predict,
-        "write class-index masks, their colours and overlays (PNGs) for images",
-    )
+    text = "write class-index masks, their colours and overlays (PNGs) for images"
+    p = command("predict", _cmd_predict, text)
     p.add_argument("model", help="a .keras file written by train")
     p.add_argument("images", nargs="*", help="image files (any size; JPEG, PNG, ...)")
     p.add_argument("--source", help="a folder of images/ + masks/: predict its --split")
@@ -833,23 +746,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--output", type=_folder, default="predictions", help="folder")
 
-    p = command(
-        "export",
-        _cmd_export,
-        "write a model as a LiteRT file for a web page, with its sidecar",
-    )
-    p.add_argument(
-        "model", help="a .keras file, or a run folder (the checkpoint it tested)"
-    )
+    text = "write a model as a LiteRT file for a web page, with its sidecar"
+    p = command("export", _cmd_export, text)
+    tested = "a .keras file, or a run folder (the checkpoint it tested)"
+    p.add_argument("model", help=tested)
     p.add_argument("--format", default="litert", help="litert (a .tflite file)")
     p.add_argument("--output", type=_folder, default="export", help="folder")
     p.add_argument("--size", type=_positive, help="input side for an any-size model")
 
-    p = command(
-        "animate",
-        _cmd_animate,
-        "write the encoder and decoder GIFs (and the feature maps with --image)",
-    )
+    text = "write the encoder and decoder GIFs (and the feature maps with --image)"
+    p = command("animate", _cmd_animate, text)
     _add_model_args(p)
     p.add_argument("--model", help="draw a saved .keras model instead of building one")
     p.add_argument("--image", help="an image for the feature-map GIF ('cat': a photo)")
@@ -873,12 +779,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--images", dest="images_dir", help="the images' folder, in PATH")
     p.add_argument("--masks", dest="masks_dir", help="the masks' folder, in PATH")
     p.add_argument("--mask-suffix", help="what a mask's name adds to its image's stem")
-    p.add_argument(
-        "--on-corrupt",
-        choices=ON_CORRUPT,
-        default="raise",
-        help="'skip' leaves unreadable pairs out and names them",
-    )
+    skip = "'skip' leaves unreadable pairs out and names them"
+    p.add_argument("--on-corrupt", choices=ON_CORRUPT, default="raise", help=skip)
 
     p = command("info", _cmd_info, "versions, devices, is Oxford-IIIT Pet available?")
     p.add_argument("--data-dir", help="TensorFlow Datasets data folder")
@@ -889,8 +791,7 @@ _EXIT_CODES = (
     (Terminated, 143),
     (KeyboardInterrupt, 130),
     (ValueError, 2),
-    (OSError, 1),
-    (RuntimeError, 1),
+    ((OSError, RuntimeError), 1),
 )
 """The exit code of each error that gets one line; any other is a bug (a traceback)."""
 
@@ -904,7 +805,7 @@ def main(argv: list[str] | None = None) -> int:
         _start_tensorflow_quietly()  # --debug shows TensorFlow's start-up lines too
     # SIGTERM (a scheduler, `kill`, a container stop) ends a command like Ctrl-C does
     in_main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main else None
+    previous = signal.signal(signal.SIGTERM, _Sigterm.handle) if in_main else None
     try:
         return args.func(args)
     except (KeyboardInterrupt, Exception) as err:

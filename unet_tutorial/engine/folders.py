@@ -42,6 +42,7 @@ import numpy as np
 
 from ..checks import ON_CORRUPT, SPLITS, check_choice, is_whole
 from ..labels import CLASS_NAMES, TRIMAP_VALUES
+from ..reading import breed_of, check_split, to_rgb8, validation_holdout
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".gif", ".bmp")
 """File endings the reader reads (any case)."""
@@ -419,8 +420,6 @@ def read_image(
     """
     from PIL import ImageOps
 
-    from ..reading import to_rgb8
-
     with _open(path, page) as im:
         if exif_orientation(im) != 1:
             im = ImageOps.exif_transpose(im)
@@ -568,8 +567,6 @@ def _read_list(layout: Layout, path: Path) -> list[tuple[int, str]]:
 
 def _listed_splits(layout: Layout, known: set[str], order: list[str]):
     """``(splits, problems, notes, missing names)`` from the lists or sorted names."""
-    from ..reading import breed_of, validation_holdout
-
     problems, notes, missing = [], [], []
     lists = layout.lists
     if not lists:
@@ -1040,9 +1037,6 @@ def read_split_file(root: str | os.PathLike, split: str = "train") -> list[Pair]
     """The pairs of a split of an Oxford-layout folder, in the list's order, from
     its lists alone (nothing decoded; ``check_folder`` checks the files). Warns of
     images listed both in ``test.txt`` and ``trainval.txt``."""
-
-    from ..reading import check_split
-
     layout = detect_layout(check_oxford_directory(root))
     check_split(split)
     lists = {s: _read_list(layout, p) for s, p in layout.lists.items()}
@@ -1113,8 +1107,6 @@ def load_pets_directory(
 def check_sizes(split: str, image_size, batch_size, *, native: bool = False) -> None:
     """Refuse an unknown split, an ``image_size`` below 16 (or ``None``, unless
     ``native``: a folder's own size) or a ``batch_size`` below 1."""
-    from ..reading import check_split
-
     check_split(split)
     if not (native and image_size is None) and not is_whole(image_size, 16):
         also = ", or None for native resolution" if native else " (e.g. 128)"

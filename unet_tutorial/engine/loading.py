@@ -18,10 +18,10 @@ import tensorflow as tf
 from ..checks import ON_CORRUPT, SPLITS, check_choice
 from ..data import finish_pipeline, preprocess_pair
 from ..labels import CLASS_NAMES, NUM_CLASSES
-from ..reading import check_split, validation_holdout
+from ..reading import breed_of, check_split, validation_holdout
 from ..settings import AugmentConfig
 from ..synthetic import make_synthetic_pets
-from .folders import check_sizes
+from .folders import check_folder, check_sizes, folder_dataset, read_split_file
 from .sources import (
     HOW_TO_GET_OXFORD,
     OXFORD_TFDS_NAME,
@@ -214,13 +214,8 @@ def source_facts(
     """Which data a source holds, counted, never assumed; ``num_examples`` gives
     synthetic split sizes ``{"train": n, ...}``."""
     if data.kind == "folder":
-        from .folders import check_folder
-
         return SourceFacts(check_folder(data.path).summary(), None, False)
     if data.kind == "directory":  # counted from the lists: a subset is named one
-        from ..reading import breed_of
-        from .folders import read_split_file
-
         pairs = {s: read_split_file(data.path, s) for s in SPLITS}
         breeds = len({breed_of(p.name) for split in pairs.values() for p in split})
         n = {s: len(split) for s, split in pairs.items()}
@@ -298,8 +293,6 @@ def load_dataset(
     data = source if is_resolved else resolve_source(source, data_dir)
     options, how = dict(augment=augment, shuffle=shuffle, seed=seed), ""
     if data.kind in ("folder", "directory"):
-        from .folders import check_folder, folder_dataset
-
         check_split(split)
         native_crop = crop_size if image_size is None else None
         report = check_folder(

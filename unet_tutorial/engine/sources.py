@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from . import download
+from .folders import check_oxford_directory, is_mask_folder
+
 OXFORD_DIR_ENV = "UNET_TUTORIAL_OXFORD_DIR"
 """Environment variable that names a folder in the official Oxford-IIIT Pet layout."""
 
@@ -167,9 +170,8 @@ def oxford_pets_prepared(data_dir: str | os.PathLike | None = None) -> bool:
 
 def oxford_server_reachable(timeout: float = 3.0) -> bool:
     """Whether the official Oxford-IIIT Pet server answers a HEAD request in time."""
-    from .download import OXFORD_BASE_URL
-
-    req = urllib.request.Request(OXFORD_BASE_URL + "annotations.tar.gz", method="HEAD")
+    url = download.OXFORD_BASE_URL + "annotations.tar.gz"
+    req = urllib.request.Request(url, method="HEAD")
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             return 200 <= resp.status < 400
@@ -190,8 +192,6 @@ def _name(folder: Path) -> str:
 
 def _env_source(env: str) -> DataSource | None:
     """The folder ``$env`` names, checked for its layout; ``None`` when unset."""
-    from .folders import check_oxford_directory, is_mask_folder
-
     value = os.environ.get(env, "").strip()
     if not value:
         return None
@@ -215,8 +215,6 @@ def _env_source(env: str) -> DataSource | None:
 
 def _folder_source(source: str | os.PathLike) -> DataSource:
     """A folder asked for by its path: images/ + masks/, or the Oxford layout."""
-    from .folders import check_oxford_directory, is_mask_folder
-
     path = Path(source).expanduser()
     if isinstance(source, str) and not path.exists() and not {os.sep, "/"} & {*source}:
         raise ValueError(
@@ -341,8 +339,6 @@ def isbi_source(cache_dir: str | os.PathLike | None = None, *, verbose: bool = T
             ``runs_dir() / "data"``.
         verbose: print which one was chosen, and why.
     """
-    from .download import download_isbi2012
-
     named = _env_source(ISBI_DIR_ENV)  # checks the folder
     if named is not None:
         if verbose:
@@ -351,7 +347,7 @@ def isbi_source(cache_dir: str | os.PathLike | None = None, *, verbose: bool = T
         return ISBI_DIR_SOURCE
     cache = Path(runs_dir() / "data" if cache_dir is None else cache_dir)
     try:
-        folder = download_isbi2012(cache / "isbi2012-em", progress=None)
+        folder = download.download_isbi2012(cache / "isbi2012-em", progress=None)
         if verbose:
             print("EM data: the ISBI 2012 slices, downloaded (or found) in the cache.")
         return str(folder)

@@ -10,6 +10,7 @@ import os
 import socket
 import sys
 import tarfile
+from importlib.resources import files
 from pathlib import Path
 
 OXFORD_BASE_URL = "https://thor.robots.ox.ac.uk/~vgg/data/pets/"
@@ -127,15 +128,12 @@ def safe_extract(archive: str | os.PathLike, dest: str | os.PathLike) -> list[st
         for m in members:
             parts = m.name.replace("\\", "/").split("/")
             if m.name.startswith(("/", "\\")) or ".." in parts or ":" in parts[0]:
-                raise ValueError(
-                    f"refusing to extract {archive}: member {m.name!r} points outside "
-                    "the folder."
-                )
-            if not (m.isfile() or m.isdir()):
-                raise ValueError(
-                    f"refusing to extract {archive}: member {m.name!r} is a link or "
-                    "special file."
-                )
+                why = "points outside the folder"
+            elif not (m.isfile() or m.isdir()):
+                why = "is a link or special file"
+            else:
+                continue
+            raise ValueError(f"refusing to extract {archive}: member {m.name!r} {why}.")
         Path(dest).mkdir(parents=True, exist_ok=True)
         # the filter exists from Python 3.10.12 / 3.11.4 on; the checks above suffice
         safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
@@ -239,15 +237,9 @@ ISBI2012_CITATION = (
 
 def isbi2012_sums() -> dict[str, str]:
     """``{upstream path: sha256}`` of the 60 upstream files (a copy in the package)."""
-    from importlib.resources import files
-
     text = files("unet_tutorial.assets").joinpath("isbi2012_upstream_sha256sums.txt")
-    sums = {}
-    for line in text.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            digest, path = line.split()
-            sums[path] = digest
-    return sums
+    words = text.read_text(encoding="utf-8").split()  # "<sha256> <path>" lines
+    return dict(zip(words[1::2], words[::2], strict=True))
 
 
 def download_isbi2012(

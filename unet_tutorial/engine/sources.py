@@ -57,16 +57,13 @@ def runs_dir() -> Path:
 
 
 def data_fingerprint(data: DataSource) -> dict:
-    """What identifies the data a run was trained on, so a changed data set is never
-    mistaken for the old one.
+    """``{"summary": str, "digest": str}`` that identify the data a run was trained
+    on, so a changed data set is never mistaken for the old one.
 
     A folder: the sorted names of its files (hidden ones aside) with their sizes
     and modification times (one ``stat`` per file); tfds: name and version; the
-    stand-in: its name (its sizes and seed are settings of the run).
-
-    Returns:
-        ``{"summary": str, "digest": str}``: a few words a message can show
-        (``"folder em: 48 files, 11.2 MB"``) and a hex digest of the above.
+    stand-in: its name. ``summary`` is a few words a message can show
+    (``"folder em: 48 files, 11.2 MB"``), ``digest`` a hex sha256 of the above.
     """
     if data.kind == "synthetic":
         summary, text = "the synthetic stand-in", "synthetic"
@@ -251,9 +248,6 @@ def resolve_source(
             variable names).
         data_dir: TensorFlow Datasets' data folder (``None``: its default).
 
-    Returns:
-        A ``DataSource``; ``.source`` is the value to pass to select it again.
-
     Raises:
         ValueError: an unknown ``source``.
         FileNotFoundError: a folder (or a variable's folder) in neither layout.
@@ -333,11 +327,8 @@ def isbi_source(cache_dir: str | os.PathLike | None = None, *, verbose: bool = T
     ``ISBI_DIR_SOURCE`` when that variable names a folder, else
     ``download_isbi2012`` into ``cache_dir/isbi2012-em``, else the synthetic
     stand-in (``write_synthetic_em``) in ``cache_dir``, announced loudly.
-
-    Args:
-        cache_dir: where a download or the stand-in goes; default
-            ``runs_dir() / "data"``.
-        verbose: print which one was chosen, and why.
+    ``cache_dir`` defaults to ``runs_dir() / "data"``; ``verbose`` prints which
+    one was chosen, and why.
     """
     named = _env_source(ISBI_DIR_ENV)  # checks the folder
     if named is not None:

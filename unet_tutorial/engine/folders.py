@@ -21,8 +21,7 @@ R G B``) marks pixels that are no class. Without it: class indices, binary 0/255
 and 255 beside class indices ignored (VOC). A multi-page TIFF gives a pair per page.
 
 ``check_folder`` reads every file once and reports each problem once, at its cause;
-the loaders refuse a folder with problems. Unreadable files and image/mask size
-mismatches follow ``on_corrupt``: ``"raise"`` (a problem) or ``"skip"`` (left out).
+the loaders refuse a folder with problems.
 """
 
 from __future__ import annotations
@@ -797,10 +796,8 @@ def _check_pair(layout: Layout, pair: Pair, colors, crop: int | None) -> dict:
     image, mask = layout.rel(pair.image_path), layout.rel(pair.mask_path)
     page = "" if pair.page is None else f" page {pair.page + 1}"
     out = {"pair": pair}
-    for what, name, read in (
-        ("image", image, image_header),
-        ("mask", mask, mask_stats),
-    ):
+    for what, read in (("image", image_header), ("mask", mask_stats)):
+        name = image if what == "image" else mask
         try:
             out[what] = read()
         except Image.DecompressionBombError as err:

@@ -211,8 +211,8 @@ class SourceFacts:
 def source_facts(
     data: DataSource, num_examples: dict[str, int] | None = None
 ) -> SourceFacts:
-    """Which data a source holds, counted, never assumed; ``num_examples`` gives
-    synthetic split sizes ``{"train": n, ...}``."""
+    """Which data a source holds, counted, never assumed (``SourceFacts``).
+    ``num_examples``: synthetic split sizes ``{"train": n, ...}``."""
     if data.kind == "folder":
         return SourceFacts(check_folder(data.path).summary(), None, False)
     if data.kind == "directory":  # counted from the lists: a subset is named one

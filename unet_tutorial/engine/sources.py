@@ -57,13 +57,13 @@ def runs_dir() -> Path:
 
 
 def data_fingerprint(data: DataSource) -> dict:
-    """``{"summary": str, "digest": str}`` that identify the data a run was trained
-    on, so a changed data set is never mistaken for the old one.
+    """What identifies the data a run was trained on, so a changed data set is never
+    mistaken for the old one.
 
     A folder: the sorted names of its files (hidden ones aside) with their sizes
     and modification times (one ``stat`` per file); tfds: name and version; the
-    stand-in: its name. ``summary`` is a few words a message can show
-    (``"folder em: 48 files, 11.2 MB"``), ``digest`` a hex sha256 of the above.
+    stand-in: its name. Returns ``{"summary": str, "digest": str}``: a few words a
+    message can show (``"folder em: 48 files, 11.2 MB"``) and a hex sha256.
     """
     if data.kind == "synthetic":
         summary, text = "the synthetic stand-in", "synthetic"

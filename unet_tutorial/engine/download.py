@@ -1,9 +1,5 @@
-"""Download the official Oxford-IIIT Pet archives, verify them, extract them safely.
-
-This is the manual route for readers who want the files themselves (to keep
-them, to put them on a cluster, or because TensorFlow Datasets is not an
-option). ``load_pets_directory`` reads the result.
-"""
+"""Checked downloads: the official Oxford-IIIT Pet archives (verified, extracted
+safely; ``load_pets_directory`` reads them) and the ISBI 2012 EM slices."""
 
 from __future__ import annotations
 
@@ -14,6 +10,7 @@ import os
 import socket
 import sys
 import tarfile
+from importlib.resources import files
 from pathlib import Path
 
 OXFORD_BASE_URL = "https://thor.robots.ox.ac.uk/~vgg/data/pets/"
@@ -29,8 +26,7 @@ OXFORD_ARCHIVES: dict[str, tuple[int, str]] = {
         "52425fb6de5c424942b7626b428656fcbd798db970a937df61750c0f1d358e91",
     ),
 }
-"""Archive name -> (size in bytes, sha256), as registered in TensorFlow Datasets 4.9.x.
-"""
+"""Archive name -> (size in bytes, sha256), as TensorFlow Datasets 4.9.x has them."""
 
 
 class ChecksumError(RuntimeError):
@@ -71,18 +67,16 @@ def download_file(
     progress=sys.stderr,
     timeout: float = 60.0,
 ) -> Path:
-    """Download ``url`` to ``dest`` with ``keras.utils.get_file``, verified.
+    """Download ``url`` to ``dest`` with ``keras.utils.get_file``, which checks the
+    sha256.
 
-    ``get_file`` checks the sha256; own code for what it lacks: the file gets
-    its name only once verified (it writes under the final name, so a kill
-    would leave half a file there), a server that stalls for ``timeout``
-    seconds ends the download (it sets no timeout), a wrong file is deleted
-    (it keeps it), a failure is an ``OSError`` (it raises a bare
-    ``Exception``), and its progress goes to ``progress`` (a stream or ``None``).
+    Own code for what ``get_file`` lacks: the file gets its name only once verified
+    (``.part`` first: a kill leaves no half file under the name), a server silent
+    for ``timeout`` seconds ends the download, a wrong file is deleted, a failure
+    is one ``OSError``, and progress goes to ``progress`` (a stream or ``None``).
 
     Raises:
-        ChecksumError: the download has the wrong sha256 (the message names
-            the size first when ``size`` differs); nothing is kept.
+        ChecksumError: wrong sha256 (or ``size``); nothing is kept.
         OSError: the server cannot be reached, or stalled; nothing is kept.
     """
     from keras.utils import get_file
@@ -120,35 +114,26 @@ def download_file(
 
 
 def safe_extract(archive: str | os.PathLike, dest: str | os.PathLike) -> list[str]:
-    """Extract a tar archive into ``dest`` with ``tarfile``'s ``"data"`` filter,
-    after checking every member: nothing is extracted if one is refused.
+    """Extract a tar archive into ``dest`` after checking every member; return the
+    extracted names (``.`` aside). ``ValueError`` names the first unsafe member.
 
-    The filter alone refuses a member only when it reaches it (those before are
-    written), turns ``/abs`` into ``abs``, and on POSIX lets through names that
-    escape on Windows (``..\\x``, ``C:/x``). So every member is checked first:
-    refused are absolute paths, ``..`` (either separator), drive names, links
-    and device or FIFO entries.
-
-    Returns:
-        The names of the extracted members (``.`` itself aside).
-
-    Raises:
-        ValueError: naming the first unsafe member.
+    Own checks beside ``tarfile``'s ``"data"`` filter, which refuses a member only
+    when it reaches it (those before are written), turns ``/abs`` into ``abs`` and
+    on POSIX passes names that escape on Windows: absolute paths, ``..`` (either
+    separator), drive names, links and special files are refused before anything
+    is written.
     """
     with tarfile.open(archive, "r:*") as tar:
         members = tar.getmembers()
         for m in members:
             parts = m.name.replace("\\", "/").split("/")
             if m.name.startswith(("/", "\\")) or ".." in parts or ":" in parts[0]:
-                raise ValueError(
-                    f"refusing to extract {archive}: member {m.name!r} points outside "
-                    "the folder."
-                )
-            if not (m.isfile() or m.isdir()):
-                raise ValueError(
-                    f"refusing to extract {archive}: member {m.name!r} is a link or "
-                    "special file."
-                )
+                why = "points outside the folder"
+            elif not (m.isfile() or m.isdir()):
+                why = "is a link or special file"
+            else:
+                continue
+            raise ValueError(f"refusing to extract {archive}: member {m.name!r} {why}.")
         Path(dest).mkdir(parents=True, exist_ok=True)
         # the filter exists from Python 3.10.12 / 3.11.4 on; the checks above suffice
         safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
@@ -165,31 +150,18 @@ def download_oxford_pets(
     re_extract: bool = False,
     progress=sys.stderr,
 ) -> Path:
-    """Fetch and verify the two official archives, then extract them safely.
+    """Fetch the two official archives (about 811 MB), verify and extract them.
 
-    About 811 MB are downloaded (``images.tar.gz`` and
-    ``annotations.tar.gz``). Each is checked against the size and sha256 that
-    TensorFlow Datasets 4.9.x registered; an archive already present with the
-    right checksum is not downloaded again.
-
-    Args:
-        dest: folder for the archives and the extracted ``images/`` and
-            ``annotations/``.
-        base_url: where the archives live (a mirror, or ``file://`` for tests).
-        archives: ``{name: (size, sha256)}``; default ``OXFORD_ARCHIVES``.
-        extract: extract after verifying. An archive already extracted (a
-            marker ``.extracted-<name>`` holds its sha256) is not extracted
-            again, so files you edited are kept; ``re_extract=True`` does.
-        re_extract: extract even where it was done before (overwrites).
-        progress: a text stream for progress lines, or ``None``.
-
-    Returns:
-        ``dest``, ready for ``load_pets_directory(dest)``.
+    Each is checked against ``archives`` (``{name: (size, sha256)}``, default
+    ``OXFORD_ARCHIVES``); one already in ``dest`` with the right sum is not
+    fetched again, one that does not match is kept as ``<name>.bad`` until a good
+    copy arrives. An archive extracted before (a marker ``.extracted-<name>``
+    holds its sha256) is not extracted again, keeping edited files, unless
+    ``re_extract``. ``base_url`` may be a mirror or ``file://``; ``progress`` is
+    a text stream or ``None``. Returns ``dest`` for ``load_pets_directory``.
 
     Raises:
-        ChecksumError: a download does not match (it is deleted). An archive
-            already in ``dest`` that does not match is renamed ``<name>.bad``
-            (said on ``progress``) and kept until a good copy has arrived.
+        ChecksumError: a download does not match (it is deleted).
         ValueError: an archive holds an unsafe member (nothing is extracted).
         OSError: the server cannot be reached.
     """
@@ -216,17 +188,10 @@ def download_oxford_pets(
                 bad.unlink()
                 _say(progress, f"{name}: a good copy arrived; removed {bad.name}\n")
         marker = dest / f".extracted-{name}"
-        if (
-            extract
-            and not re_extract
-            and marker.is_file()
-            and marker.read_text().strip() == sha256
-        ):
-            _say(
-                progress,
-                f"{name}: already extracted (edited files are kept; re_extract=True "
-                "extracts again)\n",
-            )
+        done = marker.is_file() and marker.read_text().strip() == sha256
+        if extract and done and not re_extract:
+            again = "edited files are kept; re_extract=True extracts again"
+            _say(progress, f"{name}: already extracted ({again})\n")
         elif extract:
             safe_extract(path, dest)
             marker.write_text(sha256 + "\n")
@@ -244,9 +209,7 @@ ISBI2012_COMMIT = "b45af4d458437d8281cc218a07fd4380818ece4a"
 """The commit of ``zhixuhao/unet`` whose raw files ``download_isbi2012`` reads."""
 
 ISBI2012_BASE_URL = f"https://raw.githubusercontent.com/zhixuhao/unet/{ISBI2012_COMMIT}"
-"""Raw files of that commit: ``{base}/data/membrane/train/image/N.png`` and
-``label/N.png``.
-"""
+"""Raw files of that commit (``data/membrane/train/image|label/N.png``)."""
 
 ISBI2012_SLICES = 30
 """Slices of the challenge's public training stack (512 x 512, 8-bit grayscale)."""
@@ -256,11 +219,8 @@ ISBI2012_SPLITS = {
     "validation": range(18, 20),
     "test": range(20, 24),
 }
-"""The split lists ``download_isbi2012`` writes: slices 00-17 train, 18-19
-validation, 20-23 test (by position: neighbouring sections look alike). They
-are the default split of the first 24 slices, so a download and a 24-slice
-copy give the same splits; slices 24-29 are in no list.
-"""
+"""The split lists ``download_isbi2012`` writes, by position (neighbouring sections
+look alike): the default split of the first 24 slices; slices 24-29 in no list."""
 
 ISBI2012_CLASSES = "membrane 0\ncell 255\n"
 """``classes.txt`` of the EM folder: 0 = membrane, 255 = cell interior."""
@@ -277,15 +237,9 @@ ISBI2012_CITATION = (
 
 def isbi2012_sums() -> dict[str, str]:
     """``{upstream path: sha256}`` of the 60 upstream files (a copy in the package)."""
-    from importlib.resources import files
-
     text = files("unet_tutorial.assets").joinpath("isbi2012_upstream_sha256sums.txt")
-    sums = {}
-    for line in text.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            digest, path = line.split()
-            sums[path] = digest
-    return sums
+    words = text.read_text(encoding="utf-8").split()  # "<sha256> <path>" lines
+    return dict(zip(words[1::2], words[::2], strict=True))
 
 
 def download_isbi2012(
@@ -297,32 +251,17 @@ def download_isbi2012(
     timeout: float = 20.0,
     progress=sys.stderr,
 ) -> Path:
-    """Fetch the ISBI 2012 EM training stack (30 slices and labels) into ``dest``.
+    """Fetch the ISBI 2012 EM training stack (30 slices and labels, about 12 MB).
 
-    Reads ``{base_url}/data/membrane/train/image/N.png`` and ``label/N.png``
-    (the public repository ``zhixuhao/unet``, pinned to commit b45af4d),
-    checks each file's SHA-256 against the copy of the upstream sums in the
-    package, and writes the images + masks layout: ``images/slice_NN.png``,
-    ``masks/slice_NN.png`` (0 = membrane, 255 = cell), ``classes.txt``, the
-    split lists (``ISBI2012_SPLITS``) and a ``README.txt`` with the citation.
-    A file already there with the right sum is not fetched again. About
-    12 MB in all.
-
-    Args:
-        dest: the folder to write.
-        base_url: where the files are (a mirror, or a local server for tests).
-        sums: ``{"data/membrane/train/image/0.png": sha256, ...}``; default
-            the package's copy of the upstream sums (``isbi2012_sums``).
-        split_lists: write ``train.txt``, ``validation.txt`` and ``test.txt``.
-        timeout: seconds to wait for the server.
-        progress: a text stream for progress lines, or ``None``.
-
-    Returns:
-        ``dest``, ready for ``load_dataset(dest, split, image_size=None)``.
+    Each upstream file (``zhixuhao/unet`` at b45af4d, or ``base_url``) is checked
+    against ``sums`` (default ``isbi2012_sums()``) and written as
+    ``images/slice_NN.png`` / ``masks/slice_NN.png`` (0 = membrane, 255 = cell),
+    with ``classes.txt``, the split lists (``ISBI2012_SPLITS``, unless
+    ``split_lists=False``) and a ``README.txt`` citation; a file already there
+    with the right sum is not fetched again. Returns ``dest``.
 
     Raises:
-        OSError: the server cannot be reached (checked with the first file,
-            so an offline machine fails at once).
+        OSError: the server cannot be reached (the first file fails at once).
         ChecksumError: a file does not match its sum (nothing is written for it).
     """
     dest = Path(dest)
@@ -342,32 +281,26 @@ def download_isbi2012(
     for i, (path, target) in enumerate(jobs, 1):
         if target.is_file() and sha256_of(target) == sums[path]:
             continue
+        url = f"{base}/{path}"
         try:
-            download_file(
-                f"{base}/{path}",
-                target,
-                None,
-                sums[path],
-                progress=None,
-                timeout=timeout,
-            )
+            download_file(url, target, None, sums[path], progress=None, timeout=timeout)
         except ChecksumError as err:
             raise ChecksumError(
-                f"{base}/{path}: sha256 does not match the published sum {sums[path]} "
+                f"{url}: sha256 does not match the published sum {sums[path]} "
                 f"(nothing written; {err})"
             ) from None
         except OSError as err:
             raise OSError(
-                f"cannot download {base}/{path} ({err}). The ISBI 2012 slices need "
+                f"cannot download {url} ({err}). The ISBI 2012 slices need "
                 "internet access once; on an offline machine copy a downloaded folder "
                 "and pass its path instead."
             ) from err
         fetched += 1
         _say(progress, f"\rISBI 2012: {i}/{len(jobs)} files")
+    kept = len(jobs) - fetched
     _say(
         progress,
-        f"\rISBI 2012: {fetched} fetched, {len(jobs) - fetched} already "
-        f"there, in {dest.name}\n",
+        f"\rISBI 2012: {fetched} fetched, {kept} already there, in {dest.name}\n",
     )
     (dest / "classes.txt").write_text(ISBI2012_CLASSES, encoding="utf-8")
     if split_lists:

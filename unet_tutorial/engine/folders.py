@@ -21,8 +21,7 @@ R G B``) marks pixels that are no class. Without it: class indices, binary 0/255
 and 255 beside class indices ignored (VOC). A multi-page TIFF gives a pair per page.
 
 ``check_folder`` reads every file once and reports each problem once, at its cause;
-the loaders refuse a folder with problems. Unreadable files and image/mask size
-mismatches follow ``on_corrupt``: ``"raise"`` (a problem) or ``"skip"`` (left out).
+the loaders refuse a folder with problems.
 """
 
 from __future__ import annotations
@@ -42,6 +41,7 @@ import numpy as np
 
 from ..checks import ON_CORRUPT, SPLITS, check_choice, is_whole
 from ..labels import CLASS_NAMES, TRIMAP_VALUES
+from ..reading import breed_of, check_split, to_rgb8, validation_holdout
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".gif", ".bmp")
 """File endings the reader reads (any case)."""
@@ -59,6 +59,7 @@ SPLIT_RULE = (
 _SHOWN = 3  # files named one per line in a report; more share one line with a count
 _GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
 _TURNS = {5, 6, 7, 8}  # EXIF orientations that swap width and height
+_OXFORD_LISTS = ("annotations/trainval.txt", "annotations/test.txt")
 _LIST_FILES = {
     "train": ("train.txt",),
     "validation": ("validation.txt", "val.txt"),
@@ -418,8 +419,6 @@ def read_image(
     """
     from PIL import ImageOps
 
-    from ..reading import to_rgb8
-
     with _open(path, page) as im:
         if exif_orientation(im) != 1:
             im = ImageOps.exif_transpose(im)
@@ -567,8 +566,6 @@ def _read_list(layout: Layout, path: Path) -> list[tuple[int, str]]:
 
 def _listed_splits(layout: Layout, known: set[str], order: list[str]):
     """``(splits, problems, notes, missing names)`` from the lists or sorted names."""
-    from ..reading import breed_of, validation_holdout
-
     problems, notes, missing = [], [], []
     lists = layout.lists
     if not lists:
@@ -623,8 +620,8 @@ def _listed_splits(layout: Layout, known: set[str], order: list[str]):
                 )
                 missing.append(name)
         splits[split] = tuple(names)
-    problems += _grouped({"list lines name no image and mask pair": absent,
-                          "names are in two split lists": twice})  # fmt: skip
+    kinds = ("list lines name no image and mask pair", "names are in two split lists")
+    problems += _grouped(dict(zip(kinds, (absent, twice), strict=True)))
     if layout.oxford:
         trainval = splits.pop("trainval", ())
         breeds = [breed_of(n) for n in trainval]
@@ -779,7 +776,6 @@ def _grouped(by_kind: dict[str, list[str]]) -> list[str]:
 def _check_pair(layout: Layout, pair: Pair, colors, crop: int | None) -> dict:
     """What one pair holds (``image``: upright size, channels, EXIF orientation;
     ``mask``: size, values, counts, JPEG pixels between levels, format), or why not."""
-
     from PIL import Image
 
     def image_header():  # decoded whole: a truncated file fails here, not in training
@@ -800,10 +796,8 @@ def _check_pair(layout: Layout, pair: Pair, colors, crop: int | None) -> dict:
     image, mask = layout.rel(pair.image_path), layout.rel(pair.mask_path)
     page = "" if pair.page is None else f" page {pair.page + 1}"
     out = {"pair": pair}
-    for what, name, read in (
-        ("image", image, image_header),
-        ("mask", mask, mask_stats),
-    ):
+    for what, read in (("image", image_header), ("mask", mask_stats)):
+        name = image if what == "image" else mask
         try:
             out[what] = read()
         except Image.DecompressionBombError as err:
@@ -854,7 +848,6 @@ def check_folder(
     """Read every file of a folder once and report what it holds and every problem.
 
     Args:
-        root: the folder (any layout of the module's docstring).
         classes: class names (or ``{name: pixel value}``) instead of ``classes.txt``.
         ignore_value: a pixel value that is no class.
         channels: 1 or 3 to convert every image; ``None``: the images decide.
@@ -864,8 +857,8 @@ def check_folder(
             (problems) or ``"skip"`` (left out, named in a note).
 
     Returns:
-        A ``FolderReport``; ``print`` it, or test ``report.ok``. A bad argument or
-        ``classes.txt`` raises ``ValueError``, a missing folder ``FileNotFoundError``.
+        A ``FolderReport``. A bad argument or ``classes.txt`` raises ``ValueError``,
+        a missing folder ``FileNotFoundError``.
     """
     check_choice("on_corrupt", on_corrupt, ON_CORRUPT)
     if channels is not None:
@@ -1041,9 +1034,6 @@ def read_split_file(root: str | os.PathLike, split: str = "train") -> list[Pair]
     """The pairs of a split of an Oxford-layout folder, in the list's order, from
     its lists alone (nothing decoded; ``check_folder`` checks the files). Warns of
     images listed both in ``test.txt`` and ``trainval.txt``."""
-
-    from ..reading import check_split
-
     layout = detect_layout(check_oxford_directory(root))
     check_split(split)
     lists = {s: _read_list(layout, p) for s, p in layout.lists.items()}
@@ -1075,16 +1065,15 @@ def load_mask_folder(
     seed: int = 0,
     **check,
 ):
-    """Batches of one split of a folder (see the module's docstring).
+    """Batches of one split of a folder (or a ``check_folder`` report).
 
-    ``image_size=None`` keeps native size: training uses random ``crop_size``
-    squares (one draw for image and mask), validation and test whole images
-    (one at a time when their sizes differ); ``image_size`` resizes every pair
-    (image bilinear, mask nearest). Batches are ``(float32 (B, H, W, C), int32 (B,
-    H, W))``, plus ``float32 (B, H, W)`` weights, 0 on ignored pixels (class 0), when
-    there is an ignore value. ``root`` may be a ``check_folder`` report; ``**check``
-    are ``check_folder``'s options, the others as in ``load_dataset``. A folder with
-    problems, an absent split or a bad argument raises ``ValueError``.
+    ``image_size`` resizes every pair (image bilinear, mask nearest); ``None``
+    keeps native size: random ``crop_size`` squares for training, whole images
+    (one at a time when their sizes differ) otherwise. Batches are ``(float32
+    (B, H, W, C), int32 (B, H, W))``, plus ``float32 (B, H, W)`` weights (0 on
+    ignored pixels) when there is an ignore value. ``**check``: ``check_folder``'s
+    options. ``ValueError`` for a folder with problems, an absent split or a bad
+    argument.
     """
     if not isinstance(root, FolderReport):
         native_crop = crop_size if image_size is None else None
@@ -1115,8 +1104,6 @@ def load_pets_directory(
 def check_sizes(split: str, image_size, batch_size, *, native: bool = False) -> None:
     """Refuse an unknown split, an ``image_size`` below 16 (or ``None``, unless
     ``native``: a folder's own size) or a ``batch_size`` below 1."""
-    from ..reading import check_split
-
     check_split(split)
     if not (native and image_size is None) and not is_whole(image_size, 16):
         also = ", or None for native resolution" if native else " (e.g. 128)"
@@ -1127,8 +1114,9 @@ def check_sizes(split: str, image_size, batch_size, *, native: bool = False) -> 
         raise ValueError(f"batch_size={batch_size!r} must be a positive integer.")
 
 
-def folder_dataset(report, split, image_size, batch_size, crop_size, augment,
-                   shuffle, seed):  # fmt: skip
+def folder_dataset(
+    report, split, image_size, batch_size, crop_size, augment, shuffle, seed
+):
     """``(dataset, batch size used)`` for a checked folder (``load_mask_folder``)."""
     import tensorflow as tf
 
@@ -1170,8 +1158,8 @@ def folder_dataset(report, split, image_size, batch_size, crop_size, augment,
 
     def read(index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         p = pairs[int(index)]
-        return (read_image(p.image_path, channels, p.page),
-                read_mask(p.mask_path, classes, p.page))  # fmt: skip
+        image = read_image(p.image_path, channels, p.page)
+        return image, read_mask(p.mask_path, classes, p.page)
 
     def decode(index):
         image, mask = tf.numpy_function(read, [index], (tf.uint8, tf.int32))
@@ -1190,9 +1178,10 @@ def folder_dataset(report, split, image_size, batch_size, crop_size, augment,
     whole = image_size is None and (split != "train" or crop_size is None)
     batch = 1 if whole and mixed else batch_size  # whole images of different sizes
     crop = crop_size if split == "train" else None
-    ds = finish_pipeline(ds, split=split, batch_size=batch, augment=augment,
-                         shuffle=shuffle, seed=seed, num_examples=len(pairs),
-                         crop_size=crop)  # fmt: skip
+    options = dict(augment=augment, shuffle=shuffle, seed=seed, crop_size=crop)
+    ds = finish_pipeline(
+        ds, split=split, batch_size=batch, num_examples=len(pairs), **options
+    )
     if classes.ignore_value is not None:
         ds = ds.map(
             lambda x, y: (x, tf.maximum(y, 0), tf.cast(y >= 0, tf.float32)),
@@ -1202,15 +1191,9 @@ def folder_dataset(report, split, image_size, batch_size, crop_size, augment,
 
 
 def check_oxford_directory(root: str | os.PathLike) -> Path:
-    """Check that ``root`` holds the official layout (``images/``,
-    ``annotations/trimaps/``, both lists).
-
-    Returns:
-        ``root`` as a ``Path``.
-
-    Raises:
-        FileNotFoundError: naming what is missing and what was expected.
-    """
+    """``root`` as a ``Path`` if it holds the official layout (``images/``,
+    ``annotations/trimaps/``, both lists); else ``FileNotFoundError`` naming what is
+    missing."""
     root = Path(root).expanduser()
     if not root.is_dir():
         raise FileNotFoundError(
@@ -1218,13 +1201,8 @@ def check_oxford_directory(root: str | os.PathLike) -> Path:
             f"archives: {root}/images/*.jpg and {root}/annotations/ "
             "(download_oxford_pets() makes them)."
         )
-    needed = [
-        root / "images",
-        root / "annotations" / "trimaps",
-        root / "annotations" / "trainval.txt",
-        root / "annotations" / "test.txt",
-    ]
-    missing = [str(p.relative_to(root)) for p in needed if not p.exists()]
+    needed = ("images", "annotations/trimaps", *_OXFORD_LISTS)
+    missing = [name for name in needed if not (root / name).exists()]
     if missing:
         raise FileNotFoundError(
             f"{root} is not in the official Oxford-IIIT Pet layout: "

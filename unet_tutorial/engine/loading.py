@@ -1,11 +1,9 @@
 """Where batches come from: TensorFlow Datasets, a folder, or the synthetic stand-in.
 
-Every route ends in the core's ``finish_pipeline`` and yields ``(image, mask)``
-batches as described in ``unet_tutorial.data``: ``load_oxford_pets`` (TensorFlow
-Datasets' ``oxford_iiit_pet:4.*.*``), ``load_synthetic_pets`` (the stand-in for
-offline machines) or a folder (``engine.folders``: Oxford-IIIT Pet's extracted
-archives or your own images and masks). ``load_dataset`` picks a route
-(``resolve_source``) and says which data it used (``DataInfo``).
+Every route ends in the core's ``finish_pipeline``: ``load_oxford_pets`` (tfds'
+``oxford_iiit_pet:4.*.*``), ``load_synthetic_pets`` or a folder
+(``engine.folders``). ``load_dataset`` picks a route (``resolve_source``) and says
+which data it used (``DataInfo``).
 """
 
 from __future__ import annotations
@@ -20,10 +18,10 @@ import tensorflow as tf
 from ..checks import ON_CORRUPT, SPLITS, check_choice
 from ..data import finish_pipeline, preprocess_pair
 from ..labels import CLASS_NAMES, NUM_CLASSES
-from ..reading import check_split, validation_holdout
+from ..reading import breed_of, check_split, validation_holdout
 from ..settings import AugmentConfig
 from ..synthetic import make_synthetic_pets
-from .folders import check_sizes
+from .folders import check_folder, check_sizes, folder_dataset, read_split_file
 from .sources import (
     HOW_TO_GET_OXFORD,
     OXFORD_TFDS_NAME,
@@ -35,8 +33,7 @@ from .sources import (
 )
 
 OXFORD_LIST_SIZES = {"trainval": 3680, "test": 3669}
-"""Official list sizes; ``train`` and ``validation`` together are the ``trainval`` list.
-"""
+"""Official list sizes; ``train`` and ``validation`` together are ``trainval``."""
 
 OXFORD_BREEDS = 37
 """Breeds in the full dataset; a folder with fewer is a subset."""
@@ -93,13 +90,12 @@ def load_oxford_pets(
 ) -> tf.data.Dataset:
     """Oxford-IIIT Pet from TensorFlow Datasets, as ``(image, mask)`` batches.
 
-    tfds' ``train`` split is the official ``trainval`` list (3,680 images), split
-    here into ``"train"`` and a fixed ``"validation"`` hold-out of about 10 % of
-    every breed (``validation_holdout``); ``"test"`` is the test list (3,669).
-    Trimaps map ``1 -> 0 pet, 2 -> 1 background, 3 -> 2 border``. ``data_dir`` is
-    tfds' folder, ``download`` lets tfds fetch missing data; only ``version``
-    ``4.*.*`` loads. Raises ``DataUnavailableError`` (within seconds, saying how
-    to get the data) where tfds cannot provide it.
+    The ``trainval`` list (3,680) gives ``"train"`` and a fixed ``"validation"``
+    hold-out of about 10 % of every breed (``validation_holdout``); ``"test"`` is
+    the test list (3,669). Trimaps map ``1 -> 0 pet, 2 -> 1 background, 3 -> 2
+    border``; ``download`` lets tfds fetch missing data. Raises
+    ``DataUnavailableError`` (within seconds, saying how to get the data) where
+    tfds cannot provide it.
     """
     import tensorflow_datasets as tfds
 
@@ -140,8 +136,10 @@ def load_oxford_pets(
         num_parallel_calls=tf.data.AUTOTUNE,
     )
     n = OXFORD_LIST_SIZES["test" if split == "test" else "trainval"]
-    return finish_pipeline(ds, split=split, batch_size=batch_size, augment=augment,
-                           shuffle=shuffle, seed=seed, num_examples=n)  # fmt: skip
+    options = dict(augment=augment, shuffle=shuffle, seed=seed)
+    return finish_pipeline(
+        ds, split=split, batch_size=batch_size, num_examples=n, **options
+    )
 
 
 def load_synthetic_pets(
@@ -165,22 +163,21 @@ def load_synthetic_pets(
         n, image_size, seed=seed + _SYNTHETIC_SEEDS[split]
     )
     ds = tf.data.Dataset.from_tensor_slices((images, masks))
-    return finish_pipeline(ds, split=split, batch_size=batch_size, augment=augment,
-                           shuffle=shuffle, seed=seed, num_examples=n)  # fmt: skip
+    options = dict(augment=augment, shuffle=shuffle, seed=seed)
+    return finish_pipeline(
+        ds, split=split, batch_size=batch_size, num_examples=n, **options
+    )
 
 
 @dataclass(frozen=True)
 class DataInfo:
     """Which data a ``load_dataset`` call used, and what a model for it needs.
 
-    ``source`` loads it again; ``kind``: ``"tfds"``, ``"directory"`` (Oxford's
-    layout), ``"folder"`` or ``"synthetic"``; ``image_size``: ``None`` for native
-    size; ``notice``: the line ``load_dataset`` prints; ``num_breeds``: ``None``
-    for other data; ``is_full``: the complete official Oxford splits;
-    ``ignore_value``: the mask value that is no class (batches are then ``(image,
-    mask, weights)``, weight 0 there); ``batch_size``: the one used (1 for whole
-    images of different sizes); ``has_test``: else train with
-    ``evaluate_test=False``.
+    ``source`` loads it again; ``kind`` as ``DataSource.kind``; ``image_size``:
+    ``None`` for native size; ``notice``: the line ``load_dataset`` prints;
+    ``is_full``: the complete official Oxford splits; ``ignore_value``: the mask
+    value that is no class (batches are then ``(image, mask, weights)``);
+    ``batch_size``: the one used (1 for whole images of different sizes).
     """
 
     source: str
@@ -215,16 +212,10 @@ def source_facts(
     data: DataSource, num_examples: dict[str, int] | None = None
 ) -> SourceFacts:
     """Which data a source holds, counted, never assumed (``SourceFacts``).
-
-    ``num_examples`` gives synthetic split sizes ``{"train": n, ...}``."""
+    ``num_examples``: synthetic split sizes ``{"train": n, ...}``."""
     if data.kind == "folder":
-        from .folders import check_folder
-
         return SourceFacts(check_folder(data.path).summary(), None, False)
     if data.kind == "directory":  # counted from the lists: a subset is named one
-        from ..reading import breed_of
-        from .folders import read_split_file
-
         pairs = {s: read_split_file(data.path, s) for s in SPLITS}
         breeds = len({breed_of(p.name) for split in pairs.values() for p in split})
         n = {s: len(split) for s, split in pairs.items()}
@@ -257,9 +248,7 @@ def source_facts(
 def describe_source(
     data: DataSource, num_examples: dict[str, int] | None = None
 ) -> str:
-    """One sentence on which data a source holds (``source_facts(...).description``).
-
-    A folder is named by its last part, never by a path of this machine."""
+    """One sentence on which data a source holds (a folder named by its last part)."""
     return source_facts(data, num_examples).description
 
 
@@ -279,13 +268,10 @@ def load_dataset(
     crop_size: int | None = None,
     **folder,
 ) -> tuple[tf.data.Dataset, DataInfo]:
-    """Load ``(image, mask)`` batches from the source asked for, and say which one it
-    was.
+    """Load ``(image, mask)`` batches from the source asked for, and say which one.
 
     Args:
-        source: ``"auto"``, ``"oxford"``, ``"tfds"``, ``"synthetic"``, a folder
-            (any layout ``engine.folders`` reads) or a ``DataSource``
-            (``resolve_source`` gives the order ``"auto"`` tries).
+        source: as ``resolve_source`` takes it, or a ``DataSource``.
         split: ``"train"``, ``"validation"`` or ``"test"``.
         image_size: output side length; ``None`` keeps a folder's native size.
         data_dir: tfds data folder.
@@ -298,31 +284,26 @@ def load_dataset(
         **folder: a folder's other ``check_folder`` options.
 
     Returns:
-        ``(dataset, info)``: ``info`` says which data it is and what a model for it
-        needs. ``ValueError`` for a bad setting or a folder with problems,
-        ``DataUnavailableError`` (saying how to get it) for unavailable Oxford data.
+        ``(dataset, info)``. ``ValueError`` for a bad setting or a folder with
+        problems, ``DataUnavailableError`` (saying how to get it) for Oxford data
+        not to be had.
     """
-
     check_choice("on_corrupt", on_corrupt, ON_CORRUPT)
-    if not isinstance(source, DataSource):
-        source = resolve_source(source, data_dir)
-    data = source
-    options, how, extra = dict(augment=augment, shuffle=shuffle, seed=seed), "", {}
+    is_resolved = isinstance(source, DataSource)
+    data = source if is_resolved else resolve_source(source, data_dir)
+    options, how = dict(augment=augment, shuffle=shuffle, seed=seed), ""
     if data.kind in ("folder", "directory"):
-        from .folders import check_folder, folder_dataset
-
         check_split(split)
         native_crop = crop_size if image_size is None else None
         report = check_folder(
             data.path, crop_size=native_crop, on_corrupt=on_corrupt, **folder
         )
-        ds, used = folder_dataset(report, split, image_size, batch_size, crop_size,
-                                  augment, shuffle, seed)  # fmt: skip
+        ds, used = folder_dataset(
+            report, split, image_size, batch_size, crop_size, augment, shuffle, seed
+        )
         n = len(report.splits[split])
-        if data.kind == "directory":
-            facts = source_facts(data)
-        else:
-            facts = SourceFacts(report.summary(), None, False)
+        own = SourceFacts(report.summary(), None, False)
+        facts = source_facts(data) if data.kind == "directory" else own
         if split == "train" and crop_size is not None:
             how = f", random {crop_size}x{crop_size} crops"
         elif image_size is None:
@@ -366,9 +347,11 @@ def load_dataset(
         )
     else:
         said = f". This is the {split} split ({n} images{how})."
-    info = DataInfo(data.source, data.kind, split, n, image_size, data.is_stand_in,
-                    facts.description, f"Data: {facts.description}{said}",
-                    facts.num_breeds, facts.is_full, **extra)  # fmt: skip
+    notice = f"Data: {facts.description}{said}"
+    head = (data.source, data.kind, split, n, image_size, data.is_stand_in)
+    info = DataInfo(
+        *head, facts.description, notice, facts.num_breeds, facts.is_full, **extra
+    )
     if verbose:
         print(textwrap.fill(info.notice, 78, subsequent_indent="  "))
     return ds, info

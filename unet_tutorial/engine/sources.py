@@ -1,63 +1,54 @@
-"""Where the data comes from, decided in one place, and the fixed validation split.
+"""Where the data comes from, decided in one place.
 
 ``resolve_source`` turns what a user asked for (``"auto"``, ``"oxford"``,
 ``"tfds"``, ``"synthetic"`` or a folder) into a ``DataSource``; every loader,
-``train``, the book's profiles and the command line call it, so they all
-agree on which data a run used. The order for ``"auto"``:
-
-1. TensorFlow Datasets' ``oxford_iiit_pet`` 4.x, if it is already prepared;
-2. an official-layout folder named by ``$UNET_TUTORIAL_OXFORD_DIR``;
-3. a TensorFlow Datasets download, if the Oxford server answers;
-4. the synthetic stand-in (announced wherever it is used).
-
-The validation hold-out that every route uses is the core's
-``validation_holdout`` (``unet_tutorial.data``).
+``train``, the book's profiles and the command line call it, so they all agree
+on which data a run used. ``"auto"`` tries, in order: TensorFlow Datasets'
+``oxford_iiit_pet`` 4.x if prepared, the folder ``$UNET_TUTORIAL_OXFORD_DIR``
+names, a tfds download if the Oxford server answers, the synthetic stand-in.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import urllib.request
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from . import download
+from .folders import check_oxford_directory, is_mask_folder
+
 OXFORD_DIR_ENV = "UNET_TUTORIAL_OXFORD_DIR"
 """Environment variable that names a folder in the official Oxford-IIIT Pet layout."""
 
 OXFORD_DIR_SOURCE = "$" + OXFORD_DIR_ENV
-"""The ``source=`` value for "the folder named by ``$UNET_TUTORIAL_OXFORD_DIR``".
-
-``resolve_source("auto")`` records a folder found through the variable under
-this name rather than its path, so that run folders and ``test.json`` name the
-variable, never a path of the machine that ran them.
-"""
+"""The ``source=`` value for the folder ``$UNET_TUTORIAL_OXFORD_DIR`` names (run
+folders record the variable, never a path of this machine)."""
 
 ISBI_DIR_ENV = "UNET_TUTORIAL_ISBI_DIR"
 """Environment variable that names the ISBI 2012 EM folder (images/ + masks/)."""
 
 ISBI_DIR_SOURCE = "$" + ISBI_DIR_ENV
-"""The ``source=`` value for "the EM folder named by ``$UNET_TUTORIAL_ISBI_DIR``".
+"""The ``source=`` value for the EM folder ``$UNET_TUTORIAL_ISBI_DIR`` names."""
 
-Run folders record a folder found through the variable under this name, never
-as a path of the machine that ran them.
-"""
 EM_STAND_IN_FOLDER = "synthetic-em-stand-in"
 """The folder name of the synthetic EM stand-in that ``isbi_source`` writes."""
 
 RUNS_ENV = "UNET_TUTORIAL_RUNS"
 """Environment variable that names the run cache folder (``runs_dir``)."""
 
+OXFORD_TFDS_NAME = "oxford_iiit_pet"
+OXFORD_TFDS_VERSION = "4.*.*"
+
 
 def runs_dir() -> Path:
-    """The run cache: the folder where finished runs are kept for reuse.
+    """The run cache, where finished runs are kept for reuse by later notebooks.
 
-    A notebook executes in whatever folder it is opened in (Colab, Jupyter, a
-    temporary folder), so a run that a later notebook loads cannot live next to
-    it. It lives here: ``$UNET_TUTORIAL_RUNS`` if set, else
-    ``$XDG_CACHE_HOME/unet-tutorial/runs``, else ``~/.cache/unet-tutorial/runs``.
-    ``in_run_cache`` names a run's folder in it, and ``isbi_source`` keeps a
-    download of the EM slices in its ``data/`` folder.
+    ``$UNET_TUTORIAL_RUNS`` if set, else ``$XDG_CACHE_HOME/unet-tutorial/runs``,
+    else ``~/.cache/unet-tutorial/runs``; ``isbi_source`` keeps the EM slices in
+    its ``data/`` folder.
     """
     if os.environ.get(RUNS_ENV):
         return Path(os.environ[RUNS_ENV]).expanduser()
@@ -66,26 +57,14 @@ def runs_dir() -> Path:
 
 
 def data_fingerprint(data: DataSource) -> dict:
-    """What identifies the data a run was trained on, so that a changed data set is
-    never mistaken for the old one.
+    """What identifies the data a run was trained on, so a changed data set is never
+    mistaken for the old one.
 
-    A folder is fingerprinted by the sorted names of its files (hidden ones
-    aside) with their sizes and modification times: deleting, adding, renaming
-    or rewriting any file changes it, and reading it costs one ``stat`` per
-    file (no file is read). TensorFlow Datasets' Oxford-IIIT Pet by its name
-    and version; the synthetic stand-in by its name (its sizes and seed are
-    settings of the run).
-
-    Args:
-        data: a resolved source (``resolve_source``).
-
-    Returns:
-        ``{"summary": str, "digest": str}``: a few words a message can show
-        (``"folder em: 48 files, 11.2 MB"``) and a hex digest of everything
-        above.
+    A folder: the sorted names of its files (hidden ones aside) with their sizes
+    and modification times (one ``stat`` per file); tfds: name and version; the
+    stand-in: its name. Returns ``{"summary": str, "digest": str}``: a few words a
+    message can show (``"folder em: 48 files, 11.2 MB"``) and a hex sha256.
     """
-    import hashlib
-
     if data.kind == "synthetic":
         summary, text = "the synthetic stand-in", "synthetic"
     elif data.kind == "tfds":
@@ -95,21 +74,17 @@ def data_fingerprint(data: DataSource) -> dict:
         summary = text = f"tfds {OXFORD_TFDS_NAME} {version}"
     else:
         root = Path(data.path)
-        entries = []
+        entries, size = [], 0
         for path in sorted(root.rglob("*")):
             rel = path.relative_to(root)
             if any(part.startswith(".") for part in rel.parts) or not path.is_file():
                 continue
             stat = path.stat()
+            size += stat.st_size
             entries.append(f"{rel.as_posix()}\t{stat.st_size}\t{stat.st_mtime_ns}")
-        size = sum(int(e.split("\t")[1]) for e in entries)
         summary = f"folder {_name(root)}: {len(entries)} files, {size / 1e6:.1f} MB"
         text = "\n".join(entries)
     return {"summary": summary, "digest": hashlib.sha256(text.encode()).hexdigest()}
-
-
-OXFORD_TFDS_NAME = "oxford_iiit_pet"
-OXFORD_TFDS_VERSION = "4.*.*"
 
 
 class DataUnavailableError(RuntimeError):
@@ -129,25 +104,31 @@ HOW_TO_GET_OXFORD = (
     "instead."
 )
 
+_UNSET = {
+    OXFORD_DIR_ENV: (
+        "the folder",
+        "Set it to the folder of the extracted Oxford-IIIT Pet archives, or pass that "
+        "folder itself as the source.",
+    ),
+    ISBI_DIR_ENV: (
+        "the EM folder",
+        "Set it to a folder of images/ and masks/, pass the folder itself, or use "
+        "isbi_source() (a download, else a synthetic stand-in).",
+    ),
+}
+
 
 @dataclass(frozen=True)
 class DataSource:
     """A resolved data source: which route, where, and why it was chosen.
 
     Attributes:
-        kind: ``"tfds"`` (TensorFlow Datasets' ``oxford_iiit_pet`` 4.x),
-            ``"directory"`` (a folder in the official layout), ``"folder"``
-            (your own ``images/`` + ``masks/``, see ``engine.folders``) or
-            ``"synthetic"`` (the stand-in).
-        path: the folder of a ``"directory"`` or ``"folder"`` source; the tfds
-            ``data_dir``
-            (``None``: tfds' default) of a ``"tfds"`` source.
-        download: a ``"tfds"`` source that is not prepared yet and will be
-            downloaded.
-        reason: one sentence on why this source was chosen (a folder is named
-            by its last part, never by its full path).
-        env: the environment variable that named the folder of a
-            ``"directory"`` source (``OXFORD_DIR_ENV``), else ``None``.
+        kind: ``"tfds"``, ``"directory"`` (the official Oxford layout),
+            ``"folder"`` (images/ + masks/, ``engine.folders``) or ``"synthetic"``.
+        path: the folder; for ``"tfds"`` its ``data_dir`` (``None``: the default).
+        download: a ``"tfds"`` source that tfds will download first.
+        reason: one sentence on why it was chosen (a folder named by its last part).
+        env: the environment variable that named the folder, else ``None``.
     """
 
     kind: str
@@ -158,27 +139,20 @@ class DataSource:
 
     @property
     def source(self) -> str:
-        """The ``source=`` value that selects this data again: ``"tfds"``,
-        ``"synthetic"``, the folder as it was asked for, or ``OXFORD_DIR_SOURCE``
-        for the folder named by ``$UNET_TUTORIAL_OXFORD_DIR`` (no path of this
-        machine).
-        """
+        """The ``source=`` value that selects this data again (``$VARIABLE`` for a
+        folder an environment variable named: no path of this machine)."""
         if self.kind not in ("directory", "folder"):
             return self.kind
         return f"${self.env}" if self.env else self.path
 
     @property
     def is_stand_in(self) -> bool:
-        """``True`` for the synthetic stand-in: results on it are not Oxford-IIIT Pet
-        results.
-        """
+        """``True`` for the synthetic stand-in (not Oxford-IIIT Pet results)."""
         return self.kind == "synthetic"
 
 
 def oxford_pets_prepared(data_dir: str | os.PathLike | None = None) -> bool:
-    """Whether TensorFlow Datasets has Oxford-IIIT Pet 4.x prepared on disk (no network
-    used).
-    """
+    """Whether TensorFlow Datasets has Oxford-IIIT Pet 4.x prepared (no network)."""
     import tensorflow_datasets as tfds
 
     try:
@@ -192,12 +166,9 @@ def oxford_pets_prepared(data_dir: str | os.PathLike | None = None) -> bool:
 
 
 def oxford_server_reachable(timeout: float = 3.0) -> bool:
-    """Whether the official Oxford-IIIT Pet server answers (a HEAD request, at most
-    ``timeout`` seconds).
-    """
-    from .download import OXFORD_BASE_URL
-
-    req = urllib.request.Request(OXFORD_BASE_URL + "annotations.tar.gz", method="HEAD")
+    """Whether the official Oxford-IIIT Pet server answers a HEAD request in time."""
+    url = download.OXFORD_BASE_URL + "annotations.tar.gz"
+    req = urllib.request.Request(url, method="HEAD")
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             return 200 <= resp.status < 400
@@ -211,57 +182,55 @@ def _server_reachable_once() -> bool:
     return oxford_server_reachable()
 
 
-def _env_directory() -> Path | None:
-    value = os.environ.get(OXFORD_DIR_ENV, "").strip()
-    if not value:
-        return None
-    from .folders import check_oxford_directory
-
-    try:
-        return check_oxford_directory(value)
-    except FileNotFoundError as err:
-        raise FileNotFoundError(
-            f"{OXFORD_DIR_ENV}={value!r}: {err} Fix the variable or unset it."
-        ) from err
-
-
 def _name(folder: Path) -> str:
     """A folder's last part (``oxford-pets-subset``), for messages a page shows."""
     return folder.name or folder.resolve().name or str(folder)
 
 
-def _env_source(folder: Path) -> DataSource:
-    return DataSource(
-        "directory",
-        str(folder),
-        reason=f"{OXFORD_DIR_ENV} names the folder {_name(folder)}.",
-        env=OXFORD_DIR_ENV,
-    )
-
-
-def _isbi_env_source() -> DataSource:
-    from .folders import is_mask_folder
-
-    value = os.environ.get(ISBI_DIR_ENV, "").strip()
+def _env_source(env: str) -> DataSource | None:
+    """The folder ``$env`` names, checked for its layout; ``None`` when unset."""
+    value = os.environ.get(env, "").strip()
     if not value:
-        raise DataUnavailableError(
-            f"source={ISBI_DIR_SOURCE!r} means the EM folder named by {ISBI_DIR_ENV}, "
-            "which is not set here. Set it to a folder of images/ and masks/, pass "
-            "the folder itself, or use isbi_source() (a download, else a synthetic "
-            "stand-in)."
-        )
-    folder = Path(value).expanduser()
-    if not is_mask_folder(folder):
+        return None
+    folder, kind = Path(value).expanduser(), "folder"
+    if env == ISBI_DIR_ENV and not is_mask_folder(folder):
         raise FileNotFoundError(
-            f"{ISBI_DIR_ENV}={value!r} has no images/ and masks/ folders. Fix the "
-            "variable or unset it."
+            f"{env}={value!r} has no images/ and masks/ folders. Fix the variable or "
+            "unset it."
         )
-    return DataSource(
-        "folder",
-        str(folder),
-        reason=f"{ISBI_DIR_ENV} names the folder {_name(folder)}.",
-        env=ISBI_DIR_ENV,
-    )
+    if env == OXFORD_DIR_ENV:
+        kind = "directory"
+        try:
+            check_oxford_directory(folder)
+        except FileNotFoundError as err:
+            raise FileNotFoundError(
+                f"{env}={value!r}: {err} Fix the variable or unset it."
+            ) from err
+    reason = f"{env} names the folder {_name(folder)}."
+    return DataSource(kind, str(folder), reason=reason, env=env)
+
+
+def _folder_source(source: str | os.PathLike) -> DataSource:
+    """A folder asked for by its path: images/ + masks/, or the Oxford layout."""
+    path = Path(source).expanduser()
+    if isinstance(source, str) and not path.exists() and not {os.sep, "/"} & {*source}:
+        raise ValueError(
+            f"source={source!r} is not known: use 'auto', 'oxford', 'tfds', "
+            "'synthetic', or the path of a folder holding the extracted "
+            "Oxford-IIIT Pet archives (images/ and annotations/)."
+        )
+    if is_mask_folder(path) and not (path / "annotations").is_dir():
+        reason = f"the folder {path.name} (images and masks) was asked for."
+        return DataSource("folder", str(path), reason=reason)
+    try:
+        root = check_oxford_directory(path)
+    except FileNotFoundError as err:
+        raise FileNotFoundError(
+            f"{err} For your own data, `unet-tutorial check-data --help` lists "
+            "the layouts that are read."
+        ) from None
+    reason = f"the folder {_name(root)} was asked for."
+    return DataSource("directory", str(root), reason=reason)
 
 
 def resolve_source(
@@ -272,95 +241,46 @@ def resolve_source(
 
     Args:
         source: ``"auto"`` (Oxford-IIIT Pet wherever it can be had, else the
-            stand-in), ``"oxford"`` (Oxford-IIIT Pet wherever it can be had,
-            else an error), ``"tfds"`` (only TensorFlow Datasets),
-            ``"synthetic"``, the path of a folder, ``OXFORD_DIR_SOURCE``
-            (``"$UNET_TUTORIAL_OXFORD_DIR"``: the folder that variable names),
-            or ``ISBI_DIR_SOURCE`` (``"$UNET_TUTORIAL_ISBI_DIR"``: the EM folder).
-            A folder with ``images/`` + ``masks/`` is your own data
-            (``engine.folders``), one with ``images/`` + ``annotations/trimaps/``
-            the official Oxford-IIIT Pet layout. The order tried is: tfds
-            prepared, ``$UNET_TUTORIAL_OXFORD_DIR``, a tfds download if the
-            Oxford server answers, the stand-in.
+            stand-in), ``"oxford"`` (the same, else an error), ``"tfds"`` (only
+            TensorFlow Datasets), ``"synthetic"``, a folder (``images/`` +
+            ``masks/``, or Oxford's ``images/`` + ``annotations/trimaps/``),
+            ``OXFORD_DIR_SOURCE`` or ``ISBI_DIR_SOURCE`` (the folder the
+            variable names).
         data_dir: TensorFlow Datasets' data folder (``None``: its default).
-
-    Returns:
-        A ``DataSource``; ``.source`` is the value to pass to select it again.
 
     Raises:
         ValueError: an unknown ``source``.
-        FileNotFoundError: a folder (or ``$UNET_TUTORIAL_OXFORD_DIR``) in
-            neither layout.
-        DataUnavailableError: ``"oxford"`` or ``"tfds"`` asked for and not to
-            be had (decided within seconds: one short request to the server),
-            or ``OXFORD_DIR_SOURCE`` with the variable unset.
+        FileNotFoundError: a folder (or a variable's folder) in neither layout.
+        DataUnavailableError: ``"oxford"`` or ``"tfds"`` not to be had (decided
+            within seconds), or a ``$VARIABLE`` source with the variable unset.
     """
     tfds_dir = None if data_dir is None else os.fspath(data_dir)
-    if source == ISBI_DIR_SOURCE:
-        return _isbi_env_source()
-    if source == OXFORD_DIR_SOURCE:
-        env_dir = _env_directory()
-        if env_dir is None:
+    if source in (OXFORD_DIR_SOURCE, ISBI_DIR_SOURCE):
+        env = source[1:]
+        found = _env_source(env)
+        if found is None:
+            what, advice = _UNSET[env]
             raise DataUnavailableError(
-                f"source={OXFORD_DIR_SOURCE!r} means the folder named by "
-                f"{OXFORD_DIR_ENV}, which is not set here. Set it to the folder of "
-                "the extracted Oxford-IIIT Pet archives, or pass that folder itself "
-                "as the source."
+                f"source={source!r} means {what} named by {env}, which is not set "
+                f"here. {advice}"
             )
-        return _env_source(env_dir)
+        return found
     if isinstance(source, os.PathLike) or (
         isinstance(source, str)
         and source not in ("auto", "oxford", "tfds", "synthetic")
     ):
-        path = Path(source).expanduser()
-        if (
-            isinstance(source, str)
-            and not path.exists()
-            and os.sep not in source
-            and "/" not in source
-        ):
-            raise ValueError(
-                f"source={source!r} is not known: use 'auto', 'oxford', 'tfds', "
-                "'synthetic', or the path of a folder holding the extracted "
-                "Oxford-IIIT Pet archives (images/ and annotations/)."
-            )
-        from .folders import check_oxford_directory, is_mask_folder
-
-        if is_mask_folder(path) and not (path / "annotations").is_dir():
-            return DataSource(
-                "folder",
-                str(path),
-                reason=f"the folder {path.name} (images and masks) was asked for.",
-            )
-        try:
-            root = check_oxford_directory(path)
-        except FileNotFoundError as err:
-            raise FileNotFoundError(
-                f"{err} For your own data, `unet-tutorial check-data --help` lists "
-                "the layouts that are read."
-            ) from None
-        return DataSource(
-            "directory", str(root), reason=f"the folder {_name(root)} was asked for."
-        )
+        return _folder_source(source)
     if source == "synthetic":
         return DataSource("synthetic", reason="the synthetic stand-in was asked for.")
     if oxford_pets_prepared(tfds_dir):
-        return DataSource(
-            "tfds",
-            tfds_dir,
-            reason="TensorFlow Datasets has oxford_iiit_pet 4.x prepared.",
-        )
-    if source != "tfds":
-        env_dir = _env_directory()
-        if env_dir is not None:
-            return _env_source(env_dir)
+        reason = "TensorFlow Datasets has oxford_iiit_pet 4.x prepared."
+        return DataSource("tfds", tfds_dir, reason=reason)
+    found = None if source == "tfds" else _env_source(OXFORD_DIR_ENV)
+    if found is not None:
+        return found
     if _server_reachable_once():
-        return DataSource(
-            "tfds",
-            tfds_dir,
-            download=True,
-            reason="the Oxford server answers: tfds downloads it.",
-        )
+        reason = "the Oxford server answers: tfds downloads it."
+        return DataSource("tfds", tfds_dir, download=True, reason=reason)
     if source == "auto":
         return DataSource(
             "synthetic",
@@ -378,8 +298,7 @@ def write_synthetic_em(
     dest: str | os.PathLike, slices: int = SYNTHETIC_EM_SLICES, size: int = 256
 ) -> Path:
     """Write the synthetic EM stand-in (``make_synthetic_cells``) as an images +
-    masks folder: ``slice_NN.png`` images, masks 0 = membrane / 255 = cell,
-    ``classes.txt`` and a README saying what it is.
+    masks folder (masks 0 = membrane, 255 = cell) with ``classes.txt`` and a README.
     """
     from PIL import Image
 
@@ -403,27 +322,23 @@ def write_synthetic_em(
 
 
 def isbi_source(cache_dir: str | os.PathLike | None = None, *, verbose: bool = True):
-    """The ``source=`` of the EM data (ISBI 2012) on this machine: ``ISBI_DIR_SOURCE``
-    when that variable names a folder (run folders record the variable, not a
-    path), else ``download_isbi2012`` into ``cache_dir/isbi2012-em``, else the
-    synthetic stand-in (``write_synthetic_em``) in ``cache_dir``, announced
-    loudly: its results are not ISBI 2012 results.
+    """The ``source=`` of the EM data (ISBI 2012) on this machine.
 
-    Args:
-        cache_dir: where a download or the stand-in goes; default
-            ``runs_dir() / "data"``.
-        verbose: print which one was chosen, and why.
+    ``ISBI_DIR_SOURCE`` when that variable names a folder, else
+    ``download_isbi2012`` into ``cache_dir/isbi2012-em``, else the synthetic
+    stand-in (``write_synthetic_em``) in ``cache_dir``, announced loudly.
+    ``cache_dir`` defaults to ``runs_dir() / "data"``; ``verbose`` prints which
+    one was chosen, and why.
     """
-    from .download import download_isbi2012
-
-    if os.environ.get(ISBI_DIR_ENV, "").strip():
-        folder = _name(Path(_isbi_env_source().path))  # checks the folder
+    named = _env_source(ISBI_DIR_ENV)  # checks the folder
+    if named is not None:
         if verbose:
+            folder = _name(Path(named.path))
             print(f"EM data: the folder {folder} named by {ISBI_DIR_ENV}.")
         return ISBI_DIR_SOURCE
     cache = Path(runs_dir() / "data" if cache_dir is None else cache_dir)
     try:
-        folder = download_isbi2012(cache / "isbi2012-em", progress=None)
+        folder = download.download_isbi2012(cache / "isbi2012-em", progress=None)
         if verbose:
             print("EM data: the ISBI 2012 slices, downloaded (or found) in the cache.")
         return str(folder)

@@ -1,20 +1,17 @@
-"""Distributed training: choosing a strategy, who writes what, and sharding the input.
+"""Distributed training: strategies, who writes what, and local clusters.
 
 ``train(config, strategy=...)`` takes any ``tf.distribute.Strategy``; this module
-holds what changes when the replicas live in several processes
-(``MultiWorkerMirroredStrategy``). Each process reads ``TF_CONFIG``, e.g.
-``{"cluster": {"worker": ["host-a:12345", "host-b:12345"]}, "task": {"type":
-"worker", "index": 0}}``. The chief (the ``"chief"`` task, else worker 0) writes
-the run folder; every other worker runs the same steps and callbacks (they take
-part in collective operations) but writes to a scratch folder of its own
-(``worker_scratch_dir``), and all restore from the chief's backup, so the run
-folder must be on a file system every worker sees. Every worker builds the same
-seeded pipeline and keeps its share of each global batch (``shard_by_data``).
+holds what changes under ``MultiWorkerMirroredStrategy``. Each process reads
+``TF_CONFIG`` (``parse_tf_config``). The chief (the ``"chief"`` task, else worker
+0) writes the run folder; the other workers run the same steps into a scratch
+folder of their own (``worker_scratch_dir``) and restore from the chief's backup,
+so the run folder must be on a file system every worker sees.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import re
@@ -44,9 +41,9 @@ class WorkerRole:
 
     Attributes:
         task_type: ``"worker"`` or ``"chief"``; ``None`` outside a cluster.
-        task_id: the index within ``task_type`` (0 outside a cluster).
+        task_id: the index within ``task_type``.
         is_chief: whether this process writes the run folder.
-        num_workers: how many processes train together (1 outside a cluster).
+        num_workers: how many processes train together.
     """
 
     task_type: str | None = None
@@ -158,29 +155,21 @@ def answers(address: str, timeout: float = 1.0) -> bool:
 
 
 def _placeholder(address: str) -> socket.socket | None:
-    """Listen on this worker's own port until TensorFlow takes it, so that its peers,
-    waiting the same way, see it answer; ``None`` if the port cannot be had.
-    """
+    """A listener on this worker's port until TensorFlow takes it (``None``: taken)."""
     _, port = split_address(address) or ("", 0)
-    sock = socket.socket()
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("", port))
-        sock.listen()
+    with contextlib.suppress(OSError):
+        sock = socket.create_server(("", port))
         sock.setblocking(False)
-    except OSError:
-        sock.close()
-        return None
-    return sock
+        return sock
+    return None
 
 
 def wait_for_peers(own: str, peers: list[Peer], timeout: float) -> None:
     """Wait until every peer answers at its address, for at most ``timeout`` seconds.
 
-    TensorFlow waits for the cluster in C++, holding the interpreter, without a
-    limit and deaf to signals; this wait, before it, stays in Python. Meanwhile
-    this worker answers at ``own``, so that two workers waiting for each other
-    both go on.
+    TensorFlow waits for the cluster in C++, without a limit and deaf to signals;
+    this wait stays in Python. Meanwhile this worker answers at ``own``, so that
+    two workers waiting for each other both go on.
 
     Raises:
         TimeoutError: a peer did not answer in time (the message names it).
@@ -202,7 +191,9 @@ def wait_for_peers(own: str, peers: list[Peer], timeout: float) -> None:
                     "command there (with its own TF_CONFIG), check the address and "
                     "the firewall, or raise --connect-timeout"
                 )
-            _answer_and_close(listener)
+            with contextlib.suppress(OSError):  # answer those waiting, then go on
+                while listener is not None:
+                    listener.accept()[0].close()
             time.sleep(0.2)
             silent = [p for p in silent if not answers(p.address, 0.5)]
     finally:
@@ -210,15 +201,7 @@ def wait_for_peers(own: str, peers: list[Peer], timeout: float) -> None:
             listener.close()
 
 
-def _answer_and_close(listener: socket.socket | None) -> None:
-    while listener is not None:
-        try:
-            conn, _ = listener.accept()
-        except OSError:  # nobody waiting
-            return
-        conn.close()
-
-
+# watch_cluster_forming's watchdog: a process, as the one it watches holds the GIL
 _WATCHDOG = """
 import os, select, signal, sys, time
 pid, done, stop = (int(a) for a in sys.argv[1:4])
@@ -237,14 +220,9 @@ if not ready:  # still forming: end the process, which nothing else can
 elif not os.read(done, 16):  # the process ended while it waited
     print(ended, file=sys.stderr, flush=True)
 """
-"""The watchdog of ``watch_cluster_forming``: a separate process, because the one
-it watches holds the interpreter while TensorFlow forms the cluster.
-"""
 
 
 def _libc_signal():
-    import ctypes
-
     install = ctypes.CDLL(None).signal
     install.restype = ctypes.c_void_p
     install.argtypes = [ctypes.c_int, ctypes.c_void_p]
@@ -252,16 +230,13 @@ def _libc_signal():
 
 
 def _exit_1_on_sighup() -> int | None:
-    """Make SIGHUP (number 1) end this process at once with exit status 1, even while
-    C++ holds the interpreter: its handler becomes the C library's ``_exit``, which
-    the kernel calls with the signal's number. Returns the previous handler (``0``:
-    the default) for ``_restore_sighup``, or ``None`` where it cannot be done.
+    """Make SIGHUP (1) end this process with status 1 even while C++ holds the
+    interpreter (its handler becomes libc's ``_exit``); the previous handler (``0``:
+    the default), or ``None`` where that cannot be done.
     """
     if getattr(signal, "SIGHUP", None) != 1:
         return None
     try:
-        import ctypes
-
         install, exit_now = _libc_signal(), ctypes.CDLL(None)._exit
     except (OSError, AttributeError):
         return None
@@ -271,31 +246,19 @@ def _exit_1_on_sighup() -> int | None:
     return previous or 0
 
 
-def _restore_sighup(previous: int) -> None:
-    _libc_signal()(1, previous or None)
-
-
 @contextlib.contextmanager
 def watch_cluster_forming(
     peers: list[Peer], timeout: float, *, program: str = "make_strategy"
 ) -> Iterator[None]:
     """Bound the step in which TensorFlow forms the cluster to ``timeout`` seconds.
 
-    The peers may answer (``wait_for_peers``) while the cluster never forms (a
-    peer runs another program or ``TF_CONFIG``), and TensorFlow then waits in
-    C++ with the interpreter held. A watchdog *process* therefore watches: if the
-    block has not ended after ``timeout`` s, it prints one line
-    (``"{program}: error: the cluster did not form ..."``) and ends this process
-    with exit status 1 (SIGHUP, whose handler is ``_exit``; SIGKILL where that
-    cannot be installed). Meanwhile Ctrl-C ends the process at once and the
-    watchdog says so (it runs in a session of its own); SIGTERM only reaches
-    TensorFlow's own handler. Afterwards the previous SIGTERM and SIGINT
-    handlers are back.
-
-    Args:
-        peers: the other tasks of the cluster (``cluster_peers``).
-        timeout: seconds the block may take.
-        program: what the lines start with, e.g. ``"unet-tutorial train"``.
+    Peers may answer (``wait_for_peers``) while the cluster never forms, and
+    TensorFlow then waits in C++ with the interpreter held. So a watchdog process
+    prints ``"{program}: error: the cluster did not form ..."`` after ``timeout``
+    s and ends this process with status 1 (SIGHUP, whose handler is ``_exit``;
+    SIGKILL where that cannot be installed). Meanwhile Ctrl-C ends the process at
+    once and the watchdog, in a session of its own, says so; SIGTERM only reaches
+    TensorFlow's handler. Afterwards the previous signal handlers are back.
     """
     names = ", ".join(map(str, peers)) or "the other workers"
     main = threading.current_thread() is threading.main_thread()
@@ -314,7 +277,7 @@ def watch_cluster_forming(
     )
     with contextlib.ExitStack() as undo:  # undone in reverse order, on any exit
         if previous_hup is not None:
-            undo.callback(_restore_sighup, previous_hup)
+            undo.callback(_libc_signal(), 1, previous_hup or None)
         read, write = os.pipe()
         # Python's handlers cannot run until TensorFlow returns. They go before the
         # watchdog starts: a signal caught by Python's handler just before the swap
@@ -358,17 +321,15 @@ def make_strategy(
     program: str = "make_strategy",
 ) -> tf.distribute.Strategy:
     """The ``tf.distribute`` strategy for a name. Create it before any other
-    TensorFlow work in the process (the collective operations are set up at start).
+    TensorFlow work in the process.
 
     Args:
         name: ``"default"`` (one device), ``"mirrored"`` (every GPU of this
             machine, or its CPU) or ``"multiworker"`` (one replica per worker
             process, the cluster read from ``TF_CONFIG``).
-        collective: for ``"multiworker"``, how gradients are all-reduced
-            (``COLLECTIVES``).
-        connect_timeout: for ``"multiworker"``, seconds to wait for every other
-            worker to answer (``wait_for_peers``), and then at most for the
-            cluster to form (``watch_cluster_forming``).
+        collective: for ``"multiworker"``, the all-reduce (``COLLECTIVES``).
+        connect_timeout: for ``"multiworker"``, seconds to wait for the other
+            workers to answer, and then at most for the cluster to form.
         program: what the watchdog's line starts with.
 
     Raises:
@@ -394,10 +355,9 @@ def make_strategy(
             f"seconds, got {connect_timeout!r}"
         )
     cfg = parse_tf_config()
+    implementation = tf.distribute.experimental.CommunicationImplementation
     options = tf.distribute.experimental.CommunicationOptions(
-        implementation=tf.distribute.experimental.CommunicationImplementation[
-            collective.upper()
-        ]
+        implementation=implementation[collective.upper()]
     )
     peers = cluster_peers(cfg)
     own = cfg["cluster"][cfg["task"]["type"]][cfg["task"]["index"]]
@@ -433,15 +393,10 @@ def chief_decision(
     """The chief's ``decision``, the same on every worker, and how many workers refused.
 
     Workers see the run folder at different moments, so a decision that changes
-    which collective steps they take ("train", "training is over") must be the
-    chief's alone: every worker calls this at the same point. A worker that
-    cannot go on calls it with ``refused=True``, so that none waits for it.
-
-    Args:
-        strategy: outside a multi-worker cluster nothing is exchanged and
-            ``(decision, int(refused))`` comes back.
-        decision: a small non-negative integer; only the chief's counts.
-        refused: this worker gives up (its ``decision`` is ignored).
+    which collective steps they take must be the chief's alone: every worker
+    calls this at the same point, one that cannot go on with ``refused=True``
+    (its ``decision`` is ignored), so that none waits for it. Outside a cluster
+    nothing is exchanged.
 
     Returns:
         ``(the chief's decision (0 if it refused), how many workers refused)``.
@@ -475,13 +430,11 @@ def prepare_multi_worker_fit(
     """Work around two Keras 3 bugs so that ``model.fit`` runs under
     ``MultiWorkerMirroredStrategy`` (call it before ``fit``; nothing for others).
 
-    1. ``fit`` builds the optimizer and metric state from a distributed batch
-       that it first averages with ``strategy.reduce``, which fails across
-       workers (keras-team/keras#20585): the state is built here from the
-       batch's shapes (``element_spec``) and the build step skipped.
+    1. ``fit`` builds the optimizer and metric state from a batch it first
+       averages with ``strategy.reduce``, which fails across workers
+       (keras-team/keras#20585): the state is built here from ``element_spec``.
     2. Each step's loss and metrics are averaged with ``reduce("MEAN", value,
-       axis=0)``, which fails on a scalar across workers;
-       ``_mean_across_workers`` uses ``axis=None``.
+       axis=0)``, which fails on a scalar across workers: ``axis=None`` is used.
     """
     if not is_multi_worker(strategy):
         return
@@ -535,10 +488,9 @@ def local_cluster(num_workers: int = 2) -> list[str]:
         for s in socks:
             s.bind(("localhost", 0))
         hosts = [f"localhost:{s.getsockname()[1]}" for s in socks]
+    cluster = {"worker": hosts}
     return [
-        json.dumps(
-            {"cluster": {"worker": hosts}, "task": {"type": "worker", "index": i}}
-        )
+        json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})
         for i in range(num_workers)
     ]
 
@@ -550,16 +502,11 @@ def run_local_workers(
     timeout: float = 600,
     env: dict | None = None,
 ) -> list[WorkerRun]:
-    """Run ``command`` as ``num_workers`` processes of one cluster on this machine and
-    wait for all.
+    """Run ``command`` as ``num_workers`` processes of one cluster on this machine
+    (``local_cluster``) and wait for all, one ``WorkerRun`` each, in index order.
 
-    Each gets its own ``TF_CONFIG`` (``local_cluster``), so a command that builds
-    ``make_strategy("multiworker")`` trains as one job, as the same command with
-    each machine's ``TF_CONFIG`` would on a real cluster. TensorFlow's C++ log is
-    silenced (``TF_CPP_MIN_LOG_LEVEL=3``) unless ``env`` says otherwise.
-
-    Returns:
-        One ``WorkerRun`` per worker, in index order.
+    TensorFlow's C++ log is silenced (``TF_CPP_MIN_LOG_LEVEL=3``) unless ``env``
+    says otherwise.
 
     Raises:
         TimeoutError: the workers still ran after ``timeout`` s (all are stopped).

@@ -13,8 +13,7 @@ NaN guard and the test score; ``train_or_load`` and the run cache); ``targets``
 
 ``unet_tutorial.engine.NAME`` reaches every public name these modules define,
 importing only the module that defines it; the ones the chapters use are also
-at the top level (``ut.train``).
-"""
+at the top level (``ut.train``)."""
 
 from __future__ import annotations
 
@@ -30,8 +29,7 @@ _MODULES = tuple(sorted(path.stem for path in _HERE.glob("[!_]*.py")))
 @cache
 def _defined_in() -> dict[str, str]:
     """Public name -> the module that defines it, read from the sources (``ast``), so
-    that a lookup imports one module, not all of them (and their TensorFlow).
-    """
+    that a lookup imports one module, not all of them (and their TensorFlow)."""
     where: dict[str, str] = {}
     for module in _MODULES:
         for node in ast.parse((_HERE / f"{module}.py").read_bytes()).body:

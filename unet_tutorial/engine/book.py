@@ -1,6 +1,5 @@
 """Page helpers, the same in Colab, Jupyter and the built book (no MyST-only syntax):
-which data a page uses, recorded results, the package's source and computed prose.
-"""
+which data a page uses, recorded results, the package's source and computed prose."""
 
 from __future__ import annotations
 
@@ -28,8 +27,7 @@ class AboutData:
         note: one line of Markdown, the details in a folded ``<details>``.
         label: a few words for captions.
         credit: the credit line for figures that show this data.
-        is_stand_in: ``True`` for a synthetic stand-in (no real data).
-    """
+        is_stand_in: ``True`` for a synthetic stand-in (no real data)."""
 
     note: str
     label: str
@@ -45,8 +43,7 @@ class AboutData:
 def about_data(data: DataSource | str) -> AboutData:
     """Say which data a notebook uses (``AboutData``), counted from the data: a subset
     of Oxford-IIIT Pet is named as the subset it is, a stand-in as what it is.
-    ``data``: a resolved source, or a ``source=`` value.
-    """
+    ``data``: a resolved source, or a ``source=`` value."""
     from ..pictures.figures import data_credit  # matplotlib: only when called
     from .loading import OXFORD_BREEDS, source_facts
 
@@ -128,8 +125,7 @@ RECORDED = ("isbi", "skip_seeds")
 def recorded_results(name: str) -> dict:
     """Results that a benchmark script recorded (``benchmarks/results/<name>.json``,
     copied into the package by ``scripts/stamp.py``), so that a notebook shows them
-    anywhere, Colab included. ``name``: one of ``RECORDED``.
-    """
+    anywhere, Colab included. ``name``: one of ``RECORDED``."""
     if name not in RECORDED:
         raise ValueError(
             f"no recorded results named {name!r}; the package ships {RECORDED}."
@@ -147,8 +143,7 @@ class SourceCode:
         name: the object's qualified name, e.g. ``"conv_block"``.
         path: the file, e.g. ``"unet_tutorial/model.py"``.
         first_line: the file's line number (1-based) of the first line shown.
-        code: the exact text of those lines.
-    """
+        code: the exact text of those lines."""
 
     name: str
     path: str
@@ -173,8 +168,7 @@ class SourceCode:
 def source_of(obj) -> SourceCode:
     """The real source of a package function, class or method (``ut.conv_block``),
     whole and verbatim from the file it was loaded from, so what you read is what
-    runs (``ValueError`` without a source file).
-    """
+    runs (``ValueError`` without a source file)."""
     try:
         lines, first = inspect.getsourcelines(obj)
         file = Path(inspect.getsourcefile(obj) or "")

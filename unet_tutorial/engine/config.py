@@ -134,8 +134,7 @@ class TrainConfig(FitConfig):
         test_checkpoint: scored on test: ``"best"``, ``"final"`` or ``"auto"``.
         images_dir: a folder's images folder, relative to it (``None``: detected).
         masks_dir: a folder's masks folder, relative to it (``None``: detected).
-        mask_suffix: what a mask's name adds to its image's, e.g. ``_mask``.
-    """
+        mask_suffix: what a mask's name adds to its image's, e.g. ``_mask``."""
 
     base_filters: int = 16
     depth: int = 4
@@ -186,8 +185,7 @@ class TrainConfig(FitConfig):
         """``"best"`` (best validation mean IoU) or ``"final"``: what ``train`` scores
         on the test split. ``"auto"``: the final model when the learning rate decays
         to zero (``"cosine"``: a small validation split picks noise between its last
-        epochs), else the best; decided before training, never by the test score.
-        """
+        epochs), else the best; decided before training, never by the test score."""
         if self.test_checkpoint != "auto":
             return self.test_checkpoint
         return "final" if self.lr_schedule == "cosine" else "best"
@@ -199,8 +197,7 @@ class TrainConfig(FitConfig):
         about five minutes), ``"cpu-synthetic"`` (the stand-in, about a minute),
         ``"isbi"`` (the paper's EM experiment, about eight minutes on 2 cores;
         ``source`` is ``"$UNET_TUTORIAL_ISBI_DIR"``) or ``"isbi-padded"`` (``"isbi"``
-        aimed at the pixel error).
-        """
+        aimed at the pixel error)."""
         check_choice("preset", name, PRESETS)
         return cls(**{**PRESETS[name], **overrides})
 
@@ -313,8 +310,7 @@ def recipe_for(data, *, gpu: bool | None = None) -> TrainConfig:
 
     Args:
         data: a resolved source (``resolve_source``).
-        gpu: the GPU settings; default: whether TensorFlow sees a GPU.
-    """
+        gpu: the GPU settings; default: whether TensorFlow sees a GPU."""
     if data.is_stand_in:
         return TrainConfig.preset("cpu-synthetic")
     if gpu is None:

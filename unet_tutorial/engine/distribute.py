@@ -1,12 +1,8 @@
-"""Distributed training: strategies, who writes what, and local clusters.
+"""Distributed training: strategies, worker roles and local clusters.
 
-``train(config, strategy=...)`` takes any ``tf.distribute.Strategy``; this module
-holds what changes under ``MultiWorkerMirroredStrategy``. Each process reads
-``TF_CONFIG`` (``parse_tf_config``). The chief (the ``"chief"`` task, else worker
-0) writes the run folder; the other workers run the same steps into a scratch
-folder of their own (``worker_scratch_dir``) and restore from the chief's backup,
-so the run folder must be on a file system every worker sees.
-"""
+Under ``MultiWorkerMirroredStrategy`` the chief (the ``"chief"`` task, else worker
+0) writes the run folder, which every worker must see; the others write to a
+scratch folder (``worker_scratch_dir``) and restore from the chief's backup."""
 
 from __future__ import annotations
 
@@ -37,14 +33,9 @@ from .config import STRATEGIES as STRATEGIES
 
 @dataclass(frozen=True)
 class WorkerRole:
-    """Which process this is in a cluster.
-
-    Attributes:
-        task_type: ``"worker"`` or ``"chief"``; ``None`` outside a cluster.
-        task_id: the index within ``task_type``.
-        is_chief: whether this process writes the run folder.
-        num_workers: how many processes train together.
-    """
+    """Which process this is in a cluster: ``task_type`` (``"worker"`` or
+    ``"chief"``; ``None`` outside one), ``task_id``, ``is_chief`` (it writes the run
+    folder) and ``num_workers``."""
 
     task_type: str | None = None
     task_id: int = 0
@@ -54,11 +45,7 @@ class WorkerRole:
 
 def parse_tf_config(text: str | None = None) -> dict:
     """Read and check ``TF_CONFIG`` (from the environment unless ``text`` is given).
-
-    Raises:
-        ValueError: it is missing, not JSON, or does not name this task inside
-            the cluster; the message shows the expected form.
-    """
+    A ``ValueError`` says what is wrong and shows the expected form."""
     text = os.environ.get("TF_CONFIG") if text is None else text
     example = (
         'TF_CONFIG=\'{"cluster": {"worker": ["localhost:12345", "localhost:23456"]}, '
@@ -113,8 +100,7 @@ _ADDRESS = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})")
 
 def split_address(address: object) -> tuple[str, int] | None:
     """``(host, port)`` of a ``TF_CONFIG`` address such as ``localhost:12345``;
-    ``None`` unless it is ``host:port`` with a port in 1 .. 65535.
-    """
+    ``None`` unless it is ``host:port`` with a port in 1 .. 65535."""
     match = _ADDRESS.fullmatch(address) if isinstance(address, str) else None
     if match is None or not 1 <= int(match.group(2)) <= 65535:
         return None
@@ -165,15 +151,9 @@ def _placeholder(address: str) -> socket.socket | None:
 
 
 def wait_for_peers(own: str, peers: list[Peer], timeout: float) -> None:
-    """Wait until every peer answers at its address, for at most ``timeout`` seconds.
-
-    TensorFlow waits for the cluster in C++, without a limit and deaf to signals;
-    this wait stays in Python. Meanwhile this worker answers at ``own``, so that
-    two workers waiting for each other both go on.
-
-    Raises:
-        TimeoutError: a peer did not answer in time (the message names it).
-    """
+    """Wait until every peer answers at its address, for at most ``timeout`` seconds
+    (a ``TimeoutError`` names one that did not), answering at ``own`` meanwhile.
+    TensorFlow's own wait is in C++, without a limit and deaf to signals."""
     deadline = time.monotonic() + timeout
     listener = _placeholder(own)
     try:
@@ -232,8 +212,7 @@ def _libc_signal():
 def _exit_1_on_sighup() -> int | None:
     """Make SIGHUP (1) end this process with status 1 even while C++ holds the
     interpreter (its handler becomes libc's ``_exit``); the previous handler (``0``:
-    the default), or ``None`` where that cannot be done.
-    """
+    the default), or ``None`` where that cannot be done."""
     if getattr(signal, "SIGHUP", None) != 1:
         return None
     try:
@@ -252,14 +231,12 @@ def watch_cluster_forming(
 ) -> Iterator[None]:
     """Bound the step in which TensorFlow forms the cluster to ``timeout`` seconds.
 
-    Peers may answer (``wait_for_peers``) while the cluster never forms, and
-    TensorFlow then waits in C++ with the interpreter held. So a watchdog process
-    prints ``"{program}: error: the cluster did not form ..."`` after ``timeout``
-    s and ends this process with status 1 (SIGHUP, whose handler is ``_exit``;
-    SIGKILL where that cannot be installed). Meanwhile Ctrl-C ends the process at
-    once and the watchdog, in a session of its own, says so; SIGTERM only reaches
-    TensorFlow's handler. Afterwards the previous signal handlers are back.
-    """
+    TensorFlow waits in C++ with the interpreter held, so a watchdog process prints
+    ``"{program}: error: the cluster did not form ..."`` after ``timeout`` s and
+    ends this process with status 1 (SIGHUP, whose handler is ``_exit``; SIGKILL
+    where that cannot be installed). Ctrl-C ends the process at once, and the
+    watchdog says so; SIGTERM only reaches TensorFlow's handler. The previous
+    signal handlers are back afterwards."""
     names = ", ".join(map(str, peers)) or "the other workers"
     main = threading.current_thread() is threading.main_thread()
     previous_hup = _exit_1_on_sighup() if main else None
@@ -320,23 +297,18 @@ def make_strategy(
     connect_timeout: float = CONNECT_TIMEOUT,
     program: str = "make_strategy",
 ) -> tf.distribute.Strategy:
-    """The ``tf.distribute`` strategy for a name. Create it before any other
-    TensorFlow work in the process.
-
-    Args:
-        name: ``"default"`` (one device), ``"mirrored"`` (every GPU of this
-            machine, or its CPU) or ``"multiworker"`` (one replica per worker
-            process, the cluster read from ``TF_CONFIG``).
-        collective: for ``"multiworker"``, the all-reduce (``COLLECTIVES``).
-        connect_timeout: for ``"multiworker"``, seconds to wait for the other
-            workers to answer, and then at most for the cluster to form.
-        program: what the watchdog's line starts with.
+    """The ``tf.distribute`` strategy for a name: ``"default"`` (one device),
+    ``"mirrored"`` (this machine's GPUs, or its CPU) or ``"multiworker"`` (one
+    replica per process of the ``TF_CONFIG`` cluster, all-reduced by
+    ``collective``). Create it before any other TensorFlow work in the process.
+    A multi-worker strategy waits ``connect_timeout`` s at most for the other
+    workers to answer, and as long for the cluster to form (``program`` starts
+    the watchdog's line).
 
     Raises:
         ValueError: an unknown name or collective, a bad ``connect_timeout``, or
             a missing or malformed ``TF_CONFIG``.
-        TimeoutError: a worker did not answer in time (the message names it).
-    """
+        TimeoutError: a worker did not answer in time (the message names it)."""
     for what, value, known in (
         ("strategy", name, STRATEGIES),
         ("collective", collective, COLLECTIVES),
@@ -372,9 +344,7 @@ def is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
 
 
 def worker_role(strategy: tf.distribute.Strategy) -> WorkerRole:
-    """This process's ``WorkerRole`` under ``strategy`` (chief and alone unless
-    multi-worker).
-    """
+    """This process's ``WorkerRole`` (chief and alone unless multi-worker)."""
     if not is_multi_worker(strategy):
         return WorkerRole()
     resolver = strategy.cluster_resolver
@@ -393,14 +363,9 @@ def chief_decision(
     """The chief's ``decision``, the same on every worker, and how many workers refused.
 
     Workers see the run folder at different moments, so a decision that changes
-    which collective steps they take must be the chief's alone: every worker
-    calls this at the same point, one that cannot go on with ``refused=True``
-    (its ``decision`` is ignored), so that none waits for it. Outside a cluster
-    nothing is exchanged.
-
-    Returns:
-        ``(the chief's decision (0 if it refused), how many workers refused)``.
-    """
+    which collective steps they take must be the chief's alone: every worker calls
+    this at the same point, one that cannot go on with ``refused=True``. The
+    decision is 0 if the chief refused."""
     if not is_whole(decision, 0):
         raise ValueError(f"decision must be an integer >= 0, got {decision!r}")
     role = worker_role(strategy)
@@ -418,8 +383,7 @@ def chief_decision(
 def worker_scratch_dir(output_dir: str | os.PathLike, role: WorkerRole) -> Path:
     """Where a non-chief worker writes its copy of the run: ``runs/pets`` gives
     ``runs/.pets.worker-1`` for worker 1 (deleted when its training ends; a crash
-    leaves it, and the next start clears it).
-    """
+    leaves it, and the next start clears it)."""
     out = Path(output_dir)
     return out.parent / f".{out.name}.{role.task_type}-{role.task_id}"
 
@@ -428,14 +392,11 @@ def prepare_multi_worker_fit(
     model, strategy: tf.distribute.Strategy, element_spec
 ) -> None:
     """Work around two Keras 3 bugs so that ``model.fit`` runs under
-    ``MultiWorkerMirroredStrategy`` (call it before ``fit``; nothing for others).
-
-    1. ``fit`` builds the optimizer and metric state from a batch it first
-       averages with ``strategy.reduce``, which fails across workers
-       (keras-team/keras#20585): the state is built here from ``element_spec``.
-    2. Each step's loss and metrics are averaged with ``reduce("MEAN", value,
-       axis=0)``, which fails on a scalar across workers: ``axis=None`` is used.
-    """
+    ``MultiWorkerMirroredStrategy`` (call it before ``fit``; nothing for others):
+    ``fit`` builds its state from a batch averaged by ``strategy.reduce``, which
+    fails across workers (keras-team/keras#20585), so it is built from
+    ``element_spec``; and it averages each step's scalars with ``axis=0``, which
+    fails across workers, so ``axis=None`` is used."""
     if not is_multi_worker(strategy):
         return
     _mean_across_workers()
@@ -479,8 +440,7 @@ class WorkerRun:
 
 def local_cluster(num_workers: int = 2) -> list[str]:
     """``TF_CONFIG`` strings for ``num_workers`` workers on this machine, one free
-    localhost port each (free when asked for: another program could still take it).
-    """
+    localhost port each (free when asked for: another program could still take it)."""
     if not is_whole(num_workers, 1):
         raise ValueError(f"num_workers must be a positive integer, got {num_workers!r}")
     with contextlib.ExitStack() as held:
@@ -504,13 +464,8 @@ def run_local_workers(
 ) -> list[WorkerRun]:
     """Run ``command`` as ``num_workers`` processes of one cluster on this machine
     (``local_cluster``) and wait for all, one ``WorkerRun`` each, in index order.
-
-    TensorFlow's C++ log is silenced (``TF_CPP_MIN_LOG_LEVEL=3``) unless ``env``
-    says otherwise.
-
-    Raises:
-        TimeoutError: the workers still ran after ``timeout`` s (all are stopped).
-    """
+    TensorFlow's C++ log is silenced unless ``env`` says otherwise; a
+    ``TimeoutError`` stops all after ``timeout`` s."""
     configs = local_cluster(num_workers)
     base = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
     deadline = time.monotonic() + timeout

@@ -3,8 +3,7 @@
 (``crop_targets``), validation on whole overlap-tile output squares, every pixel
 scored once (``overlap_tile_batches``). Same padding at native size: validation
 images mirrored up to sides the model takes, the added pixels of weight 0
-(``pad_whole_images``). The paper's weight map: ``add_weight_maps``.
-"""
+(``pad_whole_images``). The paper's weight map: ``add_weight_maps``."""
 
 from __future__ import annotations
 
@@ -23,8 +22,7 @@ def add_weight_maps(
     dataset: tf.data.Dataset, object_class: int = WEIGHT_MAP_OBJECT_CLASS
 ) -> tf.data.Dataset:
     """``(x, y[, w])`` batches -> ``(x, y, w * weight map)`` (``unet_weight_map``, the
-    paper's values, computed on the whole crop); pixels of weight 0 stay 0.
-    """
+    paper's values, computed on the whole crop); pixels of weight 0 stay 0."""
 
     def maps(masks: np.ndarray) -> np.ndarray:
         return np.stack(
@@ -41,8 +39,7 @@ def add_weight_maps(
 
 def crop_targets(dataset: tf.data.Dataset, output_size: int) -> tf.data.Dataset:
     """Cut the masks (and weights) of ``(x, y[, w])`` batches to their centre
-    ``output_size`` square, the part an unpadded model predicts.
-    """
+    ``output_size`` square, the part an unpadded model predicts."""
 
     def crop(x, *targets):
         m = (tf.shape(targets[0])[1] - output_size) // 2
@@ -65,8 +62,7 @@ def image_tiles(
 
     Returns:
         ``(tiles (n, input_size, input_size, C), masks (n, output_size,
-        output_size))``, plus the weights of those squares if ``weights`` is given.
-    """
+        output_size))``, plus the weights of those squares if ``weights`` is given."""
     h, w = mask.shape
     tiles, pads = tile_layout(h, w, input_size, output_size)
     inside = [t for t in tiles if t.output_box[2] <= h and t.output_box[3] <= w]
@@ -92,8 +88,7 @@ def overlap_tile_batches(
     dataset: tf.data.Dataset, input_size: int, output_size: int, batch_size: int
 ) -> tf.data.Dataset:
     """Batches of whole images -> batches of their tiles ``(x, y[, w])``
-    (``image_tiles``), ``batch_size`` tiles at a time.
-    """
+    (``image_tiles``), ``batch_size`` tiles at a time."""
 
     def to_tiles(*example):
         def cut(x, y, *w):
@@ -113,8 +108,7 @@ def overlap_tile_batches(
 def pad_whole_images(dataset: tf.data.Dataset, depth: int) -> tf.data.Dataset:
     """Batches of whole images ``(x, y[, w])`` -> ``(x, y, w)`` with sides a
     same-padding U-Net of ``depth`` takes (``same_padding_pads``): mirrored at the
-    bottom and right, the added pixels of weight 0 (a Dice term still sees them).
-    """
+    bottom and right, the added pixels of weight 0 (a Dice term still sees them)."""
 
     def pad(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, ...]:
         pads = same_padding_pads(y.shape[1], y.shape[2], depth)  # (t, b, l, r)
@@ -144,8 +138,7 @@ def snapshot_examples(
 
     Examples of different sizes are cut from their centre to the size they all
     have, images and masks each on their own (an unpadded model's tiles are
-    larger than their masks).
-    """
+    larger than their masks)."""
     images, masks = [], []
     for batch in dataset:
         images.extend(np.asarray(batch[0]))
@@ -174,8 +167,7 @@ def model_classes(config, info) -> int:
 
     Raises:
         ValueError: ``num_classes`` differs from the data's, ``weight_map`` without
-            a class 1, or an ignore value with a Dice term (Dice counts every pixel).
-    """
+            a class 1, or an ignore value with a Dice term (Dice counts every pixel)."""
     if info.ignore_value is not None and config.loss != "ce":
         raise ValueError(
             f"the data declares the ignore value {info.ignore_value}, and "
@@ -196,8 +188,7 @@ def model_classes(config, info) -> int:
 
 def model_input_shape(config, info) -> tuple:
     """``(S, S, channels)``; ``(None, None, channels)`` for a same-padding model
-    trained on crops (it then takes whole images of any size).
-    """
+    trained on crops (it then takes whole images of any size)."""
     if config.padding == "same" and config.image_size is None:
         return (None, None, info.channels)
     return (config.input_size, config.input_size, info.channels)
@@ -205,8 +196,7 @@ def model_input_shape(config, info) -> tuple:
 
 def training_pairs(config, train_ds, val_ds):
     """``(train_ds, val_ds)`` as the model of ``config`` is trained and validated on
-    (see the module's docstring).
-    """
+    (see the module's docstring)."""
     from ..shapes import output_size  # the parameters above share its name
 
     if config.weight_map:

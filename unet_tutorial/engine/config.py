@@ -1,6 +1,5 @@
 """Settings of a run, TensorFlow-free (the command line reads its defaults): the flat
-``TrainConfig``, so that a preset, an option and ``config.json`` name a setting alike.
-"""
+``TrainConfig``, so a preset, an option and ``config.json`` name a setting alike."""
 
 from __future__ import annotations
 
@@ -210,8 +209,7 @@ class TrainConfig(FitConfig):
         self.validate()
 
     def validate(self) -> None:
-        """Raise ``ValueError`` for a setting that cannot work, naming it (called when
-        the config is made)."""
+        """Raise ``ValueError`` naming a setting that cannot work (run when made)."""
         super().validate()
         for name in ("base_filters", "depth", "batch_size"):
             check_positive_int(name, getattr(self, name))
@@ -306,11 +304,8 @@ measured on is 34 batches of 8), so that its minutes do not become hours."""
 def recipe_for(data, *, gpu: bool | None = None) -> TrainConfig:
     """The training settings for this data on this machine: ``"full"`` on a GPU with
     Oxford-IIIT Pet, ``"cpu"`` without one (at most ``CPU_STEPS_PER_EPOCH`` steps per
-    epoch), ``"cpu-synthetic"`` on the synthetic stand-in.
-
-    Args:
-        data: a resolved source (``resolve_source``).
-        gpu: the GPU settings; default: whether TensorFlow sees a GPU."""
+    epoch), ``"cpu-synthetic"`` on the synthetic stand-in. ``data``: a resolved
+    source; ``gpu``: the GPU settings (default: whether TensorFlow sees a GPU)."""
     if data.is_stand_in:
         return TrainConfig.preset("cpu-synthetic")
     if gpu is None:

@@ -303,12 +303,8 @@ def make_strategy(
     ``collective``). Create it before any other TensorFlow work in the process.
     A multi-worker strategy waits ``connect_timeout`` s at most for the other
     workers to answer, and as long for the cluster to form (``program`` starts
-    the watchdog's line).
-
-    Raises:
-        ValueError: an unknown name or collective, a bad ``connect_timeout``, or
-            a missing or malformed ``TF_CONFIG``.
-        TimeoutError: a worker did not answer in time (the message names it)."""
+    the watchdog's line). ``ValueError``: a bad argument or ``TF_CONFIG``;
+    ``TimeoutError``: a worker that did not answer in time, named."""
     for what, value, known in (
         ("strategy", name, STRATEGIES),
         ("collective", collective, COLLECTIVES),

@@ -18,15 +18,13 @@ WEIGHT_MAP_OBJECT_CLASS = 1
 EM folder (class 0 membrane, class 1 cell)."""
 
 
-def add_weight_maps(
-    dataset: tf.data.Dataset, object_class: int = WEIGHT_MAP_OBJECT_CLASS
-) -> tf.data.Dataset:
+def add_weight_maps(dataset: tf.data.Dataset) -> tf.data.Dataset:
     """``(x, y[, w])`` batches -> ``(x, y, w * weight map)`` (``unet_weight_map``, the
     paper's values, computed on the whole crop); pixels of weight 0 stay 0."""
 
     def maps(masks: np.ndarray) -> np.ndarray:
         return np.stack(
-            [unet_weight_map(m, object_class=object_class) for m in masks]
+            [unet_weight_map(m, object_class=WEIGHT_MAP_OBJECT_CLASS) for m in masks]
         ).astype(np.float32)
 
     def add(x, y, *w):
@@ -57,12 +55,7 @@ def image_tiles(
 ) -> tuple[np.ndarray, ...]:
     """The tiles of overlap-tile prediction (``tile_layout``, the image mirrored at
     its borders) whose output square lies wholly inside the image: no pixel scored
-    twice or past the image (a strip narrower than ``output_size`` at the bottom
-    and right is left out).
-
-    Returns:
-        ``(tiles (n, input_size, input_size, C), masks (n, output_size,
-        output_size))``, plus the weights of those squares if ``weights`` is given."""
+    twice or past the image. ``(tiles, masks[, weights])`` of those squares."""
     h, w = mask.shape
     tiles, pads = tile_layout(h, w, input_size, output_size)
     inside = [t for t in tiles if t.output_box[2] <= h and t.output_box[3] <= w]
@@ -134,11 +127,8 @@ def snapshot_examples(
     dataset: tf.data.Dataset, count: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """The first ``count`` examples of ``(x, y[, w])`` batches as ``(float32 images
-    (n, h, w, C), int32 masks (n, h, w))``, ``n <= count``.
-
-    Examples of different sizes are cut from their centre to the size they all
-    have, images and masks each on their own (an unpadded model's tiles are
-    larger than their masks)."""
+    (n, h, w, C), int32 masks (n, h, w))``, ``n <= count``, cut from their centre
+    to the size they all have (images and masks each on their own)."""
     images, masks = [], []
     for batch in dataset:
         images.extend(np.asarray(batch[0]))
@@ -163,11 +153,9 @@ def _centres(arrays: list[np.ndarray]) -> np.ndarray:
 
 
 def model_classes(config, info) -> int:
-    """The model's outputs: ``config.num_classes``, else the data's.
-
-    Raises:
-        ValueError: ``num_classes`` differs from the data's, ``weight_map`` without
-            a class 1, or an ignore value with a Dice term (Dice counts every pixel)."""
+    """The model's outputs: ``config.num_classes``, else the data's. ``ValueError``:
+    it differs from the data's, ``weight_map`` without a class 1, or an ignore value
+    with a Dice term (Dice counts every pixel)."""
     if info.ignore_value is not None and config.loss != "ce":
         raise ValueError(
             f"the data declares the ignore value {info.ignore_value}, and "

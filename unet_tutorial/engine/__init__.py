@@ -1,19 +1,11 @@
-"""The engine: everything a long, real training run needs that a lesson does not.
-
-The chapters describe it in prose and never list its code: ``config``
-(``TrainConfig``, the core's ``FitConfig`` plus data, model, augmentation and run
-settings, and its presets); ``sources``, ``loading``, ``folders`` and ``download``
-(which data ``"auto"`` means, ``load_dataset``, the one folder reader, the checked
-downloads); ``runs`` (run folders that are never mixed up, a lock, the history,
-the snapshots); ``training`` (``train``: ``compile_and_fit`` plus resume, lock,
-NaN guard and the test score; ``train_or_load`` and the run cache); ``targets``
-(what a folder's model is trained and validated against); ``distribute``
-(strategies, workers); ``cli`` (the ``unet-tutorial`` command) and ``book``
-(page helpers: ``about_data``, ``recorded_results``, ``show_source``, ``say``).
+"""The engine: everything a long, real training run needs that a lesson does not
+(the chapters describe it in prose): ``config``, ``sources``, ``loading``,
+``folders``, ``download``, ``runs``, ``training``, ``targets``, ``distribute``,
+``cli`` (the ``unet-tutorial`` command) and ``book`` (page helpers).
 
 ``unet_tutorial.engine.NAME`` reaches every public name these modules define,
-importing only the module that defines it; the ones the chapters use are also
-at the top level (``ut.train``)."""
+importing only the module that defines it; the ones the chapters use are also at
+the top level (``ut.train``)."""
 
 from __future__ import annotations
 

@@ -195,14 +195,9 @@ def say(markdown: str) -> None:
     _display(_Markdown(markdown))
 
 
-@dataclass(frozen=True)
-class _Markdown:
-    text: str
-
-    def __str__(self) -> str:
-        return self.text
-
-    _repr_markdown_ = __str__
+class _Markdown(str):
+    def _repr_markdown_(self) -> str:
+        return str(self)
 
 
 def _display(obj) -> None:

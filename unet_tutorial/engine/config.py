@@ -191,12 +191,10 @@ class TrainConfig(FitConfig):
 
     @classmethod
     def preset(cls, name: str, **overrides) -> TrainConfig:
-        """A named setting (``PRESETS``), with ``overrides`` on top: ``"full"``
-        (Oxford-IIIT Pet on a GPU, base 64), ``"cpu"`` (real pets on 2 CPU cores in
-        about five minutes), ``"cpu-synthetic"`` (the stand-in, about a minute),
-        ``"isbi"`` (the paper's EM experiment, about eight minutes on 2 cores;
-        ``source`` is ``"$UNET_TUTORIAL_ISBI_DIR"``) or ``"isbi-padded"`` (``"isbi"``
-        aimed at the pixel error)."""
+        """A named setting (``PRESETS``), with ``overrides`` on top: ``"full"`` (pets
+        on a GPU), ``"cpu"`` (pets on 2 CPU cores, about five minutes),
+        ``"cpu-synthetic"`` (the stand-in, a minute), ``"isbi"`` (the paper's EM
+        experiment, eight minutes) or ``"isbi-padded"`` (aimed at the pixel error)."""
         check_choice("preset", name, PRESETS)
         return cls(**{**PRESETS[name], **overrides})
 

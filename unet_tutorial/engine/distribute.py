@@ -63,9 +63,8 @@ def parse_tf_config(text: str | None = None) -> dict:
         cfg = json.loads(text)
     except ValueError as err:
         raise bad(f"TF_CONFIG is not valid JSON ({err})") from None
-    cluster, task = (
-        (cfg.get("cluster"), cfg.get("task")) if isinstance(cfg, dict) else (None, None)
-    )
+    cfg = cfg if isinstance(cfg, dict) else {}
+    cluster, task = cfg.get("cluster"), cfg.get("task")
     if not (
         isinstance(cluster, dict)
         and cluster
@@ -185,8 +184,7 @@ def wait_for_peers(own: str, peers: list[Peer], timeout: float) -> None:
 _WATCHDOG = """
 import os, select, signal, sys, time
 pid, done, stop = (int(a) for a in sys.argv[1:4])
-timeout = float(sys.argv[4])
-late, ended = sys.argv[5], sys.argv[6]
+timeout, late, ended = float(sys.argv[4]), sys.argv[5], sys.argv[6]
 ready = select.select([done], [], [], timeout)[0]
 if not ready:  # still forming: end the process, which nothing else can
     print(late, file=sys.stderr, flush=True)
@@ -232,11 +230,10 @@ def watch_cluster_forming(
     """Bound the step in which TensorFlow forms the cluster to ``timeout`` seconds.
 
     TensorFlow waits in C++ with the interpreter held, so a watchdog process prints
-    ``"{program}: error: the cluster did not form ..."`` after ``timeout`` s and
-    ends this process with status 1 (SIGHUP, whose handler is ``_exit``; SIGKILL
-    where that cannot be installed). Ctrl-C ends the process at once, and the
-    watchdog says so; SIGTERM only reaches TensorFlow's handler. The previous
-    signal handlers are back afterwards."""
+    ``"{program}: error: the cluster did not form ..."`` and ends this process with
+    status 1 (SIGHUP, handled by ``_exit``; else SIGKILL). Ctrl-C ends it at once,
+    and the watchdog says so; SIGTERM only reaches TensorFlow's handler. The
+    previous signal handlers are back afterwards."""
     names = ", ".join(map(str, peers)) or "the other workers"
     main = threading.current_thread() is threading.main_thread()
     previous_hup = _exit_1_on_sighup() if main else None
@@ -276,14 +273,11 @@ def watch_cluster_forming(
         finally:
             os.close(read)
         undo.callback(watchdog.wait)  # after this, no SIGHUP can come from it
-        # formed, or failed with an error of its own (a watchdog that died: OSError)
-        undo.callback(_tell, write, b"done")
-        yield
-
-
-def _tell(fd: int, data: bytes) -> None:
-    with contextlib.suppress(OSError):
-        os.write(fd, data)
+        try:
+            yield
+        finally:  # formed, or failed with an error of its own
+            with contextlib.suppress(OSError):  # a watchdog that died
+                os.write(write, b"done")
 
 
 CONNECT_TIMEOUT = 60.0
@@ -299,12 +293,10 @@ def make_strategy(
 ) -> tf.distribute.Strategy:
     """The ``tf.distribute`` strategy for a name: ``"default"`` (one device),
     ``"mirrored"`` (this machine's GPUs, or its CPU) or ``"multiworker"`` (one
-    replica per process of the ``TF_CONFIG`` cluster, all-reduced by
-    ``collective``). Create it before any other TensorFlow work in the process.
-    A multi-worker strategy waits ``connect_timeout`` s at most for the other
-    workers to answer, and as long for the cluster to form (``program`` starts
-    the watchdog's line). ``ValueError``: a bad argument or ``TF_CONFIG``;
-    ``TimeoutError``: a worker that did not answer in time, named."""
+    replica per ``TF_CONFIG`` process, all-reduced by ``collective``), made before
+    any other TensorFlow work. Multi-worker waits ``connect_timeout`` s at most for
+    the others to answer (else ``TimeoutError``), as long for the cluster to form
+    (``program`` starts the watchdog's line); ``ValueError``: a bad argument."""
     for what, value, known in (
         ("strategy", name, STRATEGIES),
         ("collective", collective, COLLECTIVES),
@@ -359,9 +351,8 @@ def chief_decision(
     """The chief's ``decision``, the same on every worker, and how many workers refused.
 
     Workers see the run folder at different moments, so a decision that changes
-    which collective steps they take must be the chief's alone: every worker calls
-    this at the same point, one that cannot go on with ``refused=True``. The
-    decision is 0 if the chief refused."""
+    their collective steps is the chief's alone (0 if it refused): every worker
+    calls this at the same point, one that cannot go on with ``refused=True``."""
     if not is_whole(decision, 0):
         raise ValueError(f"decision must be an integer >= 0, got {decision!r}")
     role = worker_role(strategy)
@@ -389,10 +380,8 @@ def prepare_multi_worker_fit(
 ) -> None:
     """Work around two Keras 3 bugs so that ``model.fit`` runs under
     ``MultiWorkerMirroredStrategy`` (call it before ``fit``; nothing for others):
-    ``fit`` builds its state from a batch averaged by ``strategy.reduce``, which
-    fails across workers (keras-team/keras#20585), so it is built from
-    ``element_spec``; and it averages each step's scalars with ``axis=0``, which
-    fails across workers, so ``axis=None`` is used."""
+    its state is built from ``element_spec``, not a batch reduced across workers
+    (keras-team/keras#20585), and step scalars are averaged with ``axis=None``."""
     if not is_multi_worker(strategy):
         return
     _mean_across_workers()

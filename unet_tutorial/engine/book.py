@@ -20,8 +20,7 @@ EM_CITATION = (
 
 @dataclass(frozen=True)
 class AboutData:
-    """Which data a notebook uses, said three ways (``about_data``); a cell shows
-    ``note``.
+    """Which data a notebook uses, said three ways (``about_data``); shown: ``note``.
 
     Attributes:
         note: one line of Markdown, the details in a folded ``<details>``.
@@ -168,7 +167,7 @@ class SourceCode:
 def source_of(obj) -> SourceCode:
     """The real source of a package function, class or method (``ut.conv_block``),
     whole and verbatim from the file it was loaded from, so what you read is what
-    runs (``ValueError`` without a source file)."""
+    runs. ``ValueError``: no source file."""
     try:
         lines, first = inspect.getsourcelines(obj)
         file = Path(inspect.getsourcefile(obj) or "")

@@ -15,8 +15,7 @@ STRATEGIES = ("default", "mirrored", "multiworker")
 """The names ``make_strategy`` (and ``unet-tutorial train --strategy``) accept."""
 
 COLLECTIVES = ("auto", "ring", "nccl")
-"""How workers all-reduce: ``"ring"`` over gRPC (CPUs), ``"nccl"`` (NVIDIA GPUs),
-``"auto"`` picks (``make_strategy(collective=...)``)."""
+"""How workers all-reduce: ``"ring"`` (CPUs), ``"nccl"`` (NVIDIA GPUs) or ``"auto"``."""
 
 CHECKPOINTS = ("auto", "best", "final")
 """Which checkpoint ``train`` scores on the test split (``test_checkpoint``)."""
@@ -98,7 +97,7 @@ PRESETS["isbi-padded"] = {
 @dataclass
 class TrainConfig(FitConfig):
     """Settings of a training run: a ``FitConfig`` plus data, model, augmentation and
-    run settings (the ``FitConfig`` fields first; named ones: ``TrainConfig.preset``).
+    run settings. Its fields follow FitConfig's; named settings: ``TrainConfig.preset``.
 
     Attributes:
         base_filters: channels at the top level of the U-Net.
@@ -181,10 +180,9 @@ class TrainConfig(FitConfig):
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
     def tested_checkpoint(self) -> str:
-        """``"best"`` (best validation mean IoU) or ``"final"``: what ``train`` scores
-        on the test split. ``"auto"``: the final model when the learning rate decays
-        to zero (``"cosine"``: a small validation split picks noise between its last
-        epochs), else the best; decided before training, never by the test score."""
+        """``"best"`` (validation mean IoU) or ``"final"``: scored on test. ``"auto"``:
+        final when the learning rate decays to zero (``"cosine"``; a small validation
+        split picks noise at its end), else best: never chosen by the test score."""
         if self.test_checkpoint != "auto":
             return self.test_checkpoint
         return "final" if self.lr_schedule == "cosine" else "best"

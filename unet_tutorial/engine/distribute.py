@@ -33,9 +33,8 @@ from .config import STRATEGIES as STRATEGIES
 
 @dataclass(frozen=True)
 class WorkerRole:
-    """Which process this is in a cluster: ``task_type`` (``"worker"`` or
-    ``"chief"``; ``None`` outside one), ``task_id``, ``is_chief`` (it writes the run
-    folder) and ``num_workers``."""
+    """Which process this is in a cluster. ``task_type``: ``"worker"`` or ``"chief"``
+    (``None`` outside one); ``is_chief``: this process writes the run folder."""
 
     task_type: str | None = None
     task_id: int = 0
@@ -150,9 +149,9 @@ def _placeholder(address: str) -> socket.socket | None:
 
 
 def wait_for_peers(own: str, peers: list[Peer], timeout: float) -> None:
-    """Wait until every peer answers at its address, for at most ``timeout`` seconds
-    (a ``TimeoutError`` names one that did not), answering at ``own`` meanwhile.
-    TensorFlow's own wait is in C++, without a limit and deaf to signals."""
+    """Wait until every peer answers at its address, for at most ``timeout`` seconds.
+    A ``TimeoutError`` names one that did not; meanwhile this worker answers at
+    ``own``. (TensorFlow's own wait is in C++, without a limit, deaf to signals.)"""
     deadline = time.monotonic() + timeout
     listener = _placeholder(own)
     try:
@@ -291,16 +290,14 @@ def make_strategy(
     connect_timeout: float = CONNECT_TIMEOUT,
     program: str = "make_strategy",
 ) -> tf.distribute.Strategy:
-    """The ``tf.distribute`` strategy for a name: ``"default"`` (one device),
-    ``"mirrored"`` (this machine's GPUs, or its CPU) or ``"multiworker"`` (one
-    replica per ``TF_CONFIG`` process, all-reduced by ``collective``), made before
-    any other TensorFlow work. Multi-worker waits ``connect_timeout`` s at most for
-    the others to answer (else ``TimeoutError``), as long for the cluster to form
-    (``program`` starts the watchdog's line); ``ValueError``: a bad argument."""
-    for what, value, known in (
-        ("strategy", name, STRATEGIES),
-        ("collective", collective, COLLECTIVES),
-    ):
+    """The ``tf.distribute`` strategy for a name. ``"default"``: one device;
+    ``"mirrored"``: this machine's GPUs, or its CPU; ``"multiworker"``: one replica
+    per ``TF_CONFIG`` process, all-reduced by ``collective``. Make it before other
+    TensorFlow work. Multi-worker waits ``connect_timeout`` s at most for the others
+    to answer (else ``TimeoutError``), as long for the cluster to form (``program``
+    starts the watchdog's line); ``ValueError``: a bad argument."""
+    choices = {"strategy": (name, STRATEGIES), "collective": (collective, COLLECTIVES)}
+    for what, (value, known) in choices.items():
         if value not in known:
             raise ValueError(f"{what} must be one of {', '.join(known)}, got {value!r}")
     if name == "default":
@@ -358,13 +355,11 @@ def chief_decision(
     role = worker_role(strategy)
     if role.num_workers <= 1:
         return (0 if refused else decision), int(refused)
-    mine = tf.constant(
-        [0.0 if refused or not role.is_chief else float(decision), float(refused)]
-    )
-    total = strategy.reduce(
-        "SUM", strategy.run(lambda: tf.identity(mine)), axis=None
-    ).numpy()
-    return int(round(total[0])), int(round(total[1]))
+    chosen = 0.0 if refused or not role.is_chief else float(decision)
+    mine = tf.constant([chosen, float(refused)])
+    total = strategy.reduce("SUM", strategy.run(lambda: tf.identity(mine)), axis=None)
+    chief, refusals = (int(round(v)) for v in total.numpy())
+    return chief, refusals
 
 
 def worker_scratch_dir(output_dir: str | os.PathLike, role: WorkerRole) -> Path:
@@ -379,8 +374,8 @@ def prepare_multi_worker_fit(
     model, strategy: tf.distribute.Strategy, element_spec
 ) -> None:
     """Work around two Keras 3 bugs so that ``model.fit`` runs under
-    ``MultiWorkerMirroredStrategy`` (call it before ``fit``; nothing for others):
-    its state is built from ``element_spec``, not a batch reduced across workers
+    ``MultiWorkerMirroredStrategy`` (call it before ``fit``; nothing for others).
+    Its state is built from ``element_spec``, not a batch reduced across workers
     (keras-team/keras#20585), and step scalars are averaged with ``axis=None``."""
     if not is_multi_worker(strategy):
         return
@@ -447,10 +442,9 @@ def run_local_workers(
     timeout: float = 600,
     env: dict | None = None,
 ) -> list[WorkerRun]:
-    """Run ``command`` as ``num_workers`` processes of one cluster on this machine
-    (``local_cluster``) and wait for all, one ``WorkerRun`` each, in index order.
-    TensorFlow's C++ log is silenced unless ``env`` says otherwise; a
-    ``TimeoutError`` stops all after ``timeout`` s."""
+    """Run ``command`` as ``num_workers`` processes of one ``local_cluster`` and wait
+    for all. One ``WorkerRun`` each, in index order; a ``TimeoutError`` stops all
+    after ``timeout`` s. TensorFlow's C++ log is off unless ``env`` says otherwise."""
     configs = local_cluster(num_workers)
     base = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
     deadline = time.monotonic() + timeout

@@ -1,9 +1,7 @@
-"""What a model is trained and validated against on a folder of images + masks
-(``training_pairs``). Unpadded: masks cut to the centre the model predicts
-(``crop_targets``), validation on whole overlap-tile output squares, every pixel
-scored once (``overlap_tile_batches``). Same padding at native size: validation
-images mirrored up to sides the model takes, the added pixels of weight 0
-(``pad_whole_images``). The paper's weight map: ``add_weight_maps``."""
+"""What a model is trained and validated against on a folder (``training_pairs``):
+unpadded, masks cut to the centre it predicts and validation on whole overlap-tile
+squares; same padding at native size, validation images mirrored up to sides it
+takes, the added pixels of weight 0; the paper's weight map."""
 
 from __future__ import annotations
 
@@ -100,7 +98,7 @@ def overlap_tile_batches(
 
 def pad_whole_images(dataset: tf.data.Dataset, depth: int) -> tf.data.Dataset:
     """Batches of whole images ``(x, y[, w])`` -> ``(x, y, w)`` with sides a
-    same-padding U-Net of ``depth`` takes (``same_padding_pads``): mirrored at the
+    same-padding U-Net of ``depth`` takes (``same_padding_pads``). Mirrored at the
     bottom and right, the added pixels of weight 0 (a Dice term still sees them)."""
 
     def pad(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -127,7 +125,7 @@ def snapshot_examples(
     dataset: tf.data.Dataset, count: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """The first ``count`` examples of ``(x, y[, w])`` batches as ``(float32 images
-    (n, h, w, C), int32 masks (n, h, w))``, ``n <= count``, cut from their centre
+    (n, h, w, C), int32 masks (n, h, w))``, ``n <= count``. Cut from their centre
     to the size they all have (images and masks each on their own)."""
     images, masks = [], []
     for batch in dataset:
@@ -137,19 +135,16 @@ def snapshot_examples(
             break
     if not images:
         raise ValueError("the validation split is empty; no snapshot images.")
-    return (
-        _centres(images[:count]).astype(np.float32),
-        _centres(masks[:count]).astype(np.int32),
-    )
+    return _centres(images[:count], np.float32), _centres(masks[:count], np.int32)
 
 
-def _centres(arrays: list[np.ndarray]) -> np.ndarray:
+def _centres(arrays: list[np.ndarray], dtype) -> np.ndarray:
     height, width = (min(a.shape[i] for a in arrays) for i in (0, 1))
     cut = []
     for a in arrays:
         top, left = (a.shape[0] - height) // 2, (a.shape[1] - width) // 2
         cut.append(a[top : top + height, left : left + width])
-    return np.stack(cut)
+    return np.stack(cut).astype(dtype)
 
 
 def model_classes(config, info) -> int:

@@ -1,31 +1,11 @@
-"""The engine: everything a long, real training run needs that a lesson does not.
-
-The chapters describe it in prose and never list its code: ``config`` (settings
-and presets), ``sources``, ``datasets``, ``folders`` and ``download`` (the data),
-``runs`` (run folders, lock, history, snapshots), ``training`` (``train``,
-``train_or_load``, the run cache), ``targets`` (what a folder's model is trained
-and validated against), ``distribute`` (strategies, workers), ``cli`` (the
-``unet-tutorial`` command) and ``book`` (notebook helpers).
-
-* ``config``: ``TrainConfig`` (the core's ``FitConfig`` plus data, model,
-  augmentation and run settings) and its presets;
-* ``sources`` and ``loading``: which data ``"auto"`` means, and
-  ``load_dataset`` (TensorFlow Datasets, a folder, the synthetic stand-in);
-  ``folders``: the one folder reader (Oxford-IIIT Pet's layout and your own
-  images and masks: checked, split, cropped); ``download``: the checked downloads
-  (Oxford-IIIT Pet, ISBI 2012);
-* ``runs``: run folders that are never mixed up, a lock, the history and
-  the prediction snapshots;
-* ``training``: ``train`` (``compile_and_fit`` plus resume, lock, NaN guard
-  and the test score), ``train_or_load`` and the run cache (``in_run_cache``);
-* ``distribute``: strategies and multi-worker roles;
-* ``cli``: the ``unet-tutorial`` command line; ``book``: notebook helpers
-  (``about_data``, ``recorded_results``, ``show_source``, ``say``).
+"""The engine: everything a long, real training run needs that a lesson does not
+(the chapters describe it in prose): ``config``, ``sources``, ``loading``,
+``folders``, ``download``, ``runs``, ``training``, ``targets``, ``distribute``,
+``cli`` (the ``unet-tutorial`` command) and ``book`` (page helpers).
 
 ``unet_tutorial.engine.NAME`` reaches every public name these modules define,
-importing only the module that defines it; the ones the chapters use are also
-at the top level (``ut.train``).
-"""
+importing only the module that defines it; the ones the chapters use are also at
+the top level (``ut.train``)."""
 
 from __future__ import annotations
 
@@ -34,30 +14,17 @@ import importlib
 from functools import cache
 from pathlib import Path
 
-_MODULES = (
-    "book",
-    "cli",
-    "config",
-    "distribute",
-    "download",
-    "folders",
-    "loading",
-    "runs",
-    "sources",
-    "targets",
-    "training",
-)
+_HERE = Path(__file__).parent
+_MODULES = tuple(sorted(path.stem for path in _HERE.glob("[!_]*.py")))
 
 
 @cache
 def _defined_in() -> dict[str, str]:
     """Public name -> the module that defines it, read from the sources (``ast``), so
-    that a lookup imports one module, not all of them (and their TensorFlow).
-    """
+    that a lookup imports one module, not all of them (and their TensorFlow)."""
     where: dict[str, str] = {}
     for module in _MODULES:
-        tree = ast.parse((Path(__file__).parent / f"{module}.py").read_bytes())
-        for node in tree.body:
+        for node in ast.parse((_HERE / f"{module}.py").read_bytes()).body:
             if isinstance(node, ast.FunctionDef | ast.ClassDef):
                 names = [node.name]
             else:  # an assignment: its target or targets

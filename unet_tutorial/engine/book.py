@@ -1,13 +1,13 @@
-"""Helpers for notebooks, the same in Colab, Jupyter and the built book (no MyST-only
-syntax): which data a page uses (``about_data``), recorded benchmark results, the
-package's own source (``show_source``) and computed numbers in prose (``say``).
-"""
+"""Page helpers, the same in Colab, Jupyter and the built book (no MyST-only syntax):
+which data a page uses, recorded results, the package's source and computed prose."""
 
 from __future__ import annotations
 
 import inspect
+import json
 import re
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from .sources import EM_STAND_IN_FOLDER, ISBI_DIR_ENV, DataSource, resolve_source
@@ -20,16 +20,13 @@ EM_CITATION = (
 
 @dataclass(frozen=True)
 class AboutData:
-    """Which data a notebook uses, said three ways (``about_data``); a cell shows
-    ``note``.
+    """Which data a notebook uses, said three ways (``about_data``); shown: ``note``.
 
     Attributes:
         note: one line of Markdown, the details in a folded ``<details>``.
-        label: a few words for captions, e.g. ``"the Oxford-IIIT Pet subset (3 of
-            the 37 breeds)"``.
+        label: a few words for captions.
         credit: the credit line for figures that show this data.
-        is_stand_in: ``True`` for a synthetic stand-in (no real data).
-    """
+        is_stand_in: ``True`` for a synthetic stand-in (no real data)."""
 
     note: str
     label: str
@@ -45,17 +42,13 @@ class AboutData:
 def about_data(data: DataSource | str) -> AboutData:
     """Say which data a notebook uses (``AboutData``), counted from the data: a subset
     of Oxford-IIIT Pet is named as the subset it is, a stand-in as what it is.
-
-    Args:
-        data: a resolved source, or a ``source=`` value (``resolve_source``).
-    """
+    ``data``: a resolved source, or a ``source=`` value."""
     from ..pictures.figures import data_credit  # matplotlib: only when called
     from .loading import OXFORD_BREEDS, source_facts
 
     data = resolve_source(data) if isinstance(data, str) else data
     facts = source_facts(data)
-    label, credit = "", data_credit(data.is_stand_in)
-    stand_in = data.is_stand_in
+    credit, stand_in = data_credit(data.is_stand_in), data.is_stand_in
     fuller = (
         "The introduction says how to point the package at the full dataset, or at "
         "a copy of your own."
@@ -100,15 +93,12 @@ def about_data(data: DataSource | str) -> AboutData:
             line = f"**Data: the folder {folder.name}** ({counts})."
     else:
         pets = facts.description.split(": ", 1)[-1]
-        label = (
-            "Oxford-IIIT Pet (the full official splits)"
-            if facts.is_full
-            else f"the Oxford-IIIT Pet subset ({facts.num_breeds} of the "
-            f"{OXFORD_BREEDS} breeds)"
-        )
         if facts.is_full:
+            label = "Oxford-IIIT Pet (the full official splits)"
             line = f"**Data: Oxford-IIIT Pet**, the full official splits ({pets})."
         else:
+            breeds = f"{facts.num_breeds} of the {OXFORD_BREEDS} breeds"
+            label = f"the Oxford-IIIT Pet subset ({breeds})"
             line = (
                 f"**Data: real Oxford-IIIT Pet images, a subset**: {pets} (of the "
                 f"{OXFORD_BREEDS}), so a score here is not an Oxford-IIIT Pet result "
@@ -134,18 +124,7 @@ RECORDED = ("isbi", "skip_seeds")
 def recorded_results(name: str) -> dict:
     """Results that a benchmark script recorded (``benchmarks/results/<name>.json``,
     copied into the package by ``scripts/stamp.py``), so that a notebook shows them
-    anywhere, Colab included.
-
-    Args:
-        name: one of ``RECORDED``: ``"skip_seeds"`` (``benchmarks/skip_seeds.py``)
-            or ``"isbi"`` (``benchmarks/isbi.py``).
-
-    Raises:
-        ValueError: an unknown ``name``.
-    """
-    import json
-    from importlib import resources
-
+    anywhere, Colab included. ``name``: one of ``RECORDED``."""
     if name not in RECORDED:
         raise ValueError(
             f"no recorded results named {name!r}; the package ships {RECORDED}."
@@ -161,11 +140,9 @@ class SourceCode:
 
     Attributes:
         name: the object's qualified name, e.g. ``"conv_block"``.
-        path: the file, relative to the package's parent folder, e.g.
-            ``"unet_tutorial/model.py"``.
+        path: the file, e.g. ``"unet_tutorial/model.py"``.
         first_line: the file's line number (1-based) of the first line shown.
-        code: the exact text of those lines.
-    """
+        code: the exact text of those lines."""
 
     name: str
     path: str
@@ -190,11 +167,7 @@ class SourceCode:
 def source_of(obj) -> SourceCode:
     """The real source of a package function, class or method (``ut.conv_block``),
     whole and verbatim from the file it was loaded from, so what you read is what
-    runs.
-
-    Raises:
-        ValueError: ``obj`` has no source file.
-    """
+    runs. ``ValueError``: no source file."""
     try:
         lines, first = inspect.getsourcelines(obj)
         file = Path(inspect.getsourcefile(obj) or "")
@@ -212,27 +185,18 @@ def source_of(obj) -> SourceCode:
 
 
 def show_source(obj) -> None:
-    """Display the real source of ``obj`` (``source_of``): the chapters call it
-    instead of copying code (the built book hides the call).
-    """
+    """Display the real source of ``obj`` (``source_of``) instead of a copy."""
     _display(source_of(obj))
 
 
 def say(markdown: str) -> None:
-    """Display a sentence computed in the page, as Markdown, in any front end (the
-    book hides the cell's code); outside IPython it is printed.
-    """
+    """Display a sentence computed in the page as Markdown (printed outside IPython)."""
     _display(_Markdown(markdown))
 
 
-@dataclass(frozen=True)
-class _Markdown:
-    text: str
-
-    def __str__(self) -> str:
-        return self.text
-
-    _repr_markdown_ = __str__
+class _Markdown(str):
+    def _repr_markdown_(self) -> str:
+        return str(self)
 
 
 def _display(obj) -> None:

@@ -1,7 +1,5 @@
-"""Settings of a run, without TensorFlow (the command line reads its defaults at once):
-``TrainConfig``, flat so that a preset, an option and ``config.json`` name a setting
-the same way, and its presets.
-"""
+"""Settings of a run, TensorFlow-free (the command line reads its defaults): the flat
+``TrainConfig``, so a preset, an option and ``config.json`` name a setting alike."""
 
 from __future__ import annotations
 
@@ -17,9 +15,7 @@ STRATEGIES = ("default", "mirrored", "multiworker")
 """The names ``make_strategy`` (and ``unet-tutorial train --strategy``) accept."""
 
 COLLECTIVES = ("auto", "ring", "nccl")
-"""How workers all-reduce: ``"ring"`` over gRPC (CPUs), ``"nccl"`` (NVIDIA GPUs),
-``"auto"`` picks (``make_strategy(collective=...)``).
-"""
+"""How workers all-reduce: ``"ring"`` (CPUs), ``"nccl"`` (NVIDIA GPUs) or ``"auto"``."""
 
 CHECKPOINTS = ("auto", "best", "final")
 """Which checkpoint ``train`` scores on the test split (``test_checkpoint``)."""
@@ -96,32 +92,26 @@ PRESETS["isbi-padded"] = {
     "elastic_px": None,
     "epochs": 12,
 }
-"""Named settings for ``TrainConfig.preset``, written down only here."""
 
 
 @dataclass
 class TrainConfig(FitConfig):
     """Settings of a training run: a ``FitConfig`` plus data, model, augmentation and
-    run settings.
-
-    The defaults are a small CPU setting; named settings: ``TrainConfig.preset``.
+    run settings. Its fields follow FitConfig's; named settings: ``TrainConfig.preset``.
 
     Attributes:
         base_filters: channels at the top level of the U-Net.
         depth: pooling steps.
-        image_size: side of the training images, or ``None``: a folder's images
-            at their native size, trained on random ``crop_size`` crops.
+        image_size: side of the training images; ``None``: a folder's native size.
         batch_size: global batch size (split across replicas by a strategy).
-        source: ``"auto"``, ``"oxford"``, ``"tfds"``, ``"synthetic"``, a folder, or
-            ``"$UNET_TUTORIAL_OXFORD_DIR"`` (``resolve_source``).
+        source: ``"auto"``, ``"oxford"``, ``"tfds"``, ``"synthetic"``, a folder or $VAR.
         data_dir: tfds data folder.
         output_dir: where checkpoints, history and snapshots go.
         seed: seeds everything (``set_seed``).
         deterministic: TensorFlow's deterministic ops (``set_seed``).
         mixed_precision: ``mixed_float16`` compute (for GPUs with tensor cores).
         num_examples: sizes of the synthetic splits ``(train, validation, test)``.
-        augment: paired augmentation of the training split, as the five
-            ``AugmentConfig`` fields below say (``augment_config()``).
+        augment: paired augmentation of the training split (the options below).
         flip: random horizontal flips.
         min_scale: the random crop keeps ``min_scale`` to 1 of the side.
         jitter: random brightness, contrast and saturation.
@@ -130,35 +120,19 @@ class TrainConfig(FitConfig):
         on_corrupt: a folder's corrupt files: ``"raise"`` or ``"skip"``.
         snapshot_images: validation images whose predictions are kept per epoch.
         skip_connections: ``False`` trains the U-Net without its skips (the ablation).
-        dropout: the paper's drop-out at the end of the contracting path
-            (``build_unet(dropout=...)``); 0: none.
+        dropout: the paper's drop-out at the end of the contracting path; 0: none.
         evaluate_test: score a checkpoint on the test split once, after training.
-        crop_size: side of the random training crops of a folder: the model's
-            *input* size (unpadded, it predicts a smaller centre, ``output_size``).
-        padding: ``"same"`` (output = input size) or ``"valid"`` (the paper's
-            unpadded convolutions); how each is validated: ``engine.targets``.
-        num_classes: the model's outputs; ``None``: the data's (``DataInfo``).
-        channels: a folder's image channels (1 or 3; the images are
-            converted); ``None``: as the images are.
-        ignore_value: a folder's mask value that is no class (left out of
-            loss and metrics).
-        weight_map: the paper's weight map (``unet_weight_map``) as per-pixel
-            weights of every training crop; its objects are the regions of class 1.
-        elastic_px: the elastic deformation's standard deviation in pixels of
-            the training image or crop (the paper's 10 px is
-            ``PAPER_ELASTIC_PX``); when set, it replaces ``elastic``.
-        test_checkpoint: which one: ``"best"`` (best validation mean IoU),
-            ``"final"``, or ``"auto"``: the final model when the learning rate
-            decays to zero (``"cosine"``; the schedule is built to end there,
-            and a small validation split picks noise between its last epochs),
-            the best one otherwise. Decided before training, never by the test
-            score.
+        crop_size: side of a folder's random training crops: the model's input.
+        padding: ``"same"`` (output = input size) or ``"valid"`` (the paper's).
+        num_classes: the model's outputs; ``None``: the data's.
+        channels: a folder's image channels (1 or 3); ``None``: as the images are.
+        ignore_value: a folder's mask value that is no class (not scored).
+        weight_map: the paper's weight map as per-pixel weights (objects: class 1).
+        elastic_px: elastic deformation in pixels (the paper's: 10), not a share.
+        test_checkpoint: scored on test: ``"best"``, ``"final"`` or ``"auto"``.
         images_dir: a folder's images folder, relative to it (``None``: detected).
         masks_dir: a folder's masks folder, relative to it (``None``: detected).
-        mask_suffix: what a mask's name adds to its image's, e.g. ``_mask``.
-
-    The ``FitConfig`` fields come first.
-    """
+        mask_suffix: what a mask's name adds to its image's, e.g. ``_mask``."""
 
     base_filters: int = 16
     depth: int = 4
@@ -206,27 +180,19 @@ class TrainConfig(FitConfig):
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
     def tested_checkpoint(self) -> str:
-        """``"best"`` or ``"final"``: what ``train`` scores on the test split."""
+        """``"best"`` (validation mean IoU) or ``"final"``: scored on test. ``"auto"``:
+        final when the learning rate decays to zero (``"cosine"``; a small validation
+        split picks noise at its end), else best: never chosen by the test score."""
         if self.test_checkpoint != "auto":
             return self.test_checkpoint
         return "final" if self.lr_schedule == "cosine" else "best"
 
     @classmethod
     def preset(cls, name: str, **overrides) -> TrainConfig:
-        """A named setting (``PRESETS``), with ``overrides`` on top.
-
-        * ``"full"``: Oxford-IIIT Pet on a GPU, the paper's widths (base 64).
-        * ``"cpu"``: real pets on a 2-core CPU in about five minutes (chosen by
-          trials: ``benchmarks/recipe.py``).
-        * ``"cpu-synthetic"``: the synthetic stand-in at 64 px, about a minute.
-        * ``"isbi"``: the paper's EM experiment on two CPU cores in about eight
-          minutes (``source`` is ``"$UNET_TUTORIAL_ISBI_DIR"``; pass
-          ``source=isbi_source()`` or a folder).
-        * ``"isbi-padded"``: ``"isbi"`` aimed at the pixel error.
-
-        Raises:
-            ValueError: an unknown name.
-        """
+        """A named setting (``PRESETS``), with ``overrides`` on top: ``"full"`` (pets
+        on a GPU), ``"cpu"`` (pets on 2 CPU cores, about five minutes),
+        ``"cpu-synthetic"`` (the stand-in, a minute), ``"isbi"`` (the paper's EM
+        experiment, eight minutes) or ``"isbi-padded"`` (aimed at the pixel error)."""
         check_choice("preset", name, PRESETS)
         return cls(**{**PRESETS[name], **overrides})
 
@@ -239,9 +205,7 @@ class TrainConfig(FitConfig):
         self.validate()
 
     def validate(self) -> None:
-        """Raise ``ValueError`` for a setting that cannot work, naming it: once, when
-        the config is made; again only after a field is changed by hand.
-        """
+        """Raise ``ValueError`` naming a setting that cannot work (run when made)."""
         super().validate()
         for name in ("base_filters", "depth", "batch_size"):
             check_positive_int(name, getattr(self, name))
@@ -317,9 +281,7 @@ class TrainConfig(FitConfig):
         )
 
     def augment_settings(self) -> AugmentConfig:
-        """The ``AugmentConfig`` that this config's flat fields describe
-        (``elastic_px`` becomes a share of the training image's or crop's side).
-        """
+        """The ``AugmentConfig`` of the flat fields (``elastic_px`` as a share)."""
         settings = {f.name: getattr(self, f.name) for f in fields(AugmentConfig)}
         if self.elastic_px is not None:
             settings["elastic"] = self.elastic_px / self.input_size
@@ -332,19 +294,14 @@ class TrainConfig(FitConfig):
 
 CPU_STEPS_PER_EPOCH = 34
 """Steps per epoch of the ``"cpu"`` recipe on the full data (the 3-breed subset it was
-measured on is 34 batches of 8), so that its minutes do not become hours.
-"""
+measured on is 34 batches of 8), so that its minutes do not become hours."""
 
 
 def recipe_for(data, *, gpu: bool | None = None) -> TrainConfig:
     """The training settings for this data on this machine: ``"full"`` on a GPU with
     Oxford-IIIT Pet, ``"cpu"`` without one (at most ``CPU_STEPS_PER_EPOCH`` steps per
-    epoch), ``"cpu-synthetic"`` on the synthetic stand-in.
-
-    Args:
-        data: a resolved source (``resolve_source("auto")``).
-        gpu: whether to use the GPU settings; default: whether TensorFlow sees one.
-    """
+    epoch), ``"cpu-synthetic"`` on the synthetic stand-in. ``data``: a resolved
+    source; ``gpu``: the GPU settings (default: whether TensorFlow sees a GPU)."""
     if data.is_stand_in:
         return TrainConfig.preset("cpu-synthetic")
     if gpu is None:

@@ -1,20 +1,13 @@
-"""Distributed training: choosing a strategy, who writes what, and sharding the input.
+"""Distributed training: strategies, worker roles and local clusters.
 
-``train(config, strategy=...)`` takes any ``tf.distribute.Strategy``; this module
-holds what changes when the replicas live in several processes
-(``MultiWorkerMirroredStrategy``). Each process reads ``TF_CONFIG``, e.g.
-``{"cluster": {"worker": ["host-a:12345", "host-b:12345"]}, "task": {"type":
-"worker", "index": 0}}``. The chief (the ``"chief"`` task, else worker 0) writes
-the run folder; every other worker runs the same steps and callbacks (they take
-part in collective operations) but writes to a scratch folder of its own
-(``worker_scratch_dir``), and all restore from the chief's backup, so the run
-folder must be on a file system every worker sees. Every worker builds the same
-seeded pipeline and keeps its share of each global batch (``shard_by_data``).
-"""
+Under ``MultiWorkerMirroredStrategy`` the chief (the ``"chief"`` task, else worker
+0) writes the run folder, which every worker must see; the others write to a
+scratch folder (``worker_scratch_dir``) and restore from the chief's backup."""
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import re
@@ -40,14 +33,8 @@ from .config import STRATEGIES as STRATEGIES
 
 @dataclass(frozen=True)
 class WorkerRole:
-    """Which process this is in a cluster.
-
-    Attributes:
-        task_type: ``"worker"`` or ``"chief"``; ``None`` outside a cluster.
-        task_id: the index within ``task_type`` (0 outside a cluster).
-        is_chief: whether this process writes the run folder.
-        num_workers: how many processes train together (1 outside a cluster).
-    """
+    """Which process this is in a cluster. ``task_type``: ``"worker"`` or ``"chief"``
+    (``None`` outside one); ``is_chief``: this process writes the run folder."""
 
     task_type: str | None = None
     task_id: int = 0
@@ -57,11 +44,7 @@ class WorkerRole:
 
 def parse_tf_config(text: str | None = None) -> dict:
     """Read and check ``TF_CONFIG`` (from the environment unless ``text`` is given).
-
-    Raises:
-        ValueError: it is missing, not JSON, or does not name this task inside
-            the cluster; the message shows the expected form.
-    """
+    A ``ValueError`` says what is wrong and shows the expected form."""
     text = os.environ.get("TF_CONFIG") if text is None else text
     example = (
         'TF_CONFIG=\'{"cluster": {"worker": ["localhost:12345", "localhost:23456"]}, '
@@ -79,9 +62,8 @@ def parse_tf_config(text: str | None = None) -> dict:
         cfg = json.loads(text)
     except ValueError as err:
         raise bad(f"TF_CONFIG is not valid JSON ({err})") from None
-    cluster, task = (
-        (cfg.get("cluster"), cfg.get("task")) if isinstance(cfg, dict) else (None, None)
-    )
+    cfg = cfg if isinstance(cfg, dict) else {}
+    cluster, task = cfg.get("cluster"), cfg.get("task")
     if not (
         isinstance(cluster, dict)
         and cluster
@@ -116,8 +98,7 @@ _ADDRESS = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})")
 
 def split_address(address: object) -> tuple[str, int] | None:
     """``(host, port)`` of a ``TF_CONFIG`` address such as ``localhost:12345``;
-    ``None`` unless it is ``host:port`` with a port in 1 .. 65535.
-    """
+    ``None`` unless it is ``host:port`` with a port in 1 .. 65535."""
     match = _ADDRESS.fullmatch(address) if isinstance(address, str) else None
     if match is None or not 1 <= int(match.group(2)) <= 65535:
         return None
@@ -158,33 +139,19 @@ def answers(address: str, timeout: float = 1.0) -> bool:
 
 
 def _placeholder(address: str) -> socket.socket | None:
-    """Listen on this worker's own port until TensorFlow takes it, so that its peers,
-    waiting the same way, see it answer; ``None`` if the port cannot be had.
-    """
+    """A listener on this worker's port until TensorFlow takes it (``None``: taken)."""
     _, port = split_address(address) or ("", 0)
-    sock = socket.socket()
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("", port))
-        sock.listen()
+    with contextlib.suppress(OSError):
+        sock = socket.create_server(("", port))
         sock.setblocking(False)
-    except OSError:
-        sock.close()
-        return None
-    return sock
+        return sock
+    return None
 
 
 def wait_for_peers(own: str, peers: list[Peer], timeout: float) -> None:
     """Wait until every peer answers at its address, for at most ``timeout`` seconds.
-
-    TensorFlow waits for the cluster in C++, holding the interpreter, without a
-    limit and deaf to signals; this wait, before it, stays in Python. Meanwhile
-    this worker answers at ``own``, so that two workers waiting for each other
-    both go on.
-
-    Raises:
-        TimeoutError: a peer did not answer in time (the message names it).
-    """
+    A ``TimeoutError`` names one that did not; meanwhile this worker answers at
+    ``own``. (TensorFlow's own wait is in C++, without a limit, deaf to signals.)"""
     deadline = time.monotonic() + timeout
     listener = _placeholder(own)
     try:
@@ -202,7 +169,9 @@ def wait_for_peers(own: str, peers: list[Peer], timeout: float) -> None:
                     "command there (with its own TF_CONFIG), check the address and "
                     "the firewall, or raise --connect-timeout"
                 )
-            _answer_and_close(listener)
+            with contextlib.suppress(OSError):  # answer those waiting, then go on
+                while listener is not None:
+                    listener.accept()[0].close()
             time.sleep(0.2)
             silent = [p for p in silent if not answers(p.address, 0.5)]
     finally:
@@ -210,20 +179,11 @@ def wait_for_peers(own: str, peers: list[Peer], timeout: float) -> None:
             listener.close()
 
 
-def _answer_and_close(listener: socket.socket | None) -> None:
-    while listener is not None:
-        try:
-            conn, _ = listener.accept()
-        except OSError:  # nobody waiting
-            return
-        conn.close()
-
-
+# watch_cluster_forming's watchdog: a process, as the one it watches holds the GIL
 _WATCHDOG = """
 import os, select, signal, sys, time
 pid, done, stop = (int(a) for a in sys.argv[1:4])
-timeout = float(sys.argv[4])
-late, ended = sys.argv[5], sys.argv[6]
+timeout, late, ended = float(sys.argv[4]), sys.argv[5], sys.argv[6]
 ready = select.select([done], [], [], timeout)[0]
 if not ready:  # still forming: end the process, which nothing else can
     print(late, file=sys.stderr, flush=True)
@@ -237,14 +197,9 @@ if not ready:  # still forming: end the process, which nothing else can
 elif not os.read(done, 16):  # the process ended while it waited
     print(ended, file=sys.stderr, flush=True)
 """
-"""The watchdog of ``watch_cluster_forming``: a separate process, because the one
-it watches holds the interpreter while TensorFlow forms the cluster.
-"""
 
 
 def _libc_signal():
-    import ctypes
-
     install = ctypes.CDLL(None).signal
     install.restype = ctypes.c_void_p
     install.argtypes = [ctypes.c_int, ctypes.c_void_p]
@@ -252,16 +207,12 @@ def _libc_signal():
 
 
 def _exit_1_on_sighup() -> int | None:
-    """Make SIGHUP (number 1) end this process at once with exit status 1, even while
-    C++ holds the interpreter: its handler becomes the C library's ``_exit``, which
-    the kernel calls with the signal's number. Returns the previous handler (``0``:
-    the default) for ``_restore_sighup``, or ``None`` where it cannot be done.
-    """
+    """Make SIGHUP (1) end this process with status 1 even while C++ holds the
+    interpreter (its handler becomes libc's ``_exit``); the previous handler (``0``:
+    the default), or ``None`` where that cannot be done."""
     if getattr(signal, "SIGHUP", None) != 1:
         return None
     try:
-        import ctypes
-
         install, exit_now = _libc_signal(), ctypes.CDLL(None)._exit
     except (OSError, AttributeError):
         return None
@@ -271,32 +222,17 @@ def _exit_1_on_sighup() -> int | None:
     return previous or 0
 
 
-def _restore_sighup(previous: int) -> None:
-    _libc_signal()(1, previous or None)
-
-
 @contextlib.contextmanager
 def watch_cluster_forming(
     peers: list[Peer], timeout: float, *, program: str = "make_strategy"
 ) -> Iterator[None]:
     """Bound the step in which TensorFlow forms the cluster to ``timeout`` seconds.
 
-    The peers may answer (``wait_for_peers``) while the cluster never forms (a
-    peer runs another program or ``TF_CONFIG``), and TensorFlow then waits in
-    C++ with the interpreter held. A watchdog *process* therefore watches: if the
-    block has not ended after ``timeout`` s, it prints one line
-    (``"{program}: error: the cluster did not form ..."``) and ends this process
-    with exit status 1 (SIGHUP, whose handler is ``_exit``; SIGKILL where that
-    cannot be installed). Meanwhile Ctrl-C ends the process at once and the
-    watchdog says so (it runs in a session of its own); SIGTERM only reaches
-    TensorFlow's own handler. Afterwards the previous SIGTERM and SIGINT
-    handlers are back.
-
-    Args:
-        peers: the other tasks of the cluster (``cluster_peers``).
-        timeout: seconds the block may take.
-        program: what the lines start with, e.g. ``"unet-tutorial train"``.
-    """
+    TensorFlow waits in C++ with the interpreter held, so a watchdog process prints
+    ``"{program}: error: the cluster did not form ..."`` and ends this process with
+    status 1 (SIGHUP, handled by ``_exit``; else SIGKILL). Ctrl-C ends it at once,
+    and the watchdog says so; SIGTERM only reaches TensorFlow's handler. The
+    previous signal handlers are back afterwards."""
     names = ", ".join(map(str, peers)) or "the other workers"
     main = threading.current_thread() is threading.main_thread()
     previous_hup = _exit_1_on_sighup() if main else None
@@ -314,7 +250,7 @@ def watch_cluster_forming(
     )
     with contextlib.ExitStack() as undo:  # undone in reverse order, on any exit
         if previous_hup is not None:
-            undo.callback(_restore_sighup, previous_hup)
+            undo.callback(_libc_signal(), 1, previous_hup or None)
         read, write = os.pipe()
         # Python's handlers cannot run until TensorFlow returns. They go before the
         # watchdog starts: a signal caught by Python's handler just before the swap
@@ -336,14 +272,11 @@ def watch_cluster_forming(
         finally:
             os.close(read)
         undo.callback(watchdog.wait)  # after this, no SIGHUP can come from it
-        # formed, or failed with an error of its own (a watchdog that died: OSError)
-        undo.callback(_tell, write, b"done")
-        yield
-
-
-def _tell(fd: int, data: bytes) -> None:
-    with contextlib.suppress(OSError):
-        os.write(fd, data)
+        try:
+            yield
+        finally:  # formed, or failed with an error of its own
+            with contextlib.suppress(OSError):  # a watchdog that died
+                os.write(write, b"done")
 
 
 CONNECT_TIMEOUT = 60.0
@@ -357,29 +290,14 @@ def make_strategy(
     connect_timeout: float = CONNECT_TIMEOUT,
     program: str = "make_strategy",
 ) -> tf.distribute.Strategy:
-    """The ``tf.distribute`` strategy for a name. Create it before any other
-    TensorFlow work in the process (the collective operations are set up at start).
-
-    Args:
-        name: ``"default"`` (one device), ``"mirrored"`` (every GPU of this
-            machine, or its CPU) or ``"multiworker"`` (one replica per worker
-            process, the cluster read from ``TF_CONFIG``).
-        collective: for ``"multiworker"``, how gradients are all-reduced
-            (``COLLECTIVES``).
-        connect_timeout: for ``"multiworker"``, seconds to wait for every other
-            worker to answer (``wait_for_peers``), and then at most for the
-            cluster to form (``watch_cluster_forming``).
-        program: what the watchdog's line starts with.
-
-    Raises:
-        ValueError: an unknown name or collective, a bad ``connect_timeout``, or
-            a missing or malformed ``TF_CONFIG``.
-        TimeoutError: a worker did not answer in time (the message names it).
-    """
-    for what, value, known in (
-        ("strategy", name, STRATEGIES),
-        ("collective", collective, COLLECTIVES),
-    ):
+    """The ``tf.distribute`` strategy for a name. ``"default"``: one device;
+    ``"mirrored"``: this machine's GPUs, or its CPU; ``"multiworker"``: one replica
+    per ``TF_CONFIG`` process, all-reduced by ``collective``. Make it before other
+    TensorFlow work. Multi-worker waits ``connect_timeout`` s at most for the others
+    to answer (else ``TimeoutError``), as long for the cluster to form (``program``
+    starts the watchdog's line); ``ValueError``: a bad argument."""
+    choices = {"strategy": (name, STRATEGIES), "collective": (collective, COLLECTIVES)}
+    for what, (value, known) in choices.items():
         if value not in known:
             raise ValueError(f"{what} must be one of {', '.join(known)}, got {value!r}")
     if name == "default":
@@ -394,10 +312,9 @@ def make_strategy(
             f"seconds, got {connect_timeout!r}"
         )
     cfg = parse_tf_config()
+    implementation = tf.distribute.experimental.CommunicationImplementation
     options = tf.distribute.experimental.CommunicationOptions(
-        implementation=tf.distribute.experimental.CommunicationImplementation[
-            collective.upper()
-        ]
+        implementation=implementation[collective.upper()]
     )
     peers = cluster_peers(cfg)
     own = cfg["cluster"][cfg["task"]["type"]][cfg["task"]["index"]]
@@ -412,9 +329,7 @@ def is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
 
 
 def worker_role(strategy: tf.distribute.Strategy) -> WorkerRole:
-    """This process's ``WorkerRole`` under ``strategy`` (chief and alone unless
-    multi-worker).
-    """
+    """This process's ``WorkerRole`` (chief and alone unless multi-worker)."""
     if not is_multi_worker(strategy):
         return WorkerRole()
     resolver = strategy.cluster_resolver
@@ -433,38 +348,24 @@ def chief_decision(
     """The chief's ``decision``, the same on every worker, and how many workers refused.
 
     Workers see the run folder at different moments, so a decision that changes
-    which collective steps they take ("train", "training is over") must be the
-    chief's alone: every worker calls this at the same point. A worker that
-    cannot go on calls it with ``refused=True``, so that none waits for it.
-
-    Args:
-        strategy: outside a multi-worker cluster nothing is exchanged and
-            ``(decision, int(refused))`` comes back.
-        decision: a small non-negative integer; only the chief's counts.
-        refused: this worker gives up (its ``decision`` is ignored).
-
-    Returns:
-        ``(the chief's decision (0 if it refused), how many workers refused)``.
-    """
+    their collective steps is the chief's alone (0 if it refused): every worker
+    calls this at the same point, one that cannot go on with ``refused=True``."""
     if not is_whole(decision, 0):
         raise ValueError(f"decision must be an integer >= 0, got {decision!r}")
     role = worker_role(strategy)
     if role.num_workers <= 1:
         return (0 if refused else decision), int(refused)
-    mine = tf.constant(
-        [0.0 if refused or not role.is_chief else float(decision), float(refused)]
-    )
-    total = strategy.reduce(
-        "SUM", strategy.run(lambda: tf.identity(mine)), axis=None
-    ).numpy()
-    return int(round(total[0])), int(round(total[1]))
+    chosen = 0.0 if refused or not role.is_chief else float(decision)
+    mine = tf.constant([chosen, float(refused)])
+    total = strategy.reduce("SUM", strategy.run(lambda: tf.identity(mine)), axis=None)
+    chief, refusals = (int(round(v)) for v in total.numpy())
+    return chief, refusals
 
 
 def worker_scratch_dir(output_dir: str | os.PathLike, role: WorkerRole) -> Path:
     """Where a non-chief worker writes its copy of the run: ``runs/pets`` gives
     ``runs/.pets.worker-1`` for worker 1 (deleted when its training ends; a crash
-    leaves it, and the next start clears it).
-    """
+    leaves it, and the next start clears it)."""
     out = Path(output_dir)
     return out.parent / f".{out.name}.{role.task_type}-{role.task_id}"
 
@@ -474,15 +375,8 @@ def prepare_multi_worker_fit(
 ) -> None:
     """Work around two Keras 3 bugs so that ``model.fit`` runs under
     ``MultiWorkerMirroredStrategy`` (call it before ``fit``; nothing for others).
-
-    1. ``fit`` builds the optimizer and metric state from a distributed batch
-       that it first averages with ``strategy.reduce``, which fails across
-       workers (keras-team/keras#20585): the state is built here from the
-       batch's shapes (``element_spec``) and the build step skipped.
-    2. Each step's loss and metrics are averaged with ``reduce("MEAN", value,
-       axis=0)``, which fails on a scalar across workers;
-       ``_mean_across_workers`` uses ``axis=None``.
-    """
+    Its state is built from ``element_spec``, not a batch reduced across workers
+    (keras-team/keras#20585), and step scalars are averaged with ``axis=None``."""
     if not is_multi_worker(strategy):
         return
     _mean_across_workers()
@@ -526,8 +420,7 @@ class WorkerRun:
 
 def local_cluster(num_workers: int = 2) -> list[str]:
     """``TF_CONFIG`` strings for ``num_workers`` workers on this machine, one free
-    localhost port each (free when asked for: another program could still take it).
-    """
+    localhost port each (free when asked for: another program could still take it)."""
     if not is_whole(num_workers, 1):
         raise ValueError(f"num_workers must be a positive integer, got {num_workers!r}")
     with contextlib.ExitStack() as held:
@@ -535,10 +428,9 @@ def local_cluster(num_workers: int = 2) -> list[str]:
         for s in socks:
             s.bind(("localhost", 0))
         hosts = [f"localhost:{s.getsockname()[1]}" for s in socks]
+    cluster = {"worker": hosts}
     return [
-        json.dumps(
-            {"cluster": {"worker": hosts}, "task": {"type": "worker", "index": i}}
-        )
+        json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})
         for i in range(num_workers)
     ]
 
@@ -550,20 +442,9 @@ def run_local_workers(
     timeout: float = 600,
     env: dict | None = None,
 ) -> list[WorkerRun]:
-    """Run ``command`` as ``num_workers`` processes of one cluster on this machine and
-    wait for all.
-
-    Each gets its own ``TF_CONFIG`` (``local_cluster``), so a command that builds
-    ``make_strategy("multiworker")`` trains as one job, as the same command with
-    each machine's ``TF_CONFIG`` would on a real cluster. TensorFlow's C++ log is
-    silenced (``TF_CPP_MIN_LOG_LEVEL=3``) unless ``env`` says otherwise.
-
-    Returns:
-        One ``WorkerRun`` per worker, in index order.
-
-    Raises:
-        TimeoutError: the workers still ran after ``timeout`` s (all are stopped).
-    """
+    """Run ``command`` as ``num_workers`` processes of one ``local_cluster`` and wait
+    for all. One ``WorkerRun`` each, in index order; a ``TimeoutError`` stops all
+    after ``timeout`` s. TensorFlow's C++ log is off unless ``env`` says otherwise."""
     configs = local_cluster(num_workers)
     base = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
     deadline = time.monotonic() + timeout

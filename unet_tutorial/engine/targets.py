@@ -1,14 +1,7 @@
-"""What a model is trained and validated against on a folder of images + masks
-(``training_pairs`` applies them to the batches of ``load_dataset``).
-
-Unpadded (``padding="valid"``): the masks of training crops are cut to the centre
-the model predicts (``crop_targets``), and each validation image is cut into its
-overlap-tile tiles whose output square lies wholly inside it
-(``overlap_tile_batches``), so Keras' validation metrics are overlap-tile scores,
-every pixel counted once. Same padding at native size: validation images are
-mirrored up to sides the model takes, the added pixels of weight 0
-(``pad_whole_images``). The paper's weight map: ``add_weight_maps``.
-"""
+"""What a model is trained and validated against on a folder (``training_pairs``):
+unpadded, masks cut to the centre it predicts and validation on whole overlap-tile
+squares; same padding at native size, validation images mirrored up to sides it
+takes, the added pixels of weight 0; the paper's weight map."""
 
 from __future__ import annotations
 
@@ -20,48 +13,33 @@ from ..tiling import mirror_pad, same_padding_pads, tile_layout
 
 WEIGHT_MAP_OBJECT_CLASS = 1
 """The class whose connected regions are the weight map's objects: the cells of the
-EM folder (class 0 membrane, class 1 cell).
-"""
+EM folder (class 0 membrane, class 1 cell)."""
 
 
-def _split(batch: tuple) -> tuple:
-    x, y, *w = batch
-    return x, y, (w[0] if w else None)
-
-
-def add_weight_maps(
-    dataset: tf.data.Dataset, object_class: int = WEIGHT_MAP_OBJECT_CLASS
-) -> tf.data.Dataset:
+def add_weight_maps(dataset: tf.data.Dataset) -> tf.data.Dataset:
     """``(x, y[, w])`` batches -> ``(x, y, w * weight map)`` (``unet_weight_map``, the
-    paper's values, computed on the whole crop); pixels of weight 0 stay 0.
-    """
+    paper's values, computed on the whole crop); pixels of weight 0 stay 0."""
 
     def maps(masks: np.ndarray) -> np.ndarray:
         return np.stack(
-            [unet_weight_map(m, object_class=object_class) for m in masks]
+            [unet_weight_map(m, object_class=WEIGHT_MAP_OBJECT_CLASS) for m in masks]
         ).astype(np.float32)
 
-    def add(*batch):
-        x, y, w = _split(batch)
+    def add(x, y, *w):
         weights = tf.numpy_function(maps, [y], tf.float32)
         weights.set_shape(y.shape)
-        return x, y, weights if w is None else weights * w
+        return x, y, weights * w[0] if w else weights
 
     return dataset.map(add, num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def crop_targets(dataset: tf.data.Dataset, output_size: int) -> tf.data.Dataset:
     """Cut the masks (and weights) of ``(x, y[, w])`` batches to their centre
-    ``output_size`` square, the part an unpadded model predicts.
-    """
+    ``output_size`` square, the part an unpadded model predicts."""
 
-    def crop(*batch):
-        x, y, w = _split(batch)
-        m = (tf.shape(y)[1] - output_size) // 2
-        y = y[:, m : m + output_size, m : m + output_size]
-        if w is None:
-            return x, y
-        return x, y, w[:, m : m + output_size, m : m + output_size]
+    def crop(x, *targets):
+        m = (tf.shape(targets[0])[1] - output_size) // 2
+        return x, *(t[:, m : m + output_size, m : m + output_size] for t in targets)
 
     return dataset.map(crop, num_parallel_calls=tf.data.AUTOTUNE)
 
@@ -75,90 +53,65 @@ def image_tiles(
 ) -> tuple[np.ndarray, ...]:
     """The tiles of overlap-tile prediction (``tile_layout``, the image mirrored at
     its borders) whose output square lies wholly inside the image: no pixel scored
-    twice or past the image (a strip narrower than ``output_size`` at the bottom
-    and right is left out).
-
-    Returns:
-        ``(tiles (n, input_size, input_size, C), masks (n, output_size,
-        output_size))``, plus the weights of those squares if ``weights`` is given.
-    """
+    twice or past the image. ``(tiles, masks[, weights])`` of those squares."""
     h, w = mask.shape
     tiles, pads = tile_layout(h, w, input_size, output_size)
-    canvas = mirror_pad(image, pads)
     inside = [t for t in tiles if t.output_box[2] <= h and t.output_box[3] <= w]
     if not inside:
         raise ValueError(
             f"a {h}x{w} image holds no whole {output_size} px output square; "
             "validate on larger images or use a smaller input size."
         )
-    out = [[], [], []]
-    for t in inside:
-        top, left, bottom, right = t.input_box
-        out[0].append(canvas[top:bottom, left:right])
-        top, left, bottom, right = t.output_box
-        out[1].append(mask[top:bottom, left:right])
-        if weights is not None:
-            out[2].append(weights[top:bottom, left:right])
+
+    def stack(array: np.ndarray, boxes: list, dtype) -> np.ndarray:
+        cuts = [array[top:bottom, left:right] for top, left, bottom, right in boxes]
+        return np.stack(cuts).astype(dtype)
+
+    outputs = [t.output_box for t in inside]
     arrays = (
-        np.stack(out[0]).astype(np.float32),
-        np.stack(out[1]).astype(np.int32),
+        stack(mirror_pad(image, pads), [t.input_box for t in inside], np.float32),
+        stack(mask, outputs, np.int32),
     )
-    if weights is None:
-        return arrays
-    return (*arrays, np.stack(out[2]).astype(np.float32))
+    return arrays if weights is None else (*arrays, stack(weights, outputs, np.float32))
 
 
 def overlap_tile_batches(
     dataset: tf.data.Dataset, input_size: int, output_size: int, batch_size: int
 ) -> tf.data.Dataset:
     """Batches of whole images -> batches of their tiles ``(x, y[, w])``
-    (``image_tiles``), ``batch_size`` tiles at a time.
-    """
+    (``image_tiles``), ``batch_size`` tiles at a time."""
 
     def to_tiles(*example):
-        x, y, w = _split(example)
-        types = (tf.float32, tf.int32) + ((tf.float32,) if w is not None else ())
+        def cut(x, y, *w):
+            return image_tiles(x, y, input_size, output_size, *w)
 
-        def cut(*arrays):
-            return image_tiles(*arrays[:2], input_size, output_size, *arrays[2:])
-
-        args = [x, y] if w is None else [x, y, w]
-        parts = tf.numpy_function(cut, args, types)
-        parts[0].set_shape((None, input_size, input_size, x.shape[-1]))
+        types = (tf.float32, tf.int32, tf.float32)[: len(example)]
+        parts = tf.numpy_function(cut, list(example), types)
+        parts[0].set_shape((None, input_size, input_size, example[0].shape[-1]))
         for part in parts[1:]:
             part.set_shape((None, output_size, output_size))
         return tf.data.Dataset.from_tensor_slices(tuple(parts))
 
-    return (
-        dataset.unbatch()
-        .flat_map(to_tiles)
-        .batch(batch_size)
-        .prefetch(tf.data.AUTOTUNE)
-    )
+    tiles = dataset.unbatch().flat_map(to_tiles)
+    return tiles.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 def pad_whole_images(dataset: tf.data.Dataset, depth: int) -> tf.data.Dataset:
     """Batches of whole images ``(x, y[, w])`` -> ``(x, y, w)`` with sides a
-    same-padding U-Net of ``depth`` takes (``same_padding_pads``).
-
-    Image and mask are mirrored at the bottom and right; the added pixels get
-    weight 0, so they count in no loss or metric (but a ``ce_dice`` Dice term
-    sees the mirrored mask too).
-    """
+    same-padding U-Net of ``depth`` takes (``same_padding_pads``). Mirrored at the
+    bottom and right, the added pixels of weight 0 (a Dice term still sees them)."""
 
     def pad(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, ...]:
-        pads = same_padding_pads(y.shape[1], y.shape[2], depth)
-        top, bottom, left, right = pads
-        zeros = [(0, 0), (top, bottom), (left, right)]
+        pads = same_padding_pads(y.shape[1], y.shape[2], depth)  # (t, b, l, r)
+        zeros = [(0, 0), pads[:2], pads[2:]]
         return (
             np.stack([mirror_pad(image, pads) for image in x]).astype(np.float32),
             np.stack([mirror_pad(mask, pads) for mask in y]).astype(np.int32),
             np.pad(w, zeros).astype(np.float32),
         )
 
-    def padded(*batch):
-        x, y, w = _split(batch)
-        w = tf.ones_like(y, tf.float32) if w is None else w
+    def padded(x, y, *w):
+        w = w[0] if w else tf.ones_like(y, tf.float32)
         parts = tf.numpy_function(pad, [x, y, w], (tf.float32, tf.int32, tf.float32))
         parts[0].set_shape((x.shape[0], None, None, x.shape[-1]))
         for part in parts[1:]:
@@ -172,46 +125,32 @@ def snapshot_examples(
     dataset: tf.data.Dataset, count: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """The first ``count`` examples of ``(x, y[, w])`` batches as ``(float32 images
-    (n, h, w, C), int32 masks (n, h, w))``, ``n <= count``.
-
-    Examples of different sizes are cut from their centre to the size they all
-    have; images and masks each on their own (an unpadded model's tiles are
-    larger than the squares of mask they predict).
-    """
+    (n, h, w, C), int32 masks (n, h, w))``, ``n <= count``. Cut from their centre
+    to the size they all have (images and masks each on their own)."""
     images, masks = [], []
     for batch in dataset:
-        for x, y in zip(np.asarray(batch[0]), np.asarray(batch[1]), strict=True):
-            images.append(x)
-            masks.append(y)
+        images.extend(np.asarray(batch[0]))
+        masks.extend(np.asarray(batch[1]))
         if len(images) >= count:
             break
     if not images:
         raise ValueError("the validation split is empty; no snapshot images.")
-    return (
-        _centres(images[:count]).astype(np.float32),
-        _centres(masks[:count]).astype(np.int32),
-    )
+    return _centres(images[:count], np.float32), _centres(masks[:count], np.int32)
 
 
-def _centres(arrays: list[np.ndarray]) -> np.ndarray:
-    height = min(a.shape[0] for a in arrays)
-    width = min(a.shape[1] for a in arrays)
+def _centres(arrays: list[np.ndarray], dtype) -> np.ndarray:
+    height, width = (min(a.shape[i] for a in arrays) for i in (0, 1))
     cut = []
     for a in arrays:
         top, left = (a.shape[0] - height) // 2, (a.shape[1] - width) // 2
         cut.append(a[top : top + height, left : left + width])
-    return np.stack(cut)
+    return np.stack(cut).astype(dtype)
 
 
 def model_classes(config, info) -> int:
-    """The model's outputs: ``config.num_classes``, else the data's.
-
-    Raises:
-        ValueError: ``num_classes`` differs from the data's, ``weight_map``
-            is asked for without a class 1 to find objects in, or the data has
-            an ignore value and the loss has a Dice term (Dice sums over every
-            pixel of an image, so it cannot leave pixels out).
-    """
+    """The model's outputs: ``config.num_classes``, else the data's. ``ValueError``:
+    it differs from the data's, ``weight_map`` without a class 1, or an ignore value
+    with a Dice term (Dice counts every pixel)."""
     if info.ignore_value is not None and config.loss != "ce":
         raise ValueError(
             f"the data declares the ignore value {info.ignore_value}, and "
@@ -232,8 +171,7 @@ def model_classes(config, info) -> int:
 
 def model_input_shape(config, info) -> tuple:
     """``(S, S, channels)``; ``(None, None, channels)`` for a same-padding model
-    trained on crops (it then takes whole images of any size).
-    """
+    trained on crops (it then takes whole images of any size)."""
     if config.padding == "same" and config.image_size is None:
         return (None, None, info.channels)
     return (config.input_size, config.input_size, info.channels)
@@ -241,8 +179,7 @@ def model_input_shape(config, info) -> tuple:
 
 def training_pairs(config, train_ds, val_ds):
     """``(train_ds, val_ds)`` as the model of ``config`` is trained and validated on
-    (see the module's docstring).
-    """
+    (see the module's docstring)."""
     from ..shapes import output_size  # the parameters above share its name
 
     if config.weight_map:

@@ -398,19 +398,11 @@ def prepare_run_folder(
 ) -> str:
     """Check that a training with ``settings`` may write to ``folder``.
 
-    Args:
-        folder: the run folder.
-        settings: the run's settings (``run_settings``).
-        overwrite: delete a run found there (its own files only) and start again.
-        clear: with ``overwrite``, delete them now (only while holding
-            ``RunLock``); ``False`` only checks.
-
-    Returns:
-        ``"new"`` or ``"resume"`` (an unfinished run with the same settings).
-
-    Raises:
-        RunFolderError: a foreign folder; a finished run without ``overwrite``;
-            an unfinished run with other or unreadable settings.
+    ``overwrite`` deletes a run found there (its own files only), now if
+    ``clear`` (only while holding ``RunLock``). Returns ``"new"`` or ``"resume"``
+    (an unfinished run with the same settings). Raises ``RunFolderError`` for a
+    foreign folder, a finished run without ``overwrite``, or an unfinished run
+    with other or unreadable settings.
     """
     folder = Path(folder)
     state = run_state(folder)

@@ -33,6 +33,7 @@ import tensorflow as tf
 from ..evaluation import Evaluation, evaluate
 from ..fit import compile_and_fit, set_seed, shard_by_data, synchronize_batch_norm
 from ..model import build_unet
+from . import runs
 from .config import TrainConfig
 from .distribute import (
     chief_decision,
@@ -41,37 +42,9 @@ from .distribute import (
     worker_scratch_dir,
 )
 from .loading import DataInfo, load_dataset
-from .runs import (
-    RUN_FILES,
-    EpochCSVLogger,
-    PredictionSnapshots,
-    RunFolderError,
-    RunLock,
-    atomic_copy,
-    atomic_write,
-    atomic_write_text,
-    differing_settings,
-    is_whole_test_file,
-    load_run_model,
-    minor_version,
-    no_space_error,
-    prepare_run_folder,
-    read_history,
-    read_state,
-    remove_partial_files,
-    run_paths,
-    run_settings,
-    run_state,
-    save_model_atomic,
-    write_state,
-)
+from .runs import RunFolderError
 from .sources import DataSource, data_fingerprint, resolve_source, runs_dir
-from .targets import (
-    model_classes,
-    model_input_shape,
-    snapshot_examples,
-    training_pairs,
-)
+from .targets import model_classes, model_input_shape, snapshot_examples, training_pairs
 
 
 @dataclass
@@ -97,7 +70,7 @@ class TrainResult:
 
 
 def _history_dict(path: Path) -> dict[str, list[float]]:
-    rows = read_history(path) if path.exists() else []
+    rows = runs.read_history(path) if path.exists() else []
     keys = [k for k in (rows[0] if rows else []) if k != "epoch"]
     return {
         "epoch": [int(r["epoch"]) for r in rows],
@@ -214,13 +187,13 @@ def _train_as_chief(job: _Job, overwrite: bool) -> TrainResult:
     out = Path(job.config.output_dir)
     settings = _settings(job.config, job.data)
     # refuses before anything is written; --overwrite clears only under the lock
-    prepare_run_folder(out, settings, overwrite=overwrite, clear=False)
+    runs.prepare_run_folder(out, settings, overwrite=overwrite, clear=False)
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     try:
-        with RunLock(out):
+        with runs.RunLock(out):
             # again, now that no other training can write here
-            prepare_run_folder(out, settings, overwrite=overwrite)
+            runs.prepare_run_folder(out, settings, overwrite=overwrite)
             return _train_locked(job, out)
     finally:
         if created and not any(out.iterdir()):  # refused before it wrote a file
@@ -232,15 +205,15 @@ def _train_as_worker(job: _Job, role, overwrite: bool) -> TrainResult:
     out = Path(job.config.output_dir)
     # refuse what the chief refuses, without changing its folder
     settings = _settings(job.config, job.data)
-    prepare_run_folder(out, settings, overwrite=overwrite, clear=False)
-    chief, scratch = run_paths(out), worker_scratch_dir(out, role)
+    runs.prepare_run_folder(out, settings, overwrite=overwrite, clear=False)
+    chief, scratch = runs.run_paths(out), worker_scratch_dir(out, role)
     shutil.rmtree(scratch, ignore_errors=True)  # left by a crash
     scratch.mkdir(parents=True)
     resume = not overwrite and chief["backup"].exists()
     if resume and chief["history"].is_file():  # the same best-so-far as the chief
-        shutil.copyfile(chief["history"], run_paths(scratch)["history"])
+        shutil.copyfile(chief["history"], runs.run_paths(scratch)["history"])
     own = replace(job.config, output_dir=str(scratch), evaluate_test=False)
-    with RunLock(scratch):
+    with runs.RunLock(scratch):
         result = _train_locked(
             replace(job, config=own),
             scratch,
@@ -253,7 +226,7 @@ def _train_as_worker(job: _Job, role, overwrite: bool) -> TrainResult:
 
 def _settings(config: TrainConfig, data) -> dict:
     """What a run folder records of ``config`` and of the data it trains on."""
-    return run_settings(asdict(config), data_fingerprint(data))
+    return runs.run_settings(asdict(config), data_fingerprint(data))
 
 
 FREE_SPACE_MARGIN = 1 << 20
@@ -304,7 +277,7 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
         weights = _weights_file_bytes(self.model)
         latest = Path(self._weights_path)
         if shutil.disk_usage(latest.parent).free < len(weights) + FREE_SPACE_MARGIN:
-            raise no_space_error(latest)
+            raise runs.no_space_error(latest)
         # the old pair is copied to .bkp first: a kill between the files leaves
         # one pair whose checksum does not match and the other one whole
         pairs = (
@@ -313,14 +286,14 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
         )
         if all(os.path.exists(now) for now, _ in pairs):
             for now, previous in pairs:
-                atomic_copy(now, previous)
-        atomic_write(latest, lambda part: part.write_bytes(weights))
+                runs.atomic_copy(now, previous)
+        runs.atomic_write(latest, lambda part: part.write_bytes(weights))
         meta = {
             "epoch": self._current_epoch,
             "batch": self._last_batch_seen,
             "weights_crc32": zlib.crc32(weights),
         }
-        atomic_write_text(self._training_metadata_path, json.dumps(meta))
+        runs.atomic_write_text(self._training_metadata_path, json.dumps(meta))
 
     def _load_model(self):
         weights, meta = Path(self._weights_path), Path(self._training_metadata_path)
@@ -375,8 +348,10 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
         """Load ``best.keras`` (weights and optimizer); its epoch, else ``None``."""
         if self.run_folder is None:
             return None
-        epoch = ((read_state(self.run_folder) or {}).get("best") or {}).get("epoch")
-        best = run_paths(self.run_folder)["best"]
+        epoch = ((runs.read_state(self.run_folder) or {}).get("best") or {}).get(
+            "epoch"
+        )
+        best = runs.run_paths(self.run_folder)["best"]
         if not isinstance(epoch, int) or not best.is_file():
             return None
         if self.model.optimizer is not None and not self.model.optimizer.built:
@@ -401,7 +376,7 @@ class _BestCheckpoint(keras.callbacks.Callback):
     def __init__(self, folder: Path, collective: bool = False):
         super().__init__()
         self.folder, self.collective = folder, collective
-        self.paths = run_paths(folder)
+        self.paths = runs.run_paths(folder)
         self.best: float | None = None
 
     def on_train_begin(self, logs=None):
@@ -415,8 +390,8 @@ class _BestCheckpoint(keras.callbacks.Callback):
             self._save(epoch, float(score))
 
     def _save(self, epoch: int, score: float) -> None:
-        save_model_atomic(self.model, self.paths["best"])
-        write_state(self.folder, best={"epoch": epoch, self.monitor: score})
+        runs.save_model_atomic(self.model, self.paths["best"])
+        runs.write_state(self.folder, best={"epoch": epoch, self.monitor: score})
         self.best = score
 
     def _reconcile(self, start: int) -> float | None:
@@ -426,7 +401,7 @@ class _BestCheckpoint(keras.callbacks.Callback):
         """
         best, history = self.paths["best"], self.paths["history"]
         scores = {}
-        for row in read_history(history) if history.is_file() else []:
+        for row in runs.read_history(history) if history.is_file() else []:
             epoch, score = int(row["epoch"]), float(row.get(self.monitor) or "nan")
             if epoch < start and np.isfinite(score):
                 scores[epoch] = score
@@ -434,7 +409,7 @@ class _BestCheckpoint(keras.callbacks.Callback):
             best.unlink(missing_ok=True)  # an epoch that will be trained again
             return None
         top = min(scores, key=lambda e: (-scores[e], e))  # the first of the best
-        record = (read_state(self.folder) or {}).get("best") or {}
+        record = (runs.read_state(self.folder) or {}).get("best") or {}
         kept = best.is_file() and record.get("epoch") == top
         if top == start - 1 and (self.collective or not kept):
             # the model restored from the backup is that epoch's. Several workers
@@ -570,8 +545,8 @@ def _train_locked(
         keras.mixed_precision.set_global_policy("mixed_float16")
     try:
         fit_data = _load_fit_data(config, job.data)
-        paths = run_paths(out)
-        remove_partial_files(out)
+        paths = runs.run_paths(out)
+        runs.remove_partial_files(out)
         settings = {
             **_settings(config, job.data),
             "data": asdict(fit_data.info),
@@ -579,9 +554,9 @@ def _train_locked(
             "replicas": job.strategy.num_replicas_in_sync,
         }
         # config.json first, and whole: the folder reads as this run from now on
-        atomic_write_text(paths["config"], json.dumps(settings, indent=2))
-        state = (read_state(out) or {}).get("state", "training")
-        write_state(out, state=state, settings=settings)
+        runs.atomic_write_text(paths["config"], json.dumps(settings, indent=2))
+        state = (runs.read_state(out) or {}).get("state", "training")
+        runs.write_state(out, state=state, settings=settings)
         epochs, model = [], _trained_model(paths)
         # the chief's decision, on every worker: a worker that trained while the
         # chief completes the run would wait for it in vain
@@ -589,21 +564,23 @@ def _train_locked(
             _Decision.TRAIN if model is None else _Decision.OVER
         )
         if decision == _Decision.OVER and model is None:  # a worker: the chief's model
-            model = load_run_model(run_paths(chief or out)["final"])
+            model = runs.load_run_model(runs.run_paths(chief or out)["final"])
         if decision == _Decision.TRAIN:
             model, epochs = _fit(job, fit_data, out, resume_from)
-            save_model_atomic(model, paths["final"])
-            write_state(out, state="trained")
+            runs.save_model_atomic(model, paths["final"])
+            runs.write_state(out, state="trained")
         test = None
         if config.evaluate_test:
-            if decision == _Decision.TRAIN or not is_whole_test_file(paths["test"]):
+            if decision == _Decision.TRAIN or not runs.is_whole_test_file(
+                paths["test"]
+            ):
                 test = _score_test(config, job.data, paths)
             else:
                 test = read_test_scores(paths["test"])
         # the backup goes before the run is marked finished: a kill between leaves
         # a run whose rerun only writes state.json
         shutil.rmtree(paths["backup"], ignore_errors=True)
-        write_state(out, state="finished")
+        runs.write_state(out, state="finished")
     finally:
         keras.mixed_precision.set_global_policy(previous_policy)
     history = _history_dict(paths["history"])
@@ -617,7 +594,7 @@ def _trained_model(paths: dict[str, Path]) -> keras.Model | None:
     if not paths["final"].exists():
         return None
     try:
-        model = load_run_model(paths["final"])
+        model = runs.load_run_model(paths["final"])
     except ValueError as err:
         paths["final"].unlink()
         print(
@@ -636,7 +613,7 @@ def _fit(
     job: _Job, data: _FitData, out: Path, resume_from: Path | None
 ) -> tuple[keras.Model, list[int]]:
     """Build the model and train (or resume) it; the model and the epochs trained."""
-    config, strategy, paths = job.config, job.strategy, run_paths(out)
+    config, strategy, paths = job.config, job.strategy, runs.run_paths(out)
     with strategy.scope():
         model = build_unet(
             model_input_shape(config, data.info),
@@ -651,14 +628,14 @@ def _fit(
             synchronize_batch_norm(model)  # every replica keeps the same statistics
     prepare_multi_worker_fit(model, strategy, data.train.element_spec)
     guard = _NaNGuard()
-    cbs = [guard, EpochCSVLogger(paths["history"])]  # a NaN epoch is logged too
+    cbs = [guard, runs.EpochCSVLogger(paths["history"])]  # a NaN epoch is logged too
     if config.snapshot_images:
         images, masks = snapshot_examples(data.shown, config.snapshot_images)
-        snapshots = PredictionSnapshots(images, masks, paths["snapshots"])
+        snapshots = runs.PredictionSnapshots(images, masks, paths["snapshots"])
         cbs.append(_UnlessDiverged(snapshots, guard))
     # the backup commits an epoch: everything above is written before it, and
     # best.keras only after it (so that best.keras always holds a finished epoch)
-    restore_from = run_paths(resume_from)["backup"] if resume_from else None
+    restore_from = runs.run_paths(resume_from)["backup"] if resume_from else None
     backup = _SafeBackup(paths["backup"], restore_from, run_folder=resume_from or out)
     collective = worker_role(strategy).num_workers > 1
     cbs += [
@@ -696,9 +673,9 @@ def _score_test(config: TrainConfig, data, paths: dict[str, Path]) -> Evaluation
     test_ds, test_info = _load_split(config, data, "test", verbose=False)
     which = config.tested_checkpoint()
     which = which if paths[which].is_file() else "final"
-    model = load_run_model(paths[which])
+    model = runs.load_run_model(paths[which])
     ev = evaluate(model, test_ds, test_info.class_names)  # overlap-tile if unpadded
-    atomic_write_text(
+    runs.atomic_write_text(
         paths["test"],
         json.dumps({"model": which, "data": asdict(test_info), **asdict(ev)}, indent=2),
     )
@@ -726,11 +703,11 @@ def in_run_cache(config: TrainConfig, name: str = "unet") -> TrainConfig:
             f"name={name!r} must be a short plain name of letters, digits and -, "
             "e.g. 'pets'."
         )
-    settings = run_settings(
+    settings = runs.run_settings(
         {**asdict(config), "output_dir": ""},
         data_fingerprint(resolve_source(config.source, config.data_dir)),
     )
-    settings["package_version"] = minor_version(settings["package_version"])
+    settings["package_version"] = runs.minor_version(settings["package_version"])
     text = json.dumps(settings, sort_keys=True, default=str)
     digest = hashlib.sha256(text.encode()).hexdigest()[:10]
     return replace(config, output_dir=str(runs_dir() / f"{name}-{digest}"))
@@ -751,12 +728,12 @@ def train_or_load(config: TrainConfig, *, say: bool = True, **kwargs) -> TrainRe
     """
     out = Path(config.output_dir)
     data = resolve_source(config.source, config.data_dir)
-    if run_state(out) == "finished":
-        stored = json.loads((out / RUN_FILES["config"]).read_text())
-        changed = differing_settings(stored, _settings(config, data))
+    if runs.run_state(out) == "finished":
+        stored = json.loads((out / runs.RUN_FILES["config"]).read_text())
+        changed = runs.differing_settings(stored, _settings(config, data))
         if not changed:
-            paths = run_paths(out)
-            model = load_run_model(paths["final"])
+            paths = runs.run_paths(out)
+            model = runs.load_run_model(paths["final"])
             test = read_test_scores(paths["test"]) if paths["test"].is_file() else None
             if say:
                 print(

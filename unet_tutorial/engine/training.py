@@ -214,12 +214,8 @@ def _train_as_worker(job: _Job, role, overwrite: bool) -> TrainResult:
         shutil.copyfile(chief["history"], runs.run_paths(scratch)["history"])
     own = replace(job.config, output_dir=str(scratch), evaluate_test=False)
     with runs.RunLock(scratch):
-        result = _train_locked(
-            replace(job, config=own),
-            scratch,
-            resume_from=out if resume else None,
-            chief=out,
-        )
+        resume_from = out if resume else None
+        result = _train_locked(replace(job, config=own), scratch, resume_from, out)
     shutil.rmtree(scratch)
     return replace(result, paths=chief, test=None)
 
@@ -348,10 +344,8 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
         """Load ``best.keras`` (weights and optimizer); its epoch, else ``None``."""
         if self.run_folder is None:
             return None
-        epoch = ((runs.read_state(self.run_folder) or {}).get("best") or {}).get(
-            "epoch"
-        )
-        best = runs.run_paths(self.run_folder)["best"]
+        record = (runs.read_state(self.run_folder) or {}).get("best") or {}
+        epoch, best = record.get("epoch"), runs.run_paths(self.run_folder)["best"]
         if not isinstance(epoch, int) or not best.is_file():
             return None
         if self.model.optimizer is not None and not self.model.optimizer.built:
@@ -533,7 +527,7 @@ def _load_fit_data(config: TrainConfig, data: DataSource) -> _FitData:
 
 
 def _train_locked(
-    job: _Job, out: Path, *, resume_from: Path | None = None, chief: Path | None = None
+    job: _Job, out: Path, resume_from: Path | None = None, chief: Path | None = None
 ) -> TrainResult:
     """Train into ``out`` (the run folder, or a worker's scratch folder), or complete
     a run whose training is over; ``chief`` is a worker's chief's run folder.

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import keras
@@ -407,6 +408,36 @@ def test_callbacks_that_are_not_keras_callbacks_are_refused_before_any_file(
     with pytest.raises(ValueError, match=message):
         ut.train(config, callbacks=callbacks, verbose=0)
     assert not out.exists()
+
+
+def test_a_folder_without_a_test_split_is_refused_before_training(tmp_path):
+    """With ``evaluate_test`` on, a folder of train and validation lists only is
+    refused in one line before any epoch, and trains with it off."""
+    from PIL import Image
+
+    root = tmp_path / "data"
+    for folder in ("images", "masks"):
+        (root / folder).mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    names = [f"img{i}" for i in range(6)]
+    for name in names:
+        image = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+        Image.fromarray(image).save(root / "images" / f"{name}.png")
+        mask = np.zeros((32, 32), np.uint8)
+        mask[8:24, 8:24] = 1
+        Image.fromarray(mask).save(root / "masks" / f"{name}.png")
+    (root / "train.txt").write_text("\n".join(names[:4]) + "\n")
+    (root / "validation.txt").write_text("\n".join(names[4:]) + "\n")
+    out = tmp_path / "run"
+    settings = dict(TINY, source=str(root), num_examples=None, epochs=1)
+    config = ut.TrainConfig(**settings, output_dir=str(out))
+    with pytest.raises(ValueError, match="has no test split") as refused:
+        ut.train(config, verbose=0)
+    message = str(refused.value)
+    assert "\n" not in message and "evaluate_test=False (--no-test)" in message
+    assert not out.exists()  # refused before a file was written
+    result = ut.train(replace(config, evaluate_test=False), verbose=0)
+    assert result.epochs_run == [0] and result.test is None
 
 
 def test_the_backup_weights_written_in_memory_load_as_save_weights_writes_them(

@@ -1,24 +1,20 @@
 """The run folder: what ``train`` writes in it, and how a folder is checked, locked
 and loaded.
 
-One run owns one folder (the files are listed in ``RUN_FILES``; see
-``training`` for what each holds). Every file is written atomically
-(``atomic_write``); ``history.csv`` is the one file appended to, and a row cut
-short is ignored and rewritten. A run is **finished** only when ``state.json``
-says so (written last) and ``final.keras`` and ``test.json`` are whole.
-
-The rules: a folder with other files (hidden ones aside) is **foreign** and
-refused; a **finished** run is never changed without ``overwrite``; an
-**unfinished** run resumes only with the same settings; one training at a
-time writes to a folder (``RunLock``), and ``overwrite`` deletes nothing
-before it holds that lock.
+One run owns one folder (``RUN_FILES``). Every file is written atomically
+(``atomic_write``); ``history.csv`` alone is appended to, and a row cut short is
+ignored. A run is **finished** only when ``state.json`` says so (written last)
+and ``final.keras`` and ``test.json`` are whole. A folder with other files
+(hidden ones aside) is **foreign** and refused; a finished run is never changed
+without ``overwrite``; an unfinished run resumes only with the same settings;
+one training at a time writes to a folder (``RunLock``), and ``overwrite``
+deletes nothing before it holds that lock.
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
-import enum
 import errno
 import json
 import os
@@ -50,35 +46,19 @@ PART_MARK = ".part-"
 
 
 def _part_name(path: Path) -> Path:
-    """A hidden temporary name beside ``path`` with its full suffix
-    (``.latest.part-1a2b.weights.h5``): Keras and NumPy choose the format by it.
-    """
+    """A hidden temporary name beside ``path``, with its suffix (Keras needs it)."""
     head, dot, rest = path.name.partition(".")
     return path.with_name(f".{head}{PART_MARK}{secrets.token_hex(4)}{dot}{rest}")
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Flush a folder's entries (a rename in it) to disk, where the system allows it."""
-    with contextlib.suppress(OSError):  # e.g. Windows: folders cannot be opened
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Path:
     """Write ``path`` all at once: a kill at any moment leaves the old file or the
     new one, never half.
 
-    ``write(tmp)`` fills a hidden temporary file beside ``path`` (same suffix);
-    it is flushed, renamed over ``path`` (``os.replace``) and the folder synced.
-    A temporary file left by a kill is hidden (never makes a folder foreign);
-    ``remove_partial_files`` deletes it.
-
-    Raises:
-        OSError: the write failed (the old file is untouched); a full disk is
-            ``no_space_error``.
+    ``write(tmp)`` fills a hidden temporary file beside ``path``; it is synced,
+    renamed over ``path`` and the folder synced. A temporary file left by a kill
+    is hidden (see ``remove_partial_files``). A full disk raises
+    ``no_space_error``.
     """
     path = Path(path)
     part = _part_name(path)
@@ -92,7 +72,12 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Pa
         if isinstance(err, OSError) and err.errno == errno.ENOSPC:
             raise no_space_error(path) from err
         raise
-    _fsync_folder(path.parent)
+    with contextlib.suppress(OSError):  # a folder cannot be opened on Windows
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
     return path
 
 
@@ -128,19 +113,23 @@ def remove_partial_files(folder: str | os.PathLike) -> None:
     """Delete the temporary files a kill left in a run folder (``atomic_write``)."""
     folder = Path(folder)
     for sub in (folder, folder / RUN_FILES["backup"], folder / RUN_FILES["snapshots"]):
-        if sub.is_dir():
-            for part in sub.glob(f".*{PART_MARK}*"):
-                if part.is_file():
-                    part.unlink(missing_ok=True)
+        for part in sub.glob(f".*{PART_MARK}*") if sub.is_dir() else []:
+            if part.is_file():
+                part.unlink(missing_ok=True)
+
+
+def _read_json(path: Path) -> dict | None:
+    """The JSON object in ``path``; ``None`` if missing, unreadable or not an object."""
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def read_state(folder: str | os.PathLike) -> dict | None:
     """The run's ``state.json`` as a dict; ``None`` if missing or unreadable."""
-    try:
-        state = json.loads((Path(folder) / RUN_FILES["state"]).read_text())
-    except (OSError, ValueError):
-        return None
-    return state if isinstance(state, dict) else None
+    return _read_json(Path(folder) / RUN_FILES["state"])
 
 
 def write_state(folder: str | os.PathLike, **changes) -> dict:
@@ -162,9 +151,9 @@ class EpochCSVLogger(keras.callbacks.Callback):
     """Append one CSV row per finished epoch; on resume, drop rows of epochs that will
     rerun.
 
-    ``keras.callbacks.CSVLogger(append=True)`` could write a row twice after a
-    kill between the logger and the backup, or glue a row to one cut short;
-    this one rewrites the file (atomically) at the first epoch of every run.
+    Own code: ``keras.callbacks.CSVLogger(append=True)`` could write a row twice
+    after a kill between the logger and the backup, or glue a row to one cut
+    short; this one rewrites the file (atomically) at the first epoch of a run.
     """
 
     def __init__(self, path: str | os.PathLike):
@@ -178,7 +167,15 @@ class EpochCSVLogger(keras.callbacks.Callback):
         self._first = False
         rows = read_history(self.path) if self.path.exists() else []
         kept = [r for r in rows if int(r["epoch"]) < epoch]
-        self._write(kept, list(rows[0].keys()) if rows else None)
+
+        def write(part: Path) -> None:
+            with open(part, "w", newline="") as f:
+                if rows:
+                    writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+                    writer.writeheader()
+                    writer.writerows(kept)
+
+        atomic_write(self.path, write)  # another worker reads old or new, never half
 
     def on_epoch_end(self, epoch, logs=None):
         row = {"epoch": epoch, **{k: float(v) for k, v in (logs or {}).items()}}
@@ -191,23 +188,11 @@ class EpochCSVLogger(keras.callbacks.Callback):
             f.flush()
             os.fsync(f.fileno())
 
-    def _write(self, rows, fields):
-        # a reader (another worker) sees the old file or the new one, never half
-        def write(part: Path) -> None:
-            with open(part, "w", newline="") as f:
-                if fields:
-                    writer = csv.DictWriter(f, fieldnames=fields)
-                    writer.writeheader()
-                    writer.writerows(rows)
-
-        atomic_write(self.path, write)
-
 
 def read_history(path: str | os.PathLike) -> list[dict]:
     """Rows of a ``history.csv``: ``[{"epoch": "0", "loss": "...", ...}, ...]``.
 
-    A last row cut short (a kill while it was being written) is left out: one
-    without its line end may have been cut inside a number.
+    A last row without its line end (cut short by a kill) is left out.
     """
     with open(path, newline="") as f:
         text = f.read()
@@ -249,8 +234,7 @@ class PredictionSnapshots(keras.callbacks.Callback):
         self._first = True
 
     def on_epoch_begin(self, epoch, logs=None):
-        # drop snapshots of the epochs this run will (re)compute
-        if self._first:
+        if self._first:  # drop snapshots of the epochs this run will (re)compute
             self._first = False
             for old in self.directory.glob("epoch_*.npz"):
                 if int(old.stem.split("_")[1]) >= epoch:
@@ -294,9 +278,6 @@ class RunFolderError(ValueError):
 _RUN_KEYS = {"base_filters", "image_size", "epochs"}
 """Keys every ``config.json`` written by ``train`` has."""
 
-_MODEL_FILES = {"config.json", "model.weights.h5"}
-"""Members every ``.keras`` file (a zip archive) has."""
-
 
 def is_whole_keras_file(path: str | os.PathLike) -> bool:
     """Whether ``path`` is a complete ``.keras`` archive (every member's checksum
@@ -304,35 +285,26 @@ def is_whole_keras_file(path: str | os.PathLike) -> bool:
     """
     try:
         with zipfile.ZipFile(path) as archive:
-            return _MODEL_FILES <= set(archive.namelist()) and archive.testzip() is None
+            members = {"config.json", "model.weights.h5"} <= set(archive.namelist())
+            return members and archive.testzip() is None
     except (OSError, zipfile.BadZipFile, ValueError, EOFError):
         return False
 
 
 def is_whole_test_file(path: str | os.PathLike) -> bool:
     """Whether ``path`` is a complete ``test.json`` (the scores ``train`` writes)."""
-    try:
-        stored = json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return False
-    return isinstance(stored, dict) and {"model", "mean_iou"} <= stored.keys()
+    stored = _read_json(Path(path))
+    return stored is not None and {"model", "mean_iou"} <= stored.keys()
 
 
-class _Unreadable(enum.Enum):
-    """Why a folder's ``config.json`` gives no settings (``_read_config``)."""
-
-    MISSING = "missing or cut short"
-    FOREIGN = "a JSON file that train did not write"
-
-
-def _read_config(folder: Path) -> dict | _Unreadable:
-    """The stored ``config.json`` as a dict, or why there is none."""
+def _read_config(folder: Path) -> dict | str:
+    """The stored ``config.json``, else ``"missing"`` (or cut short), ``"foreign"``."""
     try:
         stored = json.loads((folder / RUN_FILES["config"]).read_text())
     except (OSError, ValueError):
-        return _Unreadable.MISSING
+        return "missing"
     if not isinstance(stored, dict) or not _RUN_KEYS <= stored.keys():
-        return _Unreadable.FOREIGN
+        return "foreign"
     return stored
 
 
@@ -340,25 +312,13 @@ def stored_settings(folder: str | os.PathLike) -> dict | None:
     """The settings of the run in ``folder``: its ``config.json``, else the copy in
     ``state.json``; ``None`` if neither is readable.
     """
-    folder = Path(folder)
-    stored = _read_config(folder)
+    stored = _read_config(Path(folder))
     if isinstance(stored, dict):
         return stored
     settings = (read_state(folder) or {}).get("settings")
     if isinstance(settings, dict) and _RUN_KEYS <= settings.keys():
         return settings
     return None
-
-
-def _is_finished(folder: Path, settings: dict) -> bool:
-    """The rule of a finished run (see the module docstring)."""
-    if (read_state(folder) or {}).get("state") != "finished":
-        return False
-    if not is_whole_keras_file(folder / RUN_FILES["final"]):
-        return False
-    return not settings.get("evaluate_test", True) or is_whole_test_file(
-        folder / RUN_FILES["test"]
-    )
 
 
 def run_state(folder: str | os.PathLike) -> str:
@@ -371,23 +331,27 @@ def run_state(folder: str | os.PathLike) -> str:
         return "empty"
     if not folder.is_dir():
         return "foreign"
-    # the lock alone is no run; hidden files (.DS_Store, .ipynb_checkpoints, a
-    # temporary file left by a kill) are nobody's work
-    names = {p.name for p in folder.iterdir() if not p.name.startswith(".")} - {
-        RUN_FILES["lock"]
-    }
+    # the lock alone is no run; hidden files (.DS_Store, a temporary file left by
+    # a kill) are nobody's work
+    names = {p.name for p in folder.iterdir() if not p.name.startswith(".")}
+    names -= {RUN_FILES["lock"]}
     if not names:
         return "empty"
-    if names - set(RUN_FILES.values()):
-        return "foreign"
     stored = _read_config(folder)
-    if stored is _Unreadable.FOREIGN:
+    if names - set(RUN_FILES.values()) or stored == "foreign":
         return "foreign"
-    if stored is _Unreadable.MISSING:
-        # a run's own files beside it: a config.json cut short (or never written)
-        # by a kill or a full disk, not someone else's folder
+    if stored == "missing":
+        # beside a run's own files: cut short by a kill or a full disk
         return "unfinished" if names - {RUN_FILES["config"]} else "foreign"
-    return "finished" if _is_finished(folder, stored) else "unfinished"
+    finished = (
+        (read_state(folder) or {}).get("state") == "finished"
+        and is_whole_keras_file(folder / RUN_FILES["final"])
+        and (
+            not stored.get("evaluate_test", True)
+            or is_whole_test_file(folder / RUN_FILES["test"])
+        )
+    )
+    return "finished" if finished else "unfinished"
 
 
 def run_settings(settings: dict, fingerprint: dict) -> dict:
@@ -408,23 +372,19 @@ def differing_settings(stored: dict, settings: dict) -> list[str]:
     """``"name: old -> new"`` for every setting in ``settings`` whose stored value
     differs; the data by its fingerprint, the package by ``minor_version``.
     """
-    # tuples become lists, as in the stored JSON
-    fresh = json.loads(json.dumps(settings))
     changed = []
-    for k, v in fresh.items():
+    for k, v in json.loads(json.dumps(settings)).items():  # tuples become lists
         old = stored.get(k)
-        if k == "output_dir":
-            continue
         if k == "data_fingerprint":
             if not isinstance(old, dict) or old.get("digest") != v.get("digest"):
                 was = old.get("summary") if isinstance(old, dict) else "not recorded"
-                same = " (same counts, other names, sizes or dates)"
-                same = same if was == v.get("summary") else ""
+                same = was == v.get("summary")
+                same = " (same counts, other names, sizes or dates)" if same else ""
                 changed.append(f"data: {was} -> {v.get('summary')}{same}")
         elif k == "package_version":
             if minor_version(old) != minor_version(v):
                 changed.append(f"unet-tutorial version: {old or 'not recorded'} -> {v}")
-        elif old != v:
+        elif k != "output_dir" and old != v:
             changed.append(f"{k}: {old!r} -> {v!r}")
     return changed
 
@@ -438,19 +398,11 @@ def prepare_run_folder(
 ) -> str:
     """Check that a training with ``settings`` may write to ``folder``.
 
-    Args:
-        folder: the run folder.
-        settings: the run's settings (``run_settings``).
-        overwrite: delete a run found there (only its own files) and start again.
-        clear: with ``overwrite``, delete them here (only while holding
-            ``RunLock``); ``False`` only checks.
-
-    Returns:
-        ``"new"`` or ``"resume"`` (an unfinished run with the same settings).
-
-    Raises:
-        RunFolderError: a foreign folder; a finished run without ``overwrite``;
-            an unfinished run with other or unreadable settings.
+    ``overwrite`` deletes a run found there (its own files only), now if
+    ``clear`` (only while holding ``RunLock``). Returns ``"new"`` or ``"resume"``
+    (an unfinished run with the same settings). Raises ``RunFolderError`` for a
+    foreign folder, a finished run without ``overwrite``, or an unfinished run
+    with other or unreadable settings.
     """
     folder = Path(folder)
     state = run_state(folder)
@@ -473,10 +425,8 @@ def prepare_run_folder(
             f"{folder} holds {what}; a run would overwrite or mix with them. Name a "
             "new or empty folder (--output / TrainConfig.output_dir)."
         )
-    if state == "empty":
-        return "new"
-    if overwrite:
-        if clear:
+    if state == "empty" or overwrite:
+        if state != "empty" and clear:
             clear_run(folder)
         return "new"
     stored = stored_settings(folder)
@@ -515,17 +465,17 @@ def clear_run(folder: str | os.PathLike) -> None:
         path = folder / name
         if path.is_dir():
             shutil.rmtree(path)
-        elif path.exists():
-            path.unlink()
+        else:
+            path.unlink(missing_ok=True)
 
 
 class RunLock:
     """``with RunLock(folder):`` one training at a time writes to a run folder.
 
-    An OS lock (``fcntl.flock``, POSIX) on ``run.lock``: the kernel releases it
-    when its process ends, however it ends, so a dead training never holds it
-    and a recycled PID is never mistaken for one. The file names its holder
-    (for the message); a file left by a kill is taken over with a NOTE.
+    An OS lock (``fcntl.flock``) on ``run.lock``: the kernel releases it when its
+    process ends, however it ends, so a dead training never holds it. The file
+    names its holder (for the message); one left by a kill is taken over with a
+    NOTE.
     """
 
     def __init__(self, folder: str | os.PathLike):

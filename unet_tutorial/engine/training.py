@@ -1,26 +1,22 @@
 """Training: one ``train(config)`` that is seeded, resumable and honest about its data.
 
-What ``train`` writes to ``config.output_dir`` (``runs.RUN_FILES``):
-``best.keras`` (the best epoch by validation mean IoU), ``final.keras`` (the
-last epoch), ``history.csv`` (one row per finished epoch), ``snapshots/``
-(predictions on a fixed validation batch per epoch), ``backup/`` (the
-backup, until the run is finished), ``config.json`` (the settings and data),
-``state.json`` (how far the run got, which epoch ``best.keras`` holds) and
-``test.json`` (the test split scored once, after training, on
-``TrainConfig.tested_checkpoint()``; everything before looks only at the
-validation split).
-
-A run goes ``training`` (each epoch committed by its backup) -> ``trained``
-(``final.keras`` saved) -> ``finished`` (``test.json`` written, the backup
-deleted). A kill anywhere leaves whole files (``runs.atomic_write``), and a
-rerun of the same command completes the cut step without training a finished
-epoch again.
+What ``train`` writes to ``config.output_dir`` is listed in ``runs.RUN_FILES``:
+``best.keras`` (best epoch by validation mean IoU), ``final.keras``,
+``history.csv``, ``snapshots/``, ``backup/`` (until the run is finished),
+``config.json``, ``state.json`` (how far the run got, the epoch of
+``best.keras``) and ``test.json`` (the test split, scored once after training on
+``TrainConfig.tested_checkpoint()``). A run goes ``training`` (each epoch
+committed by its backup) -> ``trained`` (``final.keras`` saved) -> ``finished``
+(``test.json`` written, the backup deleted). A kill anywhere leaves whole files,
+and a rerun of the same command completes the cut step without training a
+finished epoch again.
 """
 
 from __future__ import annotations
 
 import contextlib
 import enum
+import hashlib
 import io
 import json
 import os
@@ -37,6 +33,7 @@ import tensorflow as tf
 from ..evaluation import Evaluation, evaluate
 from ..fit import compile_and_fit, set_seed, shard_by_data, synchronize_batch_norm
 from ..model import build_unet
+from . import runs
 from .config import TrainConfig
 from .distribute import (
     chief_decision,
@@ -45,37 +42,9 @@ from .distribute import (
     worker_scratch_dir,
 )
 from .loading import DataInfo, load_dataset
-from .runs import (
-    RUN_FILES,
-    EpochCSVLogger,
-    PredictionSnapshots,
-    RunFolderError,
-    RunLock,
-    atomic_copy,
-    atomic_write,
-    atomic_write_text,
-    differing_settings,
-    is_whole_test_file,
-    load_run_model,
-    minor_version,
-    no_space_error,
-    prepare_run_folder,
-    read_history,
-    read_state,
-    remove_partial_files,
-    run_paths,
-    run_settings,
-    run_state,
-    save_model_atomic,
-    write_state,
-)
+from .runs import RunFolderError
 from .sources import DataSource, data_fingerprint, resolve_source, runs_dir
-from .targets import (
-    model_classes,
-    model_input_shape,
-    snapshot_examples,
-    training_pairs,
-)
+from .targets import model_classes, model_input_shape, snapshot_examples, training_pairs
 
 
 @dataclass
@@ -88,7 +57,7 @@ class TrainResult:
         epochs_run: the epochs this call trained.
         model: the trained model (last epoch).
         paths: the run's files (``runs.run_paths``).
-        data: the ``DataInfo`` of the training data (is it the stand-in?).
+        data: the ``DataInfo`` of the training data.
         test: the test-split scores (``None`` if ``evaluate_test`` was off).
     """
 
@@ -101,8 +70,8 @@ class TrainResult:
 
 
 def _history_dict(path: Path) -> dict[str, list[float]]:
-    rows = read_history(path) if path.exists() else []
-    keys = [k for k in (rows[0].keys() if rows else []) if k != "epoch"]
+    rows = runs.read_history(path) if path.exists() else []
+    keys = [k for k in (rows[0] if rows else []) if k != "epoch"]
     return {
         "epoch": [int(r["epoch"]) for r in rows],
         **{k: [float(r[k]) for r in rows] for k in keys},
@@ -119,12 +88,11 @@ def train(
 ) -> TrainResult:
     """Train a U-Net end to end and return its history and files.
 
-    The same call trains on one CPU, one GPU, or several replicas (pass a
-    ``tf.distribute.Strategy``; the model is built in its scope). A killed run
-    resumes from its last finished epoch when started again with the same
-    settings; the folder rules of ``runs`` keep runs apart. When the loss
-    becomes NaN or infinite, training stops at once, nothing of that epoch is
-    saved, and ``TrainingDiverged`` is raised.
+    The same call trains on one CPU, one GPU or several replicas (a
+    ``tf.distribute.Strategy``). A killed run resumes from its last finished
+    epoch when started again with the same settings. A NaN or infinite loss
+    stops training at once, saves nothing of that epoch and raises
+    ``TrainingDiverged``.
 
     Args:
         config: the settings; ``TrainConfig()`` by default.
@@ -134,36 +102,28 @@ def train(
         overwrite: delete a run already in ``output_dir`` (its files only) and
             train again from scratch.
 
-    Returns:
-        A ``TrainResult``.
-
     Raises:
-        ValueError: a bad setting (see ``TrainConfig.validate``) or ``callbacks``.
+        ValueError: a bad setting or ``callbacks``; data without a test split
+            while ``evaluate_test`` is on.
         RunFolderError: ``output_dir`` cannot take this run (the message says why).
         TrainingDiverged: the loss became NaN or infinite.
     """
     config = config or TrainConfig()
     _check_callbacks(callbacks)
     strategy = strategy or tf.distribute.get_strategy()
-    # the data source is decided once, before anything is written: every split comes
-    # from the same data
-    job = _Job(
-        config,
-        resolve_source(config.source, config.data_dir),
-        strategy,
-        list(callbacks or []),
-        verbose,
-        _Agreement(strategy),
-    )
+    # the data source is decided once, before anything is written
+    data = resolve_source(config.source, config.data_dir)
+    agreement = _Agreement(strategy)
+    job = _Job(config, data, strategy, list(callbacks or []), verbose, agreement)
     try:
         role = worker_role(strategy)
         if not role.is_chief:
             return _train_as_worker(job, role, overwrite)
         return _train_as_chief(job, overwrite)
     except Exception:
-        if not job.agreement.reached:  # the other workers must not wait for this one
+        if not agreement.reached:  # the other workers must not wait for this one
             with contextlib.suppress(Exception):  # the first error is the one to say
-                job.agreement.reach(_Decision.TRAIN, refused=True)
+                agreement.reach(_Decision.TRAIN, refused=True)
         raise
 
 
@@ -191,9 +151,7 @@ class _Decision(enum.IntEnum):
 
 
 class _Agreement:
-    """The one point where the workers of a cluster take the chief's ``_Decision``
-    (``chief_decision``); outside a cluster it passes the decision through.
-    """
+    """The one point where a cluster's workers take the chief's ``_Decision``."""
 
     def __init__(self, strategy):
         self.strategy = strategy
@@ -229,13 +187,13 @@ def _train_as_chief(job: _Job, overwrite: bool) -> TrainResult:
     out = Path(job.config.output_dir)
     settings = _settings(job.config, job.data)
     # refuses before anything is written; --overwrite clears only under the lock
-    prepare_run_folder(out, settings, overwrite=overwrite, clear=False)
+    runs.prepare_run_folder(out, settings, overwrite=overwrite, clear=False)
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     try:
-        with RunLock(out):
+        with runs.RunLock(out):
             # again, now that no other training can write here
-            prepare_run_folder(out, settings, overwrite=overwrite)
+            runs.prepare_run_folder(out, settings, overwrite=overwrite)
             return _train_locked(job, out)
     finally:
         if created and not any(out.iterdir()):  # refused before it wrote a file
@@ -243,35 +201,28 @@ def _train_as_chief(job: _Job, overwrite: bool) -> TrainResult:
 
 
 def _train_as_worker(job: _Job, role, overwrite: bool) -> TrainResult:
-    """A non-chief worker: the same training, written to its scratch folder, resumed
-    from the chief's backup.
-    """
+    """A non-chief worker: trains into its scratch folder from the chief's backup."""
     out = Path(job.config.output_dir)
     # refuse what the chief refuses, without changing its folder
-    prepare_run_folder(
-        out, _settings(job.config, job.data), overwrite=overwrite, clear=False
-    )
-    chief, scratch = run_paths(out), worker_scratch_dir(out, role)
+    settings = _settings(job.config, job.data)
+    runs.prepare_run_folder(out, settings, overwrite=overwrite, clear=False)
+    chief, scratch = runs.run_paths(out), worker_scratch_dir(out, role)
     shutil.rmtree(scratch, ignore_errors=True)  # left by a crash
     scratch.mkdir(parents=True)
     resume = not overwrite and chief["backup"].exists()
     if resume and chief["history"].is_file():  # the same best-so-far as the chief
-        shutil.copyfile(chief["history"], run_paths(scratch)["history"])
+        shutil.copyfile(chief["history"], runs.run_paths(scratch)["history"])
     own = replace(job.config, output_dir=str(scratch), evaluate_test=False)
-    with RunLock(scratch):
-        result = _train_locked(
-            replace(job, config=own),
-            scratch,
-            resume_from=out if resume else None,
-            chief=out,
-        )
+    with runs.RunLock(scratch):
+        resume_from = out if resume else None
+        result = _train_locked(replace(job, config=own), scratch, resume_from, out)
     shutil.rmtree(scratch)
     return replace(result, paths=chief, test=None)
 
 
 def _settings(config: TrainConfig, data) -> dict:
     """What a run folder records of ``config`` and of the data it trains on."""
-    return run_settings(asdict(config), data_fingerprint(data))
+    return runs.run_settings(asdict(config), data_fingerprint(data))
 
 
 FREE_SPACE_MARGIN = 1 << 20
@@ -279,10 +230,9 @@ FREE_SPACE_MARGIN = 1 << 20
 
 
 def _weights_file_bytes(model: keras.Model) -> bytes:
-    """The bytes of ``model.save_weights``'s ``.weights.h5`` file, made in memory:
-    h5py writing to a full disk can crash the process, a Python write cannot.
-    Keras saves weights only to a file name, so this uses its HDF5 store on a
-    ``BytesIO`` (through a temporary file where this Keras lacks that store).
+    """The bytes of ``model.save_weights``'s file, made in memory: h5py writing to a
+    full disk can crash the process, a Python write cannot. Uses Keras' HDF5 store
+    on a ``BytesIO``, else (older Keras) a temporary file.
     """
     try:
         from keras.src.saving import saving_lib
@@ -300,20 +250,15 @@ def _weights_file_bytes(model: keras.Model) -> bytes:
 
 
 class _SafeBackup(keras.callbacks.BackupAndRestore):
-    """Keras' ``BackupAndRestore(double_checkpoint=True)``, made to survive a kill
-    at any save and a damaged backup.
+    """Keras' ``BackupAndRestore(double_checkpoint=True)`` that survives a kill at any
+    save and a damaged backup.
 
-    Keras (3.15) writes the backup in place and falls back to the previous copy
-    (``.bkp``) only when loading raises ``OSError``. Own code where that is not
-    enough: ``_save_model`` writes each file atomically (the weights made in
-    memory, the free space checked) and records the weights' CRC-32 in the
-    metadata, so that a pair cut apart by a kill, or damaged weights that h5py
-    reads without an error, are seen; ``_load_model`` raises all such damage
-    (and metadata cut short) as the ``OSError`` Keras falls back on; when the
-    previous copy is damaged too, ``on_train_begin`` resumes after the epoch of
-    ``best.keras`` (named in ``state.json``), else at epoch 0. A NOTE says
-    which. ``restore_from`` (a worker's chief's backup) is copied in first;
-    the backup is kept at the end (``train`` deletes it once the run is finished).
+    Own code, as Keras writes the backup in place and falls back to its previous
+    copy (``.bkp``) only when loading raises ``OSError``: each file is written
+    atomically, with the weights' CRC-32 in the metadata, and every kind of
+    damage is raised as ``OSError``. When both copies are damaged, training
+    resumes after the epoch of ``best.keras`` (in ``state.json``), else at 0.
+    ``restore_from`` (a worker's chief's backup) is copied in first.
     """
 
     def __init__(self, backup_dir, restore_from=None, run_folder=None):
@@ -328,26 +273,23 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
         weights = _weights_file_bytes(self.model)
         latest = Path(self._weights_path)
         if shutil.disk_usage(latest.parent).free < len(weights) + FREE_SPACE_MARGIN:
-            raise no_space_error(latest)
+            raise runs.no_space_error(latest)
         # the old pair is copied to .bkp first: a kill between the files leaves
         # one pair whose checksum does not match and the other one whole
         pairs = (
             (self._weights_path, self._prev_weights_path),
-            (
-                self._training_metadata_path,
-                self._prev_training_metadata_path,
-            ),
+            (self._training_metadata_path, self._prev_training_metadata_path),
         )
         if all(os.path.exists(now) for now, _ in pairs):
             for now, previous in pairs:
-                atomic_copy(now, previous)
-        atomic_write(latest, lambda part: part.write_bytes(weights))
+                runs.atomic_copy(now, previous)
+        runs.atomic_write(latest, lambda part: part.write_bytes(weights))
         meta = {
             "epoch": self._current_epoch,
             "batch": self._last_batch_seen,
             "weights_crc32": zlib.crc32(weights),
         }
-        atomic_write_text(self._training_metadata_path, json.dumps(meta))
+        runs.atomic_write_text(self._training_metadata_path, json.dumps(meta))
 
     def _load_model(self):
         weights, meta = Path(self._weights_path), Path(self._training_metadata_path)
@@ -360,8 +302,9 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
             super()._load_model()
         # h5py raises RuntimeError (e.g. "wrong B-tree signature") or OSError
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as err:
-            where = f"{self.backup_dir}: {type(err).__name__}: {err}"
-            self._damage = self._damage or where
+            self._damage = self._damage or (
+                f"{self.backup_dir}: {type(err).__name__}: {err}"
+            )
             raise OSError(self._damage) from err
 
     def on_train_begin(self, logs=None):
@@ -382,29 +325,28 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
     def _restart(self) -> None:
         """Both copies are damaged: resume after ``best.keras``'s epoch, else at 0."""
         shutil.rmtree(self.backup_dir, ignore_errors=True)  # the next save makes it
-        epoch = self._restore_best()
         damaged = f"the backup was damaged or incomplete ({self._damage})"
-        if epoch is not None:
+        epoch = self._restore_best()
+        if epoch is None:
+            self.model._initial_epoch = 0
             print(
-                f"NOTE: {damaged} and so was its previous copy; resuming after epoch "
-                f"{epoch}, the last one whose whole model was kept (best.keras)."
+                f"NOTE: {damaged} and no earlier copy is readable; starting again at "
+                "epoch 0."
             )
             return
-        self.model._initial_epoch = 0
+        self.model._initial_epoch = epoch + 1
         print(
-            f"NOTE: {damaged} and no earlier copy is readable; starting again at "
-            "epoch 0."
+            f"NOTE: {damaged} and so was its previous copy; resuming after epoch "
+            f"{epoch}, the last one whose whole model was kept (best.keras)."
         )
 
     def _restore_best(self) -> int | None:
-        """Load ``best.keras`` (weights and optimizer) and return its epoch, named in
-        ``state.json``; ``None`` if there is none, or it is unreadable.
-        """
+        """Load ``best.keras`` (weights and optimizer); its epoch, else ``None``."""
         if self.run_folder is None:
             return None
-        record = (read_state(self.run_folder) or {}).get("best") or {}
-        best = run_paths(self.run_folder)["best"]
-        if not isinstance(record.get("epoch"), int) or not best.is_file():
+        record = (runs.read_state(self.run_folder) or {}).get("best") or {}
+        epoch, best = record.get("epoch"), runs.run_paths(self.run_folder)["best"]
+        if not isinstance(epoch, int) or not best.is_file():
             return None
         if self.model.optimizer is not None and not self.model.optimizer.built:
             self.model.optimizer.build(self.model.trainable_variables)
@@ -412,32 +354,27 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
             self.model.load_weights(str(best))
         except (OSError, ValueError, KeyError, RuntimeError):
             return None
-        self.model._initial_epoch = record["epoch"] + 1
-        return record["epoch"]
+        return epoch
 
 
 class _BestCheckpoint(keras.callbacks.Callback):
     """Keep ``best.keras``: the model of the epoch with the best validation mean IoU.
 
-    It runs after the backup (an epoch is committed before its model can be
-    kept) and records the epoch and score in ``state.json``. On resume it
-    makes ``best.keras`` agree with the finished epochs: the model of an epoch
-    trained again is never kept, and the backup's epoch, when it is the best
-    and its save was cut short, is saved again.
+    It runs after the backup (an epoch is committed before its model is kept) and
+    records the epoch and score in ``state.json``. On resume it makes
+    ``best.keras`` agree with the finished epochs (``_reconcile``).
     """
 
     monitor = "val_mean_iou"
 
     def __init__(self, folder: Path, collective: bool = False):
         super().__init__()
-        self.folder = folder
-        self.collective = collective
-        self.paths = run_paths(folder)
+        self.folder, self.collective = folder, collective
+        self.paths = runs.run_paths(folder)
         self.best: float | None = None
 
     def on_train_begin(self, logs=None):
-        start = getattr(self.model, "_initial_epoch", None) or 0
-        self.best = self._reconcile(start)
+        self.best = self._reconcile(getattr(self.model, "_initial_epoch", None) or 0)
 
     def on_epoch_end(self, epoch, logs=None):
         score = (logs or {}).get(self.monitor)
@@ -447,38 +384,33 @@ class _BestCheckpoint(keras.callbacks.Callback):
             self._save(epoch, float(score))
 
     def _save(self, epoch: int, score: float) -> None:
-        save_model_atomic(self.model, self.paths["best"])
-        write_state(self.folder, best={"epoch": epoch, self.monitor: score})
+        runs.save_model_atomic(self.model, self.paths["best"])
+        runs.write_state(self.folder, best={"epoch": epoch, self.monitor: score})
         self.best = score
 
     def _reconcile(self, start: int) -> float | None:
-        """The best score of the epochs before ``start``, with ``best.keras`` made to
-        hold that epoch's model (or removed when no file can).
+        """The best score before epoch ``start``; ``best.keras`` made to hold that
+        epoch's model, or removed: the model of an epoch trained again is never
+        kept, and the backup's epoch, when it is the best, is saved again.
         """
-        best = self.paths["best"]
-        history = self.paths["history"]
+        best, history = self.paths["best"], self.paths["history"]
         scores = {}
-        for row in read_history(history) if history.is_file() else []:
+        for row in runs.read_history(history) if history.is_file() else []:
             epoch, score = int(row["epoch"]), float(row.get(self.monitor) or "nan")
             if epoch < start and np.isfinite(score):
                 scores[epoch] = score
-        state = read_state(self.folder)
-        record = (state or {}).get("best") or {}
         if not scores:
-            if best.exists():  # the model of an epoch that will be trained again
-                best.unlink()
+            best.unlink(missing_ok=True)  # an epoch that will be trained again
             return None
         top = min(scores, key=lambda e: (-scores[e], e))  # the first of the best
+        record = (runs.read_state(self.folder) or {}).get("best") or {}
         kept = best.is_file() and record.get("epoch") == top
         if top == start - 1 and (self.collective or not kept):
             # the model restored from the backup is that epoch's. Several workers
             # save it alike (saving is a collective step there), deciding from the
             # history alone, also when the file holds it already
             self._save(top, scores[top])
-            return scores[top]
-        if kept:
-            return scores[top]
-        if best.exists():
+        elif not kept and best.exists():
             best.unlink()
             print(
                 f"NOTE: {best} held the model of an epoch that is trained again; it "
@@ -526,27 +458,21 @@ class _UnlessDiverged(keras.callbacks.Callback):
         super().set_params(params)
         self.inner.set_params(params)
 
-    def _unless_diverged(self, hook: str, *args) -> None:
+
+def _forward_unless_diverged(hook: str):
+    """The ``_UnlessDiverged`` method ``hook``: ``inner``'s, unless diverged."""
+
+    def forward(self, *args, **kwargs):
         if self.guard.at is None:
-            getattr(self.inner, hook)(*args)
+            getattr(self.inner, hook)(*args, **kwargs)
 
-    def on_train_begin(self, logs=None):
-        self._unless_diverged("on_train_begin", logs)
+    return forward
 
-    def on_train_end(self, logs=None):
-        self._unless_diverged("on_train_end", logs)
 
-    def on_epoch_begin(self, epoch, logs=None):
-        self._unless_diverged("on_epoch_begin", epoch, logs)
-
-    def on_epoch_end(self, epoch, logs=None):
-        self._unless_diverged("on_epoch_end", epoch, logs)
-
-    def on_train_batch_begin(self, batch, logs=None):
-        self._unless_diverged("on_train_batch_begin", batch, logs)
-
-    def on_train_batch_end(self, batch, logs=None):
-        self._unless_diverged("on_train_batch_end", batch, logs)
+for _hook in ("train", "epoch", "train_batch"):
+    for _when in ("begin", "end"):
+        _name = f"on_{_hook}_{_when}"
+        setattr(_UnlessDiverged, _name, _forward_unless_diverged(_name))
 
 
 @dataclass(frozen=True)
@@ -579,6 +505,11 @@ def _load_fit_data(config: TrainConfig, data: DataSource) -> _FitData:
     """The training and validation splits as ``fit`` takes them."""
     augment, seed = config.augment_config(), config.seed
     train_ds, info = _load_split(config, data, "train", augment=augment, seed=seed)
+    if config.evaluate_test and not info.has_test:  # refused before any training
+        raise ValueError(
+            f"the folder {Path(info.source).name} has no test split; train with "
+            "evaluate_test=False (--no-test)."
+        )
     val_ds, val_info = _load_split(config, data, "validation", seed=seed, verbose=False)
     model_classes(config, info)
     whole = val_ds
@@ -596,7 +527,7 @@ def _load_fit_data(config: TrainConfig, data: DataSource) -> _FitData:
 
 
 def _train_locked(
-    job: _Job, out: Path, *, resume_from: Path | None = None, chief: Path | None = None
+    job: _Job, out: Path, resume_from: Path | None = None, chief: Path | None = None
 ) -> TrainResult:
     """Train into ``out`` (the run folder, or a worker's scratch folder), or complete
     a run whose training is over; ``chief`` is a worker's chief's run folder.
@@ -608,8 +539,8 @@ def _train_locked(
         keras.mixed_precision.set_global_policy("mixed_float16")
     try:
         fit_data = _load_fit_data(config, job.data)
-        paths = run_paths(out)
-        remove_partial_files(out)
+        paths = runs.run_paths(out)
+        runs.remove_partial_files(out)
         settings = {
             **_settings(config, job.data),
             "data": asdict(fit_data.info),
@@ -617,9 +548,9 @@ def _train_locked(
             "replicas": job.strategy.num_replicas_in_sync,
         }
         # config.json first, and whole: the folder reads as this run from now on
-        atomic_write_text(paths["config"], json.dumps(settings, indent=2))
-        state = read_state(out) or {}
-        write_state(out, state=state.get("state", "training"), settings=settings)
+        runs.atomic_write_text(paths["config"], json.dumps(settings, indent=2))
+        state = (runs.read_state(out) or {}).get("state", "training")
+        runs.write_state(out, state=state, settings=settings)
         epochs, model = [], _trained_model(paths)
         # the chief's decision, on every worker: a worker that trained while the
         # chief completes the run would wait for it in vain
@@ -627,42 +558,37 @@ def _train_locked(
             _Decision.TRAIN if model is None else _Decision.OVER
         )
         if decision == _Decision.OVER and model is None:  # a worker: the chief's model
-            model = load_run_model(run_paths(chief or out)["final"])
+            model = runs.load_run_model(runs.run_paths(chief or out)["final"])
         if decision == _Decision.TRAIN:
             model, epochs = _fit(job, fit_data, out, resume_from)
-            save_model_atomic(model, paths["final"])
-            write_state(out, state="trained")
+            runs.save_model_atomic(model, paths["final"])
+            runs.write_state(out, state="trained")
         test = None
         if config.evaluate_test:
-            if decision == _Decision.TRAIN or not is_whole_test_file(paths["test"]):
+            if decision == _Decision.TRAIN or not runs.is_whole_test_file(
+                paths["test"]
+            ):
                 test = _score_test(config, job.data, paths)
             else:
                 test = read_test_scores(paths["test"])
         # the backup goes before the run is marked finished: a kill between leaves
         # a run whose rerun only writes state.json
         shutil.rmtree(paths["backup"], ignore_errors=True)
-        write_state(out, state="finished")
+        runs.write_state(out, state="finished")
     finally:
         keras.mixed_precision.set_global_policy(previous_policy)
-    return TrainResult(
-        _history_dict(paths["history"]),
-        epochs,
-        model,
-        paths,
-        fit_data.info,
-        test,
-    )
+    history = _history_dict(paths["history"])
+    return TrainResult(history, epochs, model, paths, fit_data.info, test)
 
 
 def _trained_model(paths: dict[str, Path]) -> keras.Model | None:
-    """The model of ``final.keras`` when training is over (a rerun after a kill
-    during the test scoring); ``None`` when it still has to train. A damaged
-    ``final.keras`` is removed, with a NOTE: the backup makes it again.
+    """The model of ``final.keras`` when training is over, else ``None``; a damaged
+    one is removed (the backup makes it again).
     """
     if not paths["final"].exists():
         return None
     try:
-        model = load_run_model(paths["final"])
+        model = runs.load_run_model(paths["final"])
     except ValueError as err:
         paths["final"].unlink()
         print(
@@ -678,18 +604,10 @@ def _trained_model(paths: dict[str, Path]) -> keras.Model | None:
 
 
 def _fit(
-    job: _Job,
-    data: _FitData,
-    out: Path,
-    resume_from: Path | None,
+    job: _Job, data: _FitData, out: Path, resume_from: Path | None
 ) -> tuple[keras.Model, list[int]]:
-    """Build the model and train (or resume) it; return it after the last epoch, and
-    the epochs trained.
-
-    Raises:
-        TrainingDiverged: the loss became NaN or infinite.
-    """
-    config, strategy, paths = job.config, job.strategy, run_paths(out)
+    """Build the model and train (or resume) it; the model and the epochs trained."""
+    config, strategy, paths = job.config, job.strategy, runs.run_paths(out)
     with strategy.scope():
         model = build_unet(
             model_input_shape(config, data.info),
@@ -704,16 +622,14 @@ def _fit(
             synchronize_batch_norm(model)  # every replica keeps the same statistics
     prepare_multi_worker_fit(model, strategy, data.train.element_spec)
     guard = _NaNGuard()
-    # a NaN epoch is logged: the history says what happened
-    cbs = [guard, EpochCSVLogger(paths["history"])]
+    cbs = [guard, runs.EpochCSVLogger(paths["history"])]  # a NaN epoch is logged too
     if config.snapshot_images:
-        # whole images of different sizes are cut to one size
         images, masks = snapshot_examples(data.shown, config.snapshot_images)
-        snapshots = PredictionSnapshots(images, masks, paths["snapshots"])
+        snapshots = runs.PredictionSnapshots(images, masks, paths["snapshots"])
         cbs.append(_UnlessDiverged(snapshots, guard))
     # the backup commits an epoch: everything above is written before it, and
     # best.keras only after it (so that best.keras always holds a finished epoch)
-    restore_from = run_paths(resume_from)["backup"] if resume_from else None
+    restore_from = runs.run_paths(resume_from)["backup"] if resume_from else None
     backup = _SafeBackup(paths["backup"], restore_from, run_folder=resume_from or out)
     collective = worker_role(strategy).num_workers > 1
     cbs += [
@@ -731,36 +647,29 @@ def _fit(
             data.info.class_names,
         )
     if guard.at is not None:
-        raise _diverged(config, paths, *guard.at)
+        epoch, batch = guard.at
+        kept = (
+            f"{paths['best']} (the best epoch before it) is kept"
+            if paths["best"].is_file()
+            else "no checkpoint had been saved yet"
+        )
+        raise TrainingDiverged(
+            f"the loss became NaN or infinite at epoch {epoch}, batch {batch}; "
+            f"training stopped. {kept}; final.keras was not written. Lower the "
+            f"learning rate (now {config.learning_rate:g}) or check the data, then "
+            "train again with --overwrite (train(..., overwrite=True))."
+        )
     return model, history.epoch
-
-
-def _diverged(
-    config: TrainConfig, paths: dict[str, Path], epoch: int, batch: int
-) -> TrainingDiverged:
-    kept = (
-        f"{paths['best']} (the best epoch before it) is kept"
-        if paths["best"].is_file()
-        else "no checkpoint had been saved yet"
-    )
-    return TrainingDiverged(
-        f"the loss became NaN or infinite at epoch {epoch}, batch {batch}; training "
-        f"stopped. {kept}; final.keras was not written. Lower the learning rate (now "
-        f"{config.learning_rate:g}) or check the data, then train again with "
-        "--overwrite (train(..., overwrite=True))."
-    )
 
 
 def _score_test(config: TrainConfig, data, paths: dict[str, Path]) -> Evaluation:
     """Score the chosen checkpoint on the test split, once, and write ``test.json``."""
-    from .. import losses, metrics  # noqa: F401  (registers the custom objects)
-
     test_ds, test_info = _load_split(config, data, "test", verbose=False)
     which = config.tested_checkpoint()
     which = which if paths[which].is_file() else "final"
-    model = load_run_model(paths[which])
+    model = runs.load_run_model(paths[which])
     ev = evaluate(model, test_ds, test_info.class_names)  # overlap-tile if unpadded
-    atomic_write_text(
+    runs.atomic_write_text(
         paths["test"],
         json.dumps({"model": which, "data": asdict(test_info), **asdict(ev)}, indent=2),
     )
@@ -777,25 +686,22 @@ def in_run_cache(config: TrainConfig, name: str = "unet") -> TrainConfig:
     """A copy of ``config`` whose ``output_dir`` is ``runs_dir() / f"{name}-{digest}"``.
 
     The digest covers every setting but ``output_dir``, the data's fingerprint
-    and the package's major.minor version: two notebooks that ask for the same
-    run on the same data share one folder (``train_or_load`` trains it once);
-    anything else gets another folder.
+    and the package's major.minor version: the same run on the same data gets
+    one folder (``train_or_load`` trains it once), anything else another.
 
     Raises:
         ValueError: a ``name`` that is not a plain folder name (e.g. ``"pets"``).
     """
-    import hashlib
-
     if not isinstance(name, str) or not name or not name.replace("-", "").isalnum():
         raise ValueError(
             f"name={name!r} must be a short plain name of letters, digits and -, "
             "e.g. 'pets'."
         )
-    settings = run_settings(
+    settings = runs.run_settings(
         {**asdict(config), "output_dir": ""},
         data_fingerprint(resolve_source(config.source, config.data_dir)),
     )
-    settings["package_version"] = minor_version(settings["package_version"])
+    settings["package_version"] = runs.minor_version(settings["package_version"])
     text = json.dumps(settings, sort_keys=True, default=str)
     digest = hashlib.sha256(text.encode()).hexdigest()[:10]
     return replace(config, output_dir=str(runs_dir() / f"{name}-{digest}"))
@@ -806,9 +712,8 @@ def train_or_load(config: TrainConfig, *, say: bool = True, **kwargs) -> TrainRe
     these settings, on the same data, by this package's major.minor version;
     otherwise ``train`` (which resumes an interrupted run).
 
-    Training is seeded, so the result is the same either way. A finished run
-    made otherwise is never reused nor replaced: ``train`` refuses it, after
-    one line that says what differs.
+    A finished run made otherwise is never reused nor replaced: ``train``
+    refuses it, after one line that says what differs.
 
     Args:
         config: the settings.
@@ -817,26 +722,21 @@ def train_or_load(config: TrainConfig, *, say: bool = True, **kwargs) -> TrainRe
     """
     out = Path(config.output_dir)
     data = resolve_source(config.source, config.data_dir)
-    if run_state(out) == "finished":
-        stored = json.loads((out / RUN_FILES["config"]).read_text())
-        changed = differing_settings(stored, _settings(config, data))
+    if runs.run_state(out) == "finished":
+        stored = json.loads((out / runs.RUN_FILES["config"]).read_text())
+        changed = runs.differing_settings(stored, _settings(config, data))
         if not changed:
-            paths = run_paths(out)
-            model = load_run_model(paths["final"])
+            paths = runs.run_paths(out)
+            model = runs.load_run_model(paths["final"])
             test = read_test_scores(paths["test"]) if paths["test"].is_file() else None
             if say:
                 print(
                     "Loaded the finished run: trained earlier with these settings, "
                     "on this data."
                 )
-            return TrainResult(
-                _history_dict(paths["history"]),
-                [],
-                model,
-                paths,
-                DataInfo(**stored["data"]),
-                test,
-            )
+            history = _history_dict(paths["history"])
+            info = DataInfo(**stored["data"])
+            return TrainResult(history, [], model, paths, info, test)
         print(f"The finished run in {out.name} is not reused: {'; '.join(changed)}.")
     elif say:
         print("No finished run with these settings on this data yet: training it now.")

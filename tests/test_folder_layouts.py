@@ -74,23 +74,6 @@ def test_options_override_detection(tmp_path):
     assert ut.check_folder(root, images_dir="photos").ok
 
 
-@pytest.mark.slow
-def test_a_tiny_training_run_on_a_carvana_folder(tmp_path):
-    root = carvana(tmp_path / "data")
-    config = ut.TrainConfig(
-        source=str(root),
-        image_size=32,
-        batch_size=2,
-        epochs=1,
-        steps_per_epoch=2,
-        base_filters=2,
-        depth=2,
-        output_dir=str(tmp_path / "run"),
-    )
-    result = ut.train(config, verbose=0)
-    assert result.data.num_classes == 2 and len(result.history["epoch"]) == 1
-
-
 def voc(root: Path) -> Path:
     """JPEGImages/, SegmentationClass/ palette PNGs (cat 8 / dog 12, border 255),
     ImageSets/Segmentation/train.txt + val.txt, no test list, 21 class names."""
@@ -158,8 +141,9 @@ def test_binary_jpeg_masks_are_thresholded_and_others_refused(tmp_path):
     assert problems[0].startswith("masks/Abyssinian_100.jpg")
 
 
-def test_colour_masks_read_through_the_colour_table(tmp_path):
-    root = tmp_path / "colours"
+def colour_folder(root: Path) -> Path:
+    """images/*.png and RGB masks/*.png: pet red, background black, border white
+    (ignored), named by a colour table in classes.txt."""
     for folder in ("images", "masks"):
         (root / folder).mkdir(parents=True)
     colours = {1: (255, 0, 0), 2: (0, 0, 0), 3: (255, 255, 255)}
@@ -172,6 +156,11 @@ def test_colour_masks_read_through_the_colour_table(tmp_path):
     (root / "classes.txt").write_text(
         "background 0 0 0\npet 255 0 0\nignore 255 255 255\n"
     )
+    return root
+
+
+def test_colour_masks_read_through_the_colour_table(tmp_path):
+    root = colour_folder(tmp_path / "colours")
     report = ut.check_folder(root)
     assert report.ok, report.problems
     assert report.classes.names == ("background", "pet")
@@ -317,3 +306,30 @@ def test_jpeg_masks_of_class_indices_are_refused_not_read_as_black(tmp_path):
     problems = ut.check_folder(root).problems
     assert len(problems) == 1 and "hold no white" in problems[0], problems
     assert "save them as PNG" in problems[0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("layout", ["carvana", "voc", "kvasir", "colours", "tiff"])
+def test_each_shipped_layout_passes_check_data_and_a_tiny_train(
+    tmp_path, capsys, layout
+):
+    build = {
+        "carvana": carvana,
+        "voc": voc,
+        "kvasir": kvasir,
+        "colours": colour_folder,
+        "tiff": em_stack,
+    }[layout]
+    root = build(tmp_path / layout)
+    assert cli.main(["check-data", str(root)]) == 0  # no conversion, no option
+    run = tmp_path / "run"
+    args = ["train", "--source", str(root), "--size", "32", "--epochs", "1"]
+    args += ["--steps-per-epoch", "1", "--batch-size", "2", "--base-filters", "2"]
+    args += ["--depth", "2", "--output", str(run), "--verbose", "0"]
+    if layout == "voc":  # train and val lists only: no test split
+        args.append("--no-test")
+    if layout in ("voc", "colours"):  # ignored pixels: a per-pixel loss, as advised
+        args += ["--loss", "ce"]
+    assert cli.main(args) == 0, capsys.readouterr().err
+    assert len(ut.read_history(run / "history.csv")) == 1
+    assert (run / "final.keras").is_file()

@@ -17,7 +17,7 @@ Why LiteRT (``.tflite``) and not ONNX or TensorFlow.js:
   the web (``@litertjs/core`` on npm, Apache-2.0, single-threaded WebAssembly
   without cross-origin isolation).
 
-Its one restriction: a ``.tflite`` file has one fixed input shape (LiteRT.js
+Its one restriction: LiteRT.js runs a file only if its input shape is fixed (it
 refuses a ``-1`` dimension), so a model that takes any size is exported at the
 ``input_size`` you choose, and a page predicts larger images tile by tile.
 """

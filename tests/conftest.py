@@ -225,3 +225,21 @@ def offline(monkeypatch):
     sources._server_reachable_once.cache_clear()
     yield monkeypatch
     sources._server_reachable_once.cache_clear()
+
+
+def lock_holder(folder: Path):
+    """A process that holds ``RunLock(folder)`` until killed; its first output line
+    is ``HELD`` once it has the lock."""
+    import subprocess
+    import sys
+
+    holds = (
+        "import sys, time\n"
+        "from unet_tutorial.engine.runs import RunLock\n"
+        "with RunLock(sys.argv[1]):\n"
+        "    print('HELD', flush=True)\n"
+        "    time.sleep(600)\n"
+    )
+    return subprocess.Popen(
+        [sys.executable, "-c", holds, str(folder)], stdout=subprocess.PIPE, text=True
+    )

@@ -23,7 +23,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-from conftest import TINY, TINY_CLI, caught_signals
+from conftest import TINY, TINY_CLI, caught_signals, lock_holder
 
 import unet_tutorial as ut
 from unet_tutorial.engine import runs, training
@@ -379,20 +379,7 @@ def test_a_lock_of_an_earlier_process_with_my_pid_is_stale(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_a_recycled_pid_is_not_a_live_training(tmp_path, capsys):
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, time\n"
-            "from unet_tutorial.engine.runs import RunLock\n"
-            "with RunLock(sys.argv[1]):\n"
-            "    print('HELD', flush=True)\n"
-            "    time.sleep(600)\n",
-            str(tmp_path),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    holder = lock_holder(tmp_path)
     try:
         assert holder.stdout.readline().strip() == "HELD"
         with pytest.raises(RunFolderError, match=f"pid {holder.pid}"):

@@ -6,14 +6,12 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
-from conftest import TINY
+from conftest import TINY, lock_holder
 
 import unet_tutorial as ut
 from unet_tutorial.engine import cli, training
@@ -113,20 +111,7 @@ def test_one_training_at_a_time_writes_to_a_folder(tmp_path):
 
 
 def test_a_lock_left_by_a_killed_training_is_taken_over(tmp_path, capsys):
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, time\n"
-            "from unet_tutorial.engine.runs import RunLock\n"
-            "with RunLock(sys.argv[1]):\n"
-            "    print('HELD', flush=True)\n"
-            "    time.sleep(600)\n",
-            str(tmp_path),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    holder = lock_holder(tmp_path)
     assert holder.stdout.readline().strip() == "HELD"
     holder.kill()  # SIGKILL: run.lock stays behind, its OS lock does not
     holder.wait()

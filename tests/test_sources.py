@@ -268,6 +268,13 @@ def test_tfds_builder_reaches_the_download_step(tmp_path, monkeypatch):
         builder.download_and_prepare()
 
 
+def test_oxford_builder_is_version_4_in_the_folder_asked_for(tmp_path):
+    builder = S.oxford_builder(tmp_path)
+    assert builder.name == "oxford_iiit_pet" and str(builder.version).startswith("4.")
+    assert str(tmp_path) in str(builder.data_dir) and not builder.is_prepared()
+    assert not S.oxford_pets_prepared(tmp_path)
+
+
 EM = Path(__file__).parent / "fixtures" / "isbi2012-em-mini"
 
 

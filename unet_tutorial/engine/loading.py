@@ -1,9 +1,7 @@
 """Where batches come from: TensorFlow Datasets, a folder, or the synthetic stand-in.
 
-Every route ends in the core's ``finish_pipeline``: ``load_oxford_pets`` (tfds'
-``oxford_iiit_pet:4.*.*``), ``load_synthetic_pets`` or a folder
-(``engine.folders``). ``load_dataset`` picks a route (``resolve_source``) and says
-which data it used (``DataInfo``).
+``load_dataset`` picks a route (``resolve_source``), ends it in the core's
+``finish_pipeline`` and says which data it used (``DataInfo``).
 """
 
 from __future__ import annotations
@@ -24,10 +22,10 @@ from ..synthetic import make_synthetic_pets
 from .folders import check_folder, check_sizes, folder_dataset, read_split_file
 from .sources import (
     HOW_TO_GET_OXFORD,
-    OXFORD_TFDS_NAME,
     OXFORD_TFDS_VERSION,
     DataSource,
     DataUnavailableError,
+    oxford_builder,
     oxford_server_reachable,
     resolve_source,
 )
@@ -53,27 +51,20 @@ def check_oxford_version(version: str) -> None:
         )
 
 
-def _tfds_holdout(builder) -> tuple[int, set[str]]:
-    """``(trainval size, held-out file names)`` of tfds' ``train`` split, by breed."""
+def _tfds_holdout(builder, split: str) -> tuple[set[str], int]:
+    """``(held-out file names, size of split)``: validation is held out of tfds'
+    ``train`` split (the trainval list), by breed."""
     import tensorflow_datasets as tfds
 
+    if split == "test":
+        return set(), OXFORD_LIST_SIZES["test"]
     skip = tfds.decode.SkipDecoding()
     decoders = {"image": skip, "segmentation_mask": skip}
     ds = builder.as_dataset(split="train", decoders=decoders, shuffle_files=False)
     rows = ds.map(lambda ex: (ex["file_name"], ex["label"])).as_numpy_iterator()
-    rows = [(name.decode(), int(label)) for name, label in rows]
-    return len(rows), validation_holdout([n for n, _ in rows], [b for _, b in rows])
-
-
-def _tfds_split_size(split: str, data_dir: str | None) -> int:
-    """Examples in a split of a prepared ``oxford_iiit_pet``."""
-    import tensorflow_datasets as tfds
-
-    if split == "test":
-        return OXFORD_LIST_SIZES["test"]
-    name = f"{OXFORD_TFDS_NAME}:{OXFORD_TFDS_VERSION}"
-    total, held = _tfds_holdout(tfds.builder(name, data_dir=data_dir))
-    return len(held) if split == "validation" else total - len(held)
+    names, breeds = zip(*[(name.decode(), int(b)) for name, b in rows], strict=True)
+    held = validation_holdout(list(names), list(breeds))
+    return held, len(held) if split == "validation" else len(names) - len(held)
 
 
 def load_oxford_pets(
@@ -97,13 +88,10 @@ def load_oxford_pets(
     ``DataUnavailableError`` (within seconds, saying how to get the data) where
     tfds cannot provide it.
     """
-    import tensorflow_datasets as tfds
-
     check_sizes(split, image_size, batch_size)
     check_oxford_version(version)
-    data_dir = None if data_dir is None else os.fspath(data_dir)
     try:
-        builder = tfds.builder(f"{OXFORD_TFDS_NAME}:{version}", data_dir=data_dir)
+        builder = oxford_builder(data_dir, version)
         # tfds would retry an unreachable server for minutes, leaving *.tmp.* folders
         if not builder.is_prepared():
             if not download or not oxford_server_reachable():
@@ -112,7 +100,7 @@ def load_oxford_pets(
                     f"{HOW_TO_GET_OXFORD} (it is not prepared and {why})"
                 )
             builder.download_and_prepare()
-        total, held = _tfds_holdout(builder) if split != "test" else (0, set())
+        held, kept = _tfds_holdout(builder, split)
         tfds_split = "test" if split == "test" else "train"
         ds = builder.as_dataset(split=tfds_split, shuffle_files=False)
     except DataUnavailableError:
@@ -129,7 +117,6 @@ def load_oxford_pets(
             lambda ex: tf.equal(tf.reduce_any(ex["file_name"] == held_names), keep)
         )
         # a filter hides the size; the pipeline (and a cosine schedule) needs it
-        kept = len(held) if keep else total - len(held)
         ds = ds.apply(tf.data.experimental.assert_cardinality(kept))
     ds = ds.map(
         lambda ex: preprocess_pair(ex["image"], ex["segmentation_mask"], image_size),
@@ -331,7 +318,7 @@ def load_dataset(
             ds = load_oxford_pets(
                 split, image_size, batch_size, data_dir=data.path, **options
             )
-            n = _tfds_split_size(split, data.path)
+            n = _tfds_holdout(oxford_builder(data.path), split)[1]
         else:
             ds = load_synthetic_pets(
                 split, image_size, batch_size, num_examples=num_examples, **options

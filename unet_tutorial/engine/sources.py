@@ -1,11 +1,6 @@
-"""Where the data comes from, decided in one place.
-
-``resolve_source`` turns what a user asked for (``"auto"``, ``"oxford"``,
-``"tfds"``, ``"synthetic"`` or a folder) into a ``DataSource``; every loader,
-``train``, the book's profiles and the command line call it, so they all agree
-on which data a run used. ``"auto"`` tries, in order: TensorFlow Datasets'
-``oxford_iiit_pet`` 4.x if prepared, the folder ``$UNET_TUTORIAL_OXFORD_DIR``
-names, a tfds download if the Oxford server answers, the synthetic stand-in.
+"""Where the data comes from, decided in one place (``resolve_source``), so that
+every loader, ``train``, the book's profiles and the command line agree on which
+data a run used; plus the run cache (``runs_dir``) and the EM data (``isbi_source``).
 """
 
 from __future__ import annotations
@@ -46,9 +41,8 @@ OXFORD_TFDS_VERSION = "4.*.*"
 def runs_dir() -> Path:
     """The run cache, where finished runs are kept for reuse by later notebooks.
 
-    ``$UNET_TUTORIAL_RUNS`` if set, else ``$XDG_CACHE_HOME/unet-tutorial/runs``,
-    else ``~/.cache/unet-tutorial/runs``; ``isbi_source`` keeps the EM slices in
-    its ``data/`` folder.
+    ``$UNET_TUTORIAL_RUNS``, else ``$XDG_CACHE_HOME`` or ``~/.cache``, then
+    ``unet-tutorial/runs``.
     """
     if os.environ.get(RUNS_ENV):
         return Path(os.environ[RUNS_ENV]).expanduser()
@@ -60,17 +54,14 @@ def data_fingerprint(data: DataSource) -> dict:
     """What identifies the data a run was trained on, so a changed data set is never
     mistaken for the old one.
 
-    A folder: the sorted names of its files (hidden ones aside) with their sizes
-    and modification times (one ``stat`` per file); tfds: name and version; the
-    stand-in: its name. Returns ``{"summary": str, "digest": str}``: a few words a
-    message can show (``"folder em: 48 files, 11.2 MB"``) and a hex sha256.
+    A folder's file names (hidden ones aside), sizes and modification times; tfds'
+    name and version; the stand-in's name. Returns ``{"summary": a few words for a
+    message ("folder em: 48 files, 11.2 MB"), "digest": their hex sha256}``.
     """
     if data.kind == "synthetic":
         summary, text = "the synthetic stand-in", "synthetic"
     elif data.kind == "tfds":
-        import tensorflow_datasets as tfds
-
-        version = tfds.builder(OXFORD_TFDS_NAME, data_dir=data.path).version
+        version = oxford_builder(data.path).version
         summary = text = f"tfds {OXFORD_TFDS_NAME} {version}"
     else:
         root = Path(data.path)
@@ -92,29 +83,20 @@ class DataUnavailableError(RuntimeError):
 
 
 HOW_TO_GET_OXFORD = (
-    "Oxford-IIIT Pet is not available on this machine. Ways to get it: (1) with "
-    "internet access, source='oxford' downloads and prepares it through TensorFlow "
-    "Datasets (about 800 MB); (2) "
-    "unet_tutorial.download_oxford_pets('data/oxford_pets') fetches and checks the "
-    "two official archives; then pass source='data/oxford_pets' (or --source "
-    "data/oxford_pets); (3) if you already have the archives extracted (images/ and "
-    f"annotations/), set {OXFORD_DIR_ENV} to that folder or pass it as the source; (4) "
-    "if TensorFlow Datasets prepared it elsewhere, pass that folder as data_dir=. "
-    "Without any of these, source='synthetic' (or 'auto') uses the synthetic stand-in "
-    "instead."
-)
+    "Oxford-IIIT Pet is not available on this machine. Ways to get it: (1) online, "
+    "source='oxford' downloads and prepares it through TensorFlow Datasets (about "
+    "800 MB); (2) unet_tutorial.download_oxford_pets('data/oxford_pets') fetches and "
+    "checks the two official archives: then pass source='data/oxford_pets' (or "
+    "--source data/oxford_pets); (3) set {OXFORD_DIR_ENV} to a folder of the extracted "
+    "archives (images/ and annotations/), or pass it as the source; (4) pass the "
+    "folder where TensorFlow Datasets prepared it as data_dir=. Else source="
+    "'synthetic' (or 'auto') uses the synthetic stand-in."
+).replace("{OXFORD_DIR_ENV}", OXFORD_DIR_ENV)
 
-_UNSET = {
-    OXFORD_DIR_ENV: (
-        "the folder",
-        "Set it to the folder of the extracted Oxford-IIIT Pet archives, or pass that "
-        "folder itself as the source.",
-    ),
-    ISBI_DIR_ENV: (
-        "the EM folder",
-        "Set it to a folder of images/ and masks/, pass the folder itself, or use "
-        "isbi_source() (a download, else a synthetic stand-in).",
-    ),
+_UNSET = {  # what a $VARIABLE source's variable should name
+    OXFORD_DIR_ENV: "the folder of the extracted Oxford-IIIT Pet archives",
+    ISBI_DIR_ENV: "a folder of images/ and masks/ (isbi_source() downloads one, "
+    "else writes a synthetic stand-in)",
 }
 
 
@@ -151,16 +133,20 @@ class DataSource:
         return self.kind == "synthetic"
 
 
-def oxford_pets_prepared(data_dir: str | os.PathLike | None = None) -> bool:
-    """Whether TensorFlow Datasets has Oxford-IIIT Pet 4.x prepared (no network)."""
+def oxford_builder(
+    data_dir: str | os.PathLike | None = None, version: str = OXFORD_TFDS_VERSION
+):
+    """The TensorFlow Datasets builder of ``oxford_iiit_pet`` in ``data_dir``."""
     import tensorflow_datasets as tfds
 
+    data_dir = None if data_dir is None else os.fspath(data_dir)
+    return tfds.builder(f"{OXFORD_TFDS_NAME}:{version}", data_dir=data_dir)
+
+
+def oxford_pets_prepared(data_dir: str | os.PathLike | None = None) -> bool:
+    """Whether TensorFlow Datasets has Oxford-IIIT Pet 4.x prepared (no network)."""
     try:
-        builder = tfds.builder(
-            f"{OXFORD_TFDS_NAME}:{OXFORD_TFDS_VERSION}",
-            data_dir=None if data_dir is None else os.fspath(data_dir),
-        )
-        return bool(builder.is_prepared())
+        return bool(oxford_builder(data_dir).is_prepared())
     except Exception:
         return False
 
@@ -192,21 +178,18 @@ def _env_source(env: str) -> DataSource | None:
     value = os.environ.get(env, "").strip()
     if not value:
         return None
-    folder, kind = Path(value).expanduser(), "folder"
-    if env == ISBI_DIR_ENV and not is_mask_folder(folder):
-        raise FileNotFoundError(
-            f"{env}={value!r} has no images/ and masks/ folders. Fix the variable or "
-            "unset it."
-        )
-    if env == OXFORD_DIR_ENV:
-        kind = "directory"
-        try:
+    folder, oxford = Path(value).expanduser(), env == OXFORD_DIR_ENV
+    try:
+        if oxford:
             check_oxford_directory(folder)
-        except FileNotFoundError as err:
-            raise FileNotFoundError(
-                f"{env}={value!r}: {err} Fix the variable or unset it."
-            ) from err
+        elif not is_mask_folder(folder):
+            raise FileNotFoundError("it has no images/ and masks/ folders.")
+    except FileNotFoundError as err:
+        raise FileNotFoundError(
+            f"{env}={value!r}: {err} Fix the variable or unset it."
+        ) from err
     reason = f"{env} names the folder {_name(folder)}."
+    kind = "directory" if oxford else "folder"
     return DataSource(kind, str(folder), reason=reason, env=env)
 
 
@@ -240,12 +223,12 @@ def resolve_source(
     """Decide which data ``source`` means on this machine, without loading it.
 
     Args:
-        source: ``"auto"`` (Oxford-IIIT Pet wherever it can be had, else the
-            stand-in), ``"oxford"`` (the same, else an error), ``"tfds"`` (only
-            TensorFlow Datasets), ``"synthetic"``, a folder (``images/`` +
-            ``masks/``, or Oxford's ``images/`` + ``annotations/trimaps/``),
-            ``OXFORD_DIR_SOURCE`` or ``ISBI_DIR_SOURCE`` (the folder the
-            variable names).
+        source: ``"auto"`` (Oxford-IIIT Pet, else the stand-in: tries a prepared
+            tfds copy, ``$UNET_TUTORIAL_OXFORD_DIR``, a tfds download if the
+            server answers), ``"oxford"`` (the same, else an error), ``"tfds"``
+            (only TensorFlow Datasets), ``"synthetic"``, a folder (``images/`` +
+            ``masks/``, or Oxford's layout), ``OXFORD_DIR_SOURCE`` or
+            ``ISBI_DIR_SOURCE`` (the folder the variable names).
         data_dir: TensorFlow Datasets' data folder (``None``: its default).
 
     Raises:
@@ -259,16 +242,12 @@ def resolve_source(
         env = source[1:]
         found = _env_source(env)
         if found is None:
-            what, advice = _UNSET[env]
             raise DataUnavailableError(
-                f"source={source!r} means {what} named by {env}, which is not set "
-                f"here. {advice}"
+                f"source={source!r} means the folder {env} names, which is not set "
+                f"here. Set it to {_UNSET[env]}, or pass the folder as the source."
             )
         return found
-    if isinstance(source, os.PathLike) or (
-        isinstance(source, str)
-        and source not in ("auto", "oxford", "tfds", "synthetic")
-    ):
+    if source not in ("auto", "oxford", "tfds", "synthetic"):
         return _folder_source(source)
     if source == "synthetic":
         return DataSource("synthetic", reason="the synthetic stand-in was asked for.")
@@ -311,7 +290,7 @@ def write_synthetic_em(
         image, mask = make_synthetic_cells(size, num_cells=size // 4, seed=n)
         Image.fromarray(image).save(dest / "images" / f"slice_{n:02d}.png")
         Image.fromarray(mask * 255).save(dest / "masks" / f"slice_{n:02d}.png")
-    (dest / "classes.txt").write_text("membrane 0\ncell 255\n", encoding="utf-8")
+    (dest / "classes.txt").write_text(download.ISBI2012_CLASSES, encoding="utf-8")
     (dest / "README.txt").write_text(
         "A SYNTHETIC STAND-IN for the ISBI 2012 EM slices (Voronoi cells with dark "
         "membranes, unet_tutorial.make_synthetic_cells): results on it are not "

@@ -152,13 +152,12 @@ def download_oxford_pets(
 ) -> Path:
     """Fetch the two official archives (about 811 MB), verify and extract them.
 
-    Each is checked against ``archives`` (``{name: (size, sha256)}``, default
-    ``OXFORD_ARCHIVES``); one already in ``dest`` with the right sum is not
-    fetched again, one that does not match is kept as ``<name>.bad`` until a good
-    copy arrives. An archive extracted before (a marker ``.extracted-<name>``
-    holds its sha256) is not extracted again, keeping edited files, unless
-    ``re_extract``. ``base_url`` may be a mirror or ``file://``; ``progress`` is
-    a text stream or ``None``. Returns ``dest`` for ``load_pets_directory``.
+    ``archives``: ``{name: (size, sha256)}`` (default ``OXFORD_ARCHIVES``). One
+    already in ``dest`` with the right sum is not fetched again; one that does not
+    match is kept as ``<name>.bad`` until a good copy arrives. An archive extracted
+    before (marker ``.extracted-<name>``) is not extracted again, keeping edited
+    files, unless ``re_extract``. ``base_url`` may be a mirror or ``file://``;
+    ``progress``: a text stream or ``None``. Returns ``dest``.
 
     Raises:
         ChecksumError: a download does not match (it is deleted).
@@ -167,6 +166,7 @@ def download_oxford_pets(
     """
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
+    say = (progress or io.StringIO()).write
     archives = OXFORD_ARCHIVES if archives is None else archives
     base = base_url if base_url.endswith("/") else base_url + "/"
     for name, (size, sha256) in archives.items():
@@ -174,33 +174,27 @@ def download_oxford_pets(
         if path.is_file():
             try:
                 verify_file(path, size, sha256)
-                _say(progress, f"{name}: already downloaded and verified\n")
+                say(f"{name}: already downloaded and verified\n")
             except ChecksumError as err:
                 path.replace(bad)
-                _say(
-                    progress,
+                say(
                     f"{name}: the copy in {dest} does not match ({err}); kept as "
-                    f"{bad.name}, downloading\n",
+                    f"{bad.name}, downloading\n"
                 )
         if not path.is_file():
             download_file(base + name, path, size, sha256, progress=progress)
             if bad.exists():
                 bad.unlink()
-                _say(progress, f"{name}: a good copy arrived; removed {bad.name}\n")
+                say(f"{name}: a good copy arrived; removed {bad.name}\n")
         marker = dest / f".extracted-{name}"
         done = marker.is_file() and marker.read_text().strip() == sha256
         if extract and done and not re_extract:
             again = "edited files are kept; re_extract=True extracts again"
-            _say(progress, f"{name}: already extracted ({again})\n")
+            say(f"{name}: already extracted ({again})\n")
         elif extract:
             safe_extract(path, dest)
             marker.write_text(sha256 + "\n")
     return dest
-
-
-def _say(stream, text: str) -> None:
-    if stream is not None:
-        stream.write(text)
 
 
 # ------------------------------------------------------------ ISBI 2012 EM segmentation
@@ -253,35 +247,30 @@ def download_isbi2012(
 ) -> Path:
     """Fetch the ISBI 2012 EM training stack (30 slices and labels, about 12 MB).
 
-    Each upstream file (``zhixuhao/unet`` at b45af4d, or ``base_url``) is checked
-    against ``sums`` (default ``isbi2012_sums()``) and written as
-    ``images/slice_NN.png`` / ``masks/slice_NN.png`` (0 = membrane, 255 = cell),
-    with ``classes.txt``, the split lists (``ISBI2012_SPLITS``, unless
-    ``split_lists=False``) and a ``README.txt`` citation; a file already there
-    with the right sum is not fetched again. Returns ``dest``.
+    Each file is checked against ``sums`` (default ``isbi2012_sums()``; one already
+    there with its sum is not fetched again) and written as ``images/`` and
+    ``masks/slice_NN.png``, with ``classes.txt``, the split lists
+    (``ISBI2012_SPLITS``, unless ``split_lists=False``) and a ``README.txt``.
 
     Raises:
         OSError: the server cannot be reached (the first file fails at once).
         ChecksumError: a file does not match its sum (nothing is written for it).
     """
-    dest = Path(dest)
+    dest, say = Path(dest), (progress or io.StringIO()).write
     sums = isbi2012_sums() if sums is None else sums
-    base = base_url.rstrip("/")
-    jobs = []
-    for folder, upstream in (("images", "image"), ("masks", "label")):
-        for n in range(ISBI2012_SLICES):
-            path = f"data/membrane/train/{upstream}/{n}.png"
-            if path in sums:
-                jobs.append((path, dest / folder / f"slice_{n:02d}.png"))
+    jobs = [
+        (path, dest / folder / f"slice_{n:02d}.png")
+        for folder, upstream in (("images", "image"), ("masks", "label"))
+        for n in range(ISBI2012_SLICES)
+        if (path := f"data/membrane/train/{upstream}/{n}.png") in sums
+    ]
     if not jobs:
         raise ValueError("sums names none of the upstream files; nothing to fetch.")
-    for folder in ("images", "masks"):
-        (dest / folder).mkdir(parents=True, exist_ok=True)
-    fetched = 0
+    fetched = 0  # download_file makes the folders
     for i, (path, target) in enumerate(jobs, 1):
         if target.is_file() and sha256_of(target) == sums[path]:
             continue
-        url = f"{base}/{path}"
+        url = f"{base_url.rstrip('/')}/{path}"
         try:
             download_file(url, target, None, sums[path], progress=None, timeout=timeout)
         except ChecksumError as err:
@@ -296,12 +285,9 @@ def download_isbi2012(
                 "and pass its path instead."
             ) from err
         fetched += 1
-        _say(progress, f"\rISBI 2012: {i}/{len(jobs)} files")
+        say(f"\rISBI 2012: {i}/{len(jobs)} files")
     kept = len(jobs) - fetched
-    _say(
-        progress,
-        f"\rISBI 2012: {fetched} fetched, {kept} already there, in {dest.name}\n",
-    )
+    say(f"\rISBI 2012: {fetched} fetched, {kept} already there, in {dest.name}\n")
     (dest / "classes.txt").write_text(ISBI2012_CLASSES, encoding="utf-8")
     if split_lists:
         for split, slices in ISBI2012_SPLITS.items():

@@ -208,11 +208,7 @@ ISBI2012_BASE_URL = f"https://raw.githubusercontent.com/zhixuhao/unet/{ISBI2012_
 ISBI2012_SLICES = 30
 """Slices of the challenge's public training stack (512 x 512, 8-bit grayscale)."""
 
-ISBI2012_SPLITS = {
-    "train": range(0, 18),
-    "validation": range(18, 20),
-    "test": range(20, 24),
-}
+ISBI2012_SPLITS = dict(train=range(18), validation=range(18, 20), test=range(20, 24))
 """The split lists ``download_isbi2012`` writes, by position (neighbouring sections
 look alike): the default split of the first 24 slices; slices 24-29 in no list."""
 

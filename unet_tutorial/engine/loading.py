@@ -81,12 +81,9 @@ def load_oxford_pets(
 ) -> tf.data.Dataset:
     """Oxford-IIIT Pet from TensorFlow Datasets, as ``(image, mask)`` batches.
 
-    The ``trainval`` list (3,680) gives ``"train"`` and a fixed ``"validation"``
-    hold-out of about 10 % of every breed (``validation_holdout``); ``"test"`` is
-    the test list (3,669). Trimaps map ``1 -> 0 pet, 2 -> 1 background, 3 -> 2
-    border``; ``download`` lets tfds fetch missing data. Raises
-    ``DataUnavailableError`` (within seconds, saying how to get the data) where
-    tfds cannot provide it.
+    ``"train"`` and a fixed ``"validation"`` hold-out (``validation_holdout``) split
+    the trainval list; ``"test"`` is the test list. ``download`` lets tfds fetch
+    missing data; else ``DataUnavailableError`` says how to get it, within seconds.
     """
     check_sizes(split, image_size, batch_size)
     check_oxford_version(version)
@@ -141,8 +138,8 @@ def load_synthetic_pets(
 ) -> tf.data.Dataset:
     """The synthetic stand-in (``make_synthetic_pets``) through the same pipeline.
 
-    The splits (``num_examples`` images; 512, 64 and 128 by default) are drawn
-    from different seeds, so they share no image. This is **not** Oxford-IIIT Pet.
+    **Not** Oxford-IIIT Pet. The splits (512, 64, 128 images unless ``num_examples``)
+    come from different seeds: they share no image.
     """
     check_sizes(split, image_size, batch_size)
     n = SYNTHETIC_SPLIT_SIZES[split] if num_examples is None else num_examples
@@ -160,11 +157,10 @@ def load_synthetic_pets(
 class DataInfo:
     """Which data a ``load_dataset`` call used, and what a model for it needs.
 
-    ``source`` loads it again; ``kind`` as ``DataSource.kind``; ``image_size``:
-    ``None`` for native size; ``notice``: the line ``load_dataset`` prints;
-    ``is_full``: the complete official Oxford splits; ``ignore_value``: the mask
-    value that is no class (batches are then ``(image, mask, weights)``);
-    ``batch_size``: the one used (1 for whole images of different sizes).
+    ``source`` loads it again; ``image_size``: ``None`` for native size; ``notice``:
+    the line ``load_dataset`` prints; ``is_full``: the complete official Oxford
+    splits; ``ignore_value``: the mask value that is no class (batches are then
+    ``(image, mask, weights)``); ``batch_size``: 1 for whole images of mixed sizes.
     """
 
     source: str
@@ -259,7 +255,6 @@ def load_dataset(
 
     Args:
         source: as ``resolve_source`` takes it, or a ``DataSource``.
-        split: ``"train"``, ``"validation"`` or ``"test"``.
         image_size: output side length; ``None`` keeps a folder's native size.
         data_dir: tfds data folder.
         augment, shuffle: default ``True`` for train only.
@@ -270,10 +265,8 @@ def load_dataset(
         crop_size: a folder: train on random crops of this side.
         **folder: a folder's other ``check_folder`` options.
 
-    Returns:
-        ``(dataset, info)``. ``ValueError`` for a bad setting or a folder with
-        problems, ``DataUnavailableError`` (saying how to get it) for Oxford data
-        not to be had.
+    Returns ``(dataset, info)``; raises ``ValueError`` for a bad setting or folder,
+    ``DataUnavailableError`` (saying how to get it) for Oxford data not to be had.
     """
     check_choice("on_corrupt", on_corrupt, ON_CORRUPT)
     is_resolved = isinstance(source, DataSource)

@@ -87,11 +87,11 @@ HOW_TO_GET_OXFORD = (
     "source='oxford' downloads and prepares it through TensorFlow Datasets (about "
     "800 MB); (2) unet_tutorial.download_oxford_pets('data/oxford_pets') fetches and "
     "checks the two official archives: then pass source='data/oxford_pets' (or "
-    "--source data/oxford_pets); (3) set {OXFORD_DIR_ENV} to a folder of the extracted "
-    "archives (images/ and annotations/), or pass it as the source; (4) pass the "
-    "folder where TensorFlow Datasets prepared it as data_dir=. Else source="
-    "'synthetic' (or 'auto') uses the synthetic stand-in."
-).replace("{OXFORD_DIR_ENV}", OXFORD_DIR_ENV)
+    f"--source data/oxford_pets); (3) set {OXFORD_DIR_ENV} to a folder of the "
+    "extracted archives (images/ and annotations/), or pass it as the source; (4) "
+    "pass the folder where TensorFlow Datasets prepared it as data_dir=. Else "
+    "source='synthetic' (or 'auto') uses the synthetic stand-in."
+)
 
 _UNSET = {  # what a $VARIABLE source's variable should name
     OXFORD_DIR_ENV: "the folder of the extracted Oxford-IIIT Pet archives",
@@ -121,8 +121,7 @@ class DataSource:
 
     @property
     def source(self) -> str:
-        """The ``source=`` value that selects this data again (``$VARIABLE`` for a
-        folder an environment variable named: no path of this machine)."""
+        """The ``source=`` that selects this data again (no path: ``$VAR`` if named)."""
         if self.kind not in ("directory", "folder"):
             return self.kind
         return f"${self.env}" if self.env else self.path
@@ -303,17 +302,14 @@ def write_synthetic_em(
 def isbi_source(cache_dir: str | os.PathLike | None = None, *, verbose: bool = True):
     """The ``source=`` of the EM data (ISBI 2012) on this machine.
 
-    ``ISBI_DIR_SOURCE`` when that variable names a folder, else
-    ``download_isbi2012`` into ``cache_dir/isbi2012-em``, else the synthetic
-    stand-in (``write_synthetic_em``) in ``cache_dir``, announced loudly.
-    ``cache_dir`` defaults to ``runs_dir() / "data"``; ``verbose`` prints which
-    one was chosen, and why.
+    ``ISBI_DIR_SOURCE`` if that variable names a folder, else ``download_isbi2012``
+    into ``cache_dir`` (default ``runs_dir() / "data"``), else the synthetic
+    stand-in (``write_synthetic_em``), announced loudly. ``verbose``: say which.
     """
     named = _env_source(ISBI_DIR_ENV)  # checks the folder
     if named is not None:
         if verbose:
-            folder = _name(Path(named.path))
-            print(f"EM data: the folder {folder} named by {ISBI_DIR_ENV}.")
+            print(f"EM data: {named.reason}")
         return ISBI_DIR_SOURCE
     cache = Path(runs_dir() / "data" if cache_dir is None else cache_dir)
     try:

@@ -44,14 +44,12 @@ def sha256_of(path: str | os.PathLike) -> str:
 
 def verify_file(path: str | os.PathLike, size: int, sha256: str) -> None:
     """Raise ``ChecksumError`` unless ``path`` has exactly this size and sha256."""
-    actual_size = os.path.getsize(path)
-    if actual_size != size:
+    if (actual := os.path.getsize(path)) != size:
         raise ChecksumError(
-            f"{path}: size {actual_size} bytes, expected {size}; the download is "
+            f"{path}: size {actual} bytes, expected {size}; the download is "
             "incomplete or wrong."
         )
-    digest = sha256_of(path)
-    if digest != sha256:
+    if (digest := sha256_of(path)) != sha256:
         raise ChecksumError(
             f"{path}: sha256 {digest}, expected {sha256}; the file is corrupt or not "
             "the official one."
@@ -72,12 +70,9 @@ def download_file(
 
     Own code for what ``get_file`` lacks: the file gets its name only once verified
     (``.part`` first: a kill leaves no half file under the name), a server silent
-    for ``timeout`` seconds ends the download, a wrong file is deleted, a failure
-    is one ``OSError``, and progress goes to ``progress`` (a stream or ``None``).
-
-    Raises:
-        ChecksumError: wrong sha256 (or ``size``); nothing is kept.
-        OSError: the server cannot be reached, or stalled; nothing is kept.
+    for ``timeout`` seconds ends the download, a wrong file is deleted (then
+    ``ChecksumError``), a failure is one ``OSError`` (nothing kept), and progress
+    goes to ``progress`` (a stream or ``None``).
     """
     from keras.utils import get_file
 
@@ -157,12 +152,9 @@ def download_oxford_pets(
     match is kept as ``<name>.bad`` until a good copy arrives. An archive extracted
     before (marker ``.extracted-<name>``) is not extracted again, keeping edited
     files, unless ``re_extract``. ``base_url`` may be a mirror or ``file://``;
-    ``progress``: a text stream or ``None``. Returns ``dest``.
-
-    Raises:
-        ChecksumError: a download does not match (it is deleted).
-        ValueError: an archive holds an unsafe member (nothing is extracted).
-        OSError: the server cannot be reached.
+    ``progress``: a text stream or ``None``. Returns ``dest``. Raises
+    ``ChecksumError`` (a wrong download, deleted), ``ValueError`` (an unsafe archive
+    member: nothing extracted) or ``OSError`` (no server).
     """
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
@@ -247,10 +239,8 @@ def download_isbi2012(
     there with its sum is not fetched again) and written as ``images/`` and
     ``masks/slice_NN.png``, with ``classes.txt``, the split lists
     (``ISBI2012_SPLITS``, unless ``split_lists=False``) and a ``README.txt``.
-
-    Raises:
-        OSError: the server cannot be reached (the first file fails at once).
-        ChecksumError: a file does not match its sum (nothing is written for it).
+    Raises ``OSError`` (no server: the first file fails at once) or
+    ``ChecksumError`` (a file does not match its sum; nothing written for it).
     """
     dest, say = Path(dest), (progress or io.StringIO()).write
     sums = isbi2012_sums() if sums is None else sums

@@ -1,8 +1,5 @@
-"""Where batches come from: TensorFlow Datasets, a folder, or the synthetic stand-in.
-
-``load_dataset`` picks a route (``resolve_source``), ends it in the core's
-``finish_pipeline`` and says which data it used (``DataInfo``).
-"""
+"""Where batches come from: TensorFlow Datasets, a folder, or the synthetic stand-in;
+``load_dataset`` picks the route (``resolve_source``) and says which (``DataInfo``)."""
 
 from __future__ import annotations
 
@@ -52,8 +49,7 @@ def check_oxford_version(version: str) -> None:
 
 
 def _tfds_holdout(builder, split: str) -> tuple[set[str], int]:
-    """``(held-out file names, size of split)``: validation is held out of tfds'
-    ``train`` split (the trainval list), by breed."""
+    """``(validation file names, size of split)``; validation is tfds' ``train``'s."""
     import tensorflow_datasets as tfds
 
     if split == "test":
@@ -119,10 +115,9 @@ def load_oxford_pets(
         lambda ex: preprocess_pair(ex["image"], ex["segmentation_mask"], image_size),
         num_parallel_calls=tf.data.AUTOTUNE,
     )
-    n = OXFORD_LIST_SIZES["test" if split == "test" else "trainval"]
     options = dict(augment=augment, shuffle=shuffle, seed=seed)
     return finish_pipeline(
-        ds, split=split, batch_size=batch_size, num_examples=n, **options
+        ds, split=split, batch_size=batch_size, num_examples=kept, **options
     )
 
 
@@ -157,10 +152,10 @@ def load_synthetic_pets(
 class DataInfo:
     """Which data a ``load_dataset`` call used, and what a model for it needs.
 
-    ``source`` loads it again; ``image_size``: ``None`` for native size; ``notice``:
-    the line ``load_dataset`` prints; ``is_full``: the complete official Oxford
-    splits; ``ignore_value``: the mask value that is no class (batches are then
-    ``(image, mask, weights)``); ``batch_size``: 1 for whole images of mixed sizes.
+    ``source`` loads it again; ``notice``: the line ``load_dataset`` prints;
+    ``is_full``: the complete official Oxford splits; ``ignore_value``: the mask
+    value of no class (batches are then ``(image, mask, weights)``); ``batch_size``:
+    the one used (1 for whole images of mixed sizes).
     """
 
     source: str
@@ -220,9 +215,7 @@ def source_facts(
             OXFORD_BREEDS,
             True,
         )
-    sizes = num_examples or {}
-    if not sizes or set(sizes) == set(SPLITS):  # else one split loaded: only its size
-        sizes = {**SYNTHETIC_SPLIT_SIZES, **sizes}
+    sizes = num_examples or SYNTHETIC_SPLIT_SIZES  # one split loaded: only its size
     known = " / ".join(f"{sizes[s]} {s}" for s in SPLITS if s in sizes)
     stand_in = "the SYNTHETIC STAND-IN, not Oxford-IIIT Pet"
     return SourceFacts(f"{stand_in}: {known} generated images", None, False)
@@ -300,7 +293,6 @@ def load_dataset(
             has_test=report.has_test,
         )
     else:
-        check_sizes(split, image_size, batch_size)
         for name, value in {"crop_size": crop_size, **folder}.items():
             if value is not None:
                 raise ValueError(
@@ -320,13 +312,10 @@ def load_dataset(
         given = None if num_examples is None else {split: num_examples}
         facts = source_facts(data, given)
         extra = {"batch_size": batch_size}
+    said = f". This is the {split} split ({n} images{how})."
     if data.is_stand_in:
-        said = (
-            f"; this is the {split} split ({n}). Results below are not Oxford-IIIT "
-            "Pet results."
-        )
-    else:
-        said = f". This is the {split} split ({n} images{how})."
+        said = f"; this is the {split} split ({n}). Results below are not "
+        said += "Oxford-IIIT Pet results."
     notice = f"Data: {facts.description}{said}"
     head = (data.source, data.kind, split, n, image_size, data.is_stand_in)
     info = DataInfo(

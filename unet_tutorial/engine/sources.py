@@ -1,7 +1,6 @@
 """Where the data comes from, decided in one place (``resolve_source``), so that
 every loader, ``train``, the book's profiles and the command line agree on which
-data a run used; plus the run cache (``runs_dir``) and the EM data (``isbi_source``).
-"""
+data a run used; plus the run cache (``runs_dir``) and the EM data (``isbi_source``)."""
 
 from __future__ import annotations
 
@@ -41,9 +40,8 @@ OXFORD_TFDS_VERSION = "4.*.*"
 def runs_dir() -> Path:
     """The run cache, where finished runs are kept for reuse by later notebooks.
 
-    ``$UNET_TUTORIAL_RUNS``, else ``$XDG_CACHE_HOME`` or ``~/.cache``, then
-    ``unet-tutorial/runs``.
-    """
+    ``$UNET_TUTORIAL_RUNS``, else ``unet-tutorial/runs`` in ``$XDG_CACHE_HOME``
+    or ``~/.cache``."""
     if os.environ.get(RUNS_ENV):
         return Path(os.environ[RUNS_ENV]).expanduser()
     cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
@@ -291,9 +289,8 @@ def write_synthetic_em(
         Image.fromarray(mask * 255).save(dest / "masks" / f"slice_{n:02d}.png")
     (dest / "classes.txt").write_text(download.ISBI2012_CLASSES, encoding="utf-8")
     (dest / "README.txt").write_text(
-        "A SYNTHETIC STAND-IN for the ISBI 2012 EM slices (Voronoi cells with dark "
-        "membranes, unet_tutorial.make_synthetic_cells): results on it are not "
-        "ISBI 2012 results.\n",
+        "A SYNTHETIC STAND-IN for the ISBI 2012 EM slices (Voronoi cells, "
+        "make_synthetic_cells): results on it are not ISBI 2012 results.\n",
         encoding="utf-8",
     )
     return dest

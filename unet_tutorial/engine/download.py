@@ -156,9 +156,7 @@ def download_oxford_pets(
     ``ChecksumError`` (a wrong download, deleted), ``ValueError`` (an unsafe archive
     member: nothing extracted) or ``OSError`` (no server).
     """
-    dest = Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
-    say = (progress or io.StringIO()).write
+    dest, say = Path(dest), (progress or io.StringIO()).write
     archives = OXFORD_ARCHIVES if archives is None else archives
     base = base_url if base_url.endswith("/") else base_url + "/"
     for name, (size, sha256) in archives.items():
@@ -208,12 +206,11 @@ ISBI2012_CLASSES = "membrane 0\ncell 255\n"
 """``classes.txt`` of the EM folder: 0 = membrane, 255 = cell interior."""
 
 ISBI2012_CITATION = (
-    "ISBI 2012 challenge 'Segmentation of neuronal structures in EM stacks', "
-    "training stack (serial-section TEM of the Drosophila first-instar larva ventral "
-    "nerve cord), as redistributed in github.com/zhixuhao/unet (commit b45af4d). "
-    "No licence file accompanies the data. Cite: A. Cardona et al., PLoS Biology "
-    "8(10): e1000502, 2010; I. Arganda-Carreras et al., Frontiers in Neuroanatomy "
-    "9:142, 2015."
+    "ISBI 2012 challenge 'Segmentation of neuronal structures in EM stacks', training "
+    "stack (serial-section TEM of the Drosophila first-instar larva ventral nerve "
+    "cord), as redistributed in github.com/zhixuhao/unet (commit b45af4d). No licence "
+    "file accompanies the data. Cite: A. Cardona et al., PLoS Biology 8(10): e1000502, "
+    "2010; I. Arganda-Carreras et al., Frontiers in Neuroanatomy 9:142, 2015."
 )
 
 

@@ -54,8 +54,7 @@ def _tfds_holdout(builder, split: str) -> tuple[set[str], int]:
 
     if split == "test":
         return set(), OXFORD_LIST_SIZES["test"]
-    skip = tfds.decode.SkipDecoding()
-    decoders = {"image": skip, "segmentation_mask": skip}
+    decoders = dict.fromkeys(["image", "segmentation_mask"], tfds.decode.SkipDecoding())
     ds = builder.as_dataset(split="train", decoders=decoders, shuffle_files=False)
     rows = ds.map(lambda ex: (ex["file_name"], ex["label"])).as_numpy_iterator()
     names, breeds = zip(*[(name.decode(), int(b)) for name, b in rows], strict=True)
@@ -138,10 +137,8 @@ def load_synthetic_pets(
     """
     check_sizes(split, image_size, batch_size)
     n = SYNTHETIC_SPLIT_SIZES[split] if num_examples is None else num_examples
-    images, masks = make_synthetic_pets(
-        n, image_size, seed=seed + _SYNTHETIC_SEEDS[split]
-    )
-    ds = tf.data.Dataset.from_tensor_slices((images, masks))
+    pairs = make_synthetic_pets(n, image_size, seed=seed + _SYNTHETIC_SEEDS[split])
+    ds = tf.data.Dataset.from_tensor_slices(pairs)
     options = dict(augment=augment, shuffle=shuffle, seed=seed)
     return finish_pipeline(
         ds, split=split, batch_size=batch_size, num_examples=n, **options
@@ -249,7 +246,6 @@ def load_dataset(
     Args:
         source: as ``resolve_source`` takes it, or a ``DataSource``.
         image_size: output side length; ``None`` keeps a folder's native size.
-        data_dir: tfds data folder.
         augment, shuffle: default ``True`` for train only.
         seed: seeds shuffling, augmentation and the synthetic images.
         num_examples: size of a synthetic split (default 512 / 64 / 128).

@@ -196,8 +196,7 @@ def _folder_source(source: str | os.PathLike) -> DataSource:
     if isinstance(source, str) and not path.exists() and not {os.sep, "/"} & {*source}:
         raise ValueError(
             f"source={source!r} is not known: use 'auto', 'oxford', 'tfds', "
-            "'synthetic', or the path of a folder holding the extracted "
-            "Oxford-IIIT Pet archives (images/ and annotations/)."
+            "'synthetic', or a folder's path (images/ + masks/, or Oxford-IIIT Pet)."
         )
     if is_mask_folder(path) and not (path / "annotations").is_dir():
         reason = f"the folder {path.name} (images and masks) was asked for."

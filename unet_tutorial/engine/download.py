@@ -249,10 +249,8 @@ def download_isbi2012(
     ]
     if not jobs:
         raise ValueError("sums names none of the upstream files; nothing to fetch.")
-    fetched = 0  # download_file makes the folders
-    for i, (path, target) in enumerate(jobs, 1):
-        if target.is_file() and sha256_of(target) == sums[path]:
-            continue
+    todo = [(p, t) for p, t in jobs if not (t.is_file() and sha256_of(t) == sums[p])]
+    for i, (path, target) in enumerate(todo, 1):  # download_file makes the folders
         url = f"{base_url.rstrip('/')}/{path}"
         try:
             download_file(url, target, None, sums[path], progress=None, timeout=timeout)
@@ -267,15 +265,13 @@ def download_isbi2012(
                 "internet access once; on an offline machine copy a downloaded folder "
                 "and pass its path instead."
             ) from err
-        fetched += 1
-        say(f"\rISBI 2012: {i}/{len(jobs)} files")
-    kept = len(jobs) - fetched
-    say(f"\rISBI 2012: {fetched} fetched, {kept} already there, in {dest.name}\n")
+        say(f"\rISBI 2012: {i}/{len(todo)} files")
+    kept = len(jobs) - len(todo)
+    say(f"\rISBI 2012: {len(todo)} fetched, {kept} already there, in {dest.name}\n")
     (dest / "classes.txt").write_text(ISBI2012_CLASSES, encoding="utf-8")
     if split_lists:
         for split, slices in ISBI2012_SPLITS.items():
-            (dest / f"{split}.txt").write_text(
-                "".join(f"slice_{n:02d}\n" for n in slices), encoding="utf-8"
-            )
+            text = "".join(f"slice_{n:02d}\n" for n in slices)
+            (dest / f"{split}.txt").write_text(text, encoding="utf-8")
     (dest / "README.txt").write_text(ISBI2012_CITATION + "\n", encoding="utf-8")
     return dest

@@ -58,7 +58,7 @@ def _tfds_holdout(builder, split: str) -> tuple[set[str], int]:
     ds = builder.as_dataset(split="train", decoders=decoders, shuffle_files=False)
     rows = ds.map(lambda ex: (ex["file_name"], ex["label"])).as_numpy_iterator()
     names, breeds = zip(*[(name.decode(), int(b)) for name, b in rows], strict=True)
-    held = validation_holdout(list(names), list(breeds))
+    held = validation_holdout(names, breeds)
     return held, len(held) if split == "validation" else len(names) - len(held)
 
 
@@ -278,12 +278,11 @@ def load_dataset(
         elif image_size is None:
             one = " one at a time (their sizes differ)" if used < batch_size else ""
             how = f", whole images{one}"
-        table = report.classes
         extra = dict(
-            num_classes=table.num_classes,
+            num_classes=report.classes.num_classes,
             channels=report.channels,
-            class_names=table.names,
-            ignore_value=table.ignore_value,
+            class_names=report.classes.names,
+            ignore_value=report.classes.ignore_value,
             crop_size=crop_size if split == "train" else None,
             batch_size=used,
             has_test=report.has_test,
@@ -308,11 +307,10 @@ def load_dataset(
         given = None if num_examples is None else {split: num_examples}
         facts = source_facts(data, given)
         extra = {"batch_size": batch_size}
-    said = f". This is the {split} split ({n} images{how})."
+    notice = f"Data: {facts.description}. This is the {split} split ({n} images{how})."
     if data.is_stand_in:
-        said = f"; this is the {split} split ({n}). Results below are not "
-        said += "Oxford-IIIT Pet results."
-    notice = f"Data: {facts.description}{said}"
+        notice = f"Data: {facts.description}; this is the {split} split ({n}). "
+        notice += "Results below are not Oxford-IIIT Pet results."
     head = (data.source, data.kind, split, n, image_size, data.is_stand_in)
     info = DataInfo(
         *head, facts.description, notice, facts.num_breeds, facts.is_full, **extra

@@ -59,8 +59,7 @@ def data_fingerprint(data: DataSource) -> dict:
     if data.kind == "synthetic":
         summary, text = "the synthetic stand-in", "synthetic"
     elif data.kind == "tfds":
-        version = oxford_builder(data.path).version
-        summary = text = f"tfds {OXFORD_TFDS_NAME} {version}"
+        summary = text = f"tfds {OXFORD_TFDS_NAME} {oxford_builder(data.path).version}"
     else:
         root = Path(data.path)
         entries, size = [], 0
@@ -227,11 +226,9 @@ def resolve_source(
             ``ISBI_DIR_SOURCE`` (the folder the variable names).
         data_dir: TensorFlow Datasets' data folder (``None``: its default).
 
-    Raises:
-        ValueError: an unknown ``source``.
-        FileNotFoundError: a folder (or a variable's folder) in neither layout.
-        DataUnavailableError: ``"oxford"`` or ``"tfds"`` not to be had (decided
-            within seconds), or a ``$VARIABLE`` source with the variable unset.
+    Raises ``ValueError`` (an unknown ``source``), ``FileNotFoundError`` (a folder
+    in neither layout) or ``DataUnavailableError`` (``"oxford"`` or ``"tfds"`` not
+    to be had, decided within seconds, or a ``$VARIABLE`` source's variable unset).
     """
     tfds_dir = None if data_dir is None else os.fspath(data_dir)
     if source in (OXFORD_DIR_SOURCE, ISBI_DIR_SOURCE):
@@ -250,8 +247,7 @@ def resolve_source(
     if oxford_pets_prepared(tfds_dir):
         reason = "TensorFlow Datasets has oxford_iiit_pet 4.x prepared."
         return DataSource("tfds", tfds_dir, reason=reason)
-    found = None if source == "tfds" else _env_source(OXFORD_DIR_ENV)
-    if found is not None:
+    if source != "tfds" and (found := _env_source(OXFORD_DIR_ENV)):
         return found
     if _server_reachable_once():
         reason = "the Oxford server answers: tfds downloads it."

@@ -112,11 +112,10 @@ def safe_extract(archive: str | os.PathLike, dest: str | os.PathLike) -> list[st
     """Extract a tar archive into ``dest`` after checking every member; return the
     extracted names (``.`` aside). ``ValueError`` names the first unsafe member.
 
-    Own checks beside ``tarfile``'s ``"data"`` filter, which refuses a member only
-    when it reaches it (those before are written), turns ``/abs`` into ``abs`` and
-    on POSIX passes names that escape on Windows: absolute paths, ``..`` (either
-    separator), drive names, links and special files are refused before anything
-    is written.
+    Own checks beside ``tarfile``'s ``"data"`` filter, which refuses a member only when
+    it reaches it (those before are written), turns ``/abs`` into ``abs`` and on POSIX
+    passes names that escape on Windows: absolute paths, ``..`` (either separator),
+    drive names, links and special files are refused before anything is written.
     """
     with tarfile.open(archive, "r:*") as tar:
         members = tar.getmembers()

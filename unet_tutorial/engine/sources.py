@@ -233,13 +233,12 @@ def resolve_source(
     tfds_dir = None if data_dir is None else os.fspath(data_dir)
     if source in (OXFORD_DIR_SOURCE, ISBI_DIR_SOURCE):
         env = source[1:]
-        found = _env_source(env)
-        if found is None:
-            raise DataUnavailableError(
-                f"source={source!r} means the folder {env} names, which is not set "
-                f"here. Set it to {_UNSET[env]}, or pass the folder as the source."
-            )
-        return found
+        if found := _env_source(env):
+            return found
+        raise DataUnavailableError(
+            f"source={source!r} means the folder {env} names, which is not set "
+            f"here. Set it to {_UNSET[env]}, or pass the folder as the source."
+        )
     if source not in ("auto", "oxford", "tfds", "synthetic"):
         return _folder_source(source)
     if source == "synthetic":
@@ -276,12 +275,11 @@ def write_synthetic_em(
     from ..synthetic import make_synthetic_cells
 
     dest = Path(dest)
-    for folder in ("images", "masks"):
-        (dest / folder).mkdir(parents=True, exist_ok=True)
     for n in range(slices):
         image, mask = make_synthetic_cells(size, num_cells=size // 4, seed=n)
-        Image.fromarray(image).save(dest / "images" / f"slice_{n:02d}.png")
-        Image.fromarray(mask * 255).save(dest / "masks" / f"slice_{n:02d}.png")
+        for folder, array in (("images", image), ("masks", mask * 255)):
+            (dest / folder).mkdir(parents=True, exist_ok=True)
+            Image.fromarray(array).save(dest / folder / f"slice_{n:02d}.png")
     (dest / "classes.txt").write_text(download.ISBI2012_CLASSES, encoding="utf-8")
     (dest / "README.txt").write_text(
         "A SYNTHETIC STAND-IN for the ISBI 2012 EM slices (Voronoi cells, "
@@ -298,8 +296,7 @@ def isbi_source(cache_dir: str | os.PathLike | None = None, *, verbose: bool = T
     into ``cache_dir`` (default ``runs_dir() / "data"``), else the synthetic
     stand-in (``write_synthetic_em``), announced loudly. ``verbose``: say which.
     """
-    named = _env_source(ISBI_DIR_ENV)  # checks the folder
-    if named is not None:
+    if named := _env_source(ISBI_DIR_ENV):  # checks the folder
         if verbose:
             print(f"EM data: {named.reason}")
         return ISBI_DIR_SOURCE

@@ -57,28 +57,23 @@ NOT_TRAIN_OPTIONS: dict[str, str] = {}
 """``TrainConfig`` fields that are no ``train`` option, each with the reason (none)."""
 
 
+_ENTRY = re.compile(r"^ {4}(\w+): (.*(?:\n {5,}\S.*)*)", re.M)
+"""An ``Attributes:`` entry: ``name: text``, with its more indented lines."""
+
+
 def attribute_docs(cls: type) -> dict[str, str]:
     """The ``Attributes:`` entries of ``cls``'s docstring and its bases', by name."""
     docs: dict[str, str] = {}
     for klass in reversed(cls.__mro__):
-        text = inspect.getdoc(klass) or ""
-        if "\nAttributes:\n" not in text:
-            continue
-        name = None
-        for line in text.split("\nAttributes:\n", 1)[1].splitlines():
-            if line and not line.startswith(" "):
-                break  # the section ends where the text is not indented
-            if entry := re.match(r" {4}(\w+): (.*)", line):
-                name = entry[1]
-                docs[name] = entry[2]
-            elif name and line.strip():
-                docs[name] += " " + line.strip()
+        section = (inspect.getdoc(klass) or "").partition("\nAttributes:\n")[2]
+        section = re.split(r"\n(?=\S)", section, maxsplit=1)[0]  # ends unindented
+        docs.update((name, " ".join(t.split())) for name, t in _ENTRY.findall(section))
     return docs
 
 
 def _first_sentence(text: str) -> str:
-    """The first sentence of ``text``, without reST markup, ``%`` doubled (argparse)."""
-    text = re.sub(r"\*(\w[^*]*)\*", r"\1", re.sub(r"``(.*?)``", r"\1", text))
+    """The first sentence of ``text``, without ``literal`` markup, ``%`` doubled."""
+    text = re.sub(r"``(.*?)``", r"\1", text)
     sentence = re.split(r"(?<=\.)\s+(?=[A-Z(])", text, maxsplit=1)[0]
     return sentence.removesuffix(".").replace("%", "%%")
 
@@ -123,11 +118,8 @@ def _folder(text: str) -> str:
 
 
 def train_options(config_class: type = TrainConfig) -> list[tuple[list[str], dict]]:
-    """``(option strings, add_argument keywords)`` of each field of ``config_class``.
-
-    Help: the first sentence of its ``Attributes:`` line. An option not given stays out
-    of the namespace (the preset's value stays); a field added later is an option.
-    """
+    """``(option strings, add_argument keywords)`` of each field of ``config_class``:
+    help from its ``Attributes:`` line, left out of the namespace unless given."""
     hints = typing.get_type_hints(config_class)
     docs = attribute_docs(config_class)
     options = []
@@ -176,8 +168,7 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
 
 
 def _start_tensorflow_quietly() -> None:
-    """Import TensorFlow with file descriptor 2 muted: its C++ start-up lines
-    (``oneDNN``, ``cuInit``) bypass ``TF_CPP_MIN_LOG_LEVEL`` and Python."""
+    """Import TensorFlow with fd 2 muted: its C++ start-up lines bypass Python."""
     if "tensorflow" in sys.modules:
         return
     sys.stderr.flush()
@@ -210,8 +201,8 @@ class _Sigterm:
 
 
 def _stop_on_sigterm():
-    """A Keras callback raising ``Terminated`` after the step SIGTERM came in: never
-    inside TensorFlow's C++ (which can abort) nor half-way through a save."""
+    """A callback raising ``Terminated`` between steps: never inside TensorFlow's C++
+    (which can abort) nor half-way through a save."""
     import keras
 
     class StopOnSigterm(keras.callbacks.Callback):
@@ -256,8 +247,7 @@ def _cmd_sizes(args: argparse.Namespace) -> int:
     if args.size is None:
         sizes = valid_input_sizes(args.depth, args.padding, max_size=args.max_size)
         print(
-            f"valid input sizes (depth={args.depth}, padding={args.padding}): "
-            f"{' '.join(map(str, sizes))}"
+            f"valid input sizes (depth={args.depth}, padding={args.padding}):", *sizes
         )
         return 0
     for lvl in level_sizes(args.size, args.depth, args.padding):
@@ -401,11 +391,9 @@ def _output_stems(paths: list) -> list[str]:
     stems = []
     for path in paths:
         stem, k = path.stem, 1
-        while stem.casefold() in used:
+        while stem.casefold() in used or (k > 1 and stem.casefold() in inputs):
             k += 1
             stem = f"{path.stem}-{k}"
-            if stem.casefold() in inputs:
-                stem = path.stem  # another input's own name: try the next number
         used.add(stem.casefold())
         stems.append(stem)
     return stems
@@ -469,11 +457,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                 )
     model = _load_model(args.model)
     num_classes = max(model.output_shape[-1], 2)  # one channel: classes 0 and 1
-    values = (
-        "values 0 pet, 1 background, 2 border"
-        if num_classes == 3
-        else f"class indices 0 to {num_classes - 1}"
-    )
+    values = f"class indices 0 to {num_classes - 1}"
+    if num_classes == 3:
+        values = "values 0 pet, 1 background, 2 border"
     index_type = np.uint8 if num_classes <= 256 else np.uint16  # an 8- or 16-bit PNG
     out.mkdir(parents=True, exist_ok=True)
     for path, stem in zip(paths, stems, strict=True):
@@ -610,16 +596,13 @@ what it reads (detected; --images, --masks and --mask-suffix override):
 """
 
 
-class _Help(argparse.HelpFormatter):
-    """Help that shows an option's default where it has one."""
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    """Help that shows an option's default where it has one (not None or False)."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
-        default = action.default
-        if not action.option_strings or any(
-            default is v for v in (None, False, argparse.SUPPRESS)
-        ):
+        if action.default is None or action.default is False:
             return action.help
-        return f"{action.help} (default: %(default)s)"
+        return super()._get_help_string(action)
 
 
 class _RawHelp(argparse.RawDescriptionHelpFormatter, _Help):

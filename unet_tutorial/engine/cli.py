@@ -123,18 +123,16 @@ def train_options(config_class: type = TrainConfig) -> list[tuple[list[str], dic
     hints = typing.get_type_hints(config_class)
     docs = attribute_docs(config_class)
     options = []
-    own = {"--" + f.name.replace("_", "-") for f in fields(config_class)}
     for field in fields(config_class):
         if field.name in NOT_TRAIN_OPTIONS:
             continue
         names = ["--" + field.name.replace("_", "-")]
-        alias = TRAIN_ALIASES.get(field.name)
-        if alias and not {alias, "--no-" + alias[2:]} & own:  # a field's name wins
-            names.append(alias)
+        if field.name in TRAIN_ALIASES:
+            names.append(TRAIN_ALIASES[field.name])
         kind, optional, nargs = _value_type(hints[field.name])
-        default = field.default if field.default is not MISSING else None
-        shown = "" if default is None else f" (default: {default})"
-        help_ = _first_sentence(docs.get(field.name, "")) + shown
+        help_ = _first_sentence(docs.get(field.name, ""))
+        if field.default not in (MISSING, None):
+            help_ += f" (default: {field.default})"
         kw = dict(dest=field.name, default=argparse.SUPPRESS, help=help_)
         if kind is bool:
             kw["action"] = argparse.BooleanOptionalAction
@@ -152,9 +150,8 @@ def train_options(config_class: type = TrainConfig) -> list[tuple[list[str], dic
 
 def _train_config(args: argparse.Namespace) -> TrainConfig:
     """The preset (or ``TrainConfig()``) with the options given on top."""
-    hints = typing.get_type_hints(TrainConfig)
-    names = {f.name for f in fields(TrainConfig)}
-    given = {k: v for k, v in vars(args).items() if k in names}
+    hints = typing.get_type_hints(TrainConfig)  # its fields
+    given = {k: v for k, v in vars(args).items() if k in hints}
     for name, value in given.items():
         if isinstance(value, list) and isinstance(_value_type(hints[name])[2], int):
             given[name] = tuple(value)  # argparse gives a list
@@ -244,14 +241,12 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 def _cmd_sizes(args: argparse.Namespace) -> int:
     from ..shapes import level_sizes, valid_input_sizes
 
-    if args.size is None:
-        sizes = valid_input_sizes(args.depth, args.padding, max_size=args.max_size)
-        print(
-            f"valid input sizes (depth={args.depth}, padding={args.padding}):", *sizes
-        )
+    if args.size is not None:
+        for lvl in level_sizes(args.size, args.depth, args.padding):
+            print(f"{lvl.level:>10}: {lvl.size_in:>4} -> {lvl.size_out:>4}")
         return 0
-    for lvl in level_sizes(args.size, args.depth, args.padding):
-        print(f"{lvl.level:>10}: {lvl.size_in:>4} -> {lvl.size_out:>4}")
+    sizes = valid_input_sizes(args.depth, args.padding, max_size=args.max_size)
+    print(f"valid input sizes (depth={args.depth}, padding={args.padding}):", *sizes)
     return 0
 
 
@@ -312,11 +307,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
         f"trained epochs {result.epochs_run}; last validation: "
         + ", ".join(f"{k}={v:.3f}" for k, v in sorted(last.items()))
     )
-    if result.test is not None:
+    if (test := result.test) is not None:
         print(
             f"test split (scored once, {config.tested_checkpoint()}.keras): mean IoU "
-            f"{result.test.mean_iou:.3f}, pixel accuracy "
-            f"{result.test.pixel_accuracy:.3f}"
+            f"{test.mean_iou:.3f}, pixel accuracy {test.pixel_accuracy:.3f}"
         )
     print(f"data: {result.data.description}")
     if result.data.is_stand_in:
@@ -724,9 +718,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="a .keras file written by train")
     p.add_argument("images", nargs="*", help="image files (any size; JPEG, PNG, ...)")
     p.add_argument("--source", help="a folder of images/ + masks/: predict its --split")
-    p.add_argument(
-        "--split", choices=SPLITS, default="test", help="which split's images"
-    )
+    p.add_argument("--split", choices=SPLITS, default="test", help="the split's images")
     p.add_argument("--output", type=_folder, default="predictions", help="folder")
 
     text = "write a model as a LiteRT file for a web page, with its sidecar"

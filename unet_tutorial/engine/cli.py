@@ -272,12 +272,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
     out = config.output_dir
     if role.num_workers > 1:
         who = f"{role.task_type} {role.task_id} of {role.num_workers} workers"
-        scratch = worker_scratch_dir(out, role)
         print(
             f"{who}, the chief: writes the run folder {out}"
             if role.is_chief
             else f"{who}: trains with the chief and writes nothing to {out} (its own "
-            f"copy goes to {scratch}, deleted at the end)",
+            f"copy goes to {worker_scratch_dir(out, role)}, deleted at the end)",
             flush=True,
         )
     try:
@@ -303,10 +302,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         print(f"trained epochs {result.epochs_run} with the chief; its run: {out}")
         return 0
     last = {k: v[-1] for k, v in result.history.items() if k.startswith("val_")}
-    print(
-        f"trained epochs {result.epochs_run}; last validation: "
-        + ", ".join(f"{k}={v:.3f}" for k, v in sorted(last.items()))
-    )
+    shown = ", ".join(f"{k}={v:.3f}" for k, v in sorted(last.items()))
+    print(f"trained epochs {result.epochs_run}; last validation: {shown}")
     if (test := result.test) is not None:
         print(
             f"test split (scored once, {config.tested_checkpoint()}.keras): mean IoU "
@@ -419,10 +416,6 @@ def _split_images(source: str | None, split: str) -> list:
     return [pair.image_path for pair in pairs]
 
 
-_PREDICTED = ("mask", "mask_color", "overlay")
-"""The PNGs that ``predict`` writes per image: class indices, colours, overlay."""
-
-
 def _cmd_predict(args: argparse.Namespace) -> int:
     import numpy as np
     from PIL import Image
@@ -441,8 +434,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         check_image(path)
     out = _output_folder(args.output)
     stems = _output_stems(paths)
+    kinds = ("mask", "mask_color", "overlay")  # class indices, colours, overlay
     inputs = [*paths, Path(args.model)]
-    for output in (out / f"{s}_{k}.png" for s in stems for k in _PREDICTED):
+    for output in (out / f"{s}_{k}.png" for s in stems for k in kinds):
         for given in inputs:  # refused before anything is written
             if output.exists() and given.exists() and os.path.samefile(output, given):
                 raise ValueError(
@@ -468,7 +462,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             image = np.asarray(Image.fromarray(rgb).convert("L"))
         mask = predict_mask(model, image)
         arrays = (mask.astype(index_type), mask_to_rgb(mask), overlay_mask(rgb, mask))
-        for kind, array in zip(_PREDICTED, arrays, strict=True):
+        for kind, array in zip(kinds, arrays, strict=True):
             file = out / f"{stem}_{kind}.png"  # each PNG whole, or none (atomic_write)
             if file.exists():
                 print(f"NOTE: replacing {file}, written by an earlier run")

@@ -472,7 +472,6 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    """A .keras file, or the checkpoint a run folder scored on test, for a page."""
     from .. import export
     from ..pictures.figures import MASK_COLORS
 
@@ -577,8 +576,7 @@ what it reads (detected; --images, --masks and --mask-suffix override):
     binary 0/255 (JPEG too: thresholded at 128, with a note); RGB colours
     through a colour table; a multi-page TIFF stack (one pair per page)
   255 beside class indices: ignored (the VOC convention)
-  classes.txt (optional): 'name', 'name VALUE' or 'name R G B' per line,
-    and 'ignore V'
+  classes.txt (optional): lines 'name', 'name VALUE', 'name R G B', 'ignore V'
   split lists (optional): train.txt, validation.txt (or val.txt), test.txt,
     here or in ImageSets/Segmentation/; without test.txt there is no test split
 """

@@ -111,9 +111,7 @@ def _positive(text: str) -> int:
 def _folder(text: str) -> str:
     """An ``--output`` folder, not empty (``""`` would mean the current folder)."""
     if not text.strip():
-        raise argparse.ArgumentTypeError(
-            "is empty; name a folder (use . for the current one)"
-        )
+        raise argparse.ArgumentTypeError("is empty; name a folder (. = current folder)")
     return text
 
 

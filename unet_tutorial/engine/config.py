@@ -180,8 +180,8 @@ class TrainConfig(FitConfig):
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
     def tested_checkpoint(self) -> str:
-        """``"best"`` (validation mean IoU) or ``"final"``: scored on test. ``"auto"``:
-        final when the rate decays to zero (``"cosine"``), else best."""
+        """``"best"`` (validation mean IoU) or ``"final"``: scored on test, never chosen
+        by the test score. ``"auto"``: final under cosine (decays to 0), else best."""
         if self.test_checkpoint != "auto":
             return self.test_checkpoint
         return "final" if self.lr_schedule == "cosine" else "best"

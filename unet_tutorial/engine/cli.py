@@ -140,8 +140,7 @@ def train_options(config_class: type = TrainConfig) -> list[tuple[list[str], dic
             folder = field.name == "output_dir"
             kw["type"] = _folder if folder else _converter(kind, optional)
             kw["metavar"] = {int: "N", float: "X"}.get(kind, field.name.upper())
-        if nargs:
-            kw["nargs"] = nargs
+            kw["nargs"] = nargs  # a tuple's length, "+" for a list, else None
         options.append((names, kw))
     return options
 
@@ -394,16 +393,11 @@ def _split_images(source: str | None, split: str) -> list:
         return []
     from .folders import check_folder, is_mask_folder
 
-    if not is_mask_folder(source):
+    report = check_folder(source) if is_mask_folder(source) else None
+    if report is None or not report.ok:
         raise ValueError(
-            f"--source {source} is not a folder of images and masks; "
-            "run unet-tutorial check-data on it."
-        )
-    report = check_folder(source)
-    if not report.ok:
-        raise ValueError(
-            f"{source} has problems that stop loading it; run unet-tutorial "
-            f"check-data {source} and fix them first."
+            f"--source {source} is not a folder of images and masks (or has problems "
+            f"that stop loading it); run unet-tutorial check-data {source}"
         )
     pairs = [report.records[s] for s in report.splits[split]]
     if any(pair.page is not None for pair in pairs):
@@ -777,12 +771,11 @@ def main(argv: list[str] | None = None) -> int:
         code = next((c for kind, c in _EXIT_CODES if isinstance(err, kind)), None)
         if debug or code is None:
             raise
+        message = f"error: {err}"
         if isinstance(err, KeyboardInterrupt):
-            what = "terminated (SIGTERM)" if code == 143 else "interrupted"
-            resume = "; run the same command to resume" * (args.command == "train")
-            print(f"unet-tutorial {args.command}: {what}{resume}", file=sys.stderr)
-        else:
-            print(f"unet-tutorial {args.command}: error: {err}", file=sys.stderr)
+            message = "terminated (SIGTERM)" if code == 143 else "interrupted"
+            message += "; run the same command to resume" * (args.command == "train")
+        print(f"unet-tutorial {args.command}: {message}", file=sys.stderr)
         return code
     finally:
         if in_main:

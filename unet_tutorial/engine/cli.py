@@ -57,28 +57,23 @@ NOT_TRAIN_OPTIONS: dict[str, str] = {}
 """``TrainConfig`` fields that are no ``train`` option, each with the reason (none)."""
 
 
+_ENTRY = re.compile(r"^ {4}(\w+): (.*(?:\n {5,}\S.*)*)", re.M)
+"""An ``Attributes:`` entry: ``name: text``, with its more indented lines."""
+
+
 def attribute_docs(cls: type) -> dict[str, str]:
     """The ``Attributes:`` entries of ``cls``'s docstring and its bases', by name."""
     docs: dict[str, str] = {}
     for klass in reversed(cls.__mro__):
-        text = inspect.getdoc(klass) or ""
-        if "\nAttributes:\n" not in text:
-            continue
-        name = None
-        for line in text.split("\nAttributes:\n", 1)[1].splitlines():
-            if line and not line.startswith(" "):
-                break  # the section ends where the text is not indented
-            if entry := re.match(r" {4}(\w+): (.*)", line):
-                name = entry[1]
-                docs[name] = entry[2]
-            elif name and line.strip():
-                docs[name] += " " + line.strip()
+        section = (inspect.getdoc(klass) or "").partition("\nAttributes:\n")[2]
+        section = re.split(r"\n(?=\S)", section, maxsplit=1)[0]  # ends unindented
+        docs.update((name, " ".join(t.split())) for name, t in _ENTRY.findall(section))
     return docs
 
 
 def _first_sentence(text: str) -> str:
-    """The first sentence of ``text``, without reST markup, ``%`` doubled (argparse)."""
-    text = re.sub(r"\*(\w[^*]*)\*", r"\1", re.sub(r"``(.*?)``", r"\1", text))
+    """The first sentence of ``text``, without ``literal`` markup, ``%`` doubled."""
+    text = re.sub(r"``(.*?)``", r"\1", text)
     sentence = re.split(r"(?<=\.)\s+(?=[A-Z(])", text, maxsplit=1)[0]
     return sentence.removesuffix(".").replace("%", "%%")
 
@@ -116,33 +111,26 @@ def _positive(text: str) -> int:
 def _folder(text: str) -> str:
     """An ``--output`` folder, not empty (``""`` would mean the current folder)."""
     if not text.strip():
-        raise argparse.ArgumentTypeError(
-            "is empty; name a folder (use . for the current one)"
-        )
+        raise argparse.ArgumentTypeError("is empty; name a folder (. = current folder)")
     return text
 
 
 def train_options(config_class: type = TrainConfig) -> list[tuple[list[str], dict]]:
-    """``(option strings, add_argument keywords)`` of each field of ``config_class``.
-
-    Help: the first sentence of its ``Attributes:`` line. An option not given stays out
-    of the namespace (the preset's value stays); a field added later is an option.
-    """
+    """``(option strings, add_argument keywords)`` of each field of ``config_class``:
+    help from its ``Attributes:`` line, left out of the namespace unless given."""
     hints = typing.get_type_hints(config_class)
     docs = attribute_docs(config_class)
     options = []
-    own = {"--" + f.name.replace("_", "-") for f in fields(config_class)}
     for field in fields(config_class):
         if field.name in NOT_TRAIN_OPTIONS:
             continue
         names = ["--" + field.name.replace("_", "-")]
-        alias = TRAIN_ALIASES.get(field.name)
-        if alias and not {alias, "--no-" + alias[2:]} & own:  # a field's name wins
-            names.append(alias)
+        if field.name in TRAIN_ALIASES:
+            names.append(TRAIN_ALIASES[field.name])
         kind, optional, nargs = _value_type(hints[field.name])
-        default = field.default if field.default is not MISSING else None
-        shown = "" if default is None else f" (default: {default})"
-        help_ = _first_sentence(docs.get(field.name, "")) + shown
+        help_ = _first_sentence(docs.get(field.name, ""))
+        if field.default not in (MISSING, None):
+            help_ += f" (default: {field.default})"
         kw = dict(dest=field.name, default=argparse.SUPPRESS, help=help_)
         if kind is bool:
             kw["action"] = argparse.BooleanOptionalAction
@@ -152,17 +140,15 @@ def train_options(config_class: type = TrainConfig) -> list[tuple[list[str], dic
             folder = field.name == "output_dir"
             kw["type"] = _folder if folder else _converter(kind, optional)
             kw["metavar"] = {int: "N", float: "X"}.get(kind, field.name.upper())
-        if nargs:
-            kw["nargs"] = nargs
+            kw["nargs"] = nargs  # a tuple's length, "+" for a list, else None
         options.append((names, kw))
     return options
 
 
 def _train_config(args: argparse.Namespace) -> TrainConfig:
     """The preset (or ``TrainConfig()``) with the options given on top."""
-    hints = typing.get_type_hints(TrainConfig)
-    names = {f.name for f in fields(TrainConfig)}
-    given = {k: v for k, v in vars(args).items() if k in names}
+    hints = typing.get_type_hints(TrainConfig)  # its fields
+    given = {k: v for k, v in vars(args).items() if k in hints}
     for name, value in given.items():
         if isinstance(value, list) and isinstance(_value_type(hints[name])[2], int):
             given[name] = tuple(value)  # argparse gives a list
@@ -176,8 +162,7 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
 
 
 def _start_tensorflow_quietly() -> None:
-    """Import TensorFlow with file descriptor 2 muted: its C++ start-up lines
-    (``oneDNN``, ``cuInit``) bypass ``TF_CPP_MIN_LOG_LEVEL`` and Python."""
+    """Import TensorFlow with fd 2 muted: its C++ start-up lines bypass Python."""
     if "tensorflow" in sys.modules:
         return
     sys.stderr.flush()
@@ -210,8 +195,8 @@ class _Sigterm:
 
 
 def _stop_on_sigterm():
-    """A Keras callback raising ``Terminated`` after the step SIGTERM came in: never
-    inside TensorFlow's C++ (which can abort) nor half-way through a save."""
+    """A callback raising ``Terminated`` between steps: never inside TensorFlow's C++
+    (which can abort) nor half-way through a save."""
     import keras
 
     class StopOnSigterm(keras.callbacks.Callback):
@@ -253,15 +238,12 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 def _cmd_sizes(args: argparse.Namespace) -> int:
     from ..shapes import level_sizes, valid_input_sizes
 
-    if args.size is None:
-        sizes = valid_input_sizes(args.depth, args.padding, max_size=args.max_size)
-        print(
-            f"valid input sizes (depth={args.depth}, padding={args.padding}): "
-            f"{' '.join(map(str, sizes))}"
-        )
+    if args.size is not None:
+        for lvl in level_sizes(args.size, args.depth, args.padding):
+            print(f"{lvl.level:>10}: {lvl.size_in:>4} -> {lvl.size_out:>4}")
         return 0
-    for lvl in level_sizes(args.size, args.depth, args.padding):
-        print(f"{lvl.level:>10}: {lvl.size_in:>4} -> {lvl.size_out:>4}")
+    sizes = valid_input_sizes(args.depth, args.padding, max_size=args.max_size)
+    print(f"valid input sizes (depth={args.depth}, padding={args.padding}):", *sizes)
     return 0
 
 
@@ -287,12 +269,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
     out = config.output_dir
     if role.num_workers > 1:
         who = f"{role.task_type} {role.task_id} of {role.num_workers} workers"
-        scratch = worker_scratch_dir(out, role)
         print(
             f"{who}, the chief: writes the run folder {out}"
             if role.is_chief
             else f"{who}: trains with the chief and writes nothing to {out} (its own "
-            f"copy goes to {scratch}, deleted at the end)",
+            f"copy goes to {worker_scratch_dir(out, role)}, deleted at the end)",
             flush=True,
         )
     try:
@@ -318,15 +299,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
         print(f"trained epochs {result.epochs_run} with the chief; its run: {out}")
         return 0
     last = {k: v[-1] for k, v in result.history.items() if k.startswith("val_")}
-    print(
-        f"trained epochs {result.epochs_run}; last validation: "
-        + ", ".join(f"{k}={v:.3f}" for k, v in sorted(last.items()))
-    )
-    if result.test is not None:
+    shown = ", ".join(f"{k}={v:.3f}" for k, v in sorted(last.items()))
+    print(f"trained epochs {result.epochs_run}; last validation: {shown}")
+    if (test := result.test) is not None:
         print(
             f"test split (scored once, {config.tested_checkpoint()}.keras): mean IoU "
-            f"{result.test.mean_iou:.3f}, pixel accuracy "
-            f"{result.test.pixel_accuracy:.3f}"
+            f"{test.mean_iou:.3f}, pixel accuracy {test.pixel_accuracy:.3f}"
         )
     print(f"data: {result.data.description}")
     if result.data.is_stand_in:
@@ -401,11 +379,9 @@ def _output_stems(paths: list) -> list[str]:
     stems = []
     for path in paths:
         stem, k = path.stem, 1
-        while stem.casefold() in used:
+        while stem.casefold() in used or (k > 1 and stem.casefold() in inputs):
             k += 1
             stem = f"{path.stem}-{k}"
-            if stem.casefold() in inputs:
-                stem = path.stem  # another input's own name: try the next number
         used.add(stem.casefold())
         stems.append(stem)
     return stems
@@ -417,16 +393,11 @@ def _split_images(source: str | None, split: str) -> list:
         return []
     from .folders import check_folder, is_mask_folder
 
-    if not is_mask_folder(source):
+    report = check_folder(source) if is_mask_folder(source) else None
+    if report is None or not report.ok:
         raise ValueError(
-            f"--source {source} is not a folder of images and masks; "
-            "run unet-tutorial check-data on it."
-        )
-    report = check_folder(source)
-    if not report.ok:
-        raise ValueError(
-            f"{source} has problems that stop loading it; run unet-tutorial "
-            f"check-data {source} and fix them first."
+            f"--source {source} is not a folder of images and masks (or has problems "
+            f"that stop loading it); run unet-tutorial check-data {source}"
         )
     pairs = [report.records[s] for s in report.splits[split]]
     if any(pair.page is not None for pair in pairs):
@@ -435,10 +406,6 @@ def _split_images(source: str | None, split: str) -> list:
             "file: save the pages you want as images and name them."
         )
     return [pair.image_path for pair in pairs]
-
-
-_PREDICTED = ("mask", "mask_color", "overlay")
-"""The PNGs that ``predict`` writes per image: class indices, colours, overlay."""
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
@@ -459,8 +426,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         check_image(path)
     out = _output_folder(args.output)
     stems = _output_stems(paths)
+    kinds = ("mask", "mask_color", "overlay")  # class indices, colours, overlay
     inputs = [*paths, Path(args.model)]
-    for output in (out / f"{s}_{k}.png" for s in stems for k in _PREDICTED):
+    for output in (out / f"{s}_{k}.png" for s in stems for k in kinds):
         for given in inputs:  # refused before anything is written
             if output.exists() and given.exists() and os.path.samefile(output, given):
                 raise ValueError(
@@ -469,11 +437,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                 )
     model = _load_model(args.model)
     num_classes = max(model.output_shape[-1], 2)  # one channel: classes 0 and 1
-    values = (
-        "values 0 pet, 1 background, 2 border"
-        if num_classes == 3
-        else f"class indices 0 to {num_classes - 1}"
-    )
+    values = f"class indices 0 to {num_classes - 1}"
+    if num_classes == 3:
+        values = "values 0 pet, 1 background, 2 border"
     index_type = np.uint8 if num_classes <= 256 else np.uint16  # an 8- or 16-bit PNG
     out.mkdir(parents=True, exist_ok=True)
     for path, stem in zip(paths, stems, strict=True):
@@ -488,7 +454,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             image = np.asarray(Image.fromarray(rgb).convert("L"))
         mask = predict_mask(model, image)
         arrays = (mask.astype(index_type), mask_to_rgb(mask), overlay_mask(rgb, mask))
-        for kind, array in zip(_PREDICTED, arrays, strict=True):
+        for kind, array in zip(kinds, arrays, strict=True):
             file = out / f"{stem}_{kind}.png"  # each PNG whole, or none (atomic_write)
             if file.exists():
                 print(f"NOTE: replacing {file}, written by an earlier run")
@@ -498,7 +464,6 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    """A .keras file, or the checkpoint a run folder scored on test, for a page."""
     from .. import export
     from ..pictures.figures import MASK_COLORS
 
@@ -603,23 +568,19 @@ what it reads (detected; --images, --masks and --mask-suffix override):
     binary 0/255 (JPEG too: thresholded at 128, with a note); RGB colours
     through a colour table; a multi-page TIFF stack (one pair per page)
   255 beside class indices: ignored (the VOC convention)
-  classes.txt (optional): 'name', 'name VALUE' or 'name R G B' per line,
-    and 'ignore V'
+  classes.txt (optional): lines 'name', 'name VALUE', 'name R G B', 'ignore V'
   split lists (optional): train.txt, validation.txt (or val.txt), test.txt,
     here or in ImageSets/Segmentation/; without test.txt there is no test split
 """
 
 
-class _Help(argparse.HelpFormatter):
-    """Help that shows an option's default where it has one."""
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    """Help that shows an option's default where it has one (not None or False)."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
-        default = action.default
-        if not action.option_strings or any(
-            default is v for v in (None, False, argparse.SUPPRESS)
-        ):
+        if action.default is None or action.default is False:
             return action.help
-        return f"{action.help} (default: %(default)s)"
+        return super()._get_help_string(action)
 
 
 class _RawHelp(argparse.RawDescriptionHelpFormatter, _Help):
@@ -741,9 +702,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="a .keras file written by train")
     p.add_argument("images", nargs="*", help="image files (any size; JPEG, PNG, ...)")
     p.add_argument("--source", help="a folder of images/ + masks/: predict its --split")
-    p.add_argument(
-        "--split", choices=SPLITS, default="test", help="which split's images"
-    )
+    p.add_argument("--split", choices=SPLITS, default="test", help="the split's images")
     p.add_argument("--output", type=_folder, default="predictions", help="folder")
 
     text = "write a model as a LiteRT file for a web page, with its sidecar"
@@ -812,12 +771,11 @@ def main(argv: list[str] | None = None) -> int:
         code = next((c for kind, c in _EXIT_CODES if isinstance(err, kind)), None)
         if debug or code is None:
             raise
+        message = f"error: {err}"
         if isinstance(err, KeyboardInterrupt):
-            what = "terminated (SIGTERM)" if code == 143 else "interrupted"
-            resume = "; run the same command to resume" * (args.command == "train")
-            print(f"unet-tutorial {args.command}: {what}{resume}", file=sys.stderr)
-        else:
-            print(f"unet-tutorial {args.command}: error: {err}", file=sys.stderr)
+            message = "terminated (SIGTERM)" if code == 143 else "interrupted"
+            message += "; run the same command to resume" * (args.command == "train")
+        print(f"unet-tutorial {args.command}: {message}", file=sys.stderr)
         return code
     finally:
         if in_main:

@@ -180,19 +180,16 @@ class TrainConfig(FitConfig):
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
     def tested_checkpoint(self) -> str:
-        """``"best"`` (validation mean IoU) or ``"final"``: scored on test. ``"auto"``:
-        final when the learning rate decays to zero (``"cosine"``; a small validation
-        split picks noise at its end), else best: never chosen by the test score."""
+        """``"best"`` (validation mean IoU) or ``"final"``: scored on test, never chosen
+        by the test score. ``"auto"``: final under cosine (decays to 0), else best."""
         if self.test_checkpoint != "auto":
             return self.test_checkpoint
         return "final" if self.lr_schedule == "cosine" else "best"
 
     @classmethod
     def preset(cls, name: str, **overrides) -> TrainConfig:
-        """A named setting (``PRESETS``), with ``overrides`` on top: ``"full"`` (pets
-        on a GPU), ``"cpu"`` (pets on 2 CPU cores, about five minutes),
-        ``"cpu-synthetic"`` (the stand-in, a minute), ``"isbi"`` (the paper's EM
-        experiment, eight minutes) or ``"isbi-padded"`` (aimed at the pixel error)."""
+        """A named setting (``PRESETS``: full, cpu, cpu-synthetic, isbi, isbi-padded),
+        with ``overrides`` on top."""
         check_choice("preset", name, PRESETS)
         return cls(**{**PRESETS[name], **overrides})
 
@@ -207,12 +204,11 @@ class TrainConfig(FitConfig):
     def validate(self) -> None:
         """Raise ``ValueError`` naming a setting that cannot work (run when made)."""
         super().validate()
-        for name in ("base_filters", "depth", "batch_size"):
-            check_positive_int(name, getattr(self, name))
-        check_positive_int("snapshot_images", self.snapshot_images, 0)
-        for name, least in (("image_size", 1), ("crop_size", 1), ("num_classes", 2)):
-            if getattr(self, name) is not None:
-                check_positive_int(name, getattr(self, name), least)
+        least = dict(base_filters=1, depth=1, batch_size=1, snapshot_images=0)
+        optional = dict(image_size=1, crop_size=1, num_classes=2)  # or None
+        for name, minimum in {**least, **optional}.items():
+            if name in least or getattr(self, name) is not None:
+                check_positive_int(name, getattr(self, name), minimum)
         check_choice("channels", self.channels, (None, 1, 3))
         for name in ("images_dir", "masks_dir", "mask_suffix"):
             value = getattr(self, name)
@@ -229,29 +225,26 @@ class TrainConfig(FitConfig):
         check_choice("test_checkpoint", self.test_checkpoint, CHECKPOINTS)
         check_choice("on_corrupt", self.on_corrupt, ON_CORRUPT)
         check_padding(self.padding)
-        if self.num_examples is not None and (
-            len(self.num_examples) != 3
-            or any(not is_whole(n, 1) for n in self.num_examples)
+        sizes = self.num_examples
+        if sizes is not None and (
+            len(sizes) != 3 or not all(is_whole(n, 1) for n in sizes)
         ):
             raise ValueError(
-                f"num_examples={self.num_examples!r} must be three positive integers "
+                f"num_examples={sizes!r} must be three positive integers "
                 "(train, validation, test)."
             )
         check_rate("dropout", self.dropout, "the paper used 0.5, 0 turns it off")
         if self.jit_compile and self.deterministic:
             raise ValueError(
-                "jit_compile=True needs deterministic=False: with TensorFlow's op "
-                "determinism on, Keras only warns and trains without XLA (on the "
-                "command line, --xla does both)."
+                "jit_compile=True needs deterministic=False: with op determinism on, "
+                "Keras trains without XLA (--xla on the command line sets both)."
             )
         if self.image_size is None and self.crop_size is None:
             raise ValueError(
                 "image_size=None (a folder's native size) needs crop_size= (--crop-size"
                 "), the side of the random training crops, e.g. 252."
             )
-        if None not in (self.crop_size, self.image_size) and (
-            self.crop_size > self.image_size
-        ):
+        if self.image_size is not None and self.input_size > self.image_size:
             raise ValueError(
                 f"crop_size={self.crop_size} is larger than image_size="
                 f"{self.image_size}; crop less, or use image_size=None."
@@ -264,8 +257,7 @@ class TrainConfig(FitConfig):
         if self.elastic_px is not None and self.elastic > 0:
             raise ValueError(
                 f"elastic={self.elastic!r} and elastic_px={self.elastic_px!r} both set "
-                "the elastic deformation; give one (elastic_px in pixels, elastic as "
-                "a share of the side)."
+                "the elastic deformation; give one (pixels, or a share of the side)."
             )
         name = "crop_size" if self.crop_size is not None else "image_size"
         check_input_size(self.input_size, self.depth, self.padding, name=name)
@@ -316,6 +308,5 @@ def recipe_for(data, *, gpu: bool | None = None) -> TrainConfig:
         )
     from .loading import source_facts
 
-    full = source_facts(data).is_full
-    steps = CPU_STEPS_PER_EPOCH if full else None
+    steps = CPU_STEPS_PER_EPOCH if source_facts(data).is_full else None
     return TrainConfig.preset("cpu", source=data.source, steps_per_epoch=steps)

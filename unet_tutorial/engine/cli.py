@@ -53,9 +53,6 @@ TRAIN_ALIASES: dict[str, str] = {
 }
 """Other option names of fields: older ones (README, book, tests) and check-data's."""
 
-NOT_TRAIN_OPTIONS: dict[str, str] = {}
-"""``TrainConfig`` fields that are no ``train`` option, each with the reason (none)."""
-
 
 _ENTRY = re.compile(r"^ {4}(\w+): (.*(?:\n {5,}\S.*)*)", re.M)
 """An ``Attributes:`` entry: ``name: text``, with its more indented lines."""
@@ -122,8 +119,6 @@ def train_options(config_class: type = TrainConfig) -> list[tuple[list[str], dic
     docs = attribute_docs(config_class)
     options = []
     for field in fields(config_class):
-        if field.name in NOT_TRAIN_OPTIONS:
-            continue
         names = ["--" + field.name.replace("_", "-")]
         if field.name in TRAIN_ALIASES:
             names.append(TRAIN_ALIASES[field.name])

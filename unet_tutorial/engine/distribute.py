@@ -18,7 +18,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,58 +42,58 @@ class WorkerRole:
     num_workers: int = 1
 
 
+_TF_CONFIG_FORM = (
+    'TF_CONFIG=\'{"cluster": {"worker": ["localhost:12345", "localhost:23456"]}, '
+    '"task": {"type": "worker", "index": 0}}\''
+)
+
+
 def parse_tf_config(text: str | None = None) -> dict:
     """Read and check ``TF_CONFIG`` (from the environment unless ``text`` is given).
     A ``ValueError`` says what is wrong and shows the expected form."""
     text = os.environ.get("TF_CONFIG") if text is None else text
-    example = (
-        'TF_CONFIG=\'{"cluster": {"worker": ["localhost:12345", "localhost:23456"]}, '
-        '"task": {"type": "worker", "index": 0}}\''
-    )
+    problem = _tf_config_problem(text)
+    if problem:
+        raise ValueError(f"{problem}; expected e.g. {_TF_CONFIG_FORM}")
+    return json.loads(text)
 
-    def bad(problem: str) -> ValueError:
-        return ValueError(f"{problem}; expected e.g. {example}")
 
+def _tf_config_problem(text: str | None) -> str | None:
     if not text:
-        raise bad(
-            "multi-worker training needs TF_CONFIG in the environment of every worker"
-        )
+        return "multi-worker training needs TF_CONFIG in every worker's environment"
     try:
         cfg = json.loads(text)
     except ValueError as err:
-        raise bad(f"TF_CONFIG is not valid JSON ({err})") from None
+        return f"TF_CONFIG is not valid JSON ({err})"
     cfg = cfg if isinstance(cfg, dict) else {}
     cluster, task = cfg.get("cluster"), cfg.get("task")
-    if not (
-        isinstance(cluster, dict)
-        and cluster
-        and all(isinstance(v, list) and v for v in cluster.values())
+    jobs = list(cluster.values()) if isinstance(cluster, dict) else []
+    if not jobs or not all(
+        isinstance(addresses, list) and addresses for addresses in jobs
     ):
-        raise bad("TF_CONFIG needs a 'cluster' of job name -> list of 'host:port'")
+        return "TF_CONFIG needs a 'cluster' of job name -> list of 'host:port'"
     if not isinstance(task, dict) or task.get("type") not in cluster:
-        raise bad(
+        return (
             f"TF_CONFIG's 'task' must name a job of the cluster ({', '.join(cluster)}) "
             f"as 'type', got {task!r}"
         )
     index, size = task.get("index"), len(cluster[task["type"]])
     if not is_whole(index, 0) or index >= size:
-        raise ValueError(
+        return (
             f"TF_CONFIG's task index must be 0 .. {size - 1} for job "
             f"{task['type']!r}, got {index!r}"
         )
     for job, addresses in cluster.items():
         for i, address in enumerate(addresses):
             if split_address(address) is None:
-                raise ValueError(
+                return (
                     f"TF_CONFIG's address of {job} {i}, {address!r}, is not "
-                    "'host:port' (a host name or IP address, a colon, a port 1-65535), "
-                    "e.g. 'localhost:12345'"
+                    "'host:port' (a host name or IP address, a colon, a port 1-65535)"
                 )
-    return cfg
+    return None
 
 
-_ADDRESS = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})")
-"""``host:port``: a host name, an IPv4 address or a bracketed IPv6 address."""
+_ADDRESS = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})")  # [IPv6] too
 
 
 def split_address(address: object) -> tuple[str, int] | None:
@@ -138,23 +138,16 @@ def answers(address: str, timeout: float = 1.0) -> bool:
         return False
 
 
-def _placeholder(address: str) -> socket.socket | None:
-    """A listener on this worker's port until TensorFlow takes it (``None``: taken)."""
-    _, port = split_address(address) or ("", 0)
-    with contextlib.suppress(OSError):
-        sock = socket.create_server(("", port))
-        sock.setblocking(False)
-        return sock
-    return None
-
-
 def wait_for_peers(own: str, peers: list[Peer], timeout: float) -> None:
     """Wait until every peer answers at its address, for at most ``timeout`` seconds.
     A ``TimeoutError`` names one that did not; meanwhile this worker answers at
     ``own``. (TensorFlow's own wait is in C++, without a limit, deaf to signals.)"""
     deadline = time.monotonic() + timeout
-    listener = _placeholder(own)
-    try:
+    listener = None
+    with contextlib.suppress(OSError):  # None: TensorFlow took the port already
+        listener = socket.create_server(("", (split_address(own) or ("", 0))[1]))
+        listener.setblocking(False)
+    with listener or contextlib.nullcontext():
         silent = [p for p in peers if not answers(p.address, 0.5)]
         if silent:
             waited = ", ".join(map(str, silent))
@@ -174,9 +167,6 @@ def wait_for_peers(own: str, peers: list[Peer], timeout: float) -> None:
                     listener.accept()[0].close()
             time.sleep(0.2)
             silent = [p for p in silent if not answers(p.address, 0.5)]
-    finally:
-        if listener is not None:
-            listener.close()
 
 
 # watch_cluster_forming's watchdog: a process, as the one it watches holds the GIL
@@ -184,8 +174,7 @@ _WATCHDOG = """
 import os, select, signal, sys, time
 pid, done, stop = (int(a) for a in sys.argv[1:4])
 timeout, late, ended = float(sys.argv[4]), sys.argv[5], sys.argv[6]
-ready = select.select([done], [], [], timeout)[0]
-if not ready:  # still forming: end the process, which nothing else can
+if not select.select([done], [], [], timeout)[0]:  # still forming: end the process
     print(late, file=sys.stderr, flush=True)
     try:
         os.kill(pid, stop)
@@ -199,27 +188,23 @@ elif not os.read(done, 16):  # the process ended while it waited
 """
 
 
-def _libc_signal():
-    install = ctypes.CDLL(None).signal
-    install.restype = ctypes.c_void_p
-    install.argtypes = [ctypes.c_int, ctypes.c_void_p]
-    return install
-
-
-def _exit_1_on_sighup() -> int | None:
+def _exit_1_on_sighup() -> Callable[[], object] | None:
     """Make SIGHUP (1) end this process with status 1 even while C++ holds the
-    interpreter (its handler becomes libc's ``_exit``); the previous handler (``0``:
-    the default), or ``None`` where that cannot be done."""
+    interpreter (libc's ``_exit`` handles it); what puts the previous handler back,
+    or ``None`` where that cannot be done."""
     if getattr(signal, "SIGHUP", None) != 1:
         return None
     try:
-        install, exit_now = _libc_signal(), ctypes.CDLL(None)._exit
+        libc = ctypes.CDLL(None)
+        install, exit_now = libc.signal, libc._exit
     except (OSError, AttributeError):
         return None
+    install.restype = ctypes.c_void_p
+    install.argtypes = [ctypes.c_int, ctypes.c_void_p]
     previous = install(1, ctypes.cast(exit_now, ctypes.c_void_p).value)
     if previous == ctypes.c_void_p(-1).value:  # SIG_ERR
         return None
-    return previous or 0
+    return lambda: install(1, previous)
 
 
 @contextlib.contextmanager
@@ -228,16 +213,15 @@ def watch_cluster_forming(
 ) -> Iterator[None]:
     """Bound the step in which TensorFlow forms the cluster to ``timeout`` seconds.
 
-    TensorFlow waits in C++ with the interpreter held, so a watchdog process prints
-    ``"{program}: error: the cluster did not form ..."`` and ends this process with
-    status 1 (SIGHUP, handled by ``_exit``; else SIGKILL). Ctrl-C ends it at once,
-    and the watchdog says so; SIGTERM only reaches TensorFlow's handler. The
-    previous signal handlers are back afterwards."""
+    TensorFlow waits in C++ holding the interpreter, so a watchdog process prints
+    ``"{program}: error: the cluster did not form ..."`` and ends this one with status
+    1 (SIGHUP, handled by ``_exit``; else SIGKILL). Ctrl-C ends it at once, and the
+    watchdog says so. The previous signal handlers are back afterwards."""
     names = ", ".join(map(str, peers)) or "the other workers"
     main = threading.current_thread() is threading.main_thread()
-    previous_hup = _exit_1_on_sighup() if main else None
-    stop = signal.SIGKILL if previous_hup is None else signal.SIGHUP
-    how = "" if previous_hup is not None else " (killed: exit status 137)"
+    restore_hup = _exit_1_on_sighup() if main else None
+    stop = signal.SIGKILL if restore_hup is None else signal.SIGHUP
+    how = "" if restore_hup else " (killed: exit status 137)"
     late = (
         f"{program}: error: the cluster did not form within {timeout:g} s: {names} "
         "answered but did not join (is the same command running there, with its "
@@ -249,12 +233,11 @@ def watch_cluster_forming(
         "forming; nothing was written. Run the same command to start again"
     )
     with contextlib.ExitStack() as undo:  # undone in reverse order, on any exit
-        if previous_hup is not None:
-            undo.callback(_libc_signal(), 1, previous_hup or None)
+        if restore_hup:
+            undo.callback(restore_hup)
         read, write = os.pipe()
-        # Python's handlers cannot run until TensorFlow returns. They go before the
-        # watchdog starts: a signal caught by Python's handler just before the swap
-        # would be dropped, as Python runs no handler that is no longer there.
+        # Python's handlers cannot run until TensorFlow returns; swapped before the
+        # watchdog starts, as a signal caught by a handler being removed is dropped
         for sig in (signal.SIGTERM, signal.SIGINT) if main else ():
             undo.callback(signal.signal, sig, signal.signal(sig, signal.SIG_DFL))
         undo.callback(os.close, write)
@@ -292,10 +275,9 @@ def make_strategy(
 ) -> tf.distribute.Strategy:
     """The ``tf.distribute`` strategy for a name. ``"default"``: one device;
     ``"mirrored"``: this machine's GPUs, or its CPU; ``"multiworker"``: one replica
-    per ``TF_CONFIG`` process, all-reduced by ``collective``. Make it before other
-    TensorFlow work. Multi-worker waits ``connect_timeout`` s at most for the others
-    to answer (else ``TimeoutError``), as long for the cluster to form (``program``
-    starts the watchdog's line); ``ValueError``: a bad argument."""
+    per ``TF_CONFIG`` process, all-reduced by ``collective``, waiting at most
+    ``connect_timeout`` s for the others to answer (``TimeoutError``) and as long for
+    the cluster to form. Make it before other TensorFlow work."""
     choices = {"strategy": (name, STRATEGIES), "collective": (collective, COLLECTIVES)}
     for what, (value, known) in choices.items():
         if value not in known:
@@ -379,23 +361,8 @@ def prepare_multi_worker_fit(
     (keras-team/keras#20585), and step scalars are averaged with ``axis=None``."""
     if not is_multi_worker(strategy):
         return
-    _mean_across_workers()
-
-    def build_from_spec(iterator=None, data_batch=None) -> None:
-        with strategy.scope():
-            model._symbolic_build(data_batch=element_spec)
-            model.optimizer.build(model.trainable_variables)
-        # built: later calls (fit's evaluation, a second fit) have nothing to do
-        model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
-
-    model._maybe_symbolic_build = build_from_spec
-
-
-def _mean_across_workers() -> None:
     from keras.src.backend.tensorflow import trainer
 
-    if getattr(trainer.reduce_per_replica, "_unet_tutorial", False):
-        return
     original = trainer.reduce_per_replica
 
     def reduce_per_replica(values, strategy, reduction):
@@ -405,8 +372,18 @@ def _mean_across_workers() -> None:
             )
         return original(values, strategy, reduction)
 
-    reduce_per_replica._unet_tutorial = True
-    trainer.reduce_per_replica = reduce_per_replica
+    if not getattr(original, "_unet_tutorial", False):  # once per process
+        reduce_per_replica._unet_tutorial = True
+        trainer.reduce_per_replica = reduce_per_replica
+
+    def build_from_spec(iterator=None, data_batch=None) -> None:
+        with strategy.scope():
+            model._symbolic_build(data_batch=element_spec)
+            model.optimizer.build(model.trainable_variables)
+        # built: later calls (fit's evaluation, a second fit) have nothing to do
+        model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+
+    model._maybe_symbolic_build = build_from_spec
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,6 @@ from pathlib import Path
 
 from .sources import EM_STAND_IN_FOLDER, ISBI_DIR_ENV, DataSource, resolve_source
 
-EM_CITATION = (
-    "EM slices: ISBI 2012 training stack (Cardona et al. 2010; "
-    "Arganda-Carreras et al. 2015)."
-)
-
 
 @dataclass(frozen=True)
 class AboutData:
@@ -49,9 +44,10 @@ def about_data(data: DataSource | str) -> AboutData:
     data = resolve_source(data) if isinstance(data, str) else data
     facts = source_facts(data)
     credit, stand_in = data_credit(data.is_stand_in), data.is_stand_in
+    more = f"{facts.description}."
     fuller = (
-        "The introduction says how to point the package at the full dataset, or at "
-        "a copy of your own."
+        " The introduction says how to point the package at the full dataset, or at a "
+        "copy of your own."
     )
     if data.is_stand_in:
         label = "the synthetic stand-in (generated shapes, not real pets)"
@@ -59,7 +55,7 @@ def about_data(data: DataSource | str) -> AboutData:
             "**Data: the synthetic stand-in** (generated shapes, not real pets): "
             "no number or figure on this page is an Oxford-IIIT Pet result."
         )
-        more = f"{facts.description}. Chosen because {data.reason} {fuller}"
+        more += f" Chosen because {data.reason}{fuller}"
     elif data.kind == "folder":
         from .folders import check_folder
 
@@ -67,10 +63,9 @@ def about_data(data: DataSource | str) -> AboutData:
         splits = {k: len(v) for k, v in check_folder(folder).splits.items()}
         counts = " / ".join(f"{n} {name}" for name, n in splits.items())
         label, credit = f"the folder {folder.name}", ""
-        more = f"{facts.description}."
+        line = f"**Data: the folder {folder.name}** ({counts})."
         if folder.name == EM_STAND_IN_FOLDER:
-            stand_in = True
-            label = "the synthetic stand-in for the EM slices"
+            stand_in, label = True, "the synthetic stand-in for the EM slices"
             credit = "Synthetic stand-in: generated cells, not ISBI 2012 EM slices."
             line = (
                 f"**Data: a synthetic stand-in for the EM slices** ({counts} generated "
@@ -78,19 +73,18 @@ def about_data(data: DataSource | str) -> AboutData:
                 "is an ISBI 2012 result."
             )
         elif data.env == ISBI_DIR_ENV or folder.name == "isbi2012-em":
-            label, credit = "the ISBI 2012 EM slices", EM_CITATION
+            cite = "Cardona et al. 2010; Arganda-Carreras et al. 2015"
+            label = "the ISBI 2012 EM slices"
+            credit = f"EM slices: ISBI 2012 training stack ({cite})."
+            line = (
+                f"**Data: {sum(splits.values())} slices of the ISBI 2012 EM training "
+                f"stack** ({counts}; {cite.replace(';', ',')})."
+            )
             # the challenge's convention, whatever names the folder gives its values
             more = (
                 f"{facts.description.split('; 2 classes')[0]}; two classes: membrane "
                 "(mask value 0) and cell (255)."
             )
-            line = (
-                f"**Data: {sum(splits.values())} slices of the ISBI 2012 EM training "
-                f"stack** ({counts}; Cardona et al. 2010, Arganda-Carreras et al. "
-                "2015)."
-            )
-        else:
-            line = f"**Data: the folder {folder.name}** ({counts})."
     else:
         pets = facts.description.split(": ", 1)[-1]
         if facts.is_full:
@@ -104,15 +98,14 @@ def about_data(data: DataSource | str) -> AboutData:
                 f"{OXFORD_BREEDS}), so a score here is not an Oxford-IIIT Pet result "
                 "in the usual sense."
             )
-        more = (
-            f"{facts.description}. The validation split is 10 % of every breed's "
-            "trainval images, held out with a fixed seed (`ut.validation_holdout`); "
-            "the test split is the official test list, scored once. "
-            f"{'' if facts.is_full else fuller}"
+        more += (
+            " The validation split is 10 % of every breed's trainval images, held out "
+            "with a fixed seed (`ut.validation_holdout`); the test split is the "
+            f"official test list, scored once.{'' if facts.is_full else fuller}"
         )
     note = (
         f"{line}\n\n<details><summary>More about this data</summary>\n\n"
-        f"{more.strip()}\n\n</details>"
+        f"{more}\n\n</details>"
     )
     return AboutData(note, label, credit, stand_in)
 
@@ -176,12 +169,10 @@ def source_of(obj) -> SourceCode:
             f"{obj!r} has no Python source to show ({err}); pass a function or class."
         ) from err
     name = getattr(obj, "__qualname__", getattr(obj, "__name__", repr(obj)))
-    package = Path(__file__).resolve().parents[1]  # unet_tutorial/
-    try:
-        shown = file.resolve().relative_to(package.parent).as_posix()
-    except ValueError:
-        shown = file.name
-    return SourceCode(name, shown, first, "".join(lines))
+    where = file.resolve()
+    root = Path(__file__).resolve().parents[2]  # the folder holding unet_tutorial/
+    shown = where.relative_to(root) if where.is_relative_to(root) else Path(file.name)
+    return SourceCode(name, shown.as_posix(), first, "".join(lines))
 
 
 def show_source(obj) -> None:

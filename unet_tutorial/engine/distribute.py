@@ -1,8 +1,6 @@
-"""Distributed training: strategies, worker roles and local clusters.
-
-Under ``MultiWorkerMirroredStrategy`` the chief (the ``"chief"`` task, else worker
-0) writes the run folder, which every worker must see; the others write to a
-scratch folder (``worker_scratch_dir``) and restore from the chief's backup."""
+"""Distributed training: strategies, worker roles and local clusters. Under
+``MultiWorkerMirroredStrategy`` the chief writes the run folder, which every worker
+must see; the others write to a scratch folder (``worker_scratch_dir``)."""
 
 from __future__ import annotations
 
@@ -141,7 +139,7 @@ def answers(address: str, timeout: float = 1.0) -> bool:
 def wait_for_peers(own: str, peers: list[Peer], timeout: float) -> None:
     """Wait until every peer answers at its address, for at most ``timeout`` seconds.
     A ``TimeoutError`` names one that did not; meanwhile this worker answers at
-    ``own``. (TensorFlow's own wait is in C++, without a limit, deaf to signals.)"""
+    ``own``. (TensorFlow's wait has no limit and ignores signals.)"""
     deadline = time.monotonic() + timeout
     listener = None
     with contextlib.suppress(OSError):  # None: TensorFlow took the port already
@@ -171,18 +169,16 @@ def wait_for_peers(own: str, peers: list[Peer], timeout: float) -> None:
 
 # watch_cluster_forming's watchdog: a process, as the one it watches holds the GIL
 _WATCHDOG = """
-import os, select, signal, sys, time
+import contextlib, os, select, signal, sys
 pid, done, stop = (int(a) for a in sys.argv[1:4])
 timeout, late, ended = float(sys.argv[4]), sys.argv[5], sys.argv[6]
 if not select.select([done], [], [], timeout)[0]:  # still forming: end the process
     print(late, file=sys.stderr, flush=True)
-    try:
+    with contextlib.suppress(OSError):
         os.kill(pid, stop)
         # the pipe closes when the process has ended; SIGKILL if it has not
         if stop != signal.SIGKILL and not select.select([done], [], [], 10)[0]:
             os.kill(pid, signal.SIGKILL)
-    except OSError:
-        pass
 elif not os.read(done, 16):  # the process ended while it waited
     print(ended, file=sys.stderr, flush=True)
 """
@@ -241,19 +237,17 @@ def watch_cluster_forming(
         for sig in (signal.SIGTERM, signal.SIGINT) if main else ():
             undo.callback(signal.signal, sig, signal.signal(sig, signal.SIG_DFL))
         undo.callback(os.close, write)
-        try:
-            # a session of its own: Ctrl-C in a terminal signals the whole foreground
-            # process group, and must end this process, not the watchdog
-            watchdog = subprocess.Popen(
-                [sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(read)]
-                + [str(int(stop)), str(timeout), late, ended],
-                pass_fds=(read,),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        finally:
-            os.close(read)
+        undo.callback(os.close, read)
+        # a session of its own: Ctrl-C in a terminal signals the whole foreground
+        # process group, and must end this process, not the watchdog
+        watchdog = subprocess.Popen(
+            [sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(read)]
+            + [str(int(stop)), str(timeout), late, ended],
+            pass_fds=(read,),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         undo.callback(watchdog.wait)  # after this, no SIGHUP can come from it
         try:
             yield
@@ -294,10 +288,7 @@ def make_strategy(
             f"seconds, got {connect_timeout!r}"
         )
     cfg = parse_tf_config()
-    implementation = tf.distribute.experimental.CommunicationImplementation
-    options = tf.distribute.experimental.CommunicationOptions(
-        implementation=implementation[collective.upper()]
-    )
+    options = tf.distribute.experimental.CommunicationOptions(implementation=collective)
     peers = cluster_peers(cfg)
     own = cfg["cluster"][cfg["task"]["type"]][cfg["task"]["index"]]
     wait_for_peers(own, peers, connect_timeout)
@@ -329,9 +320,9 @@ def chief_decision(
 ) -> tuple[int, int]:
     """The chief's ``decision``, the same on every worker, and how many workers refused.
 
-    Workers see the run folder at different moments, so a decision that changes
-    their collective steps is the chief's alone (0 if it refused): every worker
-    calls this at the same point, one that cannot go on with ``refused=True``."""
+    Workers see the run folder at different moments, so a decision that changes their
+    collective steps is the chief's alone (0 if it refused). Every worker calls this
+    at the same point; one that cannot go on passes ``refused=True``."""
     if not is_whole(decision, 0):
         raise ValueError(f"decision must be an integer >= 0, got {decision!r}")
     role = worker_role(strategy)

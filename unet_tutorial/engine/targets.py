@@ -1,7 +1,7 @@
 """What a model is trained and validated against on a folder (``training_pairs``):
-unpadded, masks cut to the centre it predicts and validation on whole overlap-tile
-squares; same padding at native size, validation images mirrored up to sides it
-takes, the added pixels of weight 0; the paper's weight map."""
+unpadded, masks cut to the centre it predicts, validation on overlap-tile squares;
+same padding at native size, validation images mirrored up to sides it takes (added
+pixels of weight 0); the paper's weight map."""
 
 from __future__ import annotations
 
@@ -81,10 +81,10 @@ def overlap_tile_batches(
     """Batches of whole images -> batches of their tiles ``(x, y[, w])``
     (``image_tiles``), ``batch_size`` tiles at a time."""
 
-    def to_tiles(*example):
-        def cut(x, y, *w):
-            return image_tiles(x, y, input_size, output_size, *w)
+    def cut(x, y, *w):
+        return image_tiles(x, y, input_size, output_size, *w)
 
+    def to_tiles(*example):
         types = (tf.float32, tf.int32, tf.float32)[: len(example)]
         parts = tf.numpy_function(cut, list(example), types)
         parts[0].set_shape((None, input_size, input_size, example[0].shape[-1]))
@@ -139,12 +139,9 @@ def snapshot_examples(
 
 
 def _centres(arrays: list[np.ndarray], dtype) -> np.ndarray:
-    height, width = (min(a.shape[i] for a in arrays) for i in (0, 1))
-    cut = []
-    for a in arrays:
-        top, left = (a.shape[0] - height) // 2, (a.shape[1] - width) // 2
-        cut.append(a[top : top + height, left : left + width])
-    return np.stack(cut).astype(dtype)
+    h, w = (min(a.shape[i] for a in arrays) for i in (0, 1))
+    cuts = [a[(a.shape[0] - h) // 2 :, (a.shape[1] - w) // 2 :][:h, :w] for a in arrays]
+    return np.stack(cuts).astype(dtype)
 
 
 def model_classes(config, info) -> int:
@@ -153,10 +150,9 @@ def model_classes(config, info) -> int:
     with a Dice term (Dice counts every pixel)."""
     if info.ignore_value is not None and config.loss != "ce":
         raise ValueError(
-            f"the data declares the ignore value {info.ignore_value}, and "
-            f"loss={config.loss!r} has a Dice term, which counts every pixel, the "
-            "ignored ones too; train with loss='ce' (--loss ce), whose per-pixel "
-            "weights leave them out."
+            f"the data declares the ignore value {info.ignore_value}, but "
+            f"loss={config.loss!r} has a Dice term, which counts ignored pixels too; "
+            "train with loss='ce' (--loss ce), whose per-pixel weights leave them out."
         )
     if config.num_classes is not None and config.num_classes != info.num_classes:
         raise ValueError(

@@ -146,8 +146,7 @@ class SourceCode:
         return self.code
 
     def _repr_markdown_(self) -> str:
-        longest = max((len(run) for run in re.findall(r"`+", self.code)), default=0)
-        fence = "`" * max(3, longest + 1)
+        fence = "`" * max([3, *(len(run) + 1 for run in re.findall("`+", self.code))])
         last = self.first_line + self.code.count("\n") - 1
         from .. import __version__
 

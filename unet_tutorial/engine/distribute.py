@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import json
 import os
 import re
@@ -66,9 +67,7 @@ def _tf_config_problem(text: str | None) -> str | None:
     cfg = cfg if isinstance(cfg, dict) else {}
     cluster, task = cfg.get("cluster"), cfg.get("task")
     jobs = list(cluster.values()) if isinstance(cluster, dict) else []
-    if not jobs or not all(
-        isinstance(addresses, list) and addresses for addresses in jobs
-    ):
+    if not jobs or not all(isinstance(job, list) and job for job in jobs):
         return "TF_CONFIG needs a 'cluster' of job name -> list of 'host:port'"
     if not isinstance(task, dict) or task.get("type") not in cluster:
         return (
@@ -129,11 +128,9 @@ def cluster_peers(cfg: dict) -> list[Peer]:
 def answers(address: str, timeout: float = 1.0) -> bool:
     """Whether something accepts a TCP connection at ``host:port`` in ``timeout`` s."""
     host, port = split_address(address) or ("", 0)
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout):
+        return True
+    return False
 
 
 def wait_for_peers(own: str, peers: list[Peer], timeout: float) -> None:
@@ -185,9 +182,8 @@ elif not os.read(done, 16):  # the process ended while it waited
 
 
 def _exit_1_on_sighup() -> Callable[[], object] | None:
-    """Make SIGHUP (1) end this process with status 1 even while C++ holds the
-    interpreter (libc's ``_exit`` handles it); what puts the previous handler back,
-    or ``None`` where that cannot be done."""
+    """Make SIGHUP end this process with status 1 even while C++ holds the interpreter
+    (libc's ``_exit``); what puts the old handler back, ``None`` if that cannot be."""
     if getattr(signal, "SIGHUP", None) != 1:
         return None
     try:
@@ -211,8 +207,7 @@ def watch_cluster_forming(
 
     TensorFlow waits in C++ holding the interpreter, so a watchdog process prints
     ``"{program}: error: the cluster did not form ..."`` and ends this one with status
-    1 (SIGHUP, handled by ``_exit``; else SIGKILL). Ctrl-C ends it at once, and the
-    watchdog says so. The previous signal handlers are back afterwards."""
+    1 (SIGHUP; else SIGKILL). Ctrl-C ends it at once, and the watchdog says so."""
     names = ", ".join(map(str, peers)) or "the other workers"
     main = threading.current_thread() is threading.main_thread()
     restore_hup = _exit_1_on_sighup() if main else None
@@ -321,8 +316,8 @@ def chief_decision(
     """The chief's ``decision``, the same on every worker, and how many workers refused.
 
     Workers see the run folder at different moments, so a decision that changes their
-    collective steps is the chief's alone (0 if it refused). Every worker calls this
-    at the same point; one that cannot go on passes ``refused=True``."""
+    collective steps is the chief's (0 if it refused). Every worker calls this at the
+    same point; one that cannot go on passes ``refused=True``."""
     if not is_whole(decision, 0):
         raise ValueError(f"decision must be an integer >= 0, got {decision!r}")
     role = worker_role(strategy)
@@ -348,8 +343,8 @@ def prepare_multi_worker_fit(
 ) -> None:
     """Work around two Keras 3 bugs so that ``model.fit`` runs under
     ``MultiWorkerMirroredStrategy`` (call it before ``fit``; nothing for others).
-    Its state is built from ``element_spec``, not a batch reduced across workers
-    (keras-team/keras#20585), and step scalars are averaged with ``axis=None``."""
+    The model is built from ``element_spec`` (keras-team/keras#20585), and step
+    scalars are averaged with ``axis=None``."""
     if not is_multi_worker(strategy):
         return
     from keras.src.backend.tensorflow import trainer
@@ -391,12 +386,10 @@ def local_cluster(num_workers: int = 2) -> list[str]:
     localhost port each (free when asked for: another program could still take it)."""
     if not is_whole(num_workers, 1):
         raise ValueError(f"num_workers must be a positive integer, got {num_workers!r}")
-    with contextlib.ExitStack() as held:
-        socks = [held.enter_context(socket.socket()) for _ in range(num_workers)]
-        for s in socks:
-            s.bind(("localhost", 0))
-        hosts = [f"localhost:{s.getsockname()[1]}" for s in socks]
-    cluster = {"worker": hosts}
+    with contextlib.ExitStack() as held:  # all bound at once: each its own port
+        bound = (socket.create_server(("localhost", 0)) for _ in range(num_workers))
+        ports = [held.enter_context(s).getsockname()[1] for s in bound]
+    cluster = {"worker": [f"localhost:{port}" for port in ports]}
     return [
         json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})
         for i in range(num_workers)
@@ -415,23 +408,17 @@ def run_local_workers(
     after ``timeout`` s. TensorFlow's C++ log is off unless ``env`` says otherwise."""
     configs = local_cluster(num_workers)
     base = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
-    deadline = time.monotonic() + timeout
+    end = time.monotonic() + timeout
+    start = functools.partial(subprocess.Popen, command, stderr=subprocess.STDOUT)
     with contextlib.ExitStack() as files:
         # files, not pipes: a worker that fills an unread pipe would stall its peers
         logs = [files.enter_context(tempfile.TemporaryFile("w+")) for _ in configs]
         procs = [
-            subprocess.Popen(
-                command,
-                env={**base, "TF_CONFIG": cfg},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+            start(env={**base, "TF_CONFIG": cfg}, stdout=log)
             for cfg, log in zip(configs, logs, strict=True)
         ]
         try:
-            codes = [
-                p.wait(timeout=max(0.1, deadline - time.monotonic())) for p in procs
-            ]
+            codes = [p.wait(timeout=max(0.1, end - time.monotonic())) for p in procs]
         except subprocess.TimeoutExpired:
             for p in procs:
                 p.kill()

@@ -127,18 +127,14 @@ def snapshot_examples(
     """The first ``count`` examples of ``(x, y[, w])`` batches as ``(float32 images
     (n, h, w, C), int32 masks (n, h, w))``, ``n <= count``. Cut from their centre
     to the size they all have (images and masks each on their own)."""
-    images, masks = [], []
-    for batch in dataset:
-        images.extend(np.asarray(batch[0]))
-        masks.extend(np.asarray(batch[1]))
-        if len(images) >= count:
-            break
-    if not images:
+    examples = [e[:2] for e in dataset.unbatch().take(count).as_numpy_iterator()]
+    if not examples:
         raise ValueError("the validation split is empty; no snapshot images.")
-    return _centres(images[:count], np.float32), _centres(masks[:count], np.int32)
+    images, masks = zip(*examples, strict=True)
+    return _centres(images, np.float32), _centres(masks, np.int32)
 
 
-def _centres(arrays: list[np.ndarray], dtype) -> np.ndarray:
+def _centres(arrays: tuple[np.ndarray, ...], dtype) -> np.ndarray:
     h, w = (min(a.shape[i] for a in arrays) for i in (0, 1))
     cuts = [a[(a.shape[0] - h) // 2 :, (a.shape[1] - w) // 2 :][:h, :w] for a in arrays]
     return np.stack(cuts).astype(dtype)

@@ -16,12 +16,8 @@ from .sources import EM_STAND_IN_FOLDER, ISBI_DIR_ENV, DataSource, resolve_sourc
 @dataclass(frozen=True)
 class AboutData:
     """Which data a notebook uses, said three ways (``about_data``); shown: ``note``.
-
-    Attributes:
-        note: one line of Markdown, the details in a folded ``<details>``.
-        label: a few words for captions.
-        credit: the credit line for figures that show this data.
-        is_stand_in: ``True`` for a synthetic stand-in (no real data)."""
+    ``note``: one line of Markdown, the details folded in ``<details>``; ``label``: a
+    few words for captions; ``credit``: for figures of this data."""
 
     note: str
     label: str
@@ -129,13 +125,8 @@ def recorded_results(name: str) -> dict:
 @dataclass(frozen=True)
 class SourceCode:
     """The source of a package object, as the installed package has it: a front end
-    shows a highlighted Python block, ``str()`` is the bare code.
-
-    Attributes:
-        name: the object's qualified name, e.g. ``"conv_block"``.
-        path: the file, e.g. ``"unet_tutorial/model.py"``.
-        first_line: the file's line number (1-based) of the first line shown.
-        code: the exact text of those lines."""
+    shows a highlighted Python block, ``str()`` is the bare code. ``path``: e.g.
+    ``"unet_tutorial/model.py"``; ``first_line``: 1-based; ``code``: its exact lines."""
 
     name: str
     path: str

@@ -26,8 +26,7 @@ import tensorflow as tf
 from ..checks import is_whole
 
 # the names, TensorFlow-free, live with the settings (the command line lists them)
-from .config import COLLECTIVES as COLLECTIVES
-from .config import STRATEGIES as STRATEGIES
+from .config import COLLECTIVES, STRATEGIES
 
 
 @dataclass(frozen=True)
@@ -145,11 +144,8 @@ def wait_for_peers(own: str, peers: list[Peer], timeout: float) -> None:
     with listener or contextlib.nullcontext():
         silent = [p for p in peers if not answers(p.address, 0.5)]
         if silent:
-            waited = ", ".join(map(str, silent))
-            print(
-                f"waiting up to {timeout:g} s (--connect-timeout) for {waited}",
-                flush=True,
-            )
+            waiting = f"waiting up to {timeout:g} s (--connect-timeout) for "
+            print(waiting + ", ".join(map(str, silent)), flush=True)
         while silent:
             if time.monotonic() >= deadline:
                 raise TimeoutError(

@@ -17,8 +17,7 @@ _MODULES = tuple(sorted(path.stem for path in _HERE.glob("[!_]*.py")))
 
 @cache
 def _defined_in() -> dict[str, str]:
-    """Public name -> the module that defines it, read from the sources (``ast``), so
-    that a lookup imports one module, not all of them (and their TensorFlow)."""
+    """Public name -> its module, read with ``ast``: a lookup imports only that one."""
     where: dict[str, str] = {}
     for module in _MODULES:
         for node in ast.parse((_HERE / f"{module}.py").read_bytes()).body:

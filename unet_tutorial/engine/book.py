@@ -35,6 +35,7 @@ def about_data(data: DataSource | str) -> AboutData:
     of Oxford-IIIT Pet is named as the subset it is, a stand-in as what it is.
     ``data``: a resolved source, or a ``source=`` value."""
     from ..pictures.figures import data_credit  # matplotlib: only when called
+    from .folders import check_folder
     from .loading import OXFORD_BREEDS, source_facts
 
     data = resolve_source(data) if isinstance(data, str) else data
@@ -53,8 +54,6 @@ def about_data(data: DataSource | str) -> AboutData:
         )
         more += f" Chosen because {data.reason}{fuller}"
     elif data.kind == "folder":
-        from .folders import check_folder
-
         folder = Path(data.path)
         splits = {k: len(v) for k, v in check_folder(folder).splits.items()}
         counts = " / ".join(f"{n} {name}" for name, n in splits.items())
@@ -181,11 +180,8 @@ class _Markdown(str):
 
 
 def _display(obj) -> None:
-    try:
-        from IPython import get_ipython
+    try:  # IPython's display prints outside IPython
         from IPython.display import display
-
-        shown = display if get_ipython() is not None else print
     except ImportError:  # plain Python without IPython
-        shown = print
-    shown(obj)
+        display = print
+    display(obj)

@@ -229,8 +229,7 @@ def watch_cluster_forming(
             undo.callback(signal.signal, sig, signal.signal(sig, signal.SIG_DFL))
         undo.callback(os.close, write)
         undo.callback(os.close, read)
-        # a session of its own: Ctrl-C in a terminal signals the whole foreground
-        # process group, and must end this process, not the watchdog
+        # in its own session, out of reach of a Ctrl-C sent to our foreground group
         watchdog = subprocess.Popen(
             [sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(read)]
             + [str(int(stop)), str(timeout), late, ended],
@@ -259,10 +258,9 @@ def make_strategy(
     program: str = "make_strategy",
 ) -> tf.distribute.Strategy:
     """The ``tf.distribute`` strategy for a name. ``"default"``: one device;
-    ``"mirrored"``: this machine's GPUs, or its CPU; ``"multiworker"``: one replica
-    per ``TF_CONFIG`` process, all-reduced by ``collective``, waiting at most
-    ``connect_timeout`` s for the others to answer (``TimeoutError``) and as long for
-    the cluster to form. Make it before other TensorFlow work."""
+    ``"mirrored"``: this machine's GPUs, or its CPU; ``"multiworker"``: one replica per
+    ``TF_CONFIG`` process, all-reduced by ``collective``, waiting ``connect_timeout`` s
+    at most for the others to answer, as long to form. Make it before other TF work."""
     choices = {"strategy": (name, STRATEGIES), "collective": (collective, COLLECTIVES)}
     for what, (value, known) in choices.items():
         if value not in known:

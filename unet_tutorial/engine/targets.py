@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from .. import shapes
 from ..losses import unet_weight_map
 from ..tiling import mirror_pad, same_padding_pads, tile_layout
 
@@ -172,12 +173,10 @@ def model_input_shape(config, info) -> tuple:
 def training_pairs(config, train_ds, val_ds):
     """``(train_ds, val_ds)`` as the model of ``config`` is trained and validated on
     (see the module's docstring)."""
-    from ..shapes import output_size  # the parameters above share its name
-
     if config.weight_map:
         train_ds = add_weight_maps(train_ds)
     if config.padding == "valid":
-        out = output_size(config.input_size, config.depth, "valid")
+        out = shapes.output_size(config.input_size, config.depth, "valid")
         train_ds = crop_targets(train_ds, out)
         val_ds = overlap_tile_batches(val_ds, config.input_size, out, config.batch_size)
     elif config.image_size is None:  # whole images of any size

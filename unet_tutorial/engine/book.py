@@ -98,11 +98,8 @@ def about_data(data: DataSource | str) -> AboutData:
             "with a fixed seed (`ut.validation_holdout`); the test split is the "
             f"official test list, scored once.{'' if facts.is_full else fuller}"
         )
-    note = (
-        f"{line}\n\n<details><summary>More about this data</summary>\n\n"
-        f"{more}\n\n</details>"
-    )
-    return AboutData(note, label, credit, stand_in)
+    fold = f"<details><summary>More about this data</summary>\n\n{more}\n\n</details>"
+    return AboutData(f"{line}\n\n{fold}", label, credit, stand_in)
 
 
 RECORDED = ("isbi", "skip_seeds")

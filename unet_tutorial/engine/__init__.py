@@ -1,11 +1,8 @@
 """The engine: everything a long, real training run needs that a lesson does not
-(the chapters describe it in prose): ``config``, ``sources``, ``loading``,
-``folders``, ``download``, ``runs``, ``training``, ``targets``, ``distribute``,
-``cli`` (the ``unet-tutorial`` command) and ``book`` (page helpers).
+(the chapters describe it in prose), the ``unet-tutorial`` command and page helpers.
 
-``unet_tutorial.engine.NAME`` reaches every public name these modules define,
-importing only the module that defines it; the ones the chapters use are also at
-the top level (``ut.train``)."""
+``unet_tutorial.engine.NAME`` reaches every public name of its modules, importing
+only the one that defines it; those the chapters use are also at the top level."""
 
 from __future__ import annotations
 
@@ -20,17 +17,13 @@ _MODULES = tuple(sorted(path.stem for path in _HERE.glob("[!_]*.py")))
 
 @cache
 def _defined_in() -> dict[str, str]:
-    """Public name -> the module that defines it, read from the sources (``ast``), so
-    that a lookup imports one module, not all of them (and their TensorFlow)."""
+    """Public name -> its module, read with ``ast``: a lookup imports only that one."""
     where: dict[str, str] = {}
     for module in _MODULES:
         for node in ast.parse((_HERE / f"{module}.py").read_bytes()).body:
-            if isinstance(node, ast.FunctionDef | ast.ClassDef):
-                names = [node.name]
-            else:  # an assignment: its target or targets
-                targets = getattr(node, "targets", [getattr(node, "target", None)])
-                names = [t.id for t in targets if isinstance(t, ast.Name)]
-            for name in names:
+            # a def or class by its name, an assignment by its target or targets
+            for target in getattr(node, "targets", [getattr(node, "target", node)]):
+                name = getattr(target, "id", getattr(target, "name", "_"))
                 if not name.startswith("_"):
                     where.setdefault(name, module)
     return where

@@ -12,21 +12,12 @@ from pathlib import Path
 
 from .sources import EM_STAND_IN_FOLDER, ISBI_DIR_ENV, DataSource, resolve_source
 
-EM_CITATION = (
-    "EM slices: ISBI 2012 training stack (Cardona et al. 2010; "
-    "Arganda-Carreras et al. 2015)."
-)
-
 
 @dataclass(frozen=True)
 class AboutData:
     """Which data a notebook uses, said three ways (``about_data``); shown: ``note``.
-
-    Attributes:
-        note: one line of Markdown, the details in a folded ``<details>``.
-        label: a few words for captions.
-        credit: the credit line for figures that show this data.
-        is_stand_in: ``True`` for a synthetic stand-in (no real data)."""
+    ``note``: one line of Markdown, the details folded in ``<details>``; ``label``: a
+    few words for captions; ``credit``: for figures of this data."""
 
     note: str
     label: str
@@ -44,14 +35,16 @@ def about_data(data: DataSource | str) -> AboutData:
     of Oxford-IIIT Pet is named as the subset it is, a stand-in as what it is.
     ``data``: a resolved source, or a ``source=`` value."""
     from ..pictures.figures import data_credit  # matplotlib: only when called
+    from .folders import check_folder
     from .loading import OXFORD_BREEDS, source_facts
 
     data = resolve_source(data) if isinstance(data, str) else data
     facts = source_facts(data)
     credit, stand_in = data_credit(data.is_stand_in), data.is_stand_in
+    more = f"{facts.description}."
     fuller = (
-        "The introduction says how to point the package at the full dataset, or at "
-        "a copy of your own."
+        " The introduction says how to point the package at the full dataset, or at a "
+        "copy of your own."
     )
     if data.is_stand_in:
         label = "the synthetic stand-in (generated shapes, not real pets)"
@@ -59,18 +52,15 @@ def about_data(data: DataSource | str) -> AboutData:
             "**Data: the synthetic stand-in** (generated shapes, not real pets): "
             "no number or figure on this page is an Oxford-IIIT Pet result."
         )
-        more = f"{facts.description}. Chosen because {data.reason} {fuller}"
+        more += f" Chosen because {data.reason}{fuller}"
     elif data.kind == "folder":
-        from .folders import check_folder
-
         folder = Path(data.path)
         splits = {k: len(v) for k, v in check_folder(folder).splits.items()}
         counts = " / ".join(f"{n} {name}" for name, n in splits.items())
         label, credit = f"the folder {folder.name}", ""
-        more = f"{facts.description}."
+        line = f"**Data: the folder {folder.name}** ({counts})."
         if folder.name == EM_STAND_IN_FOLDER:
-            stand_in = True
-            label = "the synthetic stand-in for the EM slices"
+            stand_in, label = True, "the synthetic stand-in for the EM slices"
             credit = "Synthetic stand-in: generated cells, not ISBI 2012 EM slices."
             line = (
                 f"**Data: a synthetic stand-in for the EM slices** ({counts} generated "
@@ -78,19 +68,18 @@ def about_data(data: DataSource | str) -> AboutData:
                 "is an ISBI 2012 result."
             )
         elif data.env == ISBI_DIR_ENV or folder.name == "isbi2012-em":
-            label, credit = "the ISBI 2012 EM slices", EM_CITATION
+            cite = "Cardona et al. 2010; Arganda-Carreras et al. 2015"
+            label = "the ISBI 2012 EM slices"
+            credit = f"EM slices: ISBI 2012 training stack ({cite})."
+            line = (
+                f"**Data: {sum(splits.values())} slices of the ISBI 2012 EM training "
+                f"stack** ({counts}; {cite.replace(';', ',')})."
+            )
             # the challenge's convention, whatever names the folder gives its values
             more = (
                 f"{facts.description.split('; 2 classes')[0]}; two classes: membrane "
                 "(mask value 0) and cell (255)."
             )
-            line = (
-                f"**Data: {sum(splits.values())} slices of the ISBI 2012 EM training "
-                f"stack** ({counts}; Cardona et al. 2010, Arganda-Carreras et al. "
-                "2015)."
-            )
-        else:
-            line = f"**Data: the folder {folder.name}** ({counts})."
     else:
         pets = facts.description.split(": ", 1)[-1]
         if facts.is_full:
@@ -104,17 +93,13 @@ def about_data(data: DataSource | str) -> AboutData:
                 f"{OXFORD_BREEDS}), so a score here is not an Oxford-IIIT Pet result "
                 "in the usual sense."
             )
-        more = (
-            f"{facts.description}. The validation split is 10 % of every breed's "
-            "trainval images, held out with a fixed seed (`ut.validation_holdout`); "
-            "the test split is the official test list, scored once. "
-            f"{'' if facts.is_full else fuller}"
+        more += (
+            " The validation split is 10 % of every breed's trainval images, held out "
+            "with a fixed seed (`ut.validation_holdout`); the test split is the "
+            f"official test list, scored once.{'' if facts.is_full else fuller}"
         )
-    note = (
-        f"{line}\n\n<details><summary>More about this data</summary>\n\n"
-        f"{more.strip()}\n\n</details>"
-    )
-    return AboutData(note, label, credit, stand_in)
+    fold = f"<details><summary>More about this data</summary>\n\n{more}\n\n</details>"
+    return AboutData(f"{line}\n\n{fold}", label, credit, stand_in)
 
 
 RECORDED = ("isbi", "skip_seeds")
@@ -136,13 +121,8 @@ def recorded_results(name: str) -> dict:
 @dataclass(frozen=True)
 class SourceCode:
     """The source of a package object, as the installed package has it: a front end
-    shows a highlighted Python block, ``str()`` is the bare code.
-
-    Attributes:
-        name: the object's qualified name, e.g. ``"conv_block"``.
-        path: the file, e.g. ``"unet_tutorial/model.py"``.
-        first_line: the file's line number (1-based) of the first line shown.
-        code: the exact text of those lines."""
+    shows a highlighted Python block, ``str()`` is the bare code. ``path``: e.g.
+    ``"unet_tutorial/model.py"``; ``first_line``: 1-based; ``code``: its exact lines."""
 
     name: str
     path: str
@@ -153,8 +133,7 @@ class SourceCode:
         return self.code
 
     def _repr_markdown_(self) -> str:
-        longest = max((len(run) for run in re.findall(r"`+", self.code)), default=0)
-        fence = "`" * max(3, longest + 1)
+        fence = "`" * max([3, *(len(run) + 1 for run in re.findall("`+", self.code))])
         last = self.first_line + self.code.count("\n") - 1
         from .. import __version__
 
@@ -176,12 +155,10 @@ def source_of(obj) -> SourceCode:
             f"{obj!r} has no Python source to show ({err}); pass a function or class."
         ) from err
     name = getattr(obj, "__qualname__", getattr(obj, "__name__", repr(obj)))
-    package = Path(__file__).resolve().parents[1]  # unet_tutorial/
-    try:
-        shown = file.resolve().relative_to(package.parent).as_posix()
-    except ValueError:
-        shown = file.name
-    return SourceCode(name, shown, first, "".join(lines))
+    where = file.resolve()
+    root = Path(__file__).resolve().parents[2]  # the folder holding unet_tutorial/
+    shown = where.relative_to(root) if where.is_relative_to(root) else Path(file.name)
+    return SourceCode(name, shown.as_posix(), first, "".join(lines))
 
 
 def show_source(obj) -> None:
@@ -200,11 +177,8 @@ class _Markdown(str):
 
 
 def _display(obj) -> None:
-    try:
-        from IPython import get_ipython
+    try:  # IPython's display prints outside IPython
         from IPython.display import display
-
-        shown = display if get_ipython() is not None else print
     except ImportError:  # plain Python without IPython
-        shown = print
-    shown(obj)
+        display = print
+    display(obj)

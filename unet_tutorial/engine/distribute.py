@@ -1,13 +1,12 @@
-"""Distributed training: strategies, worker roles and local clusters.
-
-Under ``MultiWorkerMirroredStrategy`` the chief (the ``"chief"`` task, else worker
-0) writes the run folder, which every worker must see; the others write to a
-scratch folder (``worker_scratch_dir``) and restore from the chief's backup."""
+"""Distributed training: strategies, worker roles and local clusters. Under
+``MultiWorkerMirroredStrategy`` the chief writes the run folder, which every worker
+must see; the others write to a scratch folder (``worker_scratch_dir``)."""
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import json
 import os
 import re
@@ -18,7 +17,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,8 +26,7 @@ import tensorflow as tf
 from ..checks import is_whole
 
 # the names, TensorFlow-free, live with the settings (the command line lists them)
-from .config import COLLECTIVES as COLLECTIVES
-from .config import STRATEGIES as STRATEGIES
+from .config import COLLECTIVES, STRATEGIES
 
 
 @dataclass(frozen=True)
@@ -42,58 +40,56 @@ class WorkerRole:
     num_workers: int = 1
 
 
+_TF_CONFIG_FORM = (
+    'TF_CONFIG=\'{"cluster": {"worker": ["localhost:12345", "localhost:23456"]}, '
+    '"task": {"type": "worker", "index": 0}}\''
+)
+
+
 def parse_tf_config(text: str | None = None) -> dict:
     """Read and check ``TF_CONFIG`` (from the environment unless ``text`` is given).
     A ``ValueError`` says what is wrong and shows the expected form."""
     text = os.environ.get("TF_CONFIG") if text is None else text
-    example = (
-        'TF_CONFIG=\'{"cluster": {"worker": ["localhost:12345", "localhost:23456"]}, '
-        '"task": {"type": "worker", "index": 0}}\''
-    )
+    problem = _tf_config_problem(text)
+    if problem:
+        raise ValueError(f"{problem}; expected e.g. {_TF_CONFIG_FORM}")
+    return json.loads(text)
 
-    def bad(problem: str) -> ValueError:
-        return ValueError(f"{problem}; expected e.g. {example}")
 
+def _tf_config_problem(text: str | None) -> str | None:
     if not text:
-        raise bad(
-            "multi-worker training needs TF_CONFIG in the environment of every worker"
-        )
+        return "multi-worker training needs TF_CONFIG in every worker's environment"
     try:
         cfg = json.loads(text)
     except ValueError as err:
-        raise bad(f"TF_CONFIG is not valid JSON ({err})") from None
+        return f"TF_CONFIG is not valid JSON ({err})"
     cfg = cfg if isinstance(cfg, dict) else {}
     cluster, task = cfg.get("cluster"), cfg.get("task")
-    if not (
-        isinstance(cluster, dict)
-        and cluster
-        and all(isinstance(v, list) and v for v in cluster.values())
-    ):
-        raise bad("TF_CONFIG needs a 'cluster' of job name -> list of 'host:port'")
+    jobs = list(cluster.values()) if isinstance(cluster, dict) else []
+    if not jobs or not all(isinstance(job, list) and job for job in jobs):
+        return "TF_CONFIG needs a 'cluster' of job name -> list of 'host:port'"
     if not isinstance(task, dict) or task.get("type") not in cluster:
-        raise bad(
+        return (
             f"TF_CONFIG's 'task' must name a job of the cluster ({', '.join(cluster)}) "
             f"as 'type', got {task!r}"
         )
     index, size = task.get("index"), len(cluster[task["type"]])
     if not is_whole(index, 0) or index >= size:
-        raise ValueError(
+        return (
             f"TF_CONFIG's task index must be 0 .. {size - 1} for job "
             f"{task['type']!r}, got {index!r}"
         )
     for job, addresses in cluster.items():
         for i, address in enumerate(addresses):
             if split_address(address) is None:
-                raise ValueError(
+                return (
                     f"TF_CONFIG's address of {job} {i}, {address!r}, is not "
-                    "'host:port' (a host name or IP address, a colon, a port 1-65535), "
-                    "e.g. 'localhost:12345'"
+                    "'host:port' (a host name or IP address, a colon, a port 1-65535)"
                 )
-    return cfg
+    return None
 
 
-_ADDRESS = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})")
-"""``host:port``: a host name, an IPv4 address or a bracketed IPv6 address."""
+_ADDRESS = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})")  # [IPv6] too
 
 
 def split_address(address: object) -> tuple[str, int] | None:
@@ -131,37 +127,25 @@ def cluster_peers(cfg: dict) -> list[Peer]:
 def answers(address: str, timeout: float = 1.0) -> bool:
     """Whether something accepts a TCP connection at ``host:port`` in ``timeout`` s."""
     host, port = split_address(address) or ("", 0)
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def _placeholder(address: str) -> socket.socket | None:
-    """A listener on this worker's port until TensorFlow takes it (``None``: taken)."""
-    _, port = split_address(address) or ("", 0)
-    with contextlib.suppress(OSError):
-        sock = socket.create_server(("", port))
-        sock.setblocking(False)
-        return sock
-    return None
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout):
+        return True
+    return False
 
 
 def wait_for_peers(own: str, peers: list[Peer], timeout: float) -> None:
     """Wait until every peer answers at its address, for at most ``timeout`` seconds.
     A ``TimeoutError`` names one that did not; meanwhile this worker answers at
-    ``own``. (TensorFlow's own wait is in C++, without a limit, deaf to signals.)"""
+    ``own``. (TensorFlow's wait has no limit and ignores signals.)"""
     deadline = time.monotonic() + timeout
-    listener = _placeholder(own)
-    try:
+    listener = None
+    with contextlib.suppress(OSError):  # None: TensorFlow took the port already
+        listener = socket.create_server(("", (split_address(own) or ("", 0))[1]))
+        listener.setblocking(False)
+    with listener or contextlib.nullcontext():
         silent = [p for p in peers if not answers(p.address, 0.5)]
         if silent:
-            waited = ", ".join(map(str, silent))
-            print(
-                f"waiting up to {timeout:g} s (--connect-timeout) for {waited}",
-                flush=True,
-            )
+            waiting = f"waiting up to {timeout:g} s (--connect-timeout) for "
+            print(waiting + ", ".join(map(str, silent)), flush=True)
         while silent:
             if time.monotonic() >= deadline:
                 raise TimeoutError(
@@ -174,52 +158,41 @@ def wait_for_peers(own: str, peers: list[Peer], timeout: float) -> None:
                     listener.accept()[0].close()
             time.sleep(0.2)
             silent = [p for p in silent if not answers(p.address, 0.5)]
-    finally:
-        if listener is not None:
-            listener.close()
 
 
 # watch_cluster_forming's watchdog: a process, as the one it watches holds the GIL
 _WATCHDOG = """
-import os, select, signal, sys, time
+import contextlib, os, select, signal, sys
 pid, done, stop = (int(a) for a in sys.argv[1:4])
 timeout, late, ended = float(sys.argv[4]), sys.argv[5], sys.argv[6]
-ready = select.select([done], [], [], timeout)[0]
-if not ready:  # still forming: end the process, which nothing else can
+if not select.select([done], [], [], timeout)[0]:  # still forming: end the process
     print(late, file=sys.stderr, flush=True)
-    try:
+    with contextlib.suppress(OSError):
         os.kill(pid, stop)
         # the pipe closes when the process has ended; SIGKILL if it has not
         if stop != signal.SIGKILL and not select.select([done], [], [], 10)[0]:
             os.kill(pid, signal.SIGKILL)
-    except OSError:
-        pass
 elif not os.read(done, 16):  # the process ended while it waited
     print(ended, file=sys.stderr, flush=True)
 """
 
 
-def _libc_signal():
-    install = ctypes.CDLL(None).signal
-    install.restype = ctypes.c_void_p
-    install.argtypes = [ctypes.c_int, ctypes.c_void_p]
-    return install
-
-
-def _exit_1_on_sighup() -> int | None:
-    """Make SIGHUP (1) end this process with status 1 even while C++ holds the
-    interpreter (its handler becomes libc's ``_exit``); the previous handler (``0``:
-    the default), or ``None`` where that cannot be done."""
+def _exit_1_on_sighup() -> Callable[[], object] | None:
+    """Make SIGHUP end this process with status 1 even while C++ holds the interpreter
+    (libc's ``_exit``); what puts the old handler back, ``None`` if that cannot be."""
     if getattr(signal, "SIGHUP", None) != 1:
         return None
     try:
-        install, exit_now = _libc_signal(), ctypes.CDLL(None)._exit
+        libc = ctypes.CDLL(None)
+        install, exit_now = libc.signal, libc._exit
     except (OSError, AttributeError):
         return None
+    install.restype = ctypes.c_void_p
+    install.argtypes = [ctypes.c_int, ctypes.c_void_p]
     previous = install(1, ctypes.cast(exit_now, ctypes.c_void_p).value)
     if previous == ctypes.c_void_p(-1).value:  # SIG_ERR
         return None
-    return previous or 0
+    return lambda: install(1, previous)
 
 
 @contextlib.contextmanager
@@ -228,16 +201,14 @@ def watch_cluster_forming(
 ) -> Iterator[None]:
     """Bound the step in which TensorFlow forms the cluster to ``timeout`` seconds.
 
-    TensorFlow waits in C++ with the interpreter held, so a watchdog process prints
-    ``"{program}: error: the cluster did not form ..."`` and ends this process with
-    status 1 (SIGHUP, handled by ``_exit``; else SIGKILL). Ctrl-C ends it at once,
-    and the watchdog says so; SIGTERM only reaches TensorFlow's handler. The
-    previous signal handlers are back afterwards."""
+    TensorFlow waits in C++ holding the interpreter, so a watchdog process prints
+    ``"{program}: error: the cluster did not form ..."`` and ends this one with status
+    1 (SIGHUP; else SIGKILL). Ctrl-C ends it at once, and the watchdog says so."""
     names = ", ".join(map(str, peers)) or "the other workers"
     main = threading.current_thread() is threading.main_thread()
-    previous_hup = _exit_1_on_sighup() if main else None
-    stop = signal.SIGKILL if previous_hup is None else signal.SIGHUP
-    how = "" if previous_hup is not None else " (killed: exit status 137)"
+    restore_hup = _exit_1_on_sighup() if main else None
+    stop = signal.SIGKILL if restore_hup is None else signal.SIGHUP
+    how = "" if restore_hup else " (killed: exit status 137)"
     late = (
         f"{program}: error: the cluster did not form within {timeout:g} s: {names} "
         "answered but did not join (is the same command running there, with its "
@@ -249,28 +220,24 @@ def watch_cluster_forming(
         "forming; nothing was written. Run the same command to start again"
     )
     with contextlib.ExitStack() as undo:  # undone in reverse order, on any exit
-        if previous_hup is not None:
-            undo.callback(_libc_signal(), 1, previous_hup or None)
+        if restore_hup:
+            undo.callback(restore_hup)
         read, write = os.pipe()
-        # Python's handlers cannot run until TensorFlow returns. They go before the
-        # watchdog starts: a signal caught by Python's handler just before the swap
-        # would be dropped, as Python runs no handler that is no longer there.
+        # Python's handlers cannot run until TensorFlow returns; swapped before the
+        # watchdog starts, as a signal caught by a handler being removed is dropped
         for sig in (signal.SIGTERM, signal.SIGINT) if main else ():
             undo.callback(signal.signal, sig, signal.signal(sig, signal.SIG_DFL))
         undo.callback(os.close, write)
-        try:
-            # a session of its own: Ctrl-C in a terminal signals the whole foreground
-            # process group, and must end this process, not the watchdog
-            watchdog = subprocess.Popen(
-                [sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(read)]
-                + [str(int(stop)), str(timeout), late, ended],
-                pass_fds=(read,),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        finally:
-            os.close(read)
+        undo.callback(os.close, read)
+        # in its own session, out of reach of a Ctrl-C sent to our foreground group
+        watchdog = subprocess.Popen(
+            [sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(read)]
+            + [str(int(stop)), str(timeout), late, ended],
+            pass_fds=(read,),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         undo.callback(watchdog.wait)  # after this, no SIGHUP can come from it
         try:
             yield
@@ -291,11 +258,9 @@ def make_strategy(
     program: str = "make_strategy",
 ) -> tf.distribute.Strategy:
     """The ``tf.distribute`` strategy for a name. ``"default"``: one device;
-    ``"mirrored"``: this machine's GPUs, or its CPU; ``"multiworker"``: one replica
-    per ``TF_CONFIG`` process, all-reduced by ``collective``. Make it before other
-    TensorFlow work. Multi-worker waits ``connect_timeout`` s at most for the others
-    to answer (else ``TimeoutError``), as long for the cluster to form (``program``
-    starts the watchdog's line); ``ValueError``: a bad argument."""
+    ``"mirrored"``: this machine's GPUs, or its CPU; ``"multiworker"``: one replica per
+    ``TF_CONFIG`` process, all-reduced by ``collective``, waiting ``connect_timeout`` s
+    at most for the others to answer, as long to form. Make it before other TF work."""
     choices = {"strategy": (name, STRATEGIES), "collective": (collective, COLLECTIVES)}
     for what, (value, known) in choices.items():
         if value not in known:
@@ -312,10 +277,7 @@ def make_strategy(
             f"seconds, got {connect_timeout!r}"
         )
     cfg = parse_tf_config()
-    implementation = tf.distribute.experimental.CommunicationImplementation
-    options = tf.distribute.experimental.CommunicationOptions(
-        implementation=implementation[collective.upper()]
-    )
+    options = tf.distribute.experimental.CommunicationOptions(implementation=collective)
     peers = cluster_peers(cfg)
     own = cfg["cluster"][cfg["task"]["type"]][cfg["task"]["index"]]
     wait_for_peers(own, peers, connect_timeout)
@@ -347,9 +309,9 @@ def chief_decision(
 ) -> tuple[int, int]:
     """The chief's ``decision``, the same on every worker, and how many workers refused.
 
-    Workers see the run folder at different moments, so a decision that changes
-    their collective steps is the chief's alone (0 if it refused): every worker
-    calls this at the same point, one that cannot go on with ``refused=True``."""
+    Workers see the run folder at different moments, so a decision that changes their
+    collective steps is the chief's (0 if it refused). Every worker calls this at the
+    same point; one that cannot go on passes ``refused=True``."""
     if not is_whole(decision, 0):
         raise ValueError(f"decision must be an integer >= 0, got {decision!r}")
     role = worker_role(strategy)
@@ -375,27 +337,12 @@ def prepare_multi_worker_fit(
 ) -> None:
     """Work around two Keras 3 bugs so that ``model.fit`` runs under
     ``MultiWorkerMirroredStrategy`` (call it before ``fit``; nothing for others).
-    Its state is built from ``element_spec``, not a batch reduced across workers
-    (keras-team/keras#20585), and step scalars are averaged with ``axis=None``."""
+    The model is built from ``element_spec`` (keras-team/keras#20585), and step
+    scalars are averaged with ``axis=None``."""
     if not is_multi_worker(strategy):
         return
-    _mean_across_workers()
-
-    def build_from_spec(iterator=None, data_batch=None) -> None:
-        with strategy.scope():
-            model._symbolic_build(data_batch=element_spec)
-            model.optimizer.build(model.trainable_variables)
-        # built: later calls (fit's evaluation, a second fit) have nothing to do
-        model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
-
-    model._maybe_symbolic_build = build_from_spec
-
-
-def _mean_across_workers() -> None:
     from keras.src.backend.tensorflow import trainer
 
-    if getattr(trainer.reduce_per_replica, "_unet_tutorial", False):
-        return
     original = trainer.reduce_per_replica
 
     def reduce_per_replica(values, strategy, reduction):
@@ -405,8 +352,18 @@ def _mean_across_workers() -> None:
             )
         return original(values, strategy, reduction)
 
-    reduce_per_replica._unet_tutorial = True
-    trainer.reduce_per_replica = reduce_per_replica
+    if not getattr(original, "_unet_tutorial", False):  # once per process
+        reduce_per_replica._unet_tutorial = True
+        trainer.reduce_per_replica = reduce_per_replica
+
+    def build_from_spec(iterator=None, data_batch=None) -> None:
+        with strategy.scope():
+            model._symbolic_build(data_batch=element_spec)
+            model.optimizer.build(model.trainable_variables)
+        # built: later calls (fit's evaluation, a second fit) have nothing to do
+        model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+
+    model._maybe_symbolic_build = build_from_spec
 
 
 @dataclass(frozen=True)
@@ -423,12 +380,10 @@ def local_cluster(num_workers: int = 2) -> list[str]:
     localhost port each (free when asked for: another program could still take it)."""
     if not is_whole(num_workers, 1):
         raise ValueError(f"num_workers must be a positive integer, got {num_workers!r}")
-    with contextlib.ExitStack() as held:
-        socks = [held.enter_context(socket.socket()) for _ in range(num_workers)]
-        for s in socks:
-            s.bind(("localhost", 0))
-        hosts = [f"localhost:{s.getsockname()[1]}" for s in socks]
-    cluster = {"worker": hosts}
+    with contextlib.ExitStack() as held:  # all bound at once: each its own port
+        bound = (socket.create_server(("localhost", 0)) for _ in range(num_workers))
+        ports = [held.enter_context(s).getsockname()[1] for s in bound]
+    cluster = {"worker": [f"localhost:{port}" for port in ports]}
     return [
         json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})
         for i in range(num_workers)
@@ -447,23 +402,17 @@ def run_local_workers(
     after ``timeout`` s. TensorFlow's C++ log is off unless ``env`` says otherwise."""
     configs = local_cluster(num_workers)
     base = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
-    deadline = time.monotonic() + timeout
+    end = time.monotonic() + timeout
+    start = functools.partial(subprocess.Popen, command, stderr=subprocess.STDOUT)
     with contextlib.ExitStack() as files:
         # files, not pipes: a worker that fills an unread pipe would stall its peers
         logs = [files.enter_context(tempfile.TemporaryFile("w+")) for _ in configs]
         procs = [
-            subprocess.Popen(
-                command,
-                env={**base, "TF_CONFIG": cfg},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+            start(env={**base, "TF_CONFIG": cfg}, stdout=log)
             for cfg, log in zip(configs, logs, strict=True)
         ]
         try:
-            codes = [
-                p.wait(timeout=max(0.1, deadline - time.monotonic())) for p in procs
-            ]
+            codes = [p.wait(timeout=max(0.1, end - time.monotonic())) for p in procs]
         except subprocess.TimeoutExpired:
             for p in procs:
                 p.kill()

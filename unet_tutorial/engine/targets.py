@@ -1,13 +1,14 @@
 """What a model is trained and validated against on a folder (``training_pairs``):
-unpadded, masks cut to the centre it predicts and validation on whole overlap-tile
-squares; same padding at native size, validation images mirrored up to sides it
-takes, the added pixels of weight 0; the paper's weight map."""
+unpadded, masks cut to the centre it predicts, validation on overlap-tile squares;
+same padding at native size, validation images mirrored up to sides it takes (added
+pixels of weight 0); the paper's weight map."""
 
 from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
 
+from .. import shapes
 from ..losses import unet_weight_map
 from ..tiling import mirror_pad, same_padding_pads, tile_layout
 
@@ -81,10 +82,10 @@ def overlap_tile_batches(
     """Batches of whole images -> batches of their tiles ``(x, y[, w])``
     (``image_tiles``), ``batch_size`` tiles at a time."""
 
-    def to_tiles(*example):
-        def cut(x, y, *w):
-            return image_tiles(x, y, input_size, output_size, *w)
+    def cut(x, y, *w):
+        return image_tiles(x, y, input_size, output_size, *w)
 
+    def to_tiles(*example):
         types = (tf.float32, tf.int32, tf.float32)[: len(example)]
         parts = tf.numpy_function(cut, list(example), types)
         parts[0].set_shape((None, input_size, input_size, example[0].shape[-1]))
@@ -127,24 +128,17 @@ def snapshot_examples(
     """The first ``count`` examples of ``(x, y[, w])`` batches as ``(float32 images
     (n, h, w, C), int32 masks (n, h, w))``, ``n <= count``. Cut from their centre
     to the size they all have (images and masks each on their own)."""
-    images, masks = [], []
-    for batch in dataset:
-        images.extend(np.asarray(batch[0]))
-        masks.extend(np.asarray(batch[1]))
-        if len(images) >= count:
-            break
-    if not images:
+    examples = [e[:2] for e in dataset.unbatch().take(count).as_numpy_iterator()]
+    if not examples:
         raise ValueError("the validation split is empty; no snapshot images.")
-    return _centres(images[:count], np.float32), _centres(masks[:count], np.int32)
+    images, masks = zip(*examples, strict=True)
+    return _centres(images, np.float32), _centres(masks, np.int32)
 
 
-def _centres(arrays: list[np.ndarray], dtype) -> np.ndarray:
-    height, width = (min(a.shape[i] for a in arrays) for i in (0, 1))
-    cut = []
-    for a in arrays:
-        top, left = (a.shape[0] - height) // 2, (a.shape[1] - width) // 2
-        cut.append(a[top : top + height, left : left + width])
-    return np.stack(cut).astype(dtype)
+def _centres(arrays: tuple[np.ndarray, ...], dtype) -> np.ndarray:
+    h, w = (min(a.shape[i] for a in arrays) for i in (0, 1))
+    cuts = [a[(a.shape[0] - h) // 2 :, (a.shape[1] - w) // 2 :][:h, :w] for a in arrays]
+    return np.stack(cuts).astype(dtype)
 
 
 def model_classes(config, info) -> int:
@@ -153,10 +147,9 @@ def model_classes(config, info) -> int:
     with a Dice term (Dice counts every pixel)."""
     if info.ignore_value is not None and config.loss != "ce":
         raise ValueError(
-            f"the data declares the ignore value {info.ignore_value}, and "
-            f"loss={config.loss!r} has a Dice term, which counts every pixel, the "
-            "ignored ones too; train with loss='ce' (--loss ce), whose per-pixel "
-            "weights leave them out."
+            f"the data declares the ignore value {info.ignore_value}, but "
+            f"loss={config.loss!r} has a Dice term, which counts ignored pixels too; "
+            "train with loss='ce' (--loss ce), whose per-pixel weights leave them out."
         )
     if config.num_classes is not None and config.num_classes != info.num_classes:
         raise ValueError(
@@ -180,12 +173,10 @@ def model_input_shape(config, info) -> tuple:
 def training_pairs(config, train_ds, val_ds):
     """``(train_ds, val_ds)`` as the model of ``config`` is trained and validated on
     (see the module's docstring)."""
-    from ..shapes import output_size  # the parameters above share its name
-
     if config.weight_map:
         train_ds = add_weight_maps(train_ds)
     if config.padding == "valid":
-        out = output_size(config.input_size, config.depth, "valid")
+        out = shapes.output_size(config.input_size, config.depth, "valid")
         train_ds = crop_targets(train_ds, out)
         val_ds = overlap_tile_batches(val_ds, config.input_size, out, config.batch_size)
     elif config.image_size is None:  # whole images of any size

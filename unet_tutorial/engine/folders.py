@@ -59,7 +59,6 @@ SPLIT_RULE = (
 _SHOWN = 3  # files named one per line in a report; more share one line with a count
 _GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
 _TURNS = {5, 6, 7, 8}  # EXIF orientations that swap width and height
-_OXFORD_LISTS = ("annotations/trainval.txt", "annotations/test.txt")
 _LIST_FILES = {
     "train": ("train.txt",),
     "validation": ("validation.txt", "val.txt"),
@@ -91,8 +90,7 @@ def _some(items: Sequence[str], k: int = 8) -> str:
 class Layout:
     """Where a folder keeps its images, masks and split lists.
 
-    ``mask_suffix``: what a mask's name adds to its image's name; ``lists``: split ->
-    its list file (none: the sorted-name rule); ``oxford``: Oxford-IIIT Pet's layout.
+    ``lists``: split -> its list file (none: the sorted-name rule).
     """
 
     root: Path
@@ -103,11 +101,9 @@ class Layout:
     oxford: bool = False
 
     def rel(self, path: Path) -> str:
-        """A file as the report names it: relative to the folder."""
         return path.relative_to(self.root).as_posix()
 
     def describe(self) -> str:
-        """E.g. ``"images in imgs/, masks in masks/ named <image name>_mask"``."""
         if self.oxford:
             return (
                 "Oxford-IIIT Pet: images in images/, trimaps in annotations/trimaps/ "
@@ -118,7 +114,6 @@ class Layout:
         return f"images in {images}/, masks in {masks}/ named {named or 'as its image'}"
 
     def split_rule(self) -> str:
-        """How the pairs are split, in words."""
         if self.oxford:
             return (
                 "annotations/trainval.txt (less a validation hold-out of about 10 % "
@@ -170,9 +165,7 @@ def detect_layout(
 ) -> Layout:
     """Which layout a folder has (see the module's docstring); options override.
 
-    Raises ``FileNotFoundError`` (saying what was looked for) without one images and
-    one masks folder.
-    """
+    ``FileNotFoundError`` without one images and one masks folder."""
     root = Path(root).expanduser()
     if not root.is_dir():
         raise FileNotFoundError(f"{root} is not a directory.")
@@ -214,10 +207,8 @@ def is_mask_folder(root: str | os.PathLike) -> bool:
 class ClassTable:
     """Which mask value (or colour) stands for which class.
 
-    ``values``: each class's pixel value in the mask files (class indices for colour
-    masks); ``ignore_value``: the value that is no class; ``rule``: how the table was
-    decided, in words; ``colors``: ``{(r, g, b): value}`` for RGB masks.
-    """
+    ``values``: each class's pixel value (indices for colour masks); ``rule``: how
+    the table was decided; ``colors``: ``{(r, g, b): value}`` for RGB masks."""
 
     names: tuple[str, ...]
     values: tuple[int, ...]
@@ -239,7 +230,7 @@ class ClassTable:
         return table
 
     def describe(self) -> str:
-        """E.g. ``"2 classes: membrane (value 0), cell (255)"``."""
+        """E.g. ``2 classes: membrane (value 0), cell (255)``."""
         pairs = enumerate(zip(self.names, self.values, strict=True))
         parts = [f"{n} ({'value ' if i == 0 else ''}{v})" for i, (n, v) in pairs]
         ignore = self.ignore_value
@@ -564,10 +555,9 @@ def _read_list(layout: Layout, path: Path) -> list[tuple[int, str]]:
     return [(n, stem_key(re.split(r"\s+#", line, maxsplit=1)[0])) for n, line in rows]
 
 
-def _listed_splits(layout: Layout, known: set[str], order: list[str]):
+def _listed_splits(layout: Layout, order: list[str]):
     """``(splits, problems, notes, missing names)`` from the lists or sorted names."""
-    problems, notes, missing = [], [], []
-    lists = layout.lists
+    problems, notes, missing, known, lists = [], [], [], set(order), layout.lists
     if not lists:
         n = len(order)
         if n < 3:
@@ -640,11 +630,8 @@ def _listed_splits(layout: Layout, known: set[str], order: list[str]):
 class FolderReport:
     """What ``check_folder`` found; ``print(report)`` gives the readable report.
 
-    ``pairs``: name -> (image file, mask file); ``sizes``: name -> (width, height);
-    ``channels``: ``None`` for mixed images; ``classes``: ``None`` when undecided;
-    ``skipped``: name -> why, left out of ``splits``; ``missing``: names a split list
-    gives without files; ``problems`` stop loading, ``notes`` do not.
-    """
+    ``sizes``: name -> (width, height); ``skipped``: name -> why, left out of
+    ``splits``; ``problems`` stop loading, ``notes`` do not."""
 
     root: Path
     layout: Layout
@@ -679,8 +666,7 @@ class FolderReport:
 
     def summary(self) -> str:
         """One sentence on what the folder holds (for ``DataInfo.description``)."""
-        sizes = ", ".join(f"{w}x{h}" for (w, h) in sorted(self.image_sizes)[:4])
-        sizes += ", …" if len(self.image_sizes) > 4 else ""
+        sizes = _some([f"{w}x{h}" for (w, h) in sorted(self.image_sizes)], 4)
         kind = {1: "grayscale", 3: "RGB"}.get(self.channels, "mixed")
         counts = " / ".join(f"{len(self.splits.get(s, ()))} {s}" for s in SPLITS)
         classes = self.classes.describe() if self.classes else "classes unknown"
@@ -709,10 +695,8 @@ class FolderReport:
             if names:
                 lines.append(f"  {what} ({len(names)}): {_some(names)}")
         if self.image_sizes:
-            sizes = sorted(self.image_sizes.items())
-            shown = ", ".join(f"{w}x{h} ({n})" for (w, h), n in sizes[:6])
-            more = f", … ({len(sizes) - 6} more sizes)" if len(sizes) > 6 else ""
-            lines.append(f"  image sizes (width x height, pairs): {shown}{more}")
+            sizes = [f"{w}x{h} ({n})" for (w, h), n in sorted(self.image_sizes.items())]
+            lines.append(f"  image sizes (width x height, pairs): {_some(sizes, 6)}")
         kind = {1: "grayscale (1 channel)", 3: "RGB (3 channels)"}
         unknown = "mixed" if self.sizes else "none read"
         lines.append(f"  images: {kind.get(self.channels, unknown)}")
@@ -861,8 +845,7 @@ def check_folder(
         a missing folder ``FileNotFoundError``.
     """
     check_choice("on_corrupt", on_corrupt, ON_CORRUPT)
-    if channels is not None:
-        check_choice("channels", channels, (1, 3))
+    check_choice("channels", channels, (None, 1, 3))
     if ignore_value is not None and not is_whole(ignore_value, 0):
         raise ValueError(f"ignore_value={ignore_value!r} must be a pixel value >= 0.")
     if crop_size is not None and not is_whole(crop_size, 1):
@@ -883,9 +866,7 @@ def check_folder(
     records, without_mask, without_image = _pair_up(layout, problems, notes)
     if not records and not problems:
         problems.append(f"no image has a mask of the same name ({layout.describe()})")
-    splits, split_problems, split_notes, missing = _listed_splits(
-        layout, set(records), list(records)
-    )
+    splits, split_problems, split_notes, missing = _listed_splits(layout, [*records])
     if not records:  # the cause is named above; no split follows from it
         split_problems, missing = [], []
     check = partial(
@@ -920,10 +901,9 @@ def check_folder(
     if oriented:
         notes.append(
             f"{len(oriented)} image(s) have an EXIF orientation tag other than 1 "
-            f"and are read upright, as viewers show them: {_some(oriented)}; each "
-            "mask is compared with the upright image, so a mask drawn on the "
-            "stored pixels lies turned or mirrored on it (its size may still fit, "
-            "as a square's does). Check an overlay of one"
+            f"and are read upright: {_some(oriented)}; a mask drawn on the stored "
+            "pixels lies turned or mirrored on them (even if its size fits); check "
+            "an overlay of one"
         )
     jpeg = [c for c in good if c["mask"][4].startswith("JPEG")]
     indices_as_jpeg = jpeg and not any(255 in c["mask"][1] for c in jpeg)
@@ -1046,7 +1026,7 @@ def read_split_file(root: str | os.PathLike, split: str = "train") -> list[Pair]
             stacklevel=2,
         )
     names = {n for rows in lists.values() for _, n in rows}
-    splits = _listed_splits(layout, names, sorted(names))[0]
+    splits = _listed_splits(layout, sorted(names))[0]
     return [
         Pair(n, layout.images_dir / f"{n}.jpg", layout.masks_dir / f"{n}.png")
         for n in splits[split]
@@ -1067,14 +1047,10 @@ def load_mask_folder(
 ):
     """Batches of one split of a folder (or a ``check_folder`` report).
 
-    ``image_size`` resizes every pair (image bilinear, mask nearest); ``None``
-    keeps native size: random ``crop_size`` squares for training, whole images
-    (one at a time when their sizes differ) otherwise. Batches are ``(float32
-    (B, H, W, C), int32 (B, H, W))``, plus ``float32 (B, H, W)`` weights (0 on
-    ignored pixels) when there is an ignore value. ``**check``: ``check_folder``'s
-    options. ``ValueError`` for a folder with problems, an absent split or a bad
-    argument.
-    """
+    ``image_size=None`` keeps native size: random ``crop_size`` squares for training,
+    whole images (one at a time when sizes differ) otherwise. Batches are ``(x, y)``,
+    plus weights (0 on ignored pixels) with an ignore value. ``**check``:
+    ``check_folder``'s options."""
     if not isinstance(root, FolderReport):
         native_crop = crop_size if image_size is None else None
         root = check_folder(root, crop_size=native_crop, **check)
@@ -1201,7 +1177,8 @@ def check_oxford_directory(root: str | os.PathLike) -> Path:
             f"archives: {root}/images/*.jpg and {root}/annotations/ "
             "(download_oxford_pets() makes them)."
         )
-    needed = ("images", "annotations/trimaps", *_OXFORD_LISTS)
+    needed = ("images", "annotations/trimaps", "annotations/trainval.txt")
+    needed += ("annotations/test.txt",)
     missing = [name for name in needed if not (root / name).exists()]
     if missing:
         raise FileNotFoundError(

@@ -562,9 +562,8 @@ def _listed_splits(layout: Layout, order: list[str]):
         n = len(order)
         if n < 3:
             problems.append(
-                f"{n} pair(s): too few for the default split (one each for train, "
-                "validation and test at least); write train.txt, validation.txt and "
-                "test.txt"
+                f"{n} pair(s): too few to split (train, validation and test need one "
+                "each); write train.txt, validation.txt and test.txt"
             )
             return dict.fromkeys(SPLITS, ()), problems, notes, missing
         n_val = max(1, int(np.floor(VALIDATION_SHARE * n + 0.5)))
@@ -594,8 +593,7 @@ def _listed_splits(layout: Layout, order: list[str]):
         for lineno, name in rows:
             if name in seen:
                 twice.append(
-                    f"{name!r} is in {seen[name]} and in {path.name}: a stem belongs "
-                    "to one split"
+                    f"{name!r} is in {seen[name]} and in {path.name}; one split each"
                 )
             elif name in known:
                 seen[name] = path.name
@@ -688,35 +686,31 @@ class FolderReport:
             ends = dict.fromkeys(names[:1] + names[-1:])  # first … last, once each
             span = f" ({' … '.join(ends)})" if names else ""
             lines.append(f"    {split:<10} {len(names):>5} pairs{span}")
-        for what, names in (
-            ("images without a mask", self.images_without_mask),
-            ("masks without an image", self.masks_without_image),
-        ):
-            if names:
-                lines.append(f"  {what} ({len(names)}): {_some(names)}")
+        lonely = {"images without a mask": self.images_without_mask}
+        lonely["masks without an image"] = self.masks_without_image
+        lines += [f"  {k} ({len(v)}): {_some(v)}" for k, v in lonely.items() if v]
         if self.image_sizes:
             sizes = [f"{w}x{h} ({n})" for (w, h), n in sorted(self.image_sizes.items())]
             lines.append(f"  image sizes (width x height, pairs): {_some(sizes, 6)}")
         kind = {1: "grayscale (1 channel)", 3: "RGB (3 channels)"}
         unknown = "mixed" if self.sizes else "none read"
         lines.append(f"  images: {kind.get(self.channels, unknown)}")
-        if self.classes is not None:
-            lines.append(f"  classes ({self.classes.rule}):")
+        if (table := self.classes) is not None:
+            lines.append(f"  classes ({table.rule}):")
             shares = self.class_shares()
-            rows = list(zip(self.classes.names, self.classes.values, strict=True))
-            absent = [f"{n} ({v})" for n, v in rows if not self.class_pixels.get(n)]
+            rows = zip(table.names, table.values, strict=True)
+            rows = [(n, v, self.class_pixels.get(n)) for n, v in rows]
+            absent = [f"{n} ({v})" for n, v, k in rows if not k]
             lines += [
                 f"    {n:<16} value {v:>5}: {100 * shares[n]:6.2f} % of pixels"
-                for n, v in rows
-                if self.class_pixels.get(n) or len(absent) < 4
+                for n, v, k in rows
+                if k or len(absent) < 4
             ]
             if len(absent) >= 4:
                 lines.append(f"    in no mask ({len(absent)}): {_some(absent, 6)}")
-            if self.classes.ignore_value is not None:
-                lines.append(
-                    f"    (ignored)        value {self.classes.ignore_value:>5}: "
-                    f"{self.ignored_pixels} pixels"
-                )
+            if table.ignore_value is not None:
+                ignored = f"value {table.ignore_value:>5}: {self.ignored_pixels} pixels"
+                lines.append(f"    (ignored)        {ignored}")
         lines += [f"  note: {note}" for note in self.notes]
         if self.problems:
             lines.append(f"{len(self.problems)} problem(s):")
@@ -757,7 +751,7 @@ def _grouped(by_kind: dict[str, list[str]]) -> list[str]:
     return out
 
 
-def _check_pair(layout: Layout, pair: Pair, colors, crop: int | None) -> dict:
+def _check_pair(layout: Layout, colors, crop: int | None, pair: Pair) -> dict:
     """What one pair holds (``image``: upright size, channels, EXIF orientation;
     ``mask``: size, values, counts, JPEG pixels between levels, format), or why not."""
     from PIL import Image
@@ -780,24 +774,25 @@ def _check_pair(layout: Layout, pair: Pair, colors, crop: int | None) -> dict:
     image, mask = layout.rel(pair.image_path), layout.rel(pair.mask_path)
     page = "" if pair.page is None else f" page {pair.page + 1}"
     out = {"pair": pair}
-    for what, read in (("image", image_header), ("mask", mask_stats)):
-        name = image if what == "image" else mask
+    for what, name, read in (
+        ("image", image, image_header),
+        ("mask", mask, mask_stats),
+    ):
         try:
             out[what] = read()
+            continue
         except Image.DecompressionBombError as err:
             out["corrupt"] = (
                 f"{name}{page} is too large to decode safely ({err}); shrink it, or "
                 "leave it out with on_corrupt='skip' (--on-corrupt skip)"
             )
-            return out
         except MaskFormatError as err:
             kind = "colour" if "not in the table" in str(err) else "format"
             out[kind] = f"{name}{page}: {err}"
-            return out
         except Exception as err:  # Pillow raises several kinds
             why = str(err).replace(str(layout.root / name), name)
             out["corrupt"] = f"{name}{page}: cannot be read ({why})"
-            return out
+        return out
     (width, height), _, orientation = out["image"]
     mask_size = out["mask"][0]
     if mask_size != (width, height):
@@ -831,19 +826,11 @@ def check_folder(
 ) -> FolderReport:
     """Read every file of a folder once and report what it holds and every problem.
 
-    Args:
-        classes: class names (or ``{name: pixel value}``) instead of ``classes.txt``.
-        ignore_value: a pixel value that is no class.
-        channels: 1 or 3 to convert every image; ``None``: the images decide.
-        crop_size: report images smaller than this training crop.
-        images_dir, masks_dir, mask_suffix: override the detected layout.
-        on_corrupt: unreadable files and image/mask size mismatches: ``"raise"``
-            (problems) or ``"skip"`` (left out, named in a note).
-
-    Returns:
-        A ``FolderReport``. A bad argument or ``classes.txt`` raises ``ValueError``,
-        a missing folder ``FileNotFoundError``.
-    """
+    ``classes``: names (or ``{name: pixel value}``) instead of ``classes.txt``;
+    ``channels``: 1 or 3 to convert every image (``None``: the images decide);
+    ``crop_size``: report images smaller than it; ``on_corrupt="skip"``: leave
+    unreadable or mismatched pairs out (named in a note), not problems.
+    ``ValueError`` for a bad argument or ``classes.txt``."""
     check_choice("on_corrupt", on_corrupt, ON_CORRUPT)
     check_choice("channels", channels, (None, 1, 3))
     if ignore_value is not None and not is_whole(ignore_value, 0):
@@ -869,9 +856,7 @@ def check_folder(
     splits, split_problems, split_notes, missing = _listed_splits(layout, [*records])
     if not records:  # the cause is named above; no split follows from it
         split_problems, missing = [], []
-    check = partial(
-        _check_pair, layout, colors=colors and colors.colors, crop=crop_size
-    )
+    check = partial(_check_pair, layout, colors and colors.colors, crop_size)
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
         checked = list(pool.map(check, records.values()))
     kinds = {

@@ -303,8 +303,7 @@ def parse_classes(
             value, parts = int(parts[-1]), parts[:-1]
             if not 0 <= value <= 65535:
                 raise ValueError(
-                    f"{where}, entry {i} ({line!r}): the value {value} is not a mask "
-                    "value (0 to 65535)."
+                    f"{where}, entry {i} ({line!r}): a mask value is 0 to 65535."
                 )
         name = " ".join(parts)
         if name.lower() != "ignore":
@@ -312,8 +311,7 @@ def parse_classes(
             values.append(value)
         elif value is None:
             raise ValueError(
-                f"{where}, entry {i}: 'ignore' needs its pixel value, e.g. "
-                "'ignore 255'."
+                f"{where}, entry {i}: 'ignore' needs its pixel value ('ignore 255')."
             )
         else:
             ignore = value
@@ -321,8 +319,7 @@ def parse_classes(
     if any(has) and not all(has):
         raise ValueError(
             f"{where}: give every class its pixel value or none of them; "
-            f"{names[has.index(False)]!r} has none but {names[has.index(True)]!r} "
-            "has one."
+            f"{names[has.index(False)]!r} has none, {names[has.index(True)]!r} one."
         )
     for what, items in (("name", names), ("value", values if all(has) else [])):
         repeated = [x for x, k in Counter(items).items() if k > 1]
@@ -440,9 +437,8 @@ def _raw_mask(im, colors: dict | None) -> tuple[np.ndarray, int, str]:
         between = int(((grey > JPEG_NEAR) & (grey < 255 - JPEG_NEAR)).sum())
         if between > JPEG_MAX_BETWEEN * grey.size:
             raise MaskFormatError(
-                f"a JPEG mask of more than two levels ({100 * between / grey.size:.0f}"
-                " % of its pixels lie between black and white); JPEG changes class "
-                "values, so save such masks as PNG"
+                f"a JPEG mask of more than two levels ({between / grey.size:.0%} of "
+                "its pixels are grey); JPEG changes class values, so save it as PNG"
             )
         return np.where(grey >= 128, 255, 0), between, "JPEG binary, thresholded at 128"
     array = np.asarray(im)
@@ -500,10 +496,8 @@ def _by_stem(folder: Path, suffix: str, problems: list[str]):
     for path in sorted(folder.iterdir()):
         rel = f"{folder.name}/{path.name}"
         if path.is_symlink() and not path.exists():
-            problems.append(
-                f"{rel}: a broken link (to {os.readlink(path)}, which does not "
-                "exist); fix the link or remove it"
-            )
+            to = f"(to {os.readlink(path)}, which does not exist)"
+            problems.append(f"{rel}: a broken link {to}; fix the link or remove it")
         elif path.name.startswith(".") or not path.is_file():
             continue
         elif path.suffix.lower() in IMAGE_SUFFIXES:
@@ -533,10 +527,8 @@ def _pair_up(layout: Layout, problems: list[str], notes: list[str]):
         except Exception:  # unreadable: named when it is read
             n = m = 1
         if n != m:
-            problems.append(
-                f"{layout.rel(image)} has {n} pages but {layout.rel(mask)} has "
-                f"{m}; page k of the image needs page k of the mask"
-            )
+            has = f"{layout.rel(image)} has {n} pages but {layout.rel(mask)} has {m}"
+            problems.append(f"{has}; page k of the image needs page k of the mask")
             continue
         for k in range(n):
             name = stem if n == 1 else f"{stem} page {k + 1}"

@@ -765,7 +765,7 @@ def _check_pair(layout: Layout, colors, crop: int | None, pair: Pair) -> dict:
 
     image, mask = layout.rel(pair.image_path), layout.rel(pair.mask_path)
     page = "" if pair.page is None else f" page {pair.page + 1}"
-    out = {"pair": pair}
+    out = {"pair": pair, "mask_name": mask}
     for what, name, read in (
         ("image", image, image_header),
         ("mask", mask, mask_stats),
@@ -786,6 +786,8 @@ def _check_pair(layout: Layout, colors, crop: int | None, pair: Pair) -> dict:
             out["corrupt"] = f"{name}{page}: cannot be read ({why})"
         return out
     (width, height), _, orientation = out["image"]
+    if orientation != 1:
+        out["turned"] = f"{image} ({orientation})"
     mask_size = out["mask"][0]
     if mask_size != (width, height):
         turned = ""
@@ -861,21 +863,14 @@ def check_folder(
     skipped = {}
     if on_corrupt == "skip" and found["corrupt"]:
         skipped = {c["pair"].name: c["corrupt"] for c in checked if "corrupt" in c}
-        notes.append(
-            f"left out {len(skipped)} unreadable or mismatched pair(s) "
-            f"(on_corrupt='skip'): {_some(list(skipped))}"
-        )
+        left = f"left out {len(skipped)} unreadable or mismatched pair(s)"
+        notes.append(f"{left} (on_corrupt='skip'): {_some(list(skipped))}")
         found["corrupt"] = []
     problems += _grouped({kinds[k]: v for k, v in found.items()})
     good = [c for c in checked if "mask" in c and c["pair"].name not in skipped]
     sizes = {c["pair"].name: c["image"][0] for c in good}
     image_kinds = {c["pair"].name: c["image"][1] for c in good}
-    oriented = [
-        f"{layout.rel(c['pair'].image_path)} ({c['image'][2]})"
-        for c in good
-        if c["image"][2] != 1
-    ]
-    if oriented:
+    if oriented := [c["turned"] for c in good if "turned" in c]:
         notes.append(
             f"{len(oriented)} image(s) have an EXIF orientation tag other than 1 "
             f"and are read upright: {_some(oriented)}; a mask drawn on the stored "
@@ -886,9 +881,8 @@ def check_folder(
     indices_as_jpeg = jpeg and not any(255 in c["mask"][1] for c in jpeg)
     if indices_as_jpeg:  # the classes found from them would only follow from it
         problems.append(
-            f"the {len(jpeg)} JPEG mask(s) hold no white at all, as masks of class "
-            "indices (0, 1, 2, ...) would: a JPEG mask is read as black (0) and "
-            "white (255) only, and JPEG changes class values; save them as PNG"
+            f"the {len(jpeg)} JPEG mask(s) hold no white, as masks of class indices "
+            "would: JPEG masks are read as black and white only; save them as PNG"
         )
     between = sum(c["mask"][3] for c in good)
     if between:
@@ -906,7 +900,7 @@ def check_folder(
             "channels=1 or channels=3 (--channels)"
         )
     table, class_pixels, ignored = _classes(
-        layout, good, given, colors, ignore_value, [] if indices_as_jpeg else problems
+        good, given, colors, ignore_value, [] if indices_as_jpeg else problems
     )
     if table is not None and layout.oxford and classes is None:
         table = replace(table, rule="Oxford-IIIT Pet trimaps")
@@ -923,10 +917,7 @@ def check_folder(
         ]
     splits = {s: tuple(n for n in v if n not in skipped) for s, v in splits.items()}
     if not has_test:
-        notes.append(
-            "without a test split, train with evaluate_test=False (nothing is "
-            "scored on test)"
-        )
+        notes.append("without a test split, train with evaluate_test=False")
     inferred = set(image_kinds.values())
     return FolderReport(
         root=layout.root,
@@ -952,7 +943,7 @@ def check_folder(
     )
 
 
-def _classes(layout, good, given, colors, ignore_value, problems):
+def _classes(good, given, colors, ignore_value, problems):
     """``(class table, class pixels, ignored pixels)`` of the readable masks."""
     table = colors
     if table is None:
@@ -965,7 +956,7 @@ def _classes(layout, good, given, colors, ignore_value, problems):
             holders = defaultdict(set)
             for c in good:
                 for v in c["mask"][1].tolist():
-                    holders[v].add(layout.rel(c["pair"].mask_path))
+                    holders[v].add(c["mask_name"])
             where = "; ".join(
                 f"value {v}: {_some(sorted(f), 3)}" for v, f in sorted(holders.items())
             )
@@ -977,10 +968,8 @@ def _classes(layout, good, given, colors, ignore_value, problems):
         _, values, counts, _, _ = c["mask"]
         outside = sorted(int(v) for v in values if int(v) not in allowed)
         if outside:
-            bad.append(
-                f"{layout.rel(c['pair'].mask_path)}: the values "
-                f"{outside[:10]} are not classes ({table.describe()})"
-            )
+            why = f"the values {outside[:10]} are not classes ({table.describe()})"
+            bad.append(f"{c['mask_name']}: {why}")
         totals.update(dict(zip(values.tolist(), counts.tolist(), strict=True)))
     problems += _grouped({"masks hold values that are not classes": bad})
     pixels = {n: totals[v] for n, v in zip(table.names, table.values, strict=True)}

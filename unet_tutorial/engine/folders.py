@@ -9,19 +9,14 @@ Detected layouts (``images_dir``, ``masks_dir`` and ``mask_suffix`` override)::
     Oxford-IIIT Pet: images/ + annotations/trimaps/, lists annotations/trainval.txt
                      and test.txt (a validation hold-out of trainval, by breed)
 
-Split lists ``train.txt``, ``validation.txt`` (or ``val.txt``) and ``test.txt``
-(optional), in the folder or ``ImageSets/Segmentation/``: a name per line, UTF-8,
-``#`` comments. Without lists the sorted names (numbers by value) give the last
-15 % to test and the 10 % before them to validation.
-
-Masks hold class values (grey, palette, lossless TIFF; binary JPEG thresholded at
-128) or colours. ``classes.txt`` names the classes in order, a line each: ``name``,
-``name value`` or ``name R G B`` (``road 128 64 128``); ``ignore 255`` (or ``ignore
-R G B``) marks pixels that are no class. Without it: class indices, binary 0/255,
-and 255 beside class indices ignored (VOC). A multi-page TIFF gives a pair per page.
-
-``check_folder`` reads every file once and reports each problem once, at its cause;
-the loaders refuse a folder with problems.
+Split lists ``train.txt``, ``validation.txt`` (or ``val.txt``), ``test.txt``
+(optional), in the folder or ``ImageSets/Segmentation/``: a name per line. Without
+them the sorted names give the last 15 % to test, the 10 % before them to validation.
+Masks hold class values (grey, palette, TIFF; binary JPEG) or colours.
+``classes.txt``: a line per class, ``name``, ``name value`` or ``name R G B``, and
+``ignore value``; without it: class indices, binary 0/255, or VOC's (255 ignored).
+A multi-page TIFF gives a pair per page. ``check_folder`` reports each problem once,
+at its cause; the loaders refuse a folder with problems.
 """
 
 from __future__ import annotations
@@ -57,7 +52,6 @@ SPLIT_RULE = (
     "validation, the rest train"
 )
 _SHOWN = 3  # files named one per line in a report; more share one line with a count
-_GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
 _TURNS = {5, 6, 7, 8}  # EXIF orientations that swap width and height
 _LIST_FILES = {
     "train": ("train.txt",),
@@ -122,9 +116,8 @@ class Layout:
         if not self.lists:
             return SPLIT_RULE
         names = ", ".join(self.rel(p) for p in self.lists.values())
-        return f"split lists {names}" + (
-            "" if "test" in self.lists else "; no test list, so no test split"
-        )
+        no_test = "" if "test" in self.lists else "; no test list, so no test split"
+        return f"split lists {names}{no_test}"
 
 
 def _image_files(folder: Path) -> list[Path]:
@@ -375,9 +368,8 @@ def _infer_classes(given, found: set[int], ignore_value: int | None, palette: bo
         return ClassTable(names, tuple(range(n)), ignore, rule), None
     return None, (
         f"the masks hold the values {sorted(found)[:20]}: neither class indices 0 … "
-        "N-1 without gaps nor binary 0/255; name the classes and their values in "
-        "classes.txt (a line 'name value' each, and 'ignore value' for a value "
-        "that is no class)"
+        "N-1 nor binary 0/255; name the classes in classes.txt ('name value' lines, "
+        "and 'ignore value' for a value that is no class)"
     )
 
 
@@ -557,12 +549,11 @@ def _listed_splits(layout: Layout, order: list[str]):
                 f"{n} pair(s): too few to split (train, validation and test need one "
                 "each); write train.txt, validation.txt and test.txt"
             )
-            return dict.fromkeys(SPLITS, ()), problems, notes, missing
+            return dict.fromkeys(SPLITS, ()), problems, [], []
         n_val = max(1, int(np.floor(VALIDATION_SHARE * n + 0.5)))
         cut = n - n_val - max(1, int(np.floor(TEST_SHARE * n + 0.5)))
         parts = (order[:cut], order[cut : cut + n_val], order[cut + n_val :])
-        splits = dict(zip(SPLITS, map(tuple, parts), strict=True))
-        return splits, problems, notes, missing
+        return dict(zip(SPLITS, map(tuple, parts), strict=True)), problems, [], []
     if layout.oxford:
         names = [p.name for p in lists.values() if not p.is_file()]
         if names:
@@ -751,7 +742,7 @@ def _check_pair(layout: Layout, colors, crop: int | None, pair: Pair) -> dict:
     def image_header():  # decoded whole: a truncated file fails here, not in training
         with _open(pair.image_path, pair.page) as im:
             orientation, (width, height) = exif_orientation(im), im.size
-            channels = 1 if im.mode in _GREY_MODES else 3
+            channels = 1 if Image.getmodebase(im.mode) == "L" else 3
             if layout.oxford and im.format == "JPEG":  # libjpeg still reads every byte
                 im.draft(im.mode, (max(1, width // 8), max(1, height // 8)))
             im.load()
@@ -1037,7 +1028,6 @@ def load_pets_directory(
 ):
     """Oxford-IIIT Pet from its extracted archives (``images/``, ``annotations/``):
     ``load_mask_folder`` with Oxford's defaults (128 px, batches of 16)."""
-
     report = check_folder(check_oxford_directory(root), on_corrupt=on_corrupt)
     options = dict(augment=augment, shuffle=shuffle, seed=seed)
     return load_mask_folder(report, split, image_size, batch_size, **options)
@@ -1090,12 +1080,9 @@ def folder_dataset(
             f"the train images of {report.root.name} have different sizes; pass "
             "crop_size= (random crops of native size) or image_size= (resize)."
         )
-    if report.skipped:
-        warnings.warn(
-            f"skipped {len(report.skipped)} corrupt example(s): "
-            + "; ".join(f"{n} ({why})" for n, why in list(report.skipped.items())[:5]),
-            stacklevel=3,
-        )
+    if n := len(report.skipped):
+        why = "; ".join(f"{k} ({v})" for k, v in list(report.skipped.items())[:5])
+        warnings.warn(f"skipped {n} corrupt example(s): {why}", stacklevel=3)
     classes, channels = report.classes, report.channels
 
     def read(index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -1140,17 +1127,14 @@ def check_oxford_directory(root: str | os.PathLike) -> Path:
     if not root.is_dir():
         raise FileNotFoundError(
             f"{root} is not a directory. Expected the extracted Oxford-IIIT Pet "
-            f"archives: {root}/images/*.jpg and {root}/annotations/ "
-            "(download_oxford_pets() makes them)."
+            "archives, images/ and annotations/ (download_oxford_pets() makes them)."
         )
     needed = ("images", "annotations/trimaps", "annotations/trainval.txt")
     needed += ("annotations/test.txt",)
-    missing = [name for name in needed if not (root / name).exists()]
-    if missing:
+    if missing := ", ".join(n for n in needed if not (root / n).exists()):
         raise FileNotFoundError(
-            f"{root} is not in the official Oxford-IIIT Pet layout: "
-            f"{', '.join(missing)} missing. Expected images/<name>.jpg, "
-            "annotations/trimaps/<name>.png, annotations/trainval.txt and "
-            "annotations/test.txt."
+            f"{root} is not in the official Oxford-IIIT Pet layout: {missing} missing "
+            "(expected images/<name>.jpg, annotations/trimaps/<name>.png, "
+            "annotations/trainval.txt and annotations/test.txt)."
         )
     return root

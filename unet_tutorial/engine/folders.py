@@ -82,10 +82,7 @@ def _some(items: Sequence[str], k: int = 8) -> str:
 
 @dataclass(frozen=True)
 class Layout:
-    """Where a folder keeps its images, masks and split lists.
-
-    ``lists``: split -> its list file (none: the sorted-name rule).
-    """
+    """Where a folder keeps its images, masks and split lists."""
 
     root: Path
     images_dir: Path
@@ -157,7 +154,6 @@ def detect_layout(
     mask_suffix: str | None = None,
 ) -> Layout:
     """Which layout a folder has (see the module's docstring); options override.
-
     ``FileNotFoundError`` without one images and one masks folder."""
     root = Path(root).expanduser()
     if not root.is_dir():
@@ -167,10 +163,8 @@ def detect_layout(
         lists = {s: root / "annotations" / f"{s}.txt" for s in ("trainval", "test")}
         return Layout(root, root / "images", trimaps, "", lists, oxford=True)
     found = []
-    for what, given, names in (
-        ("images", images_dir, IMAGE_DIRS),
-        ("masks", masks_dir, MASK_DIRS),
-    ):
+    options = {"images": (images_dir, IMAGE_DIRS), "masks": (masks_dir, MASK_DIRS)}
+    for what, (given, names) in options.items():
         dirs = [root / n for n in names if (root / n).is_dir()]
         dirs = [root / given] if given else [d for d in dirs if _image_files(d)]
         if given and not dirs[0].is_dir():
@@ -182,9 +176,8 @@ def detect_layout(
                 "|jpg|tif and masks/<name>.png (or pass images_dir= and masks_dir=)."
             )
         found += dirs
-    if mask_suffix is None:
-        mask_suffix = _detect_suffix(*found)
-    return Layout(root, *found, mask_suffix, _list_files(root))
+    suffix = _detect_suffix(*found) if mask_suffix is None else mask_suffix
+    return Layout(root, *found, suffix, _list_files(root))
 
 
 def is_mask_folder(root: str | os.PathLike) -> bool:
@@ -199,7 +192,6 @@ def is_mask_folder(root: str | os.PathLike) -> bool:
 @dataclass(frozen=True)
 class ClassTable:
     """Which mask value (or colour) stands for which class.
-
     ``values``: each class's pixel value (indices for colour masks); ``rule``: how
     the table was decided; ``colors``: ``{(r, g, b): value}`` for RGB masks."""
 
@@ -453,7 +445,6 @@ def read_mask(
     path: str | os.PathLike, classes: ClassTable, page: int | None = None
 ) -> np.ndarray:
     """``int32 (H, W)`` class indices of a mask (page); -1 where ignored.
-
     ``ValueError`` names the file and its values that are no class."""
     with _open(path, page) as im:
         raw = _raw_mask(im, classes.colors)[0]
@@ -610,7 +601,6 @@ def _listed_splits(layout: Layout, order: list[str]):
 @dataclass(frozen=True)
 class FolderReport:
     """What ``check_folder`` found; ``print(report)`` gives the readable report.
-
     ``sizes``: name -> (width, height); ``skipped``: name -> why, left out of
     ``splits``; ``problems`` stop loading, ``notes`` do not."""
 
@@ -810,7 +800,6 @@ def check_folder(
     on_corrupt: str = "raise",
 ) -> FolderReport:
     """Read every file of a folder once and report what it holds and every problem.
-
     ``classes``: names (or ``{name: pixel value}``) instead of ``classes.txt``;
     ``channels``: 1 or 3 to convert every image (``None``: the images decide);
     ``crop_size``: report images smaller than it; ``on_corrupt="skip"``: leave
@@ -1003,7 +992,6 @@ def load_mask_folder(
     **check,
 ):
     """Batches of one split of a folder (or a ``check_folder`` report).
-
     ``image_size=None`` keeps native size: random ``crop_size`` squares for training,
     whole images (one at a time when sizes differ) otherwise. Batches are ``(x, y)``,
     plus weights (0 on ignored pixels) with an ignore value. ``**check``:
@@ -1092,9 +1080,8 @@ def folder_dataset(
 
     def decode(index):
         image, mask = tf.numpy_function(read, [index], (tf.uint8, tf.int32))
-        image = tf.image.convert_image_dtype(
-            tf.ensure_shape(image, (None, None, channels)), tf.float32
-        )
+        image = tf.ensure_shape(image, (None, None, channels))
+        image = tf.image.convert_image_dtype(image, tf.float32)
         mask = tf.ensure_shape(mask, (None, None))
         if image_size is not None:
             return resize_image(image, image_size), resize_mask(mask, image_size)
@@ -1106,11 +1093,9 @@ def folder_dataset(
     )
     whole = image_size is None and (split != "train" or crop_size is None)
     batch = 1 if whole and mixed else batch_size  # whole images of different sizes
-    crop = crop_size if split == "train" else None
-    options = dict(augment=augment, shuffle=shuffle, seed=seed, crop_size=crop)
-    ds = finish_pipeline(
-        ds, split=split, batch_size=batch, num_examples=len(pairs), **options
-    )
+    options = dict(augment=augment, shuffle=shuffle, seed=seed, batch_size=batch)
+    options["crop_size"] = crop_size if split == "train" else None
+    ds = finish_pipeline(ds, split=split, num_examples=len(pairs), **options)
     if classes.ignore_value is not None:
         ds = ds.map(
             lambda x, y: (x, tf.maximum(y, 0), tf.cast(y >= 0, tf.float32)),

@@ -474,8 +474,7 @@ class Pair:
 
 def _by_stem(folder: Path, suffix: str, problems: list[str]):
     """``(stem -> file, other files)``; broken links and repeated stems are problems."""
-    found: dict[str, list[Path]] = defaultdict(list)
-    other = []
+    found, other = defaultdict(list), []
     for path in sorted(folder.iterdir()):
         rel = f"{folder.name}/{path.name}"
         if path.is_symlink() and not path.exists():
@@ -498,10 +497,8 @@ def _pair_up(layout: Layout, problems: list[str], notes: list[str]):
     """``(pairs, images without mask, masks without image)``; a pair per TIFF page."""
     images, other = _by_stem(layout.images_dir, "", problems)
     masks, other_masks = _by_stem(layout.masks_dir, layout.mask_suffix, problems)
-    if other or other_masks:
-        notes.append(
-            f"files that are not images, not read: {_some(other + other_masks)}"
-        )
+    if other := other + other_masks:
+        notes.append(f"files that are not images, not read: {_some(other)}")
     pairs = {}
     for stem in sorted(set(images) & set(masks), key=natural_key):
         image, mask = images[stem], masks[stem]
@@ -546,8 +543,7 @@ def _listed_splits(layout: Layout, order: list[str]):
         parts = (order[:cut], order[cut : cut + n_val], order[cut + n_val :])
         return dict(zip(SPLITS, map(tuple, parts), strict=True)), problems, [], []
     if layout.oxford:
-        names = [p.name for p in lists.values() if not p.is_file()]
-        if names:
+        if names := [p.name for p in lists.values() if not p.is_file()]:
             problems.append(f"annotations/{' and '.join(names)} missing")
     elif "validation" not in lists or "train" not in lists:
         have = ", ".join(p.name for p in lists.values())
@@ -590,8 +586,7 @@ def _listed_splits(layout: Layout, order: list[str]):
         held = validation_holdout(trainval, breeds) if len(trainval) >= 2 else set()
         splits["train"] = tuple(n for n in trainval if n not in held)
         splits["validation"] = tuple(n for n in trainval if n in held)
-    unlisted = [s for s in order if s not in seen]
-    if unlisted:
+    if unlisted := [s for s in order if s not in seen]:
         notes.append(
             f"{len(unlisted)} pair(s) in no split list (not used): {_some(unlisted)}"
         )
@@ -864,8 +859,7 @@ def check_folder(
             f"the {len(jpeg)} JPEG mask(s) hold no white, as masks of class indices "
             "would: JPEG masks are read as black and white only; save them as PNG"
         )
-    between = sum(c["mask"][3] for c in good)
-    if between:
+    if between := sum(c["mask"][3] for c in good):
         notes.append(
             f"{between} pixels of the JPEG masks were neither near 0 nor "
             "near 255 (JPEG blurs edges); each went to the nearer class"

@@ -62,11 +62,8 @@ _LIST_FILES = {
 
 def natural_key(stem: str) -> tuple:
     """Sort key that compares runs of digits by value: ``slice_2`` < ``slice_10``."""
-    return tuple(
-        (0, int(part), part) if part.isdigit() else (1, 0, part)
-        for part in re.split(r"(\d+)", stem)
-        if part
-    )
+    parts = enumerate(re.split(r"(\d+)", stem))  # odd: the runs of digits
+    return tuple((0, int(p), p) if i % 2 else (1, 0, p) for i, p in parts if p)
 
 
 def stem_key(stem: str) -> str:
@@ -307,8 +304,7 @@ def parse_classes(
             f"{names[has.index(False)]!r} has none, {names[has.index(True)]!r} one."
         )
     for what, items in (("name", names), ("value", values if all(has) else [])):
-        repeated = [x for x, k in Counter(items).items() if k > 1]
-        if repeated:
+        if repeated := [x for x, k in Counter(items).items() if k > 1]:
             raise ValueError(f"{where}: the class {what} {repeated[0]!r} repeats.")
     if all(has) and ignore in values:
         raise ValueError(f"{where}: the ignore value {ignore} is also a class value.")
@@ -769,9 +765,8 @@ def _check_pair(layout: Layout, colors, crop: int | None, pair: Pair) -> dict:
         turned = ""
         if orientation in _TURNS and mask_size == (height, width):
             turned = (
-                f" (its EXIF orientation {orientation} turns the image's stored "
-                f"{height}x{width} pixels upright, as viewers show it and as "
-                "it is read; draw the mask on the upright image)"
+                f" (its EXIF orientation {orientation} turns the stored {height}x"
+                f"{width} pixels upright; draw the mask on the upright image)"
             )
         out["corrupt"] = (
             f"{image}{page} is {width}x{height} but {mask} is "
@@ -835,9 +830,8 @@ def check_folder(
         "small": f"images are smaller than crop_size={crop_size}",
     }
     found = {k: [c[k] for c in checked if k in c] for k in kinds}
-    skipped = {}
-    if on_corrupt == "skip" and found["corrupt"]:
-        skipped = {c["pair"].name: c["corrupt"] for c in checked if "corrupt" in c}
+    corrupt = {c["pair"].name: c["corrupt"] for c in checked if "corrupt" in c}
+    if skipped := (corrupt if on_corrupt == "skip" else {}):
         left = f"left out {len(skipped)} unreadable or mismatched pair(s)"
         notes.append(f"{left} (on_corrupt='skip'): {_some(list(skipped))}")
         found["corrupt"] = []
@@ -849,12 +843,10 @@ def check_folder(
         notes.append(
             f"{len(oriented)} image(s) have an EXIF orientation tag other than 1 "
             f"and are read upright: {_some(oriented)}; a mask drawn on the stored "
-            "pixels lies turned or mirrored on them (even if its size fits); check "
-            "an overlay of one"
+            "pixels lies turned on them, even if its size fits: check an overlay"
         )
     jpeg = [c for c in good if c["mask"][4].startswith("JPEG")]
-    indices_as_jpeg = jpeg and not any(255 in c["mask"][1] for c in jpeg)
-    if indices_as_jpeg:  # the classes found from them would only follow from it
+    if indices_as_jpeg := jpeg and not any(255 in c["mask"][1] for c in jpeg):
         problems.append(
             f"the {len(jpeg)} JPEG mask(s) hold no white, as masks of class indices "
             "would: JPEG masks are read as black and white only; save them as PNG"
@@ -873,7 +865,7 @@ def check_folder(
             f"({len(rgb)}: {_some(rgb, 3)}); convert them to one kind, or pass "
             "channels=1 or channels=3 (--channels)"
         )
-    table, class_pixels, ignored = _classes(
+    table, class_pixels, ignored = _classes(  # none follow from indices_as_jpeg
         good, given, colors, ignore_value, [] if indices_as_jpeg else problems
     )
     if table is not None and layout.oxford and classes is None:

@@ -720,7 +720,7 @@ def _check_pair(layout: Layout, colors, crop: int | None, pair: Pair) -> dict:
     ``mask``: size, values, counts, JPEG pixels between levels, format), or why not."""
     from PIL import Image
 
-    def image_header():  # decoded whole: a truncated file fails here, not in training
+    def header():  # decoded whole: a truncated file fails here, not in training
         with _open(pair.image_path, pair.page) as im:
             orientation, (width, height) = exif_orientation(im), im.size
             channels = 1 if Image.getmodebase(im.mode) == "L" else 3
@@ -730,7 +730,7 @@ def _check_pair(layout: Layout, colors, crop: int | None, pair: Pair) -> dict:
         size = (height, width) if orientation in _TURNS else (width, height)
         return size, channels, orientation
 
-    def mask_stats():
+    def stats():
         with _open(pair.mask_path, pair.page) as im:
             raw, between, kind = _raw_mask(im, colors)
             return im.size, *np.unique(raw, return_counts=True), between, kind
@@ -738,10 +738,7 @@ def _check_pair(layout: Layout, colors, crop: int | None, pair: Pair) -> dict:
     image, mask = layout.rel(pair.image_path), layout.rel(pair.mask_path)
     page = "" if pair.page is None else f" page {pair.page + 1}"
     out = {"pair": pair, "mask_name": mask}
-    for what, name, read in (
-        ("image", image, image_header),
-        ("mask", mask, mask_stats),
-    ):
+    for what, name, read in (("image", image, header), ("mask", mask, stats)):
         try:
             out[what] = read()
             continue
@@ -952,17 +949,15 @@ def read_split_file(root: str | os.PathLike, split: str = "train") -> list[Pair]
     shared = sorted({n for _, n in lists["test"]} & {n for _, n in lists["trainval"]})
     if shared:
         warnings.warn(
-            f"{len(shared)} image(s) of {layout.root} are listed in both test.txt "
-            f"and trainval.txt (e.g. {shared[0]}): the test scores are not those of "
-            "unseen images; remove them from one of the lists",
+            f"{len(shared)} image(s) of {layout.root} are in both test.txt and "
+            f"trainval.txt (e.g. {shared[0]}), so not unseen when tested; remove them "
+            "from one list",
             stacklevel=2,
         )
     names = {n for rows in lists.values() for _, n in rows}
     splits = _listed_splits(layout, sorted(names))[0]
-    return [
-        Pair(n, layout.images_dir / f"{n}.jpg", layout.masks_dir / f"{n}.png")
-        for n in splits[split]
-    ]
+    images, trimaps = layout.images_dir, layout.masks_dir
+    return [Pair(n, images / f"{n}.jpg", trimaps / f"{n}.png") for n in splits[split]]
 
 
 def load_mask_folder(

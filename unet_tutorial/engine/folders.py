@@ -656,9 +656,8 @@ class FolderReport:
         if self.image_sizes:
             sizes = [f"{w}x{h} ({n})" for (w, h), n in sorted(self.image_sizes.items())]
             lines.append(f"  image sizes (width x height, pairs): {_some(sizes, 6)}")
-        kind = {1: "grayscale (1 channel)", 3: "RGB (3 channels)"}
-        unknown = "mixed" if self.sizes else "none read"
-        lines.append(f"  images: {kind.get(self.channels, unknown)}")
+        kind = {1: "grayscale (1 channel)", 3: "RGB (3 channels)"}.get(self.channels)
+        lines.append(f"  images: {kind or ('mixed' if self.sizes else 'none read')}")
         if (table := self.classes) is not None:
             lines.append(f"  classes ({table.rule}):")
             shares = self.class_shares()

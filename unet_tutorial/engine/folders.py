@@ -313,9 +313,6 @@ def parse_classes(
     return tuple(names), (tuple(values) if names and all(has) else None), ignore
 
 
-_VOC_IGNORE = "value 255 ignored (the VOC convention; classes.txt can say otherwise)"
-
-
 def _clash(ignore: int, what: str, name: str) -> str:
     return (
         f"the ignore value {ignore} is also the {what} of class {name!r}; every pixel "
@@ -351,7 +348,8 @@ def _infer_classes(given, found: set[int], ignore_value: int | None, palette: bo
     if names or (n >= 2 and (palette or real == list(range(n)))):
         rule = "palette masks: the index is the class" if palette else "class indices"
         rule = "classes.txt names; the masks hold class indices" if names else rule
-        rule += f"; {_VOC_IGNORE}" if voc else ""
+        if voc:
+            rule += "; value 255 ignored (the VOC convention; classes.txt overrides it)"
         names = names or tuple(f"class_{i}" for i in range(n))
         return ClassTable(names, tuple(range(n)), ignore, rule), None
     return None, (

@@ -215,8 +215,7 @@ class ClassTable:
         """E.g. ``2 classes: membrane (value 0), cell (255)``."""
         pairs = enumerate(zip(self.names, self.values, strict=True))
         parts = [f"{n} ({'value ' if i == 0 else ''}{v})" for i, (n, v) in pairs]
-        ignore = self.ignore_value
-        ignored = "" if ignore is None else f"; value {ignore} ignored"
+        ignored = "" if (i := self.ignore_value) is None else f"; value {i} ignored"
         return f"{len(self.names)} classes: {_some(parts)}{ignored}"
 
 

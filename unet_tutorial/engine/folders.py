@@ -235,11 +235,9 @@ def read_text_lines(path: Path) -> list[tuple[int, str]]:
     return [(n, line) for n, line in lines if line and not line.startswith("#")]
 
 
-def _color_of(parts: list[str]) -> tuple[int, int, int] | None:
-    if len(parts) >= 4 and all(re.fullmatch(r"\d{1,3}", p) for p in parts[-3:]):
-        rgb = tuple(int(p) for p in parts[-3:])
-        return rgb if max(rgb) <= 255 else None
-    return None
+def _color_of(parts: list[str]) -> tuple[int, ...] | None:
+    rgb = tuple(int(p) for p in parts[-3:] if re.fullmatch(r"\d{1,3}", p))
+    return rgb if len(parts) >= 4 and len(rgb) == 3 and max(rgb) <= 255 else None
 
 
 def parse_colors(lines: Sequence[str], where: str = "classes.txt") -> ClassTable | None:
@@ -538,9 +536,8 @@ def _listed_splits(layout: Layout, order: list[str]):
     if layout.oxford:
         if names := [p.name for p in lists.values() if not p.is_file()]:
             problems.append(f"annotations/{' and '.join(names)} missing")
-    elif "validation" not in lists or "train" not in lists:
+    elif need := [_LIST_FILES[s][0] for s in ("train", "validation") if s not in lists]:
         have = ", ".join(p.name for p in lists.values())
-        need = [_LIST_FILES[s][0] for s in ("train", "validation") if s not in lists]
         problems.append(
             f"{have} present but {', '.join(need)} missing: write train and "
             "validation lists (and test), or none"

@@ -477,10 +477,9 @@ def _by_stem(folder: Path, suffix: str, problems: list[str]):
             found[stem_key(path.stem).removesuffix(suffix)].append(path)
         else:
             other.append(rel)
-    for files in found.values():
-        if len(files) > 1:
-            names = " and ".join(f"{folder.name}/{f.name}" for f in files)
-            problems.append(f"{names}: one stem, {len(files)} files; keep one")
+    for files in [f for f in found.values() if len(f) > 1]:
+        names = " and ".join(f"{folder.name}/{f.name}" for f in files)
+        problems.append(f"{names}: one stem, {len(files)} files; keep one")
     return {s: files[0] for s, files in found.items()}, other
 
 
@@ -702,9 +701,8 @@ def raise_for_problems(report: FolderReport) -> None:
 def _grouped(by_kind: dict[str, list[str]]) -> list[str]:
     """Up to ``_SHOWN`` items of a kind one per line, more on one line with a count."""
     out = []
-    for kind, items in by_kind.items():
-        many = len(items) > _SHOWN
-        out += [f"{len(items)} {kind}: {_some(items, _SHOWN)}"] if many else items
+    for k, v in by_kind.items():
+        out += [f"{len(v)} {k}: {_some(v, _SHOWN)}"] if len(v) > _SHOWN else v
     return out
 
 
@@ -1062,9 +1060,8 @@ def folder_dataset(
         return image, mask
 
     # decoded in parallel (Pillow releases the GIL), in the split's order
-    ds = tf.data.Dataset.range(len(pairs)).map(
-        decode, num_parallel_calls=tf.data.AUTOTUNE
-    )
+    parallel = tf.data.AUTOTUNE
+    ds = tf.data.Dataset.range(len(pairs)).map(decode, num_parallel_calls=parallel)
     whole = image_size is None and (split != "train" or crop_size is None)
     batch = 1 if whole and mixed else batch_size  # whole images of different sizes
     options = dict(augment=augment, shuffle=shuffle, seed=seed, batch_size=batch)
@@ -1073,7 +1070,7 @@ def folder_dataset(
     if classes.ignore_value is not None:
         ds = ds.map(
             lambda x, y: (x, tf.maximum(y, 0), tf.cast(y >= 0, tf.float32)),
-            num_parallel_calls=tf.data.AUTOTUNE,
+            num_parallel_calls=parallel,
         )
     return ds, batch
 

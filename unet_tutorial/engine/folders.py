@@ -579,7 +579,12 @@ def _listed_splits(layout: Layout, order: list[str]):
         notes.append(
             f"{len(unlisted)} pair(s) in no split list (not used): {_some(unlisted)}"
         )
-    return {s: splits.get(s, ()) for s in SPLITS}, problems, notes, missing
+    splits = {s: splits.get(s, ()) for s in SPLITS}
+    optional = {"validation"} if layout.oxford else set()  # refused when loaded
+    optional |= set() if "test" in lists else {"test"}
+    empty = [s for s in SPLITS if not splits[s] and s not in optional]
+    problems += [] if problems else [f"the {s} split is empty" for s in empty]
+    return splits, problems, notes, missing
 
 
 @dataclass(frozen=True)
@@ -861,14 +866,6 @@ def check_folder(
     problems += split_problems
     notes += split_notes
     has_test = "test" in layout.lists or not layout.lists
-    if records and not split_problems:
-        problems += [
-            f"the {split} split is empty"
-            for split in SPLITS
-            if not splits[split]
-            and not (split == "validation" and layout.oxford)  # refused when loaded
-            and (split != "test" or has_test)
-        ]
     splits = {s: tuple(n for n in v if n not in skipped) for s, v in splits.items()}
     if not has_test:
         notes.append("without a test split, train with evaluate_test=False")
@@ -907,12 +904,10 @@ def _classes(good, given, colors, ignore_value, problems):
         palette = any("palette" in c["mask"][4] for c in good)
         table, problem = _infer_classes(given, found, ignore_value, palette)
         if problem:
-            holders = defaultdict(set)
-            for c in good:
-                for v in c["mask"][1].tolist():
-                    holders[v].add(c["mask_name"])
+            held = [(int(v), c["mask_name"]) for c in good for v in c["mask"][1]]
             where = "; ".join(
-                f"value {v}: {_some(sorted(f), 3)}" for v, f in sorted(holders.items())
+                f"value {v}: {_some(sorted({m for u, m in held if u == v}), 3)}"
+                for v in sorted(found)
             )
             problems.append(f"{problem} ({where})")
             return None, {}, 0

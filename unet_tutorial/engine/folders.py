@@ -836,7 +836,7 @@ def check_folder(
         notes.append(
             f"{len(oriented)} image(s) have an EXIF orientation tag other than 1 "
             f"and are read upright: {_some(oriented)}; a mask drawn on the stored "
-            "pixels lies turned on them, even if its size fits: check an overlay"
+            "pixels lies turned or mirrored, even if its size fits: check an overlay"
         )
     jpeg = [c for c in good if c["mask"][4].startswith("JPEG")]
     if indices_as_jpeg := jpeg and not any(255 in c["mask"][1] for c in jpeg):

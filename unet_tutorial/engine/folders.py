@@ -9,19 +9,14 @@ Detected layouts (``images_dir``, ``masks_dir`` and ``mask_suffix`` override)::
     Oxford-IIIT Pet: images/ + annotations/trimaps/, lists annotations/trainval.txt
                      and test.txt (a validation hold-out of trainval, by breed)
 
-Split lists ``train.txt``, ``validation.txt`` (or ``val.txt``) and ``test.txt``
-(optional), in the folder or ``ImageSets/Segmentation/``: a name per line, UTF-8,
-``#`` comments. Without lists the sorted names (numbers by value) give the last
-15 % to test and the 10 % before them to validation.
-
-Masks hold class values (grey, palette, lossless TIFF; binary JPEG thresholded at
-128) or colours. ``classes.txt`` names the classes in order, a line each: ``name``,
-``name value`` or ``name R G B`` (``road 128 64 128``); ``ignore 255`` (or ``ignore
-R G B``) marks pixels that are no class. Without it: class indices, binary 0/255,
-and 255 beside class indices ignored (VOC). A multi-page TIFF gives a pair per page.
-
-``check_folder`` reads every file once and reports each problem once, at its cause;
-the loaders refuse a folder with problems.
+Split lists ``train.txt``, ``validation.txt`` (or ``val.txt``), ``test.txt``
+(optional), in the folder or ``ImageSets/Segmentation/``: a name per line. Without
+them the sorted names give the last 15 % to test, the 10 % before them to validation.
+Masks hold class values (grey, palette, TIFF; binary JPEG) or colours.
+``classes.txt``: a line per class, ``name``, ``name value`` or ``name R G B``, and
+``ignore value``; without it: class indices, binary 0/255, or VOC's (255 ignored).
+A multi-page TIFF gives a pair per page. ``check_folder`` reports each problem once,
+at its cause; the loaders refuse a folder with problems.
 """
 
 from __future__ import annotations
@@ -57,9 +52,7 @@ SPLIT_RULE = (
     "validation, the rest train"
 )
 _SHOWN = 3  # files named one per line in a report; more share one line with a count
-_GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
 _TURNS = {5, 6, 7, 8}  # EXIF orientations that swap width and height
-_OXFORD_LISTS = ("annotations/trainval.txt", "annotations/test.txt")
 _LIST_FILES = {
     "train": ("train.txt",),
     "validation": ("validation.txt", "val.txt"),
@@ -69,11 +62,8 @@ _LIST_FILES = {
 
 def natural_key(stem: str) -> tuple:
     """Sort key that compares runs of digits by value: ``slice_2`` < ``slice_10``."""
-    return tuple(
-        (0, int(part), part) if part.isdigit() else (1, 0, part)
-        for part in re.split(r"(\d+)", stem)
-        if part
-    )
+    parts = enumerate(re.split(r"(\d+)", stem))  # odd: the runs of digits
+    return tuple((0, int(p), p) if i % 2 else (1, 0, p) for i, p in parts if p)
 
 
 def stem_key(stem: str) -> str:
@@ -89,11 +79,7 @@ def _some(items: Sequence[str], k: int = 8) -> str:
 
 @dataclass(frozen=True)
 class Layout:
-    """Where a folder keeps its images, masks and split lists.
-
-    ``mask_suffix``: what a mask's name adds to its image's name; ``lists``: split ->
-    its list file (none: the sorted-name rule); ``oxford``: Oxford-IIIT Pet's layout.
-    """
+    """Where a folder keeps its images, masks and split lists."""
 
     root: Path
     images_dir: Path
@@ -103,11 +89,9 @@ class Layout:
     oxford: bool = False
 
     def rel(self, path: Path) -> str:
-        """A file as the report names it: relative to the folder."""
         return path.relative_to(self.root).as_posix()
 
     def describe(self) -> str:
-        """E.g. ``"images in imgs/, masks in masks/ named <image name>_mask"``."""
         if self.oxford:
             return (
                 "Oxford-IIIT Pet: images in images/, trimaps in annotations/trimaps/ "
@@ -118,7 +102,6 @@ class Layout:
         return f"images in {images}/, masks in {masks}/ named {named or 'as its image'}"
 
     def split_rule(self) -> str:
-        """How the pairs are split, in words."""
         if self.oxford:
             return (
                 "annotations/trainval.txt (less a validation hold-out of about 10 % "
@@ -127,9 +110,8 @@ class Layout:
         if not self.lists:
             return SPLIT_RULE
         names = ", ".join(self.rel(p) for p in self.lists.values())
-        return f"split lists {names}" + (
-            "" if "test" in self.lists else "; no test list, so no test split"
-        )
+        no_test = "" if "test" in self.lists else "; no test list, so no test split"
+        return f"split lists {names}{no_test}"
 
 
 def _image_files(folder: Path) -> list[Path]:
@@ -169,10 +151,7 @@ def detect_layout(
     mask_suffix: str | None = None,
 ) -> Layout:
     """Which layout a folder has (see the module's docstring); options override.
-
-    Raises ``FileNotFoundError`` (saying what was looked for) without one images and
-    one masks folder.
-    """
+    ``FileNotFoundError`` without one images and one masks folder."""
     root = Path(root).expanduser()
     if not root.is_dir():
         raise FileNotFoundError(f"{root} is not a directory.")
@@ -181,10 +160,8 @@ def detect_layout(
         lists = {s: root / "annotations" / f"{s}.txt" for s in ("trainval", "test")}
         return Layout(root, root / "images", trimaps, "", lists, oxford=True)
     found = []
-    for what, given, names in (
-        ("images", images_dir, IMAGE_DIRS),
-        ("masks", masks_dir, MASK_DIRS),
-    ):
+    options = {"images": (images_dir, IMAGE_DIRS), "masks": (masks_dir, MASK_DIRS)}
+    for what, (given, names) in options.items():
         dirs = [root / n for n in names if (root / n).is_dir()]
         dirs = [root / given] if given else [d for d in dirs if _image_files(d)]
         if given and not dirs[0].is_dir():
@@ -196,9 +173,8 @@ def detect_layout(
                 "|jpg|tif and masks/<name>.png (or pass images_dir= and masks_dir=)."
             )
         found += dirs
-    if mask_suffix is None:
-        mask_suffix = _detect_suffix(*found)
-    return Layout(root, *found, mask_suffix, _list_files(root))
+    suffix = _detect_suffix(*found) if mask_suffix is None else mask_suffix
+    return Layout(root, *found, suffix, _list_files(root))
 
 
 def is_mask_folder(root: str | os.PathLike) -> bool:
@@ -213,11 +189,8 @@ def is_mask_folder(root: str | os.PathLike) -> bool:
 @dataclass(frozen=True)
 class ClassTable:
     """Which mask value (or colour) stands for which class.
-
-    ``values``: each class's pixel value in the mask files (class indices for colour
-    masks); ``ignore_value``: the value that is no class; ``rule``: how the table was
-    decided, in words; ``colors``: ``{(r, g, b): value}`` for RGB masks.
-    """
+    ``values``: each class's pixel value (indices for colour masks); ``rule``: how
+    the table was decided; ``colors``: ``{(r, g, b): value}`` for RGB masks."""
 
     names: tuple[str, ...]
     values: tuple[int, ...]
@@ -239,11 +212,10 @@ class ClassTable:
         return table
 
     def describe(self) -> str:
-        """E.g. ``"2 classes: membrane (value 0), cell (255)"``."""
+        """E.g. ``2 classes: membrane (value 0), cell (255)``."""
         pairs = enumerate(zip(self.names, self.values, strict=True))
         parts = [f"{n} ({'value ' if i == 0 else ''}{v})" for i, (n, v) in pairs]
-        ignore = self.ignore_value
-        ignored = "" if ignore is None else f"; value {ignore} ignored"
+        ignored = "" if (i := self.ignore_value) is None else f"; value {i} ignored"
         return f"{len(self.names)} classes: {_some(parts)}{ignored}"
 
 
@@ -263,11 +235,9 @@ def read_text_lines(path: Path) -> list[tuple[int, str]]:
     return [(n, line) for n, line in lines if line and not line.startswith("#")]
 
 
-def _color_of(parts: list[str]) -> tuple[int, int, int] | None:
-    if len(parts) >= 4 and all(re.fullmatch(r"\d{1,3}", p) for p in parts[-3:]):
-        rgb = tuple(int(p) for p in parts[-3:])
-        return rgb if max(rgb) <= 255 else None
-    return None
+def _color_of(parts: list[str]) -> tuple[int, ...] | None:
+    rgb = tuple(int(p) for p in parts[-3:] if re.fullmatch(r"\d{1,3}", p))
+    return rgb if len(parts) >= 4 and len(rgb) == 3 and max(rgb) <= 255 else None
 
 
 def parse_colors(lines: Sequence[str], where: str = "classes.txt") -> ClassTable | None:
@@ -312,8 +282,7 @@ def parse_classes(
             value, parts = int(parts[-1]), parts[:-1]
             if not 0 <= value <= 65535:
                 raise ValueError(
-                    f"{where}, entry {i} ({line!r}): the value {value} is not a mask "
-                    "value (0 to 65535)."
+                    f"{where}, entry {i} ({line!r}): a mask value is 0 to 65535."
                 )
         name = " ".join(parts)
         if name.lower() != "ignore":
@@ -321,8 +290,7 @@ def parse_classes(
             values.append(value)
         elif value is None:
             raise ValueError(
-                f"{where}, entry {i}: 'ignore' needs its pixel value, e.g. "
-                "'ignore 255'."
+                f"{where}, entry {i}: 'ignore' needs its pixel value ('ignore 255')."
             )
         else:
             ignore = value
@@ -330,21 +298,16 @@ def parse_classes(
     if any(has) and not all(has):
         raise ValueError(
             f"{where}: give every class its pixel value or none of them; "
-            f"{names[has.index(False)]!r} has none but {names[has.index(True)]!r} "
-            "has one."
+            f"{names[has.index(False)]!r} has none, {names[has.index(True)]!r} one."
         )
     for what, items in (("name", names), ("value", values if all(has) else [])):
-        repeated = [x for x, k in Counter(items).items() if k > 1]
-        if repeated:
+        if repeated := [x for x, k in Counter(items).items() if k > 1]:
             raise ValueError(f"{where}: the class {what} {repeated[0]!r} repeats.")
     if all(has) and ignore in values:
         raise ValueError(f"{where}: the ignore value {ignore} is also a class value.")
     if len(names) == 1:
         raise ValueError(f"{where}: a segmentation needs at least 2 classes.")
     return tuple(names), (tuple(values) if names and all(has) else None), ignore
-
-
-_VOC_IGNORE = "value 255 ignored (the VOC convention; classes.txt can say otherwise)"
 
 
 def _clash(ignore: int, what: str, name: str) -> str:
@@ -382,14 +345,14 @@ def _infer_classes(given, found: set[int], ignore_value: int | None, palette: bo
     if names or (n >= 2 and (palette or real == list(range(n)))):
         rule = "palette masks: the index is the class" if palette else "class indices"
         rule = "classes.txt names; the masks hold class indices" if names else rule
-        rule += f"; {_VOC_IGNORE}" if voc else ""
+        if voc:
+            rule += "; value 255 ignored (the VOC convention; classes.txt overrides it)"
         names = names or tuple(f"class_{i}" for i in range(n))
         return ClassTable(names, tuple(range(n)), ignore, rule), None
     return None, (
         f"the masks hold the values {sorted(found)[:20]}: neither class indices 0 … "
-        "N-1 without gaps nor binary 0/255; name the classes and their values in "
-        "classes.txt (a line 'name value' each, and 'ignore value' for a value "
-        "that is no class)"
+        "N-1 nor binary 0/255; name the classes in classes.txt ('name value' lines, "
+        "and 'ignore value' for a value that is no class)"
     )
 
 
@@ -449,9 +412,8 @@ def _raw_mask(im, colors: dict | None) -> tuple[np.ndarray, int, str]:
         between = int(((grey > JPEG_NEAR) & (grey < 255 - JPEG_NEAR)).sum())
         if between > JPEG_MAX_BETWEEN * grey.size:
             raise MaskFormatError(
-                f"a JPEG mask of more than two levels ({100 * between / grey.size:.0f}"
-                " % of its pixels lie between black and white); JPEG changes class "
-                "values, so save such masks as PNG"
+                f"a JPEG mask of more than two levels ({between / grey.size:.0%} of "
+                "its pixels are grey); JPEG changes class values, so save it as PNG"
             )
         return np.where(grey >= 128, 255, 0), between, "JPEG binary, thresholded at 128"
     array = np.asarray(im)
@@ -474,7 +436,6 @@ def read_mask(
     path: str | os.PathLike, classes: ClassTable, page: int | None = None
 ) -> np.ndarray:
     """``int32 (H, W)`` class indices of a mask (page); -1 where ignored.
-
     ``ValueError`` names the file and its values that are no class."""
     with _open(path, page) as im:
         raw = _raw_mask(im, classes.colors)[0]
@@ -504,25 +465,21 @@ class Pair:
 
 def _by_stem(folder: Path, suffix: str, problems: list[str]):
     """``(stem -> file, other files)``; broken links and repeated stems are problems."""
-    found: dict[str, list[Path]] = defaultdict(list)
-    other = []
+    found, other = defaultdict(list), []
     for path in sorted(folder.iterdir()):
         rel = f"{folder.name}/{path.name}"
         if path.is_symlink() and not path.exists():
-            problems.append(
-                f"{rel}: a broken link (to {os.readlink(path)}, which does not "
-                "exist); fix the link or remove it"
-            )
+            to = f"(to {os.readlink(path)}, which does not exist)"
+            problems.append(f"{rel}: a broken link {to}; fix the link or remove it")
         elif path.name.startswith(".") or not path.is_file():
             continue
         elif path.suffix.lower() in IMAGE_SUFFIXES:
             found[stem_key(path.stem).removesuffix(suffix)].append(path)
         else:
             other.append(rel)
-    for files in found.values():
-        if len(files) > 1:
-            names = " and ".join(f"{folder.name}/{f.name}" for f in files)
-            problems.append(f"{names}: one stem, {len(files)} files; keep one")
+    for files in [f for f in found.values() if len(f) > 1]:
+        names = " and ".join(f"{folder.name}/{f.name}" for f in files)
+        problems.append(f"{names}: one stem, {len(files)} files; keep one")
     return {s: files[0] for s, files in found.items()}, other
 
 
@@ -530,10 +487,8 @@ def _pair_up(layout: Layout, problems: list[str], notes: list[str]):
     """``(pairs, images without mask, masks without image)``; a pair per TIFF page."""
     images, other = _by_stem(layout.images_dir, "", problems)
     masks, other_masks = _by_stem(layout.masks_dir, layout.mask_suffix, problems)
-    if other or other_masks:
-        notes.append(
-            f"files that are not images, not read: {_some(other + other_masks)}"
-        )
+    if other := other + other_masks:
+        notes.append(f"files that are not images, not read: {_some(other)}")
     pairs = {}
     for stem in sorted(set(images) & set(masks), key=natural_key):
         image, mask = images[stem], masks[stem]
@@ -542,10 +497,8 @@ def _pair_up(layout: Layout, problems: list[str], notes: list[str]):
         except Exception:  # unreadable: named when it is read
             n = m = 1
         if n != m:
-            problems.append(
-                f"{layout.rel(image)} has {n} pages but {layout.rel(mask)} has "
-                f"{m}; page k of the image needs page k of the mask"
-            )
+            has = f"{layout.rel(image)} has {n} pages but {layout.rel(mask)} has {m}"
+            problems.append(f"{has}; page k of the image needs page k of the mask")
             continue
         for k in range(n):
             name = stem if n == 1 else f"{stem} page {k + 1}"
@@ -564,31 +517,26 @@ def _read_list(layout: Layout, path: Path) -> list[tuple[int, str]]:
     return [(n, stem_key(re.split(r"\s+#", line, maxsplit=1)[0])) for n, line in rows]
 
 
-def _listed_splits(layout: Layout, known: set[str], order: list[str]):
+def _listed_splits(layout: Layout, order: list[str]):
     """``(splits, problems, notes, missing names)`` from the lists or sorted names."""
-    problems, notes, missing = [], [], []
-    lists = layout.lists
+    problems, notes, missing, known, lists = [], [], [], set(order), layout.lists
     if not lists:
         n = len(order)
         if n < 3:
             problems.append(
-                f"{n} pair(s): too few for the default split (one each for train, "
-                "validation and test at least); write train.txt, validation.txt and "
-                "test.txt"
+                f"{n} pair(s): too few to split (train, validation and test need one "
+                "each); write train.txt, validation.txt and test.txt"
             )
-            return dict.fromkeys(SPLITS, ()), problems, notes, missing
+            return dict.fromkeys(SPLITS, ()), problems, [], []
         n_val = max(1, int(np.floor(VALIDATION_SHARE * n + 0.5)))
         cut = n - n_val - max(1, int(np.floor(TEST_SHARE * n + 0.5)))
         parts = (order[:cut], order[cut : cut + n_val], order[cut + n_val :])
-        splits = dict(zip(SPLITS, map(tuple, parts), strict=True))
-        return splits, problems, notes, missing
+        return dict(zip(SPLITS, map(tuple, parts), strict=True)), problems, [], []
     if layout.oxford:
-        names = [p.name for p in lists.values() if not p.is_file()]
-        if names:
+        if names := [p.name for p in lists.values() if not p.is_file()]:
             problems.append(f"annotations/{' and '.join(names)} missing")
-    elif "validation" not in lists or "train" not in lists:
+    elif need := [_LIST_FILES[s][0] for s in ("train", "validation") if s not in lists]:
         have = ", ".join(p.name for p in lists.values())
-        need = [_LIST_FILES[s][0] for s in ("train", "validation") if s not in lists]
         problems.append(
             f"{have} present but {', '.join(need)} missing: write train and "
             "validation lists (and test), or none"
@@ -604,8 +552,7 @@ def _listed_splits(layout: Layout, known: set[str], order: list[str]):
         for lineno, name in rows:
             if name in seen:
                 twice.append(
-                    f"{name!r} is in {seen[name]} and in {path.name}: a stem belongs "
-                    "to one split"
+                    f"{name!r} is in {seen[name]} and in {path.name}; one split each"
                 )
             elif name in known:
                 seen[name] = path.name
@@ -628,23 +575,23 @@ def _listed_splits(layout: Layout, known: set[str], order: list[str]):
         held = validation_holdout(trainval, breeds) if len(trainval) >= 2 else set()
         splits["train"] = tuple(n for n in trainval if n not in held)
         splits["validation"] = tuple(n for n in trainval if n in held)
-    unlisted = [s for s in order if s not in seen]
-    if unlisted:
+    if unlisted := [s for s in order if s not in seen]:
         notes.append(
             f"{len(unlisted)} pair(s) in no split list (not used): {_some(unlisted)}"
         )
-    return {s: splits.get(s, ()) for s in SPLITS}, problems, notes, missing
+    splits = {s: splits.get(s, ()) for s in SPLITS}
+    optional = {"validation"} if layout.oxford else set()  # refused when loaded
+    optional |= set() if "test" in lists else {"test"}
+    empty = [s for s in SPLITS if not splits[s] and s not in optional]
+    problems += [] if problems else [f"the {s} split is empty" for s in empty]
+    return splits, problems, notes, missing
 
 
 @dataclass(frozen=True)
 class FolderReport:
     """What ``check_folder`` found; ``print(report)`` gives the readable report.
-
-    ``pairs``: name -> (image file, mask file); ``sizes``: name -> (width, height);
-    ``channels``: ``None`` for mixed images; ``classes``: ``None`` when undecided;
-    ``skipped``: name -> why, left out of ``splits``; ``missing``: names a split list
-    gives without files; ``problems`` stop loading, ``notes`` do not.
-    """
+    ``sizes``: name -> (width, height); ``skipped``: name -> why, left out of
+    ``splits``; ``problems`` stop loading, ``notes`` do not."""
 
     root: Path
     layout: Layout
@@ -679,8 +626,7 @@ class FolderReport:
 
     def summary(self) -> str:
         """One sentence on what the folder holds (for ``DataInfo.description``)."""
-        sizes = ", ".join(f"{w}x{h}" for (w, h) in sorted(self.image_sizes)[:4])
-        sizes += ", …" if len(self.image_sizes) > 4 else ""
+        sizes = _some([f"{w}x{h}" for (w, h) in sorted(self.image_sizes)], 4)
         kind = {1: "grayscale", 3: "RGB"}.get(self.channels, "mixed")
         counts = " / ".join(f"{len(self.splits.get(s, ()))} {s}" for s in SPLITS)
         classes = self.classes.describe() if self.classes else "classes unknown"
@@ -702,37 +648,30 @@ class FolderReport:
             ends = dict.fromkeys(names[:1] + names[-1:])  # first … last, once each
             span = f" ({' … '.join(ends)})" if names else ""
             lines.append(f"    {split:<10} {len(names):>5} pairs{span}")
-        for what, names in (
-            ("images without a mask", self.images_without_mask),
-            ("masks without an image", self.masks_without_image),
-        ):
-            if names:
-                lines.append(f"  {what} ({len(names)}): {_some(names)}")
+        lonely = {"images without a mask": self.images_without_mask}
+        lonely["masks without an image"] = self.masks_without_image
+        lines += [f"  {k} ({len(v)}): {_some(v)}" for k, v in lonely.items() if v]
         if self.image_sizes:
-            sizes = sorted(self.image_sizes.items())
-            shown = ", ".join(f"{w}x{h} ({n})" for (w, h), n in sizes[:6])
-            more = f", … ({len(sizes) - 6} more sizes)" if len(sizes) > 6 else ""
-            lines.append(f"  image sizes (width x height, pairs): {shown}{more}")
-        kind = {1: "grayscale (1 channel)", 3: "RGB (3 channels)"}
-        unknown = "mixed" if self.sizes else "none read"
-        lines.append(f"  images: {kind.get(self.channels, unknown)}")
-        if self.classes is not None:
-            lines.append(f"  classes ({self.classes.rule}):")
+            sizes = [f"{w}x{h} ({n})" for (w, h), n in sorted(self.image_sizes.items())]
+            lines.append(f"  image sizes (width x height, pairs): {_some(sizes, 6)}")
+        kind = {1: "grayscale (1 channel)", 3: "RGB (3 channels)"}.get(self.channels)
+        lines.append(f"  images: {kind or ('mixed' if self.sizes else 'none read')}")
+        if (table := self.classes) is not None:
+            lines.append(f"  classes ({table.rule}):")
             shares = self.class_shares()
-            rows = list(zip(self.classes.names, self.classes.values, strict=True))
-            absent = [f"{n} ({v})" for n, v in rows if not self.class_pixels.get(n)]
+            rows = zip(table.names, table.values, strict=True)
+            rows = [(n, v, self.class_pixels.get(n)) for n, v in rows]
+            absent = [f"{n} ({v})" for n, v, k in rows if not k]
             lines += [
                 f"    {n:<16} value {v:>5}: {100 * shares[n]:6.2f} % of pixels"
-                for n, v in rows
-                if self.class_pixels.get(n) or len(absent) < 4
+                for n, v, k in rows
+                if k or len(absent) < 4
             ]
             if len(absent) >= 4:
                 lines.append(f"    in no mask ({len(absent)}): {_some(absent, 6)}")
-            if self.classes.ignore_value is not None:
-                lines.append(
-                    f"    (ignored)        value {self.classes.ignore_value:>5}: "
-                    f"{self.ignored_pixels} pixels"
-                )
+            if table.ignore_value is not None:
+                ignored = f"value {table.ignore_value:>5}: {self.ignored_pixels} pixels"
+                lines.append(f"    (ignored)        {ignored}")
         lines += [f"  note: {note}" for note in self.notes]
         if self.problems:
             lines.append(f"{len(self.problems)} problem(s):")
@@ -767,62 +706,60 @@ def raise_for_problems(report: FolderReport) -> None:
 def _grouped(by_kind: dict[str, list[str]]) -> list[str]:
     """Up to ``_SHOWN`` items of a kind one per line, more on one line with a count."""
     out = []
-    for kind, items in by_kind.items():
-        many = len(items) > _SHOWN
-        out += [f"{len(items)} {kind}: {_some(items, _SHOWN)}"] if many else items
+    for k, v in by_kind.items():
+        out += [f"{len(v)} {k}: {_some(v, _SHOWN)}"] if len(v) > _SHOWN else v
     return out
 
 
-def _check_pair(layout: Layout, pair: Pair, colors, crop: int | None) -> dict:
+def _check_pair(layout: Layout, colors, crop: int | None, pair: Pair) -> dict:
     """What one pair holds (``image``: upright size, channels, EXIF orientation;
     ``mask``: size, values, counts, JPEG pixels between levels, format), or why not."""
     from PIL import Image
 
-    def image_header():  # decoded whole: a truncated file fails here, not in training
+    def header():  # decoded whole: a truncated file fails here, not in training
         with _open(pair.image_path, pair.page) as im:
             orientation, (width, height) = exif_orientation(im), im.size
-            channels = 1 if im.mode in _GREY_MODES else 3
+            channels = 1 if Image.getmodebase(im.mode) == "L" else 3
             if layout.oxford and im.format == "JPEG":  # libjpeg still reads every byte
                 im.draft(im.mode, (max(1, width // 8), max(1, height // 8)))
             im.load()
         size = (height, width) if orientation in _TURNS else (width, height)
         return size, channels, orientation
 
-    def mask_stats():
+    def stats():
         with _open(pair.mask_path, pair.page) as im:
             raw, between, kind = _raw_mask(im, colors)
             return im.size, *np.unique(raw, return_counts=True), between, kind
 
     image, mask = layout.rel(pair.image_path), layout.rel(pair.mask_path)
     page = "" if pair.page is None else f" page {pair.page + 1}"
-    out = {"pair": pair}
-    for what, read in (("image", image_header), ("mask", mask_stats)):
-        name = image if what == "image" else mask
+    out = {"pair": pair, "mask_name": mask}
+    for what, name, read in (("image", image, header), ("mask", mask, stats)):
         try:
             out[what] = read()
+            continue
         except Image.DecompressionBombError as err:
             out["corrupt"] = (
                 f"{name}{page} is too large to decode safely ({err}); shrink it, or "
                 "leave it out with on_corrupt='skip' (--on-corrupt skip)"
             )
-            return out
         except MaskFormatError as err:
             kind = "colour" if "not in the table" in str(err) else "format"
             out[kind] = f"{name}{page}: {err}"
-            return out
         except Exception as err:  # Pillow raises several kinds
             why = str(err).replace(str(layout.root / name), name)
             out["corrupt"] = f"{name}{page}: cannot be read ({why})"
-            return out
+        return out
     (width, height), _, orientation = out["image"]
+    if orientation != 1:
+        out["turned"] = f"{image} ({orientation})"
     mask_size = out["mask"][0]
     if mask_size != (width, height):
         turned = ""
         if orientation in _TURNS and mask_size == (height, width):
             turned = (
-                f" (its EXIF orientation {orientation} turns the image's stored "
-                f"{height}x{width} pixels upright, as viewers show it and as "
-                "it is read; draw the mask on the upright image)"
+                f" (its EXIF orientation {orientation} turns the stored {height}x"
+                f"{width} pixels upright; draw the mask on the upright image)"
             )
         out["corrupt"] = (
             f"{image}{page} is {width}x{height} but {mask} is "
@@ -846,23 +783,13 @@ def check_folder(
     on_corrupt: str = "raise",
 ) -> FolderReport:
     """Read every file of a folder once and report what it holds and every problem.
-
-    Args:
-        classes: class names (or ``{name: pixel value}``) instead of ``classes.txt``.
-        ignore_value: a pixel value that is no class.
-        channels: 1 or 3 to convert every image; ``None``: the images decide.
-        crop_size: report images smaller than this training crop.
-        images_dir, masks_dir, mask_suffix: override the detected layout.
-        on_corrupt: unreadable files and image/mask size mismatches: ``"raise"``
-            (problems) or ``"skip"`` (left out, named in a note).
-
-    Returns:
-        A ``FolderReport``. A bad argument or ``classes.txt`` raises ``ValueError``,
-        a missing folder ``FileNotFoundError``.
-    """
+    ``classes``: names (or ``{name: pixel value}``) instead of ``classes.txt``;
+    ``channels``: 1 or 3 to convert every image (``None``: the images decide);
+    ``crop_size``: report images smaller than it; ``on_corrupt="skip"``: leave
+    unreadable or mismatched pairs out (named in a note), not problems.
+    ``ValueError`` for a bad argument or ``classes.txt``."""
     check_choice("on_corrupt", on_corrupt, ON_CORRUPT)
-    if channels is not None:
-        check_choice("channels", channels, (1, 3))
+    check_choice("channels", channels, (None, 1, 3))
     if ignore_value is not None and not is_whole(ignore_value, 0):
         raise ValueError(f"ignore_value={ignore_value!r} must be a pixel value >= 0.")
     if crop_size is not None and not is_whole(crop_size, 1):
@@ -883,14 +810,10 @@ def check_folder(
     records, without_mask, without_image = _pair_up(layout, problems, notes)
     if not records and not problems:
         problems.append(f"no image has a mask of the same name ({layout.describe()})")
-    splits, split_problems, split_notes, missing = _listed_splits(
-        layout, set(records), list(records)
-    )
+    splits, split_problems, split_notes, missing = _listed_splits(layout, [*records])
     if not records:  # the cause is named above; no split follows from it
         split_problems, missing = [], []
-    check = partial(
-        _check_pair, layout, colors=colors and colors.colors, crop=crop_size
-    )
+    check = partial(_check_pair, layout, colors and colors.colors, crop_size)
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
         checked = list(pool.map(check, records.values()))
     kinds = {
@@ -900,41 +823,28 @@ def check_folder(
         "small": f"images are smaller than crop_size={crop_size}",
     }
     found = {k: [c[k] for c in checked if k in c] for k in kinds}
-    skipped = {}
-    if on_corrupt == "skip" and found["corrupt"]:
-        skipped = {c["pair"].name: c["corrupt"] for c in checked if "corrupt" in c}
-        notes.append(
-            f"left out {len(skipped)} unreadable or mismatched pair(s) "
-            f"(on_corrupt='skip'): {_some(list(skipped))}"
-        )
+    corrupt = {c["pair"].name: c["corrupt"] for c in checked if "corrupt" in c}
+    if skipped := (corrupt if on_corrupt == "skip" else {}):
+        left = f"left out {len(skipped)} unreadable or mismatched pair(s)"
+        notes.append(f"{left} (on_corrupt='skip'): {_some(list(skipped))}")
         found["corrupt"] = []
     problems += _grouped({kinds[k]: v for k, v in found.items()})
     good = [c for c in checked if "mask" in c and c["pair"].name not in skipped]
     sizes = {c["pair"].name: c["image"][0] for c in good}
     image_kinds = {c["pair"].name: c["image"][1] for c in good}
-    oriented = [
-        f"{layout.rel(c['pair'].image_path)} ({c['image'][2]})"
-        for c in good
-        if c["image"][2] != 1
-    ]
-    if oriented:
+    if oriented := [c["turned"] for c in good if "turned" in c]:
         notes.append(
             f"{len(oriented)} image(s) have an EXIF orientation tag other than 1 "
-            f"and are read upright, as viewers show them: {_some(oriented)}; each "
-            "mask is compared with the upright image, so a mask drawn on the "
-            "stored pixels lies turned or mirrored on it (its size may still fit, "
-            "as a square's does). Check an overlay of one"
+            f"and are read upright: {_some(oriented)}; a mask drawn on the stored "
+            "pixels lies turned or mirrored, even if its size fits: check an overlay"
         )
     jpeg = [c for c in good if c["mask"][4].startswith("JPEG")]
-    indices_as_jpeg = jpeg and not any(255 in c["mask"][1] for c in jpeg)
-    if indices_as_jpeg:  # the classes found from them would only follow from it
+    if indices_as_jpeg := jpeg and not any(255 in c["mask"][1] for c in jpeg):
         problems.append(
-            f"the {len(jpeg)} JPEG mask(s) hold no white at all, as masks of class "
-            "indices (0, 1, 2, ...) would: a JPEG mask is read as black (0) and "
-            "white (255) only, and JPEG changes class values; save them as PNG"
+            f"the {len(jpeg)} JPEG mask(s) hold no white, as masks of class indices "
+            "would: JPEG masks are read as black and white only; save them as PNG"
         )
-    between = sum(c["mask"][3] for c in good)
-    if between:
+    if between := sum(c["mask"][3] for c in good):
         notes.append(
             f"{between} pixels of the JPEG masks were neither near 0 nor "
             "near 255 (JPEG blurs edges); each went to the nearer class"
@@ -948,28 +858,17 @@ def check_folder(
             f"({len(rgb)}: {_some(rgb, 3)}); convert them to one kind, or pass "
             "channels=1 or channels=3 (--channels)"
         )
-    table, class_pixels, ignored = _classes(
-        layout, good, given, colors, ignore_value, [] if indices_as_jpeg else problems
+    table, class_pixels, ignored = _classes(  # none follow from indices_as_jpeg
+        good, given, colors, ignore_value, [] if indices_as_jpeg else problems
     )
     if table is not None and layout.oxford and classes is None:
         table = replace(table, rule="Oxford-IIIT Pet trimaps")
     problems += split_problems
     notes += split_notes
     has_test = "test" in layout.lists or not layout.lists
-    if records and not split_problems:
-        problems += [
-            f"the {split} split is empty"
-            for split in SPLITS
-            if not splits[split]
-            and not (split == "validation" and layout.oxford)  # refused when loaded
-            and (split != "test" or has_test)
-        ]
     splits = {s: tuple(n for n in v if n not in skipped) for s, v in splits.items()}
     if not has_test:
-        notes.append(
-            "without a test split, train with evaluate_test=False (nothing is "
-            "scored on test)"
-        )
+        notes.append("without a test split, train with evaluate_test=False")
     inferred = set(image_kinds.values())
     return FolderReport(
         root=layout.root,
@@ -995,7 +894,7 @@ def check_folder(
     )
 
 
-def _classes(layout, good, given, colors, ignore_value, problems):
+def _classes(good, given, colors, ignore_value, problems):
     """``(class table, class pixels, ignored pixels)`` of the readable masks."""
     table = colors
     if table is None:
@@ -1005,12 +904,10 @@ def _classes(layout, good, given, colors, ignore_value, problems):
         palette = any("palette" in c["mask"][4] for c in good)
         table, problem = _infer_classes(given, found, ignore_value, palette)
         if problem:
-            holders = defaultdict(set)
-            for c in good:
-                for v in c["mask"][1].tolist():
-                    holders[v].add(layout.rel(c["pair"].mask_path))
+            held = [(int(v), c["mask_name"]) for c in good for v in c["mask"][1]]
             where = "; ".join(
-                f"value {v}: {_some(sorted(f), 3)}" for v, f in sorted(holders.items())
+                f"value {v}: {_some(sorted({m for u, m in held if u == v}), 3)}"
+                for v in sorted(found)
             )
             problems.append(f"{problem} ({where})")
             return None, {}, 0
@@ -1020,10 +917,8 @@ def _classes(layout, good, given, colors, ignore_value, problems):
         _, values, counts, _, _ = c["mask"]
         outside = sorted(int(v) for v in values if int(v) not in allowed)
         if outside:
-            bad.append(
-                f"{layout.rel(c['pair'].mask_path)}: the values "
-                f"{outside[:10]} are not classes ({table.describe()})"
-            )
+            why = f"the values {outside[:10]} are not classes ({table.describe()})"
+            bad.append(f"{c['mask_name']}: {why}")
         totals.update(dict(zip(values.tolist(), counts.tolist(), strict=True)))
     problems += _grouped({"masks hold values that are not classes": bad})
     pixels = {n: totals[v] for n, v in zip(table.names, table.values, strict=True)}
@@ -1040,17 +935,15 @@ def read_split_file(root: str | os.PathLike, split: str = "train") -> list[Pair]
     shared = sorted({n for _, n in lists["test"]} & {n for _, n in lists["trainval"]})
     if shared:
         warnings.warn(
-            f"{len(shared)} image(s) of {layout.root} are listed in both test.txt "
-            f"and trainval.txt (e.g. {shared[0]}): the test scores are not those of "
-            "unseen images; remove them from one of the lists",
+            f"{len(shared)} image(s) of {layout.root} are in both test.txt and "
+            f"trainval.txt (e.g. {shared[0]}), so not unseen when tested; remove them "
+            "from one list",
             stacklevel=2,
         )
     names = {n for rows in lists.values() for _, n in rows}
-    splits = _listed_splits(layout, names, sorted(names))[0]
-    return [
-        Pair(n, layout.images_dir / f"{n}.jpg", layout.masks_dir / f"{n}.png")
-        for n in splits[split]
-    ]
+    splits = _listed_splits(layout, sorted(names))[0]
+    images, trimaps = layout.images_dir, layout.masks_dir
+    return [Pair(n, images / f"{n}.jpg", trimaps / f"{n}.png") for n in splits[split]]
 
 
 def load_mask_folder(
@@ -1066,15 +959,10 @@ def load_mask_folder(
     **check,
 ):
     """Batches of one split of a folder (or a ``check_folder`` report).
-
-    ``image_size`` resizes every pair (image bilinear, mask nearest); ``None``
-    keeps native size: random ``crop_size`` squares for training, whole images
-    (one at a time when their sizes differ) otherwise. Batches are ``(float32
-    (B, H, W, C), int32 (B, H, W))``, plus ``float32 (B, H, W)`` weights (0 on
-    ignored pixels) when there is an ignore value. ``**check``: ``check_folder``'s
-    options. ``ValueError`` for a folder with problems, an absent split or a bad
-    argument.
-    """
+    ``image_size=None`` keeps native size: random ``crop_size`` squares for training,
+    whole images (one at a time when sizes differ) otherwise. Batches are ``(x, y)``,
+    plus weights (0 on ignored pixels) with an ignore value. ``**check``:
+    ``check_folder``'s options."""
     if not isinstance(root, FolderReport):
         native_crop = crop_size if image_size is None else None
         root = check_folder(root, crop_size=native_crop, **check)
@@ -1095,7 +983,6 @@ def load_pets_directory(
 ):
     """Oxford-IIIT Pet from its extracted archives (``images/``, ``annotations/``):
     ``load_mask_folder`` with Oxford's defaults (128 px, batches of 16)."""
-
     report = check_folder(check_oxford_directory(root), on_corrupt=on_corrupt)
     options = dict(augment=augment, shuffle=shuffle, seed=seed)
     return load_mask_folder(report, split, image_size, batch_size, **options)
@@ -1148,12 +1035,9 @@ def folder_dataset(
             f"the train images of {report.root.name} have different sizes; pass "
             "crop_size= (random crops of native size) or image_size= (resize)."
         )
-    if report.skipped:
-        warnings.warn(
-            f"skipped {len(report.skipped)} corrupt example(s): "
-            + "; ".join(f"{n} ({why})" for n, why in list(report.skipped.items())[:5]),
-            stacklevel=3,
-        )
+    if n := len(report.skipped):
+        why = "; ".join(f"{k} ({v})" for k, v in list(report.skipped.items())[:5])
+        warnings.warn(f"skipped {n} corrupt example(s): {why}", stacklevel=3)
     classes, channels = report.classes, report.channels
 
     def read(index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -1163,29 +1047,25 @@ def folder_dataset(
 
     def decode(index):
         image, mask = tf.numpy_function(read, [index], (tf.uint8, tf.int32))
-        image = tf.image.convert_image_dtype(
-            tf.ensure_shape(image, (None, None, channels)), tf.float32
-        )
+        image = tf.ensure_shape(image, (None, None, channels))
+        image = tf.image.convert_image_dtype(image, tf.float32)
         mask = tf.ensure_shape(mask, (None, None))
         if image_size is not None:
             return resize_image(image, image_size), resize_mask(mask, image_size)
         return image, mask
 
     # decoded in parallel (Pillow releases the GIL), in the split's order
-    ds = tf.data.Dataset.range(len(pairs)).map(
-        decode, num_parallel_calls=tf.data.AUTOTUNE
-    )
+    parallel = tf.data.AUTOTUNE
+    ds = tf.data.Dataset.range(len(pairs)).map(decode, num_parallel_calls=parallel)
     whole = image_size is None and (split != "train" or crop_size is None)
     batch = 1 if whole and mixed else batch_size  # whole images of different sizes
-    crop = crop_size if split == "train" else None
-    options = dict(augment=augment, shuffle=shuffle, seed=seed, crop_size=crop)
-    ds = finish_pipeline(
-        ds, split=split, batch_size=batch, num_examples=len(pairs), **options
-    )
+    options = dict(augment=augment, shuffle=shuffle, seed=seed, batch_size=batch)
+    options["crop_size"] = crop_size if split == "train" else None
+    ds = finish_pipeline(ds, split=split, num_examples=len(pairs), **options)
     if classes.ignore_value is not None:
         ds = ds.map(
             lambda x, y: (x, tf.maximum(y, 0), tf.cast(y >= 0, tf.float32)),
-            num_parallel_calls=tf.data.AUTOTUNE,
+            num_parallel_calls=parallel,
         )
     return ds, batch
 
@@ -1198,16 +1078,14 @@ def check_oxford_directory(root: str | os.PathLike) -> Path:
     if not root.is_dir():
         raise FileNotFoundError(
             f"{root} is not a directory. Expected the extracted Oxford-IIIT Pet "
-            f"archives: {root}/images/*.jpg and {root}/annotations/ "
-            "(download_oxford_pets() makes them)."
+            "archives, images/ and annotations/ (download_oxford_pets() makes them)."
         )
-    needed = ("images", "annotations/trimaps", *_OXFORD_LISTS)
-    missing = [name for name in needed if not (root / name).exists()]
-    if missing:
+    needed = ("images", "annotations/trimaps", "annotations/trainval.txt")
+    needed += ("annotations/test.txt",)
+    if missing := ", ".join(n for n in needed if not (root / n).exists()):
         raise FileNotFoundError(
-            f"{root} is not in the official Oxford-IIIT Pet layout: "
-            f"{', '.join(missing)} missing. Expected images/<name>.jpg, "
-            "annotations/trimaps/<name>.png, annotations/trainval.txt and "
-            "annotations/test.txt."
+            f"{root} is not in the official Oxford-IIIT Pet layout: {missing} missing "
+            "(expected images/<name>.jpg, annotations/trimaps/<name>.png, "
+            "annotations/trainval.txt and annotations/test.txt)."
         )
     return root

@@ -1,15 +1,9 @@
 """Training: one ``train(config)`` that is seeded, resumable and honest about its data.
 
-What ``train`` writes to ``config.output_dir`` is listed in ``runs.RUN_FILES``:
-``best.keras`` (best epoch by validation mean IoU), ``final.keras``,
-``history.csv``, ``snapshots/``, ``backup/`` (until the run is finished),
-``config.json``, ``state.json`` (how far the run got, the epoch of
-``best.keras``) and ``test.json`` (the test split, scored once after training on
-``TrainConfig.tested_checkpoint()``). A run goes ``training`` (each epoch
-committed by its backup) -> ``trained`` (``final.keras`` saved) -> ``finished``
-(``test.json`` written, the backup deleted). A kill anywhere leaves whole files,
-and a rerun of the same command completes the cut step without training a
-finished epoch again.
+A run (its files: ``runs.RUN_FILES``) goes ``training`` (each epoch committed by its
+backup) -> ``trained`` (``final.keras`` saved) -> ``finished`` (``test.json``
+written, the backup deleted). A kill anywhere leaves whole files, and the same
+command again completes the cut step without training a finished epoch again.
 """
 
 from __future__ import annotations
@@ -52,8 +46,7 @@ class TrainResult:
     """What ``train`` returns.
 
     Attributes:
-        history: per-epoch metrics of all finished epochs (also those before a
-            resume), ``{"loss": [...], "val_mean_iou": [...], ...}``.
+        history: per-epoch metrics of all finished epochs, ``{"loss": [...], ...}``.
         epochs_run: the epochs this call trained.
         model: the trained model (last epoch).
         paths: the run's files (``runs.run_paths``).
@@ -88,19 +81,15 @@ def train(
 ) -> TrainResult:
     """Train a U-Net end to end and return its history and files.
 
-    The same call trains on one CPU, one GPU or several replicas (a
-    ``tf.distribute.Strategy``). A killed run resumes from its last finished
-    epoch when started again with the same settings. A NaN or infinite loss
-    stops training at once, saves nothing of that epoch and raises
-    ``TrainingDiverged``.
+    A killed run resumes from its last finished epoch when started again with the
+    same settings; a NaN or infinite loss saves nothing of its epoch.
 
     Args:
         config: the settings; ``TrainConfig()`` by default.
-        strategy: a distribution strategy; the default strategy if ``None``.
+        strategy: a ``tf.distribute.Strategy``; the default strategy if ``None``.
         callbacks: extra Keras callbacks (a list), or ``None``.
         verbose: Keras' progress display (``"auto"``, 0, 1 or 2).
-        overwrite: delete a run already in ``output_dir`` (its files only) and
-            train again from scratch.
+        overwrite: delete a run already in ``output_dir`` (its files only) first.
 
     Raises:
         ValueError: a bad setting or ``callbacks``; data without a test split
@@ -138,8 +127,7 @@ def _check_callbacks(callbacks) -> None:
         if not isinstance(callback, keras.callbacks.Callback):
             raise ValueError(
                 f"callbacks[{k}]={callback!r} is not a Keras callback; pass "
-                "instances of keras.callbacks.Callback (e.g. "
-                "keras.callbacks.TerminateOnNaN())."
+                "keras.callbacks.Callback instances, e.g. TerminateOnNaN()."
             )
 
 
@@ -231,8 +219,7 @@ FREE_SPACE_MARGIN = 1 << 20
 
 def _weights_file_bytes(model: keras.Model) -> bytes:
     """The bytes of ``model.save_weights``'s file, made in memory: h5py writing to a
-    full disk can crash the process, a Python write cannot. Uses Keras' HDF5 store
-    on a ``BytesIO``, else (older Keras) a temporary file.
+    full disk can crash the process, a Python write cannot (older Keras: a temp file).
     """
     try:
         from keras.src.saving import saving_lib
@@ -253,12 +240,10 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
     """Keras' ``BackupAndRestore(double_checkpoint=True)`` that survives a kill at any
     save and a damaged backup.
 
-    Own code, as Keras writes the backup in place and falls back to its previous
-    copy (``.bkp``) only when loading raises ``OSError``: each file is written
-    atomically, with the weights' CRC-32 in the metadata, and every kind of
-    damage is raised as ``OSError``. When both copies are damaged, training
-    resumes after the epoch of ``best.keras`` (in ``state.json``), else at 0.
-    ``restore_from`` (a worker's chief's backup) is copied in first.
+    Own code, as Keras writes in place and falls back to its ``.bkp`` copy only on
+    ``OSError``: here each file is atomic, the metadata holds the weights' CRC-32,
+    and all damage raises ``OSError``. With both copies damaged, training resumes
+    after ``best.keras``'s epoch, else at 0. ``restore_from``: a chief's backup.
     """
 
     def __init__(self, backup_dir, restore_from=None, run_folder=None):
@@ -325,19 +310,16 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
     def _restart(self) -> None:
         """Both copies are damaged: resume after ``best.keras``'s epoch, else at 0."""
         shutil.rmtree(self.backup_dir, ignore_errors=True)  # the next save makes it
-        damaged = f"the backup was damaged or incomplete ({self._damage})"
         epoch = self._restore_best()
-        if epoch is None:
-            self.model._initial_epoch = 0
-            print(
-                f"NOTE: {damaged} and no earlier copy is readable; starting again at "
-                "epoch 0."
-            )
-            return
-        self.model._initial_epoch = epoch + 1
+        self.model._initial_epoch = 0 if epoch is None else epoch + 1
+        then = (
+            "no earlier copy is readable; starting again at epoch 0"
+            if epoch is None
+            else f"so was its previous copy; resuming after epoch {epoch}, the last "
+            "one whose whole model was kept (best.keras)"
+        )
         print(
-            f"NOTE: {damaged} and so was its previous copy; resuming after epoch "
-            f"{epoch}, the last one whose whole model was kept (best.keras)."
+            f"NOTE: the backup was damaged or incomplete ({self._damage}) and {then}."
         )
 
     def _restore_best(self) -> int | None:
@@ -358,11 +340,8 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
 
 
 class _BestCheckpoint(keras.callbacks.Callback):
-    """Keep ``best.keras``: the model of the epoch with the best validation mean IoU.
-
-    It runs after the backup (an epoch is committed before its model is kept) and
-    records the epoch and score in ``state.json``. On resume it makes
-    ``best.keras`` agree with the finished epochs (``_reconcile``).
+    """Keep ``best.keras`` (the epoch with the best validation mean IoU) and its
+    epoch and score in ``state.json``; runs after the backup has committed the epoch.
     """
 
     monitor = "val_mean_iou"
@@ -390,8 +369,7 @@ class _BestCheckpoint(keras.callbacks.Callback):
 
     def _reconcile(self, start: int) -> float | None:
         """The best score before epoch ``start``; ``best.keras`` made to hold that
-        epoch's model, or removed: the model of an epoch trained again is never
-        kept, and the backup's epoch, when it is the best, is saved again.
+        epoch's model, or removed (never the model of an epoch trained again).
         """
         best, history = self.paths["best"], self.paths["history"]
         scores = {}
@@ -406,9 +384,8 @@ class _BestCheckpoint(keras.callbacks.Callback):
         record = (runs.read_state(self.folder) or {}).get("best") or {}
         kept = best.is_file() and record.get("epoch") == top
         if top == start - 1 and (self.collective or not kept):
-            # the model restored from the backup is that epoch's. Several workers
-            # save it alike (saving is a collective step there), deciding from the
-            # history alone, also when the file holds it already
+            # the model restored from the backup is that epoch's; several workers
+            # all save it (a collective step), deciding from the history alone
             self._save(top, scores[top])
         elif not kept and best.exists():
             best.unlink()
@@ -442,9 +419,7 @@ class _NaNGuard(keras.callbacks.Callback):
 
 
 class _UnlessDiverged(keras.callbacks.Callback):
-    """Run ``inner`` only while ``guard`` has seen no NaN: NaN weights are never
-    checkpointed or backed up.
-    """
+    """Run ``inner`` only while ``guard`` has seen no NaN: NaN weights are not saved."""
 
     def __init__(self, inner: keras.callbacks.Callback, guard: _NaNGuard):
         super().__init__()
@@ -529,8 +504,8 @@ def _load_fit_data(config: TrainConfig, data: DataSource) -> _FitData:
 def _train_locked(
     job: _Job, out: Path, resume_from: Path | None = None, chief: Path | None = None
 ) -> TrainResult:
-    """Train into ``out`` (the run folder, or a worker's scratch folder), or complete
-    a run whose training is over; ``chief`` is a worker's chief's run folder.
+    """Train into ``out`` (the run or a worker's scratch folder), or complete a run
+    whose training is over; ``chief`` is a worker's chief's run folder.
     """
     config = job.config
     set_seed(config.seed, config.deterministic)
@@ -565,12 +540,8 @@ def _train_locked(
             runs.write_state(out, state="trained")
         test = None
         if config.evaluate_test:
-            if decision == _Decision.TRAIN or not runs.is_whole_test_file(
-                paths["test"]
-            ):
-                test = _score_test(config, job.data, paths)
-            else:
-                test = read_test_scores(paths["test"])
+            kept = decision == _Decision.OVER and runs.is_whole_test_file(paths["test"])
+            test = read_test_scores(paths["test"]) if kept else _score_test(job, paths)
         # the backup goes before the run is marked finished: a kill between leaves
         # a run whose rerun only writes state.json
         shutil.rmtree(paths["backup"], ignore_errors=True)
@@ -662,10 +633,10 @@ def _fit(
     return model, history.epoch
 
 
-def _score_test(config: TrainConfig, data, paths: dict[str, Path]) -> Evaluation:
+def _score_test(job: _Job, paths: dict[str, Path]) -> Evaluation:
     """Score the chosen checkpoint on the test split, once, and write ``test.json``."""
-    test_ds, test_info = _load_split(config, data, "test", verbose=False)
-    which = config.tested_checkpoint()
+    test_ds, test_info = _load_split(job.config, job.data, "test", verbose=False)
+    which = job.config.tested_checkpoint()
     which = which if paths[which].is_file() else "final"
     model = runs.load_run_model(paths[which])
     ev = evaluate(model, test_ds, test_info.class_names)  # overlap-tile if unpadded
@@ -685,9 +656,8 @@ def read_test_scores(path: str | os.PathLike) -> Evaluation:
 def in_run_cache(config: TrainConfig, name: str = "unet") -> TrainConfig:
     """A copy of ``config`` whose ``output_dir`` is ``runs_dir() / f"{name}-{digest}"``.
 
-    The digest covers every setting but ``output_dir``, the data's fingerprint
-    and the package's major.minor version: the same run on the same data gets
-    one folder (``train_or_load`` trains it once), anything else another.
+    The digest covers every setting but ``output_dir``, the data's fingerprint and
+    the package's major.minor version: the same run on the same data, one folder.
 
     Raises:
         ValueError: a ``name`` that is not a plain folder name (e.g. ``"pets"``).
@@ -710,10 +680,7 @@ def in_run_cache(config: TrainConfig, name: str = "unet") -> TrainConfig:
 def train_or_load(config: TrainConfig, *, say: bool = True, **kwargs) -> TrainResult:
     """Reuse the finished run in ``config.output_dir`` when it was made by exactly
     these settings, on the same data, by this package's major.minor version;
-    otherwise ``train`` (which resumes an interrupted run).
-
-    A finished run made otherwise is never reused nor replaced: ``train``
-    refuses it, after one line that says what differs.
+    otherwise ``train`` (which refuses a finished run made otherwise).
 
     Args:
         config: the settings.

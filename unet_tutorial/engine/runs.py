@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import errno
+import io
 import json
 import os
 import secrets
@@ -149,20 +150,15 @@ class EpochCSVLogger(keras.callbacks.Callback):
         self._first = True
 
     def on_epoch_begin(self, epoch, logs=None):
-        if not self._first:
-            return
-        self._first = False
-        rows = read_history(self.path) if self.path.exists() else []
-        kept = [r for r in rows if int(r["epoch"]) < epoch]
-
-        def write(part: Path) -> None:
-            with open(part, "w", newline="") as f:
-                if rows:
-                    writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-                    writer.writeheader()
-                    writer.writerows(kept)
-
-        atomic_write(self.path, write)  # another worker reads old or new, never half
+        if self._first:  # rewritten atomically: another worker reads old or new
+            self._first = False
+            rows = read_history(self.path) if self.path.exists() else []
+            text = io.StringIO()
+            if rows:
+                writer = csv.DictWriter(text, fieldnames=list(rows[0]))
+                writer.writeheader()
+                writer.writerows(r for r in rows if int(r["epoch"]) < epoch)
+            atomic_write(self.path, lambda p: p.write_text(text.getvalue(), newline=""))
 
     def on_epoch_end(self, epoch, logs=None):
         row = {"epoch": epoch, **{k: float(v) for k, v in (logs or {}).items()}}
@@ -290,12 +286,10 @@ def _read_config(folder: Path) -> dict | str:
 
 def stored_settings(folder: str | os.PathLike) -> dict | None:
     """The run's ``config.json``, else its copy in ``state.json``, else ``None``."""
-    stored = _read_config(Path(folder))
-    if isinstance(stored, dict):
-        return stored
-    settings = (read_state(folder) or {}).get("settings")
-    if isinstance(settings, dict) and _RUN_KEYS <= settings.keys():
-        return settings
+    state = read_state(folder) or {}
+    for stored in (_read_config(Path(folder)), state.get("settings")):
+        if isinstance(stored, dict) and _RUN_KEYS <= stored.keys():
+            return stored
     return None
 
 

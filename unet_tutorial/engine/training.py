@@ -9,7 +9,6 @@ command again completes the cut step without training a finished epoch again.
 from __future__ import annotations
 
 import contextlib
-import enum
 import hashlib
 import io
 import json
@@ -105,14 +104,17 @@ def train(
     agreement = _Agreement(strategy)
     job = _Job(config, data, strategy, list(callbacks or []), verbose, agreement)
     try:
+        out, settings = Path(config.output_dir), _settings(config, data)
+        # refuses before anything is written (a worker: what its chief refuses)
+        runs.prepare_run_folder(out, settings, overwrite=overwrite, clear=False)
         role = worker_role(strategy)
         if not role.is_chief:
             return _train_as_worker(job, role, overwrite)
-        return _train_as_chief(job, overwrite)
+        return _train_as_chief(job, settings, overwrite)
     except Exception:
         if not agreement.reached:  # the other workers must not wait for this one
             with contextlib.suppress(Exception):  # the first error is the one to say
-                agreement.reach(_Decision.TRAIN, refused=True)
+                agreement.reach(_TRAIN, refused=True)
         raise
 
 
@@ -131,21 +133,16 @@ def _check_callbacks(callbacks) -> None:
             )
 
 
-class _Decision(enum.IntEnum):
-    """What every worker of a cluster does, as the chief decided."""
-
-    TRAIN = 1  # train (or resume) the run
-    OVER = 2  # its training is over: complete the run
+_TRAIN, _OVER = 1, 2  # what every worker does, as the chief decided: train, or complete
 
 
 class _Agreement:
-    """The one point where a cluster's workers take the chief's ``_Decision``."""
+    """The one point where a cluster's workers take the chief's decision."""
 
     def __init__(self, strategy):
-        self.strategy = strategy
-        self.reached = False
+        self.strategy, self.reached = strategy, False
 
-    def reach(self, decision: _Decision, *, refused: bool = False) -> _Decision:
+    def reach(self, decision: int, *, refused: bool = False) -> int:
         """The chief's decision; ``RunFolderError`` when another worker refused."""
         self.reached = True
         chief, refusals = chief_decision(self.strategy, decision, refused=refused)
@@ -155,7 +152,7 @@ class _Agreement:
                 "(their output says why); nothing was trained. Fix that and start "
                 "the same command on every worker again."
             )
-        return _Decision(chief) if chief else decision
+        return chief or decision
 
 
 @dataclass(frozen=True)
@@ -170,17 +167,14 @@ class _Job:
     agreement: _Agreement
 
 
-def _train_as_chief(job: _Job, overwrite: bool) -> TrainResult:
+def _train_as_chief(job: _Job, settings: dict, overwrite: bool) -> TrainResult:
     """The chief (or the only process): it writes the run folder, under its lock."""
     out = Path(job.config.output_dir)
-    settings = _settings(job.config, job.data)
-    # refuses before anything is written; --overwrite clears only under the lock
-    runs.prepare_run_folder(out, settings, overwrite=overwrite, clear=False)
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     try:
         with runs.RunLock(out):
-            # again, now that no other training can write here
+            # again, now that no other training can write here (--overwrite clears)
             runs.prepare_run_folder(out, settings, overwrite=overwrite)
             return _train_locked(job, out)
     finally:
@@ -191,9 +185,6 @@ def _train_as_chief(job: _Job, overwrite: bool) -> TrainResult:
 def _train_as_worker(job: _Job, role, overwrite: bool) -> TrainResult:
     """A non-chief worker: trains into its scratch folder from the chief's backup."""
     out = Path(job.config.output_dir)
-    # refuse what the chief refuses, without changing its folder
-    settings = _settings(job.config, job.data)
-    runs.prepare_run_folder(out, settings, overwrite=overwrite, clear=False)
     chief, scratch = runs.run_paths(out), worker_scratch_dir(out, role)
     shutil.rmtree(scratch, ignore_errors=True)  # left by a crash
     scratch.mkdir(parents=True)
@@ -269,11 +260,8 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
             for now, previous in pairs:
                 runs.atomic_copy(now, previous)
         runs.atomic_write(latest, lambda part: part.write_bytes(weights))
-        meta = {
-            "epoch": self._current_epoch,
-            "batch": self._last_batch_seen,
-            "weights_crc32": zlib.crc32(weights),
-        }
+        meta = {"epoch": self._current_epoch, "batch": self._last_batch_seen}
+        meta["weights_crc32"] = zlib.crc32(weights)
         runs.atomic_write_text(self._training_metadata_path, json.dumps(meta))
 
     def _load_model(self):
@@ -356,11 +344,9 @@ class _BestCheckpoint(keras.callbacks.Callback):
         self.best = self._reconcile(getattr(self.model, "_initial_epoch", None) or 0)
 
     def on_epoch_end(self, epoch, logs=None):
-        score = (logs or {}).get(self.monitor)
-        if score is None or not np.isfinite(float(score)):
-            return
-        if self.best is None or float(score) > self.best:
-            self._save(epoch, float(score))
+        score = float((logs or {}).get(self.monitor, "nan"))
+        if np.isfinite(score) and (self.best is None or score > self.best):
+            self._save(epoch, score)
 
     def _save(self, epoch: int, score: float) -> None:
         runs.save_model_atomic(self.model, self.paths["best"])
@@ -529,18 +515,16 @@ def _train_locked(
         epochs, model = [], _trained_model(paths)
         # the chief's decision, on every worker: a worker that trained while the
         # chief completes the run would wait for it in vain
-        decision = job.agreement.reach(
-            _Decision.TRAIN if model is None else _Decision.OVER
-        )
-        if decision == _Decision.OVER and model is None:  # a worker: the chief's model
+        decision = job.agreement.reach(_TRAIN if model is None else _OVER)
+        if decision == _OVER and model is None:  # a worker: the chief's model
             model = runs.load_run_model(runs.run_paths(chief or out)["final"])
-        if decision == _Decision.TRAIN:
+        if decision == _TRAIN:
             model, epochs = _fit(job, fit_data, out, resume_from)
             runs.save_model_atomic(model, paths["final"])
             runs.write_state(out, state="trained")
         test = None
         if config.evaluate_test:
-            kept = decision == _Decision.OVER and runs.is_whole_test_file(paths["test"])
+            kept = decision == _OVER and runs.is_whole_test_file(paths["test"])
             test = read_test_scores(paths["test"]) if kept else _score_test(job, paths)
         # the backup goes before the run is marked finished: a kill between leaves
         # a run whose rerun only writes state.json
@@ -602,11 +586,8 @@ def _fit(
     # best.keras only after it (so that best.keras always holds a finished epoch)
     restore_from = runs.run_paths(resume_from)["backup"] if resume_from else None
     backup = _SafeBackup(paths["backup"], restore_from, run_folder=resume_from or out)
-    collective = worker_role(strategy).num_workers > 1
-    cbs += [
-        _UnlessDiverged(backup, guard),
-        _UnlessDiverged(_BestCheckpoint(out, collective=collective), guard),
-    ]
+    best = _BestCheckpoint(out, collective=worker_role(strategy).num_workers > 1)
+    cbs += [_UnlessDiverged(backup, guard), _UnlessDiverged(best, guard)]
     with strategy.scope():  # the optimizer's variables live on every replica
         history = compile_and_fit(
             model,

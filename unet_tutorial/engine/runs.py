@@ -4,8 +4,7 @@ locked and loaded.
 Every file is written atomically; ``history.csv`` alone is appended to. A run is
 finished only when ``state.json`` says so and ``final.keras`` and ``test.json`` are
 whole. A folder with other files is foreign and refused; a finished run changes only
-with ``overwrite``, which deletes nothing before it holds ``RunLock``.
-"""
+with ``overwrite``, which deletes nothing before it holds ``RunLock``."""
 
 from __future__ import annotations
 
@@ -53,8 +52,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Pa
     new one, never half.
 
     ``write(tmp)`` fills a hidden file beside ``path``, then it is synced and renamed
-    over ``path``. A full disk raises ``no_space_error``.
-    """
+    over ``path``. A full disk raises ``no_space_error``."""
     path = Path(path)
     part = _part_name(path)
     try:
@@ -141,8 +139,7 @@ class EpochCSVLogger(keras.callbacks.Callback):
     rerun.
 
     Own code: ``keras.callbacks.CSVLogger(append=True)`` could write a row twice after
-    a kill, or glue a row to one cut short.
-    """
+    a kill, or glue a row to one cut short."""
 
     def __init__(self, path: str | os.PathLike):
         super().__init__()
@@ -174,8 +171,7 @@ class EpochCSVLogger(keras.callbacks.Callback):
 
 def read_history(path: str | os.PathLike) -> list[dict]:
     """Rows of a ``history.csv`` (``[{"epoch": "0", "loss": "...", ...}, ...]``),
-    without a last row cut short by a kill.
-    """
+    without a last row cut short by a kill."""
     with open(path, newline="") as f:
         text = f.read()
     if text and not text.endswith("\n"):
@@ -191,8 +187,7 @@ class PredictionSnapshots(keras.callbacks.Callback):
     """Keep the predicted masks on a fixed validation batch after every epoch.
 
     Writes ``reference.npz`` (``images``, ``masks``) once and ``epoch_NNN.npz``
-    (``pred``: ``uint8 (n, H, W)``) per epoch, for ``load_snapshots``.
-    """
+    (``pred``: ``uint8 (n, H, W)``) per epoch, for ``load_snapshots``."""
 
     def __init__(
         self, images: np.ndarray, masks: np.ndarray, directory: str | os.PathLike
@@ -295,8 +290,7 @@ def stored_settings(folder: str | os.PathLike) -> dict | None:
 
 def run_state(folder: str | os.PathLike) -> str:
     """What a folder holds: ``"empty"``, ``"finished"``, ``"unfinished"`` or
-    ``"foreign"`` (other files, or a ``config.json`` this package did not write).
-    """
+    ``"foreign"`` (other files, or a ``config.json`` this package did not write)."""
     folder = Path(folder)
     if not folder.exists():
         return "empty"
@@ -365,8 +359,7 @@ def prepare_run_folder(
     """Check that a training with ``settings`` may write to ``folder``.
 
     ``overwrite`` deletes a run found there (its own files only) if ``clear`` (only
-    under ``RunLock``). Returns ``"new"`` or ``"resume"``; raises ``RunFolderError``.
-    """
+    under ``RunLock``). Returns ``"new"`` or ``"resume"``; raises ``RunFolderError``."""
     folder = Path(folder)
     state = run_state(folder)
     if state == "foreign":
@@ -435,8 +428,7 @@ class RunLock:
     """``with RunLock(folder):`` one training at a time writes to a run folder.
 
     ``fcntl.flock`` on ``run.lock``: the kernel releases it when its process ends,
-    however it ends. The file names its holder (for the message).
-    """
+    however it ends. The file names its holder (for the message)."""
 
     def __init__(self, folder: str | os.PathLike):
         self.path = Path(folder) / RUN_FILES["lock"]
@@ -484,8 +476,7 @@ def load_run_model(path: str | os.PathLike):
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: a folder, or a file that is not a loadable ``.keras`` model.
-    """
+        ValueError: a folder, or a file that is not a loadable ``.keras`` model."""
     from .. import losses, metrics  # noqa: F401  (registers the custom objects)
 
     path = Path(path)

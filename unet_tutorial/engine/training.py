@@ -3,8 +3,7 @@
 A run (its files: ``runs.RUN_FILES``) goes ``training`` (each epoch committed by its
 backup) -> ``trained`` (``final.keras`` saved) -> ``finished`` (``test.json``
 written, the backup deleted). A kill anywhere leaves whole files, and the same
-command again completes the cut step without training a finished epoch again.
-"""
+command again completes the cut step without training a finished epoch again."""
 
 from __future__ import annotations
 
@@ -50,8 +49,7 @@ class TrainResult:
         model: the trained model (last epoch).
         paths: the run's files (``runs.run_paths``).
         data: the ``DataInfo`` of the training data.
-        test: the test-split scores (``None`` if ``evaluate_test`` was off).
-    """
+        test: the test-split scores (``None`` if ``evaluate_test`` was off)."""
 
     history: dict[str, list[float]]
     epochs_run: list[int]
@@ -94,8 +92,7 @@ def train(
         ValueError: a bad setting or ``callbacks``; data without a test split
             while ``evaluate_test`` is on.
         RunFolderError: ``output_dir`` cannot take this run (the message says why).
-        TrainingDiverged: the loss became NaN or infinite.
-    """
+        TrainingDiverged: the loss became NaN or infinite."""
     config = config or TrainConfig()
     _check_callbacks(callbacks)
     strategy = strategy or tf.distribute.get_strategy()
@@ -234,8 +231,7 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
     Own code, as Keras writes in place and falls back to its ``.bkp`` copy only on
     ``OSError``: here each file is atomic, the metadata holds the weights' CRC-32,
     and all damage raises ``OSError``. With both copies damaged, training resumes
-    after ``best.keras``'s epoch, else at 0. ``restore_from``: a chief's backup.
-    """
+    after ``best.keras``'s epoch, else at 0. ``restore_from``: a chief's backup."""
 
     def __init__(self, backup_dir, restore_from=None, run_folder=None):
         super().__init__(
@@ -329,8 +325,7 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
 
 class _BestCheckpoint(keras.callbacks.Callback):
     """Keep ``best.keras`` (the epoch with the best validation mean IoU) and its
-    epoch and score in ``state.json``; runs after the backup has committed the epoch.
-    """
+    epoch and score in ``state.json``; runs after the backup has committed the epoch."""
 
     monitor = "val_mean_iou"
 
@@ -355,8 +350,7 @@ class _BestCheckpoint(keras.callbacks.Callback):
 
     def _reconcile(self, start: int) -> float | None:
         """The best score before epoch ``start``; ``best.keras`` made to hold that
-        epoch's model, or removed (never the model of an epoch trained again).
-        """
+        epoch's model, or removed (never the model of an epoch trained again)."""
         best, history = self.paths["best"], self.paths["history"]
         scores = {}
         for row in runs.read_history(history) if history.is_file() else []:
@@ -491,8 +485,7 @@ def _train_locked(
     job: _Job, out: Path, resume_from: Path | None = None, chief: Path | None = None
 ) -> TrainResult:
     """Train into ``out`` (the run or a worker's scratch folder), or complete a run
-    whose training is over; ``chief`` is a worker's chief's run folder.
-    """
+    whose training is over; ``chief`` is a worker's chief's run folder."""
     config = job.config
     set_seed(config.seed, config.deterministic)
     previous_policy = keras.mixed_precision.global_policy().name
@@ -538,8 +531,7 @@ def _train_locked(
 
 def _trained_model(paths: dict[str, Path]) -> keras.Model | None:
     """The model of ``final.keras`` when training is over, else ``None``; a damaged
-    one is removed (the backup makes it again).
-    """
+    one is removed (the backup makes it again)."""
     if not paths["final"].exists():
         return None
     try:
@@ -641,8 +633,7 @@ def in_run_cache(config: TrainConfig, name: str = "unet") -> TrainConfig:
     the package's major.minor version: the same run on the same data, one folder.
 
     Raises:
-        ValueError: a ``name`` that is not a plain folder name (e.g. ``"pets"``).
-    """
+        ValueError: a ``name`` that is not a plain folder name (e.g. ``"pets"``)."""
     if not isinstance(name, str) or not name or not name.replace("-", "").isalnum():
         raise ValueError(
             f"name={name!r} must be a short plain name of letters, digits and -, "
@@ -666,8 +657,7 @@ def train_or_load(config: TrainConfig, *, say: bool = True, **kwargs) -> TrainRe
     Args:
         config: the settings.
         say: print one line: whether the run was loaded or is being trained.
-        **kwargs: passed to ``train`` when it has to train.
-    """
+        **kwargs: passed to ``train`` when it has to train."""
     out = Path(config.output_dir)
     data = resolve_source(config.source, config.data_dir)
     if runs.run_state(out) == "finished":

@@ -176,11 +176,8 @@ def read_history(path: str | os.PathLike) -> list[dict]:
         text = f.read()
     if text and not text.endswith("\n"):
         text = text[: text.rfind("\n") + 1]
-    return [
-        row
-        for row in csv.DictReader(text.splitlines(keepends=True))
-        if None not in row.values() and None not in row
-    ]
+    rows = csv.DictReader(text.splitlines(keepends=True))
+    return [row for row in rows if None not in row.values() and None not in row]
 
 
 class PredictionSnapshots(keras.callbacks.Callback):
@@ -201,10 +198,8 @@ class PredictionSnapshots(keras.callbacks.Callback):
         m = (shown.shape[1] - masks.shape[1]) // 2
         if m > 0:  # an unpadded model predicts the centre of each tile: keep that
             shown = shown[:, m : m + masks.shape[1], m : m + masks.shape[2]]
-        atomic_write(
-            self.directory / "reference.npz",
-            lambda part: np.savez_compressed(part, images=shown, masks=masks),
-        )
+        ref = self.directory / "reference.npz"
+        atomic_write(ref, lambda p: np.savez_compressed(p, images=shown, masks=masks))
 
     def on_train_begin(self, logs=None):
         self._first = True
@@ -224,10 +219,8 @@ class PredictionSnapshots(keras.callbacks.Callback):
         images, (height, width) = pad_for_model(self.model, self.images)
         logits = self.model.predict(images, verbose=0)[:, :height, :width]
         pred = predicted_classes(self.model, logits).astype(np.uint8)
-        atomic_write(
-            self.directory / f"epoch_{epoch:03d}.npz",
-            lambda part: np.savez_compressed(part, pred=pred),
-        )
+        path = self.directory / f"epoch_{epoch:03d}.npz"
+        atomic_write(path, lambda part: np.savez_compressed(part, pred=pred))
 
 
 def load_snapshots(

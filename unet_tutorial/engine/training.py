@@ -61,11 +61,8 @@ class TrainResult:
 
 def _history_dict(path: Path) -> dict[str, list[float]]:
     rows = runs.read_history(path) if path.exists() else []
-    keys = [k for k in (rows[0] if rows else []) if k != "epoch"]
-    return {
-        "epoch": [int(r["epoch"]) for r in rows],
-        **{k: [float(r[k]) for r in rows] for k in keys},
-    }
+    keys = rows[0] if rows else ["epoch"]  # "epoch" first
+    return {k: [(int if k == "epoch" else float)(r[k]) for r in rows] for k in keys}
 
 
 def train(
@@ -237,7 +234,8 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
         super().__init__(
             str(backup_dir), double_checkpoint=True, delete_checkpoint=False
         )
-        self.restore_from, self.run_folder = restore_from, run_folder
+        self.restore_from = restore_from
+        self.run_folder = run_folder or Path(backup_dir).parent
         self._damage: str | None = None
 
     def _save_model(self):
@@ -308,8 +306,6 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
 
     def _restore_best(self) -> int | None:
         """Load ``best.keras`` (weights and optimizer); its epoch, else ``None``."""
-        if self.run_folder is None:
-            return None
         record = (runs.read_state(self.run_folder) or {}).get("best") or {}
         epoch, best = record.get("epoch"), runs.run_paths(self.run_folder)["best"]
         if not isinstance(epoch, int) or not best.is_file():
@@ -467,17 +463,13 @@ def _load_fit_data(config: TrainConfig, data: DataSource) -> _FitData:
         )
     val_ds, val_info = _load_split(config, data, "validation", seed=seed, verbose=False)
     model_classes(config, info)
-    whole = val_ds
-    train_ds, val_ds = training_pairs(config, train_ds, val_ds)
+    train_ds, pairs = training_pairs(config, train_ds, val_ds)
+    # an unpadded model's tiles (and the squares they predict), else whole images
+    shown = pairs if config.padding == "valid" else val_ds
     if config.steps_per_epoch:
         train_ds = train_ds.repeat()
     return _FitData(
-        shard_by_data(train_ds),
-        shard_by_data(val_ds),
-        # an unpadded model's tiles (and the squares they predict), else whole images
-        val_ds if config.padding == "valid" else whole,
-        info,
-        val_info,
+        shard_by_data(train_ds), shard_by_data(pairs), shown, info, val_info
     )
 
 
@@ -613,10 +605,8 @@ def _score_test(job: _Job, paths: dict[str, Path]) -> Evaluation:
     which = which if paths[which].is_file() else "final"
     model = runs.load_run_model(paths[which])
     ev = evaluate(model, test_ds, test_info.class_names)  # overlap-tile if unpadded
-    runs.atomic_write_text(
-        paths["test"],
-        json.dumps({"model": which, "data": asdict(test_info), **asdict(ev)}, indent=2),
-    )
+    record = {"model": which, "data": asdict(test_info), **asdict(ev)}
+    runs.atomic_write_text(paths["test"], json.dumps(record, indent=2))
     return ev
 
 
@@ -639,10 +629,8 @@ def in_run_cache(config: TrainConfig, name: str = "unet") -> TrainConfig:
             f"name={name!r} must be a short plain name of letters, digits and -, "
             "e.g. 'pets'."
         )
-    settings = runs.run_settings(
-        {**asdict(config), "output_dir": ""},
-        data_fingerprint(resolve_source(config.source, config.data_dir)),
-    )
+    data = resolve_source(config.source, config.data_dir)
+    settings = {**_settings(config, data), "output_dir": ""}
     settings["package_version"] = runs.minor_version(settings["package_version"])
     text = json.dumps(settings, sort_keys=True, default=str)
     digest = hashlib.sha256(text.encode()).hexdigest()[:10]

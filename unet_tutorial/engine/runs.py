@@ -261,6 +261,11 @@ def is_whole_test_file(path: str | os.PathLike) -> bool:
     return stored is not None and {"model", "mean_iou"} <= stored.keys()
 
 
+def _names(folder: Path) -> set[str]:
+    """Names in ``folder`` but hidden ones (.DS_Store, a kill's part) and the lock."""
+    return {p.name for p in folder.iterdir() if p.name[0] != "."} - {RUN_FILES["lock"]}
+
+
 def _read_config(folder: Path) -> dict | str:
     """The stored ``config.json``, else ``"missing"`` (or cut short), ``"foreign"``."""
     try:
@@ -289,9 +294,7 @@ def run_state(folder: str | os.PathLike) -> str:
         return "empty"
     if not folder.is_dir():
         return "foreign"
-    # the lock alone is no run; hidden files (.DS_Store, a kill's part) are no work
-    names = {p.name for p in folder.iterdir() if not p.name.startswith(".")}
-    names -= {RUN_FILES["lock"]}
+    names = _names(folder)
     if not names:
         return "empty"
     stored = _read_config(folder)
@@ -300,14 +303,10 @@ def run_state(folder: str | os.PathLike) -> str:
     if stored == "missing":
         # beside a run's own files: cut short by a kill or a full disk
         return "unfinished" if names - {RUN_FILES["config"]} else "foreign"
-    finished = (
-        (read_state(folder) or {}).get("state") == "finished"
-        and is_whole_keras_file(folder / RUN_FILES["final"])
-        and (
-            not stored.get("evaluate_test", True)
-            or is_whole_test_file(folder / RUN_FILES["test"])
-        )
-    )
+    paths = run_paths(folder)
+    tested = not stored.get("evaluate_test", True) or is_whole_test_file(paths["test"])
+    state = (read_state(folder) or {}).get("state")
+    finished = state == "finished" and tested and is_whole_keras_file(paths["final"])
     return "finished" if finished else "unfinished"
 
 
@@ -360,16 +359,10 @@ def prepare_run_folder(
             raise RunFolderError(
                 f"{folder} is a file, not a folder; name a new folder for the run."
             )
-        others = sorted(
-            p.name
-            for p in folder.iterdir()
-            if p.name not in RUN_FILES.values() and not p.name.startswith(".")
-        )
-        what = (
-            f"files that are not part of a run ({', '.join(others[:5])})"
-            if others
-            else "a config.json that unet-tutorial did not write"
-        )
+        others = sorted(_names(folder) - set(RUN_FILES.values()))
+        what = "a config.json that unet-tutorial did not write"
+        if others:
+            what = f"files that are not part of a run ({', '.join(others[:5])})"
         raise RunFolderError(
             f"{folder} holds {what}; a run would overwrite or mix with them. Name a "
             "new or empty folder (--output / TrainConfig.output_dir)."
@@ -407,10 +400,9 @@ def clear_run(folder: str | os.PathLike) -> None:
     folder = Path(folder)
     remove_partial_files(folder)
     # config.json and state.json last: a half-cleared folder still reads as a run
-    last = (RUN_FILES["config"], RUN_FILES["state"])
-    names = [n for n in RUN_FILES.values() if n != RUN_FILES["lock"]]
-    for name in sorted(names, key=lambda n: n in last):
-        path = folder / name
+    paths = run_paths(folder)
+    last = (paths["config"], paths["state"])
+    for path in sorted(paths.values(), key=lambda p: p in last):
         if path.is_dir():
             shutil.rmtree(path)
         else:

@@ -269,9 +269,8 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
             super()._load_model()
         # h5py raises RuntimeError (e.g. "wrong B-tree signature") or OSError
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as err:
-            self._damage = self._damage or (
-                f"{self.backup_dir}: {type(err).__name__}: {err}"
-            )
+            what = f"{self.backup_dir}: {type(err).__name__}: {err}"
+            self._damage = self._damage or what
             raise OSError(self._damage) from err
 
     def on_train_begin(self, logs=None):
@@ -294,12 +293,10 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
         shutil.rmtree(self.backup_dir, ignore_errors=True)  # the next save makes it
         epoch = self._restore_best()
         self.model._initial_epoch = 0 if epoch is None else epoch + 1
-        then = (
-            "no earlier copy is readable; starting again at epoch 0"
-            if epoch is None
-            else f"so was its previous copy; resuming after epoch {epoch}, the last "
-            "one whose whole model was kept (best.keras)"
-        )
+        then = "no earlier copy is readable; starting again at epoch 0"
+        if epoch is not None:
+            then = f"so was its previous copy; resuming after epoch {epoch}, the last "
+            then += "one whose whole model was kept (best.keras)"
         print(
             f"NOTE: the backup was damaged or incomplete ({self._damage}) and {then}."
         )
@@ -584,11 +581,9 @@ def _fit(
         )
     if guard.at is not None:
         epoch, batch = guard.at
-        kept = (
-            f"{paths['best']} (the best epoch before it) is kept"
-            if paths["best"].is_file()
-            else "no checkpoint had been saved yet"
-        )
+        kept = f"{paths['best']} (the best epoch before it) is kept"
+        if not paths["best"].is_file():
+            kept = "no checkpoint had been saved yet"
         raise TrainingDiverged(
             f"the loss became NaN or infinite at epoch {epoch}, batch {batch}; "
             f"training stopped. {kept}; final.keras was not written. Lower the "

@@ -143,8 +143,7 @@ class EpochCSVLogger(keras.callbacks.Callback):
 
     def __init__(self, path: str | os.PathLike):
         super().__init__()
-        self.path = Path(path)
-        self._first = True
+        self.path, self._first = Path(path), True
 
     def on_epoch_begin(self, epoch, logs=None):
         if self._first:  # rewritten atomically: another worker reads old or new
@@ -194,10 +193,9 @@ class PredictionSnapshots(keras.callbacks.Callback):
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         masks = np.asarray(masks, np.uint8)
-        shown = self.images
-        m = (shown.shape[1] - masks.shape[1]) // 2
-        if m > 0:  # an unpadded model predicts the centre of each tile: keep that
-            shown = shown[:, m : m + masks.shape[1], m : m + masks.shape[2]]
+        # the centre of each tile that an unpadded model predicts (a padded one: all)
+        m = (self.images.shape[1] - masks.shape[1]) // 2
+        shown = self.images[:, m : m + masks.shape[1], m : m + masks.shape[2]]
         ref = self.directory / "reference.npz"
         atomic_write(ref, lambda p: np.savez_compressed(p, images=shown, masks=masks))
 

@@ -484,12 +484,9 @@ def _train_locked(
         fit_data = _load_fit_data(config, job.data)
         paths = runs.run_paths(out)
         runs.remove_partial_files(out)
-        settings = {
-            **_settings(config, job.data),
-            "data": asdict(fit_data.info),
-            "validation": asdict(fit_data.validation_info),
-            "replicas": job.strategy.num_replicas_in_sync,
-        }
+        settings = {**_settings(config, job.data), "data": asdict(fit_data.info)}
+        settings["validation"] = asdict(fit_data.validation_info)
+        settings["replicas"] = job.strategy.num_replicas_in_sync
         # config.json first, and whole: the folder reads as this run from now on
         runs.atomic_write_text(paths["config"], json.dumps(settings, indent=2))
         state = (runs.read_state(out) or {}).get("state", "training")
@@ -527,10 +524,7 @@ def _trained_model(paths: dict[str, Path]) -> keras.Model | None:
         model = runs.load_run_model(paths["final"])
     except ValueError as err:
         paths["final"].unlink()
-        print(
-            f"NOTE: {err} It is removed and written again from the backup of the last "
-            "epoch."
-        )
+        print(f"NOTE: {err} It is removed and made again from the last epoch's backup.")
         return None
     print(
         f"NOTE: training of {paths['final'].parent} was over (final.keras); completing "
@@ -616,9 +610,7 @@ def in_run_cache(config: TrainConfig, name: str = "unet") -> TrainConfig:
 
     The digest covers every setting but ``output_dir``, the data's fingerprint and
     the package's major.minor version: the same run on the same data, one folder.
-
-    Raises:
-        ValueError: a ``name`` that is not a plain folder name (e.g. ``"pets"``)."""
+    ``ValueError`` for a ``name`` that is not a plain folder name (e.g. ``"pets"``)."""
     if not isinstance(name, str) or not name or not name.replace("-", "").isalnum():
         raise ValueError(
             f"name={name!r} must be a short plain name of letters, digits and -, "
@@ -637,10 +629,8 @@ def train_or_load(config: TrainConfig, *, say: bool = True, **kwargs) -> TrainRe
     these settings, on the same data, by this package's major.minor version;
     otherwise ``train`` (which refuses a finished run made otherwise).
 
-    Args:
-        config: the settings.
-        say: print one line: whether the run was loaded or is being trained.
-        **kwargs: passed to ``train`` when it has to train."""
+    ``say`` prints whether the run was loaded or is being trained; ``kwargs`` go to
+    ``train``."""
     out = Path(config.output_dir)
     data = resolve_source(config.source, config.data_dir)
     if runs.run_state(out) == "finished":

@@ -204,8 +204,7 @@ FREE_SPACE_MARGIN = 1 << 20
 
 def _weights_file_bytes(model: keras.Model) -> bytes:
     """The bytes of ``model.save_weights``'s file, made in memory: h5py writing to a
-    full disk can crash the process, a Python write cannot (older Keras: a temp file).
-    """
+    full disk can crash the process, a Python write cannot."""
     try:
         from keras.src.saving import saving_lib
 

@@ -1,21 +1,17 @@
-"""The run folder: what ``train`` writes in it, and how a folder is checked, locked
-and loaded.
+"""The run folder (``RUN_FILES``): what ``train`` writes, and how it is checked,
+locked and loaded.
 
-One run owns one folder (``RUN_FILES``). Every file is written atomically
-(``atomic_write``); ``history.csv`` alone is appended to, and a row cut short is
-ignored. A run is **finished** only when ``state.json`` says so (written last)
-and ``final.keras`` and ``test.json`` are whole. A folder with other files
-(hidden ones aside) is **foreign** and refused; a finished run is never changed
-without ``overwrite``; an unfinished run resumes only with the same settings;
-one training at a time writes to a folder (``RunLock``), and ``overwrite``
-deletes nothing before it holds that lock.
-"""
+Every file is written atomically; ``history.csv`` alone is appended to. A run is
+finished only when ``state.json`` says so and ``final.keras`` and ``test.json`` are
+whole. A folder with other files is foreign and refused; a finished run changes only
+with ``overwrite``, which deletes nothing before it holds ``RunLock``."""
 
 from __future__ import annotations
 
 import contextlib
 import csv
 import errno
+import io
 import json
 import os
 import secrets
@@ -55,11 +51,8 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Pa
     """Write ``path`` all at once: a kill at any moment leaves the old file or the
     new one, never half.
 
-    ``write(tmp)`` fills a hidden temporary file beside ``path``; it is synced,
-    renamed over ``path`` and the folder synced. A temporary file left by a kill
-    is hidden (see ``remove_partial_files``). A full disk raises
-    ``no_space_error``.
-    """
+    ``write(tmp)`` fills a hidden file beside ``path``, then it is synced and renamed
+    over ``path``. A full disk raises ``no_space_error``."""
     path = Path(path)
     part = _part_name(path)
     try:
@@ -82,9 +75,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Pa
 
 
 def no_space_error(path: str | os.PathLike) -> OSError:
-    """The package's one-line ``OSError`` (``ENOSPC``) for a full disk while
-    ``path`` is written: the file, and what to do.
-    """
+    """The package's one-line ``OSError`` (``ENOSPC``) for a full disk at ``path``."""
     return OSError(
         errno.ENOSPC,
         f"no space left on the device while writing {path}; free some space "
@@ -103,9 +94,7 @@ def atomic_copy(source: str | os.PathLike, path: str | os.PathLike) -> Path:
 
 
 def save_model_atomic(model: keras.Model, path: str | os.PathLike) -> Path:
-    """``model.save(path)``, atomically: a kill while Keras writes leaves the previous
-    file whole.
-    """
+    """``model.save(path)``, atomically (see ``atomic_write``)."""
     return atomic_write(path, lambda part: model.save(part))
 
 
@@ -140,9 +129,7 @@ def write_state(folder: str | os.PathLike, **changes) -> dict:
 
 
 def run_paths(folder: str | os.PathLike) -> dict[str, Path]:
-    """``{key: folder / name}`` of the files a run leaves behind (``RUN_FILES`` without
-    the lock).
-    """
+    """``{key: folder / name}`` of ``RUN_FILES`` but the lock."""
     folder = Path(folder)
     return {k: folder / v for k, v in RUN_FILES.items() if k != "lock"}
 
@@ -151,31 +138,23 @@ class EpochCSVLogger(keras.callbacks.Callback):
     """Append one CSV row per finished epoch; on resume, drop rows of epochs that will
     rerun.
 
-    Own code: ``keras.callbacks.CSVLogger(append=True)`` could write a row twice
-    after a kill between the logger and the backup, or glue a row to one cut
-    short; this one rewrites the file (atomically) at the first epoch of a run.
-    """
+    Own code: ``keras.callbacks.CSVLogger(append=True)`` could write a row twice after
+    a kill, or glue a row to one cut short."""
 
     def __init__(self, path: str | os.PathLike):
         super().__init__()
-        self.path = Path(path)
-        self._first = True
+        self.path, self._first = Path(path), True
 
     def on_epoch_begin(self, epoch, logs=None):
-        if not self._first:
-            return
-        self._first = False
-        rows = read_history(self.path) if self.path.exists() else []
-        kept = [r for r in rows if int(r["epoch"]) < epoch]
-
-        def write(part: Path) -> None:
-            with open(part, "w", newline="") as f:
-                if rows:
-                    writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-                    writer.writeheader()
-                    writer.writerows(kept)
-
-        atomic_write(self.path, write)  # another worker reads old or new, never half
+        if self._first:  # rewritten atomically: another worker reads old or new
+            self._first = False
+            rows = read_history(self.path) if self.path.exists() else []
+            text = io.StringIO()
+            if rows:
+                writer = csv.DictWriter(text, fieldnames=list(rows[0]))
+                writer.writeheader()
+                writer.writerows(r for r in rows if int(r["epoch"]) < epoch)
+            atomic_write(self.path, lambda p: p.write_text(text.getvalue(), newline=""))
 
     def on_epoch_end(self, epoch, logs=None):
         row = {"epoch": epoch, **{k: float(v) for k, v in (logs or {}).items()}}
@@ -190,28 +169,21 @@ class EpochCSVLogger(keras.callbacks.Callback):
 
 
 def read_history(path: str | os.PathLike) -> list[dict]:
-    """Rows of a ``history.csv``: ``[{"epoch": "0", "loss": "...", ...}, ...]``.
-
-    A last row without its line end (cut short by a kill) is left out.
-    """
+    """Rows of a ``history.csv`` (``[{"epoch": "0", "loss": "...", ...}, ...]``),
+    without a last row cut short by a kill."""
     with open(path, newline="") as f:
         text = f.read()
     if text and not text.endswith("\n"):
         text = text[: text.rfind("\n") + 1]
-    return [
-        row
-        for row in csv.DictReader(text.splitlines(keepends=True))
-        if None not in row.values() and None not in row
-    ]
+    rows = csv.DictReader(text.splitlines(keepends=True))
+    return [row for row in rows if None not in row.values() and None not in row]
 
 
 class PredictionSnapshots(keras.callbacks.Callback):
     """Keep the predicted masks on a fixed validation batch after every epoch.
 
-    Writes ``reference.npz`` (``images``, ``masks``; for an unpadded model the
-    centre of each tile that its mask covers) once and ``epoch_NNN.npz``
-    (``pred``: ``uint8 (n, H, W)``) per epoch, for ``load_snapshots``.
-    """
+    Writes ``reference.npz`` (``images``, ``masks``) once and ``epoch_NNN.npz``
+    (``pred``: ``uint8 (n, H, W)``) per epoch, for ``load_snapshots``."""
 
     def __init__(
         self, images: np.ndarray, masks: np.ndarray, directory: str | os.PathLike
@@ -221,14 +193,11 @@ class PredictionSnapshots(keras.callbacks.Callback):
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         masks = np.asarray(masks, np.uint8)
-        shown = self.images
-        m = (shown.shape[1] - masks.shape[1]) // 2
-        if m > 0:  # an unpadded model predicts the centre of each tile: keep that
-            shown = shown[:, m : m + masks.shape[1], m : m + masks.shape[2]]
-        atomic_write(
-            self.directory / "reference.npz",
-            lambda part: np.savez_compressed(part, images=shown, masks=masks),
-        )
+        # the centre of each tile that an unpadded model predicts (a padded one: all)
+        m = (self.images.shape[1] - masks.shape[1]) // 2
+        shown = self.images[:, m : m + masks.shape[1], m : m + masks.shape[2]]
+        ref = self.directory / "reference.npz"
+        atomic_write(ref, lambda p: np.savez_compressed(p, images=shown, masks=masks))
 
     def on_train_begin(self, logs=None):
         self._first = True
@@ -248,18 +217,14 @@ class PredictionSnapshots(keras.callbacks.Callback):
         images, (height, width) = pad_for_model(self.model, self.images)
         logits = self.model.predict(images, verbose=0)[:, :height, :width]
         pred = predicted_classes(self.model, logits).astype(np.uint8)
-        atomic_write(
-            self.directory / f"epoch_{epoch:03d}.npz",
-            lambda part: np.savez_compressed(part, pred=pred),
-        )
+        path = self.directory / f"epoch_{epoch:03d}.npz"
+        atomic_write(path, lambda part: np.savez_compressed(part, pred=pred))
 
 
 def load_snapshots(
     directory: str | os.PathLike,
 ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-    """``(images, true masks, [predictions of epoch 0, 1, ...])`` from a snapshots
-    folder.
-    """
+    """``(images, true masks, [predictions of epoch 0, 1, ...])`` of a folder."""
     directory = Path(directory)
     ref_path = directory / "reference.npz"
     if not ref_path.is_file():
@@ -275,14 +240,11 @@ class RunFolderError(ValueError):
     """A run folder cannot be used as asked: the message says why and what to do."""
 
 
-_RUN_KEYS = {"base_filters", "image_size", "epochs"}
-"""Keys every ``config.json`` written by ``train`` has."""
+_RUN_KEYS = {"base_filters", "image_size", "epochs"}  # in every run's config.json
 
 
 def is_whole_keras_file(path: str | os.PathLike) -> bool:
-    """Whether ``path`` is a complete ``.keras`` archive (every member's checksum
-    right), without TensorFlow.
-    """
+    """Whether ``path`` is a complete ``.keras`` archive (checksums right)."""
     try:
         with zipfile.ZipFile(path) as archive:
             members = {"config.json", "model.weights.h5"} <= set(archive.namelist())
@@ -297,6 +259,11 @@ def is_whole_test_file(path: str | os.PathLike) -> bool:
     return stored is not None and {"model", "mean_iou"} <= stored.keys()
 
 
+def _names(folder: Path) -> set[str]:
+    """Names in ``folder`` but hidden ones (.DS_Store, a kill's part) and the lock."""
+    return {p.name for p in folder.iterdir() if p.name[0] != "."} - {RUN_FILES["lock"]}
+
+
 def _read_config(folder: Path) -> dict | str:
     """The stored ``config.json``, else ``"missing"`` (or cut short), ``"foreign"``."""
     try:
@@ -309,32 +276,23 @@ def _read_config(folder: Path) -> dict | str:
 
 
 def stored_settings(folder: str | os.PathLike) -> dict | None:
-    """The settings of the run in ``folder``: its ``config.json``, else the copy in
-    ``state.json``; ``None`` if neither is readable.
-    """
-    stored = _read_config(Path(folder))
-    if isinstance(stored, dict):
-        return stored
-    settings = (read_state(folder) or {}).get("settings")
-    if isinstance(settings, dict) and _RUN_KEYS <= settings.keys():
-        return settings
+    """The run's ``config.json``, else its copy in ``state.json``, else ``None``."""
+    state = read_state(folder) or {}
+    for stored in (_read_config(Path(folder)), state.get("settings")):
+        if isinstance(stored, dict) and _RUN_KEYS <= stored.keys():
+            return stored
     return None
 
 
 def run_state(folder: str | os.PathLike) -> str:
-    """What a folder holds: ``"empty"`` (or missing), ``"finished"``,
-    ``"unfinished"`` (also with ``config.json`` cut short beside other run files)
-    or ``"foreign"`` (other files, or a ``config.json`` this package did not write).
-    """
+    """What a folder holds: ``"empty"``, ``"finished"``, ``"unfinished"`` or
+    ``"foreign"`` (other files, or a ``config.json`` this package did not write)."""
     folder = Path(folder)
     if not folder.exists():
         return "empty"
     if not folder.is_dir():
         return "foreign"
-    # the lock alone is no run; hidden files (.DS_Store, a temporary file left by
-    # a kill) are nobody's work
-    names = {p.name for p in folder.iterdir() if not p.name.startswith(".")}
-    names -= {RUN_FILES["lock"]}
+    names = _names(folder)
     if not names:
         return "empty"
     stored = _read_config(folder)
@@ -343,21 +301,15 @@ def run_state(folder: str | os.PathLike) -> str:
     if stored == "missing":
         # beside a run's own files: cut short by a kill or a full disk
         return "unfinished" if names - {RUN_FILES["config"]} else "foreign"
-    finished = (
-        (read_state(folder) or {}).get("state") == "finished"
-        and is_whole_keras_file(folder / RUN_FILES["final"])
-        and (
-            not stored.get("evaluate_test", True)
-            or is_whole_test_file(folder / RUN_FILES["test"])
-        )
-    )
+    paths = run_paths(folder)
+    tested = not stored.get("evaluate_test", True) or is_whole_test_file(paths["test"])
+    state = (read_state(folder) or {}).get("state")
+    finished = state == "finished" and tested and is_whole_keras_file(paths["final"])
     return "finished" if finished else "unfinished"
 
 
 def run_settings(settings: dict, fingerprint: dict) -> dict:
-    """``settings`` (a ``TrainConfig`` as a dict) with the fingerprint of its data
-    and the package version: what a run's ``config.json`` records.
-    """
+    """``settings`` with its data's fingerprint and the package version."""
     from .. import __version__
 
     return {**settings, "data_fingerprint": fingerprint, "package_version": __version__}
@@ -369,9 +321,7 @@ def minor_version(version) -> str | None:
 
 
 def differing_settings(stored: dict, settings: dict) -> list[str]:
-    """``"name: old -> new"`` for every setting in ``settings`` whose stored value
-    differs; the data by its fingerprint, the package by ``minor_version``.
-    """
+    """``"name: old -> new"`` for every setting whose ``stored`` value differs."""
     changed = []
     for k, v in json.loads(json.dumps(settings)).items():  # tuples become lists
         old = stored.get(k)
@@ -398,12 +348,8 @@ def prepare_run_folder(
 ) -> str:
     """Check that a training with ``settings`` may write to ``folder``.
 
-    ``overwrite`` deletes a run found there (its own files only), now if
-    ``clear`` (only while holding ``RunLock``). Returns ``"new"`` or ``"resume"``
-    (an unfinished run with the same settings). Raises ``RunFolderError`` for a
-    foreign folder, a finished run without ``overwrite``, or an unfinished run
-    with other or unreadable settings.
-    """
+    ``overwrite`` deletes a run found there (its own files only) if ``clear`` (only
+    under ``RunLock``). Returns ``"new"`` or ``"resume"``; raises ``RunFolderError``."""
     folder = Path(folder)
     state = run_state(folder)
     if state == "foreign":
@@ -411,16 +357,10 @@ def prepare_run_folder(
             raise RunFolderError(
                 f"{folder} is a file, not a folder; name a new folder for the run."
             )
-        others = sorted(
-            p.name
-            for p in folder.iterdir()
-            if p.name not in RUN_FILES.values() and not p.name.startswith(".")
-        )
-        what = (
-            f"files that are not part of a run ({', '.join(others[:5])})"
-            if others
-            else "a config.json that unet-tutorial did not write"
-        )
+        others = sorted(_names(folder) - set(RUN_FILES.values()))
+        what = "a config.json that unet-tutorial did not write"
+        if others:
+            what = f"files that are not part of a run ({', '.join(others[:5])})"
         raise RunFolderError(
             f"{folder} holds {what}; a run would overwrite or mix with them. Name a "
             "new or empty folder (--output / TrainConfig.output_dir)."
@@ -457,12 +397,10 @@ def clear_run(folder: str | os.PathLike) -> None:
     """Delete the run files in ``folder`` (and nothing else; never ``run.lock``)."""
     folder = Path(folder)
     remove_partial_files(folder)
-    # config.json and state.json last: until they go, a half-cleared folder still
-    # reads as a run, never as foreign
-    last = (RUN_FILES["config"], RUN_FILES["state"])
-    names = [n for n in RUN_FILES.values() if n != RUN_FILES["lock"]]
-    for name in sorted(names, key=lambda n: n in last):
-        path = folder / name
+    # config.json and state.json last: a half-cleared folder still reads as a run
+    paths = run_paths(folder)
+    last = (paths["config"], paths["state"])
+    for path in sorted(paths.values(), key=lambda p: p in last):
         if path.is_dir():
             shutil.rmtree(path)
         else:
@@ -472,11 +410,8 @@ def clear_run(folder: str | os.PathLike) -> None:
 class RunLock:
     """``with RunLock(folder):`` one training at a time writes to a run folder.
 
-    An OS lock (``fcntl.flock``) on ``run.lock``: the kernel releases it when its
-    process ends, however it ends, so a dead training never holds it. The file
-    names its holder (for the message); one left by a kill is taken over with a
-    NOTE.
-    """
+    ``fcntl.flock`` on ``run.lock``: the kernel releases it when its process ends,
+    however it ends. The file names its holder (for the message)."""
 
     def __init__(self, folder: str | os.PathLike):
         self.path = Path(folder) / RUN_FILES["lock"]
@@ -524,8 +459,7 @@ def load_run_model(path: str | os.PathLike):
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: a folder, or a file that is not a loadable ``.keras`` model.
-    """
+        ValueError: a folder, or a file that is not a loadable ``.keras`` model."""
     from .. import losses, metrics  # noqa: F401  (registers the custom objects)
 
     path = Path(path)

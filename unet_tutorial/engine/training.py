@@ -1,21 +1,13 @@
 """Training: one ``train(config)`` that is seeded, resumable and honest about its data.
 
-What ``train`` writes to ``config.output_dir`` is listed in ``runs.RUN_FILES``:
-``best.keras`` (best epoch by validation mean IoU), ``final.keras``,
-``history.csv``, ``snapshots/``, ``backup/`` (until the run is finished),
-``config.json``, ``state.json`` (how far the run got, the epoch of
-``best.keras``) and ``test.json`` (the test split, scored once after training on
-``TrainConfig.tested_checkpoint()``). A run goes ``training`` (each epoch
-committed by its backup) -> ``trained`` (``final.keras`` saved) -> ``finished``
-(``test.json`` written, the backup deleted). A kill anywhere leaves whole files,
-and a rerun of the same command completes the cut step without training a
-finished epoch again.
-"""
+A run (its files: ``runs.RUN_FILES``) goes ``training`` (each epoch committed by its
+backup) -> ``trained`` (``final.keras`` saved) -> ``finished`` (``test.json``
+written, the backup deleted). A kill anywhere leaves whole files, and the same
+command again completes the cut step without training a finished epoch again."""
 
 from __future__ import annotations
 
 import contextlib
-import enum
 import hashlib
 import io
 import json
@@ -52,14 +44,12 @@ class TrainResult:
     """What ``train`` returns.
 
     Attributes:
-        history: per-epoch metrics of all finished epochs (also those before a
-            resume), ``{"loss": [...], "val_mean_iou": [...], ...}``.
+        history: per-epoch metrics of all finished epochs, ``{"loss": [...], ...}``.
         epochs_run: the epochs this call trained.
         model: the trained model (last epoch).
         paths: the run's files (``runs.run_paths``).
         data: the ``DataInfo`` of the training data.
-        test: the test-split scores (``None`` if ``evaluate_test`` was off).
-    """
+        test: the test-split scores (``None`` if ``evaluate_test`` was off)."""
 
     history: dict[str, list[float]]
     epochs_run: list[int]
@@ -71,11 +61,8 @@ class TrainResult:
 
 def _history_dict(path: Path) -> dict[str, list[float]]:
     rows = runs.read_history(path) if path.exists() else []
-    keys = [k for k in (rows[0] if rows else []) if k != "epoch"]
-    return {
-        "epoch": [int(r["epoch"]) for r in rows],
-        **{k: [float(r[k]) for r in rows] for k in keys},
-    }
+    keys = rows[0] if rows else ["epoch"]  # "epoch" first
+    return {k: [(int if k == "epoch" else float)(r[k]) for r in rows] for k in keys}
 
 
 def train(
@@ -88,26 +75,21 @@ def train(
 ) -> TrainResult:
     """Train a U-Net end to end and return its history and files.
 
-    The same call trains on one CPU, one GPU or several replicas (a
-    ``tf.distribute.Strategy``). A killed run resumes from its last finished
-    epoch when started again with the same settings. A NaN or infinite loss
-    stops training at once, saves nothing of that epoch and raises
-    ``TrainingDiverged``.
+    A killed run resumes from its last finished epoch when started again with the
+    same settings; a NaN or infinite loss saves nothing of its epoch.
 
     Args:
         config: the settings; ``TrainConfig()`` by default.
-        strategy: a distribution strategy; the default strategy if ``None``.
+        strategy: a ``tf.distribute.Strategy``; the default strategy if ``None``.
         callbacks: extra Keras callbacks (a list), or ``None``.
         verbose: Keras' progress display (``"auto"``, 0, 1 or 2).
-        overwrite: delete a run already in ``output_dir`` (its files only) and
-            train again from scratch.
+        overwrite: delete a run already in ``output_dir`` (its files only) first.
 
     Raises:
         ValueError: a bad setting or ``callbacks``; data without a test split
             while ``evaluate_test`` is on.
         RunFolderError: ``output_dir`` cannot take this run (the message says why).
-        TrainingDiverged: the loss became NaN or infinite.
-    """
+        TrainingDiverged: the loss became NaN or infinite."""
     config = config or TrainConfig()
     _check_callbacks(callbacks)
     strategy = strategy or tf.distribute.get_strategy()
@@ -116,14 +98,17 @@ def train(
     agreement = _Agreement(strategy)
     job = _Job(config, data, strategy, list(callbacks or []), verbose, agreement)
     try:
+        out, settings = Path(config.output_dir), _settings(config, data)
+        # refuses before anything is written (a worker: what its chief refuses)
+        runs.prepare_run_folder(out, settings, overwrite=overwrite, clear=False)
         role = worker_role(strategy)
         if not role.is_chief:
             return _train_as_worker(job, role, overwrite)
-        return _train_as_chief(job, overwrite)
+        return _train_as_chief(job, settings, overwrite)
     except Exception:
         if not agreement.reached:  # the other workers must not wait for this one
             with contextlib.suppress(Exception):  # the first error is the one to say
-                agreement.reach(_Decision.TRAIN, refused=True)
+                agreement.reach(_TRAIN, refused=True)
         raise
 
 
@@ -138,26 +123,20 @@ def _check_callbacks(callbacks) -> None:
         if not isinstance(callback, keras.callbacks.Callback):
             raise ValueError(
                 f"callbacks[{k}]={callback!r} is not a Keras callback; pass "
-                "instances of keras.callbacks.Callback (e.g. "
-                "keras.callbacks.TerminateOnNaN())."
+                "keras.callbacks.Callback instances, e.g. TerminateOnNaN()."
             )
 
 
-class _Decision(enum.IntEnum):
-    """What every worker of a cluster does, as the chief decided."""
-
-    TRAIN = 1  # train (or resume) the run
-    OVER = 2  # its training is over: complete the run
+_TRAIN, _OVER = 1, 2  # what every worker does, as the chief decided: train, or complete
 
 
 class _Agreement:
-    """The one point where a cluster's workers take the chief's ``_Decision``."""
+    """The one point where a cluster's workers take the chief's decision."""
 
     def __init__(self, strategy):
-        self.strategy = strategy
-        self.reached = False
+        self.strategy, self.reached = strategy, False
 
-    def reach(self, decision: _Decision, *, refused: bool = False) -> _Decision:
+    def reach(self, decision: int, *, refused: bool = False) -> int:
         """The chief's decision; ``RunFolderError`` when another worker refused."""
         self.reached = True
         chief, refusals = chief_decision(self.strategy, decision, refused=refused)
@@ -167,7 +146,7 @@ class _Agreement:
                 "(their output says why); nothing was trained. Fix that and start "
                 "the same command on every worker again."
             )
-        return _Decision(chief) if chief else decision
+        return chief or decision
 
 
 @dataclass(frozen=True)
@@ -182,17 +161,14 @@ class _Job:
     agreement: _Agreement
 
 
-def _train_as_chief(job: _Job, overwrite: bool) -> TrainResult:
+def _train_as_chief(job: _Job, settings: dict, overwrite: bool) -> TrainResult:
     """The chief (or the only process): it writes the run folder, under its lock."""
     out = Path(job.config.output_dir)
-    settings = _settings(job.config, job.data)
-    # refuses before anything is written; --overwrite clears only under the lock
-    runs.prepare_run_folder(out, settings, overwrite=overwrite, clear=False)
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     try:
         with runs.RunLock(out):
-            # again, now that no other training can write here
+            # again, now that no other training can write here (--overwrite clears)
             runs.prepare_run_folder(out, settings, overwrite=overwrite)
             return _train_locked(job, out)
     finally:
@@ -203,9 +179,6 @@ def _train_as_chief(job: _Job, overwrite: bool) -> TrainResult:
 def _train_as_worker(job: _Job, role, overwrite: bool) -> TrainResult:
     """A non-chief worker: trains into its scratch folder from the chief's backup."""
     out = Path(job.config.output_dir)
-    # refuse what the chief refuses, without changing its folder
-    settings = _settings(job.config, job.data)
-    runs.prepare_run_folder(out, settings, overwrite=overwrite, clear=False)
     chief, scratch = runs.run_paths(out), worker_scratch_dir(out, role)
     shutil.rmtree(scratch, ignore_errors=True)  # left by a crash
     scratch.mkdir(parents=True)
@@ -231,9 +204,7 @@ FREE_SPACE_MARGIN = 1 << 20
 
 def _weights_file_bytes(model: keras.Model) -> bytes:
     """The bytes of ``model.save_weights``'s file, made in memory: h5py writing to a
-    full disk can crash the process, a Python write cannot. Uses Keras' HDF5 store
-    on a ``BytesIO``, else (older Keras) a temporary file.
-    """
+    full disk can crash the process, a Python write cannot."""
     try:
         from keras.src.saving import saving_lib
 
@@ -253,19 +224,17 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
     """Keras' ``BackupAndRestore(double_checkpoint=True)`` that survives a kill at any
     save and a damaged backup.
 
-    Own code, as Keras writes the backup in place and falls back to its previous
-    copy (``.bkp``) only when loading raises ``OSError``: each file is written
-    atomically, with the weights' CRC-32 in the metadata, and every kind of
-    damage is raised as ``OSError``. When both copies are damaged, training
-    resumes after the epoch of ``best.keras`` (in ``state.json``), else at 0.
-    ``restore_from`` (a worker's chief's backup) is copied in first.
-    """
+    Own code, as Keras writes in place and falls back to its ``.bkp`` copy only on
+    ``OSError``: here each file is atomic, the metadata holds the weights' CRC-32,
+    and all damage raises ``OSError``. With both copies damaged, training resumes
+    after ``best.keras``'s epoch, else at 0. ``restore_from``: a chief's backup."""
 
     def __init__(self, backup_dir, restore_from=None, run_folder=None):
         super().__init__(
             str(backup_dir), double_checkpoint=True, delete_checkpoint=False
         )
-        self.restore_from, self.run_folder = restore_from, run_folder
+        self.restore_from = restore_from
+        self.run_folder = run_folder or Path(backup_dir).parent
         self._damage: str | None = None
 
     def _save_model(self):
@@ -284,11 +253,8 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
             for now, previous in pairs:
                 runs.atomic_copy(now, previous)
         runs.atomic_write(latest, lambda part: part.write_bytes(weights))
-        meta = {
-            "epoch": self._current_epoch,
-            "batch": self._last_batch_seen,
-            "weights_crc32": zlib.crc32(weights),
-        }
+        meta = {"epoch": self._current_epoch, "batch": self._last_batch_seen}
+        meta["weights_crc32"] = zlib.crc32(weights)
         runs.atomic_write_text(self._training_metadata_path, json.dumps(meta))
 
     def _load_model(self):
@@ -302,9 +268,8 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
             super()._load_model()
         # h5py raises RuntimeError (e.g. "wrong B-tree signature") or OSError
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as err:
-            self._damage = self._damage or (
-                f"{self.backup_dir}: {type(err).__name__}: {err}"
-            )
+            what = f"{self.backup_dir}: {type(err).__name__}: {err}"
+            self._damage = self._damage or what
             raise OSError(self._damage) from err
 
     def on_train_begin(self, logs=None):
@@ -325,25 +290,18 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
     def _restart(self) -> None:
         """Both copies are damaged: resume after ``best.keras``'s epoch, else at 0."""
         shutil.rmtree(self.backup_dir, ignore_errors=True)  # the next save makes it
-        damaged = f"the backup was damaged or incomplete ({self._damage})"
         epoch = self._restore_best()
-        if epoch is None:
-            self.model._initial_epoch = 0
-            print(
-                f"NOTE: {damaged} and no earlier copy is readable; starting again at "
-                "epoch 0."
-            )
-            return
-        self.model._initial_epoch = epoch + 1
+        self.model._initial_epoch = 0 if epoch is None else epoch + 1
+        then = "no earlier copy is readable; starting again at epoch 0"
+        if epoch is not None:
+            then = f"so was its previous copy; resuming after epoch {epoch}, the last "
+            then += "one whose whole model was kept (best.keras)"
         print(
-            f"NOTE: {damaged} and so was its previous copy; resuming after epoch "
-            f"{epoch}, the last one whose whole model was kept (best.keras)."
+            f"NOTE: the backup was damaged or incomplete ({self._damage}) and {then}."
         )
 
     def _restore_best(self) -> int | None:
         """Load ``best.keras`` (weights and optimizer); its epoch, else ``None``."""
-        if self.run_folder is None:
-            return None
         record = (runs.read_state(self.run_folder) or {}).get("best") or {}
         epoch, best = record.get("epoch"), runs.run_paths(self.run_folder)["best"]
         if not isinstance(epoch, int) or not best.is_file():
@@ -358,12 +316,8 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
 
 
 class _BestCheckpoint(keras.callbacks.Callback):
-    """Keep ``best.keras``: the model of the epoch with the best validation mean IoU.
-
-    It runs after the backup (an epoch is committed before its model is kept) and
-    records the epoch and score in ``state.json``. On resume it makes
-    ``best.keras`` agree with the finished epochs (``_reconcile``).
-    """
+    """Keep ``best.keras`` (the epoch with the best validation mean IoU) and its
+    epoch and score in ``state.json``; runs after the backup has committed the epoch."""
 
     monitor = "val_mean_iou"
 
@@ -377,11 +331,9 @@ class _BestCheckpoint(keras.callbacks.Callback):
         self.best = self._reconcile(getattr(self.model, "_initial_epoch", None) or 0)
 
     def on_epoch_end(self, epoch, logs=None):
-        score = (logs or {}).get(self.monitor)
-        if score is None or not np.isfinite(float(score)):
-            return
-        if self.best is None or float(score) > self.best:
-            self._save(epoch, float(score))
+        score = float((logs or {}).get(self.monitor, "nan"))
+        if np.isfinite(score) and (self.best is None or score > self.best):
+            self._save(epoch, score)
 
     def _save(self, epoch: int, score: float) -> None:
         runs.save_model_atomic(self.model, self.paths["best"])
@@ -390,9 +342,7 @@ class _BestCheckpoint(keras.callbacks.Callback):
 
     def _reconcile(self, start: int) -> float | None:
         """The best score before epoch ``start``; ``best.keras`` made to hold that
-        epoch's model, or removed: the model of an epoch trained again is never
-        kept, and the backup's epoch, when it is the best, is saved again.
-        """
+        epoch's model, or removed (never the model of an epoch trained again)."""
         best, history = self.paths["best"], self.paths["history"]
         scores = {}
         for row in runs.read_history(history) if history.is_file() else []:
@@ -406,9 +356,8 @@ class _BestCheckpoint(keras.callbacks.Callback):
         record = (runs.read_state(self.folder) or {}).get("best") or {}
         kept = best.is_file() and record.get("epoch") == top
         if top == start - 1 and (self.collective or not kept):
-            # the model restored from the backup is that epoch's. Several workers
-            # save it alike (saving is a collective step there), deciding from the
-            # history alone, also when the file holds it already
+            # the model restored from the backup is that epoch's; several workers
+            # all save it (a collective step), deciding from the history alone
             self._save(top, scores[top])
         elif not kept and best.exists():
             best.unlink()
@@ -442,9 +391,7 @@ class _NaNGuard(keras.callbacks.Callback):
 
 
 class _UnlessDiverged(keras.callbacks.Callback):
-    """Run ``inner`` only while ``guard`` has seen no NaN: NaN weights are never
-    checkpointed or backed up.
-    """
+    """Run ``inner`` only while ``guard`` has seen no NaN: NaN weights are not saved."""
 
     def __init__(self, inner: keras.callbacks.Callback, guard: _NaNGuard):
         super().__init__()
@@ -512,26 +459,21 @@ def _load_fit_data(config: TrainConfig, data: DataSource) -> _FitData:
         )
     val_ds, val_info = _load_split(config, data, "validation", seed=seed, verbose=False)
     model_classes(config, info)
-    whole = val_ds
-    train_ds, val_ds = training_pairs(config, train_ds, val_ds)
+    train_ds, pairs = training_pairs(config, train_ds, val_ds)
+    # an unpadded model's tiles (and the squares they predict), else whole images
+    shown = pairs if config.padding == "valid" else val_ds
     if config.steps_per_epoch:
         train_ds = train_ds.repeat()
     return _FitData(
-        shard_by_data(train_ds),
-        shard_by_data(val_ds),
-        # an unpadded model's tiles (and the squares they predict), else whole images
-        val_ds if config.padding == "valid" else whole,
-        info,
-        val_info,
+        shard_by_data(train_ds), shard_by_data(pairs), shown, info, val_info
     )
 
 
 def _train_locked(
     job: _Job, out: Path, resume_from: Path | None = None, chief: Path | None = None
 ) -> TrainResult:
-    """Train into ``out`` (the run folder, or a worker's scratch folder), or complete
-    a run whose training is over; ``chief`` is a worker's chief's run folder.
-    """
+    """Train into ``out`` (the run or a worker's scratch folder), or complete a run
+    whose training is over; ``chief`` is a worker's chief's run folder."""
     config = job.config
     set_seed(config.seed, config.deterministic)
     previous_policy = keras.mixed_precision.global_policy().name
@@ -541,12 +483,9 @@ def _train_locked(
         fit_data = _load_fit_data(config, job.data)
         paths = runs.run_paths(out)
         runs.remove_partial_files(out)
-        settings = {
-            **_settings(config, job.data),
-            "data": asdict(fit_data.info),
-            "validation": asdict(fit_data.validation_info),
-            "replicas": job.strategy.num_replicas_in_sync,
-        }
+        settings = {**_settings(config, job.data), "data": asdict(fit_data.info)}
+        settings["validation"] = asdict(fit_data.validation_info)
+        settings["replicas"] = job.strategy.num_replicas_in_sync
         # config.json first, and whole: the folder reads as this run from now on
         runs.atomic_write_text(paths["config"], json.dumps(settings, indent=2))
         state = (runs.read_state(out) or {}).get("state", "training")
@@ -554,23 +493,17 @@ def _train_locked(
         epochs, model = [], _trained_model(paths)
         # the chief's decision, on every worker: a worker that trained while the
         # chief completes the run would wait for it in vain
-        decision = job.agreement.reach(
-            _Decision.TRAIN if model is None else _Decision.OVER
-        )
-        if decision == _Decision.OVER and model is None:  # a worker: the chief's model
+        decision = job.agreement.reach(_TRAIN if model is None else _OVER)
+        if decision == _OVER and model is None:  # a worker: the chief's model
             model = runs.load_run_model(runs.run_paths(chief or out)["final"])
-        if decision == _Decision.TRAIN:
+        if decision == _TRAIN:
             model, epochs = _fit(job, fit_data, out, resume_from)
             runs.save_model_atomic(model, paths["final"])
             runs.write_state(out, state="trained")
         test = None
         if config.evaluate_test:
-            if decision == _Decision.TRAIN or not runs.is_whole_test_file(
-                paths["test"]
-            ):
-                test = _score_test(config, job.data, paths)
-            else:
-                test = read_test_scores(paths["test"])
+            kept = decision == _OVER and runs.is_whole_test_file(paths["test"])
+            test = read_test_scores(paths["test"]) if kept else _score_test(job, paths)
         # the backup goes before the run is marked finished: a kill between leaves
         # a run whose rerun only writes state.json
         shutil.rmtree(paths["backup"], ignore_errors=True)
@@ -583,18 +516,14 @@ def _train_locked(
 
 def _trained_model(paths: dict[str, Path]) -> keras.Model | None:
     """The model of ``final.keras`` when training is over, else ``None``; a damaged
-    one is removed (the backup makes it again).
-    """
+    one is removed (the backup makes it again)."""
     if not paths["final"].exists():
         return None
     try:
         model = runs.load_run_model(paths["final"])
     except ValueError as err:
         paths["final"].unlink()
-        print(
-            f"NOTE: {err} It is removed and written again from the backup of the last "
-            "epoch."
-        )
+        print(f"NOTE: {err} It is removed and made again from the last epoch's backup.")
         return None
     print(
         f"NOTE: training of {paths['final'].parent} was over (final.keras); completing "
@@ -631,11 +560,8 @@ def _fit(
     # best.keras only after it (so that best.keras always holds a finished epoch)
     restore_from = runs.run_paths(resume_from)["backup"] if resume_from else None
     backup = _SafeBackup(paths["backup"], restore_from, run_folder=resume_from or out)
-    collective = worker_role(strategy).num_workers > 1
-    cbs += [
-        _UnlessDiverged(backup, guard),
-        _UnlessDiverged(_BestCheckpoint(out, collective=collective), guard),
-    ]
+    best = _BestCheckpoint(out, collective=worker_role(strategy).num_workers > 1)
+    cbs += [_UnlessDiverged(backup, guard), _UnlessDiverged(best, guard)]
     with strategy.scope():  # the optimizer's variables live on every replica
         history = compile_and_fit(
             model,
@@ -648,11 +574,9 @@ def _fit(
         )
     if guard.at is not None:
         epoch, batch = guard.at
-        kept = (
-            f"{paths['best']} (the best epoch before it) is kept"
-            if paths["best"].is_file()
-            else "no checkpoint had been saved yet"
-        )
+        kept = f"{paths['best']} (the best epoch before it) is kept"
+        if not paths["best"].is_file():
+            kept = "no checkpoint had been saved yet"
         raise TrainingDiverged(
             f"the loss became NaN or infinite at epoch {epoch}, batch {batch}; "
             f"training stopped. {kept}; final.keras was not written. Lower the "
@@ -662,17 +586,15 @@ def _fit(
     return model, history.epoch
 
 
-def _score_test(config: TrainConfig, data, paths: dict[str, Path]) -> Evaluation:
+def _score_test(job: _Job, paths: dict[str, Path]) -> Evaluation:
     """Score the chosen checkpoint on the test split, once, and write ``test.json``."""
-    test_ds, test_info = _load_split(config, data, "test", verbose=False)
-    which = config.tested_checkpoint()
+    test_ds, test_info = _load_split(job.config, job.data, "test", verbose=False)
+    which = job.config.tested_checkpoint()
     which = which if paths[which].is_file() else "final"
     model = runs.load_run_model(paths[which])
     ev = evaluate(model, test_ds, test_info.class_names)  # overlap-tile if unpadded
-    runs.atomic_write_text(
-        paths["test"],
-        json.dumps({"model": which, "data": asdict(test_info), **asdict(ev)}, indent=2),
-    )
+    record = {"model": which, "data": asdict(test_info), **asdict(ev)}
+    runs.atomic_write_text(paths["test"], json.dumps(record, indent=2))
     return ev
 
 
@@ -685,22 +607,16 @@ def read_test_scores(path: str | os.PathLike) -> Evaluation:
 def in_run_cache(config: TrainConfig, name: str = "unet") -> TrainConfig:
     """A copy of ``config`` whose ``output_dir`` is ``runs_dir() / f"{name}-{digest}"``.
 
-    The digest covers every setting but ``output_dir``, the data's fingerprint
-    and the package's major.minor version: the same run on the same data gets
-    one folder (``train_or_load`` trains it once), anything else another.
-
-    Raises:
-        ValueError: a ``name`` that is not a plain folder name (e.g. ``"pets"``).
-    """
+    The digest covers every setting but ``output_dir``, the data's fingerprint and
+    the package's major.minor version: the same run on the same data, one folder.
+    ``ValueError`` for a ``name`` that is not a plain folder name (e.g. ``"pets"``)."""
     if not isinstance(name, str) or not name or not name.replace("-", "").isalnum():
         raise ValueError(
             f"name={name!r} must be a short plain name of letters, digits and -, "
             "e.g. 'pets'."
         )
-    settings = runs.run_settings(
-        {**asdict(config), "output_dir": ""},
-        data_fingerprint(resolve_source(config.source, config.data_dir)),
-    )
+    data = resolve_source(config.source, config.data_dir)
+    settings = {**_settings(config, data), "output_dir": ""}
     settings["package_version"] = runs.minor_version(settings["package_version"])
     text = json.dumps(settings, sort_keys=True, default=str)
     digest = hashlib.sha256(text.encode()).hexdigest()[:10]
@@ -710,16 +626,10 @@ def in_run_cache(config: TrainConfig, name: str = "unet") -> TrainConfig:
 def train_or_load(config: TrainConfig, *, say: bool = True, **kwargs) -> TrainResult:
     """Reuse the finished run in ``config.output_dir`` when it was made by exactly
     these settings, on the same data, by this package's major.minor version;
-    otherwise ``train`` (which resumes an interrupted run).
+    otherwise ``train`` (which refuses a finished run made otherwise).
 
-    A finished run made otherwise is never reused nor replaced: ``train``
-    refuses it, after one line that says what differs.
-
-    Args:
-        config: the settings.
-        say: print one line: whether the run was loaded or is being trained.
-        **kwargs: passed to ``train`` when it has to train.
-    """
+    ``say`` prints whether the run was loaded or is being trained; ``kwargs`` go to
+    ``train``."""
     out = Path(config.output_dir)
     data = resolve_source(config.source, config.data_dir)
     if runs.run_state(out) == "finished":

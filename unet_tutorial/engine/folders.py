@@ -47,11 +47,6 @@ MASK_NAME_SUFFIXES = ("_mask", "_masks", "_label", "_labels", "_segmentation", "
 """Suffixes a mask's name may add to its image's name (Carvana: ``_mask``)."""
 
 TEST_SHARE, VALIDATION_SHARE = 0.15, 0.10
-SPLIT_RULE = (
-    "no split lists, so by sorted name: the last 15 % test, the 10 % before them "
-    "validation, the rest train"
-)
-_SHOWN = 3  # files named one per line in a report; more share one line with a count
 _TURNS = {5, 6, 7, 8}  # EXIF orientations that swap width and height
 _LIST_FILES = {
     "train": ("train.txt",),
@@ -108,7 +103,10 @@ class Layout:
                 "of every breed) and annotations/test.txt"
             )
         if not self.lists:
-            return SPLIT_RULE
+            return (
+                "no split lists, so by sorted name: the last 15 % test, the 10 % "
+                "before them validation, the rest train"
+            )
         names = ", ".join(self.rel(p) for p in self.lists.values())
         no_test = "" if "test" in self.lists else "; no test list, so no test split"
         return f"split lists {names}{no_test}"
@@ -189,8 +187,7 @@ def is_mask_folder(root: str | os.PathLike) -> bool:
 @dataclass(frozen=True)
 class ClassTable:
     """Which mask value (or colour) stands for which class.
-    ``values``: each class's pixel value (indices for colour masks); ``rule``: how
-    the table was decided; ``colors``: ``{(r, g, b): value}`` for RGB masks."""
+    ``values``: pixel values (indices for colour masks); ``colors``: RGB -> index."""
 
     names: tuple[str, ...]
     values: tuple[int, ...]
@@ -378,19 +375,15 @@ def read_image(
     path: str | os.PathLike, channels: int, page: int | None = None
 ) -> np.ndarray:
     """``uint8 (H, W, channels)`` of an image (page), upright (EXIF applied); more
-    than 8 bits and float images scaled (``to_rgb8``), alpha dropped.
-    """
+    than 8 bits and float images scaled (``to_rgb8``), alpha dropped."""
     from PIL import ImageOps
 
     with _open(path, page) as im:
         if exif_orientation(im) != 1:
             im = ImageOps.exif_transpose(im)
         if im.mode.startswith("I") or im.mode == "F":  # scaled, not clipped
-            rgb = to_rgb8(im)
-            return rgb[..., :1] if channels == 1 else rgb
-        if channels == 1:
-            return np.asarray(im.convert("L"))[..., None]
-        return np.asarray(im.convert("RGB"))
+            return to_rgb8(im)[..., :channels]
+        return np.atleast_3d(np.asarray(im.convert("L" if channels == 1 else "RGB")))
 
 
 JPEG_NEAR = 32
@@ -509,8 +502,7 @@ def _pair_up(layout: Layout, problems: list[str], notes: list[str]):
 
 
 def _read_list(layout: Layout, path: Path) -> list[tuple[int, str]]:
-    """``(line number, name)`` of a split list: the whole line (spaces inside kept)
-    less a comment after whitespace and ``#``; Oxford lists: the first word."""
+    """``(line number, name)`` rows: a line less its `` #`` comment (Oxford: word 1)."""
     rows = read_text_lines(path)
     if layout.oxford:
         return [(n, line.split()[0]) for n, line in rows]
@@ -659,8 +651,7 @@ class FolderReport:
         if (table := self.classes) is not None:
             lines.append(f"  classes ({table.rule}):")
             shares = self.class_shares()
-            rows = zip(table.names, table.values, strict=True)
-            rows = [(n, v, self.class_pixels.get(n)) for n, v in rows]
+            rows = [(n, table.values[i], shares[n]) for i, n in enumerate(table.names)]
             absent = [f"{n} ({v})" for n, v, k in rows if not k]
             lines += [
                 f"    {n:<16} value {v:>5}: {100 * shares[n]:6.2f} % of pixels"
@@ -704,10 +695,10 @@ def raise_for_problems(report: FolderReport) -> None:
 
 
 def _grouped(by_kind: dict[str, list[str]]) -> list[str]:
-    """Up to ``_SHOWN`` items of a kind one per line, more on one line with a count."""
+    """Up to 3 items of a kind one per line, more on one line with a count."""
     out = []
     for k, v in by_kind.items():
-        out += [f"{len(v)} {k}: {_some(v, _SHOWN)}"] if len(v) > _SHOWN else v
+        out += [f"{len(v)} {k}: {_some(v, 3)}"] if len(v) > 3 else v
     return out
 
 
@@ -914,9 +905,8 @@ def _classes(good, given, colors, ignore_value, problems):
     allowed = set(table.values) | {table.ignore_value}
     totals, bad = Counter(), []
     for c in good:
-        _, values, counts, _, _ = c["mask"]
-        outside = sorted(int(v) for v in values if int(v) not in allowed)
-        if outside:
+        values, counts = c["mask"][1:3]
+        if outside := sorted(int(v) for v in values if int(v) not in allowed):
             why = f"the values {outside[:10]} are not classes ({table.describe()})"
             bad.append(f"{c['mask_name']}: {why}")
         totals.update(dict(zip(values.tolist(), counts.tolist(), strict=True)))

@@ -535,7 +535,6 @@ def _listed_splits(layout: Layout, order: list[str]):
         )
     splits, seen, absent, twice = {}, {}, [], []
     for split, path in lists.items():
-        names = []
         try:
             rows = _read_list(layout, path) if path.is_file() else []
         except ValueError as err:
@@ -548,7 +547,6 @@ def _listed_splits(layout: Layout, order: list[str]):
                 )
             elif name in known:
                 seen[name] = path.name
-                names.append(name)
             else:
                 stem, end = os.path.splitext(name)
                 hint = f"; list stems without the file ending: {stem!r}"
@@ -558,7 +556,7 @@ def _listed_splits(layout: Layout, order: list[str]):
                     f"and mask pair{hint}"
                 )
                 missing.append(name)
-        splits[split] = tuple(names)
+        splits[split] = tuple(n for n, where in seen.items() if where == path.name)
     kinds = ("list lines name no image and mask pair", "names are in two split lists")
     problems += _grouped(dict(zip(kinds, (absent, twice), strict=True)))
     if layout.oxford:
@@ -1065,17 +1063,14 @@ def check_oxford_directory(root: str | os.PathLike) -> Path:
     ``annotations/trimaps/``, both lists); else ``FileNotFoundError`` naming what is
     missing."""
     root = Path(root).expanduser()
-    if not root.is_dir():
-        raise FileNotFoundError(
-            f"{root} is not a directory. Expected the extracted Oxford-IIIT Pet "
-            "archives, images/ and annotations/ (download_oxford_pets() makes them)."
-        )
     needed = ("images", "annotations/trimaps", "annotations/trainval.txt")
     needed += ("annotations/test.txt",)
     if missing := ", ".join(n for n in needed if not (root / n).exists()):
+        what = "in the official layout" if root.is_dir() else "a directory"
         raise FileNotFoundError(
-            f"{root} is not in the official Oxford-IIIT Pet layout: {missing} missing "
-            "(expected images/<name>.jpg, annotations/trimaps/<name>.png, "
-            "annotations/trainval.txt and annotations/test.txt)."
+            f"{root} is not {what}: {missing} missing (expected the extracted "
+            "Oxford-IIIT Pet archives: images/<name>.jpg, annotations/trimaps/"
+            "<name>.png, annotations/trainval.txt and test.txt; download_oxford_pets() "
+            "makes them)."
         )
     return root

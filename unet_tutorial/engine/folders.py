@@ -300,8 +300,6 @@ def parse_classes(
     for what, items in (("name", names), ("value", values if all(has) else [])):
         if repeated := [x for x, k in Counter(items).items() if k > 1]:
             raise ValueError(f"{where}: the class {what} {repeated[0]!r} repeats.")
-    if all(has) and ignore in values:
-        raise ValueError(f"{where}: the ignore value {ignore} is also a class value.")
     if len(names) == 1:
         raise ValueError(f"{where}: a segmentation needs at least 2 classes.")
     return tuple(names), (tuple(values) if names and all(has) else None), ignore
@@ -772,11 +770,9 @@ def check_folder(
     on_corrupt: str = "raise",
 ) -> FolderReport:
     """Read every file of a folder once and report what it holds and every problem.
-    ``classes``: names (or ``{name: pixel value}``) instead of ``classes.txt``;
-    ``channels``: 1 or 3 to convert every image (``None``: the images decide);
-    ``crop_size``: report images smaller than it; ``on_corrupt="skip"``: leave
-    unreadable or mismatched pairs out (named in a note), not problems.
-    ``ValueError`` for a bad argument or ``classes.txt``."""
+    ``classes``: names or ``{name: pixel value}`` (instead of ``classes.txt``);
+    ``channels``: 1 or 3 (``None``: the images decide); ``crop_size``: report smaller
+    images; ``on_corrupt="skip"``: leave unreadable or mismatched pairs out (a note)."""
     check_choice("on_corrupt", on_corrupt, ON_CORRUPT)
     check_choice("channels", channels, (None, 1, 3))
     if ignore_value is not None and not is_whole(ignore_value, 0):
@@ -820,7 +816,7 @@ def check_folder(
     problems += _grouped({kinds[k]: v for k, v in found.items()})
     good = [c for c in checked if "mask" in c and c["pair"].name not in skipped]
     sizes = {c["pair"].name: c["image"][0] for c in good}
-    image_kinds = {c["pair"].name: c["image"][1] for c in good}
+    inferred = {c["image"][1] for c in good}
     if oriented := [c["turned"] for c in good if "turned" in c]:
         notes.append(
             f"{len(oriented)} image(s) have an EXIF orientation tag other than 1 "
@@ -839,9 +835,9 @@ def check_folder(
             "near 255 (JPEG blurs edges); each went to the nearer class"
         )
     channels = channels or (3 if layout.oxford else None)
-    if channels is None and len(set(image_kinds.values())) > 1:
-        grey = [records[s].image_path.name for s, k in image_kinds.items() if k == 1]
-        rgb = [records[s].image_path.name for s, k in image_kinds.items() if k == 3]
+    if channels is None and len(inferred) > 1:
+        grey = [c["pair"].image_path.name for c in good if c["image"][1] == 1]
+        rgb = [c["pair"].image_path.name for c in good if c["image"][1] == 3]
         problems.append(
             f"the images mix grayscale ({len(grey)}: {_some(grey, 3)}) and RGB "
             f"({len(rgb)}: {_some(rgb, 3)}); convert them to one kind, or pass "
@@ -858,7 +854,6 @@ def check_folder(
     splits = {s: tuple(n for n in v if n not in skipped) for s, v in splits.items()}
     if not has_test:
         notes.append("without a test split, train with evaluate_test=False")
-    inferred = set(image_kinds.values())
     return FolderReport(
         root=layout.root,
         layout=layout,
@@ -948,9 +943,8 @@ def load_mask_folder(
 ):
     """Batches of one split of a folder (or a ``check_folder`` report).
     ``image_size=None`` keeps native size: random ``crop_size`` squares for training,
-    whole images (one at a time when sizes differ) otherwise. Batches are ``(x, y)``,
-    plus weights (0 on ignored pixels) with an ignore value. ``**check``:
-    ``check_folder``'s options."""
+    whole images (one at a time when sizes differ) otherwise. ``(x, y)`` batches, plus
+    weights (0 on ignored pixels) with an ignore value; ``**check``: check_folder's."""
     if not isinstance(root, FolderReport):
         native_crop = crop_size if image_size is None else None
         root = check_folder(root, crop_size=native_crop, **check)
@@ -1042,8 +1036,7 @@ def folder_dataset(
             return resize_image(image, image_size), resize_mask(mask, image_size)
         return image, mask
 
-    # decoded in parallel (Pillow releases the GIL), in the split's order
-    parallel = tf.data.AUTOTUNE
+    parallel = tf.data.AUTOTUNE  # Pillow releases the GIL; map keeps the order
     ds = tf.data.Dataset.range(len(pairs)).map(decode, num_parallel_calls=parallel)
     whole = image_size is None and (split != "train" or crop_size is None)
     batch = 1 if whole and mixed else batch_size  # whole images of different sizes

@@ -4,8 +4,7 @@ Detected layouts (``images_dir``, ``masks_dir`` and ``mask_suffix`` override)::
 
     images/ | imgs/ | JPEGImages/      the images (.png .jpg .jpeg .tif .tiff .gif .bmp)
     masks/ | SegmentationClass/ | labels/ | annotations/     the masks
-    <name>.png or <name>_mask.gif ...   a mask is named as its image, or with a
-                                        suffix (_mask, _label, ...: Carvana)
+    <name>.png, <name>_mask.gif ...     a mask is named as its image, or with a suffix
     Oxford-IIIT Pet: images/ + annotations/trimaps/, lists annotations/trainval.txt
                      and test.txt (a validation hold-out of trainval, by breed)
 
@@ -438,10 +437,8 @@ def read_mask(
 
 
 def _pages(path: Path) -> int:
-    if path.suffix.lower() not in (".tif", ".tiff"):
-        return 1
-    with _open(path) as im:
-        return getattr(im, "n_frames", 1)
+    with _open(path) as im:  # a header only
+        return getattr(im, "n_frames", 1) if im.format == "TIFF" else 1
 
 
 @dataclass(frozen=True)
@@ -631,8 +628,7 @@ class FolderReport:
             f"  masks: {formats or 'none read'}",
             f"  splits ({self.split_rule}):",
         ]
-        for split in SPLITS:
-            names = self.splits.get(split, ())
+        for split, names in self.splits.items():
             ends = dict.fromkeys(names[:1] + names[-1:])  # first … last, once each
             span = f" ({' … '.join(ends)})" if names else ""
             lines.append(f"    {split:<10} {len(names):>5} pairs{span}")
@@ -946,8 +942,7 @@ def load_mask_folder(
     whole images (one at a time when sizes differ) otherwise. ``(x, y)`` batches, plus
     weights (0 on ignored pixels) with an ignore value; ``**check``: check_folder's."""
     if not isinstance(root, FolderReport):
-        native_crop = crop_size if image_size is None else None
-        root = check_folder(root, crop_size=native_crop, **check)
+        root = check_folder(root, crop_size=None if image_size else crop_size, **check)
     args = (split, image_size, batch_size, crop_size, augment, shuffle, seed)
     return folder_dataset(root, *args)[0]
 

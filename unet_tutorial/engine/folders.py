@@ -565,8 +565,7 @@ def _listed_splits(layout: Layout, order: list[str]):
             f"{len(unlisted)} pair(s) in no split list (not used): {_some(unlisted)}"
         )
     splits = {s: splits.get(s, ()) for s in SPLITS}
-    optional = {"validation"} if layout.oxford else set()  # refused when loaded
-    optional |= set() if "test" in lists else {"test"}
+    optional = {*SPLITS} - {*lists} - {"train"}  # no list of their own: refused later
     empty = [s for s in SPLITS if not splits[s] and s not in optional]
     problems += [] if problems else [f"the {s} split is empty" for s in empty]
     return splits, problems, notes, missing
@@ -910,17 +909,15 @@ def read_split_file(root: str | os.PathLike, split: str = "train") -> list[Pair]
     images listed both in ``test.txt`` and ``trainval.txt``."""
     layout = detect_layout(check_oxford_directory(root))
     check_split(split)
-    lists = {s: _read_list(layout, p) for s, p in layout.lists.items()}
-    shared = sorted({n for _, n in lists["test"]} & {n for _, n in lists["trainval"]})
-    if shared:
+    listed = {s: {n for _, n in _read_list(layout, p)} for s, p in layout.lists.items()}
+    if shared := sorted(listed["test"] & listed["trainval"]):
         warnings.warn(
             f"{len(shared)} image(s) of {layout.root} are in both test.txt and "
             f"trainval.txt (e.g. {shared[0]}), so not unseen when tested; remove them "
             "from one list",
             stacklevel=2,
         )
-    names = {n for rows in lists.values() for _, n in rows}
-    splits = _listed_splits(layout, sorted(names))[0]
+    splits = _listed_splits(layout, sorted(listed["test"] | listed["trainval"]))[0]
     images, trimaps = layout.images_dir, layout.masks_dir
     return [Pair(n, images / f"{n}.jpg", trimaps / f"{n}.png") for n in splits[split]]
 

@@ -47,11 +47,7 @@ MASK_NAME_SUFFIXES = ("_mask", "_masks", "_label", "_labels", "_segmentation", "
 
 TEST_SHARE, VALIDATION_SHARE = 0.15, 0.10
 _TURNS = {5, 6, 7, 8}  # EXIF orientations that swap width and height
-_LIST_FILES = {
-    "train": ("train.txt",),
-    "validation": ("validation.txt", "val.txt"),
-    "test": ("test.txt",),
-}
+_LIST_FILES = ("train.txt", "val.txt", "validation.txt", "test.txt")  # later wins
 
 
 def natural_key(stem: str) -> tuple:
@@ -129,11 +125,10 @@ def _detect_suffix(images: Path, masks: Path) -> str:
 
 def _list_files(root: Path) -> dict[str, Path]:
     for where in (root, root / "ImageSets" / "Segmentation"):
-        found = {  # reversed: the first name wins (validation.txt over val.txt)
-            split: where / name
-            for split, names in _LIST_FILES.items()
-            for name in reversed(names)
-            if (where / name).is_file()
+        found = {
+            {"val": "validation"}.get(p.stem, p.stem): p
+            for p in (where / name for name in _LIST_FILES)
+            if p.is_file()
         }
         if found:
             return found
@@ -522,7 +517,7 @@ def _listed_splits(layout: Layout, order: list[str]):
     if layout.oxford:
         if names := [p.name for p in lists.values() if not p.is_file()]:
             problems.append(f"annotations/{' and '.join(names)} missing")
-    elif need := [_LIST_FILES[s][0] for s in ("train", "validation") if s not in lists]:
+    elif need := [f"{s}.txt" for s in ("train", "validation") if s not in lists]:
         have = ", ".join(p.name for p in lists.values())
         problems.append(
             f"{have} present but {', '.join(need)} missing: write train and "

@@ -420,8 +420,7 @@ def _raw_mask(im, colors: dict | None) -> tuple[np.ndarray, int, str]:
 def read_mask(
     path: str | os.PathLike, classes: ClassTable, page: int | None = None
 ) -> np.ndarray:
-    """``int32 (H, W)`` class indices of a mask (page); -1 where ignored.
-    ``ValueError`` names the file and its values that are no class."""
+    """``int32 (H, W)`` class indices of a mask (page); -1 where ignored."""
     with _open(path, page) as im:
         raw = _raw_mask(im, classes.colors)[0]
     mask = classes.lookup(int(raw.max()) + 1)[raw]
@@ -672,8 +671,7 @@ def raise_for_problems(report: FolderReport) -> None:
     shown = [f"  - {p}" for p in report.problems[:MAX_REFUSAL_LINES]]
     if len(report.problems) > MAX_REFUSAL_LINES:
         shown.append(f"  … {len(report.problems) - MAX_REFUSAL_LINES} more")
-    kind = MissingFilesError if report.missing else ValueError
-    raise kind(
+    raise (MissingFilesError if report.missing else ValueError)(
         f"the folder {report.root.name} cannot be loaded ({len(report.problems)} "
         "problem(s); `unet-tutorial check-data` prints the full report):\n"
         + "\n".join(shown)
@@ -732,16 +730,15 @@ def _check_pair(layout: Layout, colors, crop: int | None, pair: Pair) -> dict:
         out["turned"] = f"{image} ({orientation})"
     mask_size = out["mask"][0]
     if mask_size != (width, height):
-        turned = ""
+        out["corrupt"] = (
+            f"{image}{page} is {width}x{height} but {mask} is "
+            f"{mask_size[0]}x{mask_size[1]}"
+        )
         if orientation in _TURNS and mask_size == (height, width):
-            turned = (
+            out["corrupt"] += (
                 f" (its EXIF orientation {orientation} turns the stored {height}x"
                 f"{width} pixels upright; draw the mask on the upright image)"
             )
-        out["corrupt"] = (
-            f"{image}{page} is {width}x{height} but {mask} is "
-            f"{mask_size[0]}x{mask_size[1]}{turned}"
-        )
     elif crop is not None and min(width, height) < crop:
         out["small"] = f"{image} is {width}x{height}, smaller than crop_size={crop}"
     return out
@@ -838,8 +835,6 @@ def check_folder(
     )
     if table is not None and layout.oxford and classes is None:
         table = replace(table, rule="Oxford-IIIT Pet trimaps")
-    problems += split_problems
-    notes += split_notes
     has_test = "test" in layout.lists or not layout.lists
     splits = {s: tuple(n for n in v if n not in skipped) for s, v in splits.items()}
     if not has_test:
@@ -863,15 +858,14 @@ def check_folder(
         mask_formats=dict(Counter(c["mask"][4] for c in good)),
         skipped=skipped,
         missing=tuple(missing),
-        problems=tuple(dict.fromkeys(problems)),
-        notes=tuple(notes),
+        problems=tuple(dict.fromkeys(problems + split_problems)),
+        notes=tuple(notes + split_notes),
     )
 
 
 def _classes(good, given, colors, ignore_value, problems):
     """``(class table, class pixels, ignored pixels)`` of the readable masks."""
-    table = colors
-    if table is None:
+    if (table := colors) is None:
         found = {int(v) for c in good for v in c["mask"][1]}
         if not found:  # nothing readable: said where it is caused
             return None, {}, 0

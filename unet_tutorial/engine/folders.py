@@ -4,8 +4,7 @@ Detected layouts (``images_dir``, ``masks_dir`` and ``mask_suffix`` override)::
 
     images/ | imgs/ | JPEGImages/      the images (.png .jpg .jpeg .tif .tiff .gif .bmp)
     masks/ | SegmentationClass/ | labels/ | annotations/     the masks
-    <name>.png or <name>_mask.gif ...   a mask is named as its image, or with a
-                                        suffix (_mask, _label, ...: Carvana)
+    <name>.png, <name>_mask.gif ...     a mask is named as its image, or with a suffix
     Oxford-IIIT Pet: images/ + annotations/trimaps/, lists annotations/trainval.txt
                      and test.txt (a validation hold-out of trainval, by breed)
 
@@ -47,17 +46,8 @@ MASK_NAME_SUFFIXES = ("_mask", "_masks", "_label", "_labels", "_segmentation", "
 """Suffixes a mask's name may add to its image's name (Carvana: ``_mask``)."""
 
 TEST_SHARE, VALIDATION_SHARE = 0.15, 0.10
-SPLIT_RULE = (
-    "no split lists, so by sorted name: the last 15 % test, the 10 % before them "
-    "validation, the rest train"
-)
-_SHOWN = 3  # files named one per line in a report; more share one line with a count
 _TURNS = {5, 6, 7, 8}  # EXIF orientations that swap width and height
-_LIST_FILES = {
-    "train": ("train.txt",),
-    "validation": ("validation.txt", "val.txt"),
-    "test": ("test.txt",),
-}
+_LIST_FILES = ("train.txt", "val.txt", "validation.txt", "test.txt")  # later wins
 
 
 def natural_key(stem: str) -> tuple:
@@ -108,7 +98,10 @@ class Layout:
                 "of every breed) and annotations/test.txt"
             )
         if not self.lists:
-            return SPLIT_RULE
+            return (
+                "no split lists, so by sorted name: the last 15 % test, the 10 % "
+                "before them validation, the rest train"
+            )
         names = ", ".join(self.rel(p) for p in self.lists.values())
         no_test = "" if "test" in self.lists else "; no test list, so no test split"
         return f"split lists {names}{no_test}"
@@ -132,11 +125,10 @@ def _detect_suffix(images: Path, masks: Path) -> str:
 
 def _list_files(root: Path) -> dict[str, Path]:
     for where in (root, root / "ImageSets" / "Segmentation"):
-        found = {  # reversed: the first name wins (validation.txt over val.txt)
-            split: where / name
-            for split, names in _LIST_FILES.items()
-            for name in reversed(names)
-            if (where / name).is_file()
+        found = {
+            {"val": "validation"}.get(p.stem, p.stem): p
+            for p in (where / name for name in _LIST_FILES)
+            if p.is_file()
         }
         if found:
             return found
@@ -189,8 +181,7 @@ def is_mask_folder(root: str | os.PathLike) -> bool:
 @dataclass(frozen=True)
 class ClassTable:
     """Which mask value (or colour) stands for which class.
-    ``values``: each class's pixel value (indices for colour masks); ``rule``: how
-    the table was decided; ``colors``: ``{(r, g, b): value}`` for RGB masks."""
+    ``values``: pixel values (indices for colour masks); ``colors``: RGB -> index."""
 
     names: tuple[str, ...]
     values: tuple[int, ...]
@@ -303,8 +294,6 @@ def parse_classes(
     for what, items in (("name", names), ("value", values if all(has) else [])):
         if repeated := [x for x, k in Counter(items).items() if k > 1]:
             raise ValueError(f"{where}: the class {what} {repeated[0]!r} repeats.")
-    if all(has) and ignore in values:
-        raise ValueError(f"{where}: the ignore value {ignore} is also a class value.")
     if len(names) == 1:
         raise ValueError(f"{where}: a segmentation needs at least 2 classes.")
     return tuple(names), (tuple(values) if names and all(has) else None), ignore
@@ -378,19 +367,15 @@ def read_image(
     path: str | os.PathLike, channels: int, page: int | None = None
 ) -> np.ndarray:
     """``uint8 (H, W, channels)`` of an image (page), upright (EXIF applied); more
-    than 8 bits and float images scaled (``to_rgb8``), alpha dropped.
-    """
+    than 8 bits and float images scaled (``to_rgb8``), alpha dropped."""
     from PIL import ImageOps
 
     with _open(path, page) as im:
         if exif_orientation(im) != 1:
             im = ImageOps.exif_transpose(im)
         if im.mode.startswith("I") or im.mode == "F":  # scaled, not clipped
-            rgb = to_rgb8(im)
-            return rgb[..., :1] if channels == 1 else rgb
-        if channels == 1:
-            return np.asarray(im.convert("L"))[..., None]
-        return np.asarray(im.convert("RGB"))
+            return to_rgb8(im)[..., :channels]
+        return np.atleast_3d(np.asarray(im.convert("L" if channels == 1 else "RGB")))
 
 
 JPEG_NEAR = 32
@@ -435,8 +420,7 @@ def _raw_mask(im, colors: dict | None) -> tuple[np.ndarray, int, str]:
 def read_mask(
     path: str | os.PathLike, classes: ClassTable, page: int | None = None
 ) -> np.ndarray:
-    """``int32 (H, W)`` class indices of a mask (page); -1 where ignored.
-    ``ValueError`` names the file and its values that are no class."""
+    """``int32 (H, W)`` class indices of a mask (page); -1 where ignored."""
     with _open(path, page) as im:
         raw = _raw_mask(im, classes.colors)[0]
     mask = classes.lookup(int(raw.max()) + 1)[raw]
@@ -447,10 +431,8 @@ def read_mask(
 
 
 def _pages(path: Path) -> int:
-    if path.suffix.lower() not in (".tif", ".tiff"):
-        return 1
-    with _open(path) as im:
-        return getattr(im, "n_frames", 1)
+    with _open(path) as im:  # a header only
+        return getattr(im, "n_frames", 1) if im.format == "TIFF" else 1
 
 
 @dataclass(frozen=True)
@@ -509,8 +491,7 @@ def _pair_up(layout: Layout, problems: list[str], notes: list[str]):
 
 
 def _read_list(layout: Layout, path: Path) -> list[tuple[int, str]]:
-    """``(line number, name)`` of a split list: the whole line (spaces inside kept)
-    less a comment after whitespace and ``#``; Oxford lists: the first word."""
+    """``(line number, name)`` rows: a line less its `` #`` comment (Oxford: word 1)."""
     rows = read_text_lines(path)
     if layout.oxford:
         return [(n, line.split()[0]) for n, line in rows]
@@ -535,7 +516,7 @@ def _listed_splits(layout: Layout, order: list[str]):
     if layout.oxford:
         if names := [p.name for p in lists.values() if not p.is_file()]:
             problems.append(f"annotations/{' and '.join(names)} missing")
-    elif need := [_LIST_FILES[s][0] for s in ("train", "validation") if s not in lists]:
+    elif need := [f"{s}.txt" for s in ("train", "validation") if s not in lists]:
         have = ", ".join(p.name for p in lists.values())
         problems.append(
             f"{have} present but {', '.join(need)} missing: write train and "
@@ -543,7 +524,6 @@ def _listed_splits(layout: Layout, order: list[str]):
         )
     splits, seen, absent, twice = {}, {}, [], []
     for split, path in lists.items():
-        names = []
         try:
             rows = _read_list(layout, path) if path.is_file() else []
         except ValueError as err:
@@ -556,7 +536,6 @@ def _listed_splits(layout: Layout, order: list[str]):
                 )
             elif name in known:
                 seen[name] = path.name
-                names.append(name)
             else:
                 stem, end = os.path.splitext(name)
                 hint = f"; list stems without the file ending: {stem!r}"
@@ -566,7 +545,7 @@ def _listed_splits(layout: Layout, order: list[str]):
                     f"and mask pair{hint}"
                 )
                 missing.append(name)
-        splits[split] = tuple(names)
+        splits[split] = tuple(n for n, where in seen.items() if where == path.name)
     kinds = ("list lines name no image and mask pair", "names are in two split lists")
     problems += _grouped(dict(zip(kinds, (absent, twice), strict=True)))
     if layout.oxford:
@@ -580,8 +559,7 @@ def _listed_splits(layout: Layout, order: list[str]):
             f"{len(unlisted)} pair(s) in no split list (not used): {_some(unlisted)}"
         )
     splits = {s: splits.get(s, ()) for s in SPLITS}
-    optional = {"validation"} if layout.oxford else set()  # refused when loaded
-    optional |= set() if "test" in lists else {"test"}
+    optional = {*SPLITS} - {*lists} - {"train"}  # no list of their own: refused later
     empty = [s for s in SPLITS if not splits[s] and s not in optional]
     problems += [] if problems else [f"the {s} split is empty" for s in empty]
     return splits, problems, notes, missing
@@ -643,8 +621,7 @@ class FolderReport:
             f"  masks: {formats or 'none read'}",
             f"  splits ({self.split_rule}):",
         ]
-        for split in SPLITS:
-            names = self.splits.get(split, ())
+        for split, names in self.splits.items():
             ends = dict.fromkeys(names[:1] + names[-1:])  # first … last, once each
             span = f" ({' … '.join(ends)})" if names else ""
             lines.append(f"    {split:<10} {len(names):>5} pairs{span}")
@@ -659,8 +636,7 @@ class FolderReport:
         if (table := self.classes) is not None:
             lines.append(f"  classes ({table.rule}):")
             shares = self.class_shares()
-            rows = zip(table.names, table.values, strict=True)
-            rows = [(n, v, self.class_pixels.get(n)) for n, v in rows]
+            rows = [(n, table.values[i], shares[n]) for i, n in enumerate(table.names)]
             absent = [f"{n} ({v})" for n, v, k in rows if not k]
             lines += [
                 f"    {n:<16} value {v:>5}: {100 * shares[n]:6.2f} % of pixels"
@@ -695,8 +671,7 @@ def raise_for_problems(report: FolderReport) -> None:
     shown = [f"  - {p}" for p in report.problems[:MAX_REFUSAL_LINES]]
     if len(report.problems) > MAX_REFUSAL_LINES:
         shown.append(f"  … {len(report.problems) - MAX_REFUSAL_LINES} more")
-    kind = MissingFilesError if report.missing else ValueError
-    raise kind(
+    raise (MissingFilesError if report.missing else ValueError)(
         f"the folder {report.root.name} cannot be loaded ({len(report.problems)} "
         "problem(s); `unet-tutorial check-data` prints the full report):\n"
         + "\n".join(shown)
@@ -704,10 +679,10 @@ def raise_for_problems(report: FolderReport) -> None:
 
 
 def _grouped(by_kind: dict[str, list[str]]) -> list[str]:
-    """Up to ``_SHOWN`` items of a kind one per line, more on one line with a count."""
+    """Up to 3 items of a kind one per line, more on one line with a count."""
     out = []
     for k, v in by_kind.items():
-        out += [f"{len(v)} {k}: {_some(v, _SHOWN)}"] if len(v) > _SHOWN else v
+        out += [f"{len(v)} {k}: {_some(v, 3)}"] if len(v) > 3 else v
     return out
 
 
@@ -755,16 +730,15 @@ def _check_pair(layout: Layout, colors, crop: int | None, pair: Pair) -> dict:
         out["turned"] = f"{image} ({orientation})"
     mask_size = out["mask"][0]
     if mask_size != (width, height):
-        turned = ""
+        out["corrupt"] = (
+            f"{image}{page} is {width}x{height} but {mask} is "
+            f"{mask_size[0]}x{mask_size[1]}"
+        )
         if orientation in _TURNS and mask_size == (height, width):
-            turned = (
+            out["corrupt"] += (
                 f" (its EXIF orientation {orientation} turns the stored {height}x"
                 f"{width} pixels upright; draw the mask on the upright image)"
             )
-        out["corrupt"] = (
-            f"{image}{page} is {width}x{height} but {mask} is "
-            f"{mask_size[0]}x{mask_size[1]}{turned}"
-        )
     elif crop is not None and min(width, height) < crop:
         out["small"] = f"{image} is {width}x{height}, smaller than crop_size={crop}"
     return out
@@ -783,11 +757,9 @@ def check_folder(
     on_corrupt: str = "raise",
 ) -> FolderReport:
     """Read every file of a folder once and report what it holds and every problem.
-    ``classes``: names (or ``{name: pixel value}``) instead of ``classes.txt``;
-    ``channels``: 1 or 3 to convert every image (``None``: the images decide);
-    ``crop_size``: report images smaller than it; ``on_corrupt="skip"``: leave
-    unreadable or mismatched pairs out (named in a note), not problems.
-    ``ValueError`` for a bad argument or ``classes.txt``."""
+    ``classes``: names or ``{name: pixel value}`` (instead of ``classes.txt``);
+    ``channels``: 1 or 3 (``None``: the images decide); ``crop_size``: report smaller
+    images; ``on_corrupt="skip"``: leave unreadable or mismatched pairs out (a note)."""
     check_choice("on_corrupt", on_corrupt, ON_CORRUPT)
     check_choice("channels", channels, (None, 1, 3))
     if ignore_value is not None and not is_whole(ignore_value, 0):
@@ -831,7 +803,7 @@ def check_folder(
     problems += _grouped({kinds[k]: v for k, v in found.items()})
     good = [c for c in checked if "mask" in c and c["pair"].name not in skipped]
     sizes = {c["pair"].name: c["image"][0] for c in good}
-    image_kinds = {c["pair"].name: c["image"][1] for c in good}
+    inferred = {c["image"][1] for c in good}
     if oriented := [c["turned"] for c in good if "turned" in c]:
         notes.append(
             f"{len(oriented)} image(s) have an EXIF orientation tag other than 1 "
@@ -850,9 +822,9 @@ def check_folder(
             "near 255 (JPEG blurs edges); each went to the nearer class"
         )
     channels = channels or (3 if layout.oxford else None)
-    if channels is None and len(set(image_kinds.values())) > 1:
-        grey = [records[s].image_path.name for s, k in image_kinds.items() if k == 1]
-        rgb = [records[s].image_path.name for s, k in image_kinds.items() if k == 3]
+    if channels is None and len(inferred) > 1:
+        grey = [c["pair"].image_path.name for c in good if c["image"][1] == 1]
+        rgb = [c["pair"].image_path.name for c in good if c["image"][1] == 3]
         problems.append(
             f"the images mix grayscale ({len(grey)}: {_some(grey, 3)}) and RGB "
             f"({len(rgb)}: {_some(rgb, 3)}); convert them to one kind, or pass "
@@ -863,13 +835,10 @@ def check_folder(
     )
     if table is not None and layout.oxford and classes is None:
         table = replace(table, rule="Oxford-IIIT Pet trimaps")
-    problems += split_problems
-    notes += split_notes
     has_test = "test" in layout.lists or not layout.lists
     splits = {s: tuple(n for n in v if n not in skipped) for s, v in splits.items()}
     if not has_test:
         notes.append("without a test split, train with evaluate_test=False")
-    inferred = set(image_kinds.values())
     return FolderReport(
         root=layout.root,
         layout=layout,
@@ -889,15 +858,14 @@ def check_folder(
         mask_formats=dict(Counter(c["mask"][4] for c in good)),
         skipped=skipped,
         missing=tuple(missing),
-        problems=tuple(dict.fromkeys(problems)),
-        notes=tuple(notes),
+        problems=tuple(dict.fromkeys(problems + split_problems)),
+        notes=tuple(notes + split_notes),
     )
 
 
 def _classes(good, given, colors, ignore_value, problems):
     """``(class table, class pixels, ignored pixels)`` of the readable masks."""
-    table = colors
-    if table is None:
+    if (table := colors) is None:
         found = {int(v) for c in good for v in c["mask"][1]}
         if not found:  # nothing readable: said where it is caused
             return None, {}, 0
@@ -914,9 +882,8 @@ def _classes(good, given, colors, ignore_value, problems):
     allowed = set(table.values) | {table.ignore_value}
     totals, bad = Counter(), []
     for c in good:
-        _, values, counts, _, _ = c["mask"]
-        outside = sorted(int(v) for v in values if int(v) not in allowed)
-        if outside:
+        values, counts = c["mask"][1:3]
+        if outside := sorted(int(v) for v in values if int(v) not in allowed):
             why = f"the values {outside[:10]} are not classes ({table.describe()})"
             bad.append(f"{c['mask_name']}: {why}")
         totals.update(dict(zip(values.tolist(), counts.tolist(), strict=True)))
@@ -931,17 +898,15 @@ def read_split_file(root: str | os.PathLike, split: str = "train") -> list[Pair]
     images listed both in ``test.txt`` and ``trainval.txt``."""
     layout = detect_layout(check_oxford_directory(root))
     check_split(split)
-    lists = {s: _read_list(layout, p) for s, p in layout.lists.items()}
-    shared = sorted({n for _, n in lists["test"]} & {n for _, n in lists["trainval"]})
-    if shared:
+    listed = {s: {n for _, n in _read_list(layout, p)} for s, p in layout.lists.items()}
+    if shared := sorted(listed["test"] & listed["trainval"]):
         warnings.warn(
             f"{len(shared)} image(s) of {layout.root} are in both test.txt and "
             f"trainval.txt (e.g. {shared[0]}), so not unseen when tested; remove them "
             "from one list",
             stacklevel=2,
         )
-    names = {n for rows in lists.values() for _, n in rows}
-    splits = _listed_splits(layout, sorted(names))[0]
+    splits = _listed_splits(layout, sorted(listed["test"] | listed["trainval"]))[0]
     images, trimaps = layout.images_dir, layout.masks_dir
     return [Pair(n, images / f"{n}.jpg", trimaps / f"{n}.png") for n in splits[split]]
 
@@ -960,12 +925,10 @@ def load_mask_folder(
 ):
     """Batches of one split of a folder (or a ``check_folder`` report).
     ``image_size=None`` keeps native size: random ``crop_size`` squares for training,
-    whole images (one at a time when sizes differ) otherwise. Batches are ``(x, y)``,
-    plus weights (0 on ignored pixels) with an ignore value. ``**check``:
-    ``check_folder``'s options."""
+    whole images (one at a time when sizes differ) otherwise. ``(x, y)`` batches, plus
+    weights (0 on ignored pixels) with an ignore value; ``**check``: check_folder's."""
     if not isinstance(root, FolderReport):
-        native_crop = crop_size if image_size is None else None
-        root = check_folder(root, crop_size=native_crop, **check)
+        root = check_folder(root, crop_size=None if image_size else crop_size, **check)
     args = (split, image_size, batch_size, crop_size, augment, shuffle, seed)
     return folder_dataset(root, *args)[0]
 
@@ -1054,8 +1017,7 @@ def folder_dataset(
             return resize_image(image, image_size), resize_mask(mask, image_size)
         return image, mask
 
-    # decoded in parallel (Pillow releases the GIL), in the split's order
-    parallel = tf.data.AUTOTUNE
+    parallel = tf.data.AUTOTUNE  # Pillow releases the GIL; map keeps the order
     ds = tf.data.Dataset.range(len(pairs)).map(decode, num_parallel_calls=parallel)
     whole = image_size is None and (split != "train" or crop_size is None)
     batch = 1 if whole and mixed else batch_size  # whole images of different sizes
@@ -1075,17 +1037,14 @@ def check_oxford_directory(root: str | os.PathLike) -> Path:
     ``annotations/trimaps/``, both lists); else ``FileNotFoundError`` naming what is
     missing."""
     root = Path(root).expanduser()
-    if not root.is_dir():
-        raise FileNotFoundError(
-            f"{root} is not a directory. Expected the extracted Oxford-IIIT Pet "
-            "archives, images/ and annotations/ (download_oxford_pets() makes them)."
-        )
     needed = ("images", "annotations/trimaps", "annotations/trainval.txt")
     needed += ("annotations/test.txt",)
     if missing := ", ".join(n for n in needed if not (root / n).exists()):
+        what = "in the official layout" if root.is_dir() else "a directory"
         raise FileNotFoundError(
-            f"{root} is not in the official Oxford-IIIT Pet layout: {missing} missing "
-            "(expected images/<name>.jpg, annotations/trimaps/<name>.png, "
-            "annotations/trainval.txt and annotations/test.txt)."
+            f"{root} is not {what}: {missing} missing (expected the extracted "
+            "Oxford-IIIT Pet archives: images/<name>.jpg, annotations/trimaps/"
+            "<name>.png, annotations/trainval.txt and test.txt; download_oxford_pets() "
+            "makes them)."
         )
     return root

@@ -23,7 +23,6 @@ from pathlib import Path
 # TensorFlow-free: --help answers at once
 from .. import __version__
 from ..checks import ON_CORRUPT, SPLITS
-from ..export import EXPORT_FORMATS
 from ..settings import LOSSES, LR_SCHEDULES, OPTIMIZERS
 from ..shapes import PADDINGS
 from .config import CHECKPOINTS, COLLECTIVES, PRESETS, STRATEGIES, TrainConfig
@@ -194,7 +193,7 @@ def _stop_on_sigterm():
     (which can abort) nor half-way through a save."""
     import keras
 
-    def stop(*_) -> None:
+    def stop(batch: int = 0, logs: object = None) -> None:
         if _Sigterm.pending:
             _Sigterm.defer = _Sigterm.pending = False
             raise Terminated
@@ -450,10 +449,14 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from ..export import export_model
+    from ..export import EXPORT_FORMATS, export_model
     from ..pictures.figures import MASK_COLORS
     from .runs import load_run_model
 
+    if args.format not in EXPORT_FORMATS:  # before the model loads
+        raise ValueError(
+            f"unknown format {args.format!r}; use one of {EXPORT_FORMATS}."
+        )
     source, names = Path(args.model), None
     if source.is_dir():  # the checkpoint the run scored on test (its classes), or best
         scored = source / "test.json"
@@ -687,8 +690,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("export", _cmd_export, text)
     tested = "a .keras file, or a run folder (the checkpoint it tested)"
     p.add_argument("model", help=tested)
-    tflite = "litert: a .tflite file"
-    p.add_argument("--format", choices=EXPORT_FORMATS, default="litert", help=tflite)
+    p.add_argument("--format", default="litert", help="litert (a .tflite file)")
     p.add_argument("--output", type=_folder, default="export", help="folder")
     p.add_argument("--size", type=_positive, help="input side for an any-size model")
 

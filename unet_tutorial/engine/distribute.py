@@ -386,9 +386,8 @@ def run_local_workers(
     timeout: float = 600,
     env: dict | None = None,
 ) -> list[WorkerRun]:
-    """Run ``command`` as ``num_workers`` processes of one ``local_cluster`` and wait
-    for all. One ``WorkerRun`` each, in index order; a ``TimeoutError`` stops all
-    after ``timeout`` s. TensorFlow's C++ log is off unless ``env`` says otherwise."""
+    """Run ``command`` in each worker of a ``local_cluster``: a ``WorkerRun`` each, by
+    index; ``TimeoutError`` after ``timeout`` s (all stopped); C++ log off (``env``)."""
     configs = local_cluster(num_workers)
     base = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
     end = time.monotonic() + timeout

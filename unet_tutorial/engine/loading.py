@@ -180,8 +180,7 @@ class SourceFacts:
 def source_facts(
     data: DataSource, num_examples: dict[str, int] | None = None
 ) -> SourceFacts:
-    """Which data a source holds, counted, never assumed; ``num_examples``: synthetic
-    split sizes ``{"train": n, ...}``."""
+    """What a source holds, counted; ``num_examples``: synthetic split sizes."""
     if data.kind == "folder":
         return SourceFacts(check_folder(data.path).summary(), None, False)
     if data.kind == "directory":  # counted from the lists: a subset is named one

@@ -46,7 +46,7 @@ _TF_CONFIG_FORM = (
 
 
 def parse_tf_config(text: str | None = None) -> dict:
-    """``TF_CONFIG`` (the environment's unless ``text``), checked: a ``ValueError``."""
+    """Read and check ``TF_CONFIG`` (the environment's unless ``text`` is given)."""
     text = os.environ.get("TF_CONFIG") if text is None else text
     problem = _tf_config_problem(text)
     if problem:
@@ -251,10 +251,10 @@ def make_strategy(
     connect_timeout: float = CONNECT_TIMEOUT,
     program: str = "make_strategy",
 ) -> tf.distribute.Strategy:
-    """The strategy named (before other TF work). ``"default"``: one device;
+    """The ``tf.distribute`` strategy for a name. ``"default"``: one device;
     ``"mirrored"``: this machine's GPUs, or its CPU; ``"multiworker"``: one replica per
     ``TF_CONFIG`` process, all-reduced by ``collective``, waiting ``connect_timeout`` s
-    at most for the others to answer, as long to form."""
+    at most for the others to answer, as long to form. Make it before other TF work."""
     choices = {"strategy": (name, STRATEGIES), "collective": (collective, COLLECTIVES)}
     for what, (value, known) in choices.items():
         if value not in known:
@@ -317,7 +317,7 @@ def chief_decision(
 
 def worker_scratch_dir(output_dir: str | os.PathLike, role: WorkerRole) -> Path:
     """A non-chief worker's copy of the run: ``runs/.pets.worker-1`` for ``runs/pets``
-    (deleted at the end; one a crash left, the next start clears)."""
+    (deleted at the end, or by the next start after a crash)."""
     out = Path(output_dir)
     return out.parent / f".{out.name}.{role.task_type}-{role.task_id}"
 
@@ -386,8 +386,9 @@ def run_local_workers(
     timeout: float = 600,
     env: dict | None = None,
 ) -> list[WorkerRun]:
-    """Run ``command`` in each worker of a ``local_cluster``: a ``WorkerRun`` each, by
-    index; ``TimeoutError`` after ``timeout`` s (all stopped); C++ log off (``env``)."""
+    """Run ``command`` as ``num_workers`` processes of one ``local_cluster`` and wait
+    for all. One ``WorkerRun`` each, in index order; a ``TimeoutError`` stops all
+    after ``timeout`` s. TensorFlow's C++ log is off unless ``env`` says otherwise."""
     configs = local_cluster(num_workers)
     base = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
     end = time.monotonic() + timeout

@@ -180,7 +180,7 @@ class SourceFacts:
 def source_facts(
     data: DataSource, num_examples: dict[str, int] | None = None
 ) -> SourceFacts:
-    """What a source holds, counted; ``num_examples``: synthetic split sizes."""
+    """What a source holds, counted, never assumed (``num_examples``: synthetic)."""
     if data.kind == "folder":
         return SourceFacts(check_folder(data.path).summary(), None, False)
     if data.kind == "directory":  # counted from the lists: a subset is named one

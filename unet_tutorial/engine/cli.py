@@ -99,7 +99,6 @@ def _converter(kind: type, optional: bool):
 
 
 def _positive(text: str) -> int:
-    """A positive integer, checked before any work."""
     if (value := int(text)) < 1:
         raise argparse.ArgumentTypeError(f"{value} must be a positive integer")
     return value
@@ -194,22 +193,21 @@ def _stop_on_sigterm():
     (which can abort) nor half-way through a save."""
     import keras
 
-    class StopOnSigterm(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None) -> None:
-            _Sigterm.defer = True
+    def stop(batch: int = 0, logs: object = None) -> None:
+        if _Sigterm.pending:
+            _Sigterm.defer = _Sigterm.pending = False
+            raise Terminated
 
-        def on_train_batch_end(self, batch=None, logs=None) -> None:
-            if _Sigterm.pending:
-                _Sigterm.defer = _Sigterm.pending = False
-                raise Terminated
+    def end(logs: object) -> None:
+        _Sigterm.defer = False
+        stop()
 
-        on_test_batch_end = on_train_batch_end
-
-        def on_train_end(self, logs=None) -> None:
-            _Sigterm.defer = False
-            self.on_train_batch_end()
-
-    return StopOnSigterm()
+    return keras.callbacks.LambdaCallback(
+        on_train_begin=lambda logs: setattr(_Sigterm, "defer", True),
+        on_train_batch_end=stop,
+        on_test_batch_end=stop,
+        on_train_end=end,
+    )
 
 
 def _build_from_args(args: argparse.Namespace):
@@ -243,13 +241,16 @@ def _cmd_sizes(args: argparse.Namespace) -> int:
 
 
 def _output_folder(text: str) -> Path:
-    """``--output`` as a ``Path``; refused, before any work, if it is a file."""
     if (path := Path(text)).exists() and not path.is_dir():
         raise ValueError(f"--output {path} is a file, not a folder; name a folder")
     return path
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    """Options not given come from --preset, else from TrainConfig()'s
+    defaults (shown)."""
+    import tensorflow as tf
+
     from .distribute import make_strategy, worker_role, worker_scratch_dir
     from .training import train
 
@@ -279,10 +280,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
             verbose=args.verbose,
             overwrite=args.overwrite,
         )
-    except Exception as err:
-        import tensorflow as tf
-
-        if role.num_workers > 1 and isinstance(err, tf.errors.OpError):
+    except tf.errors.OpError as err:
+        if role.num_workers > 1:
             raise RuntimeError(
                 "another worker stopped or could not be reached during training "
                 f"(TensorFlow's {type(err).__name__}; that worker's output says why), "
@@ -303,28 +302,20 @@ def _cmd_train(args: argparse.Namespace) -> int:
         )
     print(f"data: {result.data.description}")
     if result.data.is_stand_in:
-        print(
-            "NOTE: trained and validated on the SYNTHETIC STAND-IN, not on "
-            "Oxford-IIIT Pet."
-        )
+        print("NOTE: this run used the SYNTHETIC STAND-IN, not Oxford-IIIT Pet.")
     for name, path in result.paths.items():
         if path.exists():
             print(f"{name:>9}: {path}")
     return 0
 
 
-def _load_model(path: str):
-    from .runs import load_run_model
-
-    return load_run_model(path)
-
-
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from ..evaluation import em_scores, evaluate, is_unpadded
     from .loading import load_dataset
+    from .runs import load_run_model
     from .sources import resolve_source
 
-    model = _load_model(args.model)
+    model = load_run_model(args.model)
     data = resolve_source(args.source, args.data_dir)
     (fixed, width), size = model.input_shape[1:3], args.size
     square = fixed is not None and fixed == width and not is_unpadded(model)
@@ -351,10 +342,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         num_examples=args.synthetic_examples,
         on_corrupt=args.on_corrupt,
     )
-    predicted = model.output_shape[-1]
-    if predicted is not None and max(predicted, 2) != info.num_classes:
+    predicted = max(model.output_shape[-1] or info.num_classes, 2)
+    if predicted != info.num_classes:
         raise ValueError(
-            f"{args.model} predicts {max(predicted, 2)} classes but the data has "
+            f"{args.model} predicts {predicted} classes but the data has "
             f"{info.num_classes} ({', '.join(info.class_names)}); evaluate a model "
             "trained on data of these classes"
         )
@@ -409,7 +400,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
     from ..evaluation import check_image, load_image, predict_mask
     from ..pictures.figures import mask_to_rgb, overlay_mask
-    from .runs import atomic_write
+    from .runs import atomic_write, load_run_model
 
     paths = [Path(p) for p in args.images] + _split_images(args.source, args.split)
     if not paths:
@@ -430,7 +421,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                     f"predict would write {output} over the input {given}; choose "
                     "another --output folder"
                 )
-    model = _load_model(args.model)
+    model = load_run_model(args.model)
     num_classes = max(model.output_shape[-1], 2)  # one channel: classes 0 and 1
     values = f"class indices 0 to {num_classes - 1}"
     if num_classes == 3:
@@ -444,9 +435,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                 f"as {stem}_*.png"
             )
         rgb = load_image(path)  # one image in memory at a time
-        image = rgb
-        if model.input_shape[-1] == 1:  # a grayscale model (e.g. EM slices)
-            image = np.asarray(Image.fromarray(rgb).convert("L"))
+        gray = model.input_shape[-1] == 1  # a grayscale model (e.g. EM slices)
+        image = np.asarray(Image.fromarray(rgb).convert("L")) if gray else rgb
         mask = predict_mask(model, image)
         arrays = (mask.astype(index_type), mask_to_rgb(mask), overlay_mask(rgb, mask))
         for kind, array in zip(kinds, arrays, strict=True):
@@ -459,12 +449,13 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from .. import export
+    from ..export import EXPORT_FORMATS, export_model
     from ..pictures.figures import MASK_COLORS
+    from .runs import load_run_model
 
-    if args.format not in export.EXPORT_FORMATS:
+    if args.format not in EXPORT_FORMATS:  # before the model loads
         raise ValueError(
-            f"unknown format {args.format!r}; use one of {export.EXPORT_FORMATS}."
+            f"unknown format {args.format!r}; use one of {EXPORT_FORMATS}."
         )
     source, names = Path(args.model), None
     if source.is_dir():  # the checkpoint the run scored on test (its classes), or best
@@ -472,12 +463,12 @@ def _cmd_export(args: argparse.Namespace) -> int:
         test = json.loads(scored.read_text()) if scored.is_file() else {}
         names = test.get("data", {}).get("class_names")
         source = source / f"{test.get('model', 'best')}.keras"
-    model = _load_model(str(source))
+    model = load_run_model(source)
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     name = source.parent.name if source.stem in ("best", "final") else source.stem
     path = out / f"{name}.tflite"
-    export.export_model(
+    export_model(
         model,
         path,
         format=args.format,
@@ -518,6 +509,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_check_data(args: argparse.Namespace) -> int:
+    """Reads every image header and mask of PATH and reports the pairs,
+    sizes, classes with their pixel shares and the splits. Exits 1 and lists
+    every bad file if the folder cannot be loaded."""
     from .folders import check_folder
 
     names = ("ignore_value", "channels", "crop_size", "images_dir", "masks_dir")
@@ -529,6 +523,7 @@ def _cmd_check_data(args: argparse.Namespace) -> int:
 
 def _cmd_animate(args: argparse.Namespace) -> int:
     from ..pictures import animation
+    from .runs import load_run_model
 
     image = None
     if args.image == "cat":  # read (and check) the image before any model work
@@ -538,7 +533,7 @@ def _cmd_animate(args: argparse.Namespace) -> int:
 
         image = load_image(args.image)
     out = _output_folder(args.output)
-    model = _load_model(args.model) if args.model else _build_from_args(args)
+    model = load_run_model(args.model) if args.model else _build_from_args(args)
     ms = args.frame_ms
     jobs = {
         "encoder.gif": lambda p: animation.animate_encoder(model, p, frame_ms=ms),
@@ -569,8 +564,11 @@ what it reads (detected; --images, --masks and --mask-suffix override):
 """
 
 
-class _Help(argparse.ArgumentDefaultsHelpFormatter):
-    """Help that shows an option's default where it has one (not None or False)."""
+class _Help(
+    argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter
+):
+    """Help that keeps the description's and epilog's line breaks and shows an option's
+    default where it has one (not None or False)."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         if action.default is None or action.default is False:
@@ -578,12 +576,7 @@ class _Help(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
-class _RawHelp(argparse.RawDescriptionHelpFormatter, _Help):
-    """``_Help`` that keeps the line breaks of the description and epilog."""
-
-
 def _add_model_args(p: argparse.ArgumentParser) -> None:
-    """``build_unet``'s arguments for ``summary`` and ``animate``."""
     d = TrainConfig()
     p.add_argument("--size", type=int, default=d.image_size, help="input side")
     p.add_argument("--channels", type=int, default=3, help="input channels")
@@ -609,9 +602,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def command(name: str, func, text: str, **kw) -> argparse.ArgumentParser:
-        kw.setdefault("formatter_class", _Help)
-        kw.setdefault("description", text)
-        p = sub.add_parser(name, help=text, **kw)
+        kw.setdefault("description", inspect.getdoc(func) or text)  # its docstring
+        p = sub.add_parser(name, help=text, formatter_class=_Help, **kw)
         p.set_defaults(func=func)
         return p
 
@@ -626,13 +618,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-size", type=int, default=1024, help="largest size listed")
 
     text = "train a U-Net and write checkpoints, history and snapshots"
-    p = command(
-        "train",
-        _cmd_train,
-        text,
-        description="Options not given come from --preset, else from TrainConfig()'s "
-        "defaults (shown).",
-    )
+    p = command("train", _cmd_train, text)
     run = p.add_argument_group("the run")
     run.add_argument(
         "--preset",
@@ -716,16 +702,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", type=_folder, default="animations", help="folder")
     p.add_argument("--frame-ms", type=_positive, default=700, help="ms per frame")
 
-    p = command(
-        "check-data",
-        _cmd_check_data,
-        "check a folder of your own images/ and masks/ before training",
-        description="Reads every image header and mask of PATH and reports the pairs,\n"
-        "sizes, classes with their pixel shares and the splits. Exits 1 and lists\n"
-        "every bad file if the folder cannot be loaded.",
-        epilog=CHECK_DATA_READS,
-        formatter_class=_RawHelp,
-    )
+    text = "check a folder of your own images/ and masks/ before training"
+    p = command("check-data", _cmd_check_data, text, epilog=CHECK_DATA_READS)
     p.add_argument("path", help="the folder holding images/ and masks/")
     p.add_argument("--ignore-value", type=int, help="a mask value that is no class")
     p.add_argument("--channels", type=int, choices=(1, 3), help="convert the images")

@@ -1,6 +1,5 @@
-"""Distributed training: strategies, worker roles and local clusters. Under
-``MultiWorkerMirroredStrategy`` the chief writes the run folder, which every worker
-must see; the others write to a scratch folder (``worker_scratch_dir``)."""
+"""Distributed training: strategies, worker roles and local clusters. The chief writes
+the run folder, which every worker must see; the others a ``worker_scratch_dir``."""
 
 from __future__ import annotations
 
@@ -47,8 +46,7 @@ _TF_CONFIG_FORM = (
 
 
 def parse_tf_config(text: str | None = None) -> dict:
-    """Read and check ``TF_CONFIG`` (from the environment unless ``text`` is given).
-    A ``ValueError`` says what is wrong and shows the expected form."""
+    """Read and check ``TF_CONFIG`` (the environment's unless ``text`` is given)."""
     text = os.environ.get("TF_CONFIG") if text is None else text
     problem = _tf_config_problem(text)
     if problem:
@@ -93,8 +91,7 @@ _ADDRESS = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})")  # [IPv
 
 
 def split_address(address: object) -> tuple[str, int] | None:
-    """``(host, port)`` of a ``TF_CONFIG`` address such as ``localhost:12345``;
-    ``None`` unless it is ``host:port`` with a port in 1 .. 65535."""
+    """``(host, port)`` of a ``host:port`` address (port 1 .. 65535), else ``None``."""
     match = _ADDRESS.fullmatch(address) if isinstance(address, str) else None
     if match is None or not 1 <= int(match.group(2)) <= 65535:
         return None
@@ -133,9 +130,8 @@ def answers(address: str, timeout: float = 1.0) -> bool:
 
 
 def wait_for_peers(own: str, peers: list[Peer], timeout: float) -> None:
-    """Wait until every peer answers at its address, for at most ``timeout`` seconds.
-    A ``TimeoutError`` names one that did not; meanwhile this worker answers at
-    ``own``. (TensorFlow's wait has no limit and ignores signals.)"""
+    """Wait at most ``timeout`` s for every peer to answer (``TimeoutError`` names one
+    that did not), answering at ``own``. TensorFlow's wait has no limit."""
     deadline = time.monotonic() + timeout
     listener = None
     with contextlib.suppress(OSError):  # None: TensorFlow took the port already
@@ -199,11 +195,9 @@ def _exit_1_on_sighup() -> Callable[[], object] | None:
 def watch_cluster_forming(
     peers: list[Peer], timeout: float, *, program: str = "make_strategy"
 ) -> Iterator[None]:
-    """Bound the step in which TensorFlow forms the cluster to ``timeout`` seconds.
-
-    TensorFlow waits in C++ holding the interpreter, so a watchdog process prints
-    ``"{program}: error: the cluster did not form ..."`` and ends this one with status
-    1 (SIGHUP; else SIGKILL). Ctrl-C ends it at once, and the watchdog says so."""
+    """Bound TensorFlow's forming of the cluster to ``timeout`` s. It waits in C++
+    holding the interpreter, so a watchdog process says why and ends this one with
+    status 1 (SIGHUP; else SIGKILL). Ctrl-C ends it at once; the watchdog says so."""
     names = ", ".join(map(str, peers)) or "the other workers"
     main = threading.current_thread() is threading.main_thread()
     restore_hup = _exit_1_on_sighup() if main else None
@@ -307,11 +301,9 @@ def worker_role(strategy: tf.distribute.Strategy) -> WorkerRole:
 def chief_decision(
     strategy: tf.distribute.Strategy, decision: int, *, refused: bool = False
 ) -> tuple[int, int]:
-    """The chief's ``decision``, the same on every worker, and how many workers refused.
-
-    Workers see the run folder at different moments, so a decision that changes their
-    collective steps is the chief's (0 if it refused). Every worker calls this at the
-    same point; one that cannot go on passes ``refused=True``."""
+    """The chief's ``decision`` (0 if it refused) on every worker, and how many refused.
+    Workers see the run folder at different moments: a decision that changes their
+    collective steps is the chief's. Every worker calls it at the same point."""
     if not is_whole(decision, 0):
         raise ValueError(f"decision must be an integer >= 0, got {decision!r}")
     role = worker_role(strategy)
@@ -320,14 +312,12 @@ def chief_decision(
     chosen = 0.0 if refused or not role.is_chief else float(decision)
     mine = tf.constant([chosen, float(refused)])
     total = strategy.reduce("SUM", strategy.run(lambda: tf.identity(mine)), axis=None)
-    chief, refusals = (int(round(v)) for v in total.numpy())
-    return chief, refusals
+    return tuple(int(round(v)) for v in total.numpy())
 
 
 def worker_scratch_dir(output_dir: str | os.PathLike, role: WorkerRole) -> Path:
-    """Where a non-chief worker writes its copy of the run: ``runs/pets`` gives
-    ``runs/.pets.worker-1`` for worker 1 (deleted when its training ends; a crash
-    leaves it, and the next start clears it)."""
+    """A non-chief worker's copy of the run: ``runs/.pets.worker-1`` for ``runs/pets``
+    (deleted at the end, or by the next start after a crash)."""
     out = Path(output_dir)
     return out.parent / f".{out.name}.{role.task_type}-{role.task_id}"
 
@@ -335,10 +325,9 @@ def worker_scratch_dir(output_dir: str | os.PathLike, role: WorkerRole) -> Path:
 def prepare_multi_worker_fit(
     model, strategy: tf.distribute.Strategy, element_spec
 ) -> None:
-    """Work around two Keras 3 bugs so that ``model.fit`` runs under
-    ``MultiWorkerMirroredStrategy`` (call it before ``fit``; nothing for others).
-    The model is built from ``element_spec`` (keras-team/keras#20585), and step
-    scalars are averaged with ``axis=None``."""
+    """Before ``fit`` under ``MultiWorkerMirroredStrategy``, work around two Keras 3
+    bugs: build from ``element_spec`` (keras-team/keras#20585), average step scalars
+    with ``axis=None``."""
     if not is_multi_worker(strategy):
         return
     from keras.src.backend.tensorflow import trainer

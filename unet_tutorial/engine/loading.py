@@ -42,9 +42,8 @@ def check_oxford_version(version: str) -> None:
     """Refuse a TensorFlow Datasets version of ``oxford_iiit_pet`` that cannot load."""
     if not str(version).startswith("4"):
         raise ValueError(
-            f"oxford_iiit_pet version {version!r} is not supported: version 3.x no "
-            "longer loads on current TensorFlow Datasets (its download URLs are "
-            "gone). Use '4.*.*', which reads the same images and trimaps."
+            f"oxford_iiit_pet version {version!r} is not supported: 3.x no longer "
+            "loads (its download URLs are gone). Use '4.*.*': the same images, trimaps."
         )
 
 
@@ -77,9 +76,8 @@ def load_oxford_pets(
     """Oxford-IIIT Pet from TensorFlow Datasets, as ``(image, mask)`` batches.
 
     ``"train"`` and a fixed ``"validation"`` hold-out (``validation_holdout``) split
-    the trainval list; ``"test"`` is the test list. ``download`` lets tfds fetch
-    missing data; else ``DataUnavailableError`` says how to get it, within seconds.
-    """
+    the trainval list. Without ``download`` (or a server), ``DataUnavailableError``
+    says how to get missing data, within seconds."""
     check_sizes(split, image_size, batch_size)
     check_oxford_version(version)
     try:
@@ -130,11 +128,9 @@ def load_synthetic_pets(
     shuffle: bool | None = None,
     seed: int = 0,
 ) -> tf.data.Dataset:
-    """The synthetic stand-in (``make_synthetic_pets``) through the same pipeline.
-
-    **Not** Oxford-IIIT Pet. The splits (512, 64, 128 images unless ``num_examples``)
-    come from different seeds: they share no image.
-    """
+    """The synthetic stand-in (``make_synthetic_pets``), **not** Oxford-IIIT Pet,
+    through the same pipeline. Its splits (512, 64, 128 images unless
+    ``num_examples``) come from different seeds: they share no image."""
     check_sizes(split, image_size, batch_size)
     n = SYNTHETIC_SPLIT_SIZES[split] if num_examples is None else num_examples
     pairs = make_synthetic_pets(n, image_size, seed=seed + _SYNTHETIC_SEEDS[split])
@@ -149,11 +145,9 @@ def load_synthetic_pets(
 class DataInfo:
     """Which data a ``load_dataset`` call used, and what a model for it needs.
 
-    ``source`` loads it again; ``notice``: the line ``load_dataset`` prints;
-    ``is_full``: the complete official Oxford splits; ``ignore_value``: the mask
-    value of no class (batches are then ``(image, mask, weights)``); ``batch_size``:
-    the one used (1 for whole images of mixed sizes).
-    """
+    ``source`` loads it again; ``notice``: the line printed; ``is_full``: the official
+    Oxford splits, complete; ``ignore_value``: the mask value of no class (batches
+    are then ``(image, mask, weights)``); ``batch_size``: 1 for mixed sizes."""
 
     source: str
     kind: str
@@ -186,8 +180,7 @@ class SourceFacts:
 def source_facts(
     data: DataSource, num_examples: dict[str, int] | None = None
 ) -> SourceFacts:
-    """Which data a source holds, counted, never assumed (``SourceFacts``).
-    ``num_examples``: synthetic split sizes ``{"train": n, ...}``."""
+    """What a source holds, counted, never assumed (``num_examples``: synthetic)."""
     if data.kind == "folder":
         return SourceFacts(check_folder(data.path).summary(), None, False)
     if data.kind == "directory":  # counted from the lists: a subset is named one
@@ -254,9 +247,8 @@ def load_dataset(
         crop_size: a folder: train on random crops of this side.
         **folder: a folder's other ``check_folder`` options.
 
-    Returns ``(dataset, info)``; raises ``ValueError`` for a bad setting or folder,
-    ``DataUnavailableError`` (saying how to get it) for Oxford data not to be had.
-    """
+    Raises ``ValueError`` for a bad setting or folder, ``DataUnavailableError``
+    (saying how to get it) for Oxford data not to be had."""
     check_choice("on_corrupt", on_corrupt, ON_CORRUPT)
     is_resolved = isinstance(source, DataSource)
     data = source if is_resolved else resolve_source(source, data_dir)

@@ -638,6 +638,14 @@ def test_predict_needs_images_or_a_folder_and_names_a_wrong_folder(tmp_path, cap
     assert cli.main(["predict", str(model), "--source", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "is not a folder of images and masks" in err and "check-data" in err
+    bad = tmp_path / "bad"  # a folder of images and masks that does not load
+    for folder in ("images", "masks"):
+        (bad / folder).mkdir(parents=True)
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(bad / "images" / "a.png")
+    Image.fromarray(np.full((8, 9), 255, np.uint8)).save(bad / "masks" / "a.png")
+    assert cli.main(["predict", str(model), "--source", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "has problems that stop loading it" in err and "fix them first" in err
 
 
 def test_evaluate_and_predict_a_folder_of_odd_sizes_with_a_model_of_any_size(

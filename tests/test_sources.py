@@ -60,6 +60,9 @@ def test_explicit_choices_and_errors(offline, tmp_path):
         ut.resolve_source("tfds")
     with pytest.raises(ValueError, match="source='kaggle' is not known"):
         ut.resolve_source("kaggle")
+    for not_a_source in (None, 3):  # one message, not a TypeError from pathlib
+        with pytest.raises(ValueError, match=f"source={not_a_source} is not known"):
+            ut.resolve_source(not_a_source)
     with pytest.raises(FileNotFoundError, match="annotations/test.txt missing"):
         (tmp_path / "images").mkdir()
         (tmp_path / "annotations" / "trimaps").mkdir(parents=True)

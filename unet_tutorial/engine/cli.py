@@ -26,6 +26,7 @@ from ..checks import ON_CORRUPT, SPLITS
 from ..settings import LOSSES, LR_SCHEDULES, OPTIMIZERS
 from ..shapes import PADDINGS
 from .config import CHECKPOINTS, COLLECTIVES, PRESETS, STRATEGIES, TrainConfig
+from .folders import WHAT_IT_READS
 
 DEBUG_ENV = "UNET_TUTORIAL_DEBUG"
 """Set it (to anything but 0) for full tracebacks, like ``--debug``."""
@@ -198,12 +199,15 @@ def _stop_on_sigterm():
             _Sigterm.defer = _Sigterm.pending = False
             raise Terminated
 
+    def begin(logs: object) -> None:
+        _Sigterm.defer = True
+
     def end(logs: object) -> None:
         _Sigterm.defer = False
         stop()
 
     return keras.callbacks.LambdaCallback(
-        on_train_begin=lambda logs: setattr(_Sigterm, "defer", True),
+        on_train_begin=begin,
         on_train_batch_end=stop,
         on_test_batch_end=stop,
         on_train_end=end,
@@ -379,11 +383,15 @@ def _split_images(source: str | None, split: str) -> list:
         return []
     from .folders import check_folder, is_mask_folder
 
-    report = check_folder(source) if is_mask_folder(source) else None
-    if report is None or not report.ok:
+    if not is_mask_folder(source):
         raise ValueError(
-            f"--source {source} is not a folder of images and masks (or has problems "
-            f"that stop loading it); run unet-tutorial check-data {source}"
+            f"--source {source} is not a folder of images and masks; run "
+            f"unet-tutorial check-data {source} to see what it holds"
+        )
+    if not (report := check_folder(source)).ok:
+        raise ValueError(
+            f"--source {source} has problems that stop loading it; run unet-tutorial "
+            f"check-data {source} and fix them first"
         )
     pairs = [report.records[s] for s in report.splits[split]]
     if any(pair.page is not None for pair in pairs):
@@ -549,21 +557,6 @@ def _cmd_animate(args: argparse.Namespace) -> int:
     return 0
 
 
-CHECK_DATA_READS = """\
-what it reads (detected; --images, --masks and --mask-suffix override):
-  folders: images/, imgs/ or JPEGImages/ with masks/, SegmentationClass/,
-    labels/ or annotations/ (Oxford-IIIT Pet: images/ + annotations/trimaps/)
-  mask names: the image's stem, or with a suffix (_mask, _label, _gt, ...)
-  masks: class-index PNG or TIFF; palette PNG or GIF (the index is the class);
-    binary 0/255 (JPEG too: thresholded at 128, with a note); RGB colours
-    through a colour table; a multi-page TIFF stack (one pair per page)
-  255 beside class indices: ignored (the VOC convention)
-  classes.txt (optional): lines 'name', 'name VALUE', 'name R G B', 'ignore V'
-  split lists (optional): train.txt, validation.txt (or val.txt), test.txt,
-    here or in ImageSets/Segmentation/; without test.txt there is no test split
-"""
-
-
 class _Help(
     argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter
 ):
@@ -703,7 +696,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frame-ms", type=_positive, default=700, help="ms per frame")
 
     text = "check a folder of your own images/ and masks/ before training"
-    p = command("check-data", _cmd_check_data, text, epilog=CHECK_DATA_READS)
+    p = command("check-data", _cmd_check_data, text, epilog=WHAT_IT_READS)
     p.add_argument("path", help="the folder holding images/ and masks/")
     p.add_argument("--ignore-value", type=int, help="a mask value that is no class")
     p.add_argument("--channels", type=int, choices=(1, 3), help="convert the images")

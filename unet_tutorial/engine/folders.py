@@ -1,21 +1,8 @@
 """One folder reader: images and masks on disk, checked, split and batched.
 
-Detected layouts (``images_dir``, ``masks_dir`` and ``mask_suffix`` override)::
-
-    images/ | imgs/ | JPEGImages/      the images (.png .jpg .jpeg .tif .tiff .gif .bmp)
-    masks/ | SegmentationClass/ | labels/ | annotations/     the masks
-    <name>.png, <name>_mask.gif ...     a mask is named as its image, or with a suffix
-    Oxford-IIIT Pet: images/ + annotations/trimaps/, lists annotations/trainval.txt
-                     and test.txt (a validation hold-out of trainval, by breed)
-
-Split lists ``train.txt``, ``validation.txt`` (or ``val.txt``), ``test.txt``
-(optional), in the folder or ``ImageSets/Segmentation/``: a name per line. Without
-them the sorted names give the last 15 % to test, the 10 % before them to validation.
-Masks hold class values (grey, palette, TIFF; binary JPEG) or colours.
-``classes.txt``: a line per class, ``name``, ``name value`` or ``name R G B``, and
-``ignore value``; without it: class indices, binary 0/255, or VOC's (255 ignored).
-A multi-page TIFF gives a pair per page. ``check_folder`` reports each problem once,
-at its cause; the loaders refuse a folder with problems.
+What it detects is ``WHAT_IT_READS`` (``images_dir``, ``masks_dir``, ``mask_suffix``
+override). ``check_folder`` reports each problem once, at its cause; the loaders
+refuse a folder with problems.
 """
 
 from __future__ import annotations
@@ -36,6 +23,24 @@ import numpy as np
 from ..checks import ON_CORRUPT, SPLITS, check_choice, is_whole
 from ..labels import CLASS_NAMES, TRIMAP_VALUES
 from ..reading import breed_of, check_split, to_rgb8, validation_holdout
+
+WHAT_IT_READS = """\
+what it reads (detected; --images, --masks and --mask-suffix override):
+  folders: images/, imgs/ or JPEGImages/ with masks/, SegmentationClass/,
+    labels/ or annotations/ (Oxford-IIIT Pet: images/ + annotations/trimaps/)
+  files: .png .jpg .jpeg .tif .tiff .gif .bmp
+  mask names: the image's stem, or with a suffix (_mask, _label, _gt, ...)
+  masks: class-index PNG or TIFF; palette PNG or GIF (the index is the class);
+    binary 0/255 (JPEG too: thresholded at 128, with a note); RGB colours
+    through a colour table; a multi-page TIFF stack (one pair per page)
+  255 beside class indices: ignored (the VOC convention)
+  classes.txt (optional): lines 'name', 'name VALUE', 'name R G B', 'ignore V'
+  split lists (optional): train.txt, validation.txt (or val.txt), test.txt,
+    here or in ImageSets/Segmentation/; without test.txt there is no test split;
+    without lists, by sorted name: the last 15 % test, the 10 % before validation
+  Oxford-IIIT Pet: annotations/trainval.txt and test.txt; validation is held
+    out of trainval, about 10 % of every breed
+"""
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".gif", ".bmp")
 """File endings the reader reads (any case)."""
@@ -340,8 +345,8 @@ def _infer_classes(given, found: set[int], ignore_value: int | None, palette: bo
         return ClassTable(names, tuple(range(n)), ignore, rule), None
     return None, (
         f"the masks hold the values {sorted(found)[:20]}: neither class indices 0 … "
-        "N-1 nor binary 0/255; name the classes in classes.txt ('name value' lines, "
-        "and 'ignore value' for a value that is no class)"
+        "N-1 without gaps nor binary 0/255; name the classes in classes.txt ('name "
+        "value' lines, and 'ignore value' for a value that is no class)"
     )
 
 
@@ -431,8 +436,10 @@ def read_mask(
 
 
 def _pages(path: Path) -> int:
-    with _open(path) as im:  # a header only
-        return getattr(im, "n_frames", 1) if im.format == "TIFF" else 1
+    if path.suffix.lower() not in (".tif", ".tiff"):
+        return 1  # only TIFFs are opened twice (here, a header only)
+    with _open(path) as im:
+        return getattr(im, "n_frames", 1)
 
 
 @dataclass(frozen=True)
@@ -500,7 +507,8 @@ def _read_list(layout: Layout, path: Path) -> list[tuple[int, str]]:
 
 def _listed_splits(layout: Layout, order: list[str]):
     """``(splits, problems, notes, missing names)`` from the lists or sorted names."""
-    problems, notes, missing, known, lists = [], [], [], set(order), layout.lists
+    problems, notes, missing = [], [], []
+    known, lists = set(order), layout.lists
     if not lists:
         n = len(order)
         if n < 3:
@@ -559,9 +567,11 @@ def _listed_splits(layout: Layout, order: list[str]):
             f"{len(unlisted)} pair(s) in no split list (not used): {_some(unlisted)}"
         )
     splits = {s: splits.get(s, ()) for s in SPLITS}
-    optional = {*SPLITS} - {*lists} - {"train"}  # no list of their own: refused later
-    empty = [s for s in SPLITS if not splits[s] and s not in optional]
-    problems += [] if problems else [f"the {s} split is empty" for s in empty]
+    # a split without a list of its own (Oxford's validation, a missing test list)
+    # is refused when it is loaded, not here
+    listed = [s for s in SPLITS if s == "train" or s in lists]
+    if not problems:
+        problems += [f"the {s} split is empty" for s in listed if not splits[s]]
     return splits, problems, notes, missing
 
 
@@ -872,10 +882,12 @@ def _classes(good, given, colors, ignore_value, problems):
         palette = any("palette" in c["mask"][4] for c in good)
         table, problem = _infer_classes(given, found, ignore_value, palette)
         if problem:
-            held = [(int(v), c["mask_name"]) for c in good for v in c["mask"][1]]
+            holders = defaultdict(set)  # one pass: masks may hold thousands of values
+            for c in good:
+                for v in c["mask"][1].tolist():
+                    holders[v].add(c["mask_name"])
             where = "; ".join(
-                f"value {v}: {_some(sorted({m for u, m in held if u == v}), 3)}"
-                for v in sorted(found)
+                f"value {v}: {_some(sorted(f), 3)}" for v, f in sorted(holders.items())
             )
             problems.append(f"{problem} ({where})")
             return None, {}, 0

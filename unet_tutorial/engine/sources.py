@@ -191,12 +191,15 @@ def _env_source(env: str) -> DataSource | None:
 
 def _folder_source(source: str | os.PathLike) -> DataSource:
     """A folder asked for by its path: images/ + masks/, or the Oxford layout."""
-    path = Path(source).expanduser()
-    if isinstance(source, str) and not path.exists() and not {os.sep, "/"} & {*source}:
+    is_path = isinstance(source, os.PathLike) or (
+        isinstance(source, str) and ({os.sep, "/"} & {*source} or Path(source).exists())
+    )
+    if not is_path:  # a word that is no keyword, or not a str at all (None)
         raise ValueError(
             f"source={source!r} is not known: use 'auto', 'oxford', 'tfds', "
             "'synthetic', or a folder's path (images/ + masks/, or Oxford-IIIT Pet)."
         )
+    path = Path(source).expanduser()
     if is_mask_folder(path) and not (path / "annotations").is_dir():
         reason = f"the folder {path.name} (images and masks) was asked for."
         return DataSource("folder", str(path), reason=reason)
@@ -293,9 +296,9 @@ def isbi_source(cache_dir: str | os.PathLike | None = None, *, verbose: bool = T
     """The ``source=`` of the EM data (ISBI 2012) on this machine.
 
     ``ISBI_DIR_SOURCE`` if that variable names a folder, else ``download_isbi2012``
-    into ``cache_dir`` (default ``runs_dir() / "data"``), else the synthetic
-    stand-in (``write_synthetic_em``), announced loudly. ``verbose``: say which.
-    """
+    into ``cache_dir / "isbi2012-em"`` (default ``cache_dir``: ``runs_dir() / "data"``),
+    else the synthetic stand-in (``write_synthetic_em``) in ``cache_dir /
+    EM_STAND_IN_FOLDER``, announced loudly. ``verbose``: say which."""
     if named := _env_source(ISBI_DIR_ENV):  # checks the folder
         if verbose:
             print(f"EM data: {named.reason}")

@@ -687,23 +687,31 @@ def test_evaluate_and_predict_a_folder_of_odd_sizes_with_a_model_of_any_size(
 # ------------------------------------------- predict: one-class models, names, full disks
 
 
-def _one_class_model(path: Path) -> Path:
-    """A saved one-class (sigmoid) model: class 1 where the red channel is bright,
-    class 0 where it is dark (probabilities 0.99995 and 0.00005)."""
+def _red_half_model(path: Path, outputs: int) -> Path:
+    """A saved model that predicts its last class where the red channel is bright.
+    One output (sigmoid): class 1 there, class 0 where it is dark (probabilities
+    0.99995 and 0.00005). 21 outputs (softmax): class 20 there, class 9 elsewhere
+    (both beyond the eight Okabe-Ito colours)."""
     import keras
 
     inp = keras.Input((32, 32, 3))
-    conv = keras.layers.Conv2D(1, 1, name="head_conv")
-    out = keras.layers.Activation("sigmoid", name="head_sigmoid")(conv(inp))
-    weights = np.zeros((1, 1, 3, 1), np.float32)
-    weights[0, 0, 0, 0] = 20.0
-    conv.set_weights([weights, np.array([-10.0], np.float32)])
+    conv = keras.layers.Conv2D(outputs, 1)
+    head = keras.layers.Softmax() if outputs > 1 else keras.layers.Activation("sigmoid")
+    out = head(conv(inp))  # builds conv, so that it takes weights
+    weights = np.zeros((1, 1, 3, outputs), np.float32)
+    weights[0, 0, 0, -1] = 20.0
+    bias = np.zeros(outputs, np.float32)
+    if outputs == 1:
+        bias[0] = -10.0  # sigmoid(20 - 10) where red is bright, sigmoid(-10) where dark
+    else:
+        bias[9] = 10.0  # class 9 wins where red is dark
+    conv.set_weights([weights, bias])
     keras.Model(inp, out).save(path)
     return path
 
 
 def test_predict_with_a_one_class_model_writes_both_classes(tmp_path, capsys):
-    model = _one_class_model(tmp_path / "binary.keras")
+    model = _red_half_model(tmp_path / "binary.keras", 1)
     image = np.zeros((40, 48, 3), np.uint8)
     image[:, :24, 0] = 255  # the left half red: class 1
     Image.fromarray(image).save(tmp_path / "half.png")
@@ -953,25 +961,8 @@ def test_check_data_help_lists_what_it_reads(capsys):
     assert "what it reads" in out and "SegmentationClass/" in out and "GIF" in out
 
 
-def _twenty_one_class_model(path: Path) -> Path:
-    """A saved 21-class (softmax) model: class 20 where the red channel is bright,
-    class 9 elsewhere (both beyond the eight Okabe-Ito colours)."""
-    import keras
-
-    inp = keras.Input((32, 32, 3))
-    conv = keras.layers.Conv2D(21, 1)
-    out = keras.layers.Softmax()(conv(inp))
-    weights = np.zeros((1, 1, 3, 21), np.float32)
-    weights[0, 0, 0, 20] = 20.0
-    bias = np.zeros(21, np.float32)
-    bias[9] = 10.0
-    conv.set_weights([weights, bias])
-    keras.Model(inp, out).save(path)
-    return path
-
-
 def test_predict_writes_index_and_colour_masks_for_a_21_class_model(tmp_path, capsys):
-    model = _twenty_one_class_model(tmp_path / "voc.keras")
+    model = _red_half_model(tmp_path / "voc.keras", 21)
     image = np.zeros((40, 48, 3), np.uint8)
     image[:, :24, 0] = 255  # the left half red: class 20
     Image.fromarray(image).save(tmp_path / "half.png")

@@ -76,6 +76,23 @@ def serve(folder: Path):
         server.server_close()
 
 
+HEADLESS_CHROMIUM = (
+    "chromium",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-sync",
+    "--disable-component-update",
+    # the browser's own clock check (clients2.google.com), not the page's
+    "--disable-features=NetworkTimeServiceQuerying",
+)
+"""Debian's Chromium, headless, sending no request of its own (the tests use it too:
+``tests/conftest.py``'s ``headless_chromium``)."""
+
+
 class Chromium:
     """Headless Chromium driven by the DevTools protocol over ``--remote-debugging-pipe``
     (fd 3: commands in, fd 4: answers out, each message ended by a NUL byte)."""
@@ -91,16 +108,7 @@ class Chromium:
             os.dup2(b, 4)
 
         cmd = [
-            "chromium",
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-sync",
-            "--disable-component-update",
-            # the browser's own clock check (clients2.google.com), not the page's
-            "--disable-features=NetworkTimeServiceQuerying",
+            *HEADLESS_CHROMIUM,
             f"--user-data-dir={profile}",
             f"--window-size={width},2000",
             "--remote-debugging-pipe",

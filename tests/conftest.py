@@ -243,3 +243,19 @@ def lock_holder(folder: Path):
     return subprocess.Popen(
         [sys.executable, "-c", holds, str(folder)], stdout=subprocess.PIPE, text=True
     )
+
+
+def headless_chromium(profile: Path, *args: str) -> str:
+    """Run ``benchmarks/tryit.py``'s headless Chromium with its own profile folder and
+    ``args`` (a page's address last); return what it printed (``--dump-dom``: the DOM)."""
+    import subprocess
+    import sys
+
+    benchmarks = str(Path(__file__).resolve().parents[1] / "benchmarks")
+    if benchmarks not in sys.path:
+        sys.path.insert(0, benchmarks)
+    from tryit import HEADLESS_CHROMIUM
+
+    cmd = [*HEADLESS_CHROMIUM, f"--user-data-dir={profile}", *args]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    return run.stdout

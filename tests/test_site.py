@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
+from conftest import headless_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
@@ -158,23 +158,13 @@ def test_a_chapter_renders_in_headless_chromium(tmp_path):
     from PIL import Image, ImageStat
 
     shot = tmp_path / "encoder.png"
-    cmd = [
-        "chromium",
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
+    headless_chromium(
+        tmp_path / "profile",
         "--window-size=1280,2000",
         "--virtual-time-budget=5000",
         f"--screenshot={shot}",
         (HTML / "book" / "encoder.html").as_uri(),
-    ]
-    subprocess.run(cmd, capture_output=True, timeout=120, check=False)
+    )
     assert shot.is_file(), "chromium wrote no screenshot"
     with Image.open(shot) as im:
         assert im.size == (1280, 2000)
@@ -415,24 +405,14 @@ document.getElementById("f").addEventListener("load", function () {{
 </script></body></html>""",
         encoding="utf-8",
     )
-    cmd = [
-        "chromium",
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-sync",
+    dom = headless_chromium(
+        tmp_path / "profile",
         "--allow-file-access-from-files",
-        f"--user-data-dir={tmp_path / 'profile'}",
         "--window-size=1400,2000",
         "--virtual-time-budget=5000",
         "--dump-dom",
         probe.as_uri(),
-    ]
-    dom = subprocess.run(
-        cmd, capture_output=True, text=True, timeout=120, check=False
-    ).stdout
+    )
     found = re.search(r'data-probe="([^"]*)"', dom)
     assert found, dom[-2000:]
     page, *figures = found.group(1).split(";")

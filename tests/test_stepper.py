@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 
 import numpy as np
 import pytest
+from conftest import headless_chromium
 
 import unet_tutorial as ut
 
@@ -189,21 +189,9 @@ def test_the_buttons_step_through_the_frames_in_a_browser(tmp_path):
         f"<!doctype html><html><body>{stepper.html()}{probe}</body></html>",
         encoding="utf-8",
     )
-    cmd = [
-        "chromium",
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--virtual-time-budget=2000",
-        "--dump-dom",
-        page.as_uri(),
-    ]
-    dom = subprocess.run(
-        cmd, capture_output=True, text=True, timeout=120, check=False
-    ).stdout
+    dom = headless_chromium(
+        tmp_path / "profile", "--virtual-time-budget=2000", "--dump-dom", page.as_uri()
+    )
     log = re.search(r'data-log="([^"]*)"', dom)
     assert log, dom[-2000:]
     assert (

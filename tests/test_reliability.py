@@ -26,6 +26,7 @@ import pytest
 from conftest import TINY, TINY_CLI, caught_signals, lock_holder
 
 import unet_tutorial as ut
+from unet_tutorial import files
 from unet_tutorial.engine import runs, training
 from unet_tutorial.engine.runs import RunFolderError, RunLock, run_state
 
@@ -132,7 +133,7 @@ def _assert_whole_and_finished(out: Path) -> None:
         "2",
     ]
     assert not (out / "backup").exists()
-    assert not [p for p in out.rglob(f".*{runs.PART_MARK}*")]
+    assert not [p for p in out.rglob(f".*{files.PART_MARK}*")]
 
 
 # ------------------------------------------------------------------ atomic writes
@@ -147,7 +148,7 @@ def test_an_atomic_write_cut_short_leaves_the_old_file_and_no_temporary(tmp_path
         raise OSError("disk gone")
 
     with pytest.raises(OSError, match="disk gone"):
-        runs.atomic_write(path, half_then_fail)
+        files.atomic_write(path, half_then_fail)
     assert json.loads(path.read_text()) == {"old": True}
     assert [p.name for p in tmp_path.iterdir()] == ["config.json"]
 
@@ -737,7 +738,7 @@ def test_a_full_disk_names_the_file_and_says_the_run_resumes(tmp_path):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     with pytest.raises(OSError) as err:
-        runs.atomic_write(tmp_path / "best.keras", full)
+        files.atomic_write(tmp_path / "best.keras", full)
     assert err.value.errno == errno.ENOSPC
     assert f"while writing {tmp_path / 'best.keras'}" in str(err.value)
     assert "run the same command again (a run resumes where it stopped)" in str(

@@ -27,12 +27,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from .files import atomic_write
 from .labels import CLASS_NAMES
 from .tiling import pooling_depth
 
@@ -74,9 +74,9 @@ def export_model(
         raise ValueError(f"{path} must end in .tflite (a LiteRT model file).")
     side = _input_side(model, input_size)
     sidecar = export_sidecar(model, side, path.name, class_names, colors)
-    _write_atomically(path, lambda tmp: _export_litert(model, tmp, side, float16))
+    atomic_write(path, lambda tmp: _export_litert(model, tmp, side, float16))
     text = json.dumps(sidecar, indent=1)
-    _write_atomically(path.with_suffix(".json"), lambda tmp: tmp.write_text(text))
+    atomic_write(path.with_suffix(".json"), lambda tmp: tmp.write_text(text))
     return path
 
 
@@ -187,24 +187,3 @@ def _export_litert(model, path: Path, side: int, float16: bool) -> None:
         ) from err
     finally:
         logger.setLevel(level)
-
-
-def _write_atomically(path: Path, write) -> None:
-    """``write(tmp)`` fills a temporary file beside ``path``, then it replaces ``path``.
-
-    Own code: the core may not import the engine's ``atomic_write``; this is its
-    guarantee (never half a file) without the run folders' rules.
-    """
-    handle, tmp = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix
-    )
-    os.close(handle)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        write(Path(tmp))
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would hide it from a web server
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)

@@ -407,8 +407,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from PIL import Image
 
     from ..evaluation import check_image, load_image, predict_mask
+    from ..files import atomic_write
     from ..pictures.figures import mask_to_rgb, overlay_mask
-    from .runs import atomic_write, load_run_model
+    from .runs import load_run_model
 
     paths = [Path(p) for p in args.images] + _split_images(args.source, args.split)
     if not paths:

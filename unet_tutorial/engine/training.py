@@ -23,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..evaluation import Evaluation, evaluate
+from ..files import atomic_write, no_space_error
 from ..fit import compile_and_fit, set_seed, shard_by_data, synchronize_batch_norm
 from ..model import build_unet
 from . import runs
@@ -242,7 +243,7 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
         weights = _weights_file_bytes(self.model)
         latest = Path(self._weights_path)
         if shutil.disk_usage(latest.parent).free < len(weights) + FREE_SPACE_MARGIN:
-            raise runs.no_space_error(latest)
+            raise no_space_error(latest)
         # the old pair is copied to .bkp first: a kill between the files leaves
         # one pair whose checksum does not match and the other one whole
         pairs = (
@@ -252,7 +253,7 @@ class _SafeBackup(keras.callbacks.BackupAndRestore):
         if all(os.path.exists(now) for now, _ in pairs):
             for now, previous in pairs:
                 runs.atomic_copy(now, previous)
-        runs.atomic_write(latest, lambda part: part.write_bytes(weights))
+        atomic_write(latest, lambda part: part.write_bytes(weights))
         meta = {"epoch": self._current_epoch, "batch": self._last_batch_seen}
         meta["weights_crc32"] = zlib.crc32(weights)
         runs.atomic_write_text(self._training_metadata_path, json.dumps(meta))

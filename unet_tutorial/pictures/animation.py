@@ -49,6 +49,7 @@ from ..anatomy import (
 )
 from ..checks import is_whole
 from ..evaluation import predicted_classes
+from ..files import atomic_write
 from .figures import (
     DISPLAY_PX,
     MIN_TEXT_PX,
@@ -533,16 +534,13 @@ def write_gif(
         loop=0,
         comment=GIF_COMMENT.format(density=int(density)).encode(),
     )
-    part = path.with_name(path.name + ".part")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        part.write_bytes(data)
-        part.replace(path)  # never a half-written GIF under the final name
+        atomic_write(path, lambda part: part.write_bytes(data))  # never half a GIF
     except OSError as err:
-        part.unlink(missing_ok=True)  # a full disk leaves no half GIF behind
+        why = os.strerror(err.errno) if err.errno else err  # the system's words
         raise OSError(
-            f"cannot write {path}: {err.strerror or err}; choose a folder you can "
-            "write to."
+            f"cannot write {path}: {why}; choose a folder you can write to."
         ) from err
     return path
 
